@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/plugins/all"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// exitCode is an error that only carries the process's exit status: what went wrong was
+// already printed.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func asExit(err error, ec *exitCode) bool { return errors.As(err, ec) }
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "logshipper",
+		Short: "Move security logs between clouds and SIEMs, reliably and fast",
+		Long: `logshipper pulls records from sources (Netskope tenants, CloudWatch Logs, files),
+filters them with business rules, maps them and delivers them to destinations
+(CloudTrail Lake, syslog SIEMs, HTTP, files), at least once, with every drop counted.
+
+One YAML file holds the plugin configurations, the business rules and the SIEM
+mappings that connect them. See examples/ and docs/.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	reg := all.Registry()
+	root.AddCommand(
+		newRunCmd(reg),
+		newValidateCmd(reg),
+		newRulesCmd(reg),
+		newPluginsCmd(reg),
+		newVersionCmd(),
+	)
+	return root
+}
+
+func loadConfig(path string, reg *plugin.Registry) (*config.Config, error) {
+	return config.Load(path, reg, config.Resolver{})
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "logshipper %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+func newPluginsCmd(reg *plugin.Registry) *cobra.Command {
+	return &cobra.Command{
+		Use:   "plugins",
+		Short: "List the plugin types this binary knows",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			for _, f := range reg.Factories() {
+				fmt.Fprintf(w, "%-12s %-22s %s\n", f.Kind, f.Type, f.Summary)
+			}
+			return nil
+		},
+	}
+}

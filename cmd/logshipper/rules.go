@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+func newRulesCmd(reg *plugin.Registry) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "Work with business rules",
+	}
+	var (
+		path, rule, input string
+		matchesOnly       bool
+	)
+	test := &cobra.Command{
+		Use:   "test -c FILE --rule NAME --input RECORDS",
+		Short: "Show which records a business rule matches",
+		Long: `test evaluates one business rule of the configuration against sample records (NDJSON,
+or a JSON array; - reads standard input) and prints, for each record, whether it matches.
+With --matches-only it prints only the matching records, as NDJSON, for piping.`,
+		Example: `  logshipper rules test -c examples/file-to-file.yaml --rule high-severity --input examples/records.ndjson
+  cat alerts.ndjson | logshipper rules test -c my.yaml --rule dlp-only --input - --matches-only`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path, reg)
+			if err != nil {
+				var ce *config.Error
+				if errors.As(err, &ce) {
+					fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())
+					return exitCode(1)
+				}
+				return err
+			}
+			r, ok := cfg.Rules.Get(rule)
+			if !ok {
+				return fmt.Errorf("no business rule is named %q in %s (rules: %s)", rule, path, strings.Join(cfg.Rules.Names(), ", "))
+			}
+			recs, err := readSamples(input, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			matched := 0
+			for _, s := range recs {
+				ok, err := r.Match(s.rec)
+				if ok {
+					matched++
+				}
+				switch {
+				case matchesOnly && ok:
+					fmt.Fprintf(out, "%s\n", s.rec.Raw)
+				case matchesOnly:
+				case err != nil:
+					fmt.Fprintf(out, "%s: no match (%v)\n", s.where, err)
+				case ok:
+					fmt.Fprintf(out, "%s: match     %s\n", s.where, preview(s.rec.Raw))
+				default:
+					fmt.Fprintf(out, "%s: no match  %s\n", s.where, preview(s.rec.Raw))
+				}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "rule %s: %d of %d records match\n", rule, matched, len(recs))
+			return nil
+		},
+	}
+	test.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
+	test.Flags().StringVar(&rule, "rule", "", "name of the business rule")
+	test.Flags().StringVar(&input, "input", "", "sample records: NDJSON or a JSON array; - for standard input")
+	test.Flags().BoolVar(&matchesOnly, "matches-only", false, "print only the matching records, as NDJSON")
+	_ = test.MarkFlagRequired("rule")
+	_ = test.MarkFlagRequired("input")
+	cmd.AddCommand(test)
+	return cmd
+}
+
+type sample struct {
+	where string
+	rec   *event.Record
+}
+
+// readSamples reads NDJSON or a JSON array of records, naming each by its line or index.
+func readSamples(path string, stdin io.Reader) ([]sample, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(stdin)
+		path = "stdin"
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	trimmed := bytes.TrimSpace(data)
+	var out []sample
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(trimmed, &arr); err != nil {
+			return nil, fmt.Errorf("%s: not a JSON array: %w", path, err)
+		}
+		for i, raw := range arr {
+			out = append(out, sample{where: fmt.Sprintf("%s[%d]", path, i), rec: &event.Record{Raw: raw}})
+		}
+		return out, nil
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		out = append(out, sample{where: fmt.Sprintf("%s:%d", path, n), rec: &event.Record{Raw: bytes.Clone(line)}})
+	}
+	return out, sc.Err()
+}
+
+func preview(raw []byte) string {
+	const max = 100
+	if len(raw) <= max {
+		return string(raw)
+	}
+	return string(raw[:max]) + "..."
+}

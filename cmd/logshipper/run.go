@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/logshipper/logshipper/internal/app"
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/telemetry"
+)
+
+func newRunCmd(reg *plugin.Registry) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run -c FILE",
+		Short: "Run the SIEM mappings of a configuration",
+		Long: `run starts every plugin configuration used by a SIEM mapping and moves records until
+it is stopped. SIGINT or SIGTERM stops it gracefully: sources stop reading, in-flight
+records get shutdown_timeout to be delivered, positions are saved, and it exits 0.
+A second signal exits at once (nothing is lost: unacknowledged records are read again
+on the next start). When every source has finished on its own (files read with
+follow: false), run delivers what is in flight and exits.`,
+		Example: `  logshipper run -c examples/file-to-file.yaml
+  LOGSHIPPER_DATA=/var/lib/logshipper logshipper run -c /etc/logshipper.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path, reg)
+			if err != nil {
+				var ce *config.Error
+				if errors.As(err, &ce) {
+					fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())
+					return exitCode(1)
+				}
+				return err
+			}
+			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
+			for _, w := range cfg.Warnings {
+				log.Warn(w)
+			}
+			a, err := app.New(cfg, reg, log, buildVersion())
+			if err != nil {
+				log.Error("cannot start", "error", err)
+				return exitCode(1)
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			go func() {
+				s, ok := <-sigs
+				if !ok {
+					return
+				}
+				log.Info("signal received: stopping gracefully (send it again to exit at once)", "signal", s.String())
+				cancel()
+				if s, ok = <-sigs; ok {
+					log.Warn("second signal: exiting at once", "signal", s.String())
+					os.Exit(130)
+				}
+			}()
+			if err := a.Run(ctx); err != nil {
+				log.Error("stopped with errors", "error", err)
+				return exitCode(1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
+	return cmd
+}

@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// serveAdmin serves /metrics, /healthz and /readyz on addr until stop is called.
+func (a *App) serveAdmin(addr string) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin: listen on %s: %w (set admin.listen to another address, or to \"\" to turn it off)", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("admin server stopped", "error", err)
+		}
+	}()
+	a.log.Info("admin endpoints serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// readyz answers 200 when every plugin configuration runs, else 503 with the ones that do not.
+func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+	notReady := map[string]string{}
+	for name, s := range a.engine.Status() {
+		if s != "" && s != "finished" {
+			notReady[name] = s
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if len(notReady) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(notReady) == 0, "not_ready": notReady})
+}

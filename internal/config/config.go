@@ -1,0 +1,198 @@
+// Package config loads logshipper's YAML file: strict decoding (an unknown key is an error with
+// its path and line), ${ENV} and ${file:PATH} interpolation, defaults, then a recursive
+// validation that reports every problem at once, each with its path.
+package config
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/rules"
+	"github.com/logshipper/logshipper/internal/telemetry"
+)
+
+// Config is a whole configuration file.
+type Config struct {
+	// DataDir holds the state store, dead letters and plugin files.
+	DataDir string `yaml:"data_dir"`
+	// Log sets the level and format of the process log.
+	Log telemetry.LogConfig `yaml:"log"`
+	// Admin serves /metrics, /healthz and /readyz.
+	Admin AdminConfig `yaml:"admin"`
+	// ShutdownTimeout bounds how long a stop waits for in-flight batches.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Plugins are the plugin configurations (decoded by the loader with each type's options).
+	Plugins []*Plugin `yaml:"-"`
+	// BusinessRules are the named filters.
+	BusinessRules []RuleConfig `yaml:"business_rules"`
+	// SIEMMappings are the routes: source + rule + destination.
+	SIEMMappings []RouteConfig `yaml:"siem_mappings"`
+
+	// Rules holds every business rule, compiled, with All.
+	Rules *rules.Set `yaml:"-"`
+	// Warnings are problems that do not stop the configuration from running.
+	Warnings []string `yaml:"-"`
+	// Path is the file the configuration was read from.
+	Path string `yaml:"-"`
+}
+
+// Default returns the configuration's defaults.
+func Default() *Config {
+	return &Config{
+		DataDir:         "logshipper-data",
+		Log:             telemetry.DefaultLogConfig(),
+		Admin:           AdminConfig{Listen: "127.0.0.1:9870"},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Validate checks the top-level scalars.
+func (c *Config) Validate() error {
+	var p Problems
+	if c.DataDir == "" {
+		p.Addf("data_dir: must not be empty")
+	}
+	if c.ShutdownTimeout <= 0 {
+		p.Addf("shutdown_timeout: must be positive")
+	}
+	return p.Err()
+}
+
+// AdminConfig is the `admin:` section.
+type AdminConfig struct {
+	// Listen is host:port for the admin server; empty turns it off.
+	Listen string `yaml:"listen"`
+}
+
+// Validate checks the listen address.
+func (a AdminConfig) Validate() error {
+	if a.Listen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(a.Listen); err != nil {
+		return fmt.Errorf("listen: %q is not host:port", a.Listen)
+	}
+	return nil
+}
+
+// Plugin is one plugin configuration: the keys every plugin shares, and the type's own options.
+type Plugin struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+	// KindName is "source" or "destination". It is needed only for a type that is both (file)
+	// and is not used by any siem_mapping; otherwise the loader infers it.
+	KindName string `yaml:"kind"`
+	// EPS caps the records per second this instance reads (a source) or sends (a destination);
+	// 0 means no limit.
+	EPS int `yaml:"eps"`
+
+	// Destinations only.
+	Batch     BatchConfig `yaml:"batch"`
+	Retry     RetryConfig `yaml:"retry"`
+	Workers   int         `yaml:"workers"`
+	QueueSize int         `yaml:"queue_size"`
+
+	// Kind is the factory's kind, set by the loader.
+	Kind plugin.Kind `yaml:"-"`
+	// Options is the type's own configuration, decoded and defaulted by the loader.
+	Options plugin.Config `yaml:"-"`
+	// Line is where the entry starts in the file.
+	Line int `yaml:"-"`
+
+	// set records which shared keys the file gave, to reject destination keys on a source.
+	set map[string]bool
+}
+
+// BatchConfig groups records for a destination.
+type BatchConfig struct {
+	MaxRecords int           `yaml:"max_records"`
+	MaxBytes   ByteSize      `yaml:"max_bytes"`
+	MaxWait    time.Duration `yaml:"max_wait"`
+}
+
+// RetryConfig is the backoff between attempts: exponential from InitialInterval up to
+// MaxInterval, with jitter; a server's retry-after is honoured when longer. Retries go on until
+// the record is delivered or refused, or the process stops.
+type RetryConfig struct {
+	InitialInterval time.Duration `yaml:"initial_interval"`
+	MaxInterval     time.Duration `yaml:"max_interval"`
+}
+
+func destinationDefaults(p *Plugin) {
+	p.Batch = BatchConfig{MaxRecords: 500, MaxBytes: 4 << 20, MaxWait: time.Second}
+	p.Retry = RetryConfig{InitialInterval: time.Second, MaxInterval: time.Minute}
+	p.Workers = 2
+	p.QueueSize = 10000
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+// Validate checks the shared keys; the options validate themselves.
+func (p *Plugin) Validate() error {
+	var v Problems
+	if !nameRE.MatchString(p.Name) {
+		v.Addf("name: %q must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit", p.Name)
+	}
+	if p.EPS < 0 {
+		v.Addf("eps: must be 0 (no limit) or more")
+	}
+	if p.Kind == plugin.KindSource {
+		for _, k := range []string{"batch", "retry", "workers", "queue_size"} {
+			if p.set[k] {
+				v.Addf("%s: only destinations take this key", k)
+			}
+		}
+		return v.Err()
+	}
+	if p.Batch.MaxRecords < 1 {
+		v.Addf("batch.max_records: must be at least 1")
+	}
+	if p.Batch.MaxBytes < 1024 {
+		v.Addf("batch.max_bytes: must be at least 1KiB")
+	}
+	if p.Batch.MaxWait < 0 {
+		v.Addf("batch.max_wait: must not be negative")
+	}
+	if p.Retry.InitialInterval <= 0 {
+		v.Addf("retry.initial_interval: must be positive")
+	}
+	if p.Retry.MaxInterval < p.Retry.InitialInterval {
+		v.Addf("retry.max_interval: must be at least retry.initial_interval (%s)", p.Retry.InitialInterval)
+	}
+	if p.Workers < 1 || p.Workers > 64 {
+		v.Addf("workers: must be 1 to 64")
+	}
+	if p.QueueSize < 1 {
+		v.Addf("queue_size: must be at least 1")
+	}
+	return v.Err()
+}
+
+// RuleConfig is one business rule.
+type RuleConfig struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Expr is an expr-lang expression over the record's fields that yields a boolean.
+	Expr string `yaml:"expr"`
+}
+
+// RouteConfig is one SIEM mapping: records of Source that match Rule go to Destination.
+type RouteConfig struct {
+	Name        string `yaml:"name"`
+	Source      string `yaml:"source"`
+	Destination string `yaml:"destination"`
+	Rule        string `yaml:"rule"`
+}
+
+// Plugin returns the plugin configuration of that name.
+func (c *Config) Plugin(name string) (*Plugin, bool) {
+	for _, p := range c.Plugins {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}

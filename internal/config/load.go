@@ -1,0 +1,380 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/rules"
+)
+
+// Error lists every problem found in a configuration file.
+type Error struct {
+	File     string
+	Problems []error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.File)
+		b.WriteString(": ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Load reads, interpolates, decodes, defaults and validates the file at path. Plugin options
+// are decoded with the factories of reg. On failure the error is an *Error listing everything.
+func Load(path string, reg *plugin.Registry, res Resolver) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	if res.Dir == "" {
+		res.Dir = filepath.Dir(path)
+	}
+	return Parse(data, path, reg, res)
+}
+
+// topLevel mirrors Config with the plugin entries left as raw nodes.
+type topLevel struct {
+	Config  `yaml:",inline"`
+	Plugins []yaml.Node `yaml:"plugins"`
+}
+
+// Parse is Load on bytes already read; name is used in messages.
+func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Config, error) {
+	l := &loader{reg: reg, lines: map[int]string{}}
+	cfg := l.parse(data, res)
+	if len(l.errs) > 0 {
+		return nil, l.fail(name)
+	}
+	cfg.Path = name
+	return cfg, nil
+}
+
+type loader struct {
+	reg   *plugin.Registry
+	errs  []error
+	subs  []string       // interpolated values, hidden in messages
+	lines map[int]string // line -> path, to put paths on the decoder's type errors
+}
+
+func (l *loader) fail(name string) error {
+	sort.SliceStable(l.errs, func(i, j int) bool { return lineOf(l.errs[i]) < lineOf(l.errs[j]) })
+	for i, e := range l.errs {
+		l.errs[i] = redactErr{e, l.subs}
+	}
+	return &Error{File: name, Problems: l.errs}
+}
+
+// lineOf orders problems: those with a line first, by line; the others after, as found.
+func lineOf(err error) int {
+	var le *LineError
+	if errors.As(err, &le) && le.Line > 0 {
+		return le.Line
+	}
+	return 1 << 30
+}
+
+type redactErr struct {
+	err  error
+	subs []string
+}
+
+func (r redactErr) Error() string {
+	s := r.err.Error()
+	for _, v := range r.subs {
+		s = strings.ReplaceAll(s, v, redacted)
+	}
+	return s
+}
+
+func (r redactErr) Unwrap() error { return r.err }
+
+func (l *loader) parse(data []byte, res Resolver) *Config {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			l.errs = append(l.errs, errors.New("the file is empty"))
+		} else {
+			l.errs = append(l.errs, errors.New(strings.TrimPrefix(err.Error(), "yaml: ")))
+		}
+		return nil
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		l.errs = append(l.errs, &LineError{Line: root.Line, Err: errors.New("the top level must be a mapping of keys (data_dir, log, admin, plugins, business_rules, siem_mappings)")})
+		return nil
+	}
+	res.interpolate(root, "", &l.errs, &l.subs)
+
+	top := topLevel{Config: *Default()}
+	checkKeys(root, reflect.TypeOf(top), "", &l.errs, l.lines)
+	l.decode(root, &top)
+	cfg := &top.Config
+
+	// How the mappings use each name tells a source from a destination for types that are both.
+	roles := map[string]map[plugin.Kind]bool{}
+	for _, r := range cfg.SIEMMappings {
+		for name, k := range map[string]plugin.Kind{r.Source: plugin.KindSource, r.Destination: plugin.KindDestination} {
+			if roles[name] == nil {
+				roles[name] = map[plugin.Kind]bool{}
+			}
+			roles[name][k] = true
+		}
+	}
+	names := map[string]int{}
+	for i := range top.Plugins {
+		if p := l.plugin(&top.Plugins[i], i, roles); p != nil {
+			if prev, dup := names[p.Name]; dup && p.Name != "" {
+				l.errs = append(l.errs, &LineError{Line: p.Line, Path: fmt.Sprintf("plugins[%d] (%s)", i, p.Name), Err: fmt.Errorf("name: already used by plugins[%d]", prev)})
+			}
+			names[p.Name] = i
+			cfg.Plugins = append(cfg.Plugins, p)
+		}
+	}
+	if len(l.errs) > 0 {
+		// Values of a section that failed to decode are half-set: validating them would only
+		// add noise to the real problem.
+		return nil
+	}
+	l.errs = append(l.errs, ValidateTree(cfg, "")...)
+	for i, p := range cfg.Plugins {
+		l.errs = append(l.errs, ValidateTree(p, pluginPath(i, p.Name))...)
+	}
+	l.rules(cfg)
+	l.routes(cfg)
+	return cfg
+}
+
+// decode fills out from n and puts paths on the decoder's type errors.
+func (l *loader) decode(n *yaml.Node, out any) bool {
+	err := n.Decode(out)
+	if err == nil {
+		return true
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		l.errs = append(l.errs, &LineError{Line: n.Line, Err: err})
+		return false
+	}
+	for _, msg := range te.Errors {
+		l.errs = append(l.errs, l.typeError(msg))
+	}
+	return false
+}
+
+var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+func (l *loader) typeError(msg string) error {
+	m := typeErrLine.FindStringSubmatch(msg)
+	if m == nil {
+		return errors.New(msg)
+	}
+	line, _ := strconv.Atoi(m[1])
+	text := m[2]
+	// "cannot unmarshal !!str `abc` into int" reads better as what the key wants.
+	text = strings.Replace(text, "cannot unmarshal !!", "cannot use a ", 1)
+	text = strings.NewReplacer("!!str", "string", "!!int", "number", "!!map", "mapping", "!!seq", "list", "!!bool", "boolean", "!!float", "number").Replace(text)
+	text = strings.Replace(text, " into ", " as ", 1)
+	return &LineError{Line: line, Path: l.lines[line], Err: errors.New(text)}
+}
+
+func pluginPath(i int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("plugins[%d]", i)
+	}
+	return fmt.Sprintf("plugins[%d] (%s)", i, name)
+}
+
+var sharedKeys = yamlFields(reflect.TypeOf(Plugin{}))
+
+// plugin decodes one entry: the shared keys into Plugin, the rest into the type's options.
+func (l *loader) plugin(n *yaml.Node, i int, roles map[string]map[plugin.Kind]bool) *Plugin {
+	p := &Plugin{Line: n.Line, set: map[string]bool{}}
+	if n.Kind != yaml.MappingNode {
+		l.errs = append(l.errs, &LineError{Line: n.Line, Path: pluginPath(i, ""), Err: errors.New("must be a mapping with name, type and the plugin's options")})
+		return nil
+	}
+	shared := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+	opts := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		k := n.Content[j].Value
+		switch k {
+		case "name":
+			p.Name = n.Content[j+1].Value
+		case "type":
+			p.Type = n.Content[j+1].Value
+		case "kind":
+			p.KindName = n.Content[j+1].Value
+		}
+		if _, ok := sharedKeys[k]; ok {
+			shared.Content = append(shared.Content, n.Content[j], n.Content[j+1])
+			p.set[k] = true
+		} else {
+			opts.Content = append(opts.Content, n.Content[j], n.Content[j+1])
+		}
+	}
+	path := pluginPath(i, p.Name)
+	if p.Type == "" {
+		l.errs = append(l.errs, &LineError{Line: n.Line, Path: path, Err: fmt.Errorf("type: missing (one of %s)", strings.Join(l.reg.Types(), ", "))})
+		return nil
+	}
+	kind, err := l.kind(p, roles[p.Name])
+	if err != nil {
+		l.errs = append(l.errs, &LineError{Line: n.Line, Path: path, Err: err})
+		return nil
+	}
+	f, _ := l.reg.Lookup(p.Type, kind)
+	p.Kind = f.Kind
+	if f.Kind == plugin.KindDestination {
+		destinationDefaults(p)
+	}
+	checkKeys(shared, reflect.TypeOf(p), path, &l.errs, l.lines)
+	l.decode(shared, p)
+	p.Options = f.NewConfig()
+	before := len(l.errs)
+	checkKeys(opts, reflect.TypeOf(p.Options), path, &l.errs, l.lines)
+	if len(l.errs) == before && len(opts.Content) > 0 {
+		l.decode(opts, p.Options)
+	}
+	return p
+}
+
+// kind decides whether entry p is a source or a destination: from its kind key, else from its
+// type when that exists in one kind only, else from how the siem_mappings use its name.
+func (l *loader) kind(p *Plugin, used map[plugin.Kind]bool) (plugin.Kind, error) {
+	kinds := l.reg.Kinds(p.Type)
+	if len(kinds) == 0 {
+		return 0, fmt.Errorf("type: unknown plugin type %q (known: %s)", p.Type, strings.Join(l.reg.Types(), ", "))
+	}
+	if p.KindName != "" {
+		k, ok := plugin.ParseKind(p.KindName)
+		if !ok {
+			return 0, fmt.Errorf("kind: %q is not one of source, destination", p.KindName)
+		}
+		if _, ok := l.reg.Lookup(p.Type, k); !ok {
+			return 0, fmt.Errorf("kind: there is no %s of type %q", k, p.Type)
+		}
+		return k, nil
+	}
+	if len(kinds) == 1 {
+		return kinds[0], nil
+	}
+	switch {
+	case used[plugin.KindSource] && !used[plugin.KindDestination]:
+		return plugin.KindSource, nil
+	case used[plugin.KindDestination] && !used[plugin.KindSource]:
+		return plugin.KindDestination, nil
+	}
+	return 0, fmt.Errorf("kind: type %q is both a source and a destination; add kind: source or kind: destination", p.Type)
+}
+
+func (l *loader) rules(cfg *Config) {
+	var compiled []*rules.Rule
+	seen := map[string]bool{}
+	for i, r := range cfg.BusinessRules {
+		path := fmt.Sprintf("business_rules[%d]", i)
+		if r.Name != "" {
+			path += " (" + r.Name + ")"
+		}
+		switch {
+		case r.Name == "":
+			l.errs = append(l.errs, &LineError{Path: path, Err: errors.New("name: missing")})
+			continue
+		case r.Name == rules.All:
+			l.errs = append(l.errs, &LineError{Path: path, Err: errors.New("name: All is the built-in rule that matches everything; it cannot be redefined")})
+			continue
+		case seen[r.Name]:
+			l.errs = append(l.errs, &LineError{Path: path, Err: errors.New("name: already used by another rule")})
+			continue
+		}
+		seen[r.Name] = true
+		rule, err := rules.CompileExpr(r.Name, r.Expr)
+		if err != nil {
+			l.errs = append(l.errs, &LineError{Path: path, Err: fmt.Errorf("expr: %w", err)})
+			continue
+		}
+		compiled = append(compiled, rule)
+	}
+	set, err := rules.NewSet(compiled...)
+	if err != nil {
+		l.errs = append(l.errs, err)
+		return
+	}
+	cfg.Rules = set
+}
+
+func (l *loader) routes(cfg *Config) {
+	used := map[string]bool{}
+	seen := map[string]int{}
+	for i := range cfg.SIEMMappings {
+		r := &cfg.SIEMMappings[i]
+		if r.Rule == "" {
+			r.Rule = rules.All
+		}
+		if r.Name == "" {
+			r.Name = r.Source + "->" + r.Destination
+			if r.Rule != rules.All {
+				r.Name += " [" + r.Rule + "]"
+			}
+		}
+		path := fmt.Sprintf("siem_mappings[%d]", i)
+		var v Problems
+		switch src, ok := cfg.Plugin(r.Source); {
+		case r.Source == "":
+			v.Addf("source: missing")
+		case !ok:
+			v.Addf("source: no plugin configuration is named %q", r.Source)
+		case src.Kind != plugin.KindSource:
+			v.Addf("source: %q is a %s, not a source", r.Source, src.Kind)
+		}
+		switch dst, ok := cfg.Plugin(r.Destination); {
+		case r.Destination == "":
+			v.Addf("destination: missing")
+		case !ok:
+			v.Addf("destination: no plugin configuration is named %q", r.Destination)
+		case dst.Kind != plugin.KindDestination:
+			v.Addf("destination: %q is a %s, not a destination", r.Destination, dst.Kind)
+		}
+		if cfg.Rules != nil {
+			if _, ok := cfg.Rules.Get(r.Rule); !ok {
+				v.Addf("rule: no business rule is named %q (known: %s)", r.Rule, strings.Join(cfg.Rules.Names(), ", "))
+			}
+		}
+		key := r.Source + "\x00" + r.Destination + "\x00" + r.Rule
+		if prev, dup := seen[key]; dup {
+			v.Addf("the same source, rule and destination as siem_mappings[%d]", prev)
+		}
+		seen[key] = i
+		addErrs(&l.errs, path, v.Err())
+		used[r.Source], used[r.Destination] = true, true
+	}
+	for _, p := range cfg.Plugins {
+		if !used[p.Name] {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is in no siem_mapping: it will not run", p.Name, p.Type))
+		}
+	}
+	if len(cfg.SIEMMappings) == 0 {
+		cfg.Warnings = append(cfg.Warnings, "no siem_mappings: nothing will flow")
+	}
+}

@@ -1,0 +1,109 @@
+// Package deadletter keeps the records that could not be delivered for good, with the reason,
+// so that nothing is silently lost. Each plugin configuration has its own NDJSON file under
+// <data_dir>/deadletter/, one entry a line, synced to disk before Put returns.
+package deadletter
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Entry is one dead-lettered record.
+type Entry struct {
+	Time   time.Time `json:"time"`
+	Plugin string    `json:"plugin"`           // the configuration that dropped it
+	Source string    `json:"source,omitempty"` // the configuration that read it
+	Reason string    `json:"reason"`
+	Code   string    `json:"code,omitempty"` // the destination's own error code
+	Error  string    `json:"error,omitempty"`
+	ID     string    `json:"id,omitempty"`
+	// Exactly one of these holds the record: the JSON itself when it is valid JSON, its text when
+	// it is valid UTF-8, else its bytes in base64.
+	Record       json.RawMessage `json:"record,omitempty"`
+	RecordText   string          `json:"record_text,omitempty"`
+	RecordBase64 string          `json:"record_base64,omitempty"`
+}
+
+// SetRecord stores raw in the field that keeps it exactly.
+func (e *Entry) SetRecord(raw []byte) {
+	switch {
+	case json.Valid(raw):
+		e.Record = json.RawMessage(raw)
+	case utf8.Valid(raw):
+		e.RecordText = string(raw)
+	default:
+		e.RecordBase64 = base64.StdEncoding.EncodeToString(raw)
+	}
+}
+
+// Store appends entries to per-plugin files.
+type Store struct {
+	dir string
+
+	mu    sync.Mutex
+	files map[string]*os.File
+}
+
+// Open returns a store writing under dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	return &Store{dir: dir, files: map[string]*os.File{}}, nil
+}
+
+// Path is the file holding the dead letters of plugin.
+func (s *Store) Path(plugin string) string { return filepath.Join(s.dir, plugin+".ndjson") }
+
+// Put appends entries for plugin and syncs the file.
+func (s *Store) Put(plugin string, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var buf []byte
+	for i := range entries {
+		b, err := json.Marshal(&entries[i])
+		if err != nil {
+			return fmt.Errorf("dead letters: encode: %w", err)
+		}
+		buf = append(append(buf, b...), '\n')
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.files[plugin]
+	if !ok {
+		var err error
+		f, err = os.OpenFile(s.Path(plugin), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("dead letters: %w", err)
+		}
+		s.files[plugin] = f
+	}
+	if _, err := f.Write(buf); err != nil {
+		return fmt.Errorf("dead letters: write %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("dead letters: sync %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// Close closes the files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for k, f := range s.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(s.files, k)
+	}
+	return first
+}

@@ -1,0 +1,253 @@
+// Package pipeline runs routes: sources publish batches, each route filters them with its
+// business rule and queues them on its destination, destinations batch and deliver with
+// retries, and a batch is acknowledged to its source once every route is done with it.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/rules"
+	"github.com/logshipper/logshipper/internal/telemetry"
+)
+
+// SourceSpec is one source instance to run.
+type SourceSpec struct {
+	Name    string
+	Source  plugin.Source
+	EPS     int
+	Metrics *telemetry.PluginMetrics
+	Logger  *slog.Logger
+	Dropper plugin.Dropper
+}
+
+// DestinationSpec is one destination instance to run.
+type DestinationSpec struct {
+	Name        string
+	Destination plugin.Destination
+	Options     DestinationOptions
+	Metrics     *telemetry.PluginMetrics
+	Logger      *slog.Logger
+}
+
+// RouteSpec is one SIEM mapping.
+type RouteSpec struct {
+	Name        string
+	Source      string
+	Destination string
+	Rule        *rules.Rule
+}
+
+// Options are the engine's own settings.
+type Options struct {
+	Logger          *slog.Logger
+	DeadLetters     DeadLetters
+	ShutdownTimeout time.Duration
+}
+
+// Engine runs a set of routes.
+type Engine struct {
+	opts    Options
+	sources []*sourceRunner
+	dests   []*destination
+
+	mu     sync.Mutex
+	status map[string]string // plugin name -> "" when healthy, else why not
+}
+
+type sourceRunner struct {
+	spec   SourceSpec
+	fanout *fanout
+	dests  []*destination
+}
+
+// New checks the specs against each other and builds the engine. Sources and destinations
+// that no route uses are left out.
+func New(opts Options, sources []SourceSpec, dests []DestinationSpec, routes []RouteSpec) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	e := &Engine{opts: opts, status: map[string]string{}}
+	byDest := map[string]*destination{}
+	for _, d := range dests {
+		if _, dup := byDest[d.Name]; dup {
+			return nil, fmt.Errorf("pipeline: destination %q given twice", d.Name)
+		}
+		if d.Options.Workers < 1 || d.Options.QueueSize < 1 || d.Options.MaxRecords < 1 {
+			return nil, fmt.Errorf("pipeline: destination %q: workers, queue size and batch size must be positive", d.Name)
+		}
+		byDest[d.Name] = newDestination(d.Name, d.Destination, d.Options, opts.DeadLetters, d.Metrics, d.Logger)
+	}
+	routesBySource := map[string][]*route{}
+	usedDest := map[string]bool{}
+	for _, r := range routes {
+		d, ok := byDest[r.Destination]
+		if !ok {
+			return nil, fmt.Errorf("pipeline: route %q: no destination %q", r.Name, r.Destination)
+		}
+		if r.Rule == nil {
+			return nil, fmt.Errorf("pipeline: route %q: no rule", r.Name)
+		}
+		routesBySource[r.Source] = append(routesBySource[r.Source], &route{name: r.Name, rule: r.Rule, dest: d})
+		usedDest[r.Destination] = true
+	}
+	seen := map[string]bool{}
+	for _, s := range sources {
+		if seen[s.Name] {
+			return nil, fmt.Errorf("pipeline: source %q given twice", s.Name)
+		}
+		seen[s.Name] = true
+		rs := routesBySource[s.Name]
+		if len(rs) == 0 {
+			continue
+		}
+		sr := &sourceRunner{spec: s, fanout: newFanout(s.Name, rs, s.EPS, s.Metrics, s.Logger, s.Dropper)}
+		for _, r := range rs {
+			sr.dests = append(sr.dests, r.dest)
+		}
+		e.sources = append(e.sources, sr)
+		e.status[s.Name] = "starting"
+	}
+	for src := range routesBySource {
+		if !seen[src] {
+			return nil, fmt.Errorf("pipeline: a route reads from %q, which is not a source", src)
+		}
+	}
+	for _, d := range dests {
+		if usedDest[d.Name] {
+			e.dests = append(e.dests, byDest[d.Name])
+			e.status[d.Name] = ""
+		}
+	}
+	return e, nil
+}
+
+// Run starts every source and destination and blocks until ctx ends, or until every source has
+// finished on its own and its records are delivered. On ctx's end it stops the sources, lets
+// in-flight batches finish within the shutdown timeout, closes the destinations and returns. Records not delivered by then stay unacknowledged, so their sources read them
+// again on the next start. Run returns an error only if the engine could not stop cleanly.
+func (e *Engine) Run(ctx context.Context) error {
+	log := e.opts.Logger
+	deliverCtx, cancelDeliver := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDeliver()
+
+	var destWG sync.WaitGroup
+	for _, d := range e.dests {
+		destWG.Go(func() { d.run(deliverCtx) })
+	}
+
+	// A destination's queue closes when the last source feeding it has stopped.
+	feeders := map[*destination]int{}
+	for _, s := range e.sources {
+		for _, d := range s.dests {
+			feeders[d]++
+		}
+	}
+	var feedMu sync.Mutex
+	var srcWG sync.WaitGroup
+	for _, s := range e.sources {
+		srcWG.Go(func() {
+			e.runSource(ctx, s)
+			feedMu.Lock()
+			defer feedMu.Unlock()
+			for _, d := range s.dests {
+				if feeders[d]--; feeders[d] == 0 {
+					close(d.queue)
+				}
+			}
+		})
+	}
+
+	srcDone := make(chan struct{})
+	go func() { srcWG.Wait(); close(srcDone) }()
+	destDone := make(chan struct{})
+	go func() { destWG.Wait(); close(destDone) }()
+
+	var errs []error
+	select {
+	case <-ctx.Done():
+	case <-srcDone:
+		// Every source finished on its own (files read, follow off): deliver what is in flight,
+		// as long as it takes, unless asked to stop.
+		log.Info("every source finished; delivering the records in flight")
+		select {
+		case <-destDone:
+		case <-ctx.Done():
+		}
+	}
+	select {
+	case <-destDone:
+	default:
+		log.Info("stopping: sources stop reading; in-flight records get until the shutdown timeout", "timeout", e.opts.ShutdownTimeout)
+		deadline := time.NewTimer(e.opts.ShutdownTimeout)
+		defer deadline.Stop()
+		select {
+		case <-destDone:
+		case <-deadline.C:
+			log.Warn("shutdown timeout reached: abandoning deliveries in flight; their records stay unacknowledged and will be read again")
+			cancelDeliver()
+			select {
+			case <-destDone:
+			case <-time.After(10 * time.Second):
+				errs = append(errs, errors.New("pipeline: a plugin did not stop within 10s after the shutdown timeout"))
+			}
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, d := range e.dests {
+		if err := d.dest.Close(closeCtx); err != nil {
+			errs = append(errs, fmt.Errorf("close destination %s: %w", d.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
+	s.spec.Metrics.Up("source", true)
+	defer s.spec.Metrics.Up("source", false)
+	e.setStatus(s.spec.Name, "")
+	err := s.spec.Source.Run(ctx, s.fanout)
+	switch {
+	case err == nil || (ctx.Err() != nil && errors.Is(err, ctx.Err())):
+		if ctx.Err() == nil {
+			e.setStatus(s.spec.Name, "finished")
+			s.spec.Logger.Info("source finished")
+		}
+	default:
+		e.setStatus(s.spec.Name, err.Error())
+		s.spec.Metrics.Errors.Inc()
+		s.spec.Logger.Error("source stopped; the other plugin configurations keep running", "error", err)
+	}
+}
+
+func (e *Engine) setStatus(name, s string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.status[name] = s
+}
+
+// Status returns, for each running plugin configuration, "" when it is healthy or the reason
+// it is not (a source that stopped with an error, a destination stopped by a fatal error).
+func (e *Engine) Status() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(e.status))
+	for k, v := range e.status {
+		out[k] = v
+	}
+	for _, d := range e.dests {
+		if err := d.err(); err != nil {
+			out[d.name] = err.Error()
+		}
+	}
+	return out
+}

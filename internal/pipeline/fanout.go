@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/rules"
+	"github.com/logshipper/logshipper/internal/telemetry"
+)
+
+// route is one SIEM mapping as the engine runs it.
+type route struct {
+	name string
+	rule *rules.Rule
+	dest *destination
+}
+
+// fanout is the Publisher a source writes to: it applies each route's rule and queues the
+// records that match on the route's destination, tracking every piece so the source's ack
+// fires once all routes are done.
+type fanout struct {
+	name    string
+	routes  []*route
+	limit   *epsLimiter
+	metrics *telemetry.PluginMetrics
+	log     *slog.Logger
+	dropper plugin.Dropper
+	decode  bool // some route's rule reads fields
+}
+
+var _ plugin.Publisher = (*fanout)(nil)
+
+func newFanout(name string, routes []*route, eps int, m *telemetry.PluginMetrics, log *slog.Logger, d plugin.Dropper) *fanout {
+	f := &fanout{name: name, routes: routes, limit: newEPSLimiter(eps), metrics: m, log: log, dropper: d}
+	for _, r := range routes {
+		if !r.rule.MatchesAll() {
+			f.decode = true
+		}
+	}
+	return f
+}
+
+// Publish implements plugin.Publisher. When it returns an error the batch was not wholly
+// taken; ack is then called with Nacked once the records already queued are done.
+func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.AckFunc) error {
+	if err := f.limit.wait(ctx, len(recs)); err != nil {
+		if ack != nil {
+			ack(event.Nacked)
+		}
+		return err
+	}
+	f.metrics.Received.Add(float64(len(recs)))
+	t := event.NewTracker(ack)
+	defer t.Release()
+	for _, r := range recs {
+		if r.Source == "" {
+			r.Source = f.name
+		}
+	}
+	if f.decode {
+		recs = f.dropUndecodable(ctx, recs)
+	}
+	kept := make([]*event.Record, 0, len(recs))
+	for _, rt := range f.routes {
+		kept = kept[:0]
+		filtered := 0
+		for _, r := range recs {
+			ok, err := rt.rule.Match(r)
+			if err != nil {
+				f.log.Debug("rule did not evaluate; record treated as not matching", "route", rt.name, "error", err)
+			}
+			if ok {
+				kept = append(kept, r)
+			} else {
+				filtered++
+			}
+		}
+		if filtered > 0 {
+			rt.dest.metrics.Dropped(string(plugin.ReasonFiltered), filtered)
+		}
+		t.Add(len(kept))
+		for i, r := range kept {
+			if err := rt.dest.enqueue(ctx, r, t); err != nil {
+				t.Done(len(kept)-i, event.Nacked)
+				return fmt.Errorf("route %s: %w", rt.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// dropUndecodable removes records whose fields cannot be read (the rules could not judge
+// them) and hands them to the dead-letter store.
+func (f *fanout) dropUndecodable(ctx context.Context, recs []*event.Record) []*event.Record {
+	var out []*event.Record
+	dropped := false
+	for i, r := range recs {
+		if _, err := r.Fields(); err != nil {
+			if !dropped {
+				out = append(make([]*event.Record, 0, len(recs)), recs[:i]...)
+				dropped = true
+			}
+			f.dropper.Drop(ctx, r.Raw, plugin.ReasonInvalid, err)
+			continue
+		}
+		if dropped {
+			out = append(out, r)
+		}
+	}
+	if !dropped {
+		return recs
+	}
+	return out
+}

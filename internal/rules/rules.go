@@ -1,0 +1,103 @@
+// Package rules compiles business rules once, at load, and matches records against them.
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/logshipper/logshipper/internal/event"
+)
+
+// All is the built-in rule that matches every record. It cannot be redefined or removed.
+const All = "All"
+
+// Rule is a compiled business rule.
+type Rule struct {
+	name    string
+	source  string
+	program *vm.Program // nil for All
+}
+
+// Name is the rule's name.
+func (r *Rule) Name() string { return r.name }
+
+// MatchesAll reports whether the rule matches every record without looking at it.
+func (r *Rule) MatchesAll() bool { return r.program == nil }
+
+// Match evaluates the rule against rec. A record whose fields cannot be decoded, or whose
+// evaluation fails (a type mismatch on this record's values), does not match; the error says why.
+func (r *Rule) Match(rec *event.Record) (bool, error) {
+	if r.program == nil {
+		return true, nil
+	}
+	fields, err := rec.Fields()
+	if err != nil {
+		return false, err
+	}
+	out, err := expr.Run(r.program, fields)
+	if err != nil {
+		return false, fmt.Errorf("rule %s: %w", r.name, err)
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// CompileExpr compiles an expr-lang expression over a record's top-level fields. Fields a
+// record lacks are nil, so `severity == "high"` is simply false for a record without one; keys
+// that are not identifiers are reached with $env["key-name"].
+func CompileExpr(name, source string) (*Rule, error) {
+	if source == "" {
+		return nil, errors.New("expression is empty")
+	}
+	p, err := expr.Compile(source,
+		expr.Env(map[string]any{}),
+		expr.AllowUndefinedVariables(),
+		expr.AsBool(),
+	)
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s at line %d, column %d", fe.Message, fe.Line, fe.Column+1)
+		}
+		return nil, err
+	}
+	return &Rule{name: name, source: source, program: p}, nil
+}
+
+// Set holds the compiled rules of a configuration by name, with All always present.
+type Set struct {
+	rules map[string]*Rule
+}
+
+// NewSet returns a set holding All and the given rules.
+func NewSet(rs ...*Rule) (*Set, error) {
+	s := &Set{rules: map[string]*Rule{All: {name: All}}}
+	for _, r := range rs {
+		if _, dup := s.rules[r.name]; dup {
+			return nil, fmt.Errorf("rule %q defined twice", r.name)
+		}
+		s.rules[r.name] = r
+	}
+	return s, nil
+}
+
+// Get returns the rule of that name.
+func (s *Set) Get(name string) (*Rule, bool) {
+	r, ok := s.rules[name]
+	return r, ok
+}
+
+// Names lists the rules, sorted.
+func (s *Set) Names() []string {
+	out := make([]string, 0, len(s.rules))
+	for n := range s.rules {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

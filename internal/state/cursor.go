@@ -1,0 +1,106 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/logshipper/logshipper/internal/event"
+)
+
+// Cursor is the saved position of one source partition. A source calls Track with the position
+// just after each batch it publishes, and gets the batch's AckFunc. The cursor saves a position
+// only when that batch and every batch tracked before it were acknowledged, so acks that arrive
+// out of order never move the position past a record still in flight. A nacked batch pins the
+// cursor where it is for the life of this Cursor: a restart reads from there again.
+type Cursor struct {
+	store Store
+	key   string
+
+	mu       sync.Mutex
+	next     uint64            // sequence number of the next tracked batch
+	floor    uint64            // every batch below floor is acknowledged and saved
+	done     map[uint64][]byte // acknowledged batches at or above floor, with their positions
+	pinned   bool              // a batch was nacked
+	saveErr  error
+	onCommit func(pos []byte)
+}
+
+// NewCursor returns the cursor stored under key in store.
+func NewCursor(store Store, key string) *Cursor {
+	return &Cursor{store: store, key: key, done: map[uint64][]byte{}}
+}
+
+// OnCommit registers f to be called with every position saved (for metrics and logs).
+func (c *Cursor) OnCommit(f func(pos []byte)) { c.onCommit = f }
+
+// Load returns the last saved position, or nil when nothing was saved yet.
+func (c *Cursor) Load(ctx context.Context) ([]byte, error) {
+	v, err := c.store.Get(ctx, c.key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cursor %s: %w", c.key, err)
+	}
+	return v, nil
+}
+
+// Track registers a batch whose last record ends at pos and returns the function that
+// acknowledges it. Batches must be tracked in the order the source read them.
+func (c *Cursor) Track(pos []byte) event.AckFunc {
+	c.mu.Lock()
+	seq := c.next
+	c.next++
+	c.mu.Unlock()
+	return func(o event.Outcome) { c.ack(seq, pos, o) }
+}
+
+// Pending is the number of tracked batches not yet saved.
+func (c *Cursor) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int(c.next - c.floor)
+}
+
+// Err returns the last error met while saving, if any.
+func (c *Cursor) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.saveErr
+}
+
+func (c *Cursor) ack(seq uint64, pos []byte, o event.Outcome) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if o != event.Acked {
+		c.pinned = true
+	}
+	if c.pinned {
+		return
+	}
+	c.done[seq] = pos
+	var latest []byte
+	for {
+		p, ok := c.done[c.floor]
+		if !ok {
+			break
+		}
+		delete(c.done, c.floor)
+		c.floor++
+		latest = p
+	}
+	if latest == nil {
+		return
+	}
+	// Saving under the lock keeps saved positions in order; a put is one bbolt transaction.
+	if err := c.store.Put(context.Background(), c.key, latest); err != nil {
+		c.saveErr = err
+		c.pinned = true // never skip a position we failed to save
+		return
+	}
+	if c.onCommit != nil {
+		c.onCommit(latest)
+	}
+}

@@ -1,0 +1,101 @@
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the process's Prometheus collectors. Every series carries `plugin`, the plugin
+// configuration's name, so one scheme serves sources and destinations alike:
+//
+//	logshipper_records_received_total{plugin}         records a source read / a destination was given
+//	logshipper_records_sent_total{plugin}             records a destination delivered
+//	logshipper_records_dropped_total{plugin,reason}   records that did not go on, by reason
+//	logshipper_errors_total{plugin}                   failed calls and reads
+//	logshipper_retries_total{plugin}                  batches retried
+//	logshipper_batch_records{plugin}                  histogram of records per delivered batch
+//	logshipper_batch_duration_seconds{plugin}         histogram of one Write call
+//	logshipper_queue_records{plugin}                  records waiting for a destination
+//	logshipper_checkpoints_total{plugin}              positions saved
+//	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	received    *prometheus.CounterVec
+	sent        *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	batch       *prometheus.HistogramVec
+	latency     *prometheus.HistogramVec
+	queue       *prometheus.GaugeVec
+	checkpoints *prometheus.CounterVec
+	up          *prometheus.GaugeVec
+}
+
+// NewMetrics creates the collectors on a fresh registry (no global state), with the Go runtime
+// and process collectors beside them.
+func NewMetrics(version string) *Metrics {
+	r := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) prometheus.Collector { r.MustRegister(c); return c }
+	m := &Metrics{Registry: r}
+	m.received = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_received_total", Help: "Records read by a source or given to a destination."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.sent = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_sent_total", Help: "Records a destination delivered."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.dropped = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_dropped_total", Help: "Records that did not go on, by reason."}, []string{"plugin", "reason"})).(*prometheus.CounterVec)
+	m.errors = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_errors_total", Help: "Failed reads and calls."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.retries = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_retries_total", Help: "Batches retried after a failure."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.batch = f(prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logshipper_batch_records", Help: "Records per batch written.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}, []string{"plugin"})).(*prometheus.HistogramVec)
+	m.latency = f(prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logshipper_batch_duration_seconds", Help: "Duration of one destination write.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}, []string{"plugin"})).(*prometheus.HistogramVec)
+	m.queue = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_queue_records", Help: "Records waiting for a destination."}, []string{"plugin"})).(*prometheus.GaugeVec)
+	m.checkpoints = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_checkpoints_total", Help: "Source positions saved."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
+	r.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	info.WithLabelValues(version).Set(1)
+	return m
+}
+
+// Plugin returns the collectors of one plugin instance.
+func (m *Metrics) Plugin(name string) *PluginMetrics {
+	return &PluginMetrics{
+		Received:    m.received.WithLabelValues(name),
+		Sent:        m.sent.WithLabelValues(name),
+		Errors:      m.errors.WithLabelValues(name),
+		Retries:     m.retries.WithLabelValues(name),
+		BatchSize:   m.batch.WithLabelValues(name),
+		Latency:     m.latency.WithLabelValues(name),
+		Queue:       m.queue.WithLabelValues(name),
+		Checkpoints: m.checkpoints.WithLabelValues(name),
+		dropped:     m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
+		up:          m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
+	}
+}
+
+// PluginMetrics are one instance's collectors.
+type PluginMetrics struct {
+	Received    prometheus.Counter
+	Sent        prometheus.Counter
+	Errors      prometheus.Counter
+	Retries     prometheus.Counter
+	BatchSize   prometheus.Observer
+	Latency     prometheus.Observer
+	Queue       prometheus.Gauge
+	Checkpoints prometheus.Counter
+
+	dropped *prometheus.CounterVec
+	up      *prometheus.GaugeVec
+}
+
+// Dropped counts n records dropped for reason.
+func (p *PluginMetrics) Dropped(reason string, n int) {
+	p.dropped.WithLabelValues(reason).Add(float64(n))
+}
+
+// Up marks the instance (of kind "source" or "destination") running or stopped.
+func (p *PluginMetrics) Up(kind string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	p.up.WithLabelValues(kind).Set(v)
+}
