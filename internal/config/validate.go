@@ -103,7 +103,9 @@ func addErrs(errs *[]error, path string, err error) {
 type Problems struct{ errs []error }
 
 // Addf records a problem; start the format with the field's key ("max_records: must be ...").
-func (p *Problems) Addf(format string, args ...any) { p.errs = append(p.errs, fmt.Errorf(format, args...)) }
+func (p *Problems) Addf(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
 
 // Err returns the problems joined, or nil.
 func (p *Problems) Err() error { return errors.Join(p.errs...) }
