@@ -32,9 +32,8 @@ func walkValidate(v reflect.Value, path string, errs *[]error) {
 		if v.IsNil() {
 			return
 		}
-		if v.Type().Implements(validatorType) {
-			addErrs(errs, path, v.Interface().(Validator).Validate())
-		}
+		// The struct behind the pointer is addressable, so the struct case below calls its
+		// Validate exactly once.
 		walkValidate(v.Elem(), path, errs)
 		return
 	}

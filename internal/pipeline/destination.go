@@ -87,6 +87,7 @@ func (d *destination) enqueue(ctx context.Context, r *event.Record, t *event.Tra
 func (d *destination) run(deliverCtx context.Context) {
 	d.metrics.Up("destination", true)
 	defer d.metrics.Up("destination", false)
+	d.log.Info("destination started", "workers", d.opts.Workers, "batch_max_records", d.opts.MaxRecords, "batch_max_bytes", d.opts.MaxBytes, "queue_size", d.opts.QueueSize)
 	var wg sync.WaitGroup
 	for range d.opts.Workers {
 		wg.Go(func() {

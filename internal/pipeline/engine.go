@@ -215,6 +215,7 @@ func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 	s.spec.Metrics.Up("source", true)
 	defer s.spec.Metrics.Up("source", false)
 	e.setStatus(s.spec.Name, "")
+	s.spec.Logger.Info("source started", "routes", len(s.fanout.routes))
 	err := s.spec.Source.Run(ctx, s.fanout)
 	switch {
 	case err == nil || (ctx.Err() != nil && errors.Is(err, ctx.Err())):

@@ -91,6 +91,11 @@ func (p *PluginMetrics) Dropped(reason string, n int) {
 	p.dropped.WithLabelValues(reason).Add(float64(n))
 }
 
+// DroppedCounter returns the counter of drops for reason (for tests and the CLI).
+func (p *PluginMetrics) DroppedCounter(reason string) prometheus.Counter {
+	return p.dropped.WithLabelValues(reason)
+}
+
 // Up marks the instance (of kind "source" or "destination") running or stopped.
 func (p *PluginMetrics) Up(kind string, up bool) {
 	v := 0.0

@@ -1,0 +1,471 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
+// with LOGSHIPPER_TEST_MAIN=1, so they run the real main, as a separate process, without a
+// separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("LOGSHIPPER_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runCLI runs the root command in-process and returns its output and exit code.
+func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := newRootCmd(&out, &errb)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	var ec exitCode
+	switch {
+	case err == nil:
+	case errors.As(err, &ec):
+		code = int(ec)
+	default:
+		fmt.Fprintln(&errb, "logshipper:", err)
+		code = 1
+	}
+	return out.String(), errb.String(), code
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	writeFile(t, good, `
+data_dir: ./d
+plugins:
+  - {name: in, type: file, paths: ["x.ndjson"]}
+  - {name: out, type: stdout}
+  - {name: spare, type: stdout}
+siem_mappings:
+  - {source: in, destination: out}
+`)
+	out, errOut, code := runCLI(t, "", "validate", "-c", good)
+	if code != 0 || !strings.Contains(out, "valid (3 plugin configurations, 0 business rules, 1 siem mappings)") {
+		t.Fatalf("code %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `warning: plugin "spare" (stdout) is in no siem_mapping`) {
+		t.Errorf("warning missing: %s", errOut)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, `
+data_dir: ./d
+plugins:
+  - name: in
+    type: file
+    pathz: ["x"]
+  - name: out
+    type: stdout
+    workers: 0
+business_rules:
+  - name: broken
+    expr: 'severity =='
+siem_mappings:
+  - {source: in, destination: nowhere}
+`)
+	_, errOut, code = runCLI(t, "", "validate", "-c", bad)
+	if code != 1 {
+		t.Fatalf("code %d, want 1; stderr: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, `line 6: plugins[0] (in): pathz: unknown key (did you mean "paths"?)`) {
+		t.Errorf("the misspelt key is not reported with its line and path:\n%s", errOut)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, `
+plugins:
+  - name: in
+    type: file
+    paths: ["x"]
+  - name: out
+    type: stdout
+    workers: 0
+business_rules:
+  - name: broken
+    expr: 'severity =='
+siem_mappings:
+  - {source: in, destination: nowhere}
+`)
+	_, errOut, code := runCLI(t, "", "validate", "-c", bad)
+	if code != 1 {
+		t.Fatalf("code %d", code)
+	}
+	for _, want := range []string{
+		"plugins[1] (out): workers: must be 1 to 64",
+		"business_rules[0] (broken): expr:",
+		`siem_mappings[0]: destination: no plugin configuration is named "nowhere"`,
+		"3 problem(s)",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("missing %q in:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestRulesTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, `
+plugins:
+  - {name: in, type: file, paths: ["x"]}
+  - {name: out, type: stdout}
+business_rules:
+  - name: dlp
+    expr: 'alert_type == "dlp" && transaction_id == 9223372036854775807'
+siem_mappings:
+  - {source: in, destination: out, rule: dlp}
+`)
+	input := `{"alert_type":"dlp","transaction_id":9223372036854775807}
+{"alert_type":"dlp","transaction_id":9223372036854775806}
+
+{"alert_type":"malware"}
+`
+	out, errOut, code := runCLI(t, input, "rules", "test", "-c", cfg, "--rule", "dlp", "--input", "-")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	want := []string{"stdin:1: match ", "stdin:2: no match", "stdin:4: no match"}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in:\n%s", w, out)
+		}
+	}
+	if !strings.Contains(errOut, "rule dlp: 1 of 3 records match") {
+		t.Errorf("summary: %s", errOut)
+	}
+	out, _, _ = runCLI(t, input, "rules", "test", "-c", cfg, "--rule", "dlp", "--input", "-", "--matches-only")
+	if strings.TrimSpace(out) != `{"alert_type":"dlp","transaction_id":9223372036854775807}` {
+		t.Errorf("--matches-only printed %q", out)
+	}
+	_, errOut, code = runCLI(t, input, "rules", "test", "-c", cfg, "--rule", "nope", "--input", "-")
+	if code == 0 || !strings.Contains(errOut, `no business rule is named "nope"`) {
+		t.Errorf("unknown rule: code %d, %s", code, errOut)
+	}
+}
+
+func TestVersionAndPlugins(t *testing.T) {
+	out, _, code := runCLI(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "logshipper ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	out, _, _ = runCLI(t, "", "plugins")
+	for _, w := range []string{"source       file", "destination  file", "destination  stdout"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("plugins output lacks %q:\n%s", w, out)
+		}
+	}
+	out, _, _ = runCLI(t, "", "run", "--help")
+	if !strings.Contains(out, "Examples:") && !strings.Contains(out, "Example") {
+		t.Errorf("run --help has no example:\n%s", out)
+	}
+}
+
+// ---- end to end, as real processes ----
+
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan error
+}
+
+func startShipper(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LOGSHIPPER_TEST_MAIN=1")
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: errb, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return p
+}
+
+// lockedBuffer lets the test read stderr while the process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (p *proc) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(timeout):
+		t.Fatalf("process did not exit within %v; stderr:\n%s", timeout, p.stderr.String())
+		return -1
+	}
+}
+
+const e2eConfig = `
+data_dir: ./data
+shutdown_timeout: %s
+admin: {listen: "%s"}
+log: {level: info, format: json}
+plugins:
+  - name: in
+    type: file
+    paths: ["./in/*.ndjson"]
+    poll_interval: 20ms
+    batch_size: 250
+  - name: out
+    type: file
+    path: %s
+    batch: {max_records: 300, max_wait: 10ms}
+siem_mappings:
+  - {source: in, destination: out}
+`
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// appendRecords appends records [from, to) to a file, as NDJSON.
+func appendRecords(t *testing.T, path string, from, to int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	for i := from; i < to; i++ {
+		fmt.Fprintf(w, `{"_id":"r%07d","alert_type":"dlp","transaction_id":%d,"user":"u%d@example.com"}`+"\n", i, 1234567890123456789+int64(i), i%97)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// delivered counts each id in the output file; it fails on any line that is not a whole record.
+func delivered(t *testing.T, path string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return out
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var r struct {
+			ID  string      `json:"_id"`
+			TID json.Number `json:"transaction_id"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("torn or invalid line in output: %q: %v", line, err)
+		}
+		out[r.ID]++
+	}
+	return out
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestE2EGracefulStopAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	out := filepath.Join(dir, "out", "records.ndjson")
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(e2eConfig, "30s", addr, out))
+	in := filepath.Join(dir, "in", "a.ndjson")
+	writeFile(t, in, "")
+	appendRecords(t, in, 0, 5000)
+
+	p := startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 20*time.Second, "5000 records", func() bool { return len(delivered(t, out)) == 5000 })
+
+	// The admin endpoints answer while it runs.
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  `"ready":true`,
+		"/metrics": `logshipper_records_sent_total{plugin="out"} 5000`,
+	} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, body lacks %q:\n%.2000s", path, resp.StatusCode, want, body)
+		}
+	}
+
+	// A second process on the same data_dir is refused with a clear message.
+	second := startShipper(t, dir, "run", "-c", "c.yaml")
+	if code := second.wait(t, 10*time.Second); code != 1 {
+		t.Fatalf("second process exit code %d, want 1", code)
+	}
+	if msg := second.stderr.String(); !strings.Contains(msg, "in use by another logshipper process") || !strings.Contains(msg, fmt.Sprintf("pid %d", p.cmd.Process.Pid)) {
+		t.Fatalf("second process message unclear:\n%s", msg)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit code after SIGTERM %d, want 0; stderr:\n%s", code, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), `"plugin":"in"`) {
+		t.Errorf("plugin log lines do not carry plugin=<name>")
+	}
+
+	appendRecords(t, in, 5000, 7000)
+	p = startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 20*time.Second, "7000 records", func() bool { return len(delivered(t, out)) == 7000 })
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit code after SIGINT %d", code)
+	}
+	for id, n := range delivered(t, out) {
+		if n != 1 {
+			t.Fatalf("%s delivered %d times after a graceful stop and restart", id, n)
+		}
+	}
+}
+
+func TestE2EKill9LosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out", "records.ndjson")
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(e2eConfig, "30s", "", out))
+	in := filepath.Join(dir, "in", "a.ndjson")
+	writeFile(t, in, "")
+
+	const total, rounds = 40000, 6
+	written := 0
+	for round := range rounds {
+		p := startShipper(t, dir, "run", "-c", "c.yaml")
+		// Feed while it runs, then kill it at a moment that varies from round to round.
+		step := total / rounds
+		for k := 0; k < 4; k++ {
+			appendRecords(t, in, written, written+step/4)
+			written += step / 4
+			time.Sleep(time.Duration(5+round*7) * time.Millisecond)
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		p.wait(t, 10*time.Second)
+	}
+	p := startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 30*time.Second, "every record", func() bool { return len(delivered(t, out)) == written })
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t, 20*time.Second)
+	dups := 0
+	for _, n := range delivered(t, out) {
+		dups += n - 1
+	}
+	t.Logf("%d records, %d kill -9 restarts: none lost, %d delivered twice (at least once)", written, rounds, dups)
+}
+
+func TestE2ESecondSignalExitsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	// /dev/full takes the open and fails every write: deliveries retry for ever, so a graceful
+	// stop waits for the (long) shutdown timeout, and only a second signal ends it.
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(e2eConfig, "1h", "", "/dev/full"))
+	in := filepath.Join(dir, "in", "a.ndjson")
+	writeFile(t, in, "")
+	appendRecords(t, in, 0, 100)
+	p := startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 10*time.Second, "a failed delivery", func() bool { return strings.Contains(p.stderr.String(), "delivery failed; will retry") })
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, 10*time.Second, "graceful stop to begin", func() bool { return strings.Contains(p.stderr.String(), "stopping gracefully") })
+	time.Sleep(100 * time.Millisecond)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 5*time.Second); code != 130 {
+		t.Fatalf("exit code %d after a second signal, want 130", code)
+	}
+	// Nothing was lost: with a working destination the records all arrive.
+	out := filepath.Join(dir, "out.ndjson")
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(e2eConfig, "30s", "", out))
+	p = startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 20*time.Second, "the 100 records", func() bool { return len(delivered(t, out)) == 100 })
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t, 20*time.Second)
+}
