@@ -469,3 +469,42 @@ func TestE2ESecondSignalExitsAtOnce(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait(t, 20*time.Second)
 }
+
+// Every example and every plugin's sample configuration must stay valid.
+func TestExamplesAreValid(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.yaml")
+	samples, _ := filepath.Glob("../../plugins/*/*/sample.yaml")
+	files = append(files, samples...)
+	if len(files) < 2 {
+		t.Fatalf("found only %v", files)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
+			out, errOut, code := runCLI(t, "", "validate", "-c", f)
+			if code != 0 || !strings.Contains(out, "valid") {
+				t.Fatalf("%s: code %d\n%s%s", f, code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestDemoRuns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	out, errOut, code := runCLI(t, "", "demo", "--dir", dir, "--records", "3000")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"first run: 3000 records read",
+		"archive        3000         0",
+		"dead letters: 1 invalid input lines",
+		"second run over the same files: 0 records read again",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(delivered(t, filepath.Join(dir, "out", "archive.ndjson"))); n != 3000 {
+		t.Errorf("archive holds %d records, want 3000", n)
+	}
+}

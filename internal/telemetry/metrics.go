@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -103,4 +105,46 @@ func (p *PluginMetrics) Up(kind string, up bool) {
 		v = 1
 	}
 	p.up.WithLabelValues(kind).Set(v)
+}
+
+// Counts returns the current value of every counter and gauge named logshipper_*, keyed by
+// metric name and then by the value of the `plugin` label (with `/reason` appended for drops).
+// It serves summaries such as the demo's; Prometheus scrapes /metrics.
+func (m *Metrics) Counts() (map[string]map[string]float64, error) {
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]float64{}
+	for _, f := range fams {
+		name := f.GetName()
+		if !strings.HasPrefix(name, "logshipper_") {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			key := ""
+			for _, l := range mt.GetLabel() {
+				switch l.GetName() {
+				case "plugin":
+					key = l.GetValue() + key
+				case "reason":
+					key += "/" + l.GetValue()
+				}
+			}
+			var v float64
+			switch {
+			case mt.GetCounter() != nil:
+				v = mt.GetCounter().GetValue()
+			case mt.GetGauge() != nil:
+				v = mt.GetGauge().GetValue()
+			default:
+				continue
+			}
+			if out[name] == nil {
+				out[name] = map[string]float64{}
+			}
+			out[name][key] += v
+		}
+	}
+	return out, nil
 }
