@@ -151,7 +151,7 @@ func (d *destination) batch() {
 func (d *destination) deliver(ctx context.Context, items []item) {
 	attempt := 0
 	for len(items) > 0 {
-		if d.stopped.Load() {
+		if d.stopped.Load() || ctx.Err() != nil {
 			finish(items, event.Nacked)
 			return
 		}

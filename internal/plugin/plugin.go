@@ -45,9 +45,12 @@ type Config interface {
 
 // Publisher takes batches from a source.
 type Publisher interface {
-	// Publish hands records to the engine. It blocks while the routes are full (backpressure)
-	// and returns ctx.Err() if ctx ends first, in which case ack is never called. Otherwise
-	// ack is called exactly once, when every route is done with every record.
+	// Publish hands records to the engine. It blocks while the routes are full (backpressure).
+	// ack is called exactly once: with Acked when every route is done with every record, or
+	// with Nacked when some record was not delivered. If ctx ends before every record was
+	// taken, Publish returns ctx.Err() and ack comes (Nacked) once the records already taken
+	// are done. An empty batch is acked at once, which lets a source save a position past
+	// input it dropped.
 	Publish(ctx context.Context, recs []*event.Record, ack event.AckFunc) error
 }
 
