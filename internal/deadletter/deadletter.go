@@ -4,6 +4,7 @@
 package deadletter
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -30,16 +31,26 @@ type Entry struct {
 	RecordBase64 string          `json:"record_base64,omitempty"`
 }
 
-// SetRecord stores raw in the field that keeps it exactly.
+// SetRecord stores raw in the field that keeps it exactly. Record takes only JSON that Put
+// writes back byte for byte: valid UTF-8 (json.Valid does not check it) and already compact (the
+// encoder compacts a RawMessage). Other valid JSON, such as pretty-printed JSON, goes to
+// RecordText, which keeps every byte.
 func (e *Entry) SetRecord(raw []byte) {
 	switch {
-	case json.Valid(raw):
+	case json.Valid(raw) && utf8.Valid(raw) && isCompact(raw):
 		e.Record = json.RawMessage(raw)
 	case utf8.Valid(raw):
 		e.RecordText = string(raw)
 	default:
 		e.RecordBase64 = base64.StdEncoding.EncodeToString(raw)
 	}
+}
+
+// isCompact reports whether the valid JSON raw has no insignificant white space.
+func isCompact(raw []byte) bool {
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	return json.Compact(&buf, raw) == nil && bytes.Equal(buf.Bytes(), raw)
 }
 
 // Store appends entries to per-plugin files.
@@ -66,13 +77,15 @@ func (s *Store) Put(plugin string, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	var buf []byte
+	// An Encoder without HTML escaping writes Record as it is (json.Marshal would turn <, > and &
+	// into \u003c..., and U+2028/U+2029 into escapes). Encode ends each entry with a newline.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	for i := range entries {
-		b, err := json.Marshal(&entries[i])
-		if err != nil {
+		if err := enc.Encode(&entries[i]); err != nil {
 			return fmt.Errorf("dead letters: encode: %w", err)
 		}
-		buf = append(append(buf, b...), '\n')
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -85,7 +98,7 @@ func (s *Store) Put(plugin string, entries []Entry) error {
 		}
 		s.files[plugin] = f
 	}
-	if _, err := f.Write(buf); err != nil {
+	if _, err := f.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("dead letters: write %s: %w", f.Name(), err)
 	}
 	if err := f.Sync(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -47,6 +48,12 @@ func (r *Record) Fields() (map[string]any, error) {
 		}
 		if m == nil {
 			r.err = fmt.Errorf("decode record: not a JSON object")
+			return
+		}
+		// Decode stops after the first value: anything but white space after it means Raw is
+		// not one JSON object (two glued objects, or a truncated line joined to the next).
+		if _, err := dec.Token(); err != io.EOF {
+			r.err = fmt.Errorf("decode record: unexpected data after the JSON object")
 			return
 		}
 		normalizeNumbers(m)

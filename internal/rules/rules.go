@@ -47,6 +47,10 @@ func (r *Rule) Match(rec *event.Record) (bool, error) {
 	return b, nil
 }
 
+// shadowedBuiltins are expr functions whose names are also Netskope record fields (from
+// Netskope's field dictionary): in a rule, `type`, `count` and `date` mean the record's fields.
+var shadowedBuiltins = []string{"count", "date", "type"}
+
 // CompileExpr compiles an expr-lang expression over a record's top-level fields. Fields a
 // record lacks are nil, so `severity == "high"` is simply false for a record without one; keys
 // that are not identifiers are reached with $env["key-name"].
@@ -54,11 +58,11 @@ func CompileExpr(name, source string) (*Rule, error) {
 	if source == "" {
 		return nil, errors.New("expression is empty")
 	}
-	p, err := expr.Compile(source,
-		expr.Env(map[string]any{}),
-		expr.AllowUndefinedVariables(),
-		expr.AsBool(),
-	)
+	opts := []expr.Option{expr.Env(map[string]any{}), expr.AllowUndefinedVariables(), expr.AsBool()}
+	for _, name := range shadowedBuiltins {
+		opts = append(opts, expr.DisableBuiltin(name))
+	}
+	p, err := expr.Compile(source, opts...)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {

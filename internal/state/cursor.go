@@ -81,14 +81,14 @@ func (c *Cursor) ack(seq uint64, pos []byte, o event.Outcome) {
 		return
 	}
 	c.done[seq] = pos
+	floor := c.floor
 	var latest []byte
 	for {
-		p, ok := c.done[c.floor]
+		p, ok := c.done[floor]
 		if !ok {
 			break
 		}
-		delete(c.done, c.floor)
-		c.floor++
+		floor++
 		latest = p
 	}
 	if latest == nil {
@@ -96,10 +96,16 @@ func (c *Cursor) ack(seq uint64, pos []byte, o event.Outcome) {
 	}
 	// Saving under the lock keeps saved positions in order; a put is one bbolt transaction.
 	if err := c.store.Put(context.Background(), c.key, latest); err != nil {
+		// Never skip a position we failed to save. floor stays where it was: those batches
+		// are not saved, and Pending still counts them.
 		c.saveErr = err
-		c.pinned = true // never skip a position we failed to save
+		c.pinned = true
 		return
 	}
+	for s := c.floor; s < floor; s++ {
+		delete(c.done, s)
+	}
+	c.floor = floor
 	if c.onCommit != nil {
 		c.onCommit(latest)
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ func (n *memNS) Get(_ context.Context, key string) ([]byte, error) {
 }
 
 func (n *memNS) Put(_ context.Context, key string, value []byte) error {
+	if key == "" {
+		return errors.New("state: put: key required") // as bbolt, so tests on Memory catch it
+	}
 	n.m.mu.Lock()
 	defer n.m.mu.Unlock()
 	n.m.data[n.prefix+key] = bytes.Clone(value)
