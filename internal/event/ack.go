@@ -47,8 +47,11 @@ func NewTracker(ack AckFunc) *Tracker {
 // Add announces n more pieces of work.
 func (t *Tracker) Add(n int) { t.pending.Add(int64(n)) }
 
-// Done finishes n pieces with outcome o.
+// Done finishes n pieces with outcome o. Finishing no pieces does nothing.
 func (t *Tracker) Done(n int, o Outcome) {
+	if n == 0 {
+		return
+	}
 	if o != Acked {
 		t.failed.Store(true)
 	}

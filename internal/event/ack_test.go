@@ -227,3 +227,13 @@ func TestTrackerConcurrent(t *testing.T) {
 		})
 	}
 }
+
+func TestTrackerDoneZeroAfterFinishDoesNotAckAgain(t *testing.T) {
+	calls := 0
+	tr := NewTracker(func(Outcome) { calls++ })
+	tr.Release()
+	tr.Done(0, Nacked)
+	if calls != 1 {
+		t.Fatalf("ack called %d times, want 1", calls)
+	}
+}
