@@ -133,14 +133,16 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 // Validate checks the shared keys; the options validate themselves.
 func (p *Plugin) Validate() error {
 	var v Problems
-	if !nameRE.MatchString(p.Name) {
+	if p.Name == "" {
+		v.Addf("name: missing")
+	} else if !nameRE.MatchString(p.Name) {
 		v.Addf("name: %q must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit", p.Name)
 	}
 	if p.EPS < 0 {
 		v.Addf("eps: must be 0 (no limit) or more")
 	}
 	if p.Kind == plugin.KindSource {
-		for _, k := range []string{"batch", "retry", "workers", "queue_size"} {
+		for _, k := range destinationKeys {
 			if p.set[k] {
 				v.Addf("%s: only destinations take this key", k)
 			}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,15 +17,24 @@ type Resolver struct {
 	Dir string
 }
 
+// substitutions records what interpolation put into the tree, so error messages can hide it.
+type substitutions struct {
+	values []string     // the substituted values
+	lines  map[int]bool // the lines of the scalars that received one
+}
+
 // interpolate replaces ${NAME}, ${NAME:-default} and ${file:PATH} in every scalar value of the
 // tree (never in keys, and after parsing, so a value cannot inject YAML structure). $${ writes a
-// literal ${. It returns the values it substituted, so error messages can hide them.
-func (r Resolver) interpolate(n *yaml.Node, path string, errs *[]error, subs *[]string) {
+// literal ${. It records the values it substituted, so error messages can hide them.
+func (r Resolver) interpolate(n *yaml.Node, path string, errs *[]error, subs *substitutions) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for i, c := range n.Content {
 			p := path
-			if n.Kind == yaml.SequenceNode {
+			switch {
+			case n.Kind == yaml.SequenceNode && path == "plugins":
+				p = pluginPath(i, entryName(c)) // as the loader writes the entry's other problems
+			case n.Kind == yaml.SequenceNode:
 				p = fmt.Sprintf("%s[%d]", path, i)
 			}
 			r.interpolate(c, p, errs, subs)
@@ -36,18 +47,57 @@ func (r Resolver) interpolate(n *yaml.Node, path string, errs *[]error, subs *[]
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		out, err := r.expand(n.Value, subs)
+		before := len(subs.values)
+		out, err := r.expand(n.Value, &subs.values)
+		if len(subs.values) > before {
+			if subs.lines == nil {
+				subs.lines = map[int]bool{}
+			}
+			subs.lines[n.Line] = true
+		}
 		if err != nil {
 			*errs = append(*errs, &LineError{Line: n.Line, Path: path, Err: err})
+			// A null leaves the key at its default: the decoder would report "${X}" again as a
+			// value of the wrong type. The configuration is not used, as there is an error.
+			n.Tag, n.Value, n.Style = "!!null", "", 0
 			return
 		}
 		n.Value = out
-		// A substituted value is a string, whatever it looks like: do not let "${PORT}" resolve
-		// to an int in one place and a string in another.
+		n.Tag = substitutedTag(n)
+	}
+}
+
+// substitutedTag is the tag of a scalar after substitution. A plain scalar takes the type its
+// new text reads as when that is a number or a boolean, so `eps: ${EPS}` is an int; anything
+// else stays a string (a password "null" is not a null). A quoted or explicitly tagged scalar
+// keeps its tag. A string field takes the text as written in any case.
+func substitutedTag(n *yaml.Node) string {
+	const notPlain = yaml.TaggedStyle | yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle | yaml.LiteralStyle | yaml.FoldedStyle
+	if n.Style&notPlain != 0 {
 		if n.Tag == "" || n.Tag == "!" {
-			n.Tag = "!!str"
+			return "!!str"
+		}
+		return n.Tag
+	}
+	probe := yaml.Node{Kind: yaml.ScalarNode, Value: n.Value}
+	switch t := probe.ShortTag(); t {
+	case "!!int", "!!float", "!!bool":
+		return t
+	}
+	return "!!str"
+}
+
+// entryName is the literal name of a plugin entry, or "".
+func entryName(n *yaml.Node) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := n.Content[i+1]; n.Content[i].Value == "name" && v.Kind == yaml.ScalarNode && !strings.Contains(v.Value, "${") {
+			return v.Value
 		}
 	}
+	return ""
 }
 
 func (r Resolver) expand(s string, subs *[]string) (string, error) {
@@ -70,11 +120,11 @@ func (r Resolver) expand(s string, subs *[]string) (string, error) {
 			return "", fmt.Errorf("unclosed %q (write $${ for a literal ${)", s[i:])
 		}
 		ref := s[i+2 : i+end]
-		v, err := r.lookup(ref)
+		v, fromOutside, err := r.lookup(ref)
 		if err != nil {
 			return "", err
 		}
-		if len(v) >= 4 {
+		if fromOutside && len(v) >= 4 { // a default written in the file is no secret
 			*subs = append(*subs, v)
 		}
 		b.WriteString(v)
@@ -82,23 +132,29 @@ func (r Resolver) expand(s string, subs *[]string) (string, error) {
 	}
 }
 
-func (r Resolver) lookup(ref string) (string, error) {
+// lookup resolves one reference. fromOutside is false for a default written in the file.
+func (r Resolver) lookup(ref string) (value string, fromOutside bool, err error) {
 	if p, ok := strings.CutPrefix(ref, "file:"); ok {
 		if p == "" {
-			return "", fmt.Errorf("${file:} needs a path")
+			return "", false, fmt.Errorf("${file:} needs a path")
 		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(r.Dir, p)
+		full := p
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(r.Dir, full)
 		}
-		b, err := os.ReadFile(p)
+		b, err := os.ReadFile(full)
 		if err != nil {
-			return "", fmt.Errorf("${file:%s}: %w", p, err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", false, fmt.Errorf("${file:%s}: cannot read %s: %w", p, full, err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		return strings.TrimRight(string(b), "\r\n"), true, nil
 	}
 	name, def, hasDef := strings.Cut(ref, ":-")
 	if !validEnvName(name) {
-		return "", fmt.Errorf("${%s}: %q is not an environment variable name", ref, name)
+		return "", false, fmt.Errorf("${%s}: %q is not an environment variable name", ref, name)
 	}
 	env := r.Env
 	if env == nil {
@@ -106,12 +162,12 @@ func (r Resolver) lookup(ref string) (string, error) {
 	}
 	v, ok := env(name)
 	if (!ok || v == "") && hasDef {
-		return def, nil
+		return def, false, nil
 	}
 	if !ok {
-		return "", fmt.Errorf("${%s}: environment variable %s is not set", ref, name)
+		return "", false, fmt.Errorf("${%s}: environment variable %s is not set", ref, name)
 	}
-	return v, nil
+	return v, true, nil
 }
 
 func validEnvName(s string) bool {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ type topLevel struct {
 
 // Parse is Load on bytes already read; name is used in messages.
 func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Config, error) {
-	l := &loader{reg: reg, lines: map[int]string{}}
+	l := &loader{reg: reg, lines: linePaths{}}
 	cfg := l.parse(data, res)
 	if len(l.errs) > 0 {
 		return nil, l.fail(name)
@@ -70,14 +71,18 @@ func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Confi
 type loader struct {
 	reg   *plugin.Registry
 	errs  []error
-	subs  []string       // interpolated values, hidden in messages
-	lines map[int]string // line -> path, to put paths on the decoder's type errors
+	subs  substitutions // interpolated values, hidden in messages
+	lines linePaths     // line -> path, to put paths on the decoder's type errors
 }
 
 func (l *loader) fail(name string) error {
 	sort.SliceStable(l.errs, func(i, j int) bool { return lineOf(l.errs[i]) < lineOf(l.errs[j]) })
+	// Longest first: a short value that is part of a longer one must not leave the rest of the
+	// longer one showing ("[redacted]rest-of-the-token").
+	subs := slices.Clone(l.subs.values)
+	sort.SliceStable(subs, func(i, j int) bool { return len(subs[i]) > len(subs[j]) })
 	for i, e := range l.errs {
-		l.errs[i] = redactErr{e, l.subs}
+		l.errs[i] = redactErr{e, subs}
 	}
 	return &Error{File: name, Problems: l.errs}
 }
@@ -100,6 +105,10 @@ func (r redactErr) Error() string {
 	s := r.err.Error()
 	for _, v := range r.subs {
 		s = strings.ReplaceAll(s, v, redacted)
+		// A message that quotes the value with %q shows it escaped.
+		if q := strconv.Quote(v); q[1:len(q)-1] != v {
+			s = strings.ReplaceAll(s, q[1:len(q)-1], redacted)
+		}
 	}
 	return s
 }
@@ -134,13 +143,16 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 
 	// How the mappings use each name tells a source from a destination for types that are both.
 	roles := map[string]map[plugin.Kind]bool{}
-	for _, r := range cfg.SIEMMappings {
-		for name, k := range map[string]plugin.Kind{r.Source: plugin.KindSource, r.Destination: plugin.KindDestination} {
-			if roles[name] == nil {
-				roles[name] = map[plugin.Kind]bool{}
-			}
-			roles[name][k] = true
+	use := func(name string, k plugin.Kind) {
+		if roles[name] == nil {
+			roles[name] = map[plugin.Kind]bool{}
 		}
+		roles[name][k] = true
+	}
+	for _, r := range cfg.SIEMMappings {
+		// Not a map literal keyed by name: a mapping from a name to itself must record both.
+		use(r.Source, plugin.KindSource)
+		use(r.Destination, plugin.KindDestination)
 	}
 	names := map[string]int{}
 	for i := range top.Plugins {
@@ -160,6 +172,8 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 	l.errs = append(l.errs, ValidateTree(cfg, "")...)
 	for i, p := range cfg.Plugins {
 		l.errs = append(l.errs, ValidateTree(p, pluginPath(i, p.Name))...)
+		// Options has no yaml key, so the walk above does not reach it.
+		l.errs = append(l.errs, ValidateTree(p.Options, pluginPath(i, p.Name))...)
 	}
 	l.rules(cfg)
 	l.routes(cfg)
@@ -183,7 +197,13 @@ func (l *loader) decode(n *yaml.Node, out any) bool {
 	return false
 }
 
-var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+var (
+	typeErrLine = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+	// The decoder writes "cannot unmarshal !!TAG `VALUE` into GOTYPE", the value cut to its first
+	// seven characters and "..." when longer than ten.
+	unmarshalErr = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+)( `.*`)? into (.+)$")
+	tagNames     = map[string]string{"str": "string", "int": "number", "float": "number", "bool": "boolean", "map": "mapping", "seq": "list"}
+)
 
 func (l *loader) typeError(msg string) error {
 	m := typeErrLine.FindStringSubmatch(msg)
@@ -193,10 +213,42 @@ func (l *loader) typeError(msg string) error {
 	line, _ := strconv.Atoi(m[1])
 	text := m[2]
 	// "cannot unmarshal !!str `abc` into int" reads better as what the key wants.
-	text = strings.Replace(text, "cannot unmarshal !!", "cannot use a ", 1)
-	text = strings.NewReplacer("!!str", "string", "!!int", "number", "!!map", "mapping", "!!seq", "list", "!!bool", "boolean", "!!float", "number").Replace(text)
-	text = strings.Replace(text, " into ", " as ", 1)
-	return &LineError{Line: line, Path: l.lines[line], Err: errors.New(text)}
+	if u := unmarshalErr.FindStringSubmatch(text); u != nil {
+		tag, value := u[1], u[2]
+		if name, ok := tagNames[tag]; ok {
+			tag = name
+		}
+		// A cut value is no longer the whole substituted value, so redaction would not find
+		// it: the first characters of a secret would show.
+		if strings.HasSuffix(value, "...`") && l.subs.lines[line] {
+			value = " `" + redacted + "`"
+		}
+		text = "cannot use a " + tag + value + " as " + friendlyType(u[3])
+	}
+	return &LineError{Line: line, Path: l.lines[line].path, Err: errors.New(text)}
+}
+
+// friendlyType names a Go type the way a configuration's reader thinks of it.
+func friendlyType(goType string) string {
+	switch {
+	case goType == "time.Duration":
+		return "a duration (a number with a unit: 500ms, 30s, 5m, 1h)"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["):
+		return "a mapping"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case strings.Contains(goType, "."):
+		return "a mapping of keys" // a struct: a section
+	}
+	return goType
 }
 
 func pluginPath(i int, name string) string {
@@ -207,6 +259,33 @@ func pluginPath(i int, name string) string {
 }
 
 var sharedKeys = yamlFields(reflect.TypeOf(Plugin{}))
+
+// destinationKeys are the shared keys only a destination takes.
+var destinationKeys = []string{"batch", "retry", "workers", "queue_size"}
+
+// checkOptionKeys is checkKeys for the keys of a plugin entry that are not shared keys: they
+// must be fields of the type's options t. The shared keys of the kind are candidates for the
+// "did you mean" suggestion too, so a misspelt "wokers" is recognised.
+func checkOptionKeys(n *yaml.Node, t reflect.Type, kind plugin.Kind, path string, errs *[]error, lines linePaths) {
+	st := t
+	for st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() != reflect.Struct || reflect.PointerTo(st).Implements(unmarshalerType) {
+		checkKeys(n, t, path, errs, lines)
+		return
+	}
+	fields := yamlFields(st)
+	for k, ft := range sharedKeys {
+		if kind == plugin.KindSource && slices.Contains(destinationKeys, k) {
+			continue
+		}
+		if _, ok := fields[k]; !ok {
+			fields[k] = ft
+		}
+	}
+	checkFields(n, fields, path, errs, lines)
+}
 
 // plugin decodes one entry: the shared keys into Plugin, the rest into the type's options.
 func (l *loader) plugin(n *yaml.Node, i int, roles map[string]map[plugin.Kind]bool) *Plugin {
@@ -253,7 +332,7 @@ func (l *loader) plugin(n *yaml.Node, i int, roles map[string]map[plugin.Kind]bo
 	l.decode(shared, p)
 	p.Options = f.NewConfig()
 	before := len(l.errs)
-	checkKeys(opts, reflect.TypeOf(p.Options), path, &l.errs, l.lines)
+	checkOptionKeys(opts, reflect.TypeOf(p.Options), f.Kind, path, &l.errs, l.lines)
 	if len(l.errs) == before && len(opts.Content) > 0 {
 		l.decode(opts, p.Options)
 	}
@@ -327,6 +406,7 @@ func (l *loader) rules(cfg *Config) {
 func (l *loader) routes(cfg *Config) {
 	used := map[string]bool{}
 	seen := map[string]int{}
+	names := map[string]int{}
 	for i := range cfg.SIEMMappings {
 		r := &cfg.SIEMMappings[i]
 		if r.Rule == "" {
@@ -357,7 +437,8 @@ func (l *loader) routes(cfg *Config) {
 			v.Addf("destination: %q is a %s, not a destination", r.Destination, dst.Kind)
 		}
 		if cfg.Rules != nil {
-			if _, ok := cfg.Rules.Get(r.Rule); !ok {
+			// A rule that is defined but failed to compile has its own error already.
+			if _, ok := cfg.Rules.Get(r.Rule); !ok && !slices.ContainsFunc(cfg.BusinessRules, func(b RuleConfig) bool { return b.Name == r.Rule }) {
 				v.Addf("rule: no business rule is named %q (known: %s)", r.Rule, strings.Join(cfg.Rules.Names(), ", "))
 			}
 		}
@@ -366,6 +447,10 @@ func (l *loader) routes(cfg *Config) {
 			v.Addf("the same source, rule and destination as siem_mappings[%d]", prev)
 		}
 		seen[key] = i
+		if prev, dup := names[r.Name]; dup {
+			v.Addf("name: %q is already the name of siem_mappings[%d]", r.Name, prev)
+		}
+		names[r.Name] = i
 		addErrs(&l.errs, path, v.Err())
 		used[r.Source], used[r.Destination] = true, true
 	}

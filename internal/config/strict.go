@@ -50,15 +50,11 @@ var (
 // checkKeys reports every mapping key in n that has no field in t, with its path and line, and
 // a suggestion when the key looks like a misspelt field. It walks nested structs, slices and
 // maps; types that decode themselves (yaml.Unmarshaler, yaml.Node, interfaces) are not entered.
-func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error, lines map[int]string) {
+func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error, lines linePaths) {
 	if n == nil {
 		return
 	}
-	if lines != nil && path != "" {
-		if _, seen := lines[n.Line]; !seen {
-			lines[n.Line] = path
-		}
-	}
+	notePath(lines, n.Line, path)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -70,23 +66,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error, lines m
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch with its line
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Value == "<<" { // merge key: check the merged mapping against the same struct
-				checkKeys(v, t, path, errs, lines)
-				continue
-			}
-			ft, ok := fields[k.Value]
-			if !ok {
-				*errs = append(*errs, &LineError{Line: k.Line, Path: joinPath(path, k.Value), Err: unknownKey(k.Value, fields)})
-				continue
-			}
-			checkKeys(v, ft, joinPath(path, k.Value), errs, lines)
-		}
+		checkFields(n, yamlFields(t), path, errs, lines)
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {
 			return
@@ -104,20 +84,102 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error, lines m
 	}
 }
 
+// checkFields is checkKeys on a mapping whose keys must be those of fields.
+func checkFields(n *yaml.Node, fields map[string]reflect.Type, path string, errs *[]error, lines linePaths) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return // the decoder reports the type mismatch with its line
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" { // merge key: check the merged mapping against the same fields
+			if v.Kind == yaml.SequenceNode {
+				for _, m := range v.Content {
+					checkFields(m, fields, path, errs, lines)
+				}
+				continue
+			}
+			checkFields(v, fields, path, errs, lines)
+			continue
+		}
+		ft, ok := fields[k.Value]
+		if !ok {
+			*errs = append(*errs, &LineError{Line: k.Line, Path: joinPath(path, k.Value), Err: unknownKey(k.Value, fields)})
+			continue
+		}
+		checkKeys(v, ft, joinPath(path, k.Value), errs, lines)
+	}
+}
+
+// linePaths maps a line to the path of what is on it, for the decoder's type errors, which give
+// only a line.
+type linePaths map[int]linePath
+
+type linePath struct {
+	path   string
+	shared bool // several keys are on the line: path is their common parent
+}
+
+// notePath records path as the place of line. The deepest path wins ("batch.max_records" over
+// "batch" when the mapping starts on the key's line); unrelated paths on one line (a flow
+// mapping) leave their common parent, which a later key on that line does not replace.
+func notePath(lines linePaths, line int, path string) {
+	if lines == nil || path == "" {
+		return
+	}
+	prev, seen := lines[line]
+	switch {
+	case !seen:
+		lines[line] = linePath{path: path}
+	case prev.path == path || isUnder(prev.path, path):
+	case isUnder(path, prev.path):
+		if !prev.shared {
+			lines[line] = linePath{path: path}
+		}
+	default:
+		lines[line] = linePath{path: commonPath(prev.path, path), shared: true}
+	}
+}
+
+// pathBoundary reports whether a path may end before s: s is empty or starts the next key.
+func pathBoundary(s string) bool {
+	return s == "" || s[0] == '.' || s[0] == '[' || strings.HasPrefix(s, ": ") || strings.HasPrefix(s, " (")
+}
+
+// isUnder reports whether path p is below path q.
+func isUnder(p, q string) bool {
+	return len(p) > len(q) && strings.HasPrefix(p, q) && pathBoundary(p[len(q):])
+}
+
+// commonPath is the deepest path that a and b are both at or below ("" if none).
+func commonPath(a, b string) string {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	for ; n > 0; n-- {
+		if pathBoundary(a[n:]) && pathBoundary(b[n:]) {
+			return a[:n]
+		}
+	}
+	return ""
+}
+
 // yamlFields maps the YAML keys of struct t (inline structs flattened) to their types.
 func yamlFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("yaml")
 		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" {
+		inline := strings.Contains(opts, "inline")
+		// The decoder inlines an embedded struct even when its type is unexported.
+		if name == "-" || (!f.IsExported() && !(f.Anonymous && inline)) {
 			continue
 		}
-		if strings.Contains(opts, "inline") {
+		if inline {
 			ft := f.Type
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
@@ -156,8 +218,11 @@ func unknownKey(key string, fields map[string]reflect.Type) error {
 	return fmt.Errorf("unknown key (known keys: %s)", strings.Join(names, ", "))
 }
 
-// editDistance is the Levenshtein distance between a and b.
+// editDistance is the Levenshtein distance between a and b, with a swap of two adjacent
+// characters counted as one edit (optimal string alignment), as it is the commonest typo: "nmae"
+// is one edit from "name", not two (which would tie with "map").
 func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1) // row i-2
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -171,8 +236,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 
@@ -13,19 +14,28 @@ const redacted = "[redacted]"
 
 // Secret holds a credential. Every way of printing it (fmt verbs, slog, JSON, YAML) shows
 // "[redacted]"; only Value returns the text.
-type Secret struct{ v string }
+//
+// The text is behind a pointer: when fmt meets a verb that does not fit a value (%s of a struct
+// pointer), it prints the fields of what it points to without calling their methods, and a
+// pointer field then shows only its address.
+type Secret struct{ v *string }
 
 // NewSecret wraps s.
-func NewSecret(s string) Secret { return Secret{v: s} }
+func NewSecret(s string) Secret { return Secret{v: &s} }
 
 // Value returns the secret's text, for the one place that must send it.
-func (s Secret) Value() string { return s.v }
+func (s Secret) Value() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsSet reports whether the secret is not empty.
-func (s Secret) IsSet() bool { return s.v != "" }
+func (s Secret) IsSet() bool { return s.Value() != "" }
 
 func (s Secret) String() string {
-	if s.v == "" {
+	if !s.IsSet() {
 		return ""
 	}
 	return redacted
@@ -49,9 +59,9 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 // UnmarshalYAML takes a scalar.
 func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a secret must be a string", n.Line)
+		return typeError(n, "a secret must be a string")
 	}
-	s.v = n.Value
+	*s = NewSecret(n.Value)
 	return nil
 }
 
@@ -78,7 +88,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
 		return 0, fmt.Errorf("%q is not a size (use a number of bytes or a unit: KiB, MiB, GiB, KB, MB, GB)", s)
 	}
 	return ByteSize(n * mult), nil
@@ -88,10 +98,17 @@ func ParseByteSize(s string) (ByteSize, error) {
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return typeError(n, err.Error())
 	}
 	*b = v
 	return nil
+}
+
+// typeError reports a value that does not fit as the decoder reports its own: it goes on
+// decoding the other keys (any other error stops it at the first), and the loader puts the key's
+// path on the message.
+func typeError(n *yaml.Node, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
 
 func (b ByteSize) String() string {

@@ -39,6 +39,13 @@ func walkValidate(v reflect.Value, path string, errs *[]error) {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
+		if !v.CanAddr() && reflect.PointerTo(v.Type()).Implements(validatorType) {
+			// A map value or a struct in an interface: validate a copy that has an address, or
+			// a Validate with a pointer receiver would be skipped.
+			c := reflect.New(v.Type()).Elem()
+			c.Set(v)
+			v = c
+		}
 		if v.CanAddr() && v.Addr().Type().Implements(validatorType) {
 			addErrs(errs, path, v.Addr().Interface().(Validator).Validate())
 		} else if v.Type().Implements(validatorType) {
@@ -64,7 +71,7 @@ func walkValidate(v reflect.Value, path string, errs *[]error) {
 			fv := v.Field(i)
 			// Walk into structs and containers only; a Validate on the parent covers scalars.
 			switch fv.Kind() {
-			case reflect.Struct, reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map:
+			case reflect.Struct, reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Array, reflect.Map:
 				walkValidate(fv, fp, errs)
 			}
 		}
@@ -85,7 +92,7 @@ func addErrs(errs *[]error, path string, err error) {
 	if err == nil {
 		return
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
+	if j, ok := err.(interface{ Unwrap() []error }); ok && isJoin(err, j.Unwrap()) {
 		for _, e := range j.Unwrap() {
 			addErrs(errs, path, e)
 		}
@@ -96,6 +103,16 @@ func addErrs(errs *[]error, path string, err error) {
 		return
 	}
 	*errs = append(*errs, &LineError{Path: path, Err: err})
+}
+
+// isJoin tells an errors.Join, whose text is its errors' texts one a line, from an error that
+// wraps several in a message of its own (fmt.Errorf with two %w), which must stay whole.
+func isJoin(err error, parts []error) bool {
+	texts := make([]string, 0, len(parts))
+	for _, p := range parts {
+		texts = append(texts, p.Error())
+	}
+	return err.Error() == strings.Join(texts, "\n")
 }
 
 // Problems collects validation messages in a Validate method, so it can report every one.
