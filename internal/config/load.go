@@ -126,6 +126,11 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		}
 		return nil
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.errs = append(l.errs, &LineError{Line: extra.Line, Err: errors.New("a second YAML document (after ---): a configuration is one document")})
+		return nil
+	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
@@ -137,6 +142,7 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 	res.interpolate(root, "", &l.errs, &l.subs)
 
 	top := topLevel{Config: *Default()}
+	dropExtensionKeys(root)
 	checkKeys(root, reflect.TypeOf(top), "", &l.errs, l.lines)
 	l.decode(root, &top)
 	cfg := &top.Config
@@ -251,6 +257,55 @@ func friendlyType(goType string) string {
 	return goType
 }
 
+// dropExtensionKeys removes top-level keys that start with "x-": they hold YAML anchors that
+// plugin entries merge (as in Compose files) and are not configuration themselves.
+func dropExtensionKeys(root *yaml.Node) {
+	kept := root.Content[:0]
+	for j := 0; j+1 < len(root.Content); j += 2 {
+		if !strings.HasPrefix(root.Content[j].Value, "x-") {
+			kept = append(kept, root.Content[j], root.Content[j+1])
+		}
+	}
+	root.Content = kept
+}
+
+// mergedPairs returns the key/value nodes of mapping n with YAML merge keys (<<: *anchor, or a
+// list of anchors) expanded, so a plugin entry can take its name, type and shared keys from an
+// anchor. Keys written in n win over merged ones, and earlier merged mappings over later ones.
+func mergedPairs(n *yaml.Node) []*yaml.Node {
+	var own, merged []*yaml.Node
+	seen := map[string]bool{}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		if n.Content[j].Value != "<<" || n.Content[j].Tag == "!!str" && n.Content[j].Style != 0 {
+			own = append(own, n.Content[j], n.Content[j+1])
+			seen[n.Content[j].Value] = true
+			continue
+		}
+		v := n.Content[j+1]
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			if src.Kind == yaml.AliasNode {
+				src = src.Alias
+			}
+			if src == nil || src.Kind != yaml.MappingNode {
+				continue // the decoder reports a merge of something that is not a mapping
+			}
+			merged = append(merged, mergedPairs(src)...)
+		}
+	}
+	out := own
+	for j := 0; j+1 < len(merged); j += 2 {
+		if k := merged[j].Value; !seen[k] {
+			seen[k] = true
+			out = append(out, merged[j], merged[j+1])
+		}
+	}
+	return out
+}
+
 func pluginPath(i int, name string) string {
 	if name == "" {
 		return fmt.Sprintf("plugins[%d]", i)
@@ -296,21 +351,22 @@ func (l *loader) plugin(n *yaml.Node, i int, roles map[string]map[plugin.Kind]bo
 	}
 	shared := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 	opts := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
-	for j := 0; j+1 < len(n.Content); j += 2 {
-		k := n.Content[j].Value
+	content := mergedPairs(n)
+	for j := 0; j+1 < len(content); j += 2 {
+		k := content[j].Value
 		switch k {
 		case "name":
-			p.Name = n.Content[j+1].Value
+			p.Name = content[j+1].Value
 		case "type":
-			p.Type = n.Content[j+1].Value
+			p.Type = content[j+1].Value
 		case "kind":
-			p.KindName = n.Content[j+1].Value
+			p.KindName = content[j+1].Value
 		}
 		if _, ok := sharedKeys[k]; ok {
-			shared.Content = append(shared.Content, n.Content[j], n.Content[j+1])
+			shared.Content = append(shared.Content, content[j], content[j+1])
 			p.set[k] = true
 		} else {
-			opts.Content = append(opts.Content, n.Content[j], n.Content[j+1])
+			opts.Content = append(opts.Content, content[j], content[j+1])
 		}
 	}
 	path := pluginPath(i, p.Name)

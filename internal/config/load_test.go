@@ -565,3 +565,19 @@ siem_mappings: [{source: r, destination: out}]
 		t.Error("Plugin(nope) found something")
 	}
 }
+
+// Plugin entries take name, type, shared keys and options from a merged anchor; keys written
+// in the entry win; x- keys at the top level hold anchors and are not configuration.
+func TestLoadPluginMergeKeys(t *testing.T) {
+	cfg := loadGood(t, "plugin_merge.yaml", nil)
+	out, errp := mustPlugin(t, cfg, "out"), mustPlugin(t, cfg, "err")
+	if out.Type != "stdout" || out.Workers != 4 || out.Batch.MaxRecords != 50 {
+		t.Errorf("out: type %q workers %d batch %d", out.Type, out.Workers, out.Batch.MaxRecords)
+	}
+	if errp.Workers != 1 || errp.Options.(*stdout.Config).Stream != "stderr" || errp.Batch.MaxRecords != 50 {
+		t.Errorf("err: workers %d stream %q batch %d", errp.Workers, errp.Options.(*stdout.Config).Stream, errp.Batch.MaxRecords)
+	}
+	if in := mustPlugin(t, cfg, "in"); in.Options.(*filesrc.Config).MaxRecordSize != 10_000 {
+		t.Errorf("10kb read as %d", in.Options.(*filesrc.Config).MaxRecordSize)
+	}
+}

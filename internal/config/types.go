@@ -82,8 +82,9 @@ func ParseByteSize(s string) (ByteSize, error) {
 	t := strings.TrimSpace(s)
 	mult := int64(1)
 	for _, u := range byteUnits {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+		// Units are read without regard to case (10kb, 10KB); KiB and KB stay distinct.
+		if len(t) >= len(u.suffix) && strings.EqualFold(t[len(t)-len(u.suffix):], u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
 			break
 		}
 	}

@@ -41,8 +41,8 @@ func TestParseByteSize(t *testing.T) {
 		{"1e3", 0, false},
 		{"0x10", 0, false},
 		{"1_000", 0, false},
-		{"10kb", 0, false}, // units are case-sensitive
-		{"10 kib", 0, false},
+		{"10kb", 10_000, true}, // units are read without regard to case
+		{"10 kib", 10 << 10, true},
 		{"1TB", 0, false},
 		{"1TiB", 0, false},
 		{"1 2", 0, false},
