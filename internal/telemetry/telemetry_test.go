@@ -1,0 +1,75 @@
+package telemetry
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestLogConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg  LogConfig
+		want string
+	}{
+		{LogConfig{"info", "text"}, ""},
+		{LogConfig{"debug", "json"}, ""},
+		{LogConfig{"WARN", "text"}, ""},
+		{LogConfig{"loud", "text"}, `level: "loud" is not one of`},
+		{LogConfig{"info", "xml"}, `format: "xml" is not one of text, json`},
+	}
+	for _, tc := range tests {
+		err := tc.cfg.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	var b bytes.Buffer
+	NewLogger(&b, LogConfig{Level: "warn", Format: "json"}).With("plugin", "lake").Info("hidden")
+	NewLogger(&b, LogConfig{Level: "warn", Format: "json"}).With("plugin", "lake").Warn("shown")
+	if s := b.String(); strings.Contains(s, "hidden") || !strings.Contains(s, `"plugin":"lake"`) || !strings.Contains(s, `"msg":"shown"`) {
+		t.Fatalf("log output %q", s)
+	}
+}
+
+// Every plugin's series share one naming scheme, distinguished by the plugin label.
+func TestMetricsSchemeAndCounts(t *testing.T) {
+	m := NewMetrics("v1")
+	src, dst := m.Plugin("tenant-a"), m.Plugin("lake")
+	src.Received.Add(10)
+	dst.Received.Add(8)
+	dst.Sent.Add(7)
+	dst.Dropped("refused", 1)
+	dst.Dropped("filtered", 2)
+	dst.Up("destination", true)
+	if v := testutil.ToFloat64(dst.DroppedCounter("refused")); v != 1 {
+		t.Fatalf("refused = %v", v)
+	}
+	c, err := m.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		metric, key string
+		want        float64
+	}{
+		{"logshipper_records_received_total", "tenant-a", 10},
+		{"logshipper_records_received_total", "lake", 8},
+		{"logshipper_records_sent_total", "lake", 7},
+		{"logshipper_records_dropped_total", "lake/refused", 1},
+		{"logshipper_records_dropped_total", "lake/filtered", 2},
+		{"logshipper_plugin_up", "lake", 1},
+	} {
+		if got := c[tc.metric][tc.key]; got != tc.want {
+			t.Errorf("%s[%s] = %v, want %v", tc.metric, tc.key, got, tc.want)
+		}
+	}
+	n, err := testutil.GatherAndCount(m.Registry, "logshipper_build_info")
+	if err != nil || n != 1 {
+		t.Fatalf("build info: %d %v", n, err)
+	}
+}
