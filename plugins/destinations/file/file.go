@@ -3,7 +3,9 @@
 package file
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -36,11 +38,16 @@ type Destination struct {
 	cfg *Config
 	set plugin.Settings
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
-	buf  []byte
+	mu      sync.Mutex
+	f       *os.File
+	size    int64
+	buf     []byte
+	scratch bytes.Buffer
+	closed  bool
 }
+
+// errClosed is returned by Write after Close.
+var errClosed = errors.New("file destination: closed")
 
 var _ plugin.Destination = (*Destination)(nil)
 
@@ -70,14 +77,38 @@ func (d *Destination) open() error {
 	return nil
 }
 
-// Write implements plugin.Destination: one write (and one sync) per batch.
+// Write implements plugin.Destination: one write (and one sync) per batch. A record spanning
+// several lines (a pretty-printed element of a JSON array file) is compacted onto one; one that
+// cannot be (not valid JSON) is refused, the others are written.
 func (d *Destination) Write(_ context.Context, recs []*event.Record) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.closed {
+		return errClosed
+	}
 	d.buf = d.buf[:0]
-	for _, r := range recs {
-		d.buf = append(d.buf, r.Raw...)
-		d.buf = append(d.buf, '\n')
+	var refused map[int]error
+	for i, r := range recs {
+		var err error
+		if d.buf, err = appendLine(d.buf, r.Raw, &d.scratch); err != nil {
+			if refused == nil {
+				refused = map[int]error{}
+			}
+			refused[i] = plugin.Refused("InvalidRecord", err)
+		}
+	}
+	if err := d.write(); err != nil {
+		return err
+	}
+	if refused != nil {
+		return &plugin.BatchError{Failed: refused}
+	}
+	return nil
+}
+
+func (d *Destination) write() error {
+	if len(d.buf) == 0 {
+		return nil
 	}
 	if d.f == nil {
 		if err := d.open(); err != nil {
@@ -94,16 +125,40 @@ func (d *Destination) Write(_ context.Context, recs []*event.Record) error {
 	if err != nil {
 		// A partial write leaves a torn line; the batch is retried whole, so close the file and
 		// let the next attempt reopen it. Readers skip a torn line as invalid JSON.
-		_ = d.f.Close()
-		d.f = nil
+		d.drop()
 		return fmt.Errorf("write %s: %w", d.cfg.Path, err)
 	}
 	if d.cfg.Sync {
 		if err := d.f.Sync(); err != nil {
+			// After a failed fsync the kernel may have dropped the dirty pages and a second
+			// fsync may then succeed without them: never trust this descriptor again.
+			d.drop()
 			return fmt.Errorf("sync %s: %w", d.cfg.Path, err)
 		}
 	}
 	return nil
+}
+
+// drop closes the file after a failure; the next write reopens it.
+func (d *Destination) drop() {
+	_ = d.f.Close()
+	d.f = nil
+}
+
+// appendLine appends raw and a newline to buf. A record holding a line break (whitespace between
+// JSON tokens: a JSON string cannot hold one) is compacted onto one line through scratch; one
+// that is not valid JSON is an error and buf is returned unchanged.
+func appendLine(buf, raw []byte, scratch *bytes.Buffer) ([]byte, error) {
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
+		buf = append(buf, raw...)
+		return append(buf, '\n'), nil
+	}
+	scratch.Reset()
+	if err := json.Compact(scratch, raw); err != nil {
+		return buf, fmt.Errorf("record spans several lines and is not valid JSON: %w", err)
+	}
+	buf = append(buf, scratch.Bytes()...)
+	return append(buf, '\n'), nil
 }
 
 // rotate shifts path.N to path.N+1 (dropping those past MaxFiles) and starts a new file.
@@ -132,10 +187,12 @@ func (d *Destination) rotate() error {
 	return d.open()
 }
 
-// Close implements plugin.Destination.
+// Close implements plugin.Destination. Every Write already reached the file (and the disk, with
+// sync): Close only releases it. A Write after Close fails; a second Close does nothing.
 func (d *Destination) Close(context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.closed = true
 	if d.f == nil {
 		return nil
 	}

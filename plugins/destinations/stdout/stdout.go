@@ -4,7 +4,9 @@ package stdout
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -55,32 +57,71 @@ func Factory() plugin.Factory {
 
 // Destination writes NDJSON to a writer.
 type Destination struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu      sync.Mutex
+	out     io.Writer
+	w       *bufio.Writer
+	scratch bytes.Buffer
 }
 
 var _ plugin.Destination = (*Destination)(nil)
 
 // New returns a destination writing to w.
-func New(w io.Writer) *Destination { return &Destination{w: bufio.NewWriterSize(w, 64<<10)} }
+func New(w io.Writer) *Destination {
+	return &Destination{out: w, w: bufio.NewWriterSize(w, 64<<10)}
+}
 
-// Write implements plugin.Destination.
+// Write implements plugin.Destination: each record on its own line, flushed before returning. A
+// record spanning several lines (a pretty-printed element of a JSON array file) is compacted onto
+// one; one that cannot be (not valid JSON) is refused, the others are written.
 func (d *Destination) Write(_ context.Context, recs []*event.Record) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, r := range recs {
-		_, _ = d.w.Write(r.Raw)
+	var refused map[int]error
+	for i, r := range recs {
+		raw, err := oneLine(r.Raw, &d.scratch)
+		if err != nil {
+			if refused == nil {
+				refused = map[int]error{}
+			}
+			refused[i] = plugin.Refused("InvalidRecord", err)
+			continue
+		}
+		_, _ = d.w.Write(raw)
 		_ = d.w.WriteByte('\n')
 	}
 	if err := d.w.Flush(); err != nil {
+		// A bufio.Writer keeps its first error for good: start afresh, so that the retried
+		// batch is written whole once the output takes it again.
+		d.w.Reset(d.out)
 		return fmt.Errorf("write to standard output: %w", err)
+	}
+	if refused != nil {
+		return &plugin.BatchError{Failed: refused}
 	}
 	return nil
 }
 
-// Close implements plugin.Destination.
+// oneLine returns raw, compacted through scratch when it holds a line break (whitespace between
+// JSON tokens: a JSON string cannot hold one). A record that is not valid JSON then is an error.
+func oneLine(raw []byte, scratch *bytes.Buffer) ([]byte, error) {
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
+		return raw, nil
+	}
+	scratch.Reset()
+	if err := json.Compact(scratch, raw); err != nil {
+		return nil, fmt.Errorf("record spans several lines and is not valid JSON: %w", err)
+	}
+	return scratch.Bytes(), nil
+}
+
+// Close implements plugin.Destination. It flushes and leaves the stream open (it is the
+// process's); a Write after Close still writes.
 func (d *Destination) Close(context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.w.Flush()
+	if err := d.w.Flush(); err != nil {
+		d.w.Reset(d.out)
+		return fmt.Errorf("write to standard output: %w", err)
+	}
+	return nil
 }

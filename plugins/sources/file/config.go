@@ -24,7 +24,9 @@ type Config struct {
 	BatchSize int `yaml:"batch_size"`
 	// MaxRecordSize is the longest record (line) accepted; longer ones are dead-lettered.
 	MaxRecordSize config.ByteSize `yaml:"max_record_size"`
-	// StartAt says where to start in a file with no saved position: beginning or end.
+	// StartAt says where to start in a file with no saved position that is there when the
+	// source starts: beginning or end. Files that appear later are always read from their
+	// beginning (with end, the new file of a rotation would otherwise lose its first lines).
 	StartAt string `yaml:"start_at"`
 }
 

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
@@ -39,9 +41,11 @@ func Factory() plugin.Factory {
 
 // Source reads files.
 type Source struct {
-	cfg   *Config
-	set   plugin.Settings
-	files map[string]*tracked // by fileID
+	cfg      *Config
+	set      plugin.Settings
+	files    map[string]*tracked // by fileID
+	restored bool                // the saved positions were loaded
+	scanned  bool                // the first scan is over: files found from now on are new
 }
 
 var _ plugin.Source = (*Source)(nil)
@@ -60,7 +64,19 @@ type tracked struct {
 	size    int64 // size when last read to the end
 	array   bool
 	decided bool // format known (auto waits for a first non-blank byte)
+	// quiet is when a file no glob matches any more (renamed away by rotation) was first seen
+	// unchanged; it is read one last time and forgotten once it stayed so for renamedGrace.
+	quiet time.Time
+	// saveFailed is set once a failure to save the position was reported.
+	saveFailed bool
 }
+
+// renamedGrace is how long a file renamed out of the globs must stay unchanged before it is read
+// one last time and forgotten: a writer may keep appending to it until it reopens its log.
+func (s *Source) renamedGrace() time.Duration { return max(minRenamedGrace, 5*s.cfg.PollInterval) }
+
+// minRenamedGrace is the least renamedGrace (a variable for the tests).
+var minRenamedGrace = 5 * time.Second
 
 // position is what a file's cursor saves.
 type position struct {
@@ -88,7 +104,8 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 	}
 }
 
-// scan reads every matching file from its position to its end.
+// scan reads every matching file from its position to its end, then the files read before that
+// no glob matches any more.
 func (s *Source) scan(ctx context.Context, pub plugin.Publisher) error {
 	seen := map[string]bool{}
 	var paths []string
@@ -105,6 +122,13 @@ func (s *Source) scan(ctx context.Context, pub plugin.Publisher) error {
 		}
 	}
 	sort.Strings(paths)
+	if !s.restored {
+		if err := s.restore(ctx); err != nil {
+			return err
+		}
+		s.restored = true
+	}
+	matched := map[string]bool{} // ids of the files the globs matched in this scan
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -117,16 +141,143 @@ func (s *Source) scan(ctx context.Context, pub plugin.Publisher) error {
 		if err != nil {
 			return err
 		}
-		if err := s.read(ctx, pub, t, fi.Size()); err != nil {
-			if errors.Is(err, ctx.Err()) {
+		if matched[t.id] {
+			continue // the same file under a second name (a link): read once
+		}
+		matched[t.id] = true
+		t.quiet = time.Time{}
+		if err := s.readLogged(ctx, pub, t, fi.Size(), false); err != nil {
+			return err
+		}
+	}
+	s.scanned = true
+	return s.lost(ctx, pub, matched)
+}
+
+// readLogged reads t, logging and counting a failure to read: the next scan tries again. It
+// returns only the error that ends the scan (ctx's).
+func (s *Source) readLogged(ctx context.Context, pub plugin.Publisher, t *tracked, size int64, final bool) error {
+	if err := t.cursor.Err(); err != nil && !t.saveFailed {
+		// The cursor stays where it was from now on: a restart reads the file from there again.
+		t.saveFailed = true
+		s.set.Metrics.Errors.Inc()
+		s.set.Logger.Error("saving the file's position failed; it will not move again until a restart", "path", t.path, "error", err)
+	}
+	err := s.read(ctx, pub, t, size, final)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	s.set.Metrics.Errors.Inc()
+	s.set.Logger.Error("reading file failed; will try again", "path", t.path, "error", err)
+	return nil
+}
+
+// lost deals with the files tracked (read before, or with a saved position) that no glob matched
+// in this scan. A file renamed out of the globs (rotation: app.log -> app.log.1 with paths
+// *.log) is found again in its directory by its device and inode and read to its end, for as
+// long as it keeps changing; once it stayed unchanged for renamedGrace it is read one last time
+// (an unterminated last line included) and forgotten. A file that is gone is forgotten at once.
+// Either way its saved position is deleted when none of its batches is in flight, so that a new
+// file reusing its inode starts afresh.
+func (s *Source) lost(ctx context.Context, pub plugin.Publisher, matched map[string]bool) error {
+	var ids []string
+	for id := range s.files {
+		if !matched[id] {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	dirs := map[string]map[string]found{}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := s.files[id]
+		dir := filepath.Dir(t.path)
+		byID, ok := dirs[dir]
+		if !ok {
+			var err error
+			if byID, err = listDir(dir); err != nil {
+				s.set.Logger.Warn("cannot list the directory of a file no glob matches any more; will try again", "path", t.path, "error", err)
+			}
+			dirs[dir] = byID
+		}
+		if byID == nil {
+			continue // the directory could not be listed: decide at the next scan
+		}
+		f, ok := byID[id]
+		if !ok {
+			s.forget(ctx, t, true, "gone")
+			continue
+		}
+		if t.path != f.path {
+			s.set.Logger.Info("file renamed out of the globs (rotated); reading it to its end", "path", f.path, "was", t.path)
+			t.path = f.path
+		}
+		size := f.info.Size()
+		if size != t.size || size < t.offset {
+			t.quiet = time.Time{}
+			if err := s.readLogged(ctx, pub, t, size, false); err != nil {
 				return err
 			}
-			s.set.Metrics.Errors.Inc()
-			s.set.Logger.Error("reading file failed; will try again", "path", p, "error", err)
+			continue
 		}
+		now := time.Now()
+		if t.quiet.IsZero() {
+			t.quiet = now
+		}
+		if now.Sub(t.quiet) < s.renamedGrace() {
+			continue
+		}
+		if err := s.readLogged(ctx, pub, t, size, true); err != nil {
+			return err
+		}
+		// Read to its end and out of the globs: its position is of no more use, and would
+		// mislead the reading of a new file that gets its inode once it is deleted.
+		s.forget(ctx, t, t.offset >= size, "renamed out of the globs and unchanged")
 	}
 	return nil
 }
+
+type found struct {
+	path string
+	info os.FileInfo
+}
+
+// listDir returns the regular files of dir by file id; an empty map when dir does not exist, an
+// error when it cannot tell.
+func listDir(dir string) (map[string]found, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]found{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]found, len(entries))
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err // cannot tell whether this is the file looked for
+		}
+		if fi.Mode().IsRegular() {
+			out[fileID(p, fi)] = found{path: p, info: fi}
+		}
+	}
+	return out, nil
+}
+
+func cursorKey(id string) string { return "file/" + id }
 
 // track returns the tracked file for p, loading its saved position the first time.
 func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked, error) {
@@ -135,8 +286,7 @@ func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked,
 		t.path = p // a rotated file keeps its id under a new name
 		return t, nil
 	}
-	t := &tracked{id: id, path: p, cursor: state.NewCursor(s.set.State, "file/"+id)}
-	t.cursor.OnCommit(func([]byte) { s.set.Metrics.Checkpoints.Inc() })
+	t := s.newTracked(id, p)
 	saved, err := t.cursor.Load(ctx)
 	if err != nil {
 		return nil, plugin.Fatal(err)
@@ -149,7 +299,9 @@ func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked,
 		} else {
 			t.offset = pos.Offset
 		}
-	case s.cfg.StartAt == "end":
+	case s.cfg.StartAt == "end" && !s.scanned:
+		// Only files there at startup: a file that appears later (the new file of a rotation)
+		// is read from its start, or its first lines would be lost.
 		t.offset = fi.Size()
 	}
 	s.files[id] = t
@@ -157,19 +309,91 @@ func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked,
 	return t, nil
 }
 
-func (s *Source) read(ctx context.Context, pub plugin.Publisher, t *tracked, size int64) error {
+func (s *Source) newTracked(id, path string) *tracked {
+	t := &tracked{id: id, path: path, cursor: state.NewCursor(s.set.State, cursorKey(id))}
+	t.cursor.OnCommit(func([]byte) { s.set.Metrics.Checkpoints.Inc() })
+	return t
+}
+
+// restore tracks, before the first scan, every file with a saved position whose saved path a glob
+// still matches. The scan then finds those the globs still match under the same id, and lost()
+// looks for the others: renamed by a rotation while the source was stopped (their last lines
+// are read), or gone (their positions are deleted).
+func (s *Source) restore(ctx context.Context) error {
+	keys, err := s.set.State.Keys(ctx, cursorKey(""))
+	if err != nil {
+		return plugin.Fatal(fmt.Errorf("list saved positions: %w", err))
+	}
+	for _, k := range keys {
+		id := strings.TrimPrefix(k, cursorKey(""))
+		if _, ok := s.files[id]; ok {
+			continue
+		}
+		t := s.newTracked(id, "")
+		saved, err := t.cursor.Load(ctx)
+		if err != nil {
+			return plugin.Fatal(err)
+		}
+		var pos position
+		if saved == nil || json.Unmarshal(saved, &pos) != nil || pos.Path == "" || !s.matches(pos.Path) {
+			continue // another configuration's file, or unreadable: left alone
+		}
+		t.path, t.offset = pos.Path, pos.Offset
+		s.files[id] = t
+	}
+	return nil
+}
+
+// matches reports whether a glob of the configuration matches path.
+func (s *Source) matches(path string) bool {
+	for _, g := range s.cfg.Paths {
+		if ok, _ := filepath.Match(g, path); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// forget stops tracking t. Its saved position is deleted too when drop is set and none of its
+// batches is in flight (an ack still to come would save it again).
+func (s *Source) forget(ctx context.Context, t *tracked, drop bool, why string) {
+	delete(s.files, t.id)
+	if drop && t.cursor.Pending() == 0 {
+		if err := s.set.State.Delete(ctx, cursorKey(t.id)); err != nil {
+			s.set.Logger.Warn("could not delete the saved position of a file no longer read", "path", t.path, "error", err)
+		}
+	}
+	s.set.Logger.Debug("file forgotten: "+why, "path", t.path)
+}
+
+// read reads t from its position to size. final takes an unterminated last line (or an
+// unfinished JSON array) as it is, even while following: the file will not grow any more.
+func (s *Source) read(ctx context.Context, pub plugin.Publisher, t *tracked, size int64, final bool) error {
 	if size < t.offset {
 		s.set.Logger.Warn("file is shorter than the saved position (truncated); reading it from the start", "path", t.path, "offset", t.offset, "size", size)
-		t.offset, t.size = 0, 0
+		t.offset, t.size = 0, -1
 	}
-	if size == t.size && t.offset >= size {
-		return nil // nothing new
+	if size == t.size && !final {
+		// Read to this very size before: nothing new. (A kept-back unterminated line, or a JSON
+		// array still being written, is not read and parsed again until the file changes.)
+		return nil
+	}
+	if t.offset >= size && !final {
+		t.size = size
+		return nil
 	}
 	f, err := os.Open(t.path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	opened, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fileID(t.path, opened) != t.id {
+		return nil // renamed again since it was looked at: the next scan finds it
+	}
 	if !t.decided {
 		switch s.cfg.Format {
 		case "json":
@@ -187,10 +411,11 @@ func (s *Source) read(ctx context.Context, pub plugin.Publisher, t *tracked, siz
 			t.array, t.decided = first == '[', true
 		}
 	}
+	follow := s.cfg.Follow && !final
 	if t.array {
-		err = s.readArray(ctx, pub, t, f, size)
+		err = s.readArray(ctx, pub, t, f, size, follow)
 	} else {
-		err = s.readLines(ctx, pub, t, f)
+		err = s.readLines(ctx, pub, t, f, follow)
 	}
 	if err == nil {
 		t.size = size
@@ -268,7 +493,7 @@ func (s *Source) check(ctx context.Context, t *tracked, raw []byte, at int64) bo
 
 // readLines reads complete NDJSON lines from t.offset. A last line without its newline is left
 // for the next poll while following, and taken as is otherwise.
-func (s *Source) readLines(ctx context.Context, pub plugin.Publisher, t *tracked, f *os.File) error {
+func (s *Source) readLines(ctx context.Context, pub plugin.Publisher, t *tracked, f *os.File, follow bool) error {
 	if _, err := f.Seek(t.offset, io.SeekStart); err != nil {
 		return err
 	}
@@ -285,7 +510,7 @@ func (s *Source) readLines(ctx context.Context, pub plugin.Publisher, t *tracked
 		if n == 0 {
 			break
 		}
-		if !complete && s.cfg.Follow {
+		if !complete && follow {
 			break // the writer has not finished this line
 		}
 		start := off
@@ -338,14 +563,14 @@ func readLine(br *bufio.Reader, limit int) (line []byte, n int, tooLong, complet
 }
 
 // readArray reads a JSON array of objects, skipping the elements before t.offset.
-func (s *Source) readArray(ctx context.Context, pub plugin.Publisher, t *tracked, f *os.File, size int64) error {
+func (s *Source) readArray(ctx context.Context, pub plugin.Publisher, t *tracked, f *os.File, size int64, follow bool) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(io.LimitReader(f, size), 256<<10))
 	b := &batcher{s: s, pub: pub, t: t, end: t.offset}
 	bad := func(err error) error {
-		if s.cfg.Follow && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
+		if follow && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
 			return b.flush(ctx) // still being written: try again at the next poll
 		}
 		at := max(dec.InputOffset(), t.offset)

@@ -1,0 +1,351 @@
+package plugintest
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/state"
+)
+
+// The cases of RunSourceSuite, by subtest name (for SourceHarness.Skip).
+const (
+	CaseAtLeastOnce      = "AtLeastOnce"
+	CaseCheckpoint       = "Checkpoint"
+	CaseAckOrder         = "AckOrder"
+	CaseNack             = "Nack"
+	CaseStopIdle         = "StopIdle"
+	CaseStopWhileBlocked = "StopWhileBlocked"
+	CaseStopBeforeStart  = "StopBeforeStart"
+)
+
+// PromptStop is how soon Run must return once its context ends.
+const PromptStop = 2 * time.Second
+
+// SourceHarness is what RunSourceSuite needs to drive one source type. The suite runs each case
+// as a subtest and calls Setup first with the case's t, so every case has its own outside world.
+type SourceHarness struct {
+	// Setup prepares a fresh, empty outside world for one case (a new t.TempDir(), a new
+	// topic); the other functions act on the world of the latest Setup. Required.
+	Setup func(t *testing.T)
+	// New builds a source instance over store, configured to run until its context ends
+	// (following new records) and to poll often (every few milliseconds). A restart is a
+	// second instance over the same store.
+	New func(t *testing.T, store state.Store) plugin.Source
+	// Produce makes the outside world hold n more records and returns a key for each, unique
+	// within the case.
+	Produce func(t *testing.T, n int) []string
+	// Key returns the key of a published record, as Produce returned it.
+	Key func(rec *event.Record) string
+	// Skip names cases that do not apply to this source, with the reason.
+	Skip map[string]string
+}
+
+// RunSourceSuite checks that a source delivers at least once and keeps its checkpoint right:
+//
+//   - AtLeastOnce: every record produced, before and while the source runs, is published
+//     within DefaultTimeout, also when batches are acknowledged inside Publish; the source
+//     never changes a record it published and never publishes after Run returned.
+//   - Checkpoint: once every batch is acknowledged and the source stopped, a new instance over
+//     the same store publishes the new records and none of the acknowledged ones.
+//   - AckOrder: when a later batch is acknowledged and an earlier one is not, a restart
+//     publishes the earlier batch's records again; nothing unacknowledged is lost.
+//   - Nack: a nacked batch's records are published again after a restart, and the source keeps
+//     publishing new records after the nack.
+//   - StopIdle, StopWhileBlocked, StopBeforeStart: Run returns nil within PromptStop of its
+//     context's end, when idle, while blocked in Publish (and the batch it could not publish is
+//     published after a restart), and when the context ended before Run was called.
+func RunSourceSuite(t *testing.T, h SourceHarness) {
+	t.Helper()
+	if h.Setup == nil || h.New == nil || h.Produce == nil || h.Key == nil {
+		t.Fatal("plugintest: SourceHarness needs Setup, New, Produce and Key")
+	}
+	cases := []struct {
+		name string
+		run  func(*sourceCase, *testing.T)
+	}{
+		{CaseAtLeastOnce, (*sourceCase).atLeastOnce},
+		{CaseCheckpoint, (*sourceCase).checkpoint},
+		{CaseAckOrder, (*sourceCase).ackOrder},
+		{CaseNack, (*sourceCase).nack},
+		{CaseStopIdle, (*sourceCase).stopIdle},
+		{CaseStopWhileBlocked, (*sourceCase).stopWhileBlocked},
+		{CaseStopBeforeStart, (*sourceCase).stopBeforeStart},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if why, ok := h.Skip[c.name]; ok {
+				t.Skip(why)
+			}
+			h.Setup(t)
+			sc := &sourceCase{h: h, store: state.NewMemory().Namespace("plugin/suite")}
+			c.run(sc, t)
+		})
+	}
+}
+
+type sourceCase struct {
+	h     SourceHarness
+	store state.Store
+}
+
+// instance is one run of one source instance.
+type instance struct {
+	pub *Publisher
+	run *Running
+}
+
+func (c *sourceCase) start(t *testing.T, mode AckMode) *instance {
+	t.Helper()
+	pub := NewPublisher(mode)
+	return &instance{pub: pub, run: Start(t, c.h.New(t, c.store), pub)}
+}
+
+// stop checks Run did not end on its own, stops it, and checks the publisher contract.
+func (c *sourceCase) stop(t *testing.T, in *instance) {
+	t.Helper()
+	if done, err := in.run.Done(); done {
+		t.Fatalf("Run returned (%v) before its context ended; a source runs until it is stopped", err)
+	}
+	stopWithin(t, in.run, PromptStop)
+	for _, v := range in.pub.Violations() {
+		t.Errorf("publisher contract: %s", v)
+	}
+	for _, b := range in.pub.Batches() {
+		if m := b.Modified(); len(m) > 0 {
+			t.Errorf("the source changed records %v of batch %d after publishing them", m, b.Seq)
+		}
+	}
+}
+
+// produce produces n records and waits until pub published every one of them.
+func (c *sourceCase) produce(t *testing.T, in *instance, n int) []string {
+	t.Helper()
+	keys := c.h.Produce(t, n)
+	if len(keys) != n {
+		t.Fatalf("harness: Produce(%d) returned %d keys", n, len(keys))
+	}
+	in.pub.WaitKeys(t, c.h.Key, keys)
+	return keys
+}
+
+func (c *sourceCase) atLeastOnce(t *testing.T) {
+	before := c.h.Produce(t, 5)
+	in := c.start(t, AckInPublish)
+	in.pub.WaitKeys(t, c.h.Key, before)
+	c.produce(t, in, 5)
+	c.produce(t, in, 1)
+	c.produce(t, in, 7)
+	c.stop(t, in)
+}
+
+func (c *sourceCase) checkpoint(t *testing.T) {
+	old := c.h.Produce(t, 4)
+	in := c.start(t, Manual)
+	in.pub.WaitKeys(t, c.h.Key, old)
+	old = append(old, c.produce(t, in, 4)...)
+	in.pub.AckAll()
+	acked := ackedPrefix(in.pub, c.h.Key)
+	if missing := missingFrom(acked, old); len(missing) > 0 {
+		t.Fatalf("records %s were published but not in the batches acknowledged", abbreviate(missing))
+	}
+	c.stop(t, in)
+
+	fresh := c.h.Produce(t, 3)
+	again := c.start(t, AckAsync)
+	again.pub.WaitKeys(t, c.h.Key, fresh)
+	// Give a stray replay of old records one more round to show up before judging.
+	fresh = append(fresh, c.produce(t, again, 1)...)
+	c.stop(t, again)
+	if dup := intersect(again.pub.Keys(c.h.Key), acked); len(dup) > 0 {
+		t.Errorf("after a restart the source published %d acknowledged records again: %s", len(dup), abbreviate(dup))
+	}
+}
+
+func (c *sourceCase) ackOrder(t *testing.T) {
+	in := c.start(t, Manual)
+	var all []string
+	for range 3 {
+		all = append(all, c.produce(t, in, 3)...)
+	}
+	batches := nonEmpty(in.pub.Batches())
+	if len(batches) < 2 {
+		t.Fatalf("the source published %d records in %d batch; the harness must make it publish small batches (2 or 3 records)", len(all), len(batches))
+	}
+	earlier := batches[0]
+	// Acknowledge every later batch, the latest first, and never the earlier one.
+	for i := len(batches) - 1; i >= 1; i-- {
+		batches[i].Ack()
+	}
+	c.stop(t, in)
+	var unacked []string
+	for _, b := range in.pub.Batches() {
+		if b.Outcome() != event.Acked {
+			unacked = append(unacked, b.Keys(c.h.Key)...)
+		}
+	}
+
+	fresh := c.h.Produce(t, 2)
+	again := c.start(t, AckAsync)
+	want := append(append([]string(nil), unacked...), fresh...)
+	if !again.pub.Await(0, func() bool { return len(again.pub.MissingKeys(c.h.Key, want)) == 0 }) {
+		missing := again.pub.MissingKeys(c.h.Key, want)
+		t.Fatalf("after a restart, %d records of batches never acknowledged (or produced since) were not published: %s (the unacknowledged earlier batch held %s)",
+			len(missing), abbreviate(missing), abbreviate(earlier.Keys(c.h.Key)))
+	}
+	c.stop(t, again)
+	seen := map[string]bool{}
+	for _, k := range append(in.pub.Keys(c.h.Key), again.pub.Keys(c.h.Key)...) {
+		seen[k] = true
+	}
+	for _, k := range append(all, fresh...) {
+		if !seen[k] {
+			t.Errorf("record %q was never published", k)
+		}
+	}
+}
+
+func (c *sourceCase) nack(t *testing.T) {
+	in := c.start(t, Manual)
+	c.produce(t, in, 3)
+	c.produce(t, in, 3)
+	batches := nonEmpty(in.pub.Batches())
+	nacked := batches[0]
+	nacked.Nack()
+	for _, b := range batches[1:] {
+		b.Ack()
+	}
+	// A nack does not stop the source: it goes on reading.
+	c.produce(t, in, 2)
+	in.pub.AckAll()
+	c.stop(t, in)
+
+	fresh := c.h.Produce(t, 2)
+	again := c.start(t, AckAsync)
+	want := append(nacked.Keys(c.h.Key), fresh...)
+	if !again.pub.Await(0, func() bool { return len(again.pub.MissingKeys(c.h.Key, want)) == 0 }) {
+		t.Fatalf("after a restart, records of the nacked batch (or produced since) were not published: %s",
+			abbreviate(again.pub.MissingKeys(c.h.Key, want)))
+	}
+	c.stop(t, again)
+}
+
+func (c *sourceCase) stopIdle(t *testing.T) {
+	in := c.start(t, AckAsync)
+	c.produce(t, in, 2)
+	in.pub.WaitUntil(t, 0, "every batch to be acknowledged", func() bool { return len(in.pub.Pending()) == 0 })
+	c.stop(t, in)
+}
+
+func (c *sourceCase) stopWhileBlocked(t *testing.T) {
+	keys := c.h.Produce(t, 3)
+	pub := NewPublisher(AckAsync)
+	pub.Block()
+	in := &instance{pub: pub, run: Start(t, c.h.New(t, c.store), pub)}
+	pub.WaitBlocked(t)
+	c.stop(t, in)
+	if n := len(pub.Batches()); n != 0 {
+		t.Fatalf("the blocked publisher took %d batches", n)
+	}
+	pub.Unblock()
+
+	again := c.start(t, AckAsync)
+	again.pub.WaitKeys(t, c.h.Key, keys)
+	c.stop(t, again)
+}
+
+func (c *sourceCase) stopBeforeStart(t *testing.T) {
+	c.h.Produce(t, 2)
+	src := c.h.New(t, c.store)
+	pub := NewPublisher(AckAsync)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer pub.Close()
+		done <- src.Run(ctx, pub)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run with a context already ended returned %v; want nil", err)
+		}
+	case <-time.After(PromptStop):
+		t.Fatalf("Run with a context already ended did not return within %s", PromptStop)
+	}
+	for _, v := range pub.Violations() {
+		t.Errorf("publisher contract: %s", v)
+	}
+}
+
+func stopWithin(t *testing.T, r *Running, d time.Duration) {
+	t.Helper()
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(d):
+		t.Fatalf("Run did not return within %s of its context's end", d)
+	}
+	if r.err != nil {
+		t.Fatalf("Run returned %v after its context ended; want nil", r.err)
+	}
+}
+
+// ackedPrefix returns the keys of the records of the longest run of acknowledged batches from
+// the first: those a restart must not publish again.
+func ackedPrefix(pub *Publisher, key func(*event.Record) string) []string {
+	var out []string
+	for _, b := range pub.Batches() {
+		if b.Outcome() != event.Acked {
+			break
+		}
+		out = append(out, b.Keys(key)...)
+	}
+	return out
+}
+
+func nonEmpty(bs []*Batch) []*Batch {
+	var out []*Batch
+	for _, b := range bs {
+		if len(b.Records) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// intersect returns the keys of a that are in b, each once, sorted.
+func intersect(a, b []string) []string {
+	in := map[string]bool{}
+	for _, k := range b {
+		in[k] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range a {
+		if in[k] && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// missingFrom returns the keys of want not in have.
+func missingFrom(have, want []string) []string {
+	in := map[string]bool{}
+	for _, k := range have {
+		in[k] = true
+	}
+	var out []string
+	for _, k := range want {
+		if !in[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}

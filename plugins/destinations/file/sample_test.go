@@ -1,0 +1,29 @@
+package file_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/plugins/all"
+	"github.com/logshipper/logshipper/plugins/destinations/file"
+)
+
+// The sample configuration is valid, and the option values it calls defaults are the defaults.
+func TestSampleConfig(t *testing.T) {
+	cfg := plugintest.CheckSampleConfig(t, "sample.yaml", all.Registry())
+	p, ok := cfg.Plugin("archive")
+	if !ok {
+		t.Fatal("sample.yaml has no plugin archive")
+	}
+	got := *p.Options.(*file.Config)
+	want := *file.NewConfig().(*file.Config)
+	want.Path = got.Path
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("sample options %+v differ from the defaults %+v", got, want)
+	}
+}
+
+func TestREADMEDocumentsEveryOption(t *testing.T) {
+	plugintest.CheckDocumentedOptions(t, "README.md", file.NewConfig())
+}
