@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/deadletter"
@@ -15,12 +16,19 @@ type DeadLetters interface {
 	Put(plugin string, entries []deadletter.Entry) error
 }
 
-// Dropper counts, logs and dead-letters the input a source had to drop.
+// Dropper counts, logs and dead-letters the input a source had to drop. It logs the first drop
+// of each reason, then at most one line per LogEvery with how many were dropped since: a file
+// of garbage must not flood the log (each drop is counted and, when kept, in the dead letters).
 type Dropper struct {
-	Name    string
-	DLQ     DeadLetters
-	Metrics *telemetry.PluginMetrics
-	Logger  *slog.Logger
+	Name     string
+	DLQ      DeadLetters
+	Metrics  *telemetry.PluginMetrics
+	Logger   *slog.Logger
+	LogEvery time.Duration // 0 means 10s
+
+	mu     sync.Mutex
+	logged map[plugin.Reason]time.Time
+	quiet  map[plugin.Reason]int // drops not logged since the last line
 }
 
 var _ plugin.Dropper = (*Dropper)(nil)
@@ -40,5 +48,30 @@ func (d *Dropper) Drop(_ context.Context, raw []byte, reason plugin.Reason, err 
 			return
 		}
 	}
-	d.Logger.Warn("record dropped", "reason", reason, "error", msg, "bytes", len(raw))
+	d.log(reason, msg, len(raw))
+}
+
+func (d *Dropper) log(reason plugin.Reason, msg string, size int) {
+	every := d.LogEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	d.mu.Lock()
+	if d.logged == nil {
+		d.logged, d.quiet = map[plugin.Reason]time.Time{}, map[plugin.Reason]int{}
+	}
+	now := time.Now()
+	if last, ok := d.logged[reason]; ok && now.Sub(last) < every {
+		d.quiet[reason]++
+		d.mu.Unlock()
+		return
+	}
+	since := d.quiet[reason]
+	d.logged[reason], d.quiet[reason] = now, 0
+	d.mu.Unlock()
+	if since > 0 {
+		d.Logger.Warn("record dropped", "reason", reason, "error", msg, "bytes", size, "also_dropped_since_last_line", since)
+		return
+	}
+	d.Logger.Warn("record dropped", "reason", reason, "error", msg, "bytes", size)
 }
