@@ -62,8 +62,17 @@ mappings that connect them. See examples/ and docs/.`,
 	return root
 }
 
-func loadConfig(path string, reg *plugin.Registry) (*config.Config, error) {
-	return config.Load(path, reg, config.Resolver{})
+// loadConfig loads the configuration at path. When the file has problems it prints them all to
+// stderr and returns exitCode(1): the caller only returns the error.
+func loadConfig(cmd *cobra.Command, path string, reg *plugin.Registry) (*config.Config, error) {
+	cfg, err := config.Load(path, reg, config.Resolver{})
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s)\n", path, len(ce.Problems))
+		return nil, exitCode(1)
+	}
+	return cfg, err
 }
 
 func newVersionCmd() *cobra.Command {

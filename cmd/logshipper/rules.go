@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -36,13 +34,8 @@ With --matches-only it prints only the matching records, as NDJSON, for piping.`
   cat alerts.ndjson | logshipper rules test -c my.yaml --rule dlp-only --input - --matches-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path, reg)
+			cfg, err := loadConfig(cmd, path, reg)
 			if err != nil {
-				var ce *config.Error
-				if errors.As(err, &ce) {
-					fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())
-					return exitCode(1)
-				}
 				return err
 			}
 			r, ok := cfg.Rules.Get(rule)

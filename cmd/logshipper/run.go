@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/logshipper/logshipper/internal/app"
-	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
@@ -31,13 +28,8 @@ follow: false), run delivers what is in flight and exits.`,
   LOGSHIPPER_DATA=/var/lib/logshipper logshipper run -c /etc/logshipper.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path, reg)
+			cfg, err := loadConfig(cmd, path, reg)
 			if err != nil {
-				var ce *config.Error
-				if errors.As(err, &ce) {
-					fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())
-					return exitCode(1)
-				}
 				return err
 			}
 			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)

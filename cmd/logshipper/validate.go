@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -22,14 +20,8 @@ Secrets are never printed.`,
 		Example: `  logshipper validate -c examples/file-to-file.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path, reg)
+			cfg, err := loadConfig(cmd, path, reg)
 			if err != nil {
-				var ce *config.Error
-				if errors.As(err, &ce) {
-					fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s)\n", path, len(ce.Problems))
-					return exitCode(1)
-				}
 				return err
 			}
 			for _, w := range cfg.Warnings {

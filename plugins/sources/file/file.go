@@ -75,8 +75,8 @@ type tracked struct {
 // one last time and forgotten: a writer may keep appending to it until it reopens its log.
 func (s *Source) renamedGrace() time.Duration { return max(minRenamedGrace, 5*s.cfg.PollInterval) }
 
-// minRenamedGrace is the least renamedGrace (a variable for the tests).
-var minRenamedGrace = 5 * time.Second
+// minRenamedGrace is the least renamedGrace.
+const minRenamedGrace = 5 * time.Second
 
 // position is what a file's cursor saves.
 type position struct {
