@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -44,6 +45,14 @@ type Credential struct {
 	AccountID       string
 	ARN             string
 	UserID          string
+	// Expiration, when set, is when temporary credentials stop working: requests signed with
+	// them afterwards get ExpiredTokenException (ExpiredToken in the query protocol).
+	Expiration time.Time
+}
+
+// Expired reports whether the credential has an expiration and now is at or past it.
+func (c Credential) Expired(now time.Time) bool {
+	return !c.Expiration.IsZero() && !now.Before(c.Expiration)
 }
 
 // Keyring holds the credentials the simulator accepts. Safe for concurrent use.
@@ -66,6 +75,36 @@ func (k *Keyring) Add(c Credential) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.creds[c.AccessKeyID] = c
+}
+
+// Remove forgets an access key.
+func (k *Keyring) Remove(accessKeyID string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.creds, accessKeyID)
+}
+
+// PruneExpired forgets the credentials that expired before cutoff and returns how many it
+// removed. Credentials that expired after cutoff are kept, so that requests signed with them are
+// still answered with ExpiredTokenException rather than UnrecognizedClientException.
+func (k *Keyring) PruneExpired(cutoff time.Time) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := 0
+	for id, c := range k.creds {
+		if !c.Expiration.IsZero() && c.Expiration.Before(cutoff) {
+			delete(k.creds, id)
+			n++
+		}
+	}
+	return n
+}
+
+// Len returns how many credentials the keyring holds.
+func (k *Keyring) Len() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return len(k.creds)
 }
 
 // Lookup returns the credential of an access key id.
