@@ -48,6 +48,9 @@ type Options struct {
 	Logger          *slog.Logger
 	DeadLetters     DeadLetters
 	ShutdownTimeout time.Duration
+	// CloseTimeout bounds, after the shutdown timeout, the wait for plugins to stop and for
+	// destinations to close; 10s when zero.
+	CloseTimeout time.Duration
 }
 
 // Engine runs a set of routes.
@@ -56,8 +59,17 @@ type Engine struct {
 	sources []*sourceRunner
 	dests   []*destination
 
-	mu     sync.Mutex
-	status map[string]string // plugin name -> "" when healthy, else why not
+	mu      sync.Mutex
+	status  map[string]string // plugin name -> "" when healthy, else why not
+	srcErrs []error           // sources that stopped with an error
+}
+
+// sourceErrors returns the errors the sources stopped with, so that a process whose sources
+// all failed does not exit 0.
+func (e *Engine) sourceErrors() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]error(nil), e.srcErrs...)
 }
 
 type sourceRunner struct {
@@ -74,6 +86,9 @@ func New(opts Options, sources []SourceSpec, dests []DestinationSpec, routes []R
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
+	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = 10 * time.Second
 	}
 	e := &Engine{opts: opts, status: map[string]string{}}
 	byDest := map[string]*destination{}
@@ -132,8 +147,9 @@ func New(opts Options, sources []SourceSpec, dests []DestinationSpec, routes []R
 
 // Run starts every source and destination and blocks until ctx ends, or until every source has
 // finished on its own and its records are delivered. On ctx's end it stops the sources, lets
-// in-flight batches finish within the shutdown timeout, closes the destinations and returns. Records not delivered by then stay unacknowledged, so their sources read them
-// again on the next start. Run returns an error only if the engine could not stop cleanly.
+// in-flight batches finish within the shutdown timeout, closes the destinations and returns.
+// It returns the errors sources stopped with, and those of an unclean stop. Records not delivered by then stay unacknowledged, so their sources read them
+// again on the next start.
 func (e *Engine) Run(ctx context.Context) error {
 	log := e.opts.Logger
 	deliverCtx, cancelDeliver := context.WithCancel(context.WithoutCancel(ctx))
@@ -196,20 +212,47 @@ func (e *Engine) Run(ctx context.Context) error {
 			cancelDeliver()
 			select {
 			case <-destDone:
-			case <-time.After(10 * time.Second):
-				errs = append(errs, errors.New("pipeline: a plugin did not stop within 10s after the shutdown timeout"))
+			case <-time.After(e.opts.CloseTimeout):
+				errs = append(errs, fmt.Errorf("pipeline: a plugin did not stop within %s after the shutdown timeout", e.opts.CloseTimeout))
 			}
 		}
 	}
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	for _, d := range e.dests {
-		if err := d.dest.Close(closeCtx); err != nil {
-			errs = append(errs, fmt.Errorf("close destination %s: %w", d.name, err))
-		}
-	}
+	errs = append(errs, e.closeDestinations(ctx)...)
+	errs = append(errs, e.sourceErrors()...)
 	return errors.Join(errs...)
 }
+
+// closeDestinations closes every destination at once and does not wait for ever: a
+// destination whose Write is stuck (a peer that stopped reading) may never return from Close,
+// and must not keep the process from exiting. Its records are unacknowledged already. The
+// wait is bounded by CloseTimeout.
+func (e *Engine) closeDestinations(ctx context.Context) []error {
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.CloseTimeout)
+	defer cancel()
+	results := make(chan error, len(e.dests))
+	for _, d := range e.dests {
+		go func() {
+			if err := d.dest.Close(closeCtx); err != nil {
+				results <- fmt.Errorf("close destination %s: %w", d.name, err)
+				return
+			}
+			results <- nil
+		}()
+	}
+	var errs []error
+	for range e.dests {
+		select {
+		case err := <-results:
+			if err != nil {
+				errs = append(errs, err)
+			}
+		case <-closeCtx.Done():
+			return append(errs, fmt.Errorf("pipeline: destinations did not close within %s", e.opts.CloseTimeout))
+		}
+	}
+	return errs
+}
+
 
 func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 	s.spec.Metrics.Up("source", true)
@@ -225,6 +268,9 @@ func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 		}
 	default:
 		e.setStatus(s.spec.Name, err.Error())
+		e.mu.Lock()
+		e.srcErrs = append(e.srcErrs, fmt.Errorf("source %s: %w", s.spec.Name, err))
+		e.mu.Unlock()
 		s.spec.Metrics.Errors.Inc()
 		s.spec.Logger.Error("source stopped; the other plugin configurations keep running", "error", err)
 	}

@@ -239,7 +239,7 @@ func (h *harness) route(src, dst string, r *rules.Rule) {
 // start runs the engine; the returned stop cancels it and waits for Run's result.
 func (h *harness) start() (*Engine, func() error) {
 	h.t.Helper()
-	e, err := New(Options{DeadLetters: h.dlq, ShutdownTimeout: h.timeout}, h.sources, h.dests, h.routes)
+	e, err := New(Options{DeadLetters: h.dlq, ShutdownTimeout: h.timeout, CloseTimeout: 300 * time.Millisecond}, h.sources, h.dests, h.routes)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func (h *harness) start() (*Engine, func() error) {
 			cancel()
 			select {
 			case res = <-done:
-			case <-time.After(10 * time.Second):
+			case <-time.After(30 * time.Second):
 				h.t.Fatal("engine did not stop")
 			}
 		})
@@ -679,7 +679,7 @@ func TestSourceErrorStopsOnlyThatSource(t *testing.T) {
 	h.dest("dst", &fakeDest{}, fastOpts())
 	h.route("bad", "dst", nil)
 	h.route("good", "dst", nil)
-	e, _ := h.start()
+	e, stop := h.start()
 	good.waitAcks(t, 1)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(e.Status()["bad"], "401") && time.Now().Before(deadline) {
@@ -687,6 +687,35 @@ func TestSourceErrorStopsOnlyThatSource(t *testing.T) {
 	}
 	if st := e.Status(); !strings.Contains(st["bad"], "401") || st["good"] != "" {
 		t.Fatalf("status %v", st)
+	}
+	if err := stop(); err == nil || !strings.Contains(err.Error(), "source bad: 401") {
+		t.Fatalf("Run returned %v; a source that failed must make the run fail", err)
+	}
+}
+
+type stuckDest struct{ release chan struct{} }
+
+func (s *stuckDest) Write(ctx context.Context, _ []*event.Record) error { <-s.release; return nil }
+func (s *stuckDest) Close(context.Context) error                       { <-s.release; return nil }
+
+func TestStuckDestinationDoesNotHangShutdown(t *testing.T) {
+	h := newHarness(t)
+	h.timeout = 50 * time.Millisecond
+	stuck := &stuckDest{release: make(chan struct{})}
+	defer close(stuck.release)
+	src := newScriptedSource(false, recs("a"))
+	h.source("src", src)
+	h.dest("dst", stuck, fastOpts())
+	h.route("src", "dst", nil)
+	_, stop := h.start()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	err := stop()
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("stop took %v", el)
+	}
+	if err == nil || !strings.Contains(err.Error(), "did not") {
+		t.Fatalf("err = %v; a stuck destination must be reported", err)
 	}
 }
 

@@ -12,8 +12,11 @@ import (
 // Cursor is the saved position of one source partition. A source calls Track with the position
 // just after each batch it publishes, and gets the batch's AckFunc. The cursor saves a position
 // only when that batch and every batch tracked before it were acknowledged, so acks that arrive
-// out of order never move the position past a record still in flight. A nacked batch pins the
-// cursor where it is for the life of this Cursor: a restart reads from there again.
+// out of order never move the position past a record still in flight. A nacked batch is a wall
+// for the life of this Cursor: batches before it still move the position up to it (so a stop
+// under backpressure, which nacks the batch being published, saves what was delivered before
+// it), and nothing at or after it is saved; a restart reads from there again. A failed save
+// pins the cursor where it was.
 type Cursor struct {
 	store Store
 	key   string
@@ -22,15 +25,18 @@ type Cursor struct {
 	next     uint64            // sequence number of the next tracked batch
 	floor    uint64            // every batch below floor is acknowledged and saved
 	done     map[uint64][]byte // acknowledged batches at or above floor, with their positions
-	pinned   bool              // a batch was nacked
+	wall     uint64            // the lowest nacked sequence number; noWall when none
+	pinned   bool              // a save failed: nothing more is saved
 	saveErr  error
 	onCommit func(pos []byte)
 }
 
 // NewCursor returns the cursor stored under key in store.
 func NewCursor(store Store, key string) *Cursor {
-	return &Cursor{store: store, key: key, done: map[uint64][]byte{}}
+	return &Cursor{store: store, key: key, done: map[uint64][]byte{}, wall: noWall}
 }
+
+const noWall = ^uint64(0)
 
 // OnCommit registers f to be called with every position saved (for metrics and logs).
 func (c *Cursor) OnCommit(f func(pos []byte)) { c.onCommit = f }
@@ -75,15 +81,16 @@ func (c *Cursor) ack(seq uint64, pos []byte, o event.Outcome) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if o != event.Acked {
-		c.pinned = true
+		c.wall = min(c.wall, seq)
+	} else if seq < c.wall {
+		c.done[seq] = pos
 	}
 	if c.pinned {
 		return
 	}
-	c.done[seq] = pos
 	floor := c.floor
 	var latest []byte
-	for {
+	for floor < c.wall {
 		p, ok := c.done[floor]
 		if !ok {
 			break

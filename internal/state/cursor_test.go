@@ -104,16 +104,24 @@ func TestCursorAckOrder(t *testing.T) {
 			commits: nil,
 		},
 		{
-			name:    "nack of a later batch pins the cursor for earlier acks too",
+			// A stop under backpressure nacks the batch being published while earlier ones are
+			// still delivered: they must still be saved, or a restart sends them twice.
+			name:    "a nack is a wall: earlier batches still save up to it",
 			tracked: 3,
-			steps:   []step{ack(1, "pos1", 2), nack(3, "pos1", 2), ack(2, "pos1", 2)},
+			steps:   []step{ack(1, "pos1", 2), nack(3, "pos1", 2), ack(2, "pos2", 1)},
+			commits: []string{"pos1", "pos2"},
+		},
+		{
+			name:    "nothing at or after the wall is saved",
+			tracked: 3,
+			steps:   []step{ack(3, "<nil>", 3), nack(2, "<nil>", 3), ack(1, "pos1", 2)},
 			commits: []string{"pos1"},
 		},
 		{
-			name:    "nack after out-of-order acks",
-			tracked: 3,
-			steps:   []step{ack(3, "<nil>", 3), nack(2, "<nil>", 3), ack(1, "<nil>", 3)},
-			commits: nil,
+			name:    "the lowest nack is the wall",
+			tracked: 4,
+			steps:   []step{nack(3, "<nil>", 4), nack(2, "<nil>", 4), ack(1, "pos1", 3), ack(4, "pos1", 3)},
+			commits: []string{"pos1"},
 		},
 	}
 	for _, impl := range impls {
