@@ -253,7 +253,6 @@ func (e *Engine) closeDestinations(ctx context.Context) []error {
 	return errs
 }
 
-
 func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 	s.spec.Metrics.Up("source", true)
 	defer s.spec.Metrics.Up("source", false)

@@ -696,7 +696,7 @@ func TestSourceErrorStopsOnlyThatSource(t *testing.T) {
 type stuckDest struct{ release chan struct{} }
 
 func (s *stuckDest) Write(ctx context.Context, _ []*event.Record) error { <-s.release; return nil }
-func (s *stuckDest) Close(context.Context) error                       { <-s.release; return nil }
+func (s *stuckDest) Close(context.Context) error                        { <-s.release; return nil }
 
 func TestStuckDestinationDoesNotHangShutdown(t *testing.T) {
 	h := newHarness(t)
