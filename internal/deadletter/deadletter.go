@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/logshipper/logshipper/internal/appendfile"
 )
 
 // Entry is one dead-lettered record.
@@ -58,7 +60,7 @@ type Store struct {
 	dir string
 
 	mu    sync.Mutex
-	files map[string]*os.File
+	files map[string]*appendfile.File
 }
 
 // Open returns a store writing under dir.
@@ -66,7 +68,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
-	return &Store{dir: dir, files: map[string]*os.File{}}, nil
+	return &Store{dir: dir, files: map[string]*appendfile.File{}}, nil
 }
 
 // Path is the file holding the dead letters of plugin.
@@ -92,13 +94,13 @@ func (s *Store) Put(plugin string, entries []Entry) error {
 	f, ok := s.files[plugin]
 	if !ok {
 		var err error
-		f, err = os.OpenFile(s.Path(plugin), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err = appendfile.Open(s.Path(plugin), 0o600)
 		if err != nil {
 			return fmt.Errorf("dead letters: %w", err)
 		}
 		s.files[plugin] = f
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if err := f.Append(buf.Bytes()); err != nil {
 		return fmt.Errorf("dead letters: write %s: %w", f.Name(), err)
 	}
 	if err := f.Sync(); err != nil {

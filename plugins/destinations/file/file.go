@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/logshipper/logshipper/internal/appendfile"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -39,7 +40,7 @@ type Destination struct {
 	set plugin.Settings
 
 	mu      sync.Mutex
-	f       *os.File
+	f       *appendfile.File
 	size    int64
 	buf     []byte
 	scratch bytes.Buffer
@@ -64,16 +65,11 @@ func New(cfg *Config, set plugin.Settings) (*Destination, error) {
 }
 
 func (d *Destination) open() error {
-	f, err := os.OpenFile(d.cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := appendfile.Open(d.cfg.Path, 0o644)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", d.cfg.Path, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		_ = f.Close()
-		return fmt.Errorf("stat %s: %w", d.cfg.Path, err)
-	}
-	d.f, d.size = f, fi.Size()
+	d.f = f
 	return nil
 }
 
@@ -115,16 +111,14 @@ func (d *Destination) write() error {
 			return err
 		}
 	}
-	if d.cfg.MaxSize > 0 && d.size > 0 && d.size+int64(len(d.buf)) > int64(d.cfg.MaxSize) {
+	if d.cfg.MaxSize > 0 && d.f.Size() > 0 && d.f.Size()+int64(len(d.buf)) > int64(d.cfg.MaxSize) {
 		if err := d.rotate(); err != nil {
 			return err
 		}
 	}
-	n, err := d.f.Write(d.buf)
-	d.size += int64(n)
-	if err != nil {
-		// A partial write leaves a torn line; the batch is retried whole, so close the file and
-		// let the next attempt reopen it. Readers skip a torn line as invalid JSON.
+	if err := d.f.Append(d.buf); err != nil {
+		// Append cut a partial write back; a file that could not be cut is ended with a newline
+		// when it is opened again. Either way the retried batch starts on a line of its own.
 		d.drop()
 		return fmt.Errorf("write %s: %w", d.cfg.Path, err)
 	}

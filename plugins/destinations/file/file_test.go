@@ -255,27 +255,40 @@ func TestReopenAfterAWriteFailure(t *testing.T) {
 	}
 }
 
-func TestReopenAfterASyncFailure(t *testing.T) {
+// A failed write to a full disk drops the descriptor; the retry reopens the file.
+func TestReopenAfterAFullDisk(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.ndjson")
-	d := newDest(t, configAt(path))
-	// fsync of a pipe fails (EINVAL) although the write succeeds.
-	r, w, err := os.Pipe()
+	cfg := configAt("/dev/full") // takes the open, fails every write
+	d, err := New(cfg, plugintest.Settings(t, "dst", nil))
 	if err != nil {
-		t.Fatal(err)
+		t.Skip("no /dev/full:", err)
 	}
-	defer r.Close()
-	_ = d.f.Close()
-	d.f = w
 	b := batchOf("b", 100, 1)
 	if err := d.Write(context.Background(), b); err == nil {
-		t.Skip("fsync of a pipe succeeded on this system")
+		t.Fatal("a write to /dev/full succeeded")
 	}
 	if d.f != nil {
-		t.Fatal("the descriptor whose sync failed was kept")
+		t.Fatal("the descriptor whose write failed was kept")
 	}
+	cfg.Path = path
 	write(t, d, b)
 	if got := readLines(t, path); !slices.Equal(got, raws(b)) {
 		t.Fatalf("file holds %.50q", got)
+	}
+}
+
+// A line torn by a crash during a write stays a line of its own: the next record is whole.
+func TestTornLineFromACrashIsEnded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	if err := os.WriteFile(path, []byte("{\"whole\":1}\n{\"torn"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := newDest(t, configAt(path))
+	b := batchOf("b", 100, 2)
+	write(t, d, b)
+	want := append([]string{`{"whole":1}`, `{"torn`}, raws(b)...)
+	if got := readLines(t, path); !slices.Equal(got, want) {
+		t.Fatalf("file holds %q, want %q", got, want)
 	}
 }
 
