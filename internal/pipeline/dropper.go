@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -34,8 +35,7 @@ type Dropper struct {
 var _ plugin.Dropper = (*Dropper)(nil)
 
 // Drop implements plugin.Dropper.
-func (d *Dropper) Drop(_ context.Context, raw []byte, reason plugin.Reason, err error) {
-	d.Metrics.Dropped(string(reason), 1)
+func (d *Dropper) Drop(_ context.Context, raw []byte, reason plugin.Reason, err error) error {
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -44,11 +44,14 @@ func (d *Dropper) Drop(_ context.Context, raw []byte, reason plugin.Reason, err 
 		e := deadletter.Entry{Time: time.Now().UTC(), Plugin: d.Name, Source: d.Name, Reason: string(reason), Error: msg}
 		e.SetRecord(raw)
 		if perr := d.DLQ.Put(d.Name, []deadletter.Entry{e}); perr != nil {
-			d.Logger.Error("could not keep a dropped record in the dead-letter store", "reason", reason, "error", perr)
-			return
+			d.Metrics.Errors.Inc()
+			d.Logger.Error("could not keep a dropped record in the dead-letter store; the source will try it again", "reason", reason, "error", perr)
+			return fmt.Errorf("keep dropped record: %w", perr)
 		}
 	}
+	d.Metrics.Dropped(string(reason), 1)
 	d.log(reason, msg, len(raw))
+	return nil
 }
 
 func (d *Dropper) log(reason plugin.Reason, msg string, size int) {

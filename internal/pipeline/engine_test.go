@@ -793,3 +793,20 @@ func TestEPSLimiterTakesBatchesLargerThanTheBurst(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUndecodableRecordThatCannotBeKeptNacks(t *testing.T) {
+	h := newHarness(t)
+	h.dlq.fail = true
+	rule, _ := rules.CompileExpr("any", `true`)
+	broken := &event.Record{ID: "broken", Raw: []byte(`{"cut`)}
+	src := newScriptedSource(false, append(recs("ok"), broken))
+	d := &fakeDest{}
+	h.source("src", src)
+	h.dest("dst", d, fastOpts())
+	h.route("src", "dst", rule)
+	h.start()
+	src.waitAcks(t, 1)
+	if o, _ := src.outcome(0); o != event.Nacked {
+		t.Fatalf("outcome %v: a record neither judged nor kept must not be acked", o)
+	}
+}

@@ -61,7 +61,12 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		}
 	}
 	if f.decode {
-		recs = f.dropUndecodable(ctx, recs)
+		var kept bool
+		if recs, kept = f.dropUndecodable(ctx, recs); !kept {
+			// A record that could be neither judged nor kept: the batch must not be acked.
+			t.Add(1)
+			t.Done(1, event.Nacked)
+		}
 	}
 	kept := make([]*event.Record, 0, len(recs))
 	for _, rt := range f.routes {
@@ -93,17 +98,19 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 }
 
 // dropUndecodable removes records whose fields cannot be read (the rules could not judge
-// them) and hands them to the dead-letter store.
-func (f *fanout) dropUndecodable(ctx context.Context, recs []*event.Record) []*event.Record {
-	var out []*event.Record
+// them) and hands them to the dead-letter store. kept is false if the store failed for one.
+func (f *fanout) dropUndecodable(ctx context.Context, recs []*event.Record) (out []*event.Record, kept bool) {
 	dropped := false
+	kept = true
 	for i, r := range recs {
 		if _, err := r.Fields(); err != nil {
 			if !dropped {
 				out = append(make([]*event.Record, 0, len(recs)), recs[:i]...)
 				dropped = true
 			}
-			f.dropper.Drop(ctx, r.Raw, plugin.ReasonInvalid, err)
+			if derr := f.dropper.Drop(ctx, r.Raw, plugin.ReasonInvalid, err); derr != nil {
+				kept = false
+			}
 			continue
 		}
 		if dropped {
@@ -111,7 +118,7 @@ func (f *fanout) dropUndecodable(ctx context.Context, recs []*event.Record) []*e
 		}
 	}
 	if !dropped {
-		return recs
+		return recs, true
 	}
-	return out
+	return out, kept
 }

@@ -93,7 +93,9 @@ type Checker interface {
 // Dropper records that a source could not turn some input into a record. Invalid and too-large
 // input is kept in the dead-letter store with the reason; everything is counted and logged.
 type Dropper interface {
-	Drop(ctx context.Context, raw []byte, reason Reason, err error)
+	// Drop returns an error when the input could not be kept (the dead-letter store failed):
+	// the source must then not move its position past that input, and try it again later.
+	Drop(ctx context.Context, raw []byte, reason Reason, err error) error
 }
 
 // Settings is what the engine gives every plugin instance.

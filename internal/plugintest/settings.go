@@ -115,15 +115,28 @@ type Drop struct {
 type Dropper struct {
 	mu    sync.Mutex
 	drops []Drop
+	fail  error
 }
 
 var _ plugin.Dropper = (*Dropper)(nil)
 
-// Drop implements plugin.Dropper. It keeps a copy of raw.
-func (d *Dropper) Drop(_ context.Context, raw []byte, reason plugin.Reason, err error) {
+// Drop implements plugin.Dropper. It keeps a copy of raw, or returns the error set by Fail.
+func (d *Dropper) Drop(_ context.Context, raw []byte, reason plugin.Reason, err error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fail != nil {
+		return d.fail
+	}
 	d.drops = append(d.drops, Drop{Raw: bytes.Clone(raw), Reason: reason, Err: err})
+	return nil
+}
+
+// Fail makes every later Drop fail with err (nil: succeed again), as a broken dead-letter
+// store would.
+func (d *Dropper) Fail(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fail = err
 }
 
 // Drops returns the drops so far, in the order they came.

@@ -478,17 +478,25 @@ func (b *batcher) flush(ctx context.Context) error {
 }
 
 // check validates one record's bytes; a bad one is dropped with its place in the file.
-func (s *Source) check(ctx context.Context, t *tracked, raw []byte, at int64) bool {
+func (s *Source) check(ctx context.Context, t *tracked, raw []byte, at int64) (bool, error) {
 	if int64(len(raw)) > int64(s.cfg.MaxRecordSize) {
-		s.set.Dropper.Drop(ctx, raw[:min(len(raw), 64<<10)], plugin.ReasonTooLarge,
+		return false, s.set.Dropper.Drop(ctx, raw[:min(len(raw), 64<<10)], plugin.ReasonTooLarge,
 			fmt.Errorf("%s at byte %d: record of %d bytes exceeds max_record_size %s (first 64KiB kept)", t.path, at, len(raw), s.cfg.MaxRecordSize))
-		return false
 	}
 	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
-		s.set.Dropper.Drop(ctx, raw, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not a JSON object", t.path, at))
-		return false
+		return false, s.set.Dropper.Drop(ctx, raw, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not a JSON object", t.path, at))
 	}
-	return true
+	return true, nil
+}
+
+// stopBefore ends a read at input that could not be dropped (the dead-letter store failed):
+// what came before is published, and the position stays before the input, so the next poll
+// tries it again.
+func stopBefore(ctx context.Context, b *batcher, err error) error {
+	if ferr := b.flush(ctx); ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 // readLines reads complete NDJSON lines from t.offset. A last line without its newline is left
@@ -516,14 +524,22 @@ func (s *Source) readLines(ctx context.Context, pub plugin.Publisher, t *tracked
 		start := off
 		off += int64(n)
 		raw := bytes.TrimSpace(line)
+		if tooLong {
+			if err := s.set.Dropper.Drop(ctx, raw, plugin.ReasonTooLarge,
+				fmt.Errorf("%s at byte %d: line of %d bytes exceeds max_record_size %s (first %s kept)", t.path, start, n, s.cfg.MaxRecordSize, s.cfg.MaxRecordSize)); err != nil {
+				return stopBefore(ctx, b, err)
+			}
+			b.skip(off)
+			continue
+		}
+		ok := len(raw) == 0
+		if !ok {
+			if ok, err = s.check(ctx, t, raw, start); err != nil {
+				return stopBefore(ctx, b, err)
+			}
+		}
 		switch {
-		case tooLong:
-			s.set.Dropper.Drop(ctx, raw, plugin.ReasonTooLarge,
-				fmt.Errorf("%s at byte %d: line of %d bytes exceeds max_record_size %s (first %s kept)", t.path, start, n, s.cfg.MaxRecordSize, s.cfg.MaxRecordSize))
-			b.skip(off)
-		case len(raw) == 0:
-			b.skip(off)
-		case !s.check(ctx, t, raw, start):
+		case len(raw) == 0 || !ok:
 			b.skip(off)
 		default:
 			if err := b.add(ctx, bytes.Clone(raw), off); err != nil {
@@ -576,7 +592,9 @@ func (s *Source) readArray(ctx context.Context, pub plugin.Publisher, t *tracked
 		at := max(dec.InputOffset(), t.offset)
 		rest := make([]byte, min(size-at, 64<<10))
 		_, _ = f.ReadAt(rest, at)
-		s.set.Dropper.Drop(ctx, rest, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not a JSON array of objects (%v); the rest of the file is skipped (first 64KiB kept)", t.path, at, err))
+		if derr := s.set.Dropper.Drop(ctx, rest, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not a JSON array of objects (%v); the rest of the file is skipped (first 64KiB kept)", t.path, at, err)); derr != nil {
+			return stopBefore(ctx, b, derr)
+		}
 		b.skip(size)
 		return b.flush(ctx)
 	}
@@ -597,7 +615,11 @@ func (s *Source) readArray(ctx context.Context, pub plugin.Publisher, t *tracked
 		if end <= t.offset {
 			continue // delivered before
 		}
-		if !s.check(ctx, t, raw, start) {
+		ok, err := s.check(ctx, t, raw, start)
+		if err != nil {
+			return stopBefore(ctx, b, err)
+		}
+		if !ok {
 			b.skip(end)
 			continue
 		}

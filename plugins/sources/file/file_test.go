@@ -3,6 +3,7 @@ package file
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -756,4 +757,27 @@ func TestReadChecksItOpenedTheTrackedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.expectIDs("a1")
+}
+
+// Input that cannot be kept in the dead-letter store is not skipped: the records before it are
+// published, the position stays before it, and the next scan tries it again.
+func TestDropThatCannotBeKeptIsNotSkipped(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.ndjson")
+	writeFile(t, a, lines("1")+"not json\n"+lines("2"))
+	f := newFixture(t, testConfig(t, a), nil)
+	dropper := plugintest.DropperOf(t, f.set)
+	dropper.Fail(errors.New("dead-letter disk full"))
+	f.scan()
+	f.expectIDs("1")
+	if got, want := f.saved()[a], int64(len(lines("1"))); got != want {
+		t.Fatalf("saved offset %d, want %d (just before the line that could not be kept)", got, want)
+	}
+	dropper.Fail(nil)
+	f.scan()
+	f.expectIDs("1", "2")
+	f.expectDrops(plugin.ReasonInvalid)
+	if got := f.saved()[a]; got != size(t, a) {
+		t.Fatalf("saved offset %d, want the file's size", got)
+	}
 }
