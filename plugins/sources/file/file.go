@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +66,11 @@ type tracked struct {
 	size    int64 // size when last read to the end
 	array   bool
 	decided bool // format known (auto waits for a first non-blank byte)
+	// head and headLen fingerprint the file's first bytes (see position.Head); verify is set
+	// while a saved position awaits the check that the file is still the one it was saved for.
+	head    string
+	headLen int64
+	verify  bool
 	// quiet is when a file no glob matches any more (renamed away by rotation) was first seen
 	// unchanged; it is read one last time and forgotten once it stayed so for renamedGrace.
 	quiet time.Time
@@ -82,6 +89,24 @@ const minRenamedGrace = 5 * time.Second
 type position struct {
 	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
+	// Head is the SHA-256 (hex) of the file's first HeadLen bytes: a file that later has the
+	// same device and inode but other first bytes is another file (inode reuse), and its
+	// saved offset must not be trusted.
+	Head    string `json:"head,omitempty"`
+	HeadLen int64  `json:"head_len,omitempty"`
+}
+
+// headMax is how many first bytes of a file its fingerprint covers.
+const headMax = 1024
+
+// fingerprint hashes the first n bytes of f.
+func fingerprint(f *os.File, n int64) (string, error) {
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // Run implements plugin.Source.
@@ -297,7 +322,7 @@ func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked,
 		if err := json.Unmarshal(saved, &pos); err != nil {
 			s.set.Logger.Warn("saved position unreadable; reading the file from the start", "path", p, "error", err)
 		} else {
-			t.offset = pos.Offset
+			t.setSaved(pos)
 		}
 	case s.cfg.StartAt == "end" && !s.scanned:
 		// Only files there at startup: a file that appears later (the new file of a rotation)
@@ -309,16 +334,23 @@ func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked,
 	return t, nil
 }
 
+// setSaved starts t at a saved position, to be verified against the file's first bytes.
+func (t *tracked) setSaved(pos position) {
+	t.offset, t.head, t.headLen, t.verify = pos.Offset, pos.Head, pos.HeadLen, pos.HeadLen > 0
+}
+
 func (s *Source) newTracked(id, path string) *tracked {
 	t := &tracked{id: id, path: path, cursor: state.NewCursor(s.set.State, cursorKey(id))}
 	t.cursor.OnCommit(func([]byte) { s.set.Metrics.Checkpoints.Inc() })
 	return t
 }
 
-// restore tracks, before the first scan, every file with a saved position whose saved path a glob
-// still matches. The scan then finds those the globs still match under the same id, and lost()
-// looks for the others: renamed by a rotation while the source was stopped (their last lines
-// are read), or gone (their positions are deleted).
+// restore tracks, before the first scan, every file with a saved position whose saved path a
+// glob matches or lies in a directory a glob covers: a file renamed by a rotation (app.log ->
+// app.log.1 with paths *.log) keeps its position under its new name, and its unread tail must
+// not be forgotten by a restart. The scan then finds those the globs still match, and lost()
+// looks for the others: renamed (their last lines are read) or gone (their positions are
+// deleted). Positions elsewhere (the globs were narrowed) are left alone.
 func (s *Source) restore(ctx context.Context) error {
 	keys, err := s.set.State.Keys(ctx, cursorKey(""))
 	if err != nil {
@@ -335,13 +367,28 @@ func (s *Source) restore(ctx context.Context) error {
 			return plugin.Fatal(err)
 		}
 		var pos position
-		if saved == nil || json.Unmarshal(saved, &pos) != nil || pos.Path == "" || !s.matches(pos.Path) {
-			continue // another configuration's file, or unreadable: left alone
+		if saved == nil || json.Unmarshal(saved, &pos) != nil || pos.Path == "" || !s.covers(pos.Path) {
+			continue
 		}
-		t.path, t.offset = pos.Path, pos.Offset
+		t.path = pos.Path
+		t.setSaved(pos)
 		s.files[id] = t
 	}
 	return nil
+}
+
+// covers reports whether a glob matches path or the directory that holds it.
+func (s *Source) covers(path string) bool {
+	if s.matches(path) {
+		return true
+	}
+	dir := filepath.Clean(filepath.Dir(path))
+	for _, g := range s.cfg.Paths {
+		if ok, _ := filepath.Match(filepath.Clean(filepath.Dir(g)), dir); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // matches reports whether a glob of the configuration matches path.
@@ -393,6 +440,20 @@ func (s *Source) read(ctx context.Context, pub plugin.Publisher, t *tracked, siz
 	}
 	if fileID(t.path, opened) != t.id {
 		return nil // renamed again since it was looked at: the next scan finds it
+	}
+	if t.verify {
+		t.verify = false
+		if got, err := fingerprint(f, t.headLen); err != nil || got != t.head {
+			s.set.Logger.Warn("the file at this device and inode is not the one its saved position belongs to (its first bytes differ); reading it from the start",
+				"path", t.path, "saved_offset", t.offset)
+			t.offset, t.size, t.head, t.headLen = 0, -1, "", 0
+		}
+	}
+	if t.headLen < headMax && size > t.headLen {
+		n := min(size, headMax)
+		if h, err := fingerprint(f, n); err == nil {
+			t.head, t.headLen = h, n
+		}
 	}
 	if !t.decided {
 		switch s.cfg.Format {
@@ -467,7 +528,7 @@ func (b *batcher) flush(ctx context.Context) error {
 	if !b.dirty {
 		return nil
 	}
-	pos, _ := json.Marshal(position{Path: b.t.path, Offset: b.end})
+	pos, _ := json.Marshal(position{Path: b.t.path, Offset: b.end, Head: b.t.head, HeadLen: b.t.headLen})
 	recs := b.recs
 	b.recs, b.dirty = nil, false
 	if err := b.pub.Publish(ctx, recs, b.t.cursor.Track(pos)); err != nil {

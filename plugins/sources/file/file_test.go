@@ -781,3 +781,52 @@ func TestDropThatCannotBeKeptIsNotSkipped(t *testing.T) {
 		t.Fatalf("saved offset %d, want the file's size", got)
 	}
 }
+
+// A restart while a rotated file (renamed out of the globs) is still being drained must not
+// forget it: its position was saved under its new name, in a directory the globs cover.
+func TestRestartWhileDrainingARotatedFile(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.log")
+	writeFile(t, app, lines("l1"))
+	f := newFixture(t, testConfig(t, filepath.Join(dir, "*.log")), nil)
+	f.scan()
+	if err := os.Rename(app, app+".1"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, app, lines("n1"))
+	appendFile(t, app+".1", lines("l2")) // the writer still appends to the rotated file
+	f.scan()                             // finds app.log.1 by inode: l2 is saved under that name
+	f.expectIDs("l1", "n1", "l2")
+	appendFile(t, app+".1", lines("l3"))
+	g := f.restart()
+	g.scan()
+	if got := g.ids(); !slices.Equal(got, []string{"l3"}) {
+		t.Fatalf("after a restart, published %q, want the rotated file's tail [l3]", got)
+	}
+}
+
+// A saved position whose fingerprint does not match the file now at that device and inode
+// (inode reuse) is not trusted: the file is read from its start.
+func TestInodeReuseIsDetectedByTheFilesFirstBytes(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.log")
+	writeFile(t, a, lines("x1", "x2", "x3"))
+	fi, err := os.Stat(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.NewMemory().Namespace("plugin/src")
+	stale, _ := json.Marshal(position{Path: a, Offset: int64(len(lines("o1"))), Head: strings.Repeat("0", 64), HeadLen: 10})
+	if err := store.Put(context.Background(), cursorKey(fileID(a, fi)), stale); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, testConfig(t, filepath.Join(dir, "*.log")), store)
+	f.scan()
+	f.expectIDs("x1", "x2", "x3")
+
+	// A matching fingerprint is trusted: the restart goes on from the saved offset.
+	appendFile(t, a, lines("x4"))
+	g := f.restart()
+	g.scan()
+	g.expectIDs("x4")
+}
