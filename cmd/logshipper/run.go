@@ -25,7 +25,8 @@ A second signal exits at once (nothing is lost: unacknowledged records are read 
 on the next start). When every source has finished on its own (files read with
 follow: false), run delivers what is in flight and exits.`,
 		Example: `  logshipper run -c examples/file-to-file.yaml
-  LOGSHIPPER_DATA=/var/lib/logshipper logshipper run -c /etc/logshipper.yaml`,
+  # values from the environment: data_dir: ${LOGSHIPPER_DATA:-/var/lib/logshipper}
+  LOGSHIPPER_DATA=/srv/ls logshipper run -c /etc/logshipper.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)

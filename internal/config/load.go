@@ -421,7 +421,10 @@ func (l *loader) kind(p *Plugin, used map[plugin.Kind]bool) (plugin.Kind, error)
 	case used[plugin.KindDestination] && !used[plugin.KindSource]:
 		return plugin.KindDestination, nil
 	}
-	return 0, fmt.Errorf("kind: type %q is both a source and a destination; add kind: source or kind: destination", p.Type)
+	if !used[plugin.KindSource] && !used[plugin.KindDestination] {
+		return 0, fmt.Errorf("kind: type %q is both a source and a destination, and no siem_mapping uses the name %q to tell which (is a mapping's name misspelt?); add kind: source or kind: destination", p.Type, p.Name)
+	}
+	return 0, fmt.Errorf("kind: type %q is both a source and a destination, and siem_mappings use %q as both; add kind: source or kind: destination", p.Type, p.Name)
 }
 
 func (l *loader) rules(cfg *Config) {
@@ -509,6 +512,14 @@ func (l *loader) routes(cfg *Config) {
 		names[r.Name] = i
 		addErrs(&l.errs, path, v.Err())
 		used[r.Source], used[r.Destination] = true, true
+	}
+	pairs := map[string]int{}
+	for i, r := range cfg.SIEMMappings {
+		pair := r.Source + "\x00" + r.Destination
+		if prev, dup := pairs[pair]; dup && cfg.SIEMMappings[prev].Rule != r.Rule {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] and siem_mappings[%d] both send %q to %q: a record matching both rules is delivered twice", prev, i, r.Source, r.Destination))
+		}
+		pairs[pair] = i
 	}
 	for _, p := range cfg.Plugins {
 		if !used[p.Name] {

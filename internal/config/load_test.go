@@ -446,6 +446,8 @@ func TestLoadFull(t *testing.T) {
 	}
 
 	wantWarnings := []string{
+		`siem_mappings[1] and siem_mappings[2] both send "app-logs" to "console": a record matching both rules is delivered twice`,
+		`siem_mappings[2] and siem_mappings[3] both send "app-logs" to "console": a record matching both rules is delivered twice`,
 		`plugin "spare.source" (file) is in no siem_mapping: it will not run`,
 		`plugin "spare_dest-1" (file) is in no siem_mapping: it will not run`,
 	}

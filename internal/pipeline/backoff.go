@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Backoff is exponential backoff with full jitter between Initial and Max.
+// Backoff is exponential backoff with equal jitter (half fixed, half random) between Initial
+// and Max.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration

@@ -810,3 +810,25 @@ func TestUndecodableRecordThatCannotBeKeptNacks(t *testing.T) {
 		t.Fatalf("outcome %v: a record neither judged nor kept must not be acked", o)
 	}
 }
+
+func TestRuleErrorsAreCountedApartFromFiltered(t *testing.T) {
+	h := newHarness(t)
+	rule, _ := rules.CompileExpr("suffix", `user endsWith "@example.com"`)
+	src := newScriptedSource(false, []*event.Record{
+		{ID: "a", Raw: []byte(`{"user":"a@example.com"}`)},
+		{ID: "b", Raw: []byte(`{"user":"b@other.org"}`)},
+		{ID: "c", Raw: []byte(`{"user":5}`)},
+	})
+	d := &fakeDest{}
+	h.source("src", src)
+	h.dest("dst", d, fastOpts())
+	h.route("src", "dst", rule)
+	h.start()
+	src.waitAcks(t, 1)
+	if got := d.delivered(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("delivered %v", got)
+	}
+	if f, e := h.counter("dropped", "dst", "filtered"), h.counter("dropped", "dst", "rule_error"); f != 1 || e != 1 {
+		t.Fatalf("filtered %v, rule_error %v; want 1 and 1", f, e)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -16,6 +18,26 @@ type route struct {
 	name string
 	rule *rules.Rule
 	dest *destination
+
+	mu       sync.Mutex
+	lastWarn time.Time
+	unwarned int // rule errors since the last warning
+}
+
+// warnRuleError logs that the route's rule failed on n records (not matching them), at most once
+// per 10s with the count since: a rule that fails on every record must be seen, not flood.
+func (rt *route) warnRuleError(log *slog.Logger, n int, err error) {
+	rt.mu.Lock()
+	rt.unwarned += n
+	if time.Since(rt.lastWarn) < 10*time.Second {
+		rt.mu.Unlock()
+		return
+	}
+	count := rt.unwarned
+	rt.lastWarn, rt.unwarned = time.Now(), 0
+	rt.mu.Unlock()
+	log.Warn("business rule failed on records; they are not sent on this route (counted as rule_error)",
+		"route", rt.name, "rule", rt.rule.Name(), "records", count, "error", err)
 }
 
 // fanout is the Publisher a source writes to: it applies each route's rule and queues the
@@ -71,20 +93,28 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 	kept := make([]*event.Record, 0, len(recs))
 	for _, rt := range f.routes {
 		kept = kept[:0]
-		filtered := 0
+		filtered, failed := 0, 0
+		var firstErr error
 		for _, r := range recs {
 			ok, err := rt.rule.Match(r)
-			if err != nil {
-				f.log.Debug("rule did not evaluate; record treated as not matching", "route", rt.name, "error", err)
-			}
-			if ok {
+			switch {
+			case err != nil:
+				failed++
+				if firstErr == nil {
+					firstErr = err
+				}
+			case ok:
 				kept = append(kept, r)
-			} else {
+			default:
 				filtered++
 			}
 		}
 		if filtered > 0 {
 			rt.dest.metrics.Dropped(string(plugin.ReasonFiltered), filtered)
+		}
+		if failed > 0 {
+			rt.dest.metrics.Dropped(string(plugin.ReasonRuleError), failed)
+			rt.warnRuleError(f.log, failed, firstErr)
 		}
 		t.Add(len(kept))
 		for i, r := range kept {

@@ -18,6 +18,7 @@ const (
 	ReasonTooLarge    Reason = "too_large"                  // larger than the source or destination accepts
 	ReasonInvalid     Reason = "invalid"                    // not a well-formed record
 	ReasonRefused     Reason = "refused"                    // the destination refused it for good
+	ReasonRuleError   Reason = "rule_error"                 // the route's rule failed on it (a type mismatch on its values)
 )
 
 // Deadletters reports whether records dropped for r are kept in the dead-letter store. Records
