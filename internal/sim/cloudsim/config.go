@@ -1,0 +1,148 @@
+// Package cloudsim runs the simulators of the outside world in one process: a Netskope tenant,
+// the AWS services (CloudWatch Logs, CloudTrail Lake, STS, behind one SigV4-verifying
+// listener), an EC2 instance metadata service, and an admin endpoint to look inside. The
+// cloudsim command, the end-to-end tests and the demo all start it through Start.
+package cloudsim
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is cloudsim's configuration file. Every section has working defaults (Default), so
+// an empty file, or none, serves the demo's world.
+type Config struct {
+	AWS      AWSConfig      `yaml:"aws"`
+	IMDS     IMDSConfig     `yaml:"imds"`
+	Netskope NetskopeConfig `yaml:"netskope"`
+	Admin    AdminConfig    `yaml:"admin"`
+	Seed     int64          `yaml:"seed"`
+}
+
+// AWSConfig is the one listener of every AWS service, and the accounts it knows.
+type AWSConfig struct {
+	Listen   string          `yaml:"listen"`
+	Accounts []AccountConfig `yaml:"accounts"`
+	Logs     LogsConfig      `yaml:"logs"`
+	Lake     LakeConfig      `yaml:"lake"`
+}
+
+// AccountConfig is an account and the long-term access key that signs for it.
+type AccountConfig struct {
+	ID              string `yaml:"id"`
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	User            string `yaml:"user"` // IAM user name, for the caller's ARN
+}
+
+// IMDSConfig is the EC2 instance metadata service.
+type IMDSConfig struct {
+	Listen  string `yaml:"listen"` // "" turns it off
+	Role    string `yaml:"role"`
+	Account string `yaml:"account"`
+	Region  string `yaml:"region"`
+}
+
+// NetskopeConfig is the simulated tenant.
+type NetskopeConfig struct {
+	Listen string        `yaml:"listen"` // "" turns it off
+	Tokens []TokenConfig `yaml:"tokens"`
+	// Generate is records per second per endpoint, and a backlog of records that exist at start.
+	Generate GenerateConfig `yaml:"generate"`
+	// Load replays records from files (JSON array or NDJSON) on an endpoint.
+	Load   []LoadConfig  `yaml:"load"`
+	Faults NetskopeFault `yaml:"faults"`
+	// NewIndexFromHead makes operation=next on an unknown index start at the oldest record
+	// instead of now.
+	NewIndexFromHead bool `yaml:"new_index_from_head"`
+	RateLimit        int  `yaml:"rate_limit"` // requests per second per endpoint; default 4
+}
+
+// TokenConfig is one API token and the endpoints it may read ("alerts/*", "events/page"; none: all).
+type TokenConfig struct {
+	Value     string   `yaml:"value"`
+	Endpoints []string `yaml:"endpoints"`
+}
+
+// GenerateConfig generates records on every endpoint.
+type GenerateConfig struct {
+	Rate          float64       `yaml:"rate"`           // records per second per endpoint
+	Backlog       int           `yaml:"backlog"`        // records per endpoint that exist at start
+	BacklogSpan   time.Duration `yaml:"backlog_span"`   // spread of the backlog before start
+	DuplicateRate float64       `yaml:"duplicate_rate"` // share of records repeating an earlier _id
+	Endpoints     []string      `yaml:"endpoints"`      // "alerts/dlp", "events/*"...; none: all
+}
+
+// LoadConfig replays a file on one endpoint.
+type LoadConfig struct {
+	Endpoint string `yaml:"endpoint"` // e.g. alerts/dlp
+	File     string `yaml:"file"`
+}
+
+// NetskopeFault injects failures.
+type NetskopeFault struct {
+	ServerErrorRate float64       `yaml:"server_error_rate"`
+	CutBodyRate     float64       `yaml:"cut_body_rate"`
+	SlowRate        float64       `yaml:"slow_rate"`
+	SlowDelay       time.Duration `yaml:"slow_delay"`
+	OKZeroRate      float64       `yaml:"ok_zero_rate"`
+}
+
+// AdminConfig serves /healthz, /lake/events, /lake/stats and /netskope/stats (unsigned).
+type AdminConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// Default returns the demo's world on fixed loopback ports.
+func Default() *Config {
+	return &Config{
+		AWS: AWSConfig{
+			Listen: "127.0.0.1:4566",
+			Accounts: []AccountConfig{{
+				ID: "123456789012", AccessKeyID: "AKIACLOUDSIMDEMO0001",
+				SecretAccessKey: "cloudsim/demo/secret/key/not/a/real/one0", User: "logshipper",
+			}},
+			Logs: DefaultLogs(),
+			Lake: DefaultLake(),
+		},
+		IMDS:     IMDSConfig{Listen: "127.0.0.1:4567", Role: "logshipper-role", Account: "123456789012", Region: "us-east-1"},
+		Netskope: NetskopeConfig{Listen: "127.0.0.1:4568", Tokens: []TokenConfig{{Value: "cloudsim-demo-token"}}, Generate: GenerateConfig{Rate: 2, Backlog: 500, BacklogSpan: time.Hour}},
+		Admin:    AdminConfig{Listen: "127.0.0.1:4569"},
+		Seed:     1,
+	}
+}
+
+// Load reads a configuration file over the defaults; unknown keys are errors.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cloudsim config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("cloudsim config %s: %w", path, err)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks what the servers cannot start without.
+func (c *Config) Validate() error {
+	if c.AWS.Listen != "" && len(c.AWS.Accounts) == 0 {
+		return fmt.Errorf("cloudsim config: aws.accounts: at least one account is needed")
+	}
+	for i, a := range c.AWS.Accounts {
+		if len(a.ID) != 12 || a.AccessKeyID == "" || a.SecretAccessKey == "" {
+			return fmt.Errorf("cloudsim config: aws.accounts[%d]: id (12 digits), access_key_id and secret_access_key are needed", i)
+		}
+	}
+	return nil
+}
