@@ -192,3 +192,24 @@ func TestConfigFile(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+// The example configuration loads and starts; its CloudTrail file (from ../shared, beside the
+// repository) is loaded when present.
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../../../examples/cloudsim.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.AWS.Logs.Load[0].File); err != nil {
+		t.Skipf("shared test data not beside the repository: %v", err)
+	}
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	s, err := Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.Logs.Stats().EventsStored; n < 300 {
+		t.Fatalf("%d CloudTrail events loaded from the shared samples", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -131,6 +132,19 @@ func Load(path string) (*Config, error) {
 	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
 		return nil, fmt.Errorf("cloudsim config %s: %w", path, err)
 	}
+	// Files named in the configuration are relative to it.
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(filepath.Dir(path), *p)
+		}
+	}
+	for i := range c.AWS.Logs.Load {
+		rel(&c.AWS.Logs.Load[i].File)
+	}
+	for i := range c.Netskope.Load {
+		rel(&c.Netskope.Load[i].File)
+	}
+	rel(&c.AWS.Lake.StoreFile)
 	return c, c.Validate()
 }
 
