@@ -167,6 +167,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			feeders[d]++
 		}
 	}
+	for _, s := range e.sources {
+		s.fanout.drain = deliverCtx
+	}
 	var feedMu sync.Mutex
 	var srcWG sync.WaitGroup
 	for _, s := range e.sources {

@@ -51,6 +51,9 @@ type fanout struct {
 	log     *slog.Logger
 	dropper plugin.Dropper
 	decode  bool // some route's rule reads fields
+	// drain ends when the engine gives up delivering (the shutdown timeout); set by Run
+	// before the source starts.
+	drain context.Context
 }
 
 var _ plugin.Publisher = (*fanout)(nil)
@@ -65,14 +68,28 @@ func newFanout(name string, routes []*route, eps int, m *telemetry.PluginMetrics
 	return f
 }
 
-// Publish implements plugin.Publisher. When it returns an error the batch was not wholly
-// taken; ack is then called with Nacked once the records already queued are done.
+// Publish implements plugin.Publisher. A batch is taken whole or not at all: if ctx (the
+// source's: stop reading) ends before the batch starts entering the routes, it is refused and
+// nacked; once it has started, it is finished even if ctx ends meanwhile (the destinations keep
+// draining, so there is room), and only the end of the drain (the shutdown timeout) can cut it.
+// A batch cut part-way would have its first records delivered and its position unsaved, so a
+// restart would send them twice.
 func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.AckFunc) error {
 	if err := f.limit.wait(ctx, len(recs)); err != nil {
 		if ack != nil {
 			ack(event.Nacked)
 		}
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		if ack != nil {
+			ack(event.Nacked)
+		}
+		return err
+	}
+	drain := f.drain
+	if drain == nil {
+		drain = ctx
 	}
 	f.metrics.Received.Add(float64(len(recs)))
 	t := event.NewTracker(ack)
@@ -118,7 +135,7 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		}
 		t.Add(len(kept))
 		for i, r := range kept {
-			if err := rt.dest.enqueue(ctx, r, t); err != nil {
+			if err := rt.dest.enqueue(drain, r, t); err != nil {
 				t.Done(len(kept)-i, event.Nacked)
 				return fmt.Errorf("route %s: %w", rt.name, err)
 			}

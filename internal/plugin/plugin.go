@@ -47,10 +47,11 @@ type Config interface {
 type Publisher interface {
 	// Publish hands records to the engine. It blocks while the routes are full (backpressure).
 	// ack is called exactly once: with Acked when every route is done with every record, or
-	// with Nacked when some record was not delivered. If ctx ends before every record was
-	// taken, Publish returns ctx.Err() and ack comes (Nacked) once the records already taken
-	// are done. An empty batch is acked at once, which lets a source save a position past
-	// input it dropped.
+	// with Nacked when some record was not delivered. A batch is taken whole or not at all: if
+	// ctx has ended before it starts entering the routes, Publish returns ctx.Err() and acks it
+	// Nacked; once started, it is finished unless the engine stops delivering altogether (the
+	// shutdown timeout), which returns an error and nacks it too. An empty batch is acked at
+	// once, which lets a source save a position past input it dropped.
 	Publish(ctx context.Context, recs []*event.Record, ack event.AckFunc) error
 }
 
