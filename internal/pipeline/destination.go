@@ -182,11 +182,15 @@ func (d *destination) deliver(ctx context.Context, items []item) {
 			return
 		case errors.As(err, &be):
 			var ok, again []item
+			skipped := map[plugin.Reason][]item{}
 			for i, it := range items {
 				ierr, failed := be.Failed[i]
+				var se *plugin.SkippedError
 				switch {
 				case !failed || ierr == nil:
 					ok = append(ok, it)
+				case errors.As(ierr, &se):
+					skipped[se.Reason] = append(skipped[se.Reason], it)
 				case errors.As(ierr, &re):
 					d.refuse([]item{it}, plugin.ReasonRefused, re.Code, ierr)
 				default:
@@ -195,6 +199,10 @@ func (d *destination) deliver(ctx context.Context, items []item) {
 				}
 			}
 			d.delivered(ok)
+			for reason, its := range skipped {
+				d.metrics.Dropped(string(reason), len(its))
+				finish(its, event.Acked)
+			}
 			items = again
 			if len(items) == 0 {
 				return

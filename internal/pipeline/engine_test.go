@@ -832,3 +832,34 @@ func TestRuleErrorsAreCountedApartFromFiltered(t *testing.T) {
 		t.Fatalf("filtered %v, rule_error %v; want 1 and 1", f, e)
 	}
 }
+
+func TestSkippedRecordsAreCountedAndAcked(t *testing.T) {
+	h := newHarness(t)
+	src := newScriptedSource(false, recs("dlp1", "uba1", "dlp2"))
+	d := &fakeDest{behave: func(_ int, ids []string) error {
+		failed := map[int]error{}
+		for i, id := range ids {
+			if strings.HasPrefix(id, "uba") {
+				failed[i] = plugin.Skipped(plugin.ReasonUnsupported, errors.New("CloudTrail Lake takes no UBA alerts"))
+			}
+		}
+		return &plugin.BatchError{Failed: failed}
+	}}
+	h.source("src", src)
+	h.dest("dst", d, fastOpts())
+	h.route("src", "dst", nil)
+	h.start()
+	src.waitAcks(t, 1)
+	if o, _ := src.outcome(0); o != event.Acked {
+		t.Fatalf("outcome %v", o)
+	}
+	if v := h.counter("dropped", "dst", "unsupported_by_destination"); v != 1 {
+		t.Fatalf("unsupported = %v", v)
+	}
+	if len(h.dlq.reasons()) != 0 {
+		t.Fatalf("a skipped record was dead-lettered: %v", h.dlq.reasons())
+	}
+	if v := h.counter("sent", "dst"); v != 2 {
+		t.Fatalf("sent = %v", v)
+	}
+}

@@ -89,6 +89,26 @@ func IsFatal(err error) bool {
 	return errors.As(err, &f)
 }
 
+// SkippedError marks a record the destination leaves out on purpose (a UBA alert CloudTrail
+// Lake does not take, a subtype its mapping does not cover, a second copy of an id in one
+// call): it is counted under Reason and acknowledged, not dead-lettered.
+type SkippedError struct {
+	Reason Reason
+	Err    error
+}
+
+func (e *SkippedError) Error() string {
+	if e.Err == nil {
+		return "skipped: " + string(e.Reason)
+	}
+	return "skipped (" + string(e.Reason) + "): " + e.Err.Error()
+}
+
+func (e *SkippedError) Unwrap() error { return e.Err }
+
+// Skipped marks a record as left out on purpose for reason.
+func Skipped(reason Reason, err error) error { return &SkippedError{Reason: reason, Err: err} }
+
 // BatchError reports the records of a batch that failed; records not named were delivered.
 // Each error is classified like a whole-call error: Refused, Throttled or retryable.
 type BatchError struct {
