@@ -1,0 +1,215 @@
+package awsauth
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Timeouts of the HTTP client Load builds. A request's context may end it sooner.
+const (
+	DialTimeout           = 10 * time.Second
+	TLSHandshakeTimeout   = 10 * time.Second
+	ResponseHeaderTimeout = 60 * time.Second
+	// RequestTimeout bounds a whole request, the response body included, so a peer that stops
+	// reading or sending cannot hold a caller whose context has no deadline.
+	RequestTimeout = 2 * time.Minute
+	// AssumeRoleDuration is the lifetime asked for assumed-role credentials; they are renewed
+	// CredentialsExpiryWindow before they expire.
+	AssumeRoleDuration      = time.Hour
+	CredentialsExpiryWindow = 5 * time.Minute
+)
+
+// stsFallbackRegion signs STS calls when no region is known: STS's global endpoint is there.
+const stsFallbackRegion = "us-east-1"
+
+// imdsHosts are the EC2 instance metadata addresses, never reached through a proxy.
+var imdsHosts = []string{"169.254.169.254", "fd00:ec2::254"}
+
+// Option changes what Load does.
+type Option func(*loadOptions)
+
+type loadOptions struct {
+	logger *slog.Logger
+}
+
+// WithLogger sets where Load's warnings go (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *loadOptions) { o.logger = l } }
+
+// Load builds the SDK configuration for c. region is the plugin's region (from a channel ARN,
+// a regions list, ...); c.Region overrides it, and when both are empty the SDK's default
+// (AWS_REGION, the profile) applies. Credentials are c's static key, else the SDK default chain
+// (environment, shared profile c.Profile, web identity, container, EC2 instance role via IMDSv2);
+// with c.AssumeRoleARN they sign sts:AssumeRole (through c.Endpoint when set) and the role's
+// credentials, cached and renewed before they expire, sign everything else.
+//
+// Load does not call AWS; credentials are fetched on first use. CallerIdentity checks them.
+func Load(ctx context.Context, c Config, region string, opts ...Option) (aws.Config, error) {
+	lo := loadOptions{logger: slog.Default()}
+	for _, o := range opts {
+		o(&lo)
+	}
+	if err := c.Validate(); err != nil {
+		return aws.Config{}, fmt.Errorf("awsauth: %w", err)
+	}
+	hc, err := newHTTPClient(c, lo.logger)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	lopts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(hc)}
+	if c.Region != "" {
+		region = c.Region
+	}
+	if region != "" {
+		lopts = append(lopts, awsconfig.WithRegion(region))
+	}
+	if c.Profile != "" {
+		lopts = append(lopts, awsconfig.WithSharedConfigProfile(c.Profile))
+	}
+	if c.AccessKeyID.IsSet() {
+		lopts = append(lopts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
+			strings.TrimSpace(c.AccessKeyID.Value()), strings.TrimSpace(c.SecretAccessKey.Value()), strings.TrimSpace(c.SessionToken.Value()))))
+	}
+	if c.Endpoint != "" {
+		lopts = append(lopts, awsconfig.WithBaseEndpoint(strings.TrimRight(c.Endpoint, "/")))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, lopts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("awsauth: loading the AWS configuration: %w", err)
+	}
+	if c.AssumeRoleARN != "" {
+		stsCfg := cfg.Copy()
+		if stsCfg.Region == "" {
+			stsCfg.Region = stsFallbackRegion
+		}
+		name := c.SessionName
+		if name == "" {
+			name = DefaultSessionName
+		}
+		prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(stsCfg), c.AssumeRoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = name
+			o.Duration = AssumeRoleDuration
+			if c.ExternalID != "" {
+				o.ExternalID = aws.String(c.ExternalID)
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(prov, func(o *aws.CredentialsCacheOptions) {
+			o.ExpiryWindow = CredentialsExpiryWindow
+		})
+	}
+	return cfg, nil
+}
+
+// Identity is who AWS takes the credentials for.
+type Identity struct {
+	Account, ARN, UserID string
+}
+
+// CallerIdentity asks STS (GetCallerIdentity, which needs no permission) who cfg's credentials
+// belong to: the configuration check of AWS plugins.
+func CallerIdentity(ctx context.Context, cfg aws.Config) (Identity, error) {
+	cfg = cfg.Copy()
+	if cfg.Region == "" {
+		cfg.Region = stsFallbackRegion
+	}
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Identity{}, fmt.Errorf("awsauth: sts:GetCallerIdentity: %w", err)
+	}
+	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), UserID: aws.ToString(out.UserId)}, nil
+}
+
+// newHTTPClient returns the SDK's buildable client (so AWS_CA_BUNDLE and the SDK's defaults
+// modes still apply) with c's proxy, TLS trust and our timeouts.
+func newHTTPClient(c Config, log *slog.Logger) (*awshttp.BuildableClient, error) {
+	mode, pu, err := c.Proxy.parse()
+	if err != nil {
+		return nil, fmt.Errorf("awsauth: proxy: %v", err)
+	}
+	proxy := proxyFunc(mode, pu)
+	var pool *x509.CertPool
+	if c.TLS.CAFile != "" {
+		certs, err := readCAFile(c.TLS.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("awsauth: tls.ca_file: %w", err)
+		}
+		pool, err = x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		for _, cert := range certs {
+			pool.AddCert(cert)
+		}
+	}
+	if c.TLS.InsecureSkipVerify {
+		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for AWS connections (tls.insecure_skip_verify): " +
+			"anyone on the network path can read and change the traffic, signed requests included. " +
+			"Use tls.ca_file to trust a private CA instead; never run like this in production.")
+	}
+	return awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = DialTimeout
+			d.KeepAlive = 30 * time.Second
+		}).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.Proxy = proxy
+			tr.TLSHandshakeTimeout = TLSHandshakeTimeout
+			tr.ResponseHeaderTimeout = ResponseHeaderTimeout
+			tr.IdleConnTimeout = 90 * time.Second
+			tr.MaxIdleConnsPerHost = 32
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			if pool != nil {
+				tr.TLSClientConfig.RootCAs = pool
+			}
+			if c.TLS.InsecureSkipVerify {
+				tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for, and warned about
+			}
+		}).
+		WithTimeout(RequestTimeout), nil
+}
+
+// proxyFunc returns the transport's proxy choice for a mode. The instance metadata service is
+// always reached directly: it is link-local, and a proxy would answer for another machine.
+func proxyFunc(mode string, u *url.URL) func(*http.Request) (*url.URL, error) {
+	direct := map[string]bool{}
+	for _, h := range imdsHosts {
+		direct[h] = true
+	}
+	if ep := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); ep != "" {
+		if eu, err := url.Parse(ep); err == nil && eu.Hostname() != "" {
+			direct[eu.Host] = true
+		}
+	}
+	var base func(*http.Request) (*url.URL, error)
+	switch mode {
+	case ProxyNone:
+		return nil
+	case ProxySystem:
+		base = http.ProxyFromEnvironment
+	default:
+		base = http.ProxyURL(u)
+	}
+	return func(r *http.Request) (*url.URL, error) {
+		if r.URL != nil && (direct[r.URL.Hostname()] || direct[r.URL.Host]) {
+			return nil, nil
+		}
+		return base(r)
+	}
+}
