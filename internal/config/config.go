@@ -179,6 +179,10 @@ type RuleConfig struct {
 	Description string `yaml:"description"`
 	// Expr is an expr-lang expression over the record's fields that yields a boolean.
 	Expr string `yaml:"expr"`
+	// Filter is a Mongo-style filter, as Netskope Cloud Exchange stores business rules: a
+	// mapping, or the JSON text Cloud Exchange shows (its "mongo" string). A rule has Expr or
+	// Filter, not both.
+	Filter any `yaml:"filter"`
 }
 
 // RouteConfig is one SIEM mapping: records of Source that match Rule go to Destination.

@@ -447,9 +447,29 @@ func (l *loader) rules(cfg *Config) {
 			continue
 		}
 		seen[r.Name] = true
-		rule, err := rules.CompileExpr(r.Name, r.Expr)
+		var rule *rules.Rule
+		var err error
+		switch {
+		case r.Expr != "" && r.Filter != nil:
+			err = errors.New("expr and filter: a rule has one or the other, not both")
+		case r.Filter != nil:
+			if rule, err = rules.CompileMongo(r.Name, r.Filter); err != nil {
+				// The path names the rule already.
+				var fe *rules.FilterError
+				if errors.As(err, &fe) {
+					err = errors.New(fe.Problem())
+				}
+				err = fmt.Errorf("filter: %w", err)
+			}
+		case r.Expr == "":
+			err = errors.New("expr: expression is empty (a rule needs expr, an expr-lang expression, or filter, a Mongo-style filter as in Cloud Exchange)")
+		default:
+			if rule, err = rules.CompileExpr(r.Name, r.Expr); err != nil {
+				err = fmt.Errorf("expr: %w", err)
+			}
+		}
 		if err != nil {
-			l.errs = append(l.errs, &LineError{Path: path, Err: fmt.Errorf("expr: %w", err)})
+			l.errs = append(l.errs, &LineError{Path: path, Err: err})
 			continue
 		}
 		compiled = append(compiled, rule)

@@ -16,28 +16,34 @@ import (
 // All is the built-in rule that matches every record. It cannot be redefined or removed.
 const All = "All"
 
-// Rule is a compiled business rule.
+// Rule is a compiled business rule: an expr-lang expression (CompileExpr) or a Mongo-style
+// filter (CompileMongo).
 type Rule struct {
 	name    string
 	source  string
-	program *vm.Program // nil for All
+	program *vm.Program // an expression; nil for All and for filters
+	filter  node        // a filter; nil for All and for expressions
 }
 
 // Name is the rule's name.
 func (r *Rule) Name() string { return r.name }
 
 // MatchesAll reports whether the rule matches every record without looking at it.
-func (r *Rule) MatchesAll() bool { return r.program == nil }
+func (r *Rule) MatchesAll() bool { return r.program == nil && r.filter == nil }
 
 // Match evaluates the rule against rec. A record whose fields cannot be decoded, or whose
 // evaluation fails (a type mismatch on this record's values), does not match; the error says why.
+// A filter never fails on a record it can decode: a value of the wrong type does not match.
 func (r *Rule) Match(rec *event.Record) (bool, error) {
-	if r.program == nil {
+	if r.program == nil && r.filter == nil {
 		return true, nil
 	}
 	fields, err := rec.Fields()
 	if err != nil {
 		return false, err
+	}
+	if r.filter != nil {
+		return r.filter.eval(fields), nil
 	}
 	out, err := expr.Run(r.program, fields)
 	if err != nil {
