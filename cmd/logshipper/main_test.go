@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 )
 
 // TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
@@ -550,5 +552,79 @@ siem_mappings:
 		if n != 1 {
 			t.Fatalf("%s delivered %d times after a graceful stop under backpressure", id, n)
 		}
+	}
+}
+
+func TestValidateCheckAgainstCloudsim(t *testing.T) {
+	c := cloudsim.Default()
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "", ""
+	sim, err := cloudsim.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	a := c.AWS.Accounts[0]
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, secret, channel, want string
+		code                        int
+	}{
+		{"ok", a.SecretAccessKey, cloudsim.DemoChannelARN, "check lake (aws_cloudtrail_lake): ok", 0},
+		{"wrong secret", "wrong", cloudsim.DemoChannelARN, "credentials were refused", 1},
+		{"unknown channel", a.SecretAccessKey, "arn:aws:cloudtrail:us-east-1:123456789012:channel/00000000-0000-0000-0000-000000000000", "no channel", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			writeFile(t, p, fmt.Sprintf(`
+plugins:
+  - {name: in, type: file, paths: ["x"]}
+  - name: lake
+    type: aws_cloudtrail_lake
+    channel_arn: %s
+    access_key_id: %s
+    secret_access_key: %s
+    endpoint: %s
+    proxy: none
+siem_mappings: [{source: in, destination: lake}]
+`, tc.channel, a.AccessKeyID, tc.secret, sim.Endpoints["aws"]))
+			out, errOut, code := runCLI(t, "", "validate", "-c", p, "--check")
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("code %d, want %d; output lacks %q:\n%s%s", code, tc.code, tc.want, out, errOut)
+			}
+			if strings.Contains(out+errOut, tc.secret) && tc.secret != "wrong" {
+				t.Fatal("the secret was printed")
+			}
+		})
+	}
+}
+
+func TestMappingPreview(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, `
+plugins:
+  - {name: in, type: file, paths: ["x"]}
+  - name: lake
+    type: aws_cloudtrail_lake
+    channel_arn: arn:aws:cloudtrail:us-east-1:123456789012:channel/6b1b5a5e-0f3e-4b3c-9a8e-2f1d6c0a9e01
+    access_key_id: AKIAEXAMPLEEXAMPLE01
+    secret_access_key: not-used-by-preview
+    proxy: none
+siem_mappings: [{source: in, destination: lake}]
+`)
+	input := `{"_id":"a1","alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com","srcip":"10.1.2.3","alert_name":"Block","transaction_id":9007199254740993123}
+{"_id":"u1","alert_type":"uba","timestamp":1795420800,"user":"bob@example.com"}
+`
+	out, errOut, code := runCLI(t, input, "mapping", "preview", "-c", cfg, "--destination", "lake", "--input", "-")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	for _, want := range []string{`"eventSource":"netskopealert.dlp"`, `"eventTime":"2026-11-23T08:00:00Z"`, `9007199254740993123`, `stdin:2: not sent: skipped (unsupported_by_destination)`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+errOut, "not-used-by-preview") {
+		t.Fatal("a secret was printed")
 	}
 }

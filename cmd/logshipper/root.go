@@ -56,6 +56,7 @@ mappings that connect them. See examples/ and docs/.`,
 		newDemoCmd(reg),
 		newValidateCmd(reg),
 		newRulesCmd(reg),
+		newMappingCmd(reg),
 		newPluginsCmd(reg),
 		newVersionCmd(),
 	)

@@ -1,24 +1,37 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/state"
+	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
 func newValidateCmd(reg *plugin.Registry) *cobra.Command {
-	var path string
+	var (
+		path  string
+		check bool
+	)
 	cmd := &cobra.Command{
 		Use:   "validate -c FILE",
 		Short: "Check a configuration file and report every problem",
 		Long: `validate reads the configuration as run would (strict keys, ${ENV} and ${file:PATH}
 interpolation, defaults) and reports every problem at once, each with its line or path.
 It exits 0 when the file is valid (warnings are printed but do not fail it), 1 otherwise.
-Secrets are never printed.`,
-		Example: `  logshipper validate -c examples/file-to-file.yaml`,
-		Args:    cobra.NoArgs,
+Secrets are never printed.
+
+With --check it also asks the outside world: each plugin configuration that can (CloudTrail
+Lake: GetChannel) checks its credentials, permissions and target, and says which is wrong.`,
+		Example: `  logshipper validate -c examples/file-to-file.yaml
+  logshipper validate -c lake.yaml --check`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
 			if err != nil {
@@ -29,9 +42,65 @@ Secrets are never printed.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d plugin configurations, %d business rules, %d siem mappings)\n",
 				path, len(cfg.Plugins), len(cfg.BusinessRules), len(cfg.SIEMMappings))
+			if check && !runChecks(cmd, cfg, reg) {
+				return exitCode(1)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
+	cmd.Flags().BoolVar(&check, "check", false, "also check credentials, permissions and targets against the services")
 	return cmd
+}
+
+// runChecks builds each plugin configuration that can check itself, on a throw-away state
+// store and directory (a running logshipper keeps its data_dir), and prints one line for each.
+func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) bool {
+	dir, err := os.MkdirTemp("", "logshipper-check-")
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "check:", err)
+		return false
+	}
+	defer os.RemoveAll(dir)
+	log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
+	metrics := telemetry.NewMetrics(buildVersion())
+	mem := state.NewMemory()
+	ok := true
+	for _, p := range cfg.Plugins {
+		f, _ := reg.Lookup(p.Type, p.Kind)
+		set := plugin.Settings{Name: p.Name, Logger: log.With("plugin", p.Name), Metrics: metrics.Plugin(p.Name), State: mem.Namespace(p.Name), DataDir: dir}
+		var inst any
+		var err error
+		switch p.Kind {
+		case plugin.KindSource:
+			inst, err = f.NewSource(p.Options, set)
+		case plugin.KindDestination:
+			inst, err = f.NewDestination(p.Options, set)
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): cannot build: %v\n", p.Name, p.Type, err)
+			ok = false
+			continue
+		}
+		c, can := inst.(plugin.Checker)
+		if !can {
+			if d, isDest := inst.(plugin.Destination); isDest {
+				_ = d.Close(cmd.Context())
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+		err = c.Check(ctx)
+		cancel()
+		if d, isDest := inst.(plugin.Destination); isDest {
+			_ = d.Close(cmd.Context())
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): FAILED: %v\n", p.Name, p.Type, err)
+			ok = false
+			continue
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): ok\n", p.Name, p.Type)
+	}
+	return ok
 }

@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 	filedest "github.com/logshipper/logshipper/plugins/destinations/file"
 	"github.com/logshipper/logshipper/plugins/destinations/stdout"
 	filesrc "github.com/logshipper/logshipper/plugins/sources/file"
@@ -13,6 +14,7 @@ import (
 func Registry() *plugin.Registry {
 	r, err := plugin.NewRegistry(
 		filesrc.Factory(),
+		cloudtraillake.Factory(),
 		filedest.Factory(),
 		stdout.Factory(),
 	)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/state"
+	"github.com/logshipper/logshipper/internal/telemetry"
+)
+
+// previewer is a destination that can show what it would send for a record.
+type previewer interface {
+	Preview(r *event.Record) (string, error)
+}
+
+func newMappingCmd(reg *plugin.Registry) *cobra.Command {
+	cmd := &cobra.Command{Use: "mapping", Short: "Work with mappings"}
+	var path, dest, input string
+	preview := &cobra.Command{
+		Use:   "preview -c FILE --destination NAME --input RECORDS",
+		Short: "Print exactly what a destination would be sent for sample records",
+		Long: `preview builds the destination from the configuration (without sending anything) and
+prints, for each sample record (NDJSON or a JSON array; - for standard input), what it would
+send, or why the record would not be sent (unmapped subtype, UBA alert, invalid record).`,
+		Example: `  logshipper mapping preview -c lake.yaml --destination lake --input alerts.ndjson`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, path, reg)
+			if err != nil {
+				return err
+			}
+			p, ok := cfg.Plugin(dest)
+			if !ok || p.Kind != plugin.KindDestination {
+				return fmt.Errorf("no destination is named %q in %s", dest, path)
+			}
+			dir, err := os.MkdirTemp("", "logshipper-preview-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			f, _ := reg.Lookup(p.Type, p.Kind)
+			log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
+			d, err := f.NewDestination(p.Options, plugin.Settings{Name: p.Name, Logger: log.With("plugin", p.Name),
+				Metrics: telemetry.NewMetrics(buildVersion()).Plugin(p.Name), State: state.NewMemory().Namespace(p.Name), DataDir: dir})
+			if err != nil {
+				return fmt.Errorf("destination %s: %w", dest, err)
+			}
+			defer d.Close(cmd.Context())
+			pv, ok := d.(previewer)
+			if !ok {
+				return fmt.Errorf("destination %s (%s) sends records as they are: nothing to preview", dest, p.Type)
+			}
+			recs, err := readSamples(input, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, s := range recs {
+				s.rec.Source = "preview"
+				got, err := pv.Preview(s.rec)
+				if err != nil {
+					fmt.Fprintf(out, "%s: not sent: %v\n", s.where, err)
+					continue
+				}
+				fmt.Fprintf(out, "%s: %s\n", s.where, got)
+			}
+			return nil
+		},
+	}
+	preview.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
+	preview.Flags().StringVar(&dest, "destination", "", "name of the destination")
+	preview.Flags().StringVar(&input, "input", "", "sample records: NDJSON or a JSON array; - for standard input")
+	_ = preview.MarkFlagRequired("destination")
+	_ = preview.MarkFlagRequired("input")
+	cmd.AddCommand(preview)
+	return cmd
+}

@@ -1,0 +1,388 @@
+// Package cloudtraillake is the AWS CloudTrail Lake destination: it maps records (Netskope
+// events and alerts) into CloudTrail Lake open audit events with a Cloud Exchange mapping, and
+// delivers them with PutAuditEvents to a channel, reporting each record's outcome.
+package cloudtraillake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+
+	"golang.org/x/time/rate"
+
+	"github.com/logshipper/logshipper/internal/awsauth"
+	"github.com/logshipper/logshipper/internal/cloudtraildata"
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/mapping"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// Type is the plugin type name.
+const Type = "aws_cloudtrail_lake"
+
+// The service's limits.
+const (
+	maxEvents         = 100
+	maxBody           = 1 << 20
+	maxAdditionalData = 28 * 1024
+)
+
+// Factory registers the destination.
+func Factory() plugin.Factory {
+	return plugin.Factory{
+		Type:      Type,
+		Kind:      plugin.KindDestination,
+		Summary:   "maps records to CloudTrail Lake open audit events and puts them into a channel",
+		NewConfig: NewConfig,
+		NewDestination: func(c plugin.Config, set plugin.Settings) (plugin.Destination, error) {
+			return New(context.Background(), c.(*Config), set)
+		},
+	}
+}
+
+// Destination puts audit events into one channel.
+type Destination struct {
+	cfg     *Config
+	set     plugin.Settings
+	client  *cloudtraildata.Client
+	maps    *mapping.Set
+	account string
+	calls   *rate.Limiter
+}
+
+var (
+	_ plugin.Destination = (*Destination)(nil)
+	_ plugin.Limited     = (*Destination)(nil)
+	_ plugin.Checker     = (*Destination)(nil)
+)
+
+// New builds the destination: credentials, the client for the channel's region, the mapping.
+func New(ctx context.Context, cfg *Config, set plugin.Settings) (*Destination, error) {
+	region, account, _, err := cloudtraildata.ParseChannelARN(cfg.ChannelARN)
+	if err != nil {
+		return nil, fmt.Errorf("channel_arn: %w", err)
+	}
+	awsCfg, err := awsauth.Load(ctx, cfg.AWS, region, awsauth.WithLogger(set.Logger))
+	if err != nil {
+		return nil, err
+	}
+	maps := mapping.DefaultCloudTrail()
+	if cfg.Mapping != "" {
+		if maps, err = mapping.LoadFile(cfg.Mapping); err != nil {
+			return nil, fmt.Errorf("mapping: %w", err)
+		}
+	}
+	return &Destination{
+		cfg: cfg, set: set, maps: maps, account: account,
+		client: cloudtraildata.New(awsCfg, func(o *cloudtraildata.Options) { o.Region = region }),
+		calls:  rate.NewLimiter(rate.Limit(cfg.CallsPerSecond), 1),
+	}, nil
+}
+
+// BatchLimits implements plugin.Limited: at most 100 events a call. The 1 MB body limit is
+// kept by Write, which splits a batch whose eventData grew in mapping.
+func (d *Destination) BatchLimits() plugin.BatchLimits {
+	return plugin.BatchLimits{MaxRecords: maxEvents, MaxBytes: maxBody - 64<<10}
+}
+
+// Check implements plugin.Checker: GetChannel tells wrong credentials, a missing permission
+// and an unknown channel apart.
+func (d *Destination) Check(ctx context.Context) error {
+	_, err := d.client.GetChannel(ctx, d.cfg.ChannelARN)
+	if err == nil {
+		return nil
+	}
+	var api *cloudtraildata.APIError
+	switch {
+	case cloudtraildata.IsAuth(err):
+		return fmt.Errorf("the credentials were refused (%v): check access_key_id/secret_access_key, the profile or the instance role", err)
+	case errors.As(err, &api) && strings.Contains(api.Code, "AccessDenied"):
+		return fmt.Errorf("the credentials may not read the channel (%v): the policy needs cloudtrail:GetChannel and cloudtrail-data:PutAuditEvents", err)
+	case errors.As(err, &api) && strings.Contains(api.Code, "ChannelNotFound"):
+		return fmt.Errorf("no channel %s in that account and region (%v)", d.cfg.ChannelARN, err)
+	}
+	return fmt.Errorf("GetChannel %s: %w", d.cfg.ChannelARN, err)
+}
+
+// prepared is one record ready to be sent.
+type prepared struct {
+	idx     int
+	ev      cloudtraildata.AuditEvent
+	label   string // "dlp alerts", "audit events": for the batch log line
+	payload int
+}
+
+// Write implements plugin.Destination.
+func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
+	failed := map[int]error{}
+	var ready []prepared
+	seen := map[string]bool{}
+	for i, r := range recs {
+		p, err := d.prepare(r)
+		if err != nil {
+			failed[i] = err
+			continue
+		}
+		if seen[p.ev.ID] {
+			failed[i] = plugin.Skipped(plugin.ReasonDuplicate, fmt.Errorf("id %s twice in one batch", p.ev.ID))
+			continue
+		}
+		seen[p.ev.ID] = true
+		p.idx = i
+		ready = append(ready, p)
+	}
+	d.logSkipped(recs, failed)
+	ingested, notIngested := map[string]int{}, map[string]int{}
+	for len(ready) > 0 {
+		n, size := 0, 64
+		for n < len(ready) && n < maxEvents && size+ready[n].payload <= maxBody {
+			size += ready[n].payload
+			n++
+		}
+		if n == 0 { // one event larger than a call on its own
+			failed[ready[0].idx] = plugin.Refused("FieldTooLong", fmt.Errorf("eventData of %d bytes does not fit in a 1 MB call", ready[0].payload))
+			ready = ready[1:]
+			continue
+		}
+		call := ready[:n]
+		ready = ready[n:]
+		if err := d.put(ctx, call, failed, ingested, notIngested); err != nil {
+			return err
+		}
+	}
+	for label, n := range ingested {
+		d.set.Logger.Info(fmt.Sprintf("%d %s ingested into CloudTrail Lake, %d failed", n, label, notIngested[label]), "channel", d.cfg.ChannelARN)
+		delete(notIngested, label)
+	}
+	for label, n := range notIngested {
+		d.set.Logger.Warn(fmt.Sprintf("0 %s ingested into CloudTrail Lake, %d failed", label, n), "channel", d.cfg.ChannelARN)
+	}
+	if len(failed) > 0 {
+		return &plugin.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// put sends one call and records each event's outcome. It returns an error only for one that
+// stops the whole write (a configuration error).
+func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]error, ingested, notIngested map[string]int) error {
+	if err := d.calls.Wait(ctx); err != nil {
+		return err
+	}
+	evs := make([]cloudtraildata.AuditEvent, len(call))
+	byID := make(map[string]prepared, len(call))
+	for i, p := range call {
+		evs[i] = p.ev
+		byID[p.ev.ID] = p
+	}
+	out, err := d.client.PutAuditEvents(ctx, d.cfg.ChannelARN, d.cfg.ChannelExternalID, evs)
+	if err != nil {
+		switch {
+		case cloudtraildata.IsThrottle(err):
+			err = plugin.Throttled(err, 0)
+		case cloudtraildata.IsPermanent(err) || cloudtraildata.IsAuth(err):
+			return plugin.Fatal(fmt.Errorf("CloudTrail Lake refused the call for channel %s: %w", d.cfg.ChannelARN, err))
+		}
+		for _, p := range call {
+			failed[p.idx] = err
+			notIngested[p.label]++
+		}
+		return nil
+	}
+	for _, s := range out.Successful {
+		if p, ok := byID[s.ID]; ok {
+			ingested[p.label]++
+			delete(byID, s.ID)
+		}
+	}
+	for _, f := range out.Failed {
+		p, ok := byID[f.ID]
+		if !ok {
+			continue
+		}
+		delete(byID, f.ID)
+		notIngested[p.label]++
+		e := fmt.Errorf("%s: %s", f.ErrorCode, f.ErrorMessage)
+		switch {
+		case f.ErrorCode == "Throttling":
+			failed[p.idx] = plugin.Throttled(e, 0)
+		case cloudtraildata.EventErrorRetryable(f.ErrorCode):
+			failed[p.idx] = e
+		default:
+			failed[p.idx] = plugin.Refused(f.ErrorCode, errors.New(f.ErrorMessage))
+		}
+	}
+	for _, p := range byID { // neither successful nor failed: the answer lied; send again
+		failed[p.idx] = fmt.Errorf("event %s missing from the PutAuditEvents answer", p.ev.ID)
+		notIngested[p.label]++
+	}
+	return nil
+}
+
+var idRE = regexp.MustCompile(`[^-_A-Za-z0-9]`)
+
+// prepare maps one record into an audit event, or says why it cannot go.
+func (d *Destination) prepare(r *event.Record) (prepared, error) {
+	fields, err := r.Fields()
+	if err != nil {
+		return prepared{}, plugin.Refused("InvalidData", err)
+	}
+	kind, subtype := classify(r, fields)
+	label := subtype + " " + kind
+	if kind == "alerts" && subtype == "uba" {
+		return prepared{}, plugin.Skipped(plugin.ReasonUnsupported, errors.New("CloudTrail Lake does not take UBA alerts from the Netskope source"))
+	}
+	m, ok := d.maps.For(kind, subtype)
+	if !ok {
+		return prepared{}, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the mapping has nothing for %s", label))
+	}
+	out, err := m.Apply(fields)
+	if err != nil {
+		return prepared{}, plugin.Refused("InvalidData", err)
+	}
+	source := "netskopeevent."
+	if kind == "alerts" {
+		source = "netskopealert."
+	}
+	_ = out.Set("eventSource", source+strings.ToLower(strings.ReplaceAll(subtype, " ", "")))
+	_ = out.Set("recipientAccountId", d.account)
+	if v, ok := out.Get("sourceIPAddress"); ok {
+		if s, _ := v.(string); s == "" || !validIP(s) {
+			out.Delete("sourceIPAddress")
+		}
+	}
+	if d.cfg.AddAdditionalData {
+		if extra := additionalData(fields, out.Unused(fields)); extra != nil {
+			_ = out.Set("additionalEventData", extra)
+		}
+	}
+	data := out.AppendJSON(nil)
+	id := r.ID
+	if id == "" {
+		if s, ok := fields["_id"].(string); ok {
+			id = s
+		}
+	}
+	id = idRE.ReplaceAllString(id, "_")
+	if len(id) > 128 {
+		id = id[:128]
+	}
+	if id == "" {
+		return prepared{}, plugin.Refused("InvalidData", errors.New("record has no _id to use as the audit event id"))
+	}
+	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: string(data), EventDataChecksum: cloudtraildata.Checksum(data)},
+		label: label, payload: len(data)*11/10 + len(id) + 128}, nil
+}
+
+// classify tells alerts from events and finds the subtype: the source's Type, else the
+// record's alert_type (ctep, ips and c2 are all ctep) or event_type.
+func classify(r *event.Record, fields map[string]any) (kind, subtype string) {
+	kind = "events"
+	at, isAlert := fields["alert_type"].(string)
+	if isAlert {
+		kind = "alerts"
+	}
+	subtype = strings.ToLower(r.Type)
+	if subtype == "" {
+		if isAlert {
+			subtype = strings.ToLower(at)
+		} else if et, ok := fields["event_type"].(string); ok {
+			subtype = strings.ToLower(et)
+		}
+	}
+	switch subtype {
+	case "ips", "c2":
+		subtype = "ctep"
+	}
+	return kind, subtype
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// additionalData encodes the unmapped fields, largest last dropped first until the object is
+// under CloudTrail Lake's 28 kB limit; the names of the fields left out are listed in
+// "_truncated_fields" so a reader knows.
+func additionalData(fields map[string]any, unused []string) json.RawMessage {
+	if len(unused) == 0 {
+		return nil
+	}
+	type kv struct {
+		k string
+		v []byte
+	}
+	parts := make([]kv, 0, len(unused))
+	total := 2
+	for _, k := range unused {
+		b, err := json.Marshal(fields[k])
+		if err != nil {
+			continue
+		}
+		parts = append(parts, kv{k, b})
+		total += len(k) + len(b) + 4
+	}
+	var dropped []string
+	if total > maxAdditionalData-1024 {
+		sort.SliceStable(parts, func(i, j int) bool { return len(parts[i].v) < len(parts[j].v) })
+		for total > maxAdditionalData-1024 && len(parts) > 0 {
+			last := parts[len(parts)-1]
+			total -= len(last.k) + len(last.v) + 4
+			dropped = append(dropped, last.k)
+			parts = parts[:len(parts)-1]
+		}
+		sort.SliceStable(parts, func(i, j int) bool { return parts[i].k < parts[j].k })
+	}
+	out := []byte{'{'}
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		kb, _ := json.Marshal(p.k)
+		out = append(append(append(out, kb...), ':'), p.v...)
+	}
+	if len(dropped) > 0 {
+		sort.Strings(dropped)
+		db, _ := json.Marshal(dropped)
+		if len(parts) > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(out, `"_truncated_fields":`...), db...)
+	}
+	return append(out, '}')
+}
+
+
+// logSkipped writes one line per reason for the records left out of a batch (UBA alerts,
+// unmapped subtypes), not one per record.
+func (d *Destination) logSkipped(recs []*event.Record, failed map[int]error) {
+	counts := map[plugin.Reason]int{}
+	for _, err := range failed {
+		var se *plugin.SkippedError
+		if errors.As(err, &se) {
+			counts[se.Reason]++
+		}
+	}
+	for reason, n := range counts {
+		d.set.Logger.Info("records not sent to CloudTrail Lake", "reason", reason, "records", n, "batch", len(recs))
+	}
+}
+
+// Close implements plugin.Destination.
+func (d *Destination) Close(context.Context) error { return nil }
+
+// Preview returns exactly what Write would send for r: the audit event's id and eventData, or
+// why the record would not be sent.
+func (d *Destination) Preview(r *event.Record) (string, error) {
+	p, err := d.prepare(r)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(`{"id":%q,"eventData":%s}`, p.ev.ID, p.ev.EventData), nil
+}
