@@ -31,11 +31,11 @@ type value struct {
 	a any
 }
 
-func strValue(s string) value     { return value{k: vString, s: s} }
-func intValue(i int64) value      { return value{k: vInt, n: uint64(i)} }
-func uintValue(u uint64) value    { return value{k: vUint, n: u} }
-func floatValue(f float64) value  { return value{k: vFloat, n: math.Float64bits(f)} }
-func anyValue(v any) value        { return value{k: vAny, a: v} }
+func strValue(s string) value    { return value{k: vString, s: s} }
+func intValue(i int64) value     { return value{k: vInt, n: uint64(i)} }
+func uintValue(u uint64) value   { return value{k: vUint, n: u} }
+func floatValue(f float64) value { return value{k: vFloat, n: math.Float64bits(f)} }
+func anyValue(v any) value       { return value{k: vAny, a: v} }
 func boolValue(b bool) value {
 	if b {
 		return value{k: vBool, n: 1}

@@ -358,7 +358,6 @@ func additionalData(fields map[string]any, unused []string) json.RawMessage {
 	return append(out, '}')
 }
 
-
 // logSkipped writes one line per reason for the records left out of a batch (UBA alerts,
 // unmapped subtypes), not one per record.
 func (d *Destination) logSkipped(recs []*event.Record, failed map[int]error) {
