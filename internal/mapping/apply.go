@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -18,6 +17,7 @@ type entry struct {
 	nested []string  // a dotted mapping_field: looked up as a key first, then as nested keys
 	path   *jsonPath // is_json_path
 	def    string
+	defVal value // def after the transformation, converted once at load
 	hasDef bool
 	conv   converter
 }
@@ -203,10 +203,5 @@ func (m *Mapping) resolve(out *Output, e *entry, rec map[string]any) (value, boo
 	if !e.hasDef {
 		return value{}, false
 	}
-	v, err := e.conv.convert(e.def)
-	if err != nil {
-		out.Dropped = append(out.Dropped, Dropped{Target: e.target, Reason: fmt.Sprintf("default_value %q: %s: %s", e.def, e.conv.name, err)})
-		return value{}, false
-	}
-	return v, true
+	return e.defVal, true
 }

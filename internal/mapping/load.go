@@ -119,12 +119,12 @@ func parse(data []byte, file string) (*Set, error) {
 		return nil, l.err()
 	}
 	name := ""
-	if jd := l.get(root, "", "jsonData"); jd != nil {
-		if n := l.get(root, "", "name"); n != nil && n.Kind == yaml.ScalarNode {
+	if jd := l.get(root, "jsonData"); jd != nil {
+		if n := l.get(root, "name"); n != nil && n.Kind == yaml.ScalarNode {
 			name = n.Value
 		}
 		switch {
-		case jd.Kind == yaml.ScalarNode && jd.Tag != "!!null":
+		case jd.Kind == yaml.ScalarNode && jd.Tag == "!!str":
 			inner, err := decodeNode([]byte(jd.Value))
 			l.inJSONData = true
 			if err != nil {
@@ -174,7 +174,7 @@ func resolve(n *yaml.Node) *yaml.Node {
 }
 
 // get returns the value of key in a mapping node, nil when absent.
-func (l *loader) get(m *yaml.Node, path, key string) *yaml.Node {
+func (l *loader) get(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return resolve(m.Content[i+1])
@@ -411,7 +411,7 @@ func (l *loader) entry(target string, n *yaml.Node, path string) (entry, bool) {
 			}
 		case "is_json_path":
 			var b bool
-			if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" || v.Decode(&b) != nil {
 				l.errorf(v, path, "is_json_path must be true or false")
 				ok = false
 				return
@@ -440,6 +440,14 @@ func (l *loader) entry(target string, n *yaml.Node, path string) (entry, bool) {
 	case !hasField && !e.hasDef:
 		l.errorf(n, path, "needs a mapping_field or a default_value")
 		return e, false
+	}
+	if e.hasDef {
+		v, err := e.conv.convert(e.def)
+		if err != nil {
+			l.errorf(n, path, "default_value %q does not pass transformation %q: %s", e.def, e.conv.name, err)
+			return e, false
+		}
+		e.defVal = v
 	}
 	if jsonPath && e.field != "" {
 		jp, err := compileJSONPath(e.field)

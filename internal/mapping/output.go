@@ -9,7 +9,8 @@ import (
 
 // Output is the result of applying a mapping to one record: an ordered tree of target fields.
 // Dotted targets ("userIdentity.principalId") are nested objects; fields keep the mapping's
-// order, and fields added with Set come after them. The zero Output is an empty object.
+// order, and fields added with Set come after them. The zero Output is an empty object. Like a
+// slice, an Output must not be copied and then changed through both copies: use Clone.
 type Output struct {
 	nodes []node
 
@@ -42,6 +43,17 @@ type Dropped struct {
 
 func (d Dropped) String() string {
 	return fmt.Sprintf("%s (from %q): %s", d.Target, d.Field, d.Reason)
+}
+
+// Clone returns a copy of the Output that can be changed without affecting o. (An Output holds
+// slices: two plain copies share spare capacity, and Set on both would collide.)
+func (o *Output) Clone() Output {
+	return Output{
+		nodes:   append([]node(nil), o.nodes...),
+		Used:    append([]string(nil), o.Used...),
+		Header:  append([]Field(nil), o.Header...),
+		Dropped: append([]Dropped(nil), o.Dropped...),
+	}
 }
 
 // node is one place in an Output. Index 0 is the root object.
