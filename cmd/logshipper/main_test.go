@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
+	"github.com/logshipper/logshipper/internal/sim/lake"
 )
 
 // TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
@@ -626,5 +627,98 @@ siem_mappings: [{source: in, destination: lake}]
 	}
 	if strings.Contains(out+errOut, "not-used-by-preview") {
 		t.Fatal("a secret was printed")
+	}
+}
+
+// Journey 1 as far as it is built: Netskope-shaped alerts from files into CloudTrail Lake
+// (cloudsim), with per-event throttling and 5xx injected and the shipper killed with -9 twice:
+// every alert but the UBA ones is in the lake exactly once (ids are deterministic and the
+// lake deduplicates a re-sent id), none duplicated by content, UBA alerts never sent.
+func TestE2EAlertsIntoCloudTrailLakeWithFaultsAndKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	c := cloudsim.Default()
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "", ""
+	c.AWS.Lake.Faults = cloudsim.LakeFaults{EventThrottleRate: 0.1, CallServerErrorRate: 0.05, CallThrottleRate: 0.05}
+	sim, err := cloudsim.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	a := c.AWS.Accounts[0]
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(`
+data_dir: ./data
+admin: {listen: ""}
+plugins:
+  - {name: alerts, type: file, paths: ["./in/*.ndjson"], poll_interval: 20ms, batch_size: 200}
+  - name: lake
+    type: aws_cloudtrail_lake
+    channel_arn: %s
+    access_key_id: %s
+    secret_access_key: %s
+    endpoint: %s
+    proxy: none
+    retry: {initial_interval: 20ms, max_interval: 200ms}
+siem_mappings: [{source: alerts, destination: lake}]
+`, cloudsim.DemoChannelARN, a.AccessKeyID, a.SecretAccessKey, sim.Endpoints["aws"]))
+	in := filepath.Join(dir, "in", "alerts.ndjson")
+	writeFile(t, in, "")
+	types := []string{"dlp", "malware", "policy", "uba", "compromisedcredential", "malsite", "ctep", "c2"}
+	want := map[string]bool{}
+	f, err := os.OpenFile(in, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 4000
+	for i := range total {
+		typ := types[i%len(types)]
+		id := fmt.Sprintf("%024x", i+1)
+		fmt.Fprintf(f, `{"_id":%q,"alert_type":%q,"timestamp":%d,"user":"u%d@example.com","srcip":"10.0.%d.%d","alert_name":"%s alert","transaction_id":%d}`+"\n",
+			id, typ, 1795420800+i, i%50, i%250, i%200, typ, 9_000_000_000_000_000_000+uint64(i))
+		if typ != "uba" {
+			want[id] = true
+		}
+	}
+	f.Close()
+
+	for round := range 2 {
+		p := startShipper(t, dir, "run", "-c", "c.yaml")
+		time.Sleep(time.Duration(150+200*round) * time.Millisecond)
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		p.wait(t, 10*time.Second)
+	}
+	p := startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 60*time.Second, "every alert in the lake", func() bool { return int(sim.Lake.Stats().Total) >= len(want) })
+	time.Sleep(300 * time.Millisecond) // let anything extra arrive before counting
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.stderr.String())
+	}
+	events := sim.Lake.Query(lake.Filter{})
+	got := map[string]int{}
+	for _, e := range events {
+		got[e.ID]++
+		if strings.Contains(e.EventSource, "uba") {
+			t.Fatalf("a UBA alert reached the lake: %s", e.ID)
+		}
+		if e.EventSource == "netskopealert.c2" {
+			t.Fatalf("c2 alerts must be grouped under ctep")
+		}
+	}
+	for id := range want {
+		if got[id] != 1 {
+			t.Fatalf("%s stored %d times, want once", id, got[id])
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("lake holds %d ids, want %d", len(got), len(want))
+	}
+	st := sim.Lake.Stats()
+	t.Logf("%d alerts (%d UBA skipped), 2 kill -9 restarts, faults on: %d stored once each; %d re-sent ids deduplicated; per-event failures %v; call errors %v",
+		total, total-len(want), len(got), st.Duplicates, st.Failed, st.CallErrors)
+	if st.DuplicateConflicts != 0 {
+		t.Fatalf("%d re-sent ids carried different eventData: ids are not deterministic", st.DuplicateConflicts)
 	}
 }
