@@ -8,12 +8,14 @@ import (
 	filedest "github.com/logshipper/logshipper/plugins/destinations/file"
 	"github.com/logshipper/logshipper/plugins/destinations/stdout"
 	filesrc "github.com/logshipper/logshipper/plugins/sources/file"
+	"github.com/logshipper/logshipper/plugins/sources/netskope"
 )
 
 // Registry returns a registry of every built-in plugin.
 func Registry() *plugin.Registry {
 	r, err := plugin.NewRegistry(
 		filesrc.Factory(),
+		netskope.Factory(),
 		cloudtraillake.Factory(),
 		filedest.Factory(),
 		stdout.Factory(),

@@ -1,0 +1,382 @@
+package netskope
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// TokenHeader carries the REST API v2 token.
+const TokenHeader = "Netskope-Api-Token"
+
+// RequestsPerSecond is the data-export rate limit, per token and endpoint.
+const RequestsPerSecond = 4
+
+// maxBody is the largest answer read (a full page is about 20 MB).
+const maxBody = 1 << 30
+
+// errClass says what a failed request means for the iterator and for the retry.
+type errClass int
+
+const (
+	// classFatal: 401 or 403; retrying cannot help.
+	classFatal errClass = iota + 1
+	// classThrottled: 429; the request did not reach the iterator. Retry after Retry-After.
+	classThrottled
+	// classNotServed: the service answered that it did not serve a page (ok: 0, a 4xx): the
+	// index did not move; the same operation is retried.
+	classNotServed
+	// classUnknown: a network error, a timeout, a 5xx, a body cut short: the iterator may have
+	// served the page (and moved). A next is retried as resend.
+	classUnknown
+	// classMalformed: a complete 200 answer that is not a data-export answer. Treated as
+	// classUnknown; the same broken answer three times running is dropped (see fetch).
+	classMalformed
+)
+
+// reqError is a failed data-export request. Its message names the tenant and the endpoint,
+// never the token.
+type reqError struct {
+	class      errClass
+	tenant     string
+	ep         endpoint
+	op         string
+	status     int
+	retryAfter time.Duration
+	body       []byte // classMalformed: the answer
+	err        error
+}
+
+func (e *reqError) Error() string {
+	return fmt.Sprintf("netskope tenant %s, endpoint %s (operation=%s): %v", e.tenant, e.ep, e.op, e.err)
+}
+
+func (e *reqError) Unwrap() error { return e.err }
+
+// client calls one tenant's data-export endpoints.
+type client struct {
+	base    string // the tenant URL, without a trailing slash
+	host    string // for messages
+	token   string
+	hc      *http.Client
+	timeout time.Duration
+}
+
+// reply is a successful answer with what its headers say about the rate limit.
+type reply struct {
+	ans  *answer
+	size int
+}
+
+// limitInfo is what the rate-limit headers of an answer say.
+type limitInfo struct {
+	exhausted bool          // RateLimit-Remaining: 0
+	reset     time.Duration // RateLimit-Reset
+}
+
+func newClient(cfg *Config, maxConns int) (*client, error) {
+	u, err := tenantURL(cfg.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("tenant: %w", err)
+	}
+	hc, err := newHTTPClient(cfg, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	return &client{
+		base:    strings.TrimRight(u.String(), "/"),
+		host:    u.Host,
+		token:   cfg.APIToken.Value(),
+		hc:      hc,
+		timeout: cfg.PageTimeout,
+	}, nil
+}
+
+// newHTTPClient builds the transport: proxy, TLS trust, timeouts, and enough idle connections
+// for one per endpoint.
+func newHTTPClient(cfg *Config, maxConns int) (*http.Client, error) {
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: cfg.PageTimeout,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConnsPerHost:   maxConns + 2,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	switch cfg.Proxy {
+	case "":
+	case "system":
+		tr.Proxy = http.ProxyFromEnvironment
+	default:
+		u, err := parseProxy(cfg.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+		tr.Proxy = http.ProxyURL(u)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an option, documented as for tests
+	if cfg.TLS.CAFile != "" {
+		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls: ca_file: %s holds no PEM certificate", cfg.TLS.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	tr.TLSClientConfig = tc
+	return &http.Client{
+		Transport: tr,
+		// The data-export API does not redirect; a redirect would carry the token elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+// get makes one data-export request and reads its answer.
+func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply, limitInfo, error) {
+	fail := func(class errClass, status int, err error) *reqError {
+		return &reqError{class: class, tenant: c.host, ep: ep, op: op, status: status, err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	u := c.base + ep.path() + "?index=" + url.QueryEscape(index) + "&operation=" + url.QueryEscape(op)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, limitInfo{}, fail(classFatal, 0, err)
+	}
+	req.Header.Set(TokenHeader, c.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "logshipper-netskope")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// url.Error quotes the URL: it holds the index and the operation, not the token.
+		return nil, limitInfo{}, fail(classUnknown, 0, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	li := limits(resp.Header)
+	if resp.StatusCode != http.StatusOK {
+		msg := statusMessage(resp)
+		switch code := resp.StatusCode; {
+		case code == http.StatusUnauthorized:
+			return nil, li, fail(classFatal, code, fmt.Errorf("401 Unauthorized: the tenant refused the API token (unknown, expired or revoked)%s", msg))
+		case code == http.StatusForbidden:
+			return nil, li, fail(classFatal, code, fmt.Errorf("403 Forbidden: the API token may not read this endpoint; add %s to the token's scope%s", ep.path(), msg))
+		case code == http.StatusTooManyRequests:
+			e := fail(classThrottled, code, fmt.Errorf("429 Too Many Requests%s", msg))
+			e.retryAfter = retryAfter(resp.Header, li)
+			return nil, li, e
+		case code >= 500:
+			return nil, li, fail(classUnknown, code, fmt.Errorf("%s%s", resp.Status, msg))
+		case code >= 400:
+			return nil, li, fail(classNotServed, code, fmt.Errorf("%s%s", resp.Status, msg))
+		default:
+			return nil, li, fail(classUnknown, code, fmt.Errorf("unexpected answer %s%s", resp.Status, msg))
+		}
+	}
+	body, err := readBody(resp)
+	if err != nil {
+		return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", err))
+	}
+	ans, err := parseAnswer(body)
+	if err == nil && !ans.hasOK && ans.result == nil {
+		err = errors.New("no ok and no result member")
+	}
+	if err != nil {
+		e := fail(classMalformed, resp.StatusCode, fmt.Errorf("the answer is not a data-export page (%d bytes): %w", len(body), err))
+		e.body = body
+		return nil, li, e
+	}
+	if ans.hasOK && !ans.ok {
+		msg := ans.errMsg
+		if msg == "" {
+			msg = "no error message"
+		}
+		return nil, li, fail(classNotServed, resp.StatusCode, fmt.Errorf(`"ok": 0: %s`, msg))
+	}
+	return &reply{ans: ans, size: len(body)}, li, nil
+}
+
+// readBody reads a whole answer; one shorter than its Content-Length is an error (a cut body).
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 {
+		if n > maxBody {
+			return nil, fmt.Errorf("the answer is %d bytes, more than the %d accepted", n, maxBody)
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("the answer is more than the %d bytes accepted", maxBody)
+	}
+	return b, nil
+}
+
+// statusMessage returns ": <message>" from an error answer's body, if it has one.
+func statusMessage(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if len(b) == 0 {
+		return ""
+	}
+	if a, err := parseAnswer(b); err == nil && a.errMsg != "" {
+		return ": " + a.errMsg
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return ": " + strings.Join(strings.Fields(s), " ")
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// limits reads RateLimit-Remaining and RateLimit-Reset.
+func limits(h http.Header) limitInfo {
+	var li limitInfo
+	if v := h.Get("RateLimit-Remaining"); v != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n <= 0 {
+			li.exhausted = true
+		}
+	}
+	if v := h.Get("RateLimit-Reset"); v != "" {
+		if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && n > 0 && n < 3600 {
+			li.reset = time.Duration(n * float64(time.Second))
+		}
+	}
+	return li
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date), else RateLimit-Reset, else 1s.
+func retryAfter(h http.Header, li limitInfo) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 && n < 3600 {
+			return max(time.Duration(n*float64(time.Second)), 100*time.Millisecond)
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return min(max(time.Until(t), 100*time.Millisecond), time.Hour)
+		}
+	}
+	if li.reset > 0 {
+		return li.reset
+	}
+	return time.Second
+}
+
+// pacer spaces the requests to one endpoint of one tenant with one token: the 4 requests per
+// second the API allows, and the pauses its answers ask for (RateLimit-Remaining: 0 until
+// RateLimit-Reset, 429 until Retry-After). Every reader of that endpoint in the process (the
+// live source, a backfill, two configurations sharing a token) built by one Factory shares it.
+type pacer struct {
+	lim *rate.Limiter
+
+	mu        sync.Mutex
+	notBefore time.Time
+}
+
+// pacers holds the pacer of every (tenant, token, endpoint) of one registry: the sources it
+// builds share them.
+type pacers struct {
+	mu sync.Mutex
+	m  map[string]*pacer
+}
+
+func newPacers() *pacers { return &pacers{m: map[string]*pacer{}} }
+
+// get returns the shared pacer of (tenant, token, endpoint).
+func (ps *pacers) get(c *client, ep endpoint, perSecond float64) *pacer {
+	sum := sha256.Sum256([]byte(c.token))
+	key := c.base + "\x00" + hex.EncodeToString(sum[:8]) + "\x00" + ep.String() + "\x00" + strconv.FormatFloat(perSecond, 'g', -1, 64)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	p, ok := ps.m[key]
+	if !ok {
+		p = &pacer{lim: rate.NewLimiter(rate.Limit(perSecond), 1)}
+		ps.m[key] = p
+	}
+	return p
+}
+
+// wait blocks until a request may be made.
+func (p *pacer) wait(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		d := time.Until(p.notBefore)
+		p.mu.Unlock()
+		if d <= 0 {
+			break
+		}
+		if !sleep(ctx, d) {
+			return ctx.Err()
+		}
+	}
+	return p.lim.Wait(ctx)
+}
+
+// hold makes every request wait until t.
+func (p *pacer) hold(t time.Time) {
+	p.mu.Lock()
+	if t.After(p.notBefore) {
+		p.notBefore = t
+	}
+	p.mu.Unlock()
+}
+
+// sleep waits d or until ctx ends; it reports whether the whole wait passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
+
+// fingerprint identifies a page by its records: their count, size and CRC-64. A resend that
+// returns the page already acknowledged has the same fingerprint.
+func fingerprint(a *answer) string {
+	if len(a.elems) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d:%016x", len(a.elems), len(a.result), crc64.Checksum(a.result, crcTable))
+}

@@ -1,0 +1,162 @@
+package netskope
+
+import (
+	"context"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/plugintest"
+	sim "github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/internal/state"
+)
+
+// Saved positions the server does not match: a pending position of an index the server does
+// not know (resend answers an empty page) is re-seeded at its hwm; a position of another index
+// (the prefix changed) seeds the new index at its hwm. Nothing after the hwm is lost.
+func TestRestartEdgeCases(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		saved func(live string, hwm int64) position
+		ops   func(hwm int64) []string
+	}{
+		{"pending, index unknown to the server",
+			func(live string, hwm int64) position { return position{Index: live, HWM: hwm, State: statePending} },
+			func(hwm int64) []string { return []string{opResend, opEpoch(hwm), opNext} }},
+		{"acked, another index",
+			func(live string, hwm int64) position {
+				return position{Index: "old_prefix_events_audit", HWM: hwm, State: stateAcked}
+			},
+			func(hwm int64) []string { return []string{opEpoch(hwm), opNext} }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 1000, Generators: map[string]sim.Generator{
+				"events/audit": {Backlog: 200, BacklogSpan: 10 * time.Hour},
+			}})
+			recs := w.tenant.Records(sim.Events, "audit")
+			hwm := recs[100].Inserted
+			var want []string
+			for _, r := range recs {
+				if r.Inserted >= hwm {
+					want = append(want, r.ID)
+				}
+			}
+			cfg := w.config([]string{"audit"}, nil)
+			store := state.NewMemory().Namespace("p")
+			live := indexName(defaultIndexPrefix("ns-test"), endpoint{"events", "audit"})
+			if err := store.Put(context.Background(), "position/events/audit", c.saved(live, hwm).encode()); err != nil {
+				t.Fatal(err)
+			}
+			s, _ := newSource(t, cfg, store)
+			pub := plugintest.NewPublisher(plugintest.AckAsync)
+			stop := runFor(t, fast(s, 100), pub)
+			waitIDs(t, pub, want, 0)
+			_ = stop()
+			got := idsOf(pub.Records())
+			if len(got) != len(sortedCopy(want)) {
+				t.Errorf("published %d ids, want the %d from the saved hwm on", len(got), len(want))
+			}
+			rs := w.requests("")
+			for i, op := range c.ops(hwm) {
+				if rs[i].op != op {
+					t.Errorf("request %d: operation=%s, want %s", i, rs[i].op, op)
+				}
+				if rs[i].index != live {
+					t.Errorf("request %d: index %s, want %s", i, rs[i].index, live)
+				}
+			}
+		})
+	}
+}
+
+// The tenant behind TLS with a private CA (ca_file), and behind an HTTP proxy.
+func TestTLSAndProxy(t *testing.T) {
+	tn := sim.New(sim.Options{RateLimit: -1, Tokens: []sim.Token{{Value: testToken}}, Generators: map[string]sim.Generator{
+		"alerts/dlp": {Backlog: 20, BacklogSpan: time.Hour},
+	}})
+	want := tn.UniqueIDs(sim.Alerts, "dlp")
+
+	t.Run("ca_file", func(t *testing.T) {
+		srv := httptest.NewTLSServer(tn)
+		defer srv.Close()
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w := &world{t: t, srv: srv}
+		cfg := w.config(nil, []string{"dlp"})
+		cfg.TLS.CAFile = ca
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := newSource(t, cfg, nil)
+		pub := plugintest.NewPublisher(plugintest.AckAsync)
+		stop := runFor(t, fast(s, 100), pub)
+		waitIDs(t, pub, want, 0)
+		_ = stop()
+	})
+
+	t.Run("untrusted certificate", func(t *testing.T) {
+		srv := httptest.NewTLSServer(tn)
+		defer srv.Close()
+		w := &world{t: t, srv: srv}
+		s, set := newSource(t, w.config(nil, []string{"dlp"}), nil)
+		pub := plugintest.NewPublisher(plugintest.AckAsync)
+		stop := runFor(t, fast(s, 100), pub)
+		plugintest.Eventually(t, 0, "failed requests", func() bool { return counter(set.Metrics.Errors) >= 2 })
+		_ = stop()
+		if n := len(pub.Records()); n != 0 {
+			t.Errorf("%d records read over an untrusted connection", n)
+		}
+	})
+
+	t.Run("proxy", func(t *testing.T) {
+		srv := httptest.NewServer(tn)
+		defer srv.Close()
+		var proxied atomic.Int64
+		proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if !r.URL.IsAbs() {
+				http.Error(rw, "not a proxy request", http.StatusBadRequest)
+				return
+			}
+			proxied.Add(1)
+			out := r.Clone(r.Context())
+			out.RequestURI = ""
+			resp, err := http.DefaultTransport.RoundTrip(out)
+			if err != nil {
+				http.Error(rw, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			for k, v := range resp.Header {
+				rw.Header()[k] = v
+			}
+			rw.WriteHeader(resp.StatusCode)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := resp.Body.Read(buf)
+				_, _ = rw.Write(buf[:n])
+				if err != nil {
+					return
+				}
+			}
+		}))
+		defer proxy.Close()
+		w := &world{t: t, srv: srv}
+		cfg := w.config(nil, []string{"dlp"})
+		cfg.Proxy = proxy.URL
+		s, _ := newSource(t, cfg, nil)
+		pub := plugintest.NewPublisher(plugintest.AckAsync)
+		stop := runFor(t, fast(s, 100), pub)
+		waitIDs(t, pub, want, 0)
+		_ = stop()
+		if proxied.Load() == 0 {
+			t.Error("no request went through the proxy")
+		}
+	})
+}

@@ -1,0 +1,230 @@
+package netskope
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseAnswer(t *testing.T) {
+	body := `{"ok":1,"result":[{"_id":"a1","timestamp":1700000000,"alert_type":"DLP","transaction_id":9007199254740993123},` +
+		`42, "text" , [1,2],{"_id":"b2","timestamp":"2024-05-01 10:00:00","nested":{"event_type":"x"}},` +
+		`{"_id": broken, "x":[1,{"y":"}"}]},{},{"_id":7,"event_type":"old"}],"wait_time":3,"timestamp_hwm":1700000099}`
+	a, err := parseAnswer([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.ok || !a.hasOK || a.waitTime != 3 || a.hwm != 1700000099 || !a.hasHWM {
+		t.Fatalf("envelope: %+v", a)
+	}
+	if !strings.HasPrefix(string(a.result), `[{"_id":"a1"`) || !strings.HasSuffix(string(a.result), `"old"}]`) {
+		t.Errorf("result span %q", a.result)
+	}
+	type want struct {
+		raw     string
+		valid   bool
+		id      string
+		alert   string
+		hasEv   bool
+		empty   bool
+		tsBytes string
+	}
+	wants := []want{
+		{raw: `{"_id":"a1","timestamp":1700000000,"alert_type":"DLP","transaction_id":9007199254740993123}`, valid: true, id: "a1", alert: "DLP", tsBytes: "1700000000"},
+		{raw: `42`},
+		{raw: `"text"`},
+		{raw: `[1,2]`},
+		{raw: `{"_id":"b2","timestamp":"2024-05-01 10:00:00","nested":{"event_type":"x"}}`, valid: true, id: "b2", tsBytes: `"2024-05-01 10:00:00"`},
+		{raw: `{"_id": broken, "x":[1,{"y":"}"}]}`},
+		{raw: `{}`, valid: true, empty: true},
+		{raw: `{"_id":7,"event_type":"old"}`, valid: true, id: "7", hasEv: true},
+	}
+	if len(a.elems) != len(wants) {
+		t.Fatalf("%d elements, want %d: %+v", len(a.elems), len(wants), a.elems)
+	}
+	for i, w := range wants {
+		e := a.elems[i]
+		if string(e.raw) != w.raw {
+			t.Errorf("elem %d raw %q, want %q", i, e.raw, w.raw)
+		}
+		if (e.err == nil) != w.valid {
+			t.Errorf("elem %d err %v, want valid=%v", i, e.err, w.valid)
+		}
+		if !w.valid {
+			continue
+		}
+		if e.rec.id != w.id || e.rec.alertType != w.alert || e.rec.hasEventType != w.hasEv || e.rec.empty != w.empty || string(e.rec.timestamp) != w.tsBytes {
+			t.Errorf("elem %d fields %+v, want %+v", i, e.rec, w)
+		}
+		if w.hasEv && string(e.raw[e.rec.evStart:e.rec.evEnd]) != `"old"` {
+			t.Errorf("elem %d event_type span %q", i, e.raw[e.rec.evStart:e.rec.evEnd])
+		}
+	}
+}
+
+func TestParseAnswerErrors(t *testing.T) {
+	for _, body := range []string{
+		``,
+		`<html>502</html>`,
+		`{"ok":1,"result":[{"_id":"a"}`, // cut
+		`{"ok":1,"result":[{"_id":"a"},`,
+		`{"ok":1,"result":[{"_id":"a"}]`,
+		`{"ok":1,"result":[{"_id":"a"}]} trailing`,
+		`{"ok":1,"result":["unterminated]}`,
+	} {
+		if a, err := parseAnswer([]byte(body)); err == nil {
+			t.Errorf("parseAnswer(%q) = %+v, want an error", body, a)
+		}
+	}
+	a, err := parseAnswer([]byte(`{"ok":0,"error":"Internal error, please retry"}`))
+	if err != nil || a.ok || !a.hasOK || a.errMsg != "Internal error, please retry" {
+		t.Errorf("ok 0: %+v %v", a, err)
+	}
+}
+
+func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range validitySeeds {
+		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Errorf("validJSON(%q) = %v, encoding/json says %v", s, got, want)
+		}
+	}
+}
+
+var validitySeeds = []string{
+	`{}`, `[]`, `{"a":1}`, `{"a":-0.5e+10}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`,
+	`{"a":"\u00e9\n"}`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a":tru}`, `{"a":null,"b":[true,false]}`,
+	`{"a":1,}`, `{,}`, `{"a" 1}`, `[1,2,]`, `"s"`, `12`, ` {"a" : [ {} , [] ] } `, `{"a":1}{}`, `{"a":"é"}`,
+	`{"a":9007199254740993123}`, `[[[[[]]]]]`, `{"a":{"b":{"c":"}"}}}`, `nul`, ``, ` `,
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range validitySeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Fatalf("validJSON(%q) = %v, encoding/json says %v", s, got, want)
+		}
+	})
+}
+
+// FuzzParseAnswer checks that every record parseAnswer accepts is valid JSON (an object), that
+// it never panics, and that the records are the array's elements.
+func FuzzParseAnswer(f *testing.F) {
+	f.Add(`{"ok":1,"result":[{"_id":"a","timestamp":1},{"_id":"b","event_type":"x"}],"wait_time":0,"timestamp_hwm":5}`)
+	f.Add(`{"ok":1,"result":[1,{"a":}, {"b":[}],"timestamp_hwm":5}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := parseAnswer([]byte(s))
+		if err != nil {
+			return
+		}
+		for _, e := range a.elems {
+			if e.err != nil {
+				continue
+			}
+			if !json.Valid(e.raw) || e.raw[0] != '{' {
+				t.Fatalf("accepted record %q is not a JSON object", e.raw)
+			}
+			if e.rec.hasEventType {
+				out := spliceEventType(nil, e.raw, &e.rec, `"event_type":"audit"`, "audit")
+				if !json.Valid(out) {
+					t.Fatalf("splice of %q gave invalid %q", e.raw, out)
+				}
+			}
+			out := spliceEventType(nil, e.raw, &e.rec, `"event_type":"audit"`, "audit")
+			var m map[string]any
+			if err := json.Unmarshal(out, &m); err != nil || m["event_type"] != "audit" {
+				t.Fatalf("splice of %q gave %q (%v)", e.raw, out, err)
+			}
+		}
+	})
+}
+
+func TestSpliceEventType(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"_id":"a","n":1}`, `{"event_type":"audit","_id":"a","n":1}`},
+		{`{ "_id":"a" }`, `{"event_type":"audit", "_id":"a" }`},
+		{`{}`, `{"event_type":"audit"}`},
+		{`{ }`, `{"event_type":"audit"}`},
+		{`{"_id":"a","event_type":"x","n":2}`, `{"_id":"a","event_type":"audit","n":2}`},
+		{`{"_id":"a","event_type":{"deep":[1]}}`, `{"_id":"a","event_type":"audit"}`},
+		{`{"_id":"a","sub":{"event_type":"x"}}`, `{"event_type":"audit","_id":"a","sub":{"event_type":"x"}}`},
+		{`{"_id":"a","transaction_id":9007199254740993123}`, `{"event_type":"audit","_id":"a","transaction_id":9007199254740993123}`},
+	} {
+		a, err := parseAnswer([]byte(`{"ok":1,"result":[` + c.in + `]}`))
+		if err != nil || len(a.elems) != 1 || a.elems[0].err != nil {
+			t.Fatalf("%s: %v %+v", c.in, err, a)
+		}
+		e := a.elems[0]
+		if got := string(spliceEventType(nil, e.raw, &e.rec, `"event_type":"audit"`, "audit")); got != c.want {
+			t.Errorf("splice(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAlertType(t *testing.T) {
+	for in, want := range map[string]string{
+		"ctep": "ctep", "ips": "ctep", "IPS": "ctep", "c2": "ctep", "C2": "ctep",
+		"DLP": "dlp", "Compromised Credential": "compromisedcredential", "Security Assessment": "securityassessment",
+		"Malware": "malware", "policy": "policy", "uba": "uba", "": "fallback",
+	} {
+		if got := alertType(in, "fallback"); got != want {
+			t.Errorf("alertType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRecordTime(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		`1700000000`:             time.Unix(1700000000, 0).UTC(),
+		`1700000000.75`:          time.Unix(1700000000, 0).UTC(),
+		`"1700000000"`:           time.Unix(1700000000, 0).UTC(),
+		`"2024-05-01 10:00:00"`:  time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
+		`"2024-05-01T10:00:00Z"`: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
+		`"soon"`:                 {},
+		`null`:                   {},
+		``:                       {},
+	} {
+		if got := recordTime([]byte(in)); !got.Equal(want) {
+			t.Errorf("recordTime(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func BenchmarkParsePage(b *testing.B) {
+	rec := `{"_id":"f0e1d2c3b4a5968778695a4b","timestamp":1700000000,"_insertion_epoch_timestamp":1700000001,` +
+		`"type":"nspolicy","alert_type":"DLP","user":"alice@example.com","app":"Box","url":"https://app.box.com/files/0/f/123",` +
+		`"transaction_id":9007199254740993123,"app_session_id":4611686018427387904,"srcip":"10.1.2.3","dstip":"52.1.2.3",` +
+		`"dlp_profile":"PCI","dlp_rule":"credit cards","dlp_match_info":[{"count":3,"name":"cc"}],"policy":"Block uploads",` +
+		`"action":"block","activity":"Upload","object":"report.xlsx","file_size":123456,"md5":"d41d8cd98f00b204e9800998ecf8427e",` +
+		`"browser":"Chrome","os":"Windows 11","device":"Windows Device","site":"Box","category":"Cloud Storage","ccl":"high",` +
+		`"organization_unit":"Sales","hostname":"LAPTOP-1","supporting_data":{"data_type":"incidents","data_values":["a","b"]}}`
+	var sb strings.Builder
+	sb.WriteString(`{"ok":1,"result":[`)
+	n := 10000
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(rec)
+	}
+	sb.WriteString(`],"wait_time":0,"timestamp_hwm":1700000001}`)
+	body := []byte(sb.String())
+	bld := &builder{ep: endpoint{"events", "page"}, source: "src"}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		a, err := parseAnswer(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs, _, _ := bld.build(a)
+		if len(recs) != n {
+			b.Fatal(len(recs))
+		}
+		_ = fingerprint(a)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}

@@ -1,0 +1,207 @@
+// Package netskope is the Netskope source: it pulls events and alerts from a tenant's REST API
+// v2 data-export iterators, one partition (goroutine, server-side index and saved position) per
+// endpoint, and publishes every page as one batch, delivering at least once.
+//
+// # The iterator protocol
+//
+// A data-export index lives on the server: `operation=<epoch>` moves it to a time, `next`
+// answers the page after the last one served (and moves the index past it), `resend` answers
+// the last page served again without moving. The server cannot go back further than one page,
+// so a partition keeps exactly one page between the server and the acknowledgement: it does not
+// ask for the next page before the page it holds was acknowledged (delivered by every route, or
+// dropped on purpose). The wait the server asks for (`wait_time`) and the rate-limit pauses run
+// while that page is being delivered, so they cost nothing when delivery is slower.
+//
+// Each partition saves its position in the state store as
+//
+//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>"}
+//
+// where the state is one of:
+//
+//   - "acked": every page served on the index was acknowledged; hwm is the last one's
+//     timestamp_hwm and page its fingerprint (count, size and CRC-64 of its records). It is
+//     written by the page's acknowledgement (the partition's state.Cursor).
+//   - "pending": a page may have been served that is not acknowledged. It is written before
+//     every request that moves the index (next or an epoch), so that a crash at any moment
+//     leaves either "acked" with nothing served after it, or "pending".
+//
+// On start:
+//
+//   - no saved position: `operation=<epoch of start>` seeds the index (a new index asked for
+//     `next` would start at the tail, losing everything before now);
+//   - "acked": `next`;
+//   - "pending": `resend`, which answers the page that was served and not acknowledged; or,
+//     if the request never reached the server, the page already acknowledged, which the
+//     fingerprint recognises (it is skipped, and `next` follows); or an empty page, which may
+//     also mean the server does not know the index (it was never created, or expired): the
+//     partition then seeds the index again at the saved hwm, which cannot skip a record (it
+//     may repeat those of the hwm's second);
+//   - a saved position of another index (index_prefix or the configuration name changed):
+//     the new index is seeded at the saved hwm.
+//
+// While running: a page whose batch is nacked is asked for again with `resend`, after a
+// backoff; a request whose outcome is unknown (network error, timeout, 5xx, a body cut
+// short, an answer that is not a page) is retried as `resend` when it was a `next` (the
+// server may have moved), and as itself otherwise (an epoch and a resend are idempotent);
+// a request the server did not serve (429, `ok: 0`, other 4xx) is retried as itself.
+//
+// Nothing is therefore lost by a crash, a stop, a nack or a fault; records may be delivered
+// twice (the page in flight at a crash, a page resent after an unknown outcome). Their ids
+// (`_id`) are deterministic, so destinations that deduplicate by id (CloudTrail Lake) store
+// them once.
+package netskope
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// Type is the plugin type name.
+const Type = "netskope"
+
+// Factory registers the netskope source.
+// The sources it builds share their request pacing (see pacer).
+func Factory() plugin.Factory {
+	ps := newPacers()
+	return plugin.Factory{
+		Type:      Type,
+		Kind:      plugin.KindSource,
+		Summary:   "pulls events and alerts from a Netskope tenant's REST API v2 data-export iterators",
+		NewConfig: NewConfig,
+		NewSource: func(c plugin.Config, set plugin.Settings) (plugin.Source, error) {
+			return buildSource(c.(*Config), set, ps)
+		},
+	}
+}
+
+// Source reads one tenant.
+type Source struct {
+	cfg    *Config
+	set    plugin.Settings
+	client *client
+	prefix string
+	pacers *pacers
+	tune   tuning
+}
+
+var _ plugin.Source = (*Source)(nil)
+
+// tuning holds the knobs the tests turn; New sets the production values.
+type tuning struct {
+	now         func() time.Time
+	perSecond   float64       // requests per second per endpoint
+	backoffBase time.Duration // first retry delay
+	maxBackoff  time.Duration
+	maxWait     time.Duration // the longest wait_time honoured
+}
+
+// maxWaitTime bounds a wait_time: a larger value is taken as this.
+const maxWaitTime = 10 * time.Minute
+
+// New returns a source for a validated configuration, pacing its requests on its own.
+func New(cfg *Config, set plugin.Settings) (*Source, error) {
+	return buildSource(cfg, set, newPacers())
+}
+
+func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) {
+	c, err := newClient(cfg, len(cfg.EventTypes)+len(cfg.AlertTypes))
+	if err != nil {
+		return nil, err
+	}
+	prefix := cfg.IndexPrefix
+	if prefix == "" {
+		prefix = defaultIndexPrefix(set.Name)
+	}
+	if cfg.TLS.InsecureSkipVerify {
+		set.Logger.Warn("tls.insecure_skip_verify is set: the tenant's certificate is not checked", "tenant", c.host)
+	}
+	return &Source{
+		cfg:    cfg,
+		set:    set,
+		client: c,
+		prefix: prefix,
+		pacers: ps,
+		tune: tuning{
+			now:         time.Now,
+			perSecond:   RequestsPerSecond,
+			backoffBase: time.Second,
+			maxBackoff:  cfg.MaxBackoff,
+			maxWait:     maxWaitTime,
+		},
+	}, nil
+}
+
+// endpoints lists the configured endpoints, events first.
+func (s *Source) endpoints() []endpoint {
+	var out []endpoint
+	for _, t := range s.cfg.EventTypes {
+		out = append(out, endpoint{"events", t})
+	}
+	for _, t := range s.cfg.AlertTypes {
+		out = append(out, endpoint{"alerts", t})
+	}
+	return out
+}
+
+// Run implements plugin.Source: one partition per endpoint, until ctx ends or one of them
+// meets a fatal error (401, 403, an unreadable state store), which stops them all.
+func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	eps := s.endpoints()
+	s.set.Logger.Info("reading netskope tenant", "tenant", s.client.host, "endpoints", len(eps), "index_prefix", s.prefix)
+	parts := make([]*partition, len(eps))
+	for i, ep := range eps {
+		parts[i] = s.newPartition(ep, indexName(s.prefix, ep), s.set.State, nil)
+	}
+	return s.runPartitions(ctx, pub, parts)
+}
+
+// runPartitions runs parts until they all return; the first error stops the others.
+func (s *Source) runPartitions(ctx context.Context, pub plugin.Publisher, parts []*partition) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer s.client.hc.CloseIdleConnections()
+	errs := make(chan error, len(parts))
+	for _, p := range parts {
+		go func() {
+			err := p.run(ctx, pub)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range parts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// logger returns the settings' logger with the tenant and an endpoint.
+func (s *Source) logger(ep endpoint) *slog.Logger {
+	return s.set.Logger.With("tenant", s.client.host, "endpoint", ep.String())
+}
+
+// backoff returns the delay before retry number attempt (from 1): exponential from the base,
+// capped, with jitter (half fixed, half random) so that partitions do not retry in step.
+func (s *Source) backoff(attempt int) time.Duration {
+	d := s.tune.backoffBase
+	for i := 1; i < attempt && d < s.tune.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.tune.maxBackoff)
+	return d/2 + jitter(d/2)
+}
+
+func (s *Source) String() string {
+	return fmt.Sprintf("netskope source %s (%s)", s.set.Name, s.client.host)
+}

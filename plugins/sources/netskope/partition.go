@@ -1,0 +1,429 @@
+package netskope
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/state"
+)
+
+// The operations a partition uses; an epoch is its decimal seconds.
+const (
+	opNext   = "next"
+	opResend = "resend"
+)
+
+func opEpoch(sec int64) string { return strconv.FormatInt(sec, 10) }
+
+func isEpoch(op string) bool { return op != opNext && op != opResend }
+
+// The states of a saved position (see the package documentation).
+const (
+	stateAcked   = "acked"
+	statePending = "pending"
+)
+
+// position is what a partition saves.
+type position struct {
+	Index string `json:"index"`
+	HWM   int64  `json:"hwm"`
+	State string `json:"state"`
+	Page  string `json:"page,omitempty"`
+}
+
+func (p position) encode() []byte {
+	b, _ := json.Marshal(p)
+	return b
+}
+
+// malformedLimit is how many times running a complete answer that is not a data-export page is
+// asked for again before it is dropped (kept in the dead-letter store) and the index moved on.
+const malformedLimit = 3
+
+// partition reads one endpoint through one index.
+type partition struct {
+	s     *Source
+	ep    endpoint
+	index string
+	log   *slog.Logger
+	store state.Store
+	key   string
+	pacer *pacer
+	b     builder
+
+	cursor *state.Cursor
+	// pendingStored is set once "pending" is saved and cleared when the cursor saves an
+	// acknowledged page: a next or an epoch is asked for only while it is set.
+	pendingStored atomic.Bool
+
+	hwm       int64     // timestamp_hwm of the last page acknowledged (or the seek target)
+	lastPage  string    // fingerprint of the last non-empty page acknowledged
+	confirmed bool      // the server is known to hold the index
+	nextAt    time.Time // wait_time: no request before
+
+	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
+	// acknowledged page. Zero for the live source.
+	seedAt time.Time
+	stopAt int64
+	onPage func(records int, hwm int64, done bool)
+}
+
+func cursorKey(ep endpoint) string { return "position/" + ep.String() }
+
+func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *backfillRange) *partition {
+	p := &partition{
+		s:     s,
+		ep:    ep,
+		index: index,
+		log:   s.logger(ep).With("index", index),
+		store: store,
+		key:   cursorKey(ep),
+		pacer: s.pacers.get(s.client, ep, s.tune.perSecond),
+		b: builder{
+			ep:     ep,
+			source: s.set.Name,
+			meta:   map[string]string{"netskope.endpoint": ep.String()},
+		},
+	}
+	if bf != nil {
+		p.seedAt = bf.from
+		p.stopAt = bf.to
+		p.b.until = bf.to
+		p.onPage = bf.onPage
+	}
+	p.newCursor()
+	return p
+}
+
+// newCursor starts a fresh cursor: after a nack (a cursor never saves past one) or a failed
+// save. Only one page is ever in flight, so nothing tracked is left behind.
+func (p *partition) newCursor() {
+	p.cursor = state.NewCursor(p.store, p.key)
+	p.cursor.OnCommit(func([]byte) {
+		p.pendingStored.Store(false)
+		p.s.set.Metrics.Checkpoints.Inc()
+	})
+}
+
+// restore reads the saved position and returns the first operation (see the package doc).
+func (p *partition) restore(ctx context.Context, start func() (time.Time, error)) (string, error) {
+	saved, err := p.cursor.Load(ctx)
+	if err != nil {
+		return "", plugin.Fatal(fmt.Errorf("netskope %s: reading the saved position: %w", p.ep, err))
+	}
+	seed := func(why string) (string, error) {
+		t, err := start()
+		if err != nil {
+			return "", plugin.Fatal(fmt.Errorf("start: %w", err))
+		}
+		p.hwm = t.Unix()
+		p.log.Info("seeding the index "+why, "start", t.UTC().Format(time.RFC3339))
+		return opEpoch(p.hwm), nil
+	}
+	if saved == nil {
+		return seed("(no saved position)")
+	}
+	var pos position
+	if err := json.Unmarshal(saved, &pos); err != nil || pos.Index == "" {
+		p.log.Warn("the saved position is unreadable; starting afresh", "saved", string(saved), "error", err)
+		return seed("(unreadable saved position)")
+	}
+	p.hwm, p.lastPage = pos.HWM, pos.Page
+	if pos.Index != p.index {
+		p.log.Info("the index name changed; seeding the new index at the saved position", "saved_index", pos.Index, "hwm", pos.HWM)
+		return opEpoch(pos.HWM), nil
+	}
+	if pos.State == stateAcked {
+		p.confirmed = true
+		p.log.Debug("resuming after the last page acknowledged", "hwm", pos.HWM)
+		return opNext, nil
+	}
+	p.pendingStored.Store(true)
+	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM)
+	return opResend, nil
+}
+
+// run is the partition's loop: at most one page between the server and its acknowledgement.
+func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
+	op, err := p.restore(ctx, p.start)
+	if err != nil {
+		return err
+	}
+	nacks := 0
+	for ctx.Err() == nil {
+		if isEpoch(op) {
+			p.hwm, _ = strconv.ParseInt(op, 10, 64)
+			p.confirmed = false
+		}
+		if op != opResend && !p.savePending(ctx) {
+			return nil // ctx ended
+		}
+		asked := p.s.tune.now()
+		rep, used, err := p.fetch(ctx, op)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if rep.poison != nil {
+			if !p.drop(ctx, rep.poison, fmt.Errorf("netskope %s: the answer to operation=%s is not a data-export page", p.ep, used)) {
+				return nil
+			}
+			rep.ans = &answer{}
+		}
+		a := rep.ans
+		fp := fingerprint(a)
+		if used == opResend && fp != "" && fp == p.lastPage {
+			// The server had not moved past the page already acknowledged.
+			p.log.Debug("resend answered the page already delivered; going on", "records", len(a.elems))
+			p.confirmed = true
+			op = opNext
+			continue
+		}
+		if used == opResend && len(a.elems) == 0 && !p.confirmed {
+			// Either the page served was empty, or the server does not know the index: seek
+			// the saved mark again, which cannot skip a record.
+			p.log.Info("resend answered an empty page; seeding the index again at the saved position", "hwm", p.hwm)
+			op = opEpoch(p.hwm)
+			continue
+		}
+		p.confirmed = true
+		hwm := p.hwm
+		if a.hasHWM && a.hwm > 0 {
+			hwm = a.hwm
+		}
+		recs, invalid, later := p.b.build(a)
+		for _, e := range invalid {
+			if !p.drop(ctx, e.raw, fmt.Errorf("netskope %s: %w", p.ep, e.err)) {
+				return nil
+			}
+		}
+		p.log.Debug("page", "operation", used, "records", len(recs), "invalid", len(invalid),
+			"hwm", hwm, "wait_time", a.waitTime, "bytes", rep.size)
+
+		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage}
+		if fp != "" {
+			pos.Page = fp
+		}
+		if p.cursor.Err() != nil {
+			p.newCursor()
+		}
+		outcome, ok := p.publish(ctx, pub, recs, p.cursor.Track(pos.encode()))
+		if !ok {
+			return nil // ctx ended: the page is read again after a restart
+		}
+		if err := p.cursor.Err(); err != nil {
+			// The saved position stays "pending": a restart resends, nothing is lost.
+			p.s.set.Metrics.Errors.Inc()
+			p.log.Error("saving the position failed; a restart will ask for this page again", "error", err)
+			p.newCursor()
+		}
+		if outcome != event.Acked {
+			nacks++
+			p.newCursor()
+			d := p.s.backoff(nacks)
+			p.s.set.Metrics.Retries.Inc()
+			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs), "retry_in", d.Round(time.Millisecond))
+			if !sleep(ctx, d) {
+				return nil
+			}
+			op = opResend
+			continue
+		}
+		nacks = 0
+		p.hwm = hwm
+		if fp != "" {
+			p.lastPage = fp
+		}
+		op = opNext
+		if p.stopAt > 0 {
+			done := later > 0 || hwm >= p.stopAt || len(a.elems) == 0 && asked.Unix() >= p.stopAt
+			if p.onPage != nil {
+				p.onPage(len(recs), hwm, done)
+			}
+			if done {
+				return nil
+			}
+		}
+		if !sleep(ctx, time.Until(p.nextAt)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// start is where a new index starts.
+func (p *partition) start() (time.Time, error) {
+	if !p.seedAt.IsZero() {
+		return p.seedAt, nil
+	}
+	return parseStart(p.s.cfg.Start, p.s.tune.now())
+}
+
+// savePending saves the "pending" state before a request that moves the index, retrying a
+// failing store with backoff: no such request is made while it is not saved. It returns false
+// when ctx ended.
+func (p *partition) savePending(ctx context.Context) bool {
+	if p.pendingStored.Load() {
+		return true
+	}
+	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage}
+	for attempt := 1; ; attempt++ {
+		err := p.store.Put(ctx, p.key, pos.encode())
+		if err == nil {
+			p.pendingStored.Store(true)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		d := p.s.backoff(attempt)
+		p.s.set.Metrics.Errors.Inc()
+		p.log.Error("cannot save the position; not reading until it can be saved", "error", err, "retry_in", d.Round(time.Millisecond))
+		if !sleep(ctx, d) {
+			return false
+		}
+	}
+}
+
+// publish hands recs on and waits for their acknowledgement. ok is false when ctx ended first.
+func (p *partition) publish(ctx context.Context, pub plugin.Publisher, recs []*event.Record, ack event.AckFunc) (event.Outcome, bool) {
+	done := make(chan event.Outcome, 1)
+	err := pub.Publish(ctx, recs, func(o event.Outcome) {
+		ack(o)
+		done <- o
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		// Publish fails only when its ctx ends; anything else is taken as a nack.
+		p.log.Warn("publishing the page failed", "error", err)
+	}
+	select {
+	case o := <-done:
+		return o, true
+	case <-ctx.Done():
+		return 0, false
+	}
+}
+
+// drop hands input that is not a record to the dead-letter store, retrying (with backoff)
+// while the store fails: the page is not acknowledged before its input is kept. It returns
+// false when ctx ended.
+func (p *partition) drop(ctx context.Context, raw []byte, cause error) bool {
+	d := p.s.set.Dropper
+	if d == nil {
+		p.s.set.Metrics.Dropped(string(plugin.ReasonInvalid), 1)
+		p.log.Warn("record dropped", "reason", plugin.ReasonInvalid, "error", cause, "bytes", len(raw))
+		return true
+	}
+	for attempt := 1; ; attempt++ {
+		err := d.Drop(ctx, raw, plugin.ReasonInvalid, cause)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w := p.s.backoff(attempt)
+		p.log.Error("cannot keep an invalid record; retrying before the page is acknowledged", "error", err, "retry_in", w.Round(time.Millisecond))
+		if !sleep(ctx, w) {
+			return false
+		}
+	}
+}
+
+// fetched is a page, or an answer given up on (poison).
+type fetched struct {
+	ans    *answer
+	size   int
+	poison []byte
+}
+
+// fetch makes a request until it gets a page, retrying as the failure calls for (see the
+// package documentation). It returns the operation that got the page (a next may have become
+// a resend), a fatal error for 401/403, or ctx's error.
+func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, error) {
+	attempt, malformed := 0, 0
+	for {
+		if !sleep(ctx, time.Until(p.nextAt)) {
+			return nil, op, ctx.Err()
+		}
+		if err := p.pacer.wait(ctx); err != nil {
+			return nil, op, err
+		}
+		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op)
+		now := time.Now()
+		if li.exhausted {
+			p.pacer.hold(now.Add(max(li.reset, 250*time.Millisecond)))
+		}
+		if err == nil {
+			wait := time.Duration(rep.ans.waitTime * float64(time.Second))
+			if wait > p.s.tune.maxWait {
+				if p.s.tune.maxWait == maxWaitTime {
+					p.log.Warn("wait_time is unusually long; waiting less", "wait_time", rep.ans.waitTime, "waiting", maxWaitTime)
+				}
+				wait = p.s.tune.maxWait
+			}
+			p.nextAt = now.Add(max(wait, 0))
+			return &fetched{ans: rep.ans, size: rep.size}, op, nil
+		}
+		if ctx.Err() != nil {
+			return nil, op, ctx.Err()
+		}
+		var re *reqError
+		if !errors.As(err, &re) {
+			re = &reqError{class: classUnknown, tenant: p.s.client.host, ep: p.ep, op: op, err: err}
+		}
+		p.s.set.Metrics.Errors.Inc()
+		var wait time.Duration
+		switch re.class {
+		case classFatal:
+			p.log.Error("stopping: the tenant refused the request", "operation", op, "status", re.status, "error", re.err)
+			return nil, op, plugin.Fatal(re)
+		case classThrottled:
+			wait = re.retryAfter
+			p.pacer.hold(now.Add(wait))
+			p.log.Warn("rate-limited; waiting as asked", "operation", op, "retry_after", wait)
+		case classMalformed:
+			malformed++
+			if malformed >= malformedLimit {
+				p.log.Error("the same broken answer came back; dropping it and going on", "operation", op, "error", re.err, "bytes", len(re.body))
+				return &fetched{poison: re.body}, op, nil
+			}
+			fallthrough
+		default:
+			attempt++
+			wait = p.s.backoff(attempt)
+			next := op
+			if re.class != classNotServed && op == opNext {
+				next = opResend // the server may have served the page
+			}
+			p.log.Warn("request failed; retrying", "operation", op, "retry_operation", next, "status", re.status,
+				"attempt", attempt, "retry_in", wait.Round(time.Millisecond), "error", re.err)
+			op = next
+		}
+		p.s.set.Metrics.Retries.Inc()
+		if !sleep(ctx, wait) {
+			return nil, op, ctx.Err()
+		}
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
+}
