@@ -53,6 +53,7 @@ mappings that connect them. See examples/ and docs/.`,
 	reg := all.Registry()
 	root.AddCommand(
 		newRunCmd(reg),
+		newBackfillCmd(reg),
 		newDemoCmd(reg),
 		newValidateCmd(reg),
 		newRulesCmd(reg),

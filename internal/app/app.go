@@ -27,21 +27,66 @@ type App struct {
 	db      *state.DB
 	dlq     *deadletter.Store
 	engine  *pipeline.Engine
+	dataDir string
+	job     *Backfill // nil for the live run
 }
 
 // New opens data_dir (failing at once if another process owns it) and builds every plugin
 // configuration used by a SIEM mapping.
 func New(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version string) (*App, error) {
-	db, err := state.Open(cfg.DataDir)
+	return open(cfg, reg, log, version, cfg.DataDir, nil)
+}
+
+// Backfill is a backfill job: one source reads a past range once, through the SIEM mappings
+// that start from it, and the run ends when it is delivered.
+type Backfill struct {
+	Source string
+	Range  plugin.BackfillRange
+}
+
+// BackfillDataDir is where a backfill of source keeps its state and dead letters: apart from
+// the live data_dir, which a running `logshipper run` holds.
+func BackfillDataDir(cfg *config.Config, source string) string {
+	return filepath.Join(cfg.DataDir, "backfill", source)
+}
+
+// NewBackfill builds the job's source, the destinations its mappings lead to, and nothing
+// else, over BackfillDataDir. The admin endpoints are served only if cfg.Admin.Listen is set
+// by the caller (the live shipper may hold the configured address).
+func NewBackfill(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version string, job Backfill) (*App, error) {
+	p, ok := cfg.Plugin(job.Source)
+	if !ok {
+		return nil, fmt.Errorf("backfill: no plugin configuration is named %q", job.Source)
+	}
+	if p.Kind != plugin.KindSource {
+		return nil, fmt.Errorf("backfill: %s is a %s, not a source", job.Source, p.Kind)
+	}
+	routes := 0
+	for _, r := range cfg.SIEMMappings {
+		if r.Source == job.Source {
+			routes++
+		}
+	}
+	if routes == 0 {
+		return nil, fmt.Errorf("backfill: no siem_mappings entry starts from %s: its records would go nowhere", job.Source)
+	}
+	return open(cfg, reg, log, version, BackfillDataDir(cfg, job.Source), &job)
+}
+
+func open(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version, dataDir string, job *Backfill) (*App, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	db, err := state.Open(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	dlq, err := deadletter.Open(filepath.Join(cfg.DataDir, "deadletter"))
+	dlq, err := deadletter.Open(filepath.Join(dataDir, "deadletter"))
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(version), db: db, dlq: dlq}
+	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(version), db: db, dlq: dlq, dataDir: dataDir, job: job}
 	if err := a.build(reg); err != nil {
 		_ = a.close()
 		return nil, err
@@ -51,7 +96,7 @@ func New(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version str
 
 func (a *App) build(reg *plugin.Registry) error {
 	used := map[string]bool{}
-	for _, r := range a.cfg.SIEMMappings {
+	for _, r := range a.mappings() {
 		used[r.Source], used[r.Destination] = true, true
 	}
 	var (
@@ -74,6 +119,13 @@ func (a *App) build(reg *plugin.Registry) error {
 			if err != nil {
 				return fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
 			}
+			if a.job != nil {
+				bf, ok := src.(plugin.Backfiller)
+				if !ok {
+					return fmt.Errorf("backfill: %s is a %s source, which cannot read a past range", p.Name, p.Type)
+				}
+				src = backfillSource{bf, a.job.Range}
+			}
 			sources = append(sources, pipeline.SourceSpec{Name: p.Name, Source: src, EPS: p.EPS, Metrics: set.Metrics, Logger: set.Logger, Dropper: set.Dropper})
 		case plugin.KindDestination:
 			dst, err := f.NewDestination(p.Options, set)
@@ -84,7 +136,7 @@ func (a *App) build(reg *plugin.Registry) error {
 		}
 	}
 	var routes []pipeline.RouteSpec
-	for _, r := range a.cfg.SIEMMappings {
+	for _, r := range a.mappings() {
 		rule, _ := a.cfg.Rules.Get(r.Rule)
 		routes = append(routes, pipeline.RouteSpec{Name: r.Name, Source: r.Source, Destination: r.Destination, Rule: rule})
 	}
@@ -94,6 +146,30 @@ func (a *App) build(reg *plugin.Registry) error {
 	}
 	a.engine = e
 	return nil
+}
+
+// mappings are the SIEM mappings run: all of them, or a backfill's.
+func (a *App) mappings() []config.RouteConfig {
+	if a.job == nil {
+		return a.cfg.SIEMMappings
+	}
+	var out []config.RouteConfig
+	for _, r := range a.cfg.SIEMMappings {
+		if r.Source == a.job.Source {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// backfillSource runs a backfill as a source that finishes on its own.
+type backfillSource struct {
+	b plugin.Backfiller
+	r plugin.BackfillRange
+}
+
+func (s backfillSource) Run(ctx context.Context, pub plugin.Publisher) error {
+	return s.b.Backfill(ctx, pub, s.r)
 }
 
 // DestinationOptions turns a destination's shared keys into engine options.
@@ -110,7 +186,7 @@ func DestinationOptions(p *config.Plugin) pipeline.DestinationOptions {
 }
 
 func (a *App) settings(p *config.Plugin) (plugin.Settings, error) {
-	dir := filepath.Join(a.cfg.DataDir, "plugins", p.Name)
+	dir := filepath.Join(a.dataDir, "plugins", p.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return plugin.Settings{}, fmt.Errorf("plugin %s: %w", p.Name, err)
 	}
@@ -137,7 +213,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	a.log.Info("logshipper running", "config", a.cfg.Path, "data_dir", a.cfg.DataDir, "routes", len(a.cfg.SIEMMappings), "admin", a.cfg.Admin.Listen)
+	a.log.Info("logshipper running", "config", a.cfg.Path, "data_dir", a.dataDir, "routes", len(a.mappings()), "admin", a.cfg.Admin.Listen)
 	err := a.engine.Run(ctx)
 	a.log.Info("logshipper stopped")
 	return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/state"
@@ -89,6 +90,30 @@ type Limited interface {
 // world (credentials, permissions, the existence of a channel) for `validate --check`.
 type Checker interface {
 	Check(ctx context.Context) error
+}
+
+// Backfiller is implemented by sources that can read a past range once and stop, for
+// `logshipper backfill`. Backfill publishes what was recorded in [r.From, r.To) and returns
+// once it was all acknowledged (nil), when ctx ends (nil), or with an error that stops it. It
+// must not move the positions the live source keeps.
+type Backfiller interface {
+	Backfill(ctx context.Context, pub Publisher, r BackfillRange) error
+}
+
+// BackfillRange is what a backfill reads.
+type BackfillRange struct {
+	From, To time.Time
+	// Progress, when set, is called after each acknowledged batch of a part (an endpoint, a
+	// log stream); calls are made one at a time.
+	Progress func(BackfillProgress)
+}
+
+// BackfillProgress reports one part of a backfill.
+type BackfillProgress struct {
+	Part     string    // "alerts/dlp", "events/audit", ...
+	Records  int64     // records of this part acknowledged so far
+	Position time.Time // everything recorded before it was read
+	Done     bool      // the part is finished
 }
 
 // Dropper records that a source could not turn some input into a record. Invalid and too-large

@@ -11,25 +11,6 @@ import (
 	"github.com/logshipper/logshipper/internal/state"
 )
 
-// BackfillOptions say what Backfill pulls.
-type BackfillOptions struct {
-	// From and To bound the range, [From, To), on the iterator's clock (the time Netskope
-	// inserted the records). From is required and must be before To. A To in the future is
-	// allowed: the backfill then follows new records until To has passed.
-	From, To time.Time
-	// Progress, when set, is called after each page of an endpoint is acknowledged; the call for
-	// its last page has Done set. Calls are made one at a time.
-	Progress func(BackfillProgress)
-}
-
-// BackfillProgress reports one endpoint's progress.
-type BackfillProgress struct {
-	Endpoint string    // "events/audit", "alerts/dlp", ...
-	Records  int64     // records of this endpoint acknowledged so far
-	HWM      time.Time // the index's timestamp_hwm: everything inserted before it was read
-	Done     bool      // the endpoint is finished
-}
-
 // backfillRange is what a backfill partition needs.
 type backfillRange struct {
 	from   time.Time
@@ -41,7 +22,9 @@ type backfillRange struct {
 // "_backfill", so that the live indexes are never moved by a backfill.
 func BackfillIndexPrefix(livePrefix string) string { return livePrefix + "_backfill" }
 
-// Backfill pulls the records inserted in [opts.From, opts.To) from every endpoint of cfg and
+var _ plugin.Backfiller = (*Source)(nil)
+
+// Backfill pulls the records inserted in [opts.From, opts.To) from every endpoint and
 // publishes them to pub, one page per batch, with the live source's protocol (one page in
 // flight, resend on a nack or an unknown outcome, the rate limits, wait_time) but through
 // indexes of its own (BackfillIndexPrefix), seeded at From. It returns once every endpoint's
@@ -53,16 +36,7 @@ func BackfillIndexPrefix(livePrefix string) string { return livePrefix + "_backf
 // it had delivered, with the same ids). Records of the last page inserted at or after To are
 // left out (the live source reads them). Two backfills of one configuration must not run at
 // once: they would share the backfill indexes.
-func Backfill(ctx context.Context, cfg *Config, set plugin.Settings, pub plugin.Publisher, opts BackfillOptions) error {
-	s, err := New(cfg, set)
-	if err != nil {
-		return err
-	}
-	return s.Backfill(ctx, pub, opts)
-}
-
-// Backfill is Backfill with this source's configuration and settings.
-func (s *Source) Backfill(ctx context.Context, pub plugin.Publisher, opts BackfillOptions) error {
+func (s *Source) Backfill(ctx context.Context, pub plugin.Publisher, opts plugin.BackfillRange) error {
 	if opts.From.IsZero() || opts.To.IsZero() {
 		return errors.New("netskope backfill: from and to are required")
 	}
@@ -85,10 +59,14 @@ func (s *Source) Backfill(ctx context.Context, pub plugin.Publisher, opts Backfi
 			defer mu.Unlock()
 			total += int64(n)
 			if opts.Progress != nil {
-				opts.Progress(BackfillProgress{Endpoint: ep.String(), Records: total, HWM: time.Unix(hwm, 0).UTC(), Done: done})
+				opts.Progress(plugin.BackfillProgress{Part: ep.String(), Records: total, Position: time.Unix(hwm, 0).UTC(), Done: done})
 			}
 		}}
 		parts[i] = s.newPartition(ep, indexName(prefix, ep), store, rng)
+		if opts.Progress != nil {
+			// Every part is known before the first page: a progress bar counts them all.
+			opts.Progress(plugin.BackfillProgress{Part: ep.String(), Position: opts.From.UTC()})
+		}
 	}
 	s.set.Logger.Info("netskope backfill", "tenant", s.client.host, "from", opts.From.UTC().Format(time.RFC3339),
 		"to", opts.To.UTC().Format(time.RFC3339), "endpoints", len(eps), "index_prefix", prefix)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	sim "github.com/logshipper/logshipper/internal/sim/netskope"
 )
@@ -45,11 +46,11 @@ func TestBackfill(t *testing.T) {
 			slices.Sort(want)
 
 			var mu sync.Mutex
-			var progress []BackfillProgress
+			var progress []plugin.BackfillProgress
 			pub := plugintest.NewPublisher(plugintest.AckAsync)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			err := s.Backfill(ctx, pub, BackfillOptions{From: c.from, To: c.to, Progress: func(p BackfillProgress) {
+			err := s.Backfill(ctx, pub, plugin.BackfillRange{From: c.from, To: c.to, Progress: func(p plugin.BackfillProgress) {
 				mu.Lock()
 				progress = append(progress, p)
 				mu.Unlock()
@@ -60,12 +61,12 @@ func TestBackfill(t *testing.T) {
 			if got := idsOf(pub.Records()); !slices.Equal(got, want) {
 				t.Errorf("backfill published %d ids, want %d; missing %v, extra %v", len(got), len(want), missing(want, got), missing(got, want))
 			}
-			last := map[string]BackfillProgress{}
+			last := map[string]plugin.BackfillProgress{}
 			for _, p := range progress {
-				if prev, ok := last[p.Endpoint]; ok && (prev.Done || p.Records < prev.Records || p.HWM.Before(prev.HWM)) {
+				if prev, ok := last[p.Part]; ok && (prev.Done || p.Records < prev.Records || p.Position.Before(prev.Position)) {
 					t.Errorf("progress went back or went on after done: %+v then %+v", prev, p)
 				}
-				last[p.Endpoint] = p
+				last[p.Part] = p
 			}
 			var total int64
 			for _, ep := range []string{"events/audit", "alerts/dlp"} {
@@ -94,7 +95,7 @@ func TestBackfillArguments(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1})
 	s, _ := newSource(t, w.config([]string{"audit"}, nil), nil)
 	now := time.Now()
-	for _, o := range []BackfillOptions{{}, {From: now}, {From: now, To: now}, {From: now, To: now.Add(-time.Hour)}} {
+	for _, o := range []plugin.BackfillRange{{}, {From: now}, {From: now, To: now}, {From: now, To: now.Add(-time.Hour)}} {
 		if err := s.Backfill(context.Background(), plugintest.NewPublisher(plugintest.AckAsync), o); err == nil {
 			t.Errorf("Backfill(%+v) accepted", o)
 		}
