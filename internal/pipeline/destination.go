@@ -27,9 +27,11 @@ type DestinationOptions struct {
 }
 
 // item is one record on its way to one destination, with the tracker of its source batch.
+// last marks the final record a Publish call queued for this destination.
 type item struct {
-	rec *event.Record
-	t   *event.Tracker
+	rec  *event.Record
+	t    *event.Tracker
+	last bool
 }
 
 // destination runs one destination plugin: a bounded queue, a batcher and a pool of workers
@@ -66,14 +68,15 @@ func newDestination(name string, d plugin.Destination, o DestinationOptions, dlq
 	}
 }
 
-// enqueue queues one record, blocking while the queue is full (backpressure).
-func (d *destination) enqueue(ctx context.Context, r *event.Record, t *event.Tracker) error {
+// enqueue queues one record, blocking while the queue is full (backpressure). last says it is
+// the final record of its Publish call for this destination.
+func (d *destination) enqueue(ctx context.Context, r *event.Record, t *event.Tracker, last bool) error {
 	if d.stopped.Load() {
 		t.Done(1, event.Nacked)
 		return nil
 	}
 	select {
-	case d.queue <- item{r, t}:
+	case d.queue <- item{r, t, last}:
 		d.metrics.Received.Inc()
 		d.metrics.Queue.Inc()
 		return nil
@@ -101,8 +104,11 @@ func (d *destination) run(deliverCtx context.Context) {
 	wg.Wait()
 }
 
-// batch reads the queue into batches of at most MaxRecords and MaxBytes, sent when full or when
-// MaxWait has passed since the batch's first record.
+// batch reads the queue into batches of at most MaxRecords and MaxBytes, sent when full, when
+// MaxWait has passed since the batch's first record, or as soon as the last record of a Publish
+// arrives with nothing else queued: no more records are on their way, and a source that waits
+// for its acknowledgement before reading on (Netskope's one page in flight) would otherwise wait
+// MaxWait for nothing. Under load the queue is never empty, and batches fill up.
 func (d *destination) batch() {
 	var (
 		cur   []item
@@ -138,7 +144,7 @@ func (d *destination) batch() {
 			}
 			cur = append(cur, it)
 			bytes += size
-			if len(cur) >= d.opts.MaxRecords {
+			if len(cur) >= d.opts.MaxRecords || it.last && len(d.queue) == 0 {
 				flush()
 			}
 		case <-timer.C:

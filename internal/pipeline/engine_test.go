@@ -578,19 +578,68 @@ func TestBatchLimits(t *testing.T) {
 	}
 }
 
-func TestMaxWaitFlushesAPartialBatch(t *testing.T) {
+func TestPartialBatchIsSentWhenItsPublishEnds(t *testing.T) {
 	h := newHarness(t)
 	src := newScriptedSource(false, recs("a", "b", "c"))
 	d := &fakeDest{}
 	o := fastOpts()
-	o.MaxRecords, o.MaxWait = 1000, 20*time.Millisecond
+	o.MaxRecords, o.MaxWait = 1000, time.Hour
 	h.source("src", src)
 	h.dest("dst", d, o)
 	h.route("src", "dst", nil)
 	h.start()
-	src.waitAcks(t, 1) // acked while the engine runs: only max_wait could have flushed it
+	src.waitAcks(t, 1) // acked while the engine runs: the end of the publish flushed it
 	if got := d.callSizes(); !slices.Equal(got, []int{3}) {
 		t.Fatalf("calls %v, want one call of 3", got)
+	}
+}
+
+func TestBatcherFlushRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxWait time.Duration
+		last    []bool // one record each
+		want    []int  // call sizes seen before the queue is closed
+	}{
+		{"max_wait sends a batch whose publish goes on", 20 * time.Millisecond, []bool{false, false, false}, []int{3}},
+		{"the end of a publish sends at once", time.Hour, []bool{false, false, true}, []int{3}},
+		{"a publish that has not ended waits", time.Hour, []bool{false, false}, nil},
+		{"the end of a publish with more queued does not split", time.Hour, []bool{true, false, false, true}, []int{4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &fakeDest{}
+			o := fastOpts()
+			o.MaxRecords, o.MaxWait = 1000, tc.maxWait
+			m := telemetry.NewMetrics("test")
+			d := newDestination("dst", fd, o, &memDLQ{}, m.Plugin("dst"), slog.New(slog.DiscardHandler))
+			acked := make(chan struct{})
+			tr := event.NewTracker(func(event.Outcome) { close(acked) })
+			tr.Add(len(tc.last))
+			// Queue everything before the batcher starts, so "more queued" is deterministic.
+			for i, last := range tc.last {
+				if err := d.enqueue(context.Background(), &event.Record{ID: fmt.Sprint(i), Raw: []byte("{}")}, tr, last); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tr.Release()
+			done := make(chan struct{})
+			go func() { d.run(context.Background()); close(done) }()
+			if tc.want != nil {
+				select {
+				case <-acked:
+				case <-time.After(5 * time.Second):
+					t.Fatal("never delivered")
+				}
+			} else {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if got := fd.callSizes(); !slices.Equal(got, tc.want) {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+			close(d.queue)
+			<-done
+		})
 	}
 }
 

@@ -135,7 +135,7 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		}
 		t.Add(len(kept))
 		for i, r := range kept {
-			if err := rt.dest.enqueue(drain, r, t); err != nil {
+			if err := rt.dest.enqueue(drain, r, t, i == len(kept)-1); err != nil {
 				t.Done(len(kept)-i, event.Nacked)
 				return fmt.Errorf("route %s: %w", rt.name, err)
 			}
