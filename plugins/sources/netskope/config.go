@@ -14,11 +14,11 @@ import (
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
-// EventTypes and AlertTypes are the data-export endpoint types of the REST API v2, in the order
-// the partitions are started.
+// eventTypes and alertTypes are the data-export endpoint types of the REST API v2, in the order
+// the partitions are started. Read-only: NewConfig hands out copies.
 var (
-	EventTypes = []string{"page", "application", "audit", "infrastructure", "network", "incident", "endpoint"}
-	AlertTypes = []string{"compromisedcredential", "policy", "malsite", "malware", "dlp", "securityassessment",
+	eventTypes = []string{"page", "application", "audit", "infrastructure", "network", "incident", "endpoint"}
+	alertTypes = []string{"compromisedcredential", "policy", "malsite", "malware", "dlp", "securityassessment",
 		"watchlist", "quarantine", "remediation", "uba", "ctep", "device", "content"}
 )
 
@@ -69,8 +69,8 @@ const (
 // NewConfig returns the defaults.
 func NewConfig() plugin.Config {
 	return &Config{
-		EventTypes:  slices.Clone(EventTypes),
-		AlertTypes:  slices.Clone(AlertTypes),
+		EventTypes:  slices.Clone(eventTypes),
+		AlertTypes:  slices.Clone(alertTypes),
 		Start:       DefaultStart,
 		PageTimeout: DefaultPageTimeout,
 		MaxBackoff:  DefaultMaxBackoff,
@@ -88,8 +88,8 @@ func (c *Config) Validate() error {
 	if !c.APIToken.IsSet() {
 		p.Addf("api_token: required: a REST API v2 token (use ${ENV_VAR} or ${file:PATH} rather than the token itself)")
 	}
-	checkTypes(&p, "event_types", c.EventTypes, EventTypes, AlertTypes)
-	checkTypes(&p, "alert_types", c.AlertTypes, AlertTypes, EventTypes)
+	checkTypes(&p, "event_types", c.EventTypes, eventTypes, alertTypes)
+	checkTypes(&p, "alert_types", c.AlertTypes, alertTypes, eventTypes)
 	if len(c.EventTypes) == 0 && len(c.AlertTypes) == 0 {
 		p.Addf("event_types, alert_types: both are empty: nothing would be read")
 	}

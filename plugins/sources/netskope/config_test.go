@@ -25,8 +25,8 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults %+v", c)
 	}
 	c.EventTypes[0] = "changed"
-	if EventTypes[0] != "page" {
-		t.Error("NewConfig shares the EventTypes slice")
+	if eventTypes[0] != "page" {
+		t.Error("NewConfig shares the eventTypes slice")
 	}
 	if err := validConfig().Validate(); err != nil {
 		t.Errorf("a valid configuration: %v", err)
