@@ -1,23 +1,29 @@
-// Package demo runs logshipper's built-in demonstration: it writes sample Netskope-shaped
-// alerts (with a few broken lines), runs the embedded configuration over them, and prints what
-// arrived where, what was filtered, and what went to the dead-letter store. A second pass
-// shows that nothing is read twice.
+// Package demo runs logshipper's built-in demonstration, the Netskope → AWS CloudTrail Lake
+// journey: it starts cloudsim in-process (a Netskope tenant holding a backlog of events and
+// alerts, and CloudTrail Lake, both injecting faults), runs the embedded configuration (the
+// netskope source, a Cloud Exchange business rule, the aws_cloudtrail_lake destination and a
+// file archive) until the whole backlog is accounted for, then runs it again on the same data
+// directory to show that nothing is pulled twice, and prints what arrived in the lake.
 package demo
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/sim/cloudsim"
+	"github.com/logshipper/logshipper/internal/sim/lake"
+	"github.com/logshipper/logshipper/internal/sim/netskope"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
@@ -26,112 +32,274 @@ import (
 //go:embed demo.yaml
 var Config []byte
 
+// The names the embedded configuration gives its plugin configurations and its rule.
+const (
+	sourceName  = "netskope"
+	lakeName    = "lake"
+	archiveName = "archive"
+	ruleName    = "lake-worthy"
+)
+
 // Options tune a demo run.
 type Options struct {
-	Dir     string // working directory; emptied first
-	Records int    // alerts to generate
-	Seed    uint64
-	Out     io.Writer // the summary
-	Log     io.Writer // the process log
+	Dir     string        // working directory; emptied first
+	Records int           // the tenant's backlog, spread over its 20 endpoints
+	Seed    int64         // seed of the generated records and injected faults
+	Timeout time.Duration // the longest the first run may take to deliver the backlog
+	Out     io.Writer     // the summary
+	Log     io.Writer     // the shipper's errors (its whole log goes to <Dir>/logshipper.log)
+}
+
+// Metric names read from the shipper's registry.
+const (
+	mReceived = "logshipper_records_received_total"
+	mSent     = "logshipper_records_sent_total"
+	mDropped  = "logshipper_records_dropped_total"
+	mUp       = "logshipper_plugin_up"
+)
+
+// counts are telemetry.Metrics.Counts: metric → plugin[/reason] → value.
+type counts map[string]map[string]float64
+
+// pass is what one run of the shipper did.
+type pass struct {
+	counts  counts
+	elapsed time.Duration // until everything was accounted for
 }
 
 // Run runs the demo.
 func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
+	if o.Records < 1 {
+		return errors.New("demo: the backlog needs at least 1 record")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: %w", err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("demo: clear %s: %w", dir, err)
 	}
-	input := filepath.Join(dir, "input", "alerts.ndjson")
-	bad, err := writeAlerts(input, o.Records, o.Seed)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "logshipper.log"))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewMultiHandler(
+		telemetry.NewLogger(logFile, telemetry.LogConfig{Level: "info", Format: "text"}).Handler(),
+		telemetry.NewLogger(o.Log, telemetry.LogConfig{Level: "error", Format: "text"}).Handler(),
+	))
+
+	sim, lakeFile, err := startWorld(o.Records, o.Seed, dir)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "demo: wrote %d Netskope-shaped alerts (and %d broken lines) to %s\n", o.Records, bad, input)
+	defer sim.Close()
+	total, dups := tenantTotal(sim.Netskope.Stats())
+	show := func(p string) string { return displayPath(o.Dir, dir, p) }
+	fmt.Fprintf(o.Out, "cloudsim, in-process on free loopback ports:\n")
+	fmt.Fprintf(o.Out, "  Netskope tenant  %s  %d records over the last %s on %d endpoints (%d of them served twice, same _id)\n",
+		sim.Endpoints["netskope"], total, fmt.Sprintf("%gh", BacklogSpan.Hours()), len(netskope.Endpoints()), dups)
+	fmt.Fprintf(o.Out, "  CloudTrail Lake  %s  channel %s\n", sim.Endpoints["aws"], cloudsim.DemoChannelARN)
+	fmt.Fprintf(o.Out, "  faults on: Netskope %.0f%% of answers 5xx, %.0f%% cut short; Lake %.0f%% of events throttled, %.0f%% of calls 5xx\n",
+		netskope5xxRate*100, netskopeCutRate*100, lakeEventThrottleRate*100, lakeCallErrorRate*100)
+	fmt.Fprintf(o.Out, "logshipper: the embedded configuration (demo --print-config) until every record is accounted for; log: %s\n",
+		show(logFile.Name()))
 
+	vars := variables(sim, dir)
 	res := config.Resolver{Env: func(k string) (string, bool) {
-		if k == "DEMO_DIR" {
-			return dir, true
+		if v, ok := vars[k]; ok {
+			return v, true
 		}
 		return os.LookupEnv(k)
 	}}
 	cfg, err := config.Parse(Config, "demo.yaml (embedded)", reg, res)
 	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+
+	first, err := runPass(ctx, cfg, reg, log, o.Timeout, func(c counts) bool { return settled(c, float64(total)) })
+	if err != nil {
+		return fmt.Errorf("demo: first run: %w (log: %s)", err, show(logFile.Name()))
+	}
+	lake1, tenant1 := sim.Lake.Stats(), sim.Netskope.Stats()
+
+	// The second run: the same data directory, so the saved positions. It is done once every
+	// endpoint has answered it at least once and what it read (nothing, we expect) is
+	// accounted for.
+	second, err := runPass(ctx, cfg, reg, log, 30*time.Second, func(c counts) bool {
+		return answeredSince(tenant1, sim.Netskope.Stats()) && settled(c, 0)
+	})
+	if err != nil {
+		return fmt.Errorf("demo: second run: %w (log: %s)", err, show(logFile.Name()))
+	}
+	lake2 := sim.Lake.Stats()
+
+	archive := filepath.Join(dir, "archive", "netskope.ndjson")
+	rule, ok := cfg.Rules.Get(ruleName)
+	if !ok {
+		return fmt.Errorf("demo: the embedded configuration has no rule %s", ruleName)
+	}
+	chk, err := compare(archive, rule, lakeFile)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	s := summary{
+		out: o.Out, show: show, total: total, first: first, second: second,
+		lake1: lake1, lake2: lake2, tenant: tenant1, check: chk,
+		archive: archive, lakeFile: lakeFile,
+	}
+	sample := sim.Lake.Query(lake.Filter{EventSource: "netskopealert.dlp", Limit: 1})
+	if len(sample) == 0 {
+		sample = sim.Lake.Query(lake.Filter{Limit: 1})
+	}
+	if err := s.print(sample); err != nil {
 		return err
 	}
-	for pass := 1; pass <= 2; pass++ {
-		log := telemetry.NewLogger(o.Log, telemetry.LogConfig{Level: "warn", Format: "text"})
-		a, err := app.New(cfg, reg, log, "demo")
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		if err := a.Run(ctx); err != nil {
-			return err
-		}
-		el := time.Since(start)
-		counts, err := a.Metrics().Counts()
-		if err != nil {
-			return err
-		}
-		summarize(o.Out, pass, counts, el, dir)
+	if !chk.ok() {
+		return fmt.Errorf("demo: the lake does not hold exactly the records the rule kept: %d expected, %d missing, %d stored twice, %d unexpected",
+			chk.want, chk.missing, chk.twice, chk.extra)
 	}
 	return nil
 }
 
-func summarize(w io.Writer, pass int, c map[string]map[string]float64, el time.Duration, dir string) {
-	read := c["logshipper_records_received_total"]["netskope-alerts"]
-	if pass == 2 {
-		fmt.Fprintf(w, "\nsecond run over the same files: %.0f records read again (positions were saved after delivery)\n", read)
-		return
+// runPass runs the shipper until done says the records are accounted for, then stops it
+// gracefully (in-flight records are delivered, positions saved) and returns its counts.
+func runPass(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *slog.Logger, timeout time.Duration, done func(counts) bool) (pass, error) {
+	a, err := app.New(cfg, reg, log, "demo")
+	if err != nil {
+		return pass{}, err
 	}
-	rate := read / el.Seconds()
-	fmt.Fprintf(w, "\nfirst run: %.0f records read in %s (%.0f records/s)\n", read, el.Round(time.Millisecond), rate)
-	fmt.Fprintf(w, "  %-10s %8s %9s %s\n", "destination", "sent", "filtered", "file")
-	for _, d := range []string{"siem", "archive"} {
-		fmt.Fprintf(w, "  %-10s %8.0f %9.0f %s\n", d, c["logshipper_records_sent_total"][d], c["logshipper_records_dropped_total"][d+"/filtered"], filepath.Join(dir, "out", d+".ndjson"))
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ended := make(chan error, 1)
+	start := time.Now()
+	go func() { ended <- a.Run(runCtx) }()
+
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	up := map[string]bool{}
+	var (
+		elapsed time.Duration
+		failure error
+	)
+wait:
+	for {
+		select {
+		case err := <-ended:
+			// The engine returns by itself only when every source has stopped: here, a failure.
+			if err == nil {
+				err = errors.New("the shipper stopped before the records were accounted for")
+			}
+			return pass{}, err
+		case <-ctx.Done():
+			failure = ctx.Err()
+			break wait
+		case <-deadline.C:
+			failure = fmt.Errorf("not every record was accounted for within %s", timeout)
+			break wait
+		case <-tick.C:
+			c, err := a.Metrics().Counts()
+			if err != nil {
+				failure = fmt.Errorf("reading the metrics: %w", err)
+				break wait
+			}
+			if name := stopped(c, up); name != "" {
+				failure = fmt.Errorf("plugin configuration %s stopped", name)
+				break wait
+			}
+			if done(c) {
+				elapsed = time.Since(start)
+				break wait
+			}
+		}
 	}
-	fmt.Fprintf(w, "  dead letters: %.0f invalid input lines, kept with their reason in %s\n",
-		c["logshipper_records_dropped_total"]["netskope-alerts/invalid"], filepath.Join(dir, "state", "deadletter", "netskope-alerts.ndjson"))
+	stop()
+	if err := <-ended; err != nil && failure == nil {
+		failure = err
+	}
+	if failure != nil {
+		return pass{}, failure
+	}
+	c, err := a.Metrics().Counts()
+	if err != nil {
+		return pass{}, fmt.Errorf("reading the metrics: %w", err)
+	}
+	return pass{counts: c, elapsed: elapsed}, nil
 }
 
-var (
-	alertTypes = []string{"dlp", "malware", "policy", "malsite", "compromisedcredential", "uba", "ctep"}
-	severities = []string{"low", "medium", "high", "critical"}
-	apps       = []string{"Box", "Google Drive", "Microsoft OneDrive", "Slack", "Salesforce", "GitHub"}
-	activities = []string{"Upload", "Download", "Share", "Edit", "Login Successful", "Post"}
-)
-
-// writeAlerts writes n alerts shaped like Netskope's data-export records (19-digit ids, nested
-// objects, epoch timestamps) and a few broken lines; it returns how many lines are broken.
-func writeAlerts(path string, n int, seed uint64) (int, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return 0, err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	base := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC).Unix()
-	bad := 0
-	for i := range n {
-		if i > 0 && i%2500 == 0 {
-			w.WriteString(`{"_id": "truncated-by-a-crashed-writer", "alert_type": "dl` + "\n")
-			bad++
+// stopped names a plugin configuration that was up and is not any more (a fatal error), or "".
+func stopped(c counts, up map[string]bool) string {
+	for name, v := range c[mUp] {
+		switch {
+		case v > 0:
+			up[name] = true
+		case up[name]:
+			return name
 		}
-		at := alertTypes[r.IntN(len(alertTypes))]
-		ts := base + int64(i)
-		fmt.Fprintf(w, `{"_id":"%024x","_insertion_epoch_timestamp":%d,"timestamp":%d,"alert_type":%q,"alert_name":"%s alert %d",`+
-			`"severity":%q,"user":"user%d@example.com","app":%q,"activity":%q,"srcip":"10.%d.%d.%d","dstip":"203.0.113.%d",`+
-			`"transaction_id":%d,"app_session_id":%d,"policy":{"name":"Block %s","action":"block"},"access_method":"Client"}`+"\n",
-			r.Uint64()&0xffffffffffff<<48|uint64(i), ts+3, ts, at, at, i, severities[r.IntN(len(severities))], r.IntN(500),
-			apps[r.IntN(len(apps))], activities[r.IntN(len(activities))], r.IntN(256), r.IntN(256), r.IntN(256), r.IntN(256),
-			uint64(9_000_000_000_000_000_000)+r.Uint64N(200_000_000_000_000_000), r.Uint64N(1<<62)+1<<62, at)
 	}
-	return bad, w.Flush()
+	return ""
+}
+
+// settled reports whether the source has read at least want records and every record it read
+// is accounted for on every route: given to the destination or filtered by the route's rule,
+// and then delivered or dropped with a reason.
+func settled(c counts, want float64) bool {
+	read := c[mReceived][sourceName]
+	if read+c[mDropped][sourceName+"/"+string(plugin.ReasonInvalid)] < want {
+		return false
+	}
+	for _, d := range []string{lakeName, archiveName} {
+		given := c[mReceived][d]
+		if given+dropped(c, d, plugin.ReasonFiltered)+dropped(c, d, plugin.ReasonRuleError) != read {
+			return false
+		}
+		done := c[mSent][d]
+		for k, v := range c[mDropped] {
+			name, reason, _ := strings.Cut(k, "/")
+			if name == d && reason != string(plugin.ReasonFiltered) && reason != string(plugin.ReasonRuleError) {
+				done += v
+			}
+		}
+		if done != given {
+			return false
+		}
+	}
+	return true
+}
+
+func dropped(c counts, name string, reason plugin.Reason) float64 {
+	return c[mDropped][name+"/"+string(reason)]
+}
+
+// answeredSince reports whether every endpoint answered a page after before was taken.
+func answeredSince(before, now netskope.Stats) bool {
+	for ep, s := range now.Endpoints {
+		if s.Pages <= before.Endpoints[ep].Pages {
+			return false
+		}
+	}
+	return true
+}
+
+// displayPath shows p relative to the directory as the user named it.
+func displayPath(given, abs, p string) string {
+	rel, err := filepath.Rel(abs, p)
+	if err != nil {
+		return p
+	}
+	return filepath.Join(given, rel)
 }
