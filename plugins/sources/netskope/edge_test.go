@@ -3,10 +3,12 @@ package netskope
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -159,4 +161,81 @@ func TestTLSAndProxy(t *testing.T) {
 			t.Error("no request went through the proxy")
 		}
 	})
+}
+
+// A crash while a `next` that found nothing new was in flight leaves "pending"; the restart's
+// resend answers that empty page, so the index is seeded again at the saved hwm. The records
+// of that second already delivered (the last page's tail) are recognised and not published
+// again; a tail that does not match is published again (a duplicate rather than a doubt).
+func TestReseedSkipsTheDeliveredTail(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		tamper   func(p *position)
+		wantDups bool
+	}{
+		{"the tail matches", func(*position) {}, false},
+		{"the tail does not match", func(p *position) { p.Tail = strings.Replace(p.Tail, ":", ":9", 1) }, true},
+		{"no tail saved (an older position)", func(p *position) { p.Tail = "" }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// 600 records over a minute: about ten per second, so the hwm second likely holds several.
+			w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 1000, Generators: map[string]sim.Generator{
+				"events/audit": {Backlog: 600, BacklogSpan: time.Minute},
+			}})
+			cfg := w.config([]string{"audit"}, nil)
+			store := state.NewMemory().Namespace("p")
+			s1, _ := newSource(t, cfg, store)
+			pub1 := plugintest.NewPublisher(plugintest.AckAsync)
+			stop1 := runFor(t, fast(s1, 100), pub1)
+			waitIDs(t, pub1, w.ids(sim.Events, "audit"), 0)
+			// Caught up: the next `next` answers an empty page, acknowledged at once.
+			pub1.WaitUntil(t, 0, "the empty page after the backlog", func() bool {
+				for _, r := range w.requests("events/audit")[1:] {
+					if r.op == opNext {
+						return true
+					}
+				}
+				return false
+			})
+			time.Sleep(50 * time.Millisecond)
+			if err := stop1(); err != nil {
+				t.Fatal(err)
+			}
+			pos := savedPosition(t, store, "events/audit")
+			recs := w.tenant.Records(sim.Events, "audit")
+			inHWM := 0
+			for _, r := range recs {
+				if r.Inserted == pos.HWM {
+					inHWM++
+				}
+			}
+			if pos.State != stateAcked || inHWM < 1 || !strings.HasPrefix(pos.Tail, fmt.Sprintf("%d:%d:", pos.HWM, inHWM)) {
+				t.Fatalf("saved %+v; want acked with a tail of the %d records of second %d", pos, inHWM, pos.HWM)
+			}
+			// The crash: "pending" was saved before a `next` whose answer (empty) was lost.
+			pos.State = statePending
+			c.tamper(&pos)
+			if err := store.Put(context.Background(), "position/events/audit", pos.encode()); err != nil {
+				t.Fatal(err)
+			}
+			before := len(w.requests(""))
+			s2, _ := newSource(t, cfg, store)
+			pub2 := plugintest.NewPublisher(plugintest.AckAsync)
+			stop2 := runFor(t, fast(s2, 100), pub2)
+			pub2.WaitUntil(t, 0, "resend, the seed and a next", func() bool { return len(w.requests("")) >= before+3 })
+			time.Sleep(50 * time.Millisecond)
+			_ = stop2()
+			rs := w.requests("")[before:]
+			if rs[0].op != opResend || rs[1].op != opEpoch(pos.HWM) {
+				t.Fatalf("requests after the restart: %v; want resend then %s", rs, opEpoch(pos.HWM))
+			}
+			got := len(pub2.Records())
+			switch {
+			case c.wantDups && got != inHWM:
+				t.Errorf("published %d records again; want the %d of the hwm second", got, inHWM)
+			case !c.wantDups && got != 0:
+				t.Errorf("published %d records again; want none (all were delivered)", got)
+			}
+		})
+	}
 }

@@ -14,7 +14,7 @@
 //
 // Each partition saves its position in the state store as
 //
-//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>"}
+//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>"}
 //
 // where the state is one of:
 //
@@ -34,8 +34,9 @@
 //     if the request never reached the server, the page already acknowledged, which the
 //     fingerprint recognises (it is skipped, and `next` follows); or an empty page, which may
 //     also mean the server does not know the index (it was never created, or expired): the
-//     partition then seeds the index again at the saved hwm, which cannot skip a record (it
-//     may repeat those of the hwm's second);
+//     partition then seeds the index again at the saved hwm, which cannot skip a record; the
+//     records of the hwm's second that the last page delivered (its tail: their count and
+//     CRC-64) open the answer again and are skipped when they match byte for byte;
 //   - a saved position of another index (index_prefix or the configuration name changed):
 //     the new index is seeded at the saved hwm.
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -38,6 +39,7 @@ type position struct {
 	HWM   int64  `json:"hwm"`
 	State string `json:"state"`
 	Page  string `json:"page,omitempty"`
+	Tail  string `json:"tail,omitempty"`
 }
 
 func (p position) encode() []byte {
@@ -67,6 +69,10 @@ type partition struct {
 
 	hwm       int64     // timestamp_hwm of the last page acknowledged (or the seek target)
 	lastPage  string    // fingerprint of the last non-empty page acknowledged
+	lastTail  string    // its records inserted in its hwm second (see tailOf)
+	// skip is set when the index is seeded again at hwm: the page answered starts with the
+	// records of lastTail, already delivered. Cleared once a page is acknowledged.
+	skip string
 	confirmed bool      // the server is known to hold the index
 	nextAt    time.Time // wait_time: no request before
 
@@ -137,9 +143,10 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		p.log.Warn("the saved position is unreadable; starting afresh", "saved", string(saved), "error", err)
 		return seed("(unreadable saved position)")
 	}
-	p.hwm, p.lastPage = pos.HWM, pos.Page
+	p.hwm, p.lastPage, p.lastTail = pos.HWM, pos.Page, pos.Tail
 	if pos.Index != p.index {
 		p.log.Info("the index name changed; seeding the new index at the saved position", "saved_index", pos.Index, "hwm", pos.HWM)
+		p.skip = p.lastTail
 		return opEpoch(pos.HWM), nil
 	}
 	if pos.State == stateAcked {
@@ -195,12 +202,19 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			// the saved mark again, which cannot skip a record.
 			p.log.Info("resend answered an empty page; seeding the index again at the saved position", "hwm", p.hwm)
 			op = opEpoch(p.hwm)
+			p.skip = p.lastTail
 			continue
 		}
 		p.confirmed = true
 		hwm := p.hwm
 		if a.hasHWM && a.hwm > 0 {
 			hwm = a.hwm
+		}
+		if p.skip != "" && used != opNext {
+			if n := skipDelivered(a, p.skip); n > 0 {
+				p.log.Debug("the page seeded at the saved position starts with records already delivered; skipping them", "records", n)
+				a = &answer{elems: a.elems[n:], hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+			}
 		}
 		recs, invalid, later := p.b.build(a)
 		for _, e := range invalid {
@@ -211,9 +225,10 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		p.log.Debug("page", "operation", used, "records", len(recs), "invalid", len(invalid),
 			"hwm", hwm, "wait_time", a.waitTime, "bytes", rep.size)
 
-		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage}
+		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage, Tail: p.lastTail}
 		if fp != "" {
 			pos.Page = fp
+			pos.Tail = tailOf(rep.ans, hwm)
 		}
 		if p.cursor.Err() != nil {
 			p.newCursor()
@@ -242,8 +257,9 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		}
 		nacks = 0
 		p.hwm = hwm
+		p.skip = ""
 		if fp != "" {
-			p.lastPage = fp
+			p.lastPage, p.lastTail = fp, pos.Tail
 		}
 		op = opNext
 		if p.stopAt > 0 {
@@ -277,7 +293,7 @@ func (p *partition) savePending(ctx context.Context) bool {
 	if p.pendingStored.Load() {
 		return true
 	}
-	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage}
+	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.lastTail}
 	for attempt := 1; ; attempt++ {
 		err := p.store.Put(ctx, p.key, pos.encode())
 		if err == nil {
@@ -419,6 +435,53 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 			return nil, op, ctx.Err()
 		}
 	}
+}
+
+// tailOf identifies the records at the end of a page inserted in its hwm second, as
+// "<second>:<count>:<CRC-64 of their bytes>"; "" when there are none. Seeded again at that
+// second (after a resend found nothing, or under a new index name), the index answers them
+// again first, and skipDelivered recognises them.
+func tailOf(a *answer, hwm int64) string {
+	n := 0
+	for i := len(a.elems) - 1; i >= 0; i-- {
+		if ins, ok := epochOf(a.elems[i].rec.inserted); !ok || ins != hwm || a.elems[i].err != nil {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d:%016x", hwm, n, tailCRC(a.elems[len(a.elems)-n:]))
+}
+
+// skipDelivered returns how many records at the start of a page are the tail described by
+// tail (see tailOf), byte for byte; 0 when they are not, so nothing is skipped on a doubt.
+func skipDelivered(a *answer, tail string) int {
+	var sec int64
+	var n int
+	var crc uint64
+	if _, err := fmt.Sscanf(tail, "%d:%d:%x", &sec, &n, &crc); err != nil || n <= 0 || n > len(a.elems) {
+		return 0
+	}
+	for _, e := range a.elems[:n] {
+		if ins, ok := epochOf(e.rec.inserted); !ok || ins != sec || e.err != nil {
+			return 0
+		}
+	}
+	if tailCRC(a.elems[:n]) != crc {
+		return 0
+	}
+	return n
+}
+
+func tailCRC(elems []elem) uint64 {
+	var c uint64
+	for _, e := range elems {
+		c = crc64.Update(c, crcTable, e.raw)
+		c = crc64.Update(c, crcTable, []byte{'\n'})
+	}
+	return c
 }
 
 func jitter(d time.Duration) time.Duration {
