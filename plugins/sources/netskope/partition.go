@@ -67,12 +67,12 @@ type partition struct {
 	// acknowledged page: a next or an epoch is asked for only while it is set.
 	pendingStored atomic.Bool
 
-	hwm       int64     // timestamp_hwm of the last page acknowledged (or the seek target)
-	lastPage  string    // fingerprint of the last non-empty page acknowledged
-	lastTail  string    // its records inserted in its hwm second (see tailOf)
+	hwm      int64  // timestamp_hwm of the last page acknowledged (or the seek target)
+	lastPage string // fingerprint of the last non-empty page acknowledged
+	lastTail string // its records inserted in its hwm second (see tailOf)
 	// skip is set when the index is seeded again at hwm: the page answered starts with the
 	// records of lastTail, already delivered. Cleared once a page is acknowledged.
-	skip string
+	skip      string
 	confirmed bool      // the server is known to hold the index
 	nextAt    time.Time // wait_time: no request before
 
