@@ -12,6 +12,14 @@ import (
 	"time"
 )
 
+// Well-known Meta keys, set by sources and read by destinations.
+const (
+	// MetaLogSourceID is the log-source identifier a gateway source assigned to the record
+	// (JSA's "Log Source Identifier"). Destinations put it where their format names the
+	// device that sent the event: the syslog HOSTNAME, CEF dvchost, LEEF devName.
+	MetaLogSourceID = "log_source_identifier"
+)
+
 // Record is one log record. Raw holds the record exactly as the source read it (JSON), so a
 // destination that passes records through never pays for a decode and re-encode. Fields are
 // decoded lazily, once, when a rule or a mapping asks for them.
