@@ -18,9 +18,10 @@ type backfillRange struct {
 	onPage func(records int, hwm int64, done bool)
 }
 
-// BackfillIndexPrefix returns the index prefix a backfill uses: the live prefix followed by
-// "_backfill", so that the live indexes are never moved by a backfill.
-func BackfillIndexPrefix(livePrefix string) string { return livePrefix + "_backfill" }
+// BackfillIndexPrefix returns the index prefix a backfill uses: "lsbackfill_" and the live
+// prefix, so that the live indexes are never moved by a backfill, and no default live prefix
+// (always "logshipper_...") can be a backfill's.
+func BackfillIndexPrefix(livePrefix string) string { return "lsbackfill_" + livePrefix }
 
 var _ plugin.Backfiller = (*Source)(nil)
 

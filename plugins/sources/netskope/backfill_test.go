@@ -80,7 +80,7 @@ func TestBackfill(t *testing.T) {
 				t.Errorf("progress counted %d records, %d were published", total, len(pub.Records()))
 			}
 			for _, r := range w.requests("") {
-				if !strings.Contains(r.index, "_backfill_") {
+				if !strings.HasPrefix(r.index, "lsbackfill_") {
 					t.Fatalf("backfill used index %q; the live index must not move", r.index)
 				}
 			}

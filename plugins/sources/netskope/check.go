@@ -63,6 +63,8 @@ func (s *Source) Check(ctx context.Context) error {
 			return fmt.Errorf("tenant %s refused the API token (401 Unauthorized): it is unknown, expired or revoked; create a REST API v2 token under Settings > Tools > REST API v2", s.client.host)
 		case errors.As(err, &re) && re.status == 403:
 			forbidden = append(forbidden, eps[i].String())
+		case errors.As(err, &re) && (re.status == 404 || re.status == 405):
+			return fmt.Errorf("%s is not a Netskope data-export API: %s answered %d; check the tenant URL (https://<tenant>.goskope.com)", s.client.host, eps[i].path(), re.status)
 		case errors.As(err, &re) && (re.class == classThrottled || re.class == classNotServed):
 			// The token was accepted; the endpoint answered.
 		default:

@@ -1,6 +1,7 @@
 package netskope
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -187,6 +188,12 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply
 			e := fail(classThrottled, code, fmt.Errorf("429 Too Many Requests%s", msg))
 			e.retryAfter = retryAfter(resp.Header, li)
 			return nil, li, e
+		case code >= 300 && code < 400:
+			loc := "no Location"
+			if u, err := resp.Location(); err == nil {
+				loc = "to " + u.Scheme + "://" + u.Host
+			}
+			return nil, li, fail(classFatal, code, fmt.Errorf("%s, redirected %s: the data-export API does not redirect; check the tenant URL (https://<tenant>.goskope.com) and any proxy", resp.Status, loc))
 		case code >= 500:
 			return nil, li, fail(classUnknown, code, fmt.Errorf("%s%s", resp.Status, msg))
 		case code >= 400:
@@ -224,11 +231,13 @@ func readBody(resp *http.Response) ([]byte, error) {
 		if n > maxBody {
 			return nil, fmt.Errorf("the answer is %d bytes, more than the %d accepted", n, maxBody)
 		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, b); err != nil {
+		// Content-Length is a promise, not a fact: grow as bytes arrive, from at most 16 MiB.
+		var buf bytes.Buffer
+		buf.Grow(int(min(n, 16<<20)))
+		if _, err := io.CopyN(&buf, resp.Body, n); err != nil {
 			return nil, err
 		}
-		return b, nil
+		return buf.Bytes(), nil
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
@@ -310,11 +319,25 @@ type pacer struct {
 // pacers holds the pacer of every (tenant, token, endpoint) of one registry: the sources it
 // builds share them.
 type pacers struct {
-	mu sync.Mutex
-	m  map[string]*pacer
+	mu     sync.Mutex
+	m      map[string]*pacer
+	claims map[string]string // tenant + index prefix -> the configuration reading them
 }
 
-func newPacers() *pacers { return &pacers{m: map[string]*pacer{}} }
+func newPacers() *pacers { return &pacers{m: map[string]*pacer{}, claims: map[string]string{}} }
+
+// claim records that the configuration name reads the indexes of prefix on a tenant, and
+// refuses a second configuration doing so: two readers of one index split its pages.
+func (ps *pacers) claim(tenant, prefix, name string) error {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	key := tenant + "\x00" + prefix
+	if other, ok := ps.claims[key]; ok && other != name {
+		return fmt.Errorf("index_prefix: %q on %s is already read by the configuration %q; two readers of one index split its pages between them: give one of them its own index_prefix", prefix, tenant, other)
+	}
+	ps.claims[key] = name
+	return nil
+}
 
 // get returns the shared pacer of (tenant, token, endpoint).
 func (ps *pacers) get(c *client, ep endpoint, perSecond float64) *pacer {
@@ -378,5 +401,7 @@ func fingerprint(a *answer) string {
 	if len(a.elems) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d:%d:%016x", len(a.elems), len(a.result), crc64.Checksum(a.result, crcTable))
+	// timestamp_hwm is part of it: a resend repeats it exactly, while a later page the tenant
+	// filled with byte-identical records (re-emitted duplicates) has a later one.
+	return fmt.Sprintf("%d:%d:%016x:%d", len(a.elems), len(a.result), crc64.Checksum(a.result, crcTable), a.hwm)
 }

@@ -117,6 +117,12 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 	if prefix == "" {
 		prefix = defaultIndexPrefix(set.Name)
 	}
+	if err := ps.claim(c.base, prefix, set.Name); err != nil {
+		return nil, err
+	}
+	if err := ps.claim(c.base, BackfillIndexPrefix(prefix), set.Name); err != nil {
+		return nil, err
+	}
 	if cfg.TLS.InsecureSkipVerify {
 		set.Logger.Warn("tls.insecure_skip_verify is set: the tenant's certificate is not checked", "tenant", c.host)
 	}

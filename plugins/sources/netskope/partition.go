@@ -72,9 +72,8 @@ type partition struct {
 	lastTail string // its records inserted in its hwm second (see tailOf)
 	// skip is set when the index is seeded again at hwm: the page answered starts with the
 	// records of lastTail, already delivered. Cleared once a page is acknowledged.
-	skip      string
-	confirmed bool      // the server is known to hold the index
-	nextAt    time.Time // wait_time: no request before
+	skip   string
+	nextAt time.Time // wait_time: no request before
 
 	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
 	// acknowledged page. Zero for the live source.
@@ -136,12 +135,14 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		return opEpoch(p.hwm), nil
 	}
 	if saved == nil {
-		return seed("(no saved position)")
+		// A renamed configuration lands here too (positions are kept per configuration name):
+		// what was inserted while it was away, before start, is not read.
+		return seed("(no saved position: a first start, or a renamed configuration; use 'logshipper backfill' for an earlier range)")
 	}
 	var pos position
 	if err := json.Unmarshal(saved, &pos); err != nil || pos.Index == "" {
-		p.log.Warn("the saved position is unreadable; starting afresh", "saved", string(saved), "error", err)
-		return seed("(unreadable saved position)")
+		// Starting afresh would skip everything since the position was saved: say so and stop.
+		return "", plugin.Fatal(fmt.Errorf("netskope %s: the saved position %q is unreadable (%v): run 'logshipper backfill' for the gap after deleting the plugin's state, or restore data_dir from a backup", p.ep, saved, err))
 	}
 	p.hwm, p.lastPage, p.lastTail = pos.HWM, pos.Page, pos.Tail
 	if pos.Index != p.index {
@@ -150,9 +151,11 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		return opEpoch(pos.HWM), nil
 	}
 	if pos.State == stateAcked {
-		p.confirmed = true
+		// Not next: the tenant may have forgotten the index while we were away, and next on an
+		// unknown index starts at its tail. resend answers the page acknowledged (recognised,
+		// then next), or an empty page (seed again at hwm).
 		p.log.Debug("resuming after the last page acknowledged", "hwm", pos.HWM)
-		return opNext, nil
+		return opResend, nil
 	}
 	p.pendingStored.Store(true)
 	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM)
@@ -169,7 +172,6 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 	for ctx.Err() == nil {
 		if isEpoch(op) {
 			p.hwm, _ = strconv.ParseInt(op, 10, 64)
-			p.confirmed = false
 		}
 		if op != opResend && !p.savePending(ctx) {
 			return nil // ctx ended
@@ -183,29 +185,31 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			return err
 		}
 		if rep.poison != nil {
+			// The tenant answers this operation with the same broken page every time: it is
+			// kept in the dead-letter store, and the index goes on past it.
 			if !p.drop(ctx, rep.poison, fmt.Errorf("netskope %s: the answer to operation=%s is not a data-export page", p.ep, used)) {
 				return nil
 			}
-			rep.ans = &answer{}
+			op = opNext
+			continue
 		}
 		a := rep.ans
 		fp := fingerprint(a)
 		if used == opResend && fp != "" && fp == p.lastPage {
 			// The server had not moved past the page already acknowledged.
 			p.log.Debug("resend answered the page already delivered; going on", "records", len(a.elems))
-			p.confirmed = true
 			op = opNext
 			continue
 		}
-		if used == opResend && len(a.elems) == 0 && !p.confirmed {
-			// Either the page served was empty, or the server does not know the index: seek
-			// the saved mark again, which cannot skip a record.
+		if used == opResend && len(a.elems) == 0 {
+			// Either the page served was empty, or the server does not know the index (an
+			// unknown index answers resend with an empty page, and its hwm must not be
+			// believed): seek the saved mark again, which cannot skip a record.
 			p.log.Info("resend answered an empty page; seeding the index again at the saved position", "hwm", p.hwm)
 			op = opEpoch(p.hwm)
 			p.skip = p.lastTail
 			continue
 		}
-		p.confirmed = true
 		hwm := p.hwm
 		if a.hasHWM && a.hwm > 0 {
 			hwm = a.hwm
@@ -263,7 +267,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		}
 		op = opNext
 		if p.stopAt > 0 {
-			done := later > 0 || hwm >= p.stopAt || len(a.elems) == 0 && asked.Unix() >= p.stopAt
+			done := later > 0 || hwm >= p.stopAt || len(rep.ans.elems) == 0 && asked.Unix() >= p.stopAt
 			if p.onPage != nil {
 				p.onPage(len(recs), hwm, done)
 			}
@@ -372,6 +376,7 @@ type fetched struct {
 // a resend), a fatal error for 401/403, or ctx's error.
 func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, error) {
 	attempt, malformed := 0, 0
+	var lastBroken uint64 // CRC-64 of the last broken answer: only the same bytes count
 	for {
 		if !sleep(ctx, time.Until(p.nextAt)) {
 			return nil, op, ctx.Err()
@@ -385,7 +390,10 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 			p.pacer.hold(now.Add(max(li.reset, 250*time.Millisecond)))
 		}
 		if err == nil {
-			wait := time.Duration(rep.ans.waitTime * float64(time.Second))
+			wait := p.s.tune.maxWait + 1
+			if rep.ans.waitTime < p.s.tune.maxWait.Seconds() { // compared as seconds: no overflow
+				wait = time.Duration(rep.ans.waitTime * float64(time.Second))
+			}
 			if wait > p.s.tune.maxWait {
 				if p.s.tune.maxWait == maxWaitTime {
 					p.log.Warn("wait_time is unusually long; waiting less", "wait_time", rep.ans.waitTime, "waiting", maxWaitTime)
@@ -409,17 +417,28 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 			p.log.Error("stopping: the tenant refused the request", "operation", op, "status", re.status, "error", re.err)
 			return nil, op, plugin.Fatal(re)
 		case classThrottled:
+			malformed = 0
 			wait = re.retryAfter
 			p.pacer.hold(now.Add(wait))
 			p.log.Warn("rate-limited; waiting as asked", "operation", op, "retry_after", wait)
 		case classMalformed:
-			malformed++
+			// Only a JSON answer that comes back byte for byte is given up on; an HTML page
+			// (a proxy's, during an outage) or a different broken body is asked for again.
+			if sum := crc64.Checksum(re.body, crcTable); looksLikeJSON(re.body) && (malformed == 0 || sum == lastBroken) {
+				malformed++
+				lastBroken = sum
+			} else {
+				malformed = 0
+			}
 			if malformed >= malformedLimit {
 				p.log.Error("the same broken answer came back; dropping it and going on", "operation", op, "error", re.err, "bytes", len(re.body))
 				return &fetched{poison: re.body}, op, nil
 			}
 			fallthrough
 		default:
+			if re.class != classMalformed {
+				malformed = 0
+			}
 			attempt++
 			wait = p.s.backoff(attempt)
 			next := op
@@ -482,6 +501,12 @@ func tailCRC(elems []elem) uint64 {
 		c = crc64.Update(c, crcTable, []byte{'\n'})
 	}
 	return c
+}
+
+// looksLikeJSON reports whether a body starts as a JSON object would.
+func looksLikeJSON(b []byte) bool {
+	b = trimSpace(b)
+	return len(b) > 0 && b[0] == '{'
 }
 
 func jitter(d time.Duration) time.Duration {

@@ -521,15 +521,15 @@ func TestMalformedRecords(t *testing.T) {
 	}
 }
 
-// A complete answer that is not a page is asked for again; the third time running it is kept in
-// the dead-letter store and the index moves on. While the dead-letter store fails, the page is
+// A complete JSON answer that is not a page is asked for again; the same bytes the third time
+// running are kept in the dead-letter store and the index moves on. While the dead-letter store fails, the page is
 // not acknowledged.
 func TestBrokenAnswers(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1})
 	w.setIntercept(func(rw http.ResponseWriter, r *http.Request, n int) bool {
 		switch {
 		case n <= 3:
-			page(rw, `<html>gateway says hello</html>`)
+			page(rw, `{"unexpected":"not a data-export answer"}`)
 		case n == 4:
 			page(rw, `{"ok":1,"result":[{"_id":"after","timestamp":1700000000},[1]],"wait_time":0,"timestamp_hwm":1700000000}`)
 		default:
@@ -559,7 +559,7 @@ func TestBrokenAnswers(t *testing.T) {
 	if rs[3].op != opNext {
 		t.Errorf("after the dropped answer: operation=%s; want next", rs[3].op)
 	}
-	if d := dropper.Drops(); len(d) != 2 || string(d[0].Raw) != `<html>gateway says hello</html>` || string(d[1].Raw) != `[1]` {
+	if d := dropper.Drops(); len(d) != 2 || string(d[0].Raw) != `{"unexpected":"not a data-export answer"}` || string(d[1].Raw) != `[1]` {
 		t.Errorf("drops %+v", d)
 	}
 }
