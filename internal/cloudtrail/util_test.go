@@ -1,0 +1,10 @@
+package cloudtrail
+
+import "time"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339Nano)
+}
