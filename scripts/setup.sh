@@ -12,3 +12,18 @@ if ! command -v go >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# rsyslog, for the syslog destination's integration test (plugins/destinations/syslog). Only
+# when missing; non-interactive; no recommended packages; the daemon is not started (the test
+# runs its own rsyslogd as a child on free ports).
+if ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
+  else
+    echo "setup: rsyslog is missing and apt-get is not available; the syslog integration test will skip" >&2
+  fi
+fi

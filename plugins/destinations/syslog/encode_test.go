@@ -1,0 +1,544 @@
+package syslog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/plugintest"
+	nssim "github.com/logshipper/logshipper/internal/sim/netskope"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// cefMessage is a parsed CEF message.
+type cefMessage struct {
+	Header [7]string // CEF:0 version, vendor, product, version, class id, name, severity
+	Ext    [][2]string
+}
+
+// parseCEF is a small, strict CEF parser for the tests: header fields unescape \\ and \|;
+// extension keys are words before an unescaped '='; values unescape \\, \=, \n and \r.
+func parseCEF(s string) (cefMessage, error) {
+	var m cefMessage
+	var cur []byte
+	field := 0
+	i := 0
+	for ; i < len(s) && field < 7; i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == '\\' || s[i+1] == '|'):
+			cur = append(cur, s[i+1])
+			i++
+		case c == '\\':
+			return m, fmt.Errorf("header: lone backslash at %d", i)
+		case c == '|':
+			m.Header[field] = string(cur)
+			cur = cur[:0]
+			field++
+		default:
+			cur = append(cur, c)
+		}
+	}
+	if field < 7 {
+		return m, fmt.Errorf("header has %d fields", field)
+	}
+	if m.Header[0] != "CEF:0" {
+		return m, fmt.Errorf("not CEF:0: %q", m.Header[0])
+	}
+	ext := s[i:]
+	// Unescaped '=' positions.
+	var eqs []int
+	for j := 0; j < len(ext); j++ {
+		if ext[j] == '\\' {
+			j++
+			continue
+		}
+		if ext[j] == '=' {
+			eqs = append(eqs, j)
+		}
+	}
+	keyStart := func(eq int) int {
+		k := eq
+		for k > 0 && isKeyByte(ext[k-1]) {
+			k--
+		}
+		return k
+	}
+	for n, eq := range eqs {
+		ks := keyStart(eq)
+		if ks == eq || (ks > 0 && ext[ks-1] != ' ') {
+			return m, fmt.Errorf("extension: no key before '=' at %d in %q", eq, ext)
+		}
+		end := len(ext)
+		if n+1 < len(eqs) {
+			end = keyStart(eqs[n+1]) - 1
+		}
+		raw := ext[eq+1 : end]
+		var v []byte
+		for j := 0; j < len(raw); j++ {
+			if raw[j] != '\\' {
+				v = append(v, raw[j])
+				continue
+			}
+			if j+1 == len(raw) {
+				return m, fmt.Errorf("extension: value ends with a lone backslash")
+			}
+			j++
+			switch raw[j] {
+			case '\\', '=':
+				v = append(v, raw[j])
+			case 'n':
+				v = append(v, '\n')
+			case 'r':
+				v = append(v, '\r')
+			default:
+				return m, fmt.Errorf("extension: unknown escape \\%c", raw[j])
+			}
+		}
+		m.Ext = append(m.Ext, [2]string{ext[ks:eq], string(v)})
+	}
+	return m, nil
+}
+
+func (m cefMessage) get(k string) (string, bool) {
+	for _, kv := range m.Ext {
+		if kv[0] == k {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+
+func TestCEFEscaping(t *testing.T) {
+	cases := []struct{ name, in, header, value string }{
+		{"plain", "abc", "abc", "abc"},
+		{"pipe", "a|b", `a\|b`, "a|b"},
+		{"backslash", `a\b`, `a\\b`, `a\\b`},
+		{"equals", "a=b", "a=b", `a\=b`},
+		{"newlines", "a\nb\rc", "a b c", `a\nb\rc`},
+		{"all", `|\=` + "\n", `\|\\= `, `|\\\=\n`},
+		{"unicode", "日本 😀", "日本 😀", "日本 😀"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := string(appendCEFHeader(nil, c.in)); got != c.header {
+				t.Errorf("header %q: got %q, want %q", c.in, got, c.header)
+			}
+			if got := string(appendCEFValue(nil, []byte(c.in))); got != c.value {
+				t.Errorf("value %q: got %q, want %q", c.in, got, c.value)
+			}
+		})
+	}
+}
+
+// cefRoundTrip encodes header and value the way the encoder does and parses them back.
+func cefRoundTrip(t testing.TB, h, v string) {
+	msg := appendCEFStart(nil, header{h, h, h, h, h, h})
+	msg = append(msg, "k1="...)
+	msg = appendCEFValue(msg, []byte(v))
+	msg = append(msg, " k2="...)
+	msg = appendCEFValue(msg, []byte(v))
+	m, err := parseCEF(string(msg))
+	if err != nil {
+		t.Fatalf("%q does not parse: %v", msg, err)
+	}
+	wantH := strings.NewReplacer("\r", " ", "\n", " ").Replace(h)
+	for i := 1; i < 7; i++ {
+		if m.Header[i] != wantH {
+			t.Fatalf("header %d = %q, want %q (message %q)", i, m.Header[i], wantH, msg)
+		}
+	}
+	if len(m.Ext) != 2 || m.Ext[0] != [2]string{"k1", v} || m.Ext[1] != [2]string{"k2", v} {
+		t.Fatalf("extension = %q, want k1 and k2 = %q (message %q)", m.Ext, v, msg)
+	}
+}
+
+func FuzzCEFEscape(f *testing.F) {
+	f.Add("Netskope", "plain value")
+	f.Add(`a|b\c`, `x=y\z`+"\n\r")
+	f.Add("", " leading and trailing ")
+	f.Add("k=v", " k3=v3 ")
+	f.Add(`\`, `\`)
+	// Seeds from the golden output: every header and value of the CloudTrail samples.
+	for _, raw := range pantherRecords(f, 5) {
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		for k, v := range m {
+			f.Add(k, fmt.Sprint(v))
+		}
+	}
+	f.Fuzz(func(t *testing.T, h, v string) {
+		cefRoundTrip(t, h, v)
+	})
+}
+
+func FuzzLEEFEscape(f *testing.F) {
+	f.Add("IBM", "v\tw", byte('\t'))
+	f.Add("a|b", "x^y=z\n", byte('^'))
+	f.Fuzz(func(t *testing.T, h, v string, delim byte) {
+		if delim != '\t' && (delim <= 0x20 || delim > 0x7e || delim == '|' || delim == '=' || delim == '\\' || isKeyByte(delim)) {
+			return
+		}
+		msg := append([]byte("LEEF:2.0|"), appendLEEFHeader(nil, h)...)
+		msg = append(msg, "|P|1|E|x|"...)
+		msg = append(msg, "k1="...)
+		msg = appendLEEFValue(msg, []byte(v), delim)
+		msg = append(msg, delim)
+		msg = append(msg, "k2=x"...)
+		// The header parses back (pipes escaped), and the attributes split into exactly two
+		// pairs, the first holding v with the delimiter and line breaks made spaces.
+		rest := string(msg[len("LEEF:2.0|"):])
+		var field []byte
+		i := 0
+		for ; i < len(rest); i++ {
+			if rest[i] == '\\' && i+1 < len(rest) {
+				field = append(field, rest[i+1])
+				i++
+				continue
+			}
+			if rest[i] == '|' {
+				break
+			}
+			field = append(field, rest[i])
+		}
+		if want := strings.NewReplacer("\r", " ", "\n", " ").Replace(h); string(field) != want {
+			t.Fatalf("vendor = %q, want %q", field, want)
+		}
+		attrs := string(msg[bytes.LastIndex(msg, []byte("|k1="))+1:])
+		pairs := strings.Split(attrs, string(delim))
+		want := strings.NewReplacer("\r", " ", "\n", " ", string(delim), " ").Replace(v)
+		if len(pairs) != 2 || pairs[0] != "k1="+want || pairs[1] != "k2=x" {
+			t.Fatalf("attributes %q, want k1=%q and k2=x", pairs, want)
+		}
+	})
+}
+
+func TestSDEscaping(t *testing.T) {
+	if got := string(appendSDValue(nil, `a"b\c]d`)); got != `a\"b\\c\]d` {
+		t.Fatalf("got %q", got)
+	}
+	cfg := testConfig("127.0.0.1:514")
+	cfg.StructuredData = true
+	cfg.Format = FormatJSON
+	e := newEncoder(cfg, "collector", nil, nil)
+	r := &event.Record{Raw: []byte(`{"a":1}`), Source: `src"]`, Type: "dlp", ID: `id\1`, Time: time.Date(2024, 5, 6, 7, 8, 9, 10e6, time.UTC)}
+	var scratch []byte
+	got, err := e.message(nil, r, &scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<166>1 2024-05-06T07:08:09.010Z collector logshipper - dlp [logshipper@32473 source="src\"\]" type="dlp" id="id\\1"] {"a":1}`
+	if string(got) != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestRFC3164AndHostnameFromLogSource(t *testing.T) {
+	cfg := testConfig("127.0.0.1:514")
+	cfg.Header = HeaderRFC3164
+	cfg.Format = FormatJSON
+	cfg.Facility, cfg.Severity = "local0", "warning"
+	e := newEncoder(cfg, "collector", nil, nil)
+	r := &event.Record{Raw: []byte(`{"a":1}`), Time: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+		Meta: map[string]string{event.MetaLogSourceID: "aws cloudtrail eu"}}
+	var scratch []byte
+	got, _ := e.message(nil, r, &scratch)
+	if want := `<132>May  6 07:08:09 aws_cloudtrail_eu logshipper: {"a":1}`; string(got) != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	r.Meta = nil
+	got, _ = e.message(nil, r, &scratch)
+	if want := `<132>May  6 07:08:09 collector logshipper: {"a":1}`; string(got) != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	// The log-source identifier also names the device in CEF (dvchost) and LEEF (devName).
+	for _, f := range []string{FormatCEF, FormatLEEF} {
+		cfg := testConfig("127.0.0.1:514")
+		cfg.Format = f
+		e := newEncoder(cfg, "collector", nil, BasicEnricher)
+		r := &event.Record{Raw: []byte(`{"eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-02T03:04:05Z"}`),
+			Meta: map[string]string{event.MetaLogSourceID: "gw-1"}}
+		got, err := e.message(nil, r, &scratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(got)
+		if !strings.Contains(s, " gw-1 ") || !(strings.Contains(s, "dvchost=gw-1") || strings.Contains(s, "devName=gw-1")) {
+			t.Errorf("%s: %s", f, s)
+		}
+	}
+}
+
+func testConfig(addr string) *Config {
+	c := NewConfig().(*Config)
+	c.Address = addr
+	return c
+}
+
+// pantherRecords reads the first n CloudTrail samples.
+func pantherRecords(t testing.TB, n int) [][]byte {
+	t.Helper()
+	f, err := os.Open("/work/shared/testdata/cloudtrail/panther-rule-tests.ndjson")
+	if err != nil {
+		t.Skipf("CloudTrail samples not available: %v", err)
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() && len(out) < n {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	return out
+}
+
+// netskopeRecords generates two records of a few alert and event types, as the netskope source
+// hands them over.
+func netskopeRecords(t testing.TB) []*event.Record {
+	t.Helper()
+	tn := nssim.New(nssim.Options{Seed: 7, Now: nssim.NewManualClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)).Now})
+	var out []*event.Record
+	for _, ep := range []struct {
+		kind nssim.Kind
+		typ  string
+	}{{nssim.Alerts, "dlp"}, {nssim.Alerts, "malware"}, {nssim.Alerts, "compromisedcredential"}, {nssim.Events, "audit"}, {nssim.Events, "page"}, {nssim.Alerts, "uba"}} {
+		if err := tn.Generate(ep.kind, ep.typ, 2); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range tn.Records(ep.kind, ep.typ) {
+			out = append(out, &event.Record{Raw: r.Raw, ID: r.ID, Time: time.Unix(r.Timestamp, 0), Source: "tenant-a", Type: ep.typ,
+				Meta: map[string]string{"netskope.endpoint": string(ep.kind) + "/" + ep.typ}})
+		}
+	}
+	return out
+}
+
+func goldenRecords(t testing.TB) []*event.Record {
+	var recs []*event.Record
+	for i, raw := range pantherRecords(t, 30) {
+		r := &event.Record{Raw: raw, Source: "cloudwatch"}
+		if i%3 == 0 {
+			r.Meta = map[string]string{event.MetaLogSourceID: "aws-account-1"}
+		}
+		recs = append(recs, r)
+	}
+	recs = append(recs, netskopeRecords(t)...)
+	recs = append(recs, &event.Record{Raw: []byte(`{"hello":"a=b|c\\d","n":1}`), Type: "custom", ID: "x-1", Time: time.Unix(1700000000, 0)})
+	return recs
+}
+
+func TestGolden(t *testing.T) {
+	for _, f := range []string{FormatCEF, FormatLEEF, FormatJSON} {
+		t.Run(f, func(t *testing.T) {
+			cfg := testConfig("127.0.0.1:514")
+			cfg.Format = f
+			cfg.JSONEnvelope = f == FormatJSON
+			e := newEncoder(cfg, "collector", nil, BasicEnricher)
+			e.now = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
+			var out bytes.Buffer
+			var scratch []byte
+			for _, r := range goldenRecords(t) {
+				msg, err := e.message(nil, r, &scratch)
+				if err != nil {
+					fmt.Fprintf(&out, "ERROR %v\n", err)
+					continue
+				}
+				if bytes.ContainsAny(msg, "\r\n") {
+					t.Errorf("message holds a line break: %q", msg)
+				}
+				out.Write(msg)
+				out.WriteByte('\n')
+				if f == FormatCEF {
+					if _, err := parseCEF(msgOf(t, string(msg))); err != nil {
+						t.Errorf("%v: %s", err, msg)
+					}
+				}
+			}
+			path := filepath.Join("testdata", "golden", f+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Errorf("output differs from %s (run with -update and read the diff):\n%s", path, firstDiff(out.String(), string(want)))
+			}
+		})
+	}
+}
+
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, g[i], w[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
+}
+
+// The CloudTrail mapping fills what a SIEM needs, and a Netskope DLP alert gets CE's header.
+func TestMappedFields(t *testing.T) {
+	cfg := testConfig("127.0.0.1:514")
+	e := newEncoder(cfg, "collector", nil, BasicEnricher)
+	var scratch []byte
+	raw := `{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2","errorCode":"AccessDenied","errorMessage":"no = way\nreally","eventID":"e-1","recipientAccountId":"111122223333","eventType":"AwsApiCall","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a|b","principalId":"AID1","accessKeyId":"AKIA1"}}`
+	msg, err := e.message(nil, &event.Record{Raw: []byte(raw), Meta: map[string]string{event.MetaLogSourceID: "gw"}}, &scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := parseCEF(msgOf(t, string(msg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Header; h[1] != "AWS" || h[2] != "CloudTrail" || h[3] != "1.08" || h[4] != "CreateUser" || h[6] != "7" {
+		t.Errorf("header %q", h)
+	}
+	want := map[string]string{
+		"rt": "1704164645000", "src": "198.51.100.7", "suser": "arn:aws:iam::111122223333:user/a|b", "act": "CreateUser",
+		"outcome": "failure", "reason": "no = way\nreally", "cs1Label": "eventSource", "cs1": "iam.amazonaws.com",
+		"cs2": "us-east-1", "cs3": "111122223333", "cs4": "AccessDenied", "externalId": "e-1", "dvchost": "gw",
+		"requestClientApplication": "aws-cli/2", "cat": "AwsApiCall", "cs5": "IAMUser", "suid": "AID1",
+	}
+	for k, v := range want {
+		if got, _ := m.get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	// A sourceIPAddress that is a service name is not an address: no src.
+	msg, _ = e.message(nil, &event.Record{Raw: []byte(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"s3.amazonaws.com"}`)}, &scratch)
+	if m, _ := parseCEF(msgOf(t, string(msg))); func() bool { _, ok := m.get("src"); return ok }() {
+		t.Errorf("src set from a service name: %s", msg)
+	}
+
+	// Netskope: the CE mapping, $tenant_name from the record's source.
+	r := &event.Record{Raw: []byte(`{"_id":"1","alert_type":"DLP","alert_name":"Leak","dlp_rule_severity":"High","srcip":"10.0.0.1","user":"u@x"}`),
+		Source: "tenant-a", Type: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+	msg, err = e.message(nil, r, &scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = parseCEF(msgOf(t, string(msg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Header; h[1] != "Netskope" || h[2] != "tenant-a" || h[4] != "DLP" || h[5] != "Leak" || h[6] != "High" {
+		t.Errorf("header %q", h)
+	}
+	if v, _ := m.get("src"); v != "10.0.0.1" {
+		t.Errorf("src = %q", v)
+	}
+	// A Netskope subtype the mapping lacks is skipped as unmapped.
+	r.Meta = map[string]string{"netskope.endpoint": "alerts/nosuchtype"}
+	if _, err := e.message(nil, r, &scratch); !isSkipped(err, plugin.ReasonUnmapped) {
+		t.Errorf("unmapped subtype: err = %v", err)
+	}
+	// Not JSON: refused.
+	if _, err := e.message(nil, &event.Record{Raw: []byte(`nope`)}, &scratch); !isRefused(err) {
+		t.Errorf("not JSON: err = %v", err)
+	}
+}
+
+func isSkipped(err error, reason plugin.Reason) bool {
+	se, ok := err.(*plugin.SkippedError)
+	return ok && se.Reason == reason
+}
+
+func isRefused(err error) bool {
+	_, ok := err.(*plugin.RefusedError)
+	return ok
+}
+
+func TestLEEFShape(t *testing.T) {
+	cfg := testConfig("127.0.0.1:514")
+	cfg.Format = FormatLEEF
+	e := newEncoder(cfg, "collector", nil, BasicEnricher)
+	var scratch []byte
+	raw := `{"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","sourceIPAddress":"198.51.100.7","eventType":"AwsApiCall","userIdentity":{"arn":"a\tb"}}`
+	msg, err := e.message(nil, &event.Record{Raw: []byte(raw)}, &scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := msgOf(t, string(msg))
+	prefix := "LEEF:2.0|AWS|CloudTrail|1.0|CreateUser|x09|"
+	if !strings.HasPrefix(body, prefix) {
+		t.Fatalf("%q does not start with %q", body, prefix)
+	}
+	got := map[string]string{}
+	for _, kv := range strings.Split(body[len(prefix):], "\t") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("attribute %q has no =", kv)
+		}
+		got[k] = v
+	}
+	want := map[string]string{"devTime": "2024-01-02T03:04:05.000+0000", "devTimeFormat": LEEFTimeFormat, "src": "198.51.100.7",
+		"usrName": "a b", "sev": "3", "cat": "AwsApiCall"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q (%s)", k, got[k], v, body)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		max  int
+		want string
+	}{{"abcdef", 4, "abcd"}, {"ab日本", 4, "ab"}, {`ab\=c`, 3, "ab"}, {`a\\b`, 3, `a\\`}, {"abc", 5, "abc"}} {
+		if got := string(truncate([]byte(c.in), c.max)); got != c.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+}
+
+func BenchmarkEncodeCEF(b *testing.B)  { benchEncode(b, FormatCEF) }
+func BenchmarkEncodeLEEF(b *testing.B) { benchEncode(b, FormatLEEF) }
+func BenchmarkEncodeJSON(b *testing.B) { benchEncode(b, FormatJSON) }
+
+// benchEncode encodes the first 30 CloudTrail samples; each iteration uses fresh records, so
+// the one-time field decode a mapping needs is counted (as it is on the hot path).
+func benchEncode(b *testing.B, format string) {
+	raws := pantherRecords(b, 30)
+	cfg := testConfig("127.0.0.1:514")
+	cfg.Format = format
+	e := newEncoder(cfg, "collector", nil, BasicEnricher)
+	var dst, scratch []byte
+	bytesIn := 0
+	for _, r := range raws {
+		bytesIn += len(r)
+	}
+	b.SetBytes(int64(bytesIn))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, raw := range raws {
+			r := &event.Record{Raw: raw}
+			var err error
+			if dst, err = e.message(dst[:0], r, &scratch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(raws)), "ns/record")
+}
+
+var _ = plugintest.RawKey
