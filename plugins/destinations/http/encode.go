@@ -1,0 +1,187 @@
+package httpdest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/logshipper/logshipper/internal/event"
+)
+
+// encoder turns records into the pieces of a request body. It holds only what the
+// configuration fixes, so one encoder serves every Write at once.
+type encoder struct {
+	hec    bool
+	array  bool
+	host   string // HEC host when the record has no log-source identifier
+	suffix []byte // HEC: `,"source":..,"sourcetype":..,"index":..,"fields":{..},"event":`
+}
+
+func newEncoder(c *Config) *encoder {
+	e := &encoder{hec: c.Mode == ModeSplunkHEC, array: c.Format == FormatJSONArray && c.Mode != ModeSplunkHEC, host: c.Host}
+	if !e.hec {
+		return e
+	}
+	var b []byte
+	for _, kv := range [][2]string{{"source", c.Source}, {"sourcetype", c.Sourcetype}, {"index", c.Index}} {
+		if kv[1] != "" {
+			b = append(b, `,"`+kv[0]+`":`...)
+			b = appendJSONString(b, kv[1])
+		}
+	}
+	if len(c.Fields) > 0 {
+		keys := make([]string, 0, len(c.Fields))
+		for k := range c.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, `,"fields":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, c.Fields[k])
+		}
+		b = append(b, '}')
+	}
+	e.suffix = append(b, `,"event":`...)
+	return e
+}
+
+// open and close frame the body; sep goes between two records.
+func (e *encoder) open() []byte {
+	if e.array {
+		return []byte{'['}
+	}
+	return nil
+}
+
+func (e *encoder) close() []byte {
+	if e.array {
+		return []byte{']'}
+	}
+	return nil
+}
+
+func (e *encoder) sep() []byte {
+	if e.array {
+		return []byte{','}
+	}
+	return nil
+}
+
+// errNotObject is why a record cannot be sent: its bytes are not one JSON object.
+var errNotObject = errors.New("the record is not a JSON object")
+
+// appendRecord appends the encoding of r (without a separator) to dst. The record's bytes are
+// sent as they are; only a record spread over several lines (a pretty-printed object) is
+// compacted, since a line break would cut it in two in NDJSON. Full JSON validation is left to
+// the receiver: a record it refuses is found by splitting the batch, and dead-lettered.
+func (e *encoder) appendRecord(dst []byte, r *event.Record) ([]byte, error) {
+	raw := r.Raw
+	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' ||
+		bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return dst, errNotObject
+		}
+		raw = buf.Bytes()
+		if len(raw) < 2 || raw[0] != '{' {
+			return dst, errNotObject
+		}
+	}
+	if !e.hec {
+		dst = append(dst, raw...)
+		if !e.array {
+			dst = append(dst, '\n')
+		}
+		return dst, nil
+	}
+	dst = append(dst, '{')
+	comma := false
+	if !r.Time.IsZero() {
+		if ms := r.Time.UnixMilli(); ms >= 0 {
+			dst = append(dst, `"time":`...)
+			dst = strconv.AppendInt(dst, ms/1000, 10)
+			f := ms % 1000
+			dst = append(dst, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
+			comma = true
+		}
+	}
+	host := r.Meta[event.MetaLogSourceID]
+	if host == "" {
+		host = e.host
+	}
+	if host != "" {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"host":`...)
+		dst = appendJSONString(dst, host)
+		comma = true
+	}
+	suffix := e.suffix
+	if !comma {
+		suffix = suffix[1:] // no leading comma after '{'
+	}
+	dst = append(dst, suffix...)
+	dst = append(dst, raw...)
+	return append(dst, '}', '\n'), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and control characters
+// escaped, U+2028 and U+2029 escaped (as encoding/json does), invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
