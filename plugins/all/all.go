@@ -6,7 +6,10 @@ import (
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 	filedest "github.com/logshipper/logshipper/plugins/destinations/file"
+	httpdest "github.com/logshipper/logshipper/plugins/destinations/http"
 	"github.com/logshipper/logshipper/plugins/destinations/stdout"
+	syslogdest "github.com/logshipper/logshipper/plugins/destinations/syslog"
+	"github.com/logshipper/logshipper/plugins/sources/cloudwatch"
 	filesrc "github.com/logshipper/logshipper/plugins/sources/file"
 	"github.com/logshipper/logshipper/plugins/sources/netskope"
 )
@@ -16,9 +19,12 @@ func Registry() *plugin.Registry {
 	r, err := plugin.NewRegistry(
 		filesrc.Factory(),
 		netskope.Factory(),
+		cloudwatch.Factory(),
 		cloudtraillake.Factory(),
 		filedest.Factory(),
+		httpdest.Factory(),
 		stdout.Factory(),
+		syslogdest.Factory(),
 	)
 	if err != nil {
 		panic(err) // two built-in plugins clash: a programming error caught by every test

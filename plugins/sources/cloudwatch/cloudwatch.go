@@ -1,0 +1,252 @@
+// Package cloudwatch is the aws_cloudwatch_logs source: it reads one log group of Amazon
+// CloudWatch Logs in one or more regions with FilterLogEvents, one poller (partition) per
+// region, and publishes every page as one batch, delivering every event at least once and, by
+// deduplicating on eventId, normally exactly once. README.md describes the windowing
+// algorithm that keeps late and out-of-order events from being lost.
+package cloudwatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"golang.org/x/time/rate"
+
+	"github.com/logshipper/logshipper/internal/awsauth"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// Type is the plugin type name.
+const Type = "aws_cloudwatch_logs"
+
+// Factory registers the source. The sources it builds share one FilterLogEvents limiter per
+// (credential identity, region), so that every configuration reading one account and region
+// stays together under the service's quota.
+func Factory() plugin.Factory {
+	lims := newLimiters()
+	return plugin.Factory{
+		Type:      Type,
+		Kind:      plugin.KindSource,
+		Summary:   "reads a CloudWatch Logs group in one or more regions (CloudTrail via CloudWatch Logs), without loss on late events",
+		NewConfig: NewConfig,
+		NewSource: func(c plugin.Config, set plugin.Settings) (plugin.Source, error) {
+			return build(c.(*Config), set, lims)
+		},
+	}
+}
+
+// logsAPI is the part of the CloudWatch Logs client the source uses.
+type logsAPI interface {
+	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+}
+
+// limiters hold the shared request limiters, by credential identity and region.
+type limiters struct {
+	mu sync.Mutex
+	m  map[limiterKey]*rate.Limiter
+}
+
+type limiterKey struct{ identity, region string }
+
+func newLimiters() *limiters { return &limiters{m: map[limiterKey]*rate.Limiter{}} }
+
+// get returns the limiter of identity and region, creating it at rps; the first configuration
+// to ask sets its rate.
+func (l *limiters) get(identity, region string, rps float64) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := limiterKey{identity, region}
+	if lim := l.m[k]; lim != nil {
+		return lim
+	}
+	lim := rate.NewLimiter(rate.Limit(rps), 1)
+	l.m[k] = lim
+	return lim
+}
+
+// Source reads one log group.
+type Source struct {
+	cfg      *Config
+	set      plugin.Settings
+	regions  []string
+	awsCfg   awsauth.Config
+	identity string
+	lims     *limiters
+	eps      *rate.Limiter // nil: no limit
+	idents   *identifiers
+	tune     tuning
+
+	late atomic.Int64 // events seen that reached CloudWatch later than lag+overlap after their time
+}
+
+var _ plugin.Source = (*Source)(nil)
+
+// tuning holds what tests change.
+type tuning struct {
+	now         func() time.Time
+	backoffBase time.Duration
+	// newAPI builds the client of a region (default: the SDK client through awsauth).
+	newAPI func(ctx context.Context, region string) (logsAPI, error)
+}
+
+// New returns a source for a validated configuration, with limiters of its own.
+func New(cfg *Config, set plugin.Settings) (*Source, error) {
+	return build(cfg, set, newLimiters())
+}
+
+func build(cfg *Config, set plugin.Settings, lims *limiters) (*Source, error) {
+	regions, err := cfg.allRegions()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Type, err)
+	}
+	awsCfg, err := cfg.awsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Type, err)
+	}
+	if err := awsCfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", Type, err)
+	}
+	s := &Source{
+		cfg:      cfg,
+		set:      set,
+		regions:  regions,
+		awsCfg:   awsCfg,
+		identity: credentialIdentity(awsCfg),
+		lims:     lims,
+		tune:     tuning{now: time.Now, backoffBase: time.Second},
+	}
+	s.tune.newAPI = s.sdkClient
+	if cfg.EPSThrottle > 0 {
+		s.eps = rate.NewLimiter(rate.Limit(cfg.EPSThrottle), cfg.EPSThrottle)
+	}
+	if cfg.UseAsGatewayLogSource {
+		if s.idents, err = parseIdentifierPatterns(cfg.LogSourceIdentifierPattern); err != nil {
+			return nil, fmt.Errorf("%s: log_source_identifier_pattern: %w", Type, err)
+		}
+	}
+	return s, nil
+}
+
+// credentialIdentity names whose quota the calls count against, without calling AWS: the
+// access key, the assumed role, the profile, or the default chain, at one endpoint.
+func credentialIdentity(c awsauth.Config) string {
+	id := "default-chain"
+	switch {
+	case c.AssumeRoleARN != "":
+		id = "role:" + c.AssumeRoleARN
+	case c.AccessKeyID.IsSet():
+		id = "key:" + c.AccessKeyID.Value()
+	case c.Profile != "":
+		id = "profile:" + c.Profile
+	}
+	return id + "@" + c.Endpoint
+}
+
+// sdkClient builds the SDK client of a region. The SDK does not retry: the partition does,
+// with the shared limiter and its own backoff, so that a throttled call waits its turn.
+func (s *Source) sdkClient(ctx context.Context, region string) (logsAPI, error) {
+	cfg, err := awsauth.Load(ctx, s.awsCfg, region, awsauth.WithLogger(s.set.Logger))
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.AcquireServerCertificate {
+		if err := s.pin(ctx, &cfg, region); err != nil {
+			return nil, err
+		}
+	}
+	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.RetryMaxAttempts = 1 }), nil
+}
+
+// Late returns how many events were read that reached CloudWatch Logs more than lag+overlap
+// after their timestamp: events like them may be missed (see README.md, "Limits").
+func (s *Source) Late() int64 { return s.late.Load() }
+
+// Run implements plugin.Source: one partition per region, until ctx ends or one of them meets
+// a fatal error (a pinned certificate that changed, a configuration AWS cannot load).
+func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.set.Logger.Info("reading CloudWatch Logs", "log_group", s.cfg.LogGroup, "regions", s.regions,
+		"stream", s.streamSelection(), "lag", s.cfg.Lag, "overlap", s.cfg.Overlap)
+	errs := make(chan error, len(s.regions))
+	for _, r := range s.regions {
+		p := s.newPartition(r)
+		go func() {
+			err := p.run(ctx, pub)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range s.regions {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// streamSelection names the streams read, for the partition key and the logs.
+func (s *Source) streamSelection() string {
+	switch {
+	case s.cfg.LogStream != "":
+		return "stream=" + s.cfg.LogStream
+	case s.cfg.LogStreamPrefix != "":
+		return "prefix=" + s.cfg.LogStreamPrefix
+	}
+	return "all"
+}
+
+// backoff returns the delay before retry number attempt (from 1): exponential, capped at
+// max_backoff, half of it random so that pollers do not retry in step.
+func (s *Source) backoff(attempt int) time.Duration {
+	d := s.tune.backoffBase
+	for i := 1; i < attempt && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.MaxBackoff)
+	return d/2 + jitter(d/2)
+}
+
+// waitEPS waits until n more records fit the eps_throttle.
+func (s *Source) waitEPS(ctx context.Context, n int) error {
+	if s.eps == nil {
+		return nil
+	}
+	for n > 0 {
+		k := min(n, s.eps.Burst())
+		if err := s.eps.WaitN(ctx, k); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *Source) logger(region string) *slog.Logger {
+	return s.set.Logger.With("region", region, "log_group", s.cfg.LogGroup)
+}

@@ -1,0 +1,293 @@
+package cloudwatch
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/awsauth"
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// Config is the aws_cloudwatch_logs source's configuration. The AWS access keys (credentials,
+// assume role, endpoint, proxy URL, TLS) are awsauth's, inline.
+type Config struct {
+	AWS awsauth.Config `yaml:",inline"`
+
+	// Regions are the regions polled, one poller each.
+	Regions []string `yaml:"regions"`
+	// OtherRegions is a comma-separated list of more regions (JSA's "Other Regions").
+	OtherRegions string `yaml:"other_regions"`
+	// LogGroup is the log group read (one per configuration).
+	LogGroup string `yaml:"log_group"`
+	// LogStream limits the reading to one stream; LogStreamPrefix to streams with a prefix.
+	LogStream       string `yaml:"log_stream"`
+	LogStreamPrefix string `yaml:"log_stream_prefix"`
+	// FilterPattern is applied by the service (CloudWatch Logs filter syntax).
+	FilterPattern string `yaml:"filter_pattern"`
+	// ExtractOriginalEvent forwards the message alone; off, the CloudWatch envelope.
+	ExtractOriginalEvent bool `yaml:"extract_original_event"`
+
+	// UseAsGatewayLogSource assigns each record a log-source identifier.
+	UseAsGatewayLogSource bool `yaml:"use_as_gateway_log_source"`
+	// LogSourceIdentifierPattern holds `Identifier=regex` lines; the first match wins.
+	LogSourceIdentifierPattern string `yaml:"log_source_identifier_pattern"`
+	// DefaultLogSourceIdentifier is used when no pattern matches ("" = the log stream name).
+	DefaultLogSourceIdentifier string `yaml:"default_log_source_identifier"`
+
+	// JSA-style proxy keys, an alternative to awsauth's proxy URL.
+	ProxyServer   string        `yaml:"proxy_server"`
+	ProxyPort     int           `yaml:"proxy_port"`
+	ProxyUsername string        `yaml:"proxy_username"`
+	ProxyPassword config.Secret `yaml:"proxy_password"`
+
+	// AcquireServerCertificate pins the endpoint's certificate on first use.
+	AcquireServerCertificate bool `yaml:"acquire_server_certificate"`
+
+	// EPSThrottle caps the records per second of this configuration, all regions together;
+	// 0 or empty means no limit.
+	EPSThrottle int `yaml:"eps_throttle"`
+	// StartPosition is where a partition without a checkpoint starts.
+	StartPosition string `yaml:"start_position"`
+	// Lag is how far behind now a window ends; Overlap how far back the next window starts
+	// before the end of the last one.
+	Lag     time.Duration `yaml:"lag"`
+	Overlap time.Duration `yaml:"overlap"`
+	// MaxWindow caps one window's span (catching up from an old start position).
+	MaxWindow time.Duration `yaml:"max_window"`
+	// PollInterval is the pause between windows once caught up.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// RequestsPerSecond is the FilterLogEvents rate shared by every poller of one account
+	// (credential identity) and region in this process.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// MaxBackoff caps the exponential backoff after an error.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+var _ plugin.Config = (*Config)(nil)
+
+// The defaults.
+const (
+	DefaultEPSThrottle       = 5000
+	DefaultStartPosition     = "end"
+	DefaultLag               = 10 * time.Minute
+	DefaultOverlap           = 15 * time.Minute
+	DefaultMaxWindow         = time.Hour
+	DefaultPollInterval      = 30 * time.Second
+	DefaultRequestsPerSecond = 5
+	DefaultMaxBackoff        = 2 * time.Minute
+)
+
+// NewConfig returns the defaults.
+func NewConfig() plugin.Config {
+	return &Config{
+		ExtractOriginalEvent: true,
+		EPSThrottle:          DefaultEPSThrottle,
+		StartPosition:        DefaultStartPosition,
+		Lag:                  DefaultLag,
+		Overlap:              DefaultOverlap,
+		MaxWindow:            DefaultMaxWindow,
+		PollInterval:         DefaultPollInterval,
+		RequestsPerSecond:    DefaultRequestsPerSecond,
+		MaxBackoff:           DefaultMaxBackoff,
+	}
+}
+
+var (
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	logGroupRe  = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
+	logStreamRe = regexp.MustCompile(`^[^:*]{1,512}$`)
+)
+
+// Validate implements plugin.Config. It reports every problem, each starting with its key.
+// The awsauth keys are validated by their own Validate (the configuration loader walks into
+// them; New checks them again through awsauth.Load).
+func (c *Config) Validate() error {
+	var p config.Problems
+	if c.AWS.Region != "" {
+		p.Addf("region: not used by this source: list the regions in regions (or other_regions)")
+	}
+	regions, err := c.allRegions()
+	if err != nil {
+		p.Addf("%v", err)
+	} else if len(regions) == 0 {
+		p.Addf("regions: required: at least one region (regions or other_regions)")
+	}
+	switch {
+	case strings.TrimSpace(c.LogGroup) == "":
+		p.Addf("log_group: required: the log group to read, e.g. aws-cloudtrail-logs-123456789012")
+	case !logGroupRe.MatchString(c.LogGroup):
+		p.Addf("log_group: %q is not a log group name (1-512 of letters, digits and ._-/#)", c.LogGroup)
+	}
+	if c.LogStream != "" && c.LogStreamPrefix != "" {
+		p.Addf("log_stream, log_stream_prefix: give one or neither (FilterLogEvents takes stream names or a prefix, not both)")
+	}
+	if c.LogStream != "" && !logStreamRe.MatchString(c.LogStream) {
+		p.Addf("log_stream: %q is not a log stream name (1-512 characters, no ':' or '*')", c.LogStream)
+	}
+	if c.LogStreamPrefix != "" && !logStreamRe.MatchString(c.LogStreamPrefix) {
+		p.Addf("log_stream_prefix: %q is not a log stream name prefix (no ':' or '*')", c.LogStreamPrefix)
+	}
+	if len(c.FilterPattern) > 1024 {
+		p.Addf("filter_pattern: longer than 1024 characters")
+	}
+	if c.UseAsGatewayLogSource {
+		if _, err := parseIdentifierPatterns(c.LogSourceIdentifierPattern); err != nil {
+			p.Addf("log_source_identifier_pattern: %v", err)
+		}
+	} else if strings.TrimSpace(c.LogSourceIdentifierPattern) != "" || c.DefaultLogSourceIdentifier != "" {
+		p.Addf("log_source_identifier_pattern, default_log_source_identifier: only used with use_as_gateway_log_source: true")
+	}
+	if _, err := c.proxy(); err != nil {
+		p.Addf("%v", err)
+	}
+	if c.EPSThrottle < 0 {
+		p.Addf("eps_throttle: must be 0 (no limit) or more")
+	}
+	if _, err := parseStartPosition(c.StartPosition, time.Now()); err != nil {
+		p.Addf("start_position: %v", err)
+	}
+	if c.Lag < 0 {
+		p.Addf("lag: must not be negative")
+	}
+	if c.Overlap < 0 {
+		p.Addf("overlap: must not be negative")
+	}
+	if c.MaxWindow <= c.Overlap {
+		p.Addf("max_window: must be longer than overlap (%s), or a window could not move forward", c.Overlap)
+	}
+	if c.PollInterval < 10*time.Millisecond {
+		p.Addf("poll_interval: must be at least 10ms")
+	}
+	if c.RequestsPerSecond <= 0 {
+		p.Addf("requests_per_second: must be more than 0 (the FilterLogEvents quota is 5 per second per account and region)")
+	}
+	if c.MaxBackoff < 10*time.Millisecond {
+		p.Addf("max_backoff: must be at least 10ms")
+	}
+	return p.Err()
+}
+
+// allRegions merges regions and other_regions, in order, each once.
+func (c *Config) allRegions() ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	var bad []string
+	add := func(key, r string) {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			return
+		}
+		if !regionRe.MatchString(r) {
+			bad = append(bad, fmt.Sprintf("%s: %q is not a region name (like us-east-1)", key, r))
+			return
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	for i, r := range c.Regions {
+		add(fmt.Sprintf("regions[%d]", i), r)
+	}
+	for _, r := range strings.Split(c.OtherRegions, ",") {
+		add("other_regions", r)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return out, nil
+}
+
+// proxy returns the awsauth proxy setting: proxy_server and its keys when given (as a URL),
+// else awsauth's proxy key.
+func (c *Config) proxy() (awsauth.Proxy, error) {
+	if c.ProxyServer == "" {
+		if c.ProxyPort != 0 || c.ProxyUsername != "" || c.ProxyPassword.IsSet() {
+			return "", fmt.Errorf("proxy_port, proxy_username, proxy_password: need proxy_server")
+		}
+		return c.AWS.Proxy, nil
+	}
+	if c.AWS.Proxy != "" {
+		return "", fmt.Errorf("proxy_server: give either proxy (a URL) or proxy_server and its keys, not both")
+	}
+	host := strings.TrimSpace(c.ProxyServer)
+	scheme := "http"
+	if i := strings.Index(host, "://"); i >= 0 {
+		scheme, host = host[:i], host[i+3:]
+	}
+	if host == "" || strings.ContainsAny(host, "/@?# ") {
+		return "", fmt.Errorf("proxy_server: %q is not a host name or address", c.ProxyServer)
+	}
+	if c.ProxyPort < 1 || c.ProxyPort > 65535 {
+		return "", fmt.Errorf("proxy_port: %d is not 1-65535 (required with proxy_server)", c.ProxyPort)
+	}
+	if c.ProxyPassword.IsSet() && c.ProxyUsername == "" {
+		return "", fmt.Errorf("proxy_password: needs proxy_username")
+	}
+	u := &url.URL{Scheme: scheme, Host: net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.ProxyPort))}
+	if c.ProxyUsername != "" {
+		if c.ProxyPassword.IsSet() {
+			u.User = url.UserPassword(c.ProxyUsername, c.ProxyPassword.Value())
+		} else {
+			u.User = url.User(c.ProxyUsername)
+		}
+	}
+	px := awsauth.Proxy(u.String())
+	probe := awsauth.Config{Proxy: px}
+	if err := probe.Validate(); err != nil {
+		return "", fmt.Errorf("proxy_server: %v", err)
+	}
+	return px, nil
+}
+
+// awsConfig returns the awsauth configuration with the JSA proxy keys folded in.
+func (c *Config) awsConfig() (awsauth.Config, error) {
+	a := c.AWS
+	px, err := c.proxy()
+	if err != nil {
+		return a, err
+	}
+	a.Proxy = px
+	return a, nil
+}
+
+// parseStartPosition reads start_position: beginning, end (now), an RFC 3339 time, or a
+// negative duration (-15m, -7d), relative to now. The result is in ms since the epoch.
+func parseStartPosition(s string, now time.Time) (int64, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "beginning":
+		return 0, nil
+	case "", "end", "now":
+		return now.UnixMilli(), nil
+	}
+	if strings.HasPrefix(s, "-") {
+		var d time.Duration
+		var err error
+		if days, ok := strings.CutSuffix(s, "d"); ok {
+			var n int
+			n, err = strconv.Atoi(days)
+			d = time.Duration(n) * 24 * time.Hour
+		} else {
+			d, err = time.ParseDuration(s)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration such as -15m, -24h or -7d", s)
+		}
+		return now.Add(d).UnixMilli(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not beginning, end, an RFC 3339 time (2026-03-01T00:00:00Z) or a negative duration (-15m)", s)
+	}
+	if t.After(now) {
+		return 0, fmt.Errorf("%q is in the future", s)
+	}
+	return t.UnixMilli(), nil
+}

@@ -1,0 +1,175 @@
+package cloudwatch
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/logshipper/logshipper/internal/awsauth"
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/sim/awssim"
+	"github.com/logshipper/logshipper/internal/sim/cwlogs"
+	"github.com/logshipper/logshipper/internal/state"
+)
+
+const (
+	testAccount = "123456789012"
+	testKeyID   = "AKIACWTESTKEY0000001"
+	testSecret  = "cw/test/secret/key/not/a/real/one/00000"
+	testGroup   = "aws-cloudtrail-logs-123456789012"
+)
+
+// offsetClock is real time plus an offset a test moves forward (to expire tokens).
+type offsetClock struct{ off atomic.Int64 }
+
+func (c *offsetClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *offsetClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
+
+// world is a simulated CloudWatch Logs behind real SigV4 verification.
+type world struct {
+	t     testing.TB
+	svc   *cwlogs.Service
+	srv   *httptest.Server
+	clock *offsetClock
+	seq   atomic.Int64
+}
+
+func newWorld(t testing.TB, opts cwlogs.Options) *world {
+	t.Helper()
+	w := &world{t: t, clock: &offsetClock{}}
+	if opts.Now == nil {
+		opts.Now = w.clock.Now
+	}
+	if opts.Rates == nil {
+		opts.Rates = map[string]float64{} // no quotas unless a test asks
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 7
+	}
+	w.svc = cwlogs.New(opts)
+	keys := awssim.NewKeyring(awssim.Credential{AccessKeyID: testKeyID, SecretAccessKey: testSecret, AccountID: testAccount,
+		ARN: "arn:aws:iam::" + testAccount + ":user/test"})
+	rt := awssim.NewRouter(awssim.NewVerifier(keys))
+	rt.Handle("logs", w.svc)
+	w.srv = httptest.NewServer(rt)
+	t.Cleanup(w.srv.Close)
+	return w
+}
+
+// config is a fast-polling configuration over the world.
+func (w *world) config(regions ...string) *Config {
+	c := NewConfig().(*Config)
+	c.AWS = awsauth.Config{
+		AccessKeyID: config.NewSecret(testKeyID), SecretAccessKey: config.NewSecret(testSecret),
+		Endpoint: w.srv.URL, Proxy: "none",
+	}
+	c.Regions = regions
+	c.LogGroup = testGroup
+	c.StartPosition = "-1h"
+	c.Lag = 50 * time.Millisecond
+	c.Overlap = 2 * time.Second
+	c.MaxWindow = time.Hour
+	c.PollInterval = 20 * time.Millisecond
+	c.RequestsPerSecond = 1000
+	c.MaxBackoff = 50 * time.Millisecond
+	c.EPSThrottle = 0
+	if err := c.Validate(); err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// source builds a source with quick backoff.
+func (w *world) source(t testing.TB, cfg *Config, store state.Store) *Source {
+	t.Helper()
+	s, err := New(cfg, plugintest.Settings(t, "cw", store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tune.backoffBase = 5 * time.Millisecond
+	return s
+}
+
+// put stores n events (JSON messages {"n":k,"tag":tag}) with timestamps around now minus
+// age, in a stream of region, and returns their messages.
+func (w *world) put(region, stream string, n int, age time.Duration) []string {
+	w.t.Helper()
+	now := time.Now().Add(-age).UnixMilli()
+	evs := make([]cwlogs.InputEvent, n)
+	msgs := make([]string, n)
+	for i := range evs {
+		k := w.seq.Add(1)
+		msgs[i] = fmt.Sprintf(`{"eventVersion":"1.08","n":%d,"region":%q}`, k, region)
+		evs[i] = cwlogs.InputEvent{Timestamp: now - int64(i%7), Message: msgs[i]}
+	}
+	if err := w.svc.Put(testAccount, region, testGroup, stream, evs); err != nil {
+		w.t.Fatal(err)
+	}
+	return msgs
+}
+
+// client is an SDK client of the world, for setting it up.
+func (w *world) client(region string) *cloudwatchlogs.Client {
+	return cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region: region, BaseEndpoint: aws.String(w.srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
+	})
+}
+
+func ctStream(region string) string { return cwlogs.CloudTrailStream(testAccount, region) }
+
+func rawKey(r *event.Record) string { return string(r.Raw) }
+
+// countingAPI wraps a client, counting calls and letting a test act after each.
+type countingAPI struct {
+	next  logsAPI
+	calls atomic.Int64
+	mu    sync.Mutex
+	after func(out *cloudwatchlogs.FilterLogEventsOutput, err error)
+}
+
+func (c *countingAPI) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	c.calls.Add(1)
+	out, err := c.next.FilterLogEvents(ctx, in, o...)
+	c.mu.Lock()
+	f := c.after
+	c.mu.Unlock()
+	if f != nil {
+		f(out, err)
+	}
+	return out, err
+}
+
+// checkOnce fails unless every message in want was published exactly once, and no eventId twice.
+func checkOnce(t testing.TB, pub *plugintest.Publisher, want []string) {
+	t.Helper()
+	byRaw := map[string]int{}
+	byID := map[string]int{}
+	for _, r := range pub.Records() {
+		byRaw[string(r.Raw)]++
+		byID[r.ID]++
+	}
+	for _, m := range want {
+		if byRaw[m] != 1 {
+			t.Errorf("message %s published %d times", m, byRaw[m])
+		}
+	}
+	for id, n := range byID {
+		if n != 1 {
+			t.Errorf("eventId %s published %d times", id, n)
+		}
+	}
+}
+
+var _ plugin.Publisher = (*plugintest.Publisher)(nil)

@@ -1,0 +1,96 @@
+package cloudwatch
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/logshipper/logshipper/internal/awsauth"
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/plugintest"
+)
+
+// The source runs unchanged against moto's CloudWatch Logs server: only the endpoint and
+// dummy keys differ.
+func TestMotoServer(t *testing.T) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server is not on PATH: the moto integration test is skipped")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	plugintest.Eventually(t, 30*time.Second, "moto_server to answer", func() bool {
+		resp, err := http.Get(endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+
+	ctx := context.Background()
+	c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	stream := ctStream("us-east-1")
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(testGroup)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{stream, "other"} {
+		if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(testGroup), LogStreamName: aws.String(s)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	put := func(s string, n int) {
+		now := time.Now().Add(-2 * time.Second).UnixMilli()
+		var evs []types.InputLogEvent
+		for i := range n {
+			m := fmt.Sprintf(`{"eventVersion":"1.08","stream":%q,"n":%d}`, s, len(want))
+			want = append(want, m)
+			evs = append(evs, types.InputLogEvent{Timestamp: aws.Int64(now + int64(i)), Message: aws.String(m)})
+		}
+		if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(testGroup), LogStreamName: aws.String(s), LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(stream, 25)
+	put("other", 5)
+
+	cfg := NewConfig().(*Config)
+	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret("testing"), SecretAccessKey: config.NewSecret("testing"), Endpoint: endpoint, Proxy: "none"}
+	cfg.Regions, cfg.LogGroup, cfg.StartPosition = []string{"us-east-1"}, testGroup, "-1h"
+	cfg.Lag, cfg.Overlap, cfg.PollInterval, cfg.MaxBackoff, cfg.RequestsPerSecond = 0, 5*time.Second, 50*time.Millisecond, 100*time.Millisecond, 100
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg, plugintest.Settings(t, "moto", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitUntil(t, 20*time.Second, "every event from moto", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+	put(stream, 10)
+	pub.WaitUntil(t, 20*time.Second, "the events put while running", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+	time.Sleep(300 * time.Millisecond)
+	run.Stop(t)
+	checkOnce(t, pub, want)
+}

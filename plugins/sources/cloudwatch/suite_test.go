@@ -1,0 +1,38 @@
+package cloudwatch
+
+import (
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/sim/cwlogs"
+	"github.com/logshipper/logshipper/internal/state"
+)
+
+// The conformance suite over a simulated CloudWatch Logs; Produce puts events in two regions
+// alternately, so the suite sees two partitions.
+func TestSourceSuite(t *testing.T) {
+	var (
+		w     *world
+		calls int
+	)
+	plugintest.RunSourceSuite(t, plugintest.SourceHarness{
+		Setup: func(t *testing.T) {
+			w = newWorld(t, cwlogs.Options{ScanBudget: 3})
+			calls = 0
+		},
+		New: func(t *testing.T, store state.Store) plugin.Source {
+			return w.source(t, w.config("us-east-1", "eu-west-1"), store)
+		},
+		Produce: func(t *testing.T, n int) []string {
+			calls++
+			region := "us-east-1"
+			if calls%2 == 0 {
+				region = "eu-west-1"
+			}
+			return w.put(region, ctStream(region), n, 10*time.Millisecond)
+		},
+		Key: rawKey,
+	})
+}
