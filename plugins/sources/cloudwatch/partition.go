@@ -271,7 +271,6 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			}
 			track(o)
 		}
-		p.s.set.Metrics.Received.Add(float64(len(recs)))
 		if err := pub.Publish(ctx, recs, ack); err != nil {
 			if ctx.Err() != nil {
 				return nil
