@@ -499,7 +499,9 @@ func TestExamplesAreValid(t *testing.T) {
 
 // The demo runs the Netskope → CloudTrail Lake journey against an in-process cloudsim with
 // faults on: the backlog arrives, the rule filters, UBA alerts are skipped, the lake holds
-// every kept record once, and a second run pulls nothing again.
+// every kept record once, and a second run pulls nothing again. Then CloudTrail via
+// CloudWatch Logs → a SIEM: every record loaded is read and the SIEM receives, as CEF, every
+// one the rule selects.
 func TestDemoRuns(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	out, errOut, code := runCLI(t, "", "demo", "--dir", dir, "--records", "2000", "--seed", "2")
@@ -550,8 +552,54 @@ func TestDemoRuns(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &ev); err != nil || !strings.HasPrefix(ev.EventSource, "netskope") || ev.ChannelARN != cloudsim.DemoChannelARN {
 		t.Errorf("stored event %+v (%v)", ev, err)
 	}
-	if cfg, _, _ := runCLI(t, "", "demo", "--print-config"); !strings.Contains(cfg, cloudsim.DemoChannelARN) || !strings.Contains(cfg, "type: netskope") {
+	if cfg, _, _ := runCLI(t, "", "demo", "--print-config"); !strings.Contains(cfg, cloudsim.DemoChannelARN) || !strings.Contains(cfg, "type: netskope") ||
+		!strings.Contains(cfg, "type: aws_cloudwatch_logs") || !strings.Contains(cfg, "type: syslog") {
 		t.Errorf("--print-config:\n%s", cfg)
+	}
+
+	// The second journey: CloudTrail via CloudWatch Logs (late, out of order, throttled) to
+	// the SIEM; every record loaded is read, the rule's selection is what the SIEM received.
+	var read, held, sentSIEM, filteredSIEM, gotSIEM, selected int
+	if _, line, ok := strings.Cut(out, "\nrun: "); !ok {
+		t.Fatalf("no CloudWatch Logs run line:\n%s", out)
+	} else if _, err := fmt.Sscanf(line, "%d records read (cloudsim holds %d)", &read, &held); err != nil {
+		t.Fatalf("run line %.120q: %v", line, err)
+	}
+	if _, line, ok := strings.Cut(out, "  to the SIEM: "); !ok {
+		t.Fatalf("no SIEM line:\n%s", out)
+	} else if _, err := fmt.Sscanf(line, "%d sent + %d filtered by the rule not-read-only", &sentSIEM, &filteredSIEM); err != nil {
+		t.Fatalf("SIEM line %.120q: %v", line, err)
+	}
+	if _, line, ok := strings.Cut(out, "  received by the SIEM: "); !ok {
+		t.Fatalf("no received line:\n%s", out)
+	} else if _, err := fmt.Sscanf(line, "%d CEF messages (%d expected", &gotSIEM, &selected); err != nil {
+		t.Fatalf("received line %.120q: %v", line, err)
+	}
+	if held != 395 || read != held || gotSIEM == 0 || gotSIEM != selected || gotSIEM != sentSIEM || sentSIEM+filteredSIEM != read {
+		t.Errorf("held %d, read %d, sent %d + filtered %d, received %d of %d selected:\n%s", held, read, sentSIEM, filteredSIEM, gotSIEM, selected, out)
+	}
+	received, err := os.ReadFile(filepath.Join(dir, "siem", "received.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(received), "\n"); n != gotSIEM {
+		t.Errorf("the SIEM's file holds %d messages, the summary says %d", n, gotSIEM)
+	}
+	for _, want := range []string{
+		"us-east-1", "us-west-2", "eu-west-1", "out of order",
+		"what the SIEM received, by category (cat=):",
+		"gateway log-source identifiers",
+		"a console login, as received:\n  <",
+		"|ConsoleLogin|",
+		"CEF:0|AWS|CloudTrail|",
+		" cat=",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, cats, ok := strings.Cut(out, "by category (cat=):\n"); !ok || !strings.HasPrefix(cats, "  ") {
+		t.Errorf("no categories shown:\n%s", out)
 	}
 }
 

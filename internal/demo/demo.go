@@ -1,9 +1,14 @@
-// Package demo runs logshipper's built-in demonstration, the Netskope → AWS CloudTrail Lake
-// journey: it starts cloudsim in-process (a Netskope tenant holding a backlog of events and
-// alerts, and CloudTrail Lake, both injecting faults), runs the embedded configuration (the
-// netskope source, a Cloud Exchange business rule, the aws_cloudtrail_lake destination and a
-// file archive) until the whole backlog is accounted for, then runs it again on the same data
-// directory to show that nothing is pulled twice, and prints what arrived in the lake.
+// Package demo runs logshipper's built-in demonstration of its two journeys. It starts
+// cloudsim in-process (a Netskope tenant holding a backlog of events and alerts, CloudTrail
+// Lake and CloudWatch Logs, all injecting faults) and a syslog receiver playing the SIEM.
+// First, Netskope → AWS CloudTrail Lake: it runs the embedded configuration's netskope source
+// and its routes (a Cloud Exchange business rule, the aws_cloudtrail_lake destination and a
+// file archive) until the whole backlog is accounted for, then again on the same data
+// directory to show that nothing is pulled twice, and prints what arrived in the lake. Then
+// CloudTrail via CloudWatch Logs → a SIEM: it puts real CloudTrail records into three
+// regions' CloudTrail log streams, late and out of order, runs the aws_cloudwatch_logs source
+// and its routes (syslog CEF over TCP, a file archive) until every record is accounted for
+// and received, and prints what the SIEM received.
 package demo
 
 import (
@@ -106,6 +111,12 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 		return err
 	}
 	defer sim.Close()
+	receivedFile := filepath.Join(dir, "siem", "received.log")
+	rcv, err := startReceiver(receivedFile)
+	if err != nil {
+		return err
+	}
+	defer rcv.Close()
 	total, dups := tenantTotal(sim.Netskope.Stats())
 	show := func(p string) string { return displayPath(o.Dir, dir, p) }
 	fmt.Fprintf(o.Out, "cloudsim, in-process on free loopback ports:\n")
@@ -117,7 +128,7 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 	fmt.Fprintf(o.Out, "logshipper: the embedded configuration (demo --print-config) until every record is accounted for; log: %s\n",
 		show(logFile.Name()))
 
-	vars := variables(sim, dir)
+	vars := variables(sim, rcv.Addr(), dir)
 	res := config.Resolver{Env: func(k string) (string, bool) {
 		if v, ok := vars[k]; ok {
 			return v, true
@@ -129,7 +140,8 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 
-	first, err := runPass(ctx, cfg, reg, log, o.Timeout, func(c counts) bool { return settled(c, float64(total)) })
+	journey1 := only(cfg, sourceName)
+	first, err := runPass(ctx, journey1, reg, log, o.Timeout, func(c counts) bool { return settled(c, float64(total)) })
 	if err != nil {
 		return fmt.Errorf("demo: first run: %w (log: %s)", err, show(logFile.Name()))
 	}
@@ -138,7 +150,7 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 	// The second run: the same data directory, so the saved positions. It is done once every
 	// endpoint has answered it at least once and what it read (nothing, we expect) is
 	// accounted for.
-	second, err := runPass(ctx, cfg, reg, log, 30*time.Second, func(c counts) bool {
+	second, err := runPass(ctx, journey1, reg, log, 30*time.Second, func(c counts) bool {
 		return answeredSince(tenant1, sim.Netskope.Stats()) && settled(c, 0)
 	})
 	if err != nil {
@@ -171,6 +183,14 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 		return fmt.Errorf("demo: the lake does not hold exactly the records the rule kept: %d expected, %d missing, %d stored twice, %d unexpected",
 			chk.want, chk.missing, chk.twice, chk.extra)
 	}
+
+	j := journey2{
+		out: o.Out, show: show, sim: sim, rcv: rcv, cfg: cfg, reg: reg, log: log, timeout: o.Timeout,
+		archive: filepath.Join(dir, "archive", "cloudtrail.ndjson"), received: receivedFile,
+	}
+	if err := j.run(ctx); err != nil {
+		return fmt.Errorf("%w (log: %s)", err, show(logFile.Name()))
+	}
 	return nil
 }
 
@@ -192,6 +212,7 @@ func runPass(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log 
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	up := map[string]bool{}
+	var last counts
 	var (
 		elapsed time.Duration
 		failure error
@@ -209,7 +230,8 @@ wait:
 			failure = ctx.Err()
 			break wait
 		case <-deadline.C:
-			failure = fmt.Errorf("not every record was accounted for within %s", timeout)
+			failure = fmt.Errorf("not every record was accounted for within %s (received %v, sent %v, dropped %v)",
+				timeout, last[mReceived], last[mSent], last[mDropped])
 			break wait
 		case <-tick.C:
 			c, err := a.Metrics().Counts()
@@ -217,6 +239,7 @@ wait:
 				failure = fmt.Errorf("reading the metrics: %w", err)
 				break wait
 			}
+			last = c
 			if name := stopped(c, up); name != "" {
 				failure = fmt.Errorf("plugin configuration %s stopped", name)
 				break wait
@@ -254,15 +277,21 @@ func stopped(c counts, up map[string]bool) string {
 	return ""
 }
 
-// settled reports whether the source has read at least want records and every record it read
-// is accounted for on every route: given to the destination or filtered by the route's rule,
-// and then delivered or dropped with a reason.
+// settled reports whether the Netskope source has read at least want records and every record
+// it read is accounted for on every route: given to the destination or filtered by the route's
+// rule, and then delivered or dropped with a reason.
 func settled(c counts, want float64) bool {
 	read := c[mReceived][sourceName]
 	if read+c[mDropped][sourceName+"/"+string(plugin.ReasonInvalid)] < want {
 		return false
 	}
-	for _, d := range []string{lakeName, archiveName} {
+	return routesSettled(c, read, []string{lakeName, archiveName})
+}
+
+// routesSettled reports whether each of the destinations was given read records or filtered
+// them by its route's rule, and delivered or dropped with a reason every record it was given.
+func routesSettled(c counts, read float64, dests []string) bool {
+	for _, d := range dests {
 		given := c[mReceived][d]
 		if given+dropped(c, d, plugin.ReasonFiltered)+dropped(c, d, plugin.ReasonRuleError) != read {
 			return false

@@ -27,7 +27,8 @@ const (
 // worldConfig is cloudsim's default world on free loopback ports, with a fixed backlog of
 // about records records spread over every endpoint (no live generation, so the demo knows
 // when everything has arrived), a few duplicates, and faults on both sides. The lake also
-// writes every stored event to lakeFile.
+// writes every stored event to lakeFile. CloudWatch Logs ingests late and out of order and
+// throttles; the second journey puts its CloudTrail records in when it starts.
 func worldConfig(records int, seed int64, lakeFile string) *cloudsim.Config {
 	n := len(netskope.Endpoints())
 	c := cloudsim.Default()
@@ -42,6 +43,8 @@ func worldConfig(records int, seed int64, lakeFile string) *cloudsim.Config {
 	c.Netskope.Faults = cloudsim.NetskopeFault{ServerErrorRate: netskope5xxRate, CutBodyRate: netskopeCutRate}
 	c.AWS.Lake.Faults = cloudsim.LakeFaults{EventThrottleRate: lakeEventThrottleRate, CallServerErrorRate: lakeCallErrorRate}
 	c.AWS.Lake.StoreFile = lakeFile
+	c.AWS.Logs.IngestDelay, c.AWS.Logs.IngestJitter = ingestDelay, ingestJitter
+	c.AWS.Logs.Faults = cloudsim.LogsFaults{ThrottleRate: logsThrottleRate, Ops: []string{"FilterLogEvents"}}
 	return c
 }
 
@@ -59,8 +62,8 @@ func startWorld(records int, seed int64, dir string) (*cloudsim.Sim, string, err
 }
 
 // variables are the values the demo gives the embedded configuration's ${...}: the
-// in-process cloudsim, whatever the environment says.
-func variables(sim *cloudsim.Sim, dir string) map[string]string {
+// in-process cloudsim and syslog receiver, whatever the environment says.
+func variables(sim *cloudsim.Sim, siem, dir string) map[string]string {
 	cfg := cloudsim.Default()
 	acct := cfg.AWS.Accounts[0]
 	return map[string]string{
@@ -70,6 +73,7 @@ func variables(sim *cloudsim.Sim, dir string) map[string]string {
 		"AWS_ENDPOINT":          sim.Endpoints["aws"],
 		"AWS_ACCESS_KEY_ID":     acct.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": acct.SecretAccessKey,
+		"SYSLOG_ADDRESS":        siem,
 	}
 }
 
