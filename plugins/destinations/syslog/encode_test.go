@@ -232,8 +232,7 @@ func TestSDEscaping(t *testing.T) {
 	cfg.Format = FormatJSON
 	e := newEncoder(cfg, "collector", nil, nil)
 	r := &event.Record{Raw: []byte(`{"a":1}`), Source: `src"]`, Type: "dlp", ID: `id\1`, Time: time.Date(2024, 5, 6, 7, 8, 9, 10e6, time.UTC)}
-	var scratch []byte
-	got, err := e.message(nil, r, &scratch)
+	got, err := e.message(nil, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +250,12 @@ func TestRFC3164AndHostnameFromLogSource(t *testing.T) {
 	e := newEncoder(cfg, "collector", nil, nil)
 	r := &event.Record{Raw: []byte(`{"a":1}`), Time: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
 		Meta: map[string]string{event.MetaLogSourceID: "aws cloudtrail eu"}}
-	var scratch []byte
-	got, _ := e.message(nil, r, &scratch)
+	got, _ := e.message(nil, r)
 	if want := `<132>May  6 07:08:09 aws_cloudtrail_eu logshipper: {"a":1}`; string(got) != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 	r.Meta = nil
-	got, _ = e.message(nil, r, &scratch)
+	got, _ = e.message(nil, r)
 	if want := `<132>May  6 07:08:09 collector logshipper: {"a":1}`; string(got) != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
@@ -265,10 +263,10 @@ func TestRFC3164AndHostnameFromLogSource(t *testing.T) {
 	for _, f := range []string{FormatCEF, FormatLEEF} {
 		cfg := testConfig("127.0.0.1:514")
 		cfg.Format = f
-		e := newEncoder(cfg, "collector", nil, BasicEnricher)
+		e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 		r := &event.Record{Raw: []byte(`{"eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-02T03:04:05Z"}`),
 			Meta: map[string]string{event.MetaLogSourceID: "gw-1"}}
-		got, err := e.message(nil, r, &scratch)
+		got, err := e.message(nil, r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,6 +332,13 @@ func goldenRecords(t testing.TB) []*event.Record {
 	}
 	recs = append(recs, netskopeRecords(t)...)
 	recs = append(recs, &event.Record{Raw: []byte(`{"hello":"a=b|c\\d","n":1}`), Type: "custom", ID: "x-1", Time: time.Unix(1700000000, 0)})
+	// The CloudWatch source's envelope (extract_original_event off), QRadar's text form, and
+	// a record that is not JSON.
+	raws := pantherRecords(t, 2)
+	recs = append(recs,
+		&event.Record{Raw: cloudWatchEnvelope(t, raws[0], 0), Source: "cloudwatch"},
+		&event.Record{Raw: qradarForm(raws[1], 1), Source: "qradar"},
+		&event.Record{Raw: []byte("<13>not json = at all|"), Source: "udp", Time: time.Unix(1700000000, 0)})
 	return recs
 }
 
@@ -343,12 +348,11 @@ func TestGolden(t *testing.T) {
 			cfg := testConfig("127.0.0.1:514")
 			cfg.Format = f
 			cfg.JSONEnvelope = f == FormatJSON
-			e := newEncoder(cfg, "collector", nil, BasicEnricher)
+			e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 			e.now = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
 			var out bytes.Buffer
-			var scratch []byte
 			for _, r := range goldenRecords(t) {
-				msg, err := e.message(nil, r, &scratch)
+				msg, err := e.message(nil, r)
 				if err != nil {
 					fmt.Fprintf(&out, "ERROR %v\n", err)
 					continue
@@ -397,10 +401,9 @@ func firstDiff(got, want string) string {
 // The CloudTrail mapping fills what a SIEM needs, and a Netskope DLP alert gets CE's header.
 func TestMappedFields(t *testing.T) {
 	cfg := testConfig("127.0.0.1:514")
-	e := newEncoder(cfg, "collector", nil, BasicEnricher)
-	var scratch []byte
+	e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 	raw := `{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2","errorCode":"AccessDenied","errorMessage":"no = way\nreally","eventID":"e-1","recipientAccountId":"111122223333","eventType":"AwsApiCall","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a|b","principalId":"AID1","accessKeyId":"AKIA1"}}`
-	msg, err := e.message(nil, &event.Record{Raw: []byte(raw), Meta: map[string]string{event.MetaLogSourceID: "gw"}}, &scratch)
+	msg, err := e.message(nil, &event.Record{Raw: []byte(raw), Meta: map[string]string{event.MetaLogSourceID: "gw"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,14 +411,16 @@ func TestMappedFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := m.Header; h[1] != "AWS" || h[2] != "CloudTrail" || h[3] != "1.08" || h[4] != "CreateUser" || h[6] != "7" {
+	if h := m.Header; h[1] != "AWS" || h[2] != "CloudTrail" || h[3] != "1.08" || h[4] != "CreateUser" || h[6] != "5" {
 		t.Errorf("header %q", h)
 	}
 	want := map[string]string{
-		"rt": "1704164645000", "src": "198.51.100.7", "suser": "arn:aws:iam::111122223333:user/a|b", "act": "CreateUser",
+		"rt": "1704164645000", "src": "198.51.100.7", "suser": "a|b", "act": "CreateUser",
 		"outcome": "failure", "reason": "no = way\nreally", "cs1Label": "eventSource", "cs1": "iam.amazonaws.com",
 		"cs2": "us-east-1", "cs3": "111122223333", "cs4": "AccessDenied", "externalId": "e-1", "dvchost": "gw",
-		"requestClientApplication": "aws-cli/2", "cat": "AwsApiCall", "cs5": "IAMUser", "suid": "AID1",
+		"requestClientApplication": "aws-cli/2", "cat": "error.access_denied", "cs5": "IAMUser", "suid": "arn:aws:iam::111122223333:user/a|b",
+		"cs6": "AKIA1", "cn1Label": "ocsfClassUid", "cn1": "3001", "cn2": "1", "cn3": "300101", "flexString1": "Account Change",
+		"flexString2Label": "ocsfActivityName", "flexString2": "Create",
 	}
 	for k, v := range want {
 		if got, _ := m.get(k); got != v {
@@ -423,7 +428,7 @@ func TestMappedFields(t *testing.T) {
 		}
 	}
 	// A sourceIPAddress that is a service name is not an address: no src.
-	msg, _ = e.message(nil, &event.Record{Raw: []byte(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"s3.amazonaws.com"}`)}, &scratch)
+	msg, _ = e.message(nil, &event.Record{Raw: []byte(`{"eventTime":"2024-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"s3.amazonaws.com"}`)})
 	if m, _ := parseCEF(msgOf(t, string(msg))); func() bool { _, ok := m.get("src"); return ok }() {
 		t.Errorf("src set from a service name: %s", msg)
 	}
@@ -431,7 +436,7 @@ func TestMappedFields(t *testing.T) {
 	// Netskope: the CE mapping, $tenant_name from the record's source.
 	r := &event.Record{Raw: []byte(`{"_id":"1","alert_type":"DLP","alert_name":"Leak","dlp_rule_severity":"High","srcip":"10.0.0.1","user":"u@x"}`),
 		Source: "tenant-a", Type: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
-	msg, err = e.message(nil, r, &scratch)
+	msg, err = e.message(nil, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,12 +452,13 @@ func TestMappedFields(t *testing.T) {
 	}
 	// A Netskope subtype the mapping lacks is skipped as unmapped.
 	r.Meta = map[string]string{"netskope.endpoint": "alerts/nosuchtype"}
-	if _, err := e.message(nil, r, &scratch); !isSkipped(err, plugin.ReasonUnmapped) {
+	if _, err := e.message(nil, r); !isSkipped(err, plugin.ReasonUnmapped) {
 		t.Errorf("unmapped subtype: err = %v", err)
 	}
-	// Not JSON: refused.
-	if _, err := e.message(nil, &event.Record{Raw: []byte(`nope`)}, &scratch); !isRefused(err) {
-		t.Errorf("not JSON: err = %v", err)
+	// A Netskope record that is not JSON: refused (its mapping needs the fields).
+	r = &event.Record{Raw: []byte(`nope`), Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+	if _, err := e.message(nil, r); !isRefused(err) {
+		t.Errorf("Netskope, not JSON: err = %v", err)
 	}
 }
 
@@ -469,10 +475,9 @@ func isRefused(err error) bool {
 func TestLEEFShape(t *testing.T) {
 	cfg := testConfig("127.0.0.1:514")
 	cfg.Format = FormatLEEF
-	e := newEncoder(cfg, "collector", nil, BasicEnricher)
-	var scratch []byte
-	raw := `{"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","sourceIPAddress":"198.51.100.7","eventType":"AwsApiCall","userIdentity":{"arn":"a\tb"}}`
-	msg, err := e.message(nil, &event.Record{Raw: []byte(raw)}, &scratch)
+	e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
+	raw := `{"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","sourceIPAddress":"198.51.100.7","eventType":"AwsApiCall","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a\tb"}}`
+	msg, err := e.message(nil, &event.Record{Raw: []byte(raw)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +495,7 @@ func TestLEEFShape(t *testing.T) {
 		got[k] = v
 	}
 	want := map[string]string{"devTime": "2024-01-02T03:04:05.000+0000", "devTimeFormat": LEEFTimeFormat, "src": "198.51.100.7",
-		"usrName": "a b", "sev": "3", "cat": "AwsApiCall"}
+		"usrName": "a b", "sev": "5", "cat": "iam.user.create", "outcome": "success", "cn1": "3001", "flexString2": "Create"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q (%s)", k, got[k], v, body)
@@ -520,8 +525,8 @@ func benchEncode(b *testing.B, format string) {
 	raws := pantherRecords(b, 30)
 	cfg := testConfig("127.0.0.1:514")
 	cfg.Format = format
-	e := newEncoder(cfg, "collector", nil, BasicEnricher)
-	var dst, scratch []byte
+	e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
+	var dst []byte
 	bytesIn := 0
 	for _, r := range raws {
 		bytesIn += len(r)
@@ -533,7 +538,7 @@ func benchEncode(b *testing.B, format string) {
 		for _, raw := range raws {
 			r := &event.Record{Raw: raw}
 			var err error
-			if dst, err = e.message(dst[:0], r, &scratch); err != nil {
+			if dst, err = e.message(dst[:0], r); err != nil {
 				b.Fatal(err)
 			}
 		}

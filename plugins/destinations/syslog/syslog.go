@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -39,7 +40,7 @@ func Factory() plugin.Factory {
 // Option changes a Destination at construction.
 type Option func(*Destination)
 
-// WithEnricher replaces the CloudTrail Enricher (BasicEnricher by default); nil turns it off.
+// WithEnricher replaces the CloudTrail Enricher (CloudTrailEnricher by default); nil turns it off.
 func WithEnricher(e Enricher) Option { return func(d *Destination) { d.enc.enricher = e } }
 
 // withDialer replaces how connections are made (tests inject broken connections).
@@ -89,7 +90,7 @@ func New(cfg *Config, set plugin.Settings, opts ...Option) (*Destination, error)
 	d := &Destination{
 		cfg:  cfg,
 		set:  set,
-		enc:  newEncoder(cfg, host, user, BasicEnricher),
+		enc:  newEncoder(cfg, host, user, CloudTrailEnricher),
 		dial: newDialer(cfg, tlsCfg),
 		max:  cfg.maxMessage(),
 		idle: make(chan net.Conn, 16),
@@ -103,10 +104,10 @@ func New(cfg *Config, set plugin.Settings, opts ...Option) (*Destination, error)
 
 // batchBuf holds one Write's messages, framed, end to end; ends[i] is where message i ends.
 type batchBuf struct {
-	out     []byte
-	msg     []byte
-	scratch []byte
-	ends    []int
+	out  []byte
+	msg  []byte
+	cuts []int // where each message of one record ends in msg
+	ends []int
 }
 
 // Write implements plugin.Destination. Records that cannot be encoded are reported in a
@@ -130,15 +131,16 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 	var failed map[int]error
 	truncated := 0
 	for i, r := range recs {
-		msg, err := d.enc.message(b.msg[:0], r, &b.scratch)
-		b.msg = msg
-		if err == nil && len(msg) > d.max {
-			if d.cfg.Oversize == OversizeTruncate {
-				msg = truncate(msg, d.max)
-				truncated++
-			} else {
-				err = plugin.Refused("too_large", fmt.Errorf("the syslog message is %d bytes, more than max_message_bytes (%d)", len(msg), d.max))
+		// Usually one message; input holding several CloudTrail records gives one each, and
+		// is refused whole when one of them is too large.
+		msgs, cuts, err := d.enc.messages(b.msg[:0], r, b.cuts[:0])
+		b.msg, b.cuts = msgs, cuts
+		cut := 0
+		for k := 0; err == nil && k < len(cuts); k++ {
+			if n := cuts[k] - cut; n > d.max && d.cfg.Oversize != OversizeTruncate {
+				err = plugin.Refused("too_large", fmt.Errorf("the syslog message is %d bytes, more than max_message_bytes (%d)", n, d.max))
 			}
+			cut = cuts[k]
 		}
 		if err != nil {
 			if failed == nil {
@@ -147,8 +149,17 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 			failed[i] = err
 			continue
 		}
-		b.out = d.frame(b.out, msg)
-		b.ends = append(b.ends, len(b.out))
+		cut = 0
+		for _, end := range cuts {
+			msg := msgs[cut:end]
+			cut = end
+			if len(msg) > d.max {
+				msg = truncate(msg, d.max)
+				truncated++
+			}
+			b.out = d.frame(b.out, msg)
+			b.ends = append(b.ends, len(b.out))
+		}
 	}
 	if truncated > 0 {
 		d.set.Metrics.Dropped("truncated", truncated)
@@ -331,10 +342,18 @@ func backoff(attempt int) time.Duration {
 
 // Preview returns the message Write would send for r (header and MSG, without framing).
 func (d *Destination) Preview(r *event.Record) (string, error) {
-	var scratch []byte
-	msg, err := d.enc.message(nil, r, &scratch)
+	msgs, cuts, err := d.enc.messages(nil, r, nil)
 	if err != nil {
 		return "", err
 	}
-	return string(msg), nil
+	var sb strings.Builder
+	start := 0
+	for k, end := range cuts {
+		if k > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.Write(msgs[start:end])
+		start = end
+	}
+	return sb.String(), nil
 }

@@ -1,0 +1,644 @@
+package syslog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/cloudtrail"
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/mapping"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// Enricher computes the fields of a CloudTrail record that the record does not hold itself
+// (category, severity, OCSF class, ...). It writes them into computed, which a mapping reads as
+// "logshipper.<name>". ev and env must not be modified. It is called from several goroutines.
+//
+// The default is CloudTrailEnricher. Another Enricher (WithEnricher) sends CloudTrail records
+// through the mapping path, as a configured cloudtrail mapping does.
+type Enricher interface {
+	Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope, computed map[string]any)
+}
+
+// EnricherFunc adapts a function to Enricher.
+type EnricherFunc func(ev *cloudtrail.Event, env *cloudtrail.Envelope, computed map[string]any)
+
+// Enrich implements Enricher.
+func (f EnricherFunc) Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope, computed map[string]any) {
+	f(ev, env, computed)
+}
+
+// CloudTrailEnricher is the default Enricher: what internal/cloudtrail derives from a record.
+// Keys, each present only when it has a value: the record's own fields as cloudtrail.Event
+// reads them (event_name, event_source and event_version: insightDetails' for an Insight
+// event, Lake's version; source_ip, user_agent, event_id, error_code, error_message,
+// aws_region, recipient_account_id, identity_type, access_key_id), category, action, outcome, severity (0-10, an
+// int64), user_name (the derived user name), user_id (userIdentity.arn, else principalId),
+// ocsf_class_uid, ocsf_class_name, ocsf_activity_id, ocsf_activity_name, ocsf_type_uid,
+// ocsf_category_uid (int64s and strings), parse_status ("ok"), input_form (record,
+// cloudwatch, qradar, subscription, records_file), log_group and log_stream (from a CloudWatch
+// envelope). The encoder adds time_ms and log_source itself.
+var CloudTrailEnricher Enricher = cloudTrailEnricher{}
+
+type cloudTrailEnricher struct{}
+
+func (cloudTrailEnricher) Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope, c map[string]any) {
+	setStr := func(k, v string) {
+		if v != "" {
+			c[k] = v
+		}
+	}
+	setStr("event_name", ev.EventName)
+	setStr("event_source", ev.EventSource)
+	setStr("event_version", ev.EventVersion)
+	setStr("source_ip", ev.SourceIPAddress)
+	setStr("user_agent", ev.UserAgent)
+	setStr("event_id", ev.EventID)
+	setStr("error_code", ev.ErrorCode)
+	setStr("error_message", ev.ErrorMessage)
+	setStr("aws_region", ev.AWSRegion)
+	setStr("recipient_account_id", ev.RecipientAccountID)
+	setStr("identity_type", ev.Identity.Type)
+	setStr("access_key_id", ev.Identity.AccessKeyID)
+	setStr("category", ev.Category)
+	setStr("action", ev.Action)
+	setStr("outcome", string(ev.Outcome))
+	c["severity"] = int64(ev.Severity)
+	setStr("user_name", ev.Identity.UserName)
+	setStr("user_id", userID(ev))
+	if o := ev.OCSF; o.ClassUID != 0 {
+		c["ocsf_class_uid"] = int64(o.ClassUID)
+		setStr("ocsf_class_name", o.ClassName)
+		c["ocsf_activity_id"] = int64(o.ActivityID)
+		setStr("ocsf_activity_name", o.ActivityName)
+		c["ocsf_type_uid"] = int64(o.TypeUID())
+		c["ocsf_category_uid"] = int64(o.CategoryUID)
+	}
+	c["parse_status"] = string(cloudtrail.StatusOK)
+	c["input_form"] = env.Form.String()
+	setStr("log_group", env.LogGroup)
+	setStr("log_stream", env.LogStream)
+}
+
+// userID is what identifies the caller: the ARN, else the principal id.
+func userID(ev *cloudtrail.Event) string {
+	if ev.Identity.ARN != "" {
+		return ev.Identity.ARN
+	}
+	return ev.Identity.PrincipalID
+}
+
+// encScratch is the per-message working memory of appendMapped.
+type encScratch struct {
+	ev   cloudtrail.Event
+	item cloudtrail.Item
+	list fieldList
+}
+
+// fieldList is the extension of one CEF or LEEF message, in order and not yet escaped. The
+// mapping path and the CloudTrail fast path both fill one, and one writer per format turns it
+// into text, so the two paths cannot differ in how they write.
+type fieldList struct {
+	buf   []byte // the value texts, end to end
+	pairs []pair
+}
+
+type pair struct {
+	key        string
+	start, end int   // the value text: buf[start:end]
+	ms         int64 // isTime: the value as epoch milliseconds (LEEF devTime)
+	isTime     bool
+}
+
+func (l *fieldList) reset() { l.buf, l.pairs = l.buf[:0], l.pairs[:0] }
+
+func (l *fieldList) value(p *pair) []byte { return l.buf[p.start:p.end] }
+
+func (l *fieldList) addString(k, v string) {
+	if v == "" {
+		return
+	}
+	n := len(l.buf)
+	l.buf = append(l.buf, v...)
+	l.pairs = append(l.pairs, pair{key: k, start: n, end: len(l.buf)})
+}
+
+func (l *fieldList) addInt(k string, v int64) {
+	n := len(l.buf)
+	l.buf = strconv.AppendInt(l.buf, v, 10)
+	l.pairs = append(l.pairs, pair{key: k, start: n, end: len(l.buf)})
+}
+
+func (l *fieldList) addLeaf(leaf mapping.Leaf) {
+	n := len(l.buf)
+	l.buf = leaf.AppendText(l.buf)
+	p := pair{key: leaf.Name, start: n, end: len(l.buf)}
+	if leaf.Name == "rt" {
+		if t, ok := leafTime(leaf); ok {
+			p.ms, p.isTime = t.UnixMilli(), true
+		}
+	}
+	l.pairs = append(l.pairs, p)
+}
+
+func (l *fieldList) has(k string) bool {
+	for i := range l.pairs {
+		if l.pairs[i].key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// orphan reports a custom-field label (cs1Label, cn2Label, flexString1Label, ...) whose field
+// has no value in this record: a label alone says nothing, so it is left out.
+func (l *fieldList) orphan(k string) bool {
+	field, ok := strings.CutSuffix(k, "Label")
+	return ok && field != "" && !l.has(field)
+}
+
+// appendMapped writes a CEF or LEEF message: Netskope records through their mapping,
+// CloudTrail records (bare or in an envelope) from their parsed cloudtrail.Event, anything else
+// as a generic message carrying parse_status. Input holding several CloudTrail records gives
+// one message each: their boundaries (but the last) are appended to ends.
+func (e *encoder) appendMapped(dst []byte, r *event.Record, ends []int) ([]byte, []int, error) {
+	s := e.scratch.Get().(*encScratch)
+	defer func() {
+		s.ev, s.item = cloudtrail.Event{}, cloudtrail.Item{} // do not keep the record alive
+		e.scratch.Put(s)
+	}()
+	if ep := r.Meta["netskope.endpoint"]; ep != "" {
+		dst, err := e.appendNetskope(dst, r, ep, &s.list)
+		return dst, ends, err
+	}
+	// Most records are bare CloudTrail: parse first, and look for an envelope only when that
+	// fails (Split returns a record that parses as a bare one unchanged, so the result is the
+	// same, in one pass instead of two). Input that starts like an envelope is split first.
+	var perr error = errLooksWrapped
+	if !looksWrapped(r.Raw) {
+		perr = cloudtrail.ParseInto(&s.ev, r.Raw)
+	}
+	if perr == nil {
+		s.item = cloudtrail.Item{Record: r.Raw}
+		dst, err := e.appendCloudTrail(dst, r, &s.item, s)
+		return dst, ends, err
+	}
+	items, err := cloudtrail.Split(r.Raw)
+	switch {
+	case err != nil:
+		return e.appendGeneric(dst, r, r.Raw, cloudtrail.StatusNotJSON), ends, nil
+	case len(items) == 1 && items[0].Envelope.Form == cloudtrail.FormRecord && perr != errLooksWrapped:
+		return e.appendGeneric(dst, r, r.Raw, cloudtrail.StatusOf(perr)), ends, nil
+	}
+	for i := range items {
+		if i > 0 {
+			ends = append(ends, len(dst))
+			dst = e.appendHeader(dst, r)
+		}
+		it := &items[i]
+		if status := cloudtrail.StatusOf(cloudtrail.ParseInto(&s.ev, it.Record)); status != cloudtrail.StatusOK {
+			raw := it.Record
+			if len(items) == 1 {
+				raw = r.Raw // an envelope around something else: send it whole
+			}
+			dst = e.appendGeneric(dst, r, raw, status)
+			continue
+		}
+		if dst, err = e.appendCloudTrail(dst, r, it, s); err != nil {
+			return dst, ends, err
+		}
+	}
+	return dst, ends, nil
+}
+
+// errLooksWrapped: the record was not parsed bare because it starts like an envelope.
+var errLooksWrapped = errors.New("starts like an envelope")
+
+// looksWrapped reports input whose first key is one of an envelope's (CloudWatch, subscription,
+// {"Records":[...]}), or that starts as QRadar's text form ({Key: ...}): Split it before
+// parsing, rather than after a parse that fails at the end.
+func looksWrapped(b []byte) bool {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	for i++; i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'); i++ {
+	}
+	if i >= len(b) {
+		return false
+	}
+	if b[i] != '"' {
+		return isKeyByte(b[i]) // QRadar's {LogStreamName: ...}
+	}
+	end := bytes.IndexByte(b[i+1:], '"')
+	if end < 0 {
+		return false
+	}
+	switch string(b[i+1 : i+1+end]) {
+	case "logGroup", "logGroupName", "logStream", "logStreamName", "messageType", "owner", "Records",
+		"logEvents", "events", "timestamp", "ingestionTime", "eventId", "message", "id":
+		return true
+	}
+	return false
+}
+
+func (e *encoder) appendNetskope(dst []byte, r *event.Record, ep string, l *fieldList) ([]byte, error) {
+	l.reset()
+	fields, err := r.Fields()
+	if err != nil {
+		return dst, plugin.Refused("invalid", err)
+	}
+	m, err := e.netskopeMapping(ep)
+	if err != nil {
+		return dst, err
+	}
+	h, err := e.applyMapping(m, fields, r, l)
+	if err != nil {
+		return dst, err
+	}
+	return e.appendBody(dst, h, l, e.logSource(r)), nil
+}
+
+// appendCloudTrail writes the message of the CloudTrail record parsed into s.ev.
+func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, item *cloudtrail.Item, s *encScratch) ([]byte, error) {
+	s.list.reset()
+	ls := e.logSource(r)
+	var h header
+	if e.fastPath() {
+		h = cloudTrailHeader(&s.ev)
+		fillCloudTrail(&s.list, &s.ev, &item.Envelope, ls)
+	} else {
+		m, err := e.cloudTrailMapping(s.ev.EventSource)
+		if err != nil {
+			return dst, err
+		}
+		fields, err := e.cloudTrailFields(r, item, &s.ev)
+		if err != nil {
+			return dst, err
+		}
+		if h, err = e.applyMapping(m, fields, r, &s.list); err != nil {
+			return dst, err
+		}
+	}
+	return e.appendBody(dst, h, &s.list, ls), nil
+}
+
+// parseStatus is the parse status of a record for the JSON envelope: "" for Netskope records
+// (they are not CloudTrail's to judge); for input holding several records, the first status
+// that is not ok.
+func (e *encoder) parseStatus(r *event.Record) cloudtrail.Status {
+	if r.Meta["netskope.endpoint"] != "" {
+		return ""
+	}
+	s := e.scratch.Get().(*encScratch)
+	defer func() {
+		s.ev = cloudtrail.Event{}
+		e.scratch.Put(s)
+	}()
+	perr := cloudtrail.ParseInto(&s.ev, r.Raw)
+	if perr == nil {
+		return cloudtrail.StatusOK
+	}
+	items, err := cloudtrail.Split(r.Raw)
+	switch {
+	case err != nil:
+		return cloudtrail.StatusNotJSON
+	case len(items) == 1 && items[0].Envelope.Form == cloudtrail.FormRecord:
+		return cloudtrail.StatusOf(perr)
+	}
+	for i := range items {
+		if st := cloudtrail.StatusOf(cloudtrail.ParseInto(&s.ev, items[i].Record)); st != cloudtrail.StatusOK {
+			return st
+		}
+	}
+	return cloudtrail.StatusOK
+}
+
+// fastPath: CloudTrail records are written from the typed cloudtrail.Event, not through the
+// default mapping (the same output, a tenth of the time; TestFastPathMatchesMapping checks).
+func (e *encoder) fastPath() bool {
+	return !e.noFast && !e.userCloudTrail && e.enricher == CloudTrailEnricher
+}
+
+func (e *encoder) netskopeMapping(ep string) (*mapping.Mapping, error) {
+	kind, subtype, _ := strings.Cut(ep, "/")
+	set := e.netskope
+	if e.user != nil && hasKind(e.user, kind) {
+		set = e.user
+	}
+	m, ok := set.For(kind, subtype)
+	if !ok {
+		return nil, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the syslog mapping has nothing for Netskope %s", ep))
+	}
+	return m, nil
+}
+
+func (e *encoder) cloudTrailMapping(src string) (*mapping.Mapping, error) {
+	set := e.ctrail
+	if e.userCloudTrail {
+		set = e.user
+	}
+	if m, ok := set.For(KindCloudTrail, src); ok {
+		return m, nil
+	}
+	if m, ok := set.For(KindCloudTrail, "default"); ok {
+		return m, nil
+	}
+	return nil, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the syslog mapping has neither cloudtrail.%s nor cloudtrail.default", src))
+}
+
+// cloudTrailFields returns what a mapping reads from a CloudTrail record: its fields (those of
+// the record inside an envelope), with the computed ones under "logshipper".
+func (e *encoder) cloudTrailFields(r *event.Record, item *cloudtrail.Item, ev *cloudtrail.Event) (map[string]any, error) {
+	var fields map[string]any
+	var err error
+	if item.Envelope.Form == cloudtrail.FormRecord {
+		fields, err = r.Fields()
+	} else {
+		inner := event.Record{Raw: item.Record}
+		fields, err = inner.Fields()
+	}
+	if err != nil {
+		return nil, plugin.Refused("invalid", err)
+	}
+	computed := make(map[string]any, 20)
+	if !ev.EventTime.IsZero() {
+		computed["time_ms"] = ev.EventTime.UnixMilli()
+	}
+	if ls := e.logSource(r); ls != "" {
+		computed["log_source"] = ls
+	}
+	if e.enricher != nil {
+		e.enricher.Enrich(ev, &item.Envelope, computed)
+	}
+	// A shallow copy: fields is the record's cache and must not change.
+	with := make(map[string]any, len(fields)+1)
+	for k, v := range fields {
+		with[k] = v
+	}
+	with["logshipper"] = computed
+	return with, nil
+}
+
+// applyMapping maps fields into l and returns the CEF header.
+func (e *encoder) applyMapping(m *mapping.Mapping, fields map[string]any, r *event.Record, l *fieldList) (header, error) {
+	out, err := m.Apply(fields)
+	if err != nil {
+		return header{}, plugin.Refused("invalid", err)
+	}
+	for leaf := range out.Leaves() {
+		l.addLeaf(leaf)
+	}
+	return e.headerOf(&out, r), nil
+}
+
+// cloudTrailHeader is the header the default mapping (defaults/cloudtrail.json) gives ev.
+func cloudTrailHeader(ev *cloudtrail.Event) header {
+	h := header{vendor: "AWS", product: "CloudTrail", version: ev.EventVersion, classID: ev.EventName, name: ev.EventName,
+		severity: strconv.Itoa(ev.Severity)}
+	if h.version == "" {
+		h.version = "1.0"
+	}
+	if h.classID == "" {
+		h.classID, h.name = "unknown", "unknown"
+	}
+	return h
+}
+
+// fillCloudTrail writes the extension the default mapping (defaults/cloudtrail.json) gives ev,
+// in its order. Keep the two in step: TestFastPathMatchesMapping compares them.
+func fillCloudTrail(l *fieldList, ev *cloudtrail.Event, env *cloudtrail.Envelope, logSource string) {
+	if !ev.EventTime.IsZero() {
+		ms := ev.EventTime.UnixMilli()
+		l.addInt("rt", ms)
+		p := &l.pairs[len(l.pairs)-1]
+		p.ms, p.isTime = ms, true
+	}
+	l.addString("cat", ev.Category)
+	l.addString("act", ev.EventName)
+	l.addString("outcome", string(ev.Outcome))
+	if isIP(ev.SourceIPAddress) {
+		l.addString("src", ev.SourceIPAddress)
+	}
+	l.addString("suser", ev.Identity.UserName)
+	l.addString("suid", userID(ev))
+	l.addString("requestClientApplication", ev.UserAgent)
+	l.addString("externalId", ev.EventID)
+	l.addString("reason", ev.ErrorMessage)
+	l.addString("cs1Label", "eventSource")
+	l.addString("cs1", ev.EventSource)
+	l.addString("cs2Label", "awsRegion")
+	l.addString("cs2", ev.AWSRegion)
+	l.addString("cs3Label", "recipientAccountId")
+	l.addString("cs3", ev.RecipientAccountID)
+	l.addString("cs4Label", "errorCode")
+	l.addString("cs4", ev.ErrorCode)
+	l.addString("cs5Label", "userIdentityType")
+	l.addString("cs5", ev.Identity.Type)
+	l.addString("cs6Label", "accessKeyId")
+	l.addString("cs6", ev.Identity.AccessKeyID)
+	o := ev.OCSF
+	l.addString("cn1Label", "ocsfClassUid")
+	if o.ClassUID != 0 {
+		l.addInt("cn1", int64(o.ClassUID))
+	}
+	l.addString("cn2Label", "ocsfActivityId")
+	if o.ClassUID != 0 {
+		l.addInt("cn2", int64(o.ActivityID))
+	}
+	l.addString("cn3Label", "ocsfTypeUid")
+	if o.ClassUID != 0 {
+		l.addInt("cn3", int64(o.TypeUID()))
+	}
+	l.addString("flexString1Label", "ocsfClassName")
+	l.addString("flexString1", o.ClassName)
+	l.addString("flexString2Label", "ocsfActivityName")
+	l.addString("flexString2", o.ActivityName)
+	l.addString("deviceFacility", env.LogGroup)
+	l.addString("deviceExternalId", env.LogStream)
+	l.addString("dvchost", logSource)
+}
+
+// appendLEEFTime writes epoch milliseconds as devTime (leefTimeLayout, UTC).
+func appendLEEFTime(dst []byte, ms int64) []byte {
+	return time.UnixMilli(ms).UTC().AppendFormat(dst, leefTimeLayout)
+}
+
+// isIP is the mapping's "IP Address" transformation as a test.
+func isIP(s string) bool {
+	if s == "" {
+		return false
+	}
+	_, err := netip.ParseAddr(strings.TrimSpace(s))
+	return err == nil
+}
+
+// appendBody writes the CEF or LEEF message of a header and its extension.
+func (e *encoder) appendBody(dst []byte, h header, l *fieldList, logSource string) []byte {
+	if e.cfg.Format == FormatLEEF {
+		return e.appendLEEF(dst, h, l, logSource)
+	}
+	dst = appendCEFStart(dst, h)
+	first := true
+	for i := range l.pairs {
+		p := &l.pairs[i]
+		if l.orphan(p.key) {
+			continue
+		}
+		n := len(dst)
+		if !first {
+			dst = append(dst, ' ')
+		}
+		k := len(dst)
+		dst = appendKey(dst, p.key)
+		if len(dst) == k {
+			dst = dst[:n]
+			continue
+		}
+		first = false
+		dst = append(dst, '=')
+		dst = appendCEFValue(dst, l.value(p))
+	}
+	if logSource != "" && !l.has("dvchost") {
+		if !first {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, "dvchost="...)
+		dst = appendCEFValue(dst, []byte(logSource))
+	}
+	return dst
+}
+
+func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource string) []byte {
+	dst = append(dst, "LEEF:2.0|"...)
+	for _, v := range [...]string{h.vendor, h.product, h.version, h.classID} {
+		dst = appendLEEFHeader(dst, v)
+		dst = append(dst, '|')
+	}
+	if e.delim == '\t' {
+		dst = append(dst, "x09|"...)
+	} else {
+		dst = append(dst, e.delim, '|')
+	}
+	n0 := len(dst)
+	sep := func() {
+		if len(dst) > n0 {
+			dst = append(dst, e.delim)
+		}
+	}
+	if s, ok := leefSeverity(h.severity); ok {
+		sep()
+		dst = append(dst, "sev="...)
+		dst = strconv.AppendInt(dst, int64(s), 10)
+	}
+	if h.name != "" {
+		sep()
+		dst = append(dst, "name="...)
+		dst = appendLEEFValue(dst, []byte(h.name), e.delim)
+	}
+	for i := range l.pairs {
+		p := &l.pairs[i]
+		if l.orphan(p.key) {
+			continue
+		}
+		if p.key == "rt" && p.isTime {
+			sep()
+			dst = append(dst, "devTime="...)
+			dst = appendLEEFTime(dst, p.ms)
+			dst = append(dst, e.delim)
+			dst = append(dst, "devTimeFormat="+LEEFTimeFormat...)
+			continue
+		}
+		key := p.key
+		if k, ok := leefKeys[key]; ok {
+			key = k
+		}
+		sep()
+		n := len(dst)
+		dst = appendKey(dst, key)
+		if len(dst) == n {
+			if n > n0 {
+				dst = dst[:n-1] // the separator written for it
+			}
+			continue
+		}
+		dst = append(dst, '=')
+		dst = appendLEEFValue(dst, l.value(p), e.delim)
+	}
+	if logSource != "" && !l.has("dvchost") {
+		sep()
+		dst = append(dst, "devName="...)
+		dst = appendLEEFValue(dst, []byte(logSource), e.delim)
+	}
+	return dst
+}
+
+// appendGeneric writes a record that is neither Netskope's nor CloudTrail's: a CEF or LEEF
+// message whose msg (last) holds the record as it came, with parse_status saying why it is not
+// mapped as CloudTrail.
+func (e *encoder) appendGeneric(dst []byte, r *event.Record, raw []byte, status cloudtrail.Status) []byte {
+	class := r.Type
+	if class == "" {
+		class = "record"
+	}
+	ls := e.logSource(r)
+	if e.cfg.Format == FormatLEEF {
+		dst = append(dst, "LEEF:2.0|logshipper|logshipper|1.0|"...)
+		dst = appendLEEFHeader(dst, class)
+		if e.delim == '\t' {
+			dst = append(dst, "|x09|"...)
+		} else {
+			dst = append(dst, '|', e.delim, '|')
+		}
+		if !r.Time.IsZero() {
+			dst = append(dst, "devTime="...)
+			dst = appendLEEFTime(dst, r.Time.UnixMilli())
+			dst = append(dst, e.delim)
+			dst = append(dst, "devTimeFormat="+LEEFTimeFormat...)
+			dst = append(dst, e.delim)
+		}
+		if ls != "" {
+			dst = append(dst, "devName="...)
+			dst = appendLEEFValue(dst, []byte(ls), e.delim)
+			dst = append(dst, e.delim)
+		}
+		if r.ID != "" {
+			dst = append(dst, "externalId="...)
+			dst = appendLEEFValue(dst, []byte(r.ID), e.delim)
+			dst = append(dst, e.delim)
+		}
+		dst = append(dst, "parse_status="...)
+		dst = append(dst, status...)
+		dst = append(dst, e.delim)
+		dst = append(dst, "msg="...)
+		return appendLEEFValue(dst, raw, e.delim)
+	}
+	dst = appendCEFStart(dst, header{vendor: "logshipper", product: "logshipper", version: "1.0", classID: class, name: class, severity: "Unknown"})
+	if !r.Time.IsZero() {
+		dst = append(dst, "rt="...)
+		dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
+		dst = append(dst, ' ')
+	}
+	if ls != "" {
+		dst = append(dst, "dvchost="...)
+		dst = appendCEFValue(dst, []byte(ls))
+		dst = append(dst, ' ')
+	}
+	if r.ID != "" {
+		dst = append(dst, "externalId="...)
+		dst = appendCEFValue(dst, []byte(r.ID))
+		dst = append(dst, ' ')
+	}
+	dst = append(dst, "parse_status="...)
+	dst = append(dst, status...)
+	dst = append(dst, " msg="...)
+	return appendCEFValue(dst, raw)
+}
