@@ -80,7 +80,8 @@ type Source struct {
 	idents   *identifiers
 	tune     tuning
 
-	late atomic.Int64 // events seen that reached CloudWatch later than lag+overlap after their time
+	late        atomic.Int64 // events seen that reached CloudWatch later than lag+overlap after their time
+	overlapDups atomic.Int64 // events of an overlap read again and not published again
 }
 
 var _ plugin.Source = (*Source)(nil)
@@ -89,6 +90,9 @@ var _ plugin.Source = (*Source)(nil)
 type tuning struct {
 	now         func() time.Time
 	backoffBase time.Duration
+	// nackBase is how long the partition reads on after a first nack before it reads again
+	// from the saved checkpoint (doubling with consecutive nacks).
+	nackBase time.Duration
 	// newAPI builds the client of a region (default: the SDK client through awsauth).
 	newAPI func(ctx context.Context, region string) (logsAPI, error)
 }
@@ -117,11 +121,11 @@ func build(cfg *Config, set plugin.Settings, lims *limiters) (*Source, error) {
 		awsCfg:   awsCfg,
 		identity: credentialIdentity(awsCfg),
 		lims:     lims,
-		tune:     tuning{now: time.Now, backoffBase: time.Second},
+		tune:     tuning{now: time.Now, backoffBase: time.Second, nackBase: DefaultNackDelay},
 	}
 	s.tune.newAPI = s.sdkClient
-	if cfg.EPSThrottle > 0 {
-		s.eps = rate.NewLimiter(rate.Limit(cfg.EPSThrottle), cfg.EPSThrottle)
+	if n := cfg.epsLimit(); n > 0 {
+		s.eps = rate.NewLimiter(rate.Limit(n), n)
 	}
 	if cfg.UseAsGatewayLogSource {
 		if s.idents, err = parseIdentifierPatterns(cfg.LogSourceIdentifierPattern); err != nil {
@@ -164,6 +168,15 @@ func (s *Source) sdkClient(ctx context.Context, region string) (logsAPI, error) 
 // Late returns how many events were read that reached CloudWatch Logs more than lag+overlap
 // after their timestamp: events like them may be missed (see README.md, "Limits").
 func (s *Source) Late() int64 { return s.late.Load() }
+
+// OverlapDuplicates returns how many events were read again in an overlap and not published
+// again (by design: every event is read in about (lag+overlap)/poll_interval windows' worth of
+// overlap). They are not counted as dropped.
+func (s *Source) OverlapDuplicates() int64 { return s.overlapDups.Load() }
+
+// DefaultNackDelay is how long a partition reads on after a first nack before it reads
+// again from its saved checkpoint.
+const DefaultNackDelay = 5 * time.Second
 
 // Run implements plugin.Source: one partition per region, until ctx ends or one of them meets
 // a fatal error (a pinned certificate that changed, a configuration AWS cannot load).

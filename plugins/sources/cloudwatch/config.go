@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -50,8 +52,8 @@ type Config struct {
 	AcquireServerCertificate bool `yaml:"acquire_server_certificate"`
 
 	// EPSThrottle caps the records per second of this configuration, all regions together;
-	// 0 or empty means no limit.
-	EPSThrottle int `yaml:"eps_throttle"`
+	// 0 or empty (nil: `eps_throttle:`, `~`, `""`) means no limit.
+	EPSThrottle *EPS `yaml:"eps_throttle"`
 	// StartPosition is where a partition without a checkpoint starts.
 	StartPosition string `yaml:"start_position"`
 	// Lag is how far behind now a window ends; Overlap how far back the next window starts
@@ -87,7 +89,7 @@ const (
 func NewConfig() plugin.Config {
 	return &Config{
 		ExtractOriginalEvent: true,
-		EPSThrottle:          DefaultEPSThrottle,
+		EPSThrottle:          EPSLimit(DefaultEPSThrottle),
 		StartPosition:        DefaultStartPosition,
 		Lag:                  DefaultLag,
 		Overlap:              DefaultOverlap,
@@ -146,7 +148,7 @@ func (c *Config) Validate() error {
 	if _, err := c.proxy(); err != nil {
 		p.Addf("%v", err)
 	}
-	if c.EPSThrottle < 0 {
+	if c.EPSThrottle != nil && *c.EPSThrottle < 0 {
 		p.Addf("eps_throttle: must be 0 (no limit) or more")
 	}
 	if _, err := parseStartPosition(c.StartPosition, time.Now()); err != nil {
@@ -171,6 +173,39 @@ func (c *Config) Validate() error {
 		p.Addf("max_backoff: must be at least 10ms")
 	}
 	return p.Err()
+}
+
+// EPS is the eps_throttle value: records per second. A YAML null (`eps_throttle:` or `~`)
+// decodes as a nil *EPS and "" as 0: both mean no limit, as DESIGN says of every throttle.
+type EPS int
+
+// EPSLimit returns a limit of n records per second (0: none).
+func EPSLimit(n int) *EPS { e := EPS(n); return &e }
+
+// UnmarshalYAML takes a whole number or an empty string.
+func (e *EPS) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: eps_throttle: must be a whole number (empty or 0: no limit)", n.Line)
+	}
+	v := strings.TrimSpace(n.Value)
+	if v == "" || n.ShortTag() == "!!null" {
+		*e = 0
+		return nil
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("line %d: eps_throttle: %q is not a whole number (empty or 0: no limit)", n.Line, n.Value)
+	}
+	*e = EPS(i)
+	return nil
+}
+
+// epsLimit is the eps_throttle in records per second; 0 means no limit.
+func (c *Config) epsLimit() int {
+	if c.EPSThrottle == nil {
+		return 0
+	}
+	return int(*c.EPSThrottle)
 }
 
 // allRegions merges regions and other_regions, in order, each once.

@@ -33,7 +33,7 @@ func TestValidate(t *testing.T) {
 		{"proxy port missing", func(c *Config) { c.ProxyServer = "proxy" }, "proxy_port"},
 		{"proxy both", func(c *Config) { c.ProxyServer, c.ProxyPort, c.AWS.Proxy = "proxy", 3128, "http://p:1" }, "not both"},
 		{"password without server", func(c *Config) { c.ProxyPassword = config.NewSecret("x") }, "need proxy_server"},
-		{"negative eps", func(c *Config) { c.EPSThrottle = -1 }, "eps_throttle"},
+		{"negative eps", func(c *Config) { c.EPSThrottle = EPSLimit(-1) }, "eps_throttle"},
 		{"bad start", func(c *Config) { c.StartPosition = "yesterday" }, "start_position"},
 		{"window not past overlap", func(c *Config) { c.MaxWindow = c.Overlap }, "max_window"},
 		{"no rps", func(c *Config) { c.RequestsPerSecond = 0 }, "requests_per_second"},

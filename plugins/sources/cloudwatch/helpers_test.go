@@ -83,7 +83,7 @@ func (w *world) config(regions ...string) *Config {
 	c.PollInterval = 20 * time.Millisecond
 	c.RequestsPerSecond = 1000
 	c.MaxBackoff = 50 * time.Millisecond
-	c.EPSThrottle = 0
+	c.EPSThrottle = nil
 	if err := c.Validate(); err != nil {
 		w.t.Fatal(err)
 	}
@@ -98,6 +98,9 @@ func (w *world) source(t testing.TB, cfg *Config, store state.Store) *Source {
 		t.Fatal(err)
 	}
 	s.tune.backoffBase = 5 * time.Millisecond
+	// Longer than a conformance case takes between its nack and its stop (it expects the
+	// nacked records after the restart), shorter than TestNackResendsWhileRunning waits.
+	s.tune.nackBase = 2 * time.Second
 	return s
 }
 

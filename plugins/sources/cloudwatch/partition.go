@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
@@ -102,6 +104,16 @@ type partition struct {
 	api          logsAPI
 	missingSince time.Time // when the group was first found missing; zero when it is there
 	lastMissLog  time.Time
+
+	// The server's clock: the Date of the last response and the local (monotonic) time it
+	// was read at; zero until the first response.
+	serverAt, serverRead time.Time
+	lastSkewLog          time.Time
+	lastLateLog          time.Time
+	lateSinceLog         int64
+
+	nacks     int // consecutive rescans after a nack
+	saveFails int // consecutive rescans after a failed checkpoint save
 }
 
 func (s *Source) newPartition(region string) *partition {
@@ -118,6 +130,10 @@ func (s *Source) newPartition(region string) *partition {
 	}
 	return p
 }
+
+// errRescan ends a scan that must start again from the saved checkpoint with a new cursor
+// (after a nack or a failed save); the scan already waited what it had to.
+var errRescan = errors.New("reading again from the saved checkpoint")
 
 // run reads until ctx ends (nil) or a fatal error.
 func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
@@ -142,13 +158,16 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 	}
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.key)
-		cur.OnCommit(func([]byte) { p.s.set.Metrics.Checkpoints.Inc() })
 		cp, err := p.load(ctx, cur)
 		if err == nil {
 			err = p.scan(ctx, pub, cur, cp)
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, errRescan) {
+			attempt = 1
+			continue
 		}
 		if plugin.IsFatal(err) {
 			return err
@@ -162,7 +181,9 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 	}
 }
 
-// load reads the saved checkpoint, or makes the first one from start_position.
+// load reads the saved checkpoint, or makes the first one from start_position and saves it
+// before anything is read, so that a restart before the first acknowledgement starts at the
+// same place (start_position end resolved again later would skip what came in between).
 func (p *partition) load(ctx context.Context, cur *state.Cursor) (*checkpoint, error) {
 	raw, err := cur.Load(ctx)
 	if err != nil {
@@ -173,39 +194,211 @@ func (p *partition) load(ctx context.Context, cur *state.Cursor) (*checkpoint, e
 		if err != nil {
 			return nil, plugin.Fatal(fmt.Errorf("checkpoint %s is unreadable (%w); delete it to start again from start_position", p.key, err))
 		}
-		p.log.Info("resuming from checkpoint", "from", msTime(cp.From), "to", msTime(cp.To), "done", cp.Done, "token", cp.Token != "", "seen", len(cp.Seen))
+		p.log.Debug("resuming from checkpoint", "from", msTime(cp.From), "to", msTime(cp.To), "done", cp.Done, "token", cp.Token != "", "seen", len(cp.Seen))
+		if p.serverAt.IsZero() {
+			if _, err := p.probe(ctx); err != nil {
+				return nil, err
+			}
+		}
 		return cp, nil
 	}
-	start, err := parseStartPosition(p.s.cfg.StartPosition, p.s.tune.now())
-	if err != nil {
+	// start_position beginning needs the earliest event first; the others are resolved at
+	// once (a missing group is waited for after the first checkpoint was saved).
+	var start int64
+	if strings.EqualFold(strings.TrimSpace(p.s.cfg.StartPosition), "beginning") {
+		earliest, err := p.probe(ctx)
+		if err != nil {
+			return nil, err
+		}
+		start = p.beginning(earliest, p.now())
+	} else if start, err = parseStartPosition(p.s.cfg.StartPosition, p.now()); err != nil {
 		return nil, plugin.Fatal(fmt.Errorf("start_position: %w", err))
 	}
-	p.log.Info("no checkpoint: starting", "start_position", p.s.cfg.StartPosition, "from", msTime(start))
 	// A finished empty window ending just before start: the first window starts at start.
-	return &checkpoint{V: 1, Start: start, From: start, To: start - 1, Done: true, Seen: map[string]int64{}}, nil
+	cp := &checkpoint{V: 1, Start: start, From: start, To: start - 1, Done: true, Seen: map[string]int64{}}
+	if err := p.s.set.State.Put(ctx, p.key, cp.encode()); err != nil {
+		return nil, fmt.Errorf("saving the first checkpoint %s: %w", p.key, err)
+	}
+	p.log.Info("no checkpoint: starting (saved as the first checkpoint)", "start_position", p.s.cfg.StartPosition, "from", msTime(start))
+	if p.serverAt.IsZero() {
+		if _, err := p.probe(ctx); err != nil { // the server's clock, before the first window
+			return nil, err
+		}
+	}
+	return cp, nil
+}
+
+// maxEventAge is how old an event CloudWatch Logs accepts (14 days).
+const maxEventAge = 14 * 24 * time.Hour
+
+// beginning is the start of start_position beginning: max_window before the earliest event
+// the probe found (FilterLogEvents returns events in timestamp order per stream, the margin
+// covers other streams' interleaving), or, in a group without events, the oldest timestamp
+// CloudWatch Logs still accepts.
+func (p *partition) beginning(earliest int64, now time.Time) int64 {
+	if earliest >= 0 {
+		return max(earliest-p.s.cfg.MaxWindow.Milliseconds(), 0)
+	}
+	return now.Add(-maxEventAge).UnixMilli()
+}
+
+// probeMaxPages bounds the pages the probe follows looking for a first event.
+const probeMaxPages = 20
+
+// probe asks FilterLogEvents for one event without a time range: it learns the server's
+// clock (before any window is computed) and returns the timestamp of the earliest event
+// found, or -1.
+func (p *partition) probe(ctx context.Context) (int64, error) {
+	in := p.input()
+	in.Limit = aws.Int32(1)
+	for range probeMaxPages {
+		out, err := p.call(ctx, in)
+		if err != nil {
+			return -1, err
+		}
+		if len(out.Events) > 0 {
+			return aws.ToInt64(out.Events[0].Timestamp), nil
+		}
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	return -1, nil
+}
+
+// now is the current time as the service sees it: the local clock, or the server's when the
+// local clock is ahead of it. The server's clock is the Date of its last response plus the
+// time since; Date has a resolution of one second, so it is up to a second behind, and a local
+// clock up to a second ahead is taken as right (the lag absorbs it). A skew of more than a
+// second for sure (2 s apparent) is logged, at most once a minute.
+func (p *partition) now() time.Time {
+	local := p.s.tune.now()
+	if p.serverAt.IsZero() {
+		return local
+	}
+	server := p.serverAt.Add(time.Since(p.serverRead))
+	skew := local.Sub(server)
+	if skew <= time.Second {
+		return local
+	}
+	if t := time.Now(); skew > 2*time.Second && t.Sub(p.lastSkewLog) >= time.Minute {
+		p.lastSkewLog = t
+		p.log.Warn("the local clock is ahead of the CloudWatch Logs server's; windows follow the server's clock (check NTP)",
+			"skew_at_least", (skew - time.Second).Round(time.Millisecond))
+	}
+	return server
 }
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
 
-// scan reads windows until ctx ends or an error. A nacked batch is a wall for the partition's
-// cursor: the partition reads on, but no checkpoint at or after the nacked batch is saved, so
-// the next start reads from before it again (the engine nacks only when it stops delivering:
-// at shutdown, or when a destination failed for good).
+// flight counts the pages of one cursor published and not yet acknowledged or nacked.
+type flight struct {
+	n       atomic.Int64
+	settled chan struct{}
+}
+
+func newFlight() *flight { return &flight{settled: make(chan struct{}, 1)} }
+
+func (f *flight) add() { f.n.Add(1) }
+
+func (f *flight) done() {
+	if f.n.Add(-1) == 0 {
+		select {
+		case f.settled <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait waits until no page is in flight; false when ctx ended first.
+func (f *flight) wait(ctx context.Context) bool {
+	for f.n.Load() > 0 {
+		select {
+		case <-f.settled:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// nackDelay is how long the partition reads on after a nack before it reads again from the
+// saved checkpoint: growing with consecutive nacks, up to max(max_backoff, the first delay).
+func (s *Source) nackDelay(n int) time.Duration {
+	d := s.tune.nackBase
+	limit := max(s.cfg.MaxBackoff, d)
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// scan reads windows until ctx ends, an error, or a rescan is due (errRescan):
+//   - a failed checkpoint save pins the cursor: once the pages in flight settled, the scan
+//     starts again from the last checkpoint saved, with a new cursor;
+//   - a nacked batch is a wall for the cursor: the partition reads on (new records keep
+//     flowing) for nackDelay, then waits for the pages in flight to settle and starts again
+//     from the saved checkpoint, with a new cursor; the saved seen set removes what was
+//     delivered, so the nacked records (and those after them not saved) are published again.
 func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint) error {
 	cfg := p.s.cfg
 	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
 	lateMs := lag + overlap
-	var nacked atomic.Bool
+	var (
+		nacked, acked atomic.Bool
+		commits       atomic.Int64
+		rescanAt      time.Time
+	)
+	cur.OnCommit(func([]byte) {
+		commits.Add(1)
+		p.s.set.Metrics.Checkpoints.Inc()
+	})
+	fl := newFlight()
+	lastTs := int64(math.MinInt64) // the timestamp of the last event published
 	caughtUp := false
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if commits.Load() > 0 {
+			p.saveFails = 0
+		}
+		if acked.Load() && !nacked.Load() {
+			p.nacks = 0
+		}
+		if err := cur.Err(); err != nil {
+			p.s.set.Metrics.Errors.Inc()
+			p.saveFails++
+			d := p.s.backoff(p.saveFails)
+			p.log.Error("saving the checkpoint failed; reading again from the last checkpoint saved once the pages in flight settled",
+				"err", err, "retry_in", d)
+			if !fl.wait(ctx) || !sleep(ctx, d) {
+				return nil
+			}
+			return errRescan
+		}
+		if nacked.Load() {
+			if rescanAt.IsZero() {
+				p.nacks++
+				d := p.s.nackDelay(p.nacks)
+				rescanAt = time.Now().Add(d)
+				p.s.set.Metrics.Retries.Inc()
+				p.log.Warn("a batch was not delivered: no checkpoint is saved past it; reading it again from the saved checkpoint soon",
+					"retry_in", d, "consecutive", p.nacks)
+			} else if !time.Now().Before(rescanAt) {
+				if !fl.wait(ctx) {
+					return nil
+				}
+				p.log.Info("reading again from the saved checkpoint after a nack")
+				return errRescan
+			}
+		}
 		if cp.Done {
 			if caughtUp && !sleep(ctx, cfg.PollInterval) {
 				return nil
 			}
-			now := p.s.tune.now().UnixMilli()
+			now := p.now().UnixMilli()
 			from := max(cp.To+1-overlap, cp.Start)
 			to := min(now-lag, from+maxWin)
 			if to <= cp.To {
@@ -234,7 +427,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			return err
 		}
 		recs := make([]*event.Record, 0, len(out.Events))
-		dups := 0
+		dups, late := 0, 0
 		for i := range out.Events {
 			fe := &out.Events[i]
 			e := logEvent{
@@ -249,12 +442,18 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				cp.Seen[e.ID] = e.Timestamp
 			}
 			if e.IngestionTime-e.Timestamp > lateMs {
-				p.s.late.Add(1)
+				late++
 			}
+			lastTs = e.Timestamp
 			recs = append(recs, p.b.build(&e))
 		}
 		if dups > 0 {
-			p.s.set.Metrics.Dropped(string(plugin.ReasonDuplicate), dups)
+			// The overlap is read again by design: not a drop, and not at warn level.
+			p.s.overlapDups.Add(int64(dups))
+			p.log.Debug("events of the overlap read again, not published again", "events", dups)
+		}
+		if late > 0 {
+			p.noteLate(late, lateMs)
 		}
 		next := aws.ToString(out.NextToken)
 		cp.Token, cp.Done = next, next == ""
@@ -264,12 +463,25 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 		if err := p.s.waitEPS(ctx, len(recs)); err != nil {
 			return nil
 		}
+		// Only the ids a later read can meet again are kept: the next window's overlap, and,
+		// within this window, from the last event published on (see README.md).
+		if keep := min(lastTs, cp.To+1-overlap); keep > cp.From {
+			for id, ts := range cp.Seen {
+				if ts < keep {
+					delete(cp.Seen, id)
+				}
+			}
+		}
 		track := cur.Track(cp.encode())
+		fl.add()
 		ack := func(o event.Outcome) {
-			if o != event.Acked && !nacked.Swap(true) {
-				p.log.Warn("a batch was not delivered: no checkpoint is saved past it; the next start reads it again")
+			if o == event.Acked {
+				acked.Store(true)
+			} else {
+				nacked.Store(true)
 			}
 			track(o)
+			fl.done()
 		}
 		if err := pub.Publish(ctx, recs, ack); err != nil {
 			if ctx.Err() != nil {
@@ -280,18 +492,26 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 	}
 }
 
+// noteLate counts events that reached CloudWatch Logs more than lag+overlap after their
+// timestamp, and logs them at most once a minute.
+func (p *partition) noteLate(n int, lateMs int64) {
+	p.s.late.Add(int64(n))
+	p.lateSinceLog += int64(n)
+	if t := time.Now(); t.Sub(p.lastLateLog) >= time.Minute {
+		p.lastLateLog = t
+		p.log.Warn("events reached CloudWatch Logs later than lag+overlap after their timestamp: events like them may be missed; raise overlap",
+			"events", p.lateSinceLog, "lag_plus_overlap", time.Duration(lateMs)*time.Millisecond)
+		p.lateSinceLog = 0
+	}
+}
+
 // errTokenExpired is a nextToken the service no longer takes.
 var errTokenExpired = errors.New("nextToken expired or invalid")
 
-// fetch reads one page of the window, waiting for the shared limiter, retrying throttling,
-// a missing group and transient errors with backoff until ctx ends.
-func (p *partition) fetch(ctx context.Context, cp *checkpoint) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+// input is the FilterLogEvents request of the configuration, without time range or token.
+func (p *partition) input() *cloudwatchlogs.FilterLogEventsInput {
 	cfg := p.s.cfg
-	in := &cloudwatchlogs.FilterLogEventsInput{
-		LogGroupName: aws.String(cfg.LogGroup),
-		StartTime:    aws.Int64(cp.From),
-		EndTime:      aws.Int64(cp.To),
-	}
+	in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(cfg.LogGroup)}
 	if cfg.LogStream != "" {
 		in.LogStreamNames = []string{cfg.LogStream}
 	} else if cfg.LogStreamPrefix != "" {
@@ -300,15 +520,33 @@ func (p *partition) fetch(ctx context.Context, cp *checkpoint) (*cloudwatchlogs.
 	if cfg.FilterPattern != "" {
 		in.FilterPattern = aws.String(cfg.FilterPattern)
 	}
+	return in
+}
+
+// fetch reads one page of the window.
+func (p *partition) fetch(ctx context.Context, cp *checkpoint) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	in := p.input()
+	in.StartTime, in.EndTime = aws.Int64(cp.From), aws.Int64(cp.To)
 	if cp.Token != "" {
 		in.NextToken = aws.String(cp.Token)
 	}
+	return p.call(ctx, in)
+}
+
+// call makes one FilterLogEvents call, waiting for the shared limiter, retrying throttling,
+// a missing group and transient errors with backoff until ctx ends. A request the service
+// refuses for good (access denied, an invalid filter pattern) is a fatal error.
+func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	cfg := p.s.cfg
 	for attempt := 1; ; attempt++ {
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
 		out, err := p.api.FilterLogEvents(ctx, in)
 		if err == nil {
+			if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok && !t.IsZero() {
+				p.serverAt, p.serverRead = t, time.Now()
+			}
 			if !p.missingSince.IsZero() {
 				p.log.Info("the log group is readable again", "missing_for", time.Since(p.missingSince).Round(time.Second))
 				p.missingSince = time.Time{}
@@ -323,9 +561,14 @@ func (p *partition) fetch(ctx context.Context, cp *checkpoint) (*cloudwatchlogs.
 			return nil, plugin.Fatal(pe)
 		}
 		code, msg := apiError(err)
+		lmsg := strings.ToLower(msg)
 		switch {
-		case code == "InvalidParameterException" && cp.Token != "" && strings.Contains(strings.ToLower(msg), "token"):
+		case code == "InvalidParameterException" && in.NextToken != nil && strings.Contains(lmsg, "token"):
 			return nil, errTokenExpired
+		case code == "InvalidParameterException" && cfg.FilterPattern != "" && strings.Contains(lmsg, "pattern"):
+			return nil, plugin.Fatal(fmt.Errorf("filter_pattern %q is refused by CloudWatch Logs in %s: %w", cfg.FilterPattern, p.region, err))
+		case code == "AccessDeniedException" || code == "AccessDenied" || code == "UnrecognizedClientException":
+			return nil, plugin.Fatal(fmt.Errorf("FilterLogEvents on log group %s in %s is not allowed for these credentials (grant logs:FilterLogEvents): %w", cfg.LogGroup, p.region, err))
 		case code == "ThrottlingException" || code == "TooManyRequestsException" || code == "LimitExceededException":
 			p.s.set.Metrics.Retries.Inc()
 		case code == "ResourceNotFoundException":

@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/logshipper/logshipper/internal/plugin"
 )
 
 // pinError is a server certificate that is not the pinned one.
@@ -88,14 +90,15 @@ func (s *Source) pin(ctx context.Context, cfg *aws.Config, region string) error 
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 			return fmt.Errorf("acquire_server_certificate: %w", err)
 		}
-		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		if err := writeFileAtomic(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
 			return fmt.Errorf("acquire_server_certificate: %w", err)
 		}
 		pinned = der
 		s.logger(region).Warn("acquired and pinned the server certificate; only it is trusted from now on",
 			"host", host, "sha256", fingerprint(der), "file", file)
 	case err != nil:
-		return fmt.Errorf("acquire_server_certificate: %w", err)
+		// Pinning again would trust whatever answers now: stop and say what to do.
+		return plugin.Fatal(fmt.Errorf("acquire_server_certificate: the pinned certificate %s cannot be read: %w (fix or delete it to pin again)", file, err))
 	default:
 		s.logger(region).Info("trusting only the pinned server certificate", "host", host, "sha256", fingerprint(pinned), "file", file)
 	}
@@ -122,6 +125,32 @@ func (s *Source) pin(ctx context.Context, cfg *aws.Config, region string) error 
 		tr.TLSClientConfig.VerifyPeerCertificate = verify
 	})
 	return nil
+}
+
+// writeFileAtomic writes b to file through a temporary file in the same directory, synced
+// and renamed, so that a crash never leaves a partial pin file.
+func writeFileAtomic(file string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, nothing to remove
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
 }
 
 // readPinned returns the DER bytes of the pinned certificate in file.

@@ -172,7 +172,7 @@ var backslashRef = regexp.MustCompile(`\\([0-9])`)
 
 // parseIdentifierPatterns reads `Identifier=regex` lines. Blank lines and lines starting with
 // '#' are ignored. The identifier is what comes before the first '='; the regular expression
-// (Go RE2 syntax) all after it. `$1`, `${1}` and `\1` in the identifier are replaced with the
+// (Go RE2 syntax) all after it; spaces around the '=' are ignored. `$1`, `${1}` and `\1` in the identifier are replaced with the
 // pattern's capture groups.
 func parseIdentifierPatterns(s string) (*identifiers, error) {
 	ids := &identifiers{}
@@ -183,7 +183,7 @@ func parseIdentifierPatterns(s string) (*identifiers, error) {
 			continue
 		}
 		name, expr, ok := strings.Cut(line, "=")
-		name = strings.TrimSpace(name)
+		name, expr = strings.TrimSpace(name), strings.TrimSpace(expr) // spaces around '=' are layout
 		if !ok || name == "" || strings.TrimSpace(expr) == "" {
 			problems = append(problems, fmt.Sprintf("line %d: %q is not Identifier=regex", n+1, line))
 			continue
@@ -236,7 +236,10 @@ func (ids *identifiers) match(msg string) (string, bool) {
 		if m == nil {
 			continue
 		}
-		return string(r.re.ExpandString(nil, r.template, msg, m)), true
+		if id := r.re.ExpandString(nil, r.template, msg, m); len(id) > 0 {
+			return string(id), true
+		}
+		return "", false // captures expanding to nothing: the default identifier
 	}
 	return "", false
 }

@@ -42,8 +42,12 @@ func TestLateOutOfOrderExactlyOnce(t *testing.T) {
 			t.Fatalf("record %+v", r)
 		}
 	}
-	if d := testutil.ToFloat64(s.set.Metrics.DroppedCounter("duplicate")); d == 0 {
-		t.Errorf("no duplicate counted: the overlap was never re-read")
+	if s.OverlapDuplicates() == 0 {
+		t.Errorf("no overlap duplicate counted: the overlap was never re-read")
+	}
+	// Re-reading the overlap is by design, not a drop (it would be ~30x the event rate).
+	if d := testutil.ToFloat64(s.set.Metrics.DroppedCounter("duplicate")); d != 0 {
+		t.Errorf("%v overlap re-reads counted as dropped: duplicate", d)
 	}
 }
 
@@ -249,7 +253,7 @@ func TestEPSThrottle(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{})
 	want := w.put("us-east-1", ctStream("us-east-1"), 30, time.Second)
 	cfg := w.config("us-east-1")
-	cfg.EPSThrottle = 10
+	cfg.EPSThrottle = EPSLimit(10)
 	s := w.source(t, cfg, nil)
 	if s.eps == nil || s.eps.Limit() != 10 {
 		t.Fatalf("eps limiter %v", s.eps)
