@@ -80,6 +80,8 @@ type Source struct {
 	idents   *identifiers
 	tune     tuning
 
+	account atomic.Pointer[string] // the account the credentials belong to, once STS said it
+
 	late        atomic.Int64 // events seen that reached CloudWatch later than lag+overlap after their time
 	overlapDups atomic.Int64 // events of an overlap read again and not published again
 }
@@ -135,6 +137,15 @@ func build(cfg *Config, set plugin.Settings, lims *limiters) (*Source, error) {
 	return s, nil
 }
 
+// limiterIdentity is whose quota the calls count against: the account when STS told it, else
+// the credentials.
+func (s *Source) limiterIdentity() string {
+	if a := s.account.Load(); a != nil {
+		return "account:" + *a + "@" + s.awsCfg.Endpoint
+	}
+	return s.identity
+}
+
 // credentialIdentity names whose quota the calls count against, without calling AWS: the
 // access key, the assumed role, the profile, or the default chain, at one endpoint.
 func credentialIdentity(c awsauth.Config) string {
@@ -160,6 +171,18 @@ func (s *Source) sdkClient(ctx context.Context, region string) (logsAPI, error) 
 	if s.cfg.AcquireServerCertificate {
 		if err := s.pin(ctx, &cfg, region); err != nil {
 			return nil, err
+		}
+	}
+	if s.account.Load() == nil {
+		// The quota is the account's: two keys of one account share it. Without
+		// sts:GetCallerIdentity the limiter stays per credential.
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		id, err := awsauth.CallerIdentity(sctx, cfg)
+		cancel()
+		if err == nil && id.Account != "" {
+			s.account.Store(&id.Account)
+		} else if err != nil {
+			s.set.Logger.Debug("the account is unknown (sts:GetCallerIdentity failed): the request limiter is shared per credential", "error", err)
 		}
 	}
 	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.RetryMaxAttempts = 1 }), nil

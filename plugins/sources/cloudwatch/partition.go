@@ -141,6 +141,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		api, err := p.s.tune.newAPI(ctx, p.region)
 		if err == nil {
 			p.api = api
+			p.lim = p.s.lims.get(p.s.limiterIdentity(), p.region, p.s.cfg.RequestsPerSecond)
 			break
 		}
 		if ctx.Err() != nil {
