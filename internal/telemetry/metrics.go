@@ -19,6 +19,7 @@ import (
 //	logshipper_batch_duration_seconds{plugin}         histogram of one Write call
 //	logshipper_queue_records{plugin}                  records waiting for a destination
 //	logshipper_checkpoints_total{plugin}              positions saved
+//	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
 type Metrics struct {
 	Registry *prometheus.Registry
@@ -32,6 +33,7 @@ type Metrics struct {
 	latency     *prometheus.HistogramVec
 	queue       *prometheus.GaugeVec
 	checkpoints *prometheus.CounterVec
+	late        *prometheus.CounterVec
 	up          *prometheus.GaugeVec
 }
 
@@ -50,6 +52,7 @@ func NewMetrics(version string) *Metrics {
 	m.latency = f(prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logshipper_batch_duration_seconds", Help: "Duration of one destination write.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}, []string{"plugin"})).(*prometheus.HistogramVec)
 	m.queue = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_queue_records", Help: "Records waiting for a destination."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.checkpoints = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_checkpoints_total", Help: "Source positions saved."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.late = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_late_total", Help: "Records that reached their origin later than the source is sure to see (CloudWatch: ingested more than lag+overlap after their time); records like them may be missed."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
 	r.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -68,6 +71,7 @@ func (m *Metrics) Plugin(name string) *PluginMetrics {
 		Latency:     m.latency.WithLabelValues(name),
 		Queue:       m.queue.WithLabelValues(name),
 		Checkpoints: m.checkpoints.WithLabelValues(name),
+		Late:        m.late.WithLabelValues(name),
 		dropped:     m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
 		up:          m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
 	}
@@ -83,6 +87,7 @@ type PluginMetrics struct {
 	Latency     prometheus.Observer
 	Queue       prometheus.Gauge
 	Checkpoints prometheus.Counter
+	Late        prometheus.Counter
 
 	dropped *prometheus.CounterVec
 	up      *prometheus.GaugeVec

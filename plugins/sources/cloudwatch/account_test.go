@@ -3,11 +3,15 @@ package cloudwatch
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
+	"github.com/logshipper/logshipper/internal/sim/cwlogs"
 )
 
 // Two access keys of one account share the account's request limiter: the quota is the
@@ -46,5 +50,27 @@ func TestLimiterIsPerAccount(t *testing.T) {
 	}
 	if other == first {
 		t.Errorf("a key of another account shares the limiter %q", other)
+	}
+}
+
+// Events that reached CloudWatch Logs more than lag+overlap after their timestamp are counted
+// as late (events like them may be missed), in the source and in its Prometheus counter;
+// events on time are not.
+func TestLateEventsCounted(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	cfg := w.config("us-east-1")
+	cfg.StartPosition, cfg.Lag, cfg.Overlap = "-1h", 100*time.Millisecond, time.Second
+	s := w.source(t, cfg, nil)
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	late := w.put("us-east-1", ctStream("us-east-1"), 5, 10*time.Minute) // written 10 minutes after their time
+	onTime := w.put("us-east-1", ctStream("us-east-1"), 7, 0)
+	pub.WaitUntil(t, 0, "every event", func() bool { return len(pub.MissingKeys(rawKey, append(late, onTime...))) == 0 })
+	run.Stop(t)
+	if got := s.Late(); got != int64(len(late)) {
+		t.Errorf("Late() = %d, want %d", got, len(late))
+	}
+	if got := testutil.ToFloat64(s.set.Metrics.Late); got != float64(len(late)) {
+		t.Errorf("logshipper_records_late_total = %v, want %d", got, len(late))
 	}
 }

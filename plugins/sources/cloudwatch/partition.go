@@ -497,6 +497,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 // timestamp, and logs them at most once a minute.
 func (p *partition) noteLate(n int, lateMs int64) {
 	p.s.late.Add(int64(n))
+	p.s.set.Metrics.Late.Add(float64(n))
 	p.lateSinceLog += int64(n)
 	if t := time.Now(); t.Sub(p.lastLateLog) >= time.Minute {
 		p.lastLateLog = t
