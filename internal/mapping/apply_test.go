@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -568,7 +569,7 @@ func TestOutputSetGetDelete(t *testing.T) {
 
 func TestStringEscaping(t *testing.T) {
 	for _, s := range []string{"plain", `q"b\s`, "nl\n\r\t\b\f", "\x00\x1f", "<&>", "é ü 日本", "\u2028\u2029", "bad\xffutf8", ""} {
-		got := appendString(nil, s)
+		got := jsonx.AppendString(nil, s)
 		want, _ := json.Marshal(s)
 		var back string
 		if err := json.Unmarshal(got, &back); err != nil {

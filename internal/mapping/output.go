@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // Output is the result of applying a mapping to one record: an ordered tree of target fields.
@@ -337,7 +339,7 @@ func (o *Output) appendObject(dst []byte, i int32) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendString(dst, n.name)
+		dst = jsonx.AppendString(dst, n.name)
 		dst = append(dst, ':')
 		if n.obj {
 			dst = o.appendObject(dst, c)

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 type vkind uint8
@@ -66,7 +67,7 @@ func (v value) toAny() any {
 func (v value) appendJSON(dst []byte) []byte {
 	switch v.k {
 	case vString:
-		return appendString(dst, v.s)
+		return jsonx.AppendString(dst, v.s)
 	case vInt:
 		return strconv.AppendInt(dst, int64(v.n), 10)
 	case vUint:
@@ -152,7 +153,7 @@ func appendAny(dst []byte, x any) []byte {
 	case nil:
 		return append(dst, "null"...)
 	case string:
-		return appendString(dst, t)
+		return jsonx.AppendString(dst, t)
 	case bool:
 		return strconv.AppendBool(dst, t)
 	case int64:
@@ -177,7 +178,7 @@ func appendAny(dst []byte, x any) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = jsonx.AppendString(dst, k)
 			dst = append(dst, ':')
 			dst = appendAny(dst, t[k])
 		}
@@ -197,9 +198,9 @@ func appendAny(dst []byte, x any) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = jsonx.AppendString(dst, k)
 			dst = append(dst, ':')
-			dst = appendString(dst, t[k])
+			dst = jsonx.AppendString(dst, t[k])
 		}
 		return append(dst, '}')
 	case []string:
@@ -208,7 +209,7 @@ func appendAny(dst []byte, x any) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, e)
+			dst = jsonx.AppendString(dst, e)
 		}
 		return append(dst, ']')
 	}
@@ -236,62 +237,6 @@ func appendFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Like encoding/json it replaces invalid UTF-8 with
-// U+FFFD and escapes U+2028 and U+2029; unlike it, it leaves <, > and & alone.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // toString renders a record value as CE's str() would, with JSON in place of Python's reprs:

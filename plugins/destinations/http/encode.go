@@ -6,9 +6,9 @@ import (
 	"errors"
 	"sort"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // encoder turns records into the pieces of a request body. It holds only what the
@@ -29,7 +29,7 @@ func newEncoder(c *Config) *encoder {
 	for _, kv := range [][2]string{{"source", c.Source}, {"sourcetype", c.Sourcetype}, {"index", c.Index}} {
 		if kv[1] != "" {
 			b = append(b, `,"`+kv[0]+`":`...)
-			b = appendJSONString(b, kv[1])
+			b = jsonx.AppendString(b, kv[1])
 		}
 	}
 	if len(c.Fields) > 0 {
@@ -43,9 +43,9 @@ func newEncoder(c *Config) *encoder {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonx.AppendString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, c.Fields[k])
+			b = jsonx.AppendString(b, c.Fields[k])
 		}
 		b = append(b, '}')
 	}
@@ -122,7 +122,7 @@ func (e *encoder) appendRecord(dst []byte, r *event.Record) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"host":`...)
-		dst = appendJSONString(dst, host)
+		dst = jsonx.AppendString(dst, host)
 		comma = true
 	}
 	suffix := e.suffix
@@ -132,56 +132,4 @@ func (e *encoder) appendRecord(dst []byte, r *event.Record) ([]byte, error) {
 	dst = append(dst, suffix...)
 	dst = append(dst, raw...)
 	return append(dst, '}', '\n'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and control characters
-// escaped, U+2028 and U+2029 escaped (as encoding/json does), invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

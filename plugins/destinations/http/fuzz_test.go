@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // appendJSONString writes valid JSON that reads back as the string (invalid UTF-8 as U+FFFD).
@@ -20,7 +21,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(string(r.Raw))
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := appendJSONString(nil, s)
+		b := jsonx.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%q encodes to invalid JSON %s: %v", s, b, err)

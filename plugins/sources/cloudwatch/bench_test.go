@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // pageEvents is the page the brief asks to measure. (The real service caps a page at 1 MB,
@@ -45,7 +47,7 @@ func cloudTrailPage(b *testing.B) []byte {
 		out = append(out, `{"eventId":"`...)
 		out = strconv.AppendInt(out, 37_000_000_000_000_000+int64(i), 10)
 		out = append(out, `0000000000000000000000000000000000000","ingestionTime":1767225900000,"logStreamName":"123456789012_CloudTrail_us-east-1","message":`...)
-		out = appendJSONString(out, string(msgs[i%len(msgs)]))
+		out = jsonx.AppendString(out, string(msgs[i%len(msgs)]))
 		out = append(out, `,"timestamp":`...)
 		out = strconv.AppendInt(out, 1767225600000+int64(i), 10)
 		out = append(out, '}')

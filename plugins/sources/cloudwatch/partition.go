@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/state"
 )
@@ -60,7 +61,7 @@ func (c *checkpoint) encode() []byte {
 	b = strconv.AppendInt(b, c.To, 10)
 	if c.Token != "" {
 		b = append(b, `,"token":`...)
-		b = appendJSONString(b, c.Token)
+		b = jsonx.AppendString(b, c.Token)
 	}
 	b = append(b, `,"done":`...)
 	b = strconv.AppendBool(b, c.Done)
@@ -71,7 +72,7 @@ func (c *checkpoint) encode() []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, id)
+		b = jsonx.AppendString(b, id)
 		b = append(b, ':')
 		b = strconv.AppendInt(b, ts, 10)
 	}

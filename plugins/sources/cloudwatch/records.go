@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // Meta keys this source sets on every record (event.MetaLogSourceID too, in gateway mode).
@@ -50,7 +50,7 @@ func (b *builder) build(e *logEvent) *event.Record {
 		} else {
 			raw = make([]byte, 0, len(e.Message)+16)
 			raw = append(raw, `{"message":`...)
-			raw = appendJSONString(raw, e.Message)
+			raw = jsonx.AppendString(raw, e.Message)
 			raw = append(raw, '}')
 		}
 	} else {
@@ -82,17 +82,17 @@ func (b *builder) build(e *logEvent) *event.Record {
 func (b *builder) envelope(e *logEvent) []byte {
 	out := make([]byte, 0, len(e.Message)+len(b.group)+len(e.Stream)+len(e.ID)+128)
 	out = append(out, `{"logGroup":`...)
-	out = appendJSONString(out, b.group)
+	out = jsonx.AppendString(out, b.group)
 	out = append(out, `,"logStream":`...)
-	out = appendJSONString(out, e.Stream)
+	out = jsonx.AppendString(out, e.Stream)
 	out = append(out, `,"timestamp":`...)
 	out = strconv.AppendInt(out, e.Timestamp, 10)
 	out = append(out, `,"ingestionTime":`...)
 	out = strconv.AppendInt(out, e.IngestionTime, 10)
 	out = append(out, `,"eventId":`...)
-	out = appendJSONString(out, e.ID)
+	out = jsonx.AppendString(out, e.ID)
 	out = append(out, `,"message":`...)
-	out = appendJSONString(out, e.Message)
+	out = jsonx.AppendString(out, e.Message)
 	return append(out, '}')
 }
 
@@ -103,58 +103,6 @@ func isJSONObject(s string) bool {
 		return false
 	}
 	return json.Valid([]byte(t))
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD; <, > and & are
-// kept as they are (no HTML escaping).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // identifiers are the gateway's log-source identifier patterns, in order.

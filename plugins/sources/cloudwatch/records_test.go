@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 func TestIdentifierPatterns(t *testing.T) {
@@ -115,7 +116,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := appendJSONString(nil, s)
+		b := jsonx.AppendString(nil, s)
 		var got string
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%q -> %s: %v", s, b, err)
