@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/logshipper/logshipper/internal/suggest"
 )
 
 // LineError is a problem at a place in the file.
@@ -205,7 +207,7 @@ func unknownKey(key string, fields map[string]reflect.Type) error {
 	sort.Strings(names)
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(key), n); d < bestD {
+		if d := suggest.Distance(strings.ToLower(key), n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -216,31 +218,4 @@ func unknownKey(key string, fields map[string]reflect.Type) error {
 		return fmt.Errorf("unknown key (this section takes no keys)")
 	}
 	return fmt.Errorf("unknown key (known keys: %s)", strings.Join(names, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b, with a swap of two adjacent
-// characters counted as one edit (optimal string alignment), as it is the commonest typo: "nmae"
-// is one edit from "name", not two (which would tie with "map").
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1) // row i-2
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/logshipper/logshipper/internal/suggest"
 )
 
 func TestEditDistance(t *testing.T) {
@@ -40,11 +42,11 @@ func TestEditDistance(t *testing.T) {
 		{"héllo", "hello", 2},       // bytes, not runes
 	}
 	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := suggest.Distance(tt.a, tt.b); got != tt.want {
+			t.Errorf("suggest.Distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
-		if got := editDistance(tt.b, tt.a); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d (not symmetric)", tt.b, tt.a, got, tt.want)
+		if got := suggest.Distance(tt.b, tt.a); got != tt.want {
+			t.Errorf("suggest.Distance(%q, %q) = %d, want %d (not symmetric)", tt.b, tt.a, got, tt.want)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"regexp/syntax"
 	"strings"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/suggest"
 )
 
 // FilterError is a problem in a Mongo-style filter, at a place in it.
@@ -118,7 +120,7 @@ func unknownOperator(op, at string, known []string) error {
 		return failAt(at, "%s is not allowed here: it goes %s", op, placeOf(op))
 	}
 	// The operators allowed here come first, so that they win a tie.
-	if s := suggest(op, append(append([]string{}, known...), all...)); s != "" {
+	if s := suggest.Closest(op, append(append([]string{}, known...), all...)); s != "" {
 		if contains(known, s) {
 			return failAt(at, "unknown operator %q (did you mean %q?)", op, s)
 		}

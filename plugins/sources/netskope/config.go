@@ -12,6 +12,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
+	suggestpkg "github.com/logshipper/logshipper/internal/suggest"
 )
 
 // eventTypes and alertTypes are the data-export endpoint types of the REST API v2, in the order
@@ -159,36 +160,11 @@ func suggest(s string, known []string) string {
 		if k == s {
 			return k // only the case or spaces differed
 		}
-		if d := editDistance(s, k); d < bestD {
+		if d := suggestpkg.Distance(s, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance with adjacent swaps counted as one edit.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // tenantURL parses the tenant option: a URL, or a bare host name taken as https.
