@@ -348,3 +348,33 @@ func BenchmarkRuleMatch(b *testing.B) {
 		}
 	}
 }
+
+// Integers above the int64 range (decoded as uint64) compare by their value in expressions.
+func TestExprComparesHugeIntegers(t *testing.T) {
+	const huge = `{"id":18446744073709551615,"nested":{"n":18446744073709551000},"list":[18446744073709551615],"small":3}`
+	for _, c := range []struct {
+		expr string
+		want bool
+	}{
+		{`id > 5`, true},
+		{`id < 5`, false},
+		{`id > 9223372036854775807`, true},
+		{`nested.n > 1e19`, true},
+		{`list[0] > 0`, true},
+		{`small == 3`, true},
+	} {
+		r, err := CompileExpr("huge", c.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		rec := &event.Record{Raw: []byte(huge)}
+		got, err := r.Match(rec)
+		if err != nil || got != c.want {
+			t.Errorf("%s = %v, %v; want %v", c.expr, got, err, c.want)
+		}
+		f, _ := rec.Fields()
+		if _, ok := f["id"].(uint64); !ok {
+			t.Fatalf("the record's own fields were changed: id is %T", f["id"])
+		}
+	}
+}
