@@ -16,18 +16,16 @@
 package awsauth
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // DefaultSessionName is the role session name used when session_name is not set.
@@ -233,7 +231,7 @@ func (c *Config) Validate() error {
 		p.Addf("proxy: %v (want \"system\", \"none\" or http://[user:password@]host:port)", err)
 	}
 	if c.TLS.CAFile != "" {
-		if _, err := readCAFile(c.TLS.CAFile); err != nil {
+		if _, err := tlsx.ReadCAFile(c.TLS.CAFile); err != nil {
 			p.Addf("tls.ca_file: %v", err)
 		}
 	}
@@ -268,32 +266,4 @@ func checkEndpoint(s string) error {
 		}
 	}
 	return nil
-}
-
-// readCAFile returns the PEM certificates of path.
-func readCAFile(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var certs []*x509.Certificate
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return certs, nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // Timeouts of the HTTP client Load builds. A request's context may end it sooner.
@@ -144,16 +146,8 @@ func newHTTPClient(c Config, log *slog.Logger) (*awshttp.BuildableClient, error)
 	proxy := proxyFunc(mode, pu)
 	var pool *x509.CertPool
 	if c.TLS.CAFile != "" {
-		certs, err := readCAFile(c.TLS.CAFile)
-		if err != nil {
+		if pool, err = tlsx.SystemPoolWith(c.TLS.CAFile); err != nil {
 			return nil, fmt.Errorf("awsauth: tls.ca_file: %w", err)
-		}
-		pool, err = x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		for _, cert := range certs {
-			pool.AddCert(cert)
 		}
 	}
 	if c.TLS.InsecureSkipVerify {

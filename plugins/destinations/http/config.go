@@ -2,19 +2,17 @@ package httpdest
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // Modes.
@@ -219,7 +217,7 @@ func (c *Config) Validate() error {
 
 func (t *TLSConfig) validate(p *config.Problems) {
 	if t.CAFile != "" {
-		if _, err := readCAFile(t.CAFile); err != nil {
+		if _, err := tlsx.ReadCAFile(t.CAFile); err != nil {
 			p.Addf("tls.ca_file: %v", err)
 		}
 	}
@@ -239,16 +237,9 @@ func (t *TLSConfig) validate(p *config.Problems) {
 func (t *TLSConfig) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
-		certs, err := readCAFile(t.CAFile)
+		pool, err := tlsx.SystemPoolWith(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		for _, c := range certs {
-			pool.AddCert(c)
 		}
 		tc.RootCAs = pool
 	}
@@ -266,34 +257,6 @@ func (t *TLSConfig) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 		tc.InsecureSkipVerify = true //nolint:gosec // asked for, and warned about
 	}
 	return tc, nil
-}
-
-// readCAFile returns the PEM certificates of path.
-func readCAFile(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var certs []*x509.Certificate
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return certs, nil
 }
 
 // checkURL accepts an absolute http(s) URL with a host and no credentials or fragment.

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"syscall"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // dialer opens connections to the receiver.
@@ -56,16 +56,9 @@ func buildTLS(cfg *Config) (*tls.Config, error) {
 		t.ServerName = host
 	}
 	if cfg.TLS.CAFile != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		pool, err := tlsx.SystemPoolWith(cfg.TLS.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: %s holds no PEM certificate", cfg.TLS.CAFile)
 		}
 		t.RootCAs = pool
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,13 +13,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // TokenHeader carries the REST API v2 token.
@@ -134,16 +134,9 @@ func newHTTPClient(cfg *Config, maxConns int) (*http.Client, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an option, documented as for tests
 	if cfg.TLS.CAFile != "" {
-		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		pool, err := tlsx.SystemPoolWith(cfg.TLS.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls: ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls: ca_file: %s holds no PEM certificate", cfg.TLS.CAFile)
 		}
 		tc.RootCAs = pool
 	}
