@@ -6,40 +6,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/event"
-	"github.com/logshipper/logshipper/internal/jsonx"
 )
-
-// appendJSONString writes valid JSON that reads back as the string (invalid UTF-8 as U+FFFD).
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "q\"b\\s/", "\x00\x1f\n\r\t", "\u2028\u2029", "é日本😀", "\xff\xfe bad", "<&>"} {
-		f.Add(s)
-	}
-	for _, r := range testRecords(f) {
-		f.Add(string(r.Raw))
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := jsonx.AppendString(nil, s)
-		var back string
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatalf("%q encodes to invalid JSON %s: %v", s, b, err)
-		}
-		want := s
-		if !utf8.ValidString(s) {
-			want = string(bytes.ToValidUTF8([]byte(s), []byte("\uFFFD")))
-			// ToValidUTF8 replaces a run of bad bytes by one U+FFFD; we replace each byte.
-			if utf8.RuneCountInString(back) < utf8.RuneCountInString(want) {
-				t.Fatalf("%q read back as %q", s, back)
-			}
-			return
-		}
-		if back != want {
-			t.Fatalf("%q read back as %q", s, back)
-		}
-	})
-}
 
 // Whatever a record holds, an encoded record is one line, and in HEC mode a valid JSON object
 // whose event is the record, when the record is a JSON object.

@@ -1,14 +1,11 @@
 package cloudwatch
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/event"
-	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 func TestIdentifierPatterns(t *testing.T) {
@@ -103,31 +100,6 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if _, err := decodeCheckpoint([]byte(`{"v":2}`)); err == nil {
 		t.Fatal("unknown version accepted")
 	}
-}
-
-// FuzzAppendJSONString: the encoder always writes a JSON string that decodes to the input
-// (made valid UTF-8).
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("plain")
-	f.Add("quote \" backslash \\ nl \n ctl \x01 \u2028 é \xff")
-	if b, err := os.ReadFile("testdata/messages.txt"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			f.Add(l)
-		}
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := jsonx.AppendString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q -> %s: %v", s, b, err)
-		}
-		if want := strings.ToValidUTF8(s, "\uFFFD"); got != want && !bytes.Equal([]byte(got), []byte(want)) {
-			// ToValidUTF8 folds runs of bad bytes into one U+FFFD; we write one per byte.
-			if strings.ReplaceAll(got, "\uFFFD", "") != strings.ReplaceAll(want, "\uFFFD", "") {
-				t.Fatalf("%q -> %q", s, got)
-			}
-		}
-	})
 }
 
 // FuzzIdentifierPatterns: parsing never panics, and what parses matches without panicking.
