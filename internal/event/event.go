@@ -37,9 +37,10 @@ type Record struct {
 	// Meta carries small source-supplied attributes, such as a gateway log-source identifier.
 	Meta map[string]string
 
-	once   sync.Once
-	fields map[string]any
-	err    error
+	once    sync.Once
+	fields  map[string]any
+	err     error
+	uint64s bool // fields hold a uint64 somewhere
 }
 
 // Fields decodes Raw into a map once and returns it. Integers decode to int64 (uint64 past its
@@ -64,7 +65,7 @@ func (r *Record) Fields() (map[string]any, error) {
 			r.err = fmt.Errorf("decode record: unexpected data after the JSON object")
 			return
 		}
-		normalizeNumbers(m)
+		normalizeNumbers(m, &r.uint64s)
 		r.fields = m
 	})
 	return r.fields, r.err
@@ -73,21 +74,23 @@ func (r *Record) Fields() (map[string]any, error) {
 // normalizeNumbers turns json.Number values into int64 when they are integers that fit, uint64
 // when they are larger non-negative integers, and float64 otherwise, in place. Integers keep
 // every digit (a 19-digit Netskope id stays exact) and rules compare them as numbers.
-func normalizeNumbers(v any) any {
+// sawUint64 is set when one is made.
+func normalizeNumbers(v any, sawUint64 *bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			t[k] = normalizeNumbers(x)
+			t[k] = normalizeNumbers(x, sawUint64)
 		}
 	case []any:
 		for i, x := range t {
-			t[i] = normalizeNumbers(x)
+			t[i] = normalizeNumbers(x, sawUint64)
 		}
 	case json.Number:
 		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
 			return i
 		}
 		if u, err := strconv.ParseUint(string(t), 10, 64); err == nil {
+			*sawUint64 = true
 			return u
 		}
 		if f, err := t.Float64(); err == nil {
@@ -102,7 +105,36 @@ func normalizeNumbers(v any) any {
 // as adding event_type). Raw is not changed; callers that need it to match must re-encode.
 func (r *Record) SetFields(m map[string]any) {
 	r.once.Do(func() {})
-	r.fields, r.err = m, nil
+	r.fields, r.err, r.uint64s = m, nil, containsUint64(m)
+}
+
+// HasUint64 reports whether the record's fields hold an integer above the int64 range (a
+// uint64) anywhere, known from the decode itself; false when they cannot be decoded.
+func (r *Record) HasUint64() bool {
+	if _, err := r.Fields(); err != nil {
+		return false
+	}
+	return r.uint64s
+}
+
+func containsUint64(v any) bool {
+	switch t := v.(type) {
+	case uint64:
+		return true
+	case map[string]any:
+		for _, e := range t {
+			if containsUint64(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if containsUint64(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Size is the record's size in bytes as counted against destination limits.

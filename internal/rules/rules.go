@@ -45,7 +45,7 @@ func (r *Rule) Match(rec *event.Record) (bool, error) {
 	if r.filter != nil {
 		return r.filter.eval(fields), nil
 	}
-	if hasUint64(fields) {
+	if rec.HasUint64() {
 		fields = uint64sAsFloats(fields).(map[string]any)
 	}
 	out, err := expr.Run(r.program, fields)
@@ -56,31 +56,11 @@ func (r *Rule) Match(rec *event.Record) (bool, error) {
 	return b, nil
 }
 
-// hasUint64 reports whether v holds a uint64 anywhere: event.Record decodes integers above
-// the int64 range as uint64, which expr compares as if they were negative.
-func hasUint64(v any) bool {
-	switch t := v.(type) {
-	case uint64:
-		return true
-	case map[string]any:
-		for _, e := range t {
-			if hasUint64(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range t {
-			if hasUint64(e) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// uint64sAsFloats returns v with every uint64 as a float64, copying only what holds one (the
-// record's own fields are shared and must not change). Order comparisons are then right;
-// equality to such a number is approximate in expr (Mongo-style filters compare it exactly).
+// uint64sAsFloats returns a copy of v with every uint64 as a float64 (the record's own fields
+// are shared and must not change), for the rare record that holds one (event.Record decodes
+// integers above the int64 range as uint64, which expr compares as if they were negative).
+// Order comparisons are then right; equality to such a number is approximate in expr
+// (Mongo-style filters compare it exactly).
 func uint64sAsFloats(v any) any {
 	switch t := v.(type) {
 	case uint64:
@@ -88,10 +68,7 @@ func uint64sAsFloats(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			if hasUint64(e) {
-				e = uint64sAsFloats(e)
-			}
-			out[k] = e
+			out[k] = uint64sAsFloats(e)
 		}
 		return out
 	case []any:
