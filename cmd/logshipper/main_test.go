@@ -381,6 +381,13 @@ func TestE2EGracefulStopAndRestart(t *testing.T) {
 		}
 	}
 
+	// The profiler is off unless admin.pprof asks for it.
+	if resp, err := http.Get("http://" + addr + "/debug/pprof/"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ without admin.pprof: %d, want 404", resp.StatusCode)
+	}
+
 	// A second process on the same data_dir is refused with a clear message.
 	second := startShipper(t, dir, "run", "-c", "c.yaml")
 	if code := second.wait(t, 10*time.Second); code != 1 {

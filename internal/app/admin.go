@@ -7,14 +7,25 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// serveAdmin serves /metrics, /healthz and /readyz on addr until stop is called.
-func (a *App) serveAdmin(addr string) (stop func(), err error) {
+// serveAdmin serves /metrics, /healthz and /readyz on addr, and /debug/pprof/ when asked,
+// until stop is called.
+func (a *App) serveAdmin(addr string, withPProf bool) (stop func(), err error) {
 	mux := http.NewServeMux()
+	paths := "/metrics /healthz /readyz"
+	if withPProf {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		paths += " /debug/pprof/"
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -30,7 +41,7 @@ func (a *App) serveAdmin(addr string) (stop func(), err error) {
 			a.log.Error("admin server stopped", "error", err)
 		}
 	}()
-	a.log.Info("admin endpoints serving", "address", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	a.log.Info("admin endpoints serving", "address", ln.Addr().String(), "paths", paths)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -207,7 +207,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}()
 	if a.cfg.Admin.Listen != "" {
-		stop, err := a.serveAdmin(a.cfg.Admin.Listen)
+		stop, err := a.serveAdmin(a.cfg.Admin.Listen, a.cfg.Admin.PProf)
 		if err != nil {
 			return err
 		}

@@ -65,6 +65,9 @@ func (c *Config) Validate() error {
 type AdminConfig struct {
 	// Listen is host:port for the admin server; empty turns it off.
 	Listen string `yaml:"listen"`
+	// PProf adds Go's profiler under /debug/pprof/ (CPU and heap profiles, goroutines). Off by
+	// default: a profile shows record contents in memory, so only where the admin port is private.
+	PProf bool `yaml:"pprof"`
 }
 
 // Validate checks the listen address.

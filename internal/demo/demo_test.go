@@ -128,7 +128,7 @@ func TestDemoReadFrames(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			err := readFrames(strings.NewReader(tc.in), func(b []byte) { got = append(got, string(b)) })
+			err := ReadFrames(strings.NewReader(tc.in), func(b []byte) { got = append(got, string(b)) })
 			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
 				t.Errorf("got %q, %v; want %q (error %v)", got, err, tc.want, tc.err)
 			}
@@ -142,7 +142,7 @@ func FuzzReadFrames(f *testing.F) {
 	f.Add("12 <166>1 - - -")
 	f.Fuzz(func(t *testing.T, in string) {
 		total := 0
-		_ = readFrames(strings.NewReader(in), func(b []byte) { total += len(b) })
+		_ = ReadFrames(strings.NewReader(in), func(b []byte) { total += len(b) })
 		if total > len(in) {
 			t.Fatalf("%d bytes of messages from %d bytes of input", total, len(in))
 		}

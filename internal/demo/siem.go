@@ -69,7 +69,7 @@ func (r *receiver) accept() {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			if err := readFrames(c, r.write); err != nil {
+			if err := ReadFrames(c, r.write); err != nil {
 				r.bad.Add(1)
 			}
 			r.mu.Lock()
@@ -115,11 +115,11 @@ func (r *receiver) Close() error {
 // maxFrame bounds one message, as a receiver's max message size does.
 const maxFrame = 1 << 20
 
-// readFrames reads syslog messages from a TCP stream until it ends and hands each to emit
+// ReadFrames reads syslog messages from a TCP stream until it ends and hands each to emit
 // (the slice is reused). A frame that starts with a digit is octet-counted (RFC 6587
 // §3.4.1: LEN SP MSG); one that starts with '<' runs to the next line feed (§3.4.2). It
 // returns nil at a clean end of the stream, and an error for anything else.
-func readFrames(rd io.Reader, emit func([]byte)) error {
+func ReadFrames(rd io.Reader, emit func([]byte)) error {
 	br := bufio.NewReaderSize(rd, 64<<10)
 	buf := make([]byte, 0, 4096)
 	for {
