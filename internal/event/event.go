@@ -3,12 +3,9 @@
 package event
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +35,7 @@ type Record struct {
 	Meta map[string]string
 
 	once    sync.Once
+	decoded atomic.Bool // once has run: fields and err are set
 	fields  map[string]any
 	err     error
 	uint64s bool // fields hold a uint64 somewhere
@@ -48,57 +46,15 @@ type Record struct {
 // shared: callers must not modify it.
 func (r *Record) Fields() (map[string]any, error) {
 	r.once.Do(func() {
-		dec := json.NewDecoder(bytes.NewReader(r.Raw))
-		dec.UseNumber()
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
+		m, sawUint64, err := decodeObject(r.Raw)
+		if err != nil {
 			r.err = fmt.Errorf("decode record: %w", err)
 			return
 		}
-		if m == nil {
-			r.err = fmt.Errorf("decode record: not a JSON object")
-			return
-		}
-		// Decode stops after the first value: anything but white space after it means Raw is
-		// not one JSON object (two glued objects, or a truncated line joined to the next).
-		if _, err := dec.Token(); err != io.EOF {
-			r.err = fmt.Errorf("decode record: unexpected data after the JSON object")
-			return
-		}
-		normalizeNumbers(m, &r.uint64s)
-		r.fields = m
+		r.fields, r.uint64s = m, sawUint64
 	})
+	r.decoded.Store(true)
 	return r.fields, r.err
-}
-
-// normalizeNumbers turns json.Number values into int64 when they are integers that fit, uint64
-// when they are larger non-negative integers, and float64 otherwise, in place. Integers keep
-// every digit (a 19-digit Netskope id stays exact) and rules compare them as numbers.
-// sawUint64 is set when one is made.
-func normalizeNumbers(v any, sawUint64 *bool) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = normalizeNumbers(x, sawUint64)
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = normalizeNumbers(x, sawUint64)
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return i
-		}
-		if u, err := strconv.ParseUint(string(t), 10, 64); err == nil {
-			*sawUint64 = true
-			return u
-		}
-		if f, err := t.Float64(); err == nil {
-			return f
-		}
-		return string(t)
-	}
-	return v
 }
 
 // SetFields replaces the decoded form of the record (used by sources that enrich records, such
@@ -106,6 +62,7 @@ func normalizeNumbers(v any, sawUint64 *bool) any {
 func (r *Record) SetFields(m map[string]any) {
 	r.once.Do(func() {})
 	r.fields, r.err, r.uint64s = m, nil, containsUint64(m)
+	r.decoded.Store(true)
 }
 
 // HasUint64 reports whether the record's fields hold an integer above the int64 range (a
@@ -139,3 +96,22 @@ func containsUint64(v any) bool {
 
 // Size is the record's size in bytes as counted against destination limits.
 func (r *Record) Size() int { return len(r.Raw) }
+
+// Some decodes only the record's top-level fields named in want (a rule needs a few fields of
+// a record a destination may never need decoded), after checking that Raw is one JSON object
+// as Fields would. Fields already decoded are used as they are. The map is the caller's and
+// is not kept: a record holds no decoded form because of it. hasUint64 is HasUint64 for the
+// fields returned.
+func (r *Record) Some(want map[string]struct{}) (fields map[string]any, hasUint64 bool, err error) {
+	if r.decoded.Load() {
+		if r.err != nil {
+			return nil, false, r.err
+		}
+		return r.fields, r.uint64s, nil
+	}
+	m, saw, err := decodeSome(r.Raw, want)
+	if err != nil {
+		return nil, false, fmt.Errorf("decode record: %w", err)
+	}
+	return m, saw, nil
+}

@@ -51,6 +51,10 @@ type fanout struct {
 	log     *slog.Logger
 	dropper plugin.Dropper
 	decode  bool // some route's rule reads fields
+	// needs are the top-level fields the routes' rules read, decoded alone for judging (the
+	// destination decodes the whole record only if it must, and only when it sends it); nil
+	// when some rule may read any field, and the record is then decoded whole.
+	needs map[string]struct{}
 	// drain ends when the engine gives up delivering (the shutdown timeout); set by Run
 	// before the source starts.
 	drain context.Context
@@ -60,10 +64,20 @@ var _ plugin.Publisher = (*fanout)(nil)
 
 func newFanout(name string, routes []*route, eps int, m *telemetry.PluginMetrics, log *slog.Logger, d plugin.Dropper) *fanout {
 	f := &fanout{name: name, routes: routes, limit: newEPSLimiter(eps), metrics: m, log: log, dropper: d}
+	needs, whole := map[string]struct{}{}, false
 	for _, r := range routes {
-		if !r.rule.MatchesAll() {
-			f.decode = true
+		if r.rule.MatchesAll() {
+			continue
 		}
+		f.decode = true
+		keys, all := r.rule.Needs()
+		whole = whole || all
+		for _, k := range keys {
+			needs[k] = struct{}{}
+		}
+	}
+	if f.decode && !whole {
+		f.needs = needs
 	}
 	return f
 }
@@ -99,9 +113,12 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 			r.Source = f.name
 		}
 	}
+	// Each record is checked and the fields the rules read are decoded, once for all routes.
+	var fields []map[string]any
+	var wide []bool
 	if f.decode {
 		var kept bool
-		if recs, kept = f.dropUndecodable(ctx, recs); !kept {
+		if recs, fields, wide, kept = f.judgeable(ctx, recs); !kept {
 			// A record that could be neither judged nor kept: the batch must not be acked.
 			t.Add(1)
 			t.Done(1, event.Nacked)
@@ -112,8 +129,14 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		kept = kept[:0]
 		filtered, failed := 0, 0
 		var firstErr error
-		for _, r := range recs {
-			ok, err := rt.rule.Match(r)
+		for i, r := range recs {
+			var ok bool
+			var err error
+			if fields != nil {
+				ok, err = rt.rule.MatchFields(fields[i], wide[i])
+			} else {
+				ok, err = rt.rule.Match(r)
+			}
 			switch {
 			case err != nil:
 				failed++
@@ -144,28 +167,31 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 	return nil
 }
 
-// dropUndecodable removes records whose fields cannot be read (the rules could not judge
-// them) and hands them to the dead-letter store. kept is false if the store failed for one.
-func (f *fanout) dropUndecodable(ctx context.Context, recs []*event.Record) (out []*event.Record, kept bool) {
-	dropped := false
-	kept = true
-	for i, r := range recs {
-		if _, err := r.Fields(); err != nil {
-			if !dropped {
-				out = append(make([]*event.Record, 0, len(recs)), recs[:i]...)
-				dropped = true
-			}
+// judgeable removes records that cannot be decoded (the rules could not judge them) and hands
+// them to the dead-letter store; for the others it returns the fields the rules read (whole
+// records when f.needs is nil) and whether those hold a uint64. kept is false if the store
+// failed for one.
+func (f *fanout) judgeable(ctx context.Context, recs []*event.Record) (out []*event.Record, fields []map[string]any, wide []bool, kept bool) {
+	out, kept = recs[:0:0], true
+	fields, wide = make([]map[string]any, 0, len(recs)), make([]bool, 0, len(recs))
+	for _, r := range recs {
+		var m map[string]any
+		var u bool
+		var err error
+		if f.needs != nil {
+			m, u, err = r.Some(f.needs)
+		} else if m, err = r.Fields(); err == nil {
+			u = r.HasUint64()
+		}
+		if err != nil {
 			if derr := f.dropper.Drop(ctx, r.Raw, plugin.ReasonInvalid, err); derr != nil {
 				kept = false
 			}
 			continue
 		}
-		if dropped {
-			out = append(out, r)
-		}
+		out = append(out, r)
+		fields = append(fields, m)
+		wide = append(wide, u)
 	}
-	if !dropped {
-		return recs, true
-	}
-	return out, kept
+	return out, fields, wide, kept
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
@@ -42,18 +43,7 @@ func (r *Rule) Match(rec *event.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if r.filter != nil {
-		return r.filter.eval(fields), nil
-	}
-	if rec.HasUint64() {
-		fields = uint64sAsFloats(fields).(map[string]any)
-	}
-	out, err := expr.Run(r.program, fields)
-	if err != nil {
-		return false, fmt.Errorf("rule %s: %w", r.name, err)
-	}
-	b, _ := out.(bool)
-	return b, nil
+	return r.MatchFields(fields, rec.HasUint64())
 }
 
 // uint64sAsFloats returns a copy of v with every uint64 as a float64 (the record's own fields
@@ -138,4 +128,92 @@ func (s *Set) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Needs lists the top-level fields the rule reads, so that a record need not be decoded whole
+// to be judged; all is true when the rule may read any field (an expression that uses $env) or
+// needs none (All).
+func (r *Rule) Needs() (fields []string, all bool) {
+	switch {
+	case r.filter != nil:
+		seen := map[string]bool{}
+		if !filterNeeds(r.filter, seen) {
+			return nil, true
+		}
+		return sortedKeys(seen), false
+	case r.program != nil:
+		seen := map[string]bool{}
+		everything := false
+		ast.Find(r.program.Node(), func(n ast.Node) bool {
+			if id, ok := n.(*ast.IdentifierNode); ok {
+				if id.Value == "$env" {
+					everything = true
+				}
+				seen[id.Value] = true
+			}
+			return false
+		})
+		if everything {
+			return nil, true
+		}
+		return sortedKeys(seen), false
+	}
+	return nil, true
+}
+
+// filterNeeds adds the top-level keys a filter reads; false if it cannot tell.
+func filterNeeds(n node, seen map[string]bool) bool {
+	switch t := n.(type) {
+	case andNode:
+		for _, c := range t {
+			if !filterNeeds(c, seen) {
+				return false
+			}
+		}
+		return true
+	case orNode:
+		for _, c := range t {
+			if !filterNeeds(c, seen) {
+				return false
+			}
+		}
+		return true
+	case notNode:
+		return filterNeeds(t.n, seen)
+	case *fieldNode:
+		// The first part of the path, or the whole path when a record's key holds dots.
+		seen[t.segs[0]] = true
+		seen[t.rest[0]] = true
+		return true
+	}
+	return false
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// MatchFields is Match on fields already decoded (all the rule Needs, at least); hasUint64
+// says whether they hold an integer above the int64 range.
+func (r *Rule) MatchFields(fields map[string]any, hasUint64 bool) (bool, error) {
+	if r.program == nil && r.filter == nil {
+		return true, nil
+	}
+	if r.filter != nil {
+		return r.filter.eval(fields), nil
+	}
+	if hasUint64 {
+		fields = uint64sAsFloats(fields).(map[string]any)
+	}
+	out, err := expr.Run(r.program, fields)
+	if err != nil {
+		return false, fmt.Errorf("rule %s: %w", r.name, err)
+	}
+	b, _ := out.(bool)
+	return b, nil
 }

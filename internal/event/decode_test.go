@@ -1,0 +1,157 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// referenceDecode is what Fields did before it had its own decoder: encoding/json with
+// UseNumber, then every json.Number made an int64, a uint64 or a float64. The decoder must
+// give the same map, or fail where it failed.
+func referenceDecode(raw []byte) (map[string]any, bool, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, false, err
+	}
+	if m == nil {
+		return nil, false, errors.New("not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false, errors.New("unexpected data after the JSON object")
+	}
+	saw := false
+	normalizeNumbers(m, &saw)
+	return m, saw, nil
+}
+
+// normalizeNumbers turns json.Number values into int64 when they are integers that fit, uint64
+// when they are larger non-negative integers, and float64 otherwise, in place. Integers keep
+// every digit (a 19-digit Netskope id stays exact) and rules compare them as numbers.
+// sawUint64 is set when one is made.
+func normalizeNumbers(v any, sawUint64 *bool) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = normalizeNumbers(x, sawUint64)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = normalizeNumbers(x, sawUint64)
+		}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			return i
+		}
+		if u, err := strconv.ParseUint(string(t), 10, 64); err == nil {
+			*sawUint64 = true
+			return u
+		}
+		if f, err := t.Float64(); err == nil {
+			return f
+		}
+		return string(t)
+	}
+	return v
+}
+
+var decodeCases = []string{
+	`{}`,
+	` {"a":1} `,
+	`{"a":-0,"b":0.5,"c":1e3,"d":-1.5E-7,"e":9223372036854775807,"f":9223372036854775808,"g":-9223372036854775809,"h":18446744073709551616,"i":1e400}`,
+	`{"s":"plain","t":"tab\tand \"quotes\" \\ \/ \b\f\n\r","u":"\u00e9\u4e2d\ud83d\ude00","v":"\ud800","w":"\ud800\u0041","x":"\udc00x"}`,
+	"{\"bad\":\"\xff\xfe ok \xe2\x82\"}",
+	`{"nested":{"a":[1,"two",true,false,null,{"b":[]}],"c":{}}}`,
+	`{"dup":1,"dup":2}`,
+	`{"big":1234567890123456789012345}`,
+	`{"a":1,}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":nul}`,
+	`{"a":"x`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a" 1}`, `{a:1}`, `{"a":1}{"b":2}`, `{"a":1} x`,
+	`[1,2]`, `null`, `"s"`, `1`, ``, `   `, `{`, `{"a":[1,2}`, `{"a":{"b":1]}`,
+	`{"a":` + strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001) + `}`,
+	`{"a":` + strings.Repeat(`[`, 9990) + strings.Repeat(`]`, 9990) + `}`,
+}
+
+func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
+	for i, in := range decodeCases {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			compareDecode(t, []byte(in))
+			compareSome(t, []byte(in))
+		})
+	}
+}
+
+func compareDecode(t *testing.T, in []byte) {
+	t.Helper()
+	want, wantU, wantErr := referenceDecode(in)
+	got, gotU, gotErr := decodeObject(in)
+	if (wantErr == nil) != (gotErr == nil) {
+		t.Fatalf("%.200q: encoding/json says %v, decodeObject says %v", in, wantErr, gotErr)
+	}
+	if wantErr != nil {
+		return
+	}
+	if !reflect.DeepEqual(got, want) || gotU != wantU {
+		t.Fatalf("%.200q:\n got %#v (uint64 %v)\nwant %#v (uint64 %v)", in, got, gotU, want, wantU)
+	}
+}
+
+// someKeys are the keys decodeSome is asked for in the tests: present, absent, escaped.
+var someKeys = map[string]struct{}{"a": {}, "h": {}, "u": {}, "dup": {}, "nested": {}, "é": {}, "missing": {}}
+
+// compareSome holds decodeSome to decodeObject: it fails where decodeObject fails, and
+// otherwise gives decodeObject's map cut down to the wanted keys.
+func compareSome(t *testing.T, in []byte) {
+	t.Helper()
+	full, _, fullErr := decodeObject(in)
+	got, gotU, err := decodeSome(in, someKeys)
+	if (fullErr == nil) != (err == nil) {
+		t.Fatalf("%.200q: decodeObject says %v, decodeSome says %v", in, fullErr, err)
+	}
+	if fullErr != nil {
+		return
+	}
+	want := map[string]any{}
+	for k := range someKeys {
+		if v, ok := full[k]; ok {
+			want[k] = v
+		}
+	}
+	if !reflect.DeepEqual(got, want) || gotU != containsUint64(want) {
+		t.Fatalf("%.200q:\n got %#v (uint64 %v)\nwant %#v", in, got, gotU, want)
+	}
+}
+
+// FuzzDecodeObject holds the decoder to encoding/json on any input: the same map, or both fail.
+func FuzzDecodeObject(f *testing.F) {
+	for _, in := range decodeCases {
+		if len(in) < 1000 {
+			f.Add([]byte(in))
+		}
+	}
+	f.Add(benchRecord())
+	f.Add([]byte(`{"\u00e9":1,"a\"b":2,"a":{"x":[1,{"y":"\ud83d\ude00"}]},"h":18446744073709551615}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		compareDecode(t, in)
+		compareSome(t, in)
+	})
+}
+
+// BenchmarkDecodeReference is BenchmarkRecordFields' floor: the same record through
+// encoding/json, as Fields decoded it before.
+func BenchmarkDecodeReference(b *testing.B) {
+	raw := benchRecord()
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := referenceDecode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
