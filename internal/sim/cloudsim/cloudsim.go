@@ -120,7 +120,7 @@ func newTenant(cfg *Config) (*netskope.Tenant, error) {
 	for _, ep := range n.Generate.Endpoints {
 		o.Generators[ep] = g
 	}
-	o.Faults = netskope.Faults{ServerErrorRate: n.Faults.ServerErrorRate, CutBodyRate: n.Faults.CutBodyRate,
+	o.Faults = netskope.Faults{ThrottleRate: n.Faults.ThrottleRate, ServerErrorRate: n.Faults.ServerErrorRate, CutBodyRate: n.Faults.CutBodyRate,
 		SlowRate: n.Faults.SlowRate, SlowDelay: n.Faults.SlowDelay, OKZeroRate: n.Faults.OKZeroRate}
 	t := netskope.New(o)
 	for _, l := range n.Load {

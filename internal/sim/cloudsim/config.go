@@ -84,8 +84,12 @@ type LoadConfig struct {
 	File     string `yaml:"file"`
 }
 
-// NetskopeFault injects failures.
+// NetskopeFault injects failures on a share of the requests that pass authentication and the
+// rate limit (see internal/sim/netskope's README).
 type NetskopeFault struct {
+	// ThrottleRate answers 429 as the rate limiter does, although the call was within the
+	// limit; the index does not move.
+	ThrottleRate    float64       `yaml:"throttle_rate"`
 	ServerErrorRate float64       `yaml:"server_error_rate"`
 	CutBodyRate     float64       `yaml:"cut_body_rate"`
 	SlowRate        float64       `yaml:"slow_rate"`

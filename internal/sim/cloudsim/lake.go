@@ -20,6 +20,9 @@ type LakeConfig struct {
 	Faults        LakeFaults `yaml:"faults"`
 	// StoreFile, when set, gets every accepted event as one NDJSON line.
 	StoreFile string `yaml:"store_file"`
+	// CallsPerSecond is the PutAuditEvents quota per account and region: 0 means AWS's 100,
+	// a negative value means no limit.
+	CallsPerSecond float64 `yaml:"calls_per_second"`
 }
 
 // ChannelConfig is one channel; its account and region come from its ARN.
@@ -36,6 +39,12 @@ type LakeFaults struct {
 	CallThrottleRate         float64       `yaml:"call_throttle_rate"`
 	CallServerErrorRate      float64       `yaml:"call_server_error_rate"`
 	Latency                  time.Duration `yaml:"latency"`
+	// SlowRate is the share of calls that wait SlowDelay first.
+	SlowRate  float64       `yaml:"slow_rate"`
+	SlowDelay time.Duration `yaml:"slow_delay"`
+	// CutRate is the share of successful calls whose answer is cut after the events are
+	// stored (half the body sent, the connection closed).
+	CutRate float64 `yaml:"cut_rate"`
 }
 
 // DemoChannelARN is the channel of the default configuration.
@@ -57,9 +66,10 @@ func newLake(c LakeConfig, seed int64) (*LakeService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloudsim config: aws.lake.duplicate_mode: %w", err)
 	}
-	o := lake.Options{DuplicateMode: mode, Seed: uint64(seed), Faults: lake.Faults{
+	o := lake.Options{DuplicateMode: mode, Seed: uint64(seed), CallsPerSecond: c.CallsPerSecond, Faults: lake.Faults{
 		EventThrottleRate: c.Faults.EventThrottleRate, EventInternalFailureRate: c.Faults.EventInternalFailureRate,
 		CallThrottleRate: c.Faults.CallThrottleRate, CallServerErrorRate: c.Faults.CallServerErrorRate, Latency: c.Faults.Latency,
+		SlowRate: c.Faults.SlowRate, SlowDelay: c.Faults.SlowDelay, CutRate: c.Faults.CutRate,
 	}}
 	ls := &LakeService{}
 	if c.StoreFile != "" {

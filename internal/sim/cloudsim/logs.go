@@ -26,10 +26,16 @@ type LogsConfig struct {
 
 // LogsFaults injects failures on a share of requests.
 type LogsFaults struct {
-	ThrottleRate    float64  `yaml:"throttle_rate"`
-	UnavailableRate float64  `yaml:"unavailable_rate"`
-	EmptyPageRate   float64  `yaml:"empty_page_rate"`
-	Ops             []string `yaml:"ops"` // limit to these operations; none: all
+	ThrottleRate    float64 `yaml:"throttle_rate"`
+	UnavailableRate float64 `yaml:"unavailable_rate"`
+	EmptyPageRate   float64 `yaml:"empty_page_rate"`
+	// SlowRate is the share of requests that wait SlowDelay first.
+	SlowRate  float64       `yaml:"slow_rate"`
+	SlowDelay time.Duration `yaml:"slow_delay"`
+	// CutRate is the share of successful requests whose answer is cut after the work is done
+	// (half the body sent, the connection closed).
+	CutRate float64  `yaml:"cut_rate"`
+	Ops     []string `yaml:"ops"` // limit to these operations; none: all
 }
 
 // LogsLoad is one file of CloudTrail records to load.
@@ -54,7 +60,8 @@ func newLogs(c LogsConfig, seed int64, defaultAccount string) (*LogsService, err
 	s := cwlogs.New(cwlogs.Options{
 		Rates: rates, IngestDelay: c.IngestDelay, IngestJitter: c.IngestJitter, Seed: uint64(seed),
 		Faults: cwlogs.Faults{ThrottleRate: c.Faults.ThrottleRate, UnavailableRate: c.Faults.UnavailableRate,
-			EmptyPageRate: c.Faults.EmptyPageRate, Ops: c.Faults.Ops},
+			EmptyPageRate: c.Faults.EmptyPageRate, SlowRate: c.Faults.SlowRate, SlowDelay: c.Faults.SlowDelay,
+			CutRate: c.Faults.CutRate, Ops: c.Faults.Ops},
 	})
 	for i, l := range c.Load {
 		account := l.Account

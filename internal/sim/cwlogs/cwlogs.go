@@ -3,7 +3,8 @@
 // CreateLogGroup, CreateLogStream, DeleteLogGroup, DeleteLogStream, PutLogEvents,
 // DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents — with state per
 // account and region, the service's validation, limits, error shapes and quotas, plus switches
-// for injected faults and for late, out-of-order ingestion.
+// for injected faults (throttling, 5xx, empty pages, slow and cut answers) and for late,
+// out-of-order ingestion.
 //
 // The request's account and region come from the awssim.Caller that SigV4 verification puts in
 // the request context; a request without one is refused with 403
@@ -16,6 +17,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +69,15 @@ type Faults struct {
 	// EmptyPageRate answers this fraction of FilterLogEvents calls with an empty page whose
 	// nextToken continues where the request's left off.
 	EmptyPageRate float64
+	// SlowRate makes this fraction of requests wait SlowDelay before anything else (after the
+	// request body is read); a caller that goes away ends the wait and gets no answer.
+	SlowRate  float64
+	SlowDelay time.Duration
+	// CutRate cuts this fraction of successful answers: the request is processed in full (a
+	// PutLogEvents batch is stored, a FilterLogEvents page is served), then the answer promises
+	// its whole Content-Length, sends half of the body and the connection is closed. An answer
+	// without a body is aborted before its status line. Error answers are never cut.
+	CutRate float64
 	// Ops limits the faults to these operations (e.g. "FilterLogEvents"); empty means all.
 	Ops []string
 }
@@ -114,6 +125,8 @@ type Service struct {
 
 	seq    atomic.Uint64 // event sequence, unique across the service
 	served atomic.Uint64 // events returned by GetLogEvents and FilterLogEvents
+	slow   atomic.Uint64 // requests delayed by Faults.SlowRate
+	cut    atomic.Uint64 // answers cut by Faults.CutRate
 
 	mu      sync.RWMutex
 	regions map[string]*regionState // account "/" region
@@ -155,12 +168,14 @@ func New(opts Options) *Service {
 // Stats are counters of a Service's activity.
 type Stats struct {
 	EventsStored uint64 // events stored by PutLogEvents, Put and LoadCloudTrail
-	EventsServed uint64 // events returned by GetLogEvents and FilterLogEvents
+	EventsServed uint64 // events returned by GetLogEvents and FilterLogEvents (cut answers too)
+	Slow         uint64 // requests delayed by Faults.SlowRate
+	Cut          uint64 // answers cut by Faults.CutRate
 }
 
 // Stats returns the service's counters.
 func (s *Service) Stats() Stats {
-	return Stats{EventsStored: s.seq.Load(), EventsServed: s.served.Load()}
+	return Stats{EventsStored: s.seq.Load(), EventsServed: s.served.Load(), Slow: s.slow.Load(), Cut: s.cut.Load()}
 }
 
 // SetFaults replaces the injected faults.
@@ -213,6 +228,20 @@ func (s *Service) fault(op string) *awssim.Error {
 		return awssim.Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", "The service cannot complete the request.")
 	}
 	return nil
+}
+
+// transportFaults draws the slow and cut faults for a request of op. The random source is
+// drawn only for rates that are set, so seeded runs without them draw as before.
+func (s *Service) transportFaults(op string) (slow time.Duration, cut bool) {
+	f := s.Faults()
+	if (f.SlowRate <= 0 || f.SlowDelay <= 0) && f.CutRate <= 0 || !f.applies(op) {
+		return 0, false
+	}
+	if f.SlowRate > 0 && f.SlowDelay > 0 && s.float64() < f.SlowRate {
+		slow = f.SlowDelay
+	}
+	cut = f.CutRate > 0 && s.float64() < f.CutRate
+	return slow, cut
 }
 
 func (f Faults) applies(op string) bool {
@@ -314,6 +343,18 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		awssim.WriteJSONError(w, awssim.Errorf(http.StatusRequestEntityTooLarge, "SerializationException", "Request body too large"))
 		return
 	}
+	// The body is read first: net/http notices that a caller went away only once it has been.
+	slow, cut := s.transportFaults(op)
+	if slow > 0 {
+		s.slow.Add(1)
+		t := time.NewTimer(slow)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	if e := s.fault(op); e != nil {
 		awssim.WriteJSONError(w, e)
 		return
@@ -327,25 +368,33 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		awssim.WriteJSONError(w, e)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	var b []byte
 	switch v := out.(type) {
 	case nil:
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusOK)
 	case []byte:
-		w.Header().Set("Content-Length", fmt.Sprint(len(v)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(v)
+		b = v
 	default:
-		b, err := json.Marshal(v)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
 			awssim.WriteJSONError(w, awssim.Errorf(http.StatusInternalServerError, "InternalFailure", "%v", err))
 			return
 		}
-		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b)
 	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if cut {
+		s.cut.Add(1)
+		if len(b) > 0 {
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(b[:len(b)/2])
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+		}
+		panic(http.ErrAbortHandler) // net/http closes the connection without logging
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // decode unmarshals a request body; an empty body is an empty object.

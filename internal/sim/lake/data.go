@@ -79,7 +79,7 @@ func (s *Service) serveData(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	buf.Reset()
-	resp, aerr := s.putAuditEvents(r.Context(), caller, r, buf)
+	resp, cut, aerr := s.putAuditEvents(r.Context(), caller, r, buf)
 	if aerr != nil {
 		s.mu.Lock()
 		s.stats.callErrors[aerr.Code]++
@@ -89,6 +89,17 @@ func (s *Service) serveData(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
+	if cut {
+		s.mu.Lock()
+		s.stats.cut++
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(resp[:len(resp)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler) // net/http closes the connection without logging
+	}
 	_, _ = w.Write(resp)
 }
 
@@ -96,70 +107,85 @@ func validationError(format string, args ...any) *awssim.Error {
 	return awssim.Errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: "+format, args...)
 }
 
-func (s *Service) putAuditEvents(ctx context.Context, caller awssim.Caller, r *http.Request, buf *bytes.Buffer) ([]byte, *awssim.Error) {
-	s.mu.Lock()
-	s.stats.calls++
-	s.mu.Unlock()
-
+// putAuditEvents answers one call; cut says the (successful) answer must be cut short.
+func (s *Service) putAuditEvents(ctx context.Context, caller awssim.Caller, r *http.Request, buf *bytes.Buffer) ([]byte, bool, *awssim.Error) {
 	s.cfgMu.Lock()
 	faults, mode := s.faults, s.mode
 	callRoll, serverRoll, which := s.rng.Float64(), s.rng.Float64(), s.rng.IntN(2)
+	// Drawn only when switched on, so that seeded runs without them draw as before.
+	slow := faults.SlowRate > 0 && faults.SlowDelay > 0 && s.rng.Float64() < faults.SlowRate
+	cut := faults.CutRate > 0 && s.rng.Float64() < faults.CutRate
 	s.cfgMu.Unlock()
 
-	if faults.Latency > 0 {
-		t := time.NewTimer(faults.Latency)
+	s.mu.Lock()
+	s.stats.calls++
+	if slow {
+		s.stats.slow++
+	}
+	s.mu.Unlock()
+
+	// The body is read before any wait, its errors reported in their place below: net/http
+	// notices that a caller went away (and cancels ctx) only once the body has been read.
+	n, readErr := buf.ReadFrom(io.LimitReader(r.Body, int64(s.maxBody)+1))
+
+	delay := faults.Latency
+	if slow {
+		delay += faults.SlowDelay
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, awssim.Errorf(http.StatusInternalServerError, "InternalFailure", "request cancelled")
+			return nil, false, awssim.Errorf(http.StatusInternalServerError, "InternalFailure", "request cancelled")
 		}
 	}
+
 	if !s.quota.Allow(caller.AccountID, caller.Region, "PutAuditEvents") {
-		return nil, awssim.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+		return nil, false, awssim.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 	}
 	if callRoll < faults.CallThrottleRate {
-		return nil, awssim.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+		return nil, false, awssim.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 	}
 	if serverRoll < faults.CallServerErrorRate {
 		if which == 0 {
-			return nil, awssim.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+			return nil, false, awssim.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
 		}
-		return nil, awssim.Errorf(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+		return nil, false, awssim.Errorf(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 	}
 	if s.unsupported[caller.Region] {
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrUnsupportedOperation, "PutAuditEvents is not supported in %s", caller.Region)
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrUnsupportedOperation, "PutAuditEvents is not supported in %s", caller.Region)
 	}
 
 	// Input: the query string, then the body.
 	q := r.URL.Query()
 	ref := q.Get("channelArn")
 	if ref == "" {
-		return nil, validationError("Value null at 'channelArn' failed to satisfy constraint: Member must not be null")
+		return nil, false, validationError("Value null at 'channelArn' failed to satisfy constraint: Member must not be null")
 	}
 	externalID, hasExternalID := q.Get("externalId"), q.Has("externalId")
 	if hasExternalID && (len(externalID) < 2 || len(externalID) > 1224 || !externalIDRe.MatchString(externalID)) {
-		return nil, validationError("Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224 and satisfy regular expression pattern: ^[\\w+=,.@:\\/-]*$", externalID)
+		return nil, false, validationError("Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224 and satisfy regular expression pattern: ^[\\w+=,.@:\\/-]*$", externalID)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, int64(s.maxBody)+1))
-	if err != nil {
-		return nil, awssim.Errorf(http.StatusBadRequest, "SerializationException", "failed to read the request body: %v", err)
+	if readErr != nil {
+		return nil, false, awssim.Errorf(http.StatusBadRequest, "SerializationException", "failed to read the request body: %v", readErr)
 	}
 	if n > int64(s.maxBody) {
-		return nil, validationError("Request body exceeds the PutAuditEvents limit of %d bytes", s.maxBody)
+		return nil, false, validationError("Request body exceeds the PutAuditEvents limit of %d bytes", s.maxBody)
 	}
 	events, aerr := parseRequestBody(buf.Bytes())
 	if aerr != nil {
-		return nil, aerr
+		return nil, false, aerr
 	}
 
 	// The channel.
 	a, ok := resolveRef(ref, caller)
 	if !ok {
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrInvalidChannelARN, "The channel ARN %s is not valid.", ref)
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrInvalidChannelARN, "The channel ARN %s is not valid.", ref)
 	}
 	if a.region != caller.Region {
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrChannelNotFound, "Channel %s was not found in %s.", a, caller.Region)
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrChannelNotFound, "Channel %s was not found in %s.", a, caller.Region)
 	}
 	s.mu.RLock()
 	st := s.lookupChannel(a)
@@ -172,25 +198,25 @@ func (s *Service) putAuditEvents(ctx context.Context, caller awssim.Caller, r *h
 	s.mu.RUnlock()
 	switch {
 	case st == nil && a.account != caller.AccountID:
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrChannelInsufficientPermission,
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrChannelInsufficientPermission,
 			"The caller's account ID %s must be the same as the channel owner's account ID %s.", caller.AccountID, a.account)
 	case st == nil:
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrChannelNotFound, "Channel %s was not found.", a)
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrChannelNotFound, "Channel %s was not found.", a)
 	case !allowed:
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrChannelInsufficientPermission,
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrChannelInsufficientPermission,
 			"The caller's account ID %s must be the same as the channel owner's account ID %s.", caller.AccountID, a.account)
 	case cfg.ServiceLinked:
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrChannelUnsupportedSchema,
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrChannelUnsupportedSchema,
 			"Channel %s is a service-linked channel and does not accept audit events.", a)
 	case cfg.ExternalID != "" && externalID != cfg.ExternalID:
-		return nil, awssim.Errorf(http.StatusBadRequest, ErrChannelInsufficientPermission,
+		return nil, false, awssim.Errorf(http.StatusBadRequest, ErrChannelInsufficientPermission,
 			"The external ID is missing or does not match the external ID of channel %s.", a)
 	}
 	if len(events) > 1 {
 		seen := make(map[string]struct{}, len(events))
 		for _, ev := range events {
 			if _, dup := seen[ev.id]; dup {
-				return nil, awssim.Errorf(http.StatusBadRequest, ErrDuplicatedAuditEventID,
+				return nil, false, awssim.Errorf(http.StatusBadRequest, ErrDuplicatedAuditEventID,
 					"Two or more entries in the request have the same event ID: %s.", ev.id)
 			}
 			seen[ev.id] = struct{}{}
@@ -322,7 +348,7 @@ func (s *Service) putAuditEvents(ctx context.Context, caller awssim.Caller, r *h
 	if s.out != nil && len(stored) > 0 {
 		s.writeNDJSON(stored)
 	}
-	return encodeResponse(events, results), nil
+	return encodeResponse(events, results), cut, nil
 }
 
 // compactIfMultiline makes eventData one line so that it can be written as NDJSON.

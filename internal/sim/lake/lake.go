@@ -63,6 +63,16 @@ type Faults struct {
 	CallServerErrorRate float64 `json:"callServerErrorRate,omitempty"`
 	// Latency is added to every PutAuditEvents call.
 	Latency time.Duration `json:"latency,omitempty"`
+	// SlowRate is the share of PutAuditEvents calls that wait SlowDelay before anything else
+	// (on top of Latency); a caller that goes away ends the wait.
+	SlowRate  float64       `json:"slowRate,omitempty"`
+	SlowDelay time.Duration `json:"slowDelay,omitempty"`
+	// CutRate is the share of PutAuditEvents calls whose 200 answer is cut: the call is
+	// processed in full (events stored, ids remembered), then the answer promises its whole
+	// Content-Length, sends half of the body and the connection is closed, as when a
+	// connection drops after the service did the work. Calls that fail anyway (quota, call
+	// errors, validation) are answered in full.
+	CutRate float64 `json:"cutRate,omitempty"`
 }
 
 // Channel is a CloudTrail Lake channel for events from outside AWS.
@@ -227,6 +237,8 @@ type counters struct {
 	evicted            int64
 	duplicates         int64
 	duplicateConflicts int64
+	slow               int64
+	cut                int64
 	byEventSource      map[string]int64
 	byChannel          map[string]int64
 	failed             map[string]int64
@@ -413,6 +425,8 @@ type Stats struct {
 	ByChannel          map[string]int64 `json:"byChannel"`
 	Failed             map[string]int64 `json:"failed"`     // per-event failures by errorCode
 	CallErrors         map[string]int64 `json:"callErrors"` // failed calls by error code
+	Slow               int64            `json:"slow"`       // calls delayed by Faults.SlowRate
+	Cut                int64            `json:"cut"`        // answers cut by Faults.CutRate
 }
 
 // Stats returns a snapshot of the counters.
@@ -431,7 +445,25 @@ func (s *Service) Stats() Stats {
 		ByChannel:          copyMap(c.byChannel),
 		Failed:             copyMap(c.failed),
 		CallErrors:         copyMap(c.callErrors),
+		Slow:               c.slow,
+		Cut:                c.cut,
 	}
+}
+
+// StoredIDs counts the stored events by the caller's id, over every channel: the events held
+// in memory, as Query sees them. Events dropped by MaxStoredEvents or Reset are not counted,
+// although the duplicate index remembers their ids. In the default dedupe mode every count is
+// 1 unless two channels got the same id; in store-duplicate mode a re-sent id counts once per
+// copy.
+func (s *Service) StoredIDs() map[string]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]int, s.log.len())
+	s.log.each(func(e *StoredEvent) bool {
+		out[e.ID]++
+		return true
+	})
+	return out
 }
 
 func copyMap(m map[string]int64) map[string]int64 {

@@ -215,14 +215,14 @@ func (s *Service) serveSetConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := in.Faults; f != nil {
-		for _, rate := range []float64{f.EventThrottleRate, f.EventInternalFailureRate, f.CallThrottleRate, f.CallServerErrorRate} {
+		for _, rate := range []float64{f.EventThrottleRate, f.EventInternalFailureRate, f.CallThrottleRate, f.CallServerErrorRate, f.SlowRate, f.CutRate} {
 			if rate < 0 || rate > 1 {
 				http.Error(w, "config: fault rates must be between 0 and 1", http.StatusBadRequest)
 				return
 			}
 		}
-		if f.Latency < 0 {
-			http.Error(w, "config: latency must not be negative", http.StatusBadRequest)
+		if f.Latency < 0 || f.SlowDelay < 0 {
+			http.Error(w, "config: latency and slowDelay must not be negative", http.StatusBadRequest)
 			return
 		}
 	}

@@ -10,6 +10,12 @@ import (
 // limit. Each rate is a probability in [0, 1] drawn per request from the
 // tenant's seeded generator; 1 means every request.
 type Faults struct {
+	// ThrottleRate answers as the rate limiter does when it refuses a call
+	// (429, Retry-After: 1, the RateLimit-* headers with nothing remaining,
+	// {"message":"API rate limit exceeded"}) although the call was within
+	// the limit; the index does not move. It is drawn first: a throttled
+	// call gets no other fault.
+	ThrottleRate float64
 	// ServerErrorRate answers with ServerErrorStatus (default 500) before
 	// the iterator is touched: the index does not move.
 	ServerErrorRate   float64
@@ -42,6 +48,7 @@ func (t *Tenant) Faults() Faults {
 }
 
 type faultPlan struct {
+	throttle    bool
 	slow        time.Duration
 	serverError int
 	okZero      bool
@@ -49,7 +56,7 @@ type faultPlan struct {
 }
 
 type faultCounters struct {
-	serverErrors, cuts, slow, okZero atomic.Int64
+	throttled, serverErrors, cuts, slow, okZero atomic.Int64
 }
 
 func (t *Tenant) drawFaults() faultPlan {
@@ -58,6 +65,10 @@ func (t *Tenant) drawFaults() faultPlan {
 	f := t.faults
 	var p faultPlan
 	hit := func(rate float64) bool { return rate > 0 && (rate >= 1 || t.faultR.float() < rate) }
+	if hit(f.ThrottleRate) {
+		p.throttle = true
+		return p
+	}
 	if f.SlowDelay > 0 && hit(f.SlowRate) {
 		p.slow = f.SlowDelay
 	}

@@ -8,7 +8,8 @@
 // (epoch, next, head, tail, resend), 10,000-record pages, wait_time and
 // timestamp_hwm, the 4 requests per second per endpoint rate limit with its
 // RateLimit-* headers, 401/403 for unknown or under-scoped tokens, and
-// switchable faults (5xx, bodies cut short, slow answers, "ok": 0).
+// switchable faults (injected 429s, 5xx, bodies cut short, slow answers,
+// "ok": 0).
 //
 // Records are generated from Netskope's own field dictionary (embedded in
 // fields.json, see README.md), continuously at a rate and/or as a backlog
@@ -403,6 +404,7 @@ type Stats struct {
 
 // FaultStats counts injected faults.
 type FaultStats struct {
+	Throttled    int64 // injected 429s (ThrottleRate), not the limiter's own
 	ServerErrors int64
 	CutBodies    int64
 	Slow         int64
@@ -430,6 +432,7 @@ func (t *Tenant) Stats() Stats {
 		ByStatus:  map[int]int64{},
 		Endpoints: map[string]EndpointStats{},
 		Faults: FaultStats{
+			Throttled:    t.faultStat.throttled.Load(),
 			ServerErrors: t.faultStat.serverErrors.Load(),
 			CutBodies:    t.faultStat.cuts.Load(),
 			Slow:         t.faultStat.slow.Load(),
@@ -522,13 +525,22 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := t.limiter.take(rlKey, now)
 	t.limiter.setHeaders(w.Header(), st)
 	if !st.allowed {
-		w.Header()["Retry-After"] = []string{strconv.Itoa(st.reset)}
-		writeJSON(w, http.StatusTooManyRequests, []byte(`{"message":"API rate limit exceeded"}`))
-		t.countStatus(http.StatusTooManyRequests)
+		t.tooManyRequests(w, st.reset)
 		return
 	}
 
 	plan := t.drawFaults()
+	if plan.throttle {
+		t.faultStat.throttled.Add(1)
+		// The answer the limiter gives when the window is used up.
+		thr := limitState{limit: st.limit, reset: 1}
+		if thr.limit < 0 { // no limit configured: show the real service's
+			thr.limit = defaultRateLimit
+		}
+		t.limiter.setHeaders(w.Header(), thr)
+		t.tooManyRequests(w, 1)
+		return
+	}
 	if plan.slow > 0 {
 		t.faultStat.slow.Add(1)
 		timer := time.NewTimer(plan.slow)
@@ -581,6 +593,14 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 	putPageBuf(body)
+}
+
+// tooManyRequests answers the way the rate limiter does; the RateLimit-*
+// headers must already be set.
+func (t *Tenant) tooManyRequests(w http.ResponseWriter, retryAfter int) {
+	w.Header()["Retry-After"] = []string{strconv.Itoa(retryAfter)}
+	writeJSON(w, http.StatusTooManyRequests, []byte(`{"message":"API rate limit exceeded"}`))
+	t.countStatus(http.StatusTooManyRequests)
 }
 
 // gatewayError answers the way the API gateway in front of the v2 API does.

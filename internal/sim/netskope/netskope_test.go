@@ -600,6 +600,73 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("stats %+v", h.tenant.Stats().Faults)
 		}
 	})
+	t.Run("throttled: the limiter's 429, index unmoved", func(t *testing.T) {
+		for _, tc := range []struct {
+			name      string
+			rateLimit int
+			remaining string // RateLimit-Remaining of the first good answer after
+		}{
+			{"limit 4", 4, "0"}, // the two throttled calls count against the window
+			{"no limit", -1, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h := newHarness(t, Options{Generators: gen, PageSize: 10, RateLimit: tc.rateLimit})
+				all := recordIDs(h.tenant.Records(Events, "page"))
+				h.tenant.SetFaults(Faults{ThrottleRate: 1, ServerErrorRate: 1, CutBodyRate: 1})
+				if a := h.call("", pageEP, "f", "head"); a.status != http.StatusUnauthorized {
+					t.Fatalf("faults apply only past authentication: %d", a.status)
+				}
+				for i := 0; i < 2; i++ {
+					a := h.call(testToken, pageEP, "f", "head")
+					if a.status != http.StatusTooManyRequests {
+						t.Fatalf("status %d %s", a.status, a.body)
+					}
+					if string(a.body) != `{"message":"API rate limit exceeded"}` {
+						t.Fatalf("429 body %s", a.body)
+					}
+					for k, want := range map[string]string{
+						"Retry-After": "1", "RateLimit-Limit": "4", "RateLimit-Remaining": "0", "RateLimit-Reset": "1",
+						"Content-Type": "application/json",
+					} {
+						if got := a.header.Get(k); got != want {
+							t.Fatalf("%s: %q, want %q (headers %v)", k, got, want, a.header)
+						}
+					}
+				}
+				h.tenant.SetFaults(Faults{})
+				a := h.page(pageEP, "f", "resend")
+				if len(a.page.Result) != 0 {
+					t.Fatalf("a throttled head made the index: resend gave %d records", len(a.page.Result))
+				}
+				a = h.page(pageEP, "f", "head")
+				if got := ids(t, a.page.Result); !equalStrings(got, all[:10]) {
+					t.Fatalf("after throttling: %v", got)
+				}
+				if got := a.header.Get("RateLimit-Remaining"); got != tc.remaining {
+					t.Fatalf("RateLimit-Remaining after: %q, want %q", got, tc.remaining)
+				}
+				st := h.tenant.Stats()
+				if st.Faults.Throttled != 2 || st.Faults.ServerErrors != 0 || st.Faults.CutBodies != 0 {
+					t.Fatalf("fault stats %+v", st.Faults)
+				}
+				if st.ByStatus[http.StatusTooManyRequests] != 2 {
+					t.Fatalf("by status %v", st.ByStatus)
+				}
+			})
+		}
+	})
+	t.Run("throttle rate is a probability", func(t *testing.T) {
+		h := newHarness(t, Options{Generators: gen, PageSize: 1, Faults: Faults{ThrottleRate: 0.25}})
+		n := 0
+		for i := 0; i < 400; i++ {
+			if h.call(testToken, pageEP, "f", "head").status == http.StatusTooManyRequests {
+				n++
+			}
+		}
+		if n < 60 || n > 140 || h.tenant.Stats().Faults.Throttled != int64(n) {
+			t.Fatalf("%d of 400 throttled at rate 0.25 (stats %+v)", n, h.tenant.Stats().Faults)
+		}
+	})
 	t.Run("ok 0 leaves the index", func(t *testing.T) {
 		h := newHarness(t, Options{Generators: gen, PageSize: 10})
 		all := recordIDs(h.tenant.Records(Events, "page"))
