@@ -35,17 +35,41 @@ type Entry struct {
 
 // SetRecord stores raw in the field that keeps it exactly. Record takes only JSON that Put
 // writes back byte for byte: valid UTF-8 (json.Valid does not check it) and already compact (the
-// encoder compacts a RawMessage). Other valid JSON, such as pretty-printed JSON, goes to
-// RecordText, which keeps every byte.
+// encoder compacts a RawMessage), and that leaves the entry readable: nested less deeply than
+// encoding/json (and jq) read, the entry's own level included. Other valid JSON, such as
+// pretty-printed JSON, goes to RecordText, which keeps every byte.
 func (e *Entry) SetRecord(raw []byte) {
 	switch {
-	case json.Valid(raw) && utf8.Valid(raw) && isCompact(raw):
+	case json.Valid(raw) && utf8.Valid(raw) && isCompact(raw) && depth(raw) < maxReadDepth:
 		e.Record = json.RawMessage(raw)
 	case utf8.Valid(raw):
 		e.RecordText = string(raw)
 	default:
 		e.RecordBase64 = base64.StdEncoding.EncodeToString(raw)
 	}
+}
+
+// maxReadDepth is the deepest nesting encoding/json reads; an entry adds one level to its record.
+const maxReadDepth = 10000
+
+// depth returns how deeply the valid JSON raw nests objects and arrays.
+func depth(raw []byte) int {
+	d, most, inString := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			d++
+			most = max(most, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return most
 }
 
 // isCompact reports whether the valid JSON raw has no insignificant white space.

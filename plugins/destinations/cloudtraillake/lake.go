@@ -4,6 +4,7 @@
 package cloudtraillake
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -273,10 +274,17 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		id = id[:128]
 	}
 	if id == "" {
+		if v, ok := fields["_id"]; ok {
+			return prepared{}, plugin.Refused("InvalidData", fmt.Errorf("_id is %s, not a string to use as the audit event id", jsonKind(v)))
+		}
 		return prepared{}, plugin.Refused("InvalidData", errors.New("record has no _id to use as the audit event id"))
 	}
+	// payload is what the event adds to the request body: eventData as a JSON string, where
+	// each quote and backslash takes two bytes (AppendJSON writes valid UTF-8 and no control
+	// character), the id, the checksum and the keys around them.
+	payload := len(data) + bytes.Count(data, []byte{'"'}) + bytes.Count(data, []byte{'\\'}) + len(id) + 128
 	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: string(data), EventDataChecksum: cloudtraildata.Checksum(data)},
-		label: label, payload: len(data)*11/10 + len(id) + 128}, nil
+		label: label, payload: payload}, nil
 }
 
 // classify tells alerts from events and finds the subtype: the source's Type, else the
@@ -300,6 +308,26 @@ func classify(r *event.Record, fields map[string]any) (kind, subtype string) {
 		subtype = "ctep"
 	}
 	return kind, subtype
+}
+
+// jsonKind names the kind of a decoded JSON value, for messages.
+func jsonKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case bool:
+		return "a boolean"
+	case string:
+		if v == "" {
+			return "empty"
+		}
+		return "a string of no usable character"
+	}
+	return "a number"
 }
 
 func validIP(s string) bool {

@@ -327,6 +327,7 @@ type answer struct {
 type elem struct {
 	raw []byte // as received (a sub-slice of the body)
 	err error  // why it is not a record, or nil
+	pos int    // its place in the result array, from 0 (for messages)
 	rec recordFields
 }
 
@@ -389,6 +390,13 @@ func parseAnswer(body []byte) (*answer, error) {
 			}
 			v := body[vs:s.i]
 			switch key {
+			case "result":
+				// Records not in an array would otherwise make an empty page, and the index
+				// would move past them unseen. null is an answer with no page ("ok": 0).
+				if string(v) != "null" {
+					s.i = vs
+					return nil, s.fail("result is not an array")
+				}
 			case "ok":
 				a.hasOK = true
 				a.ok = string(v) == "1" || string(v) == "true" || string(v) == "1.0"
@@ -441,7 +449,7 @@ func (s *scanner) result(a *answer) error {
 	}
 	for {
 		start := s.i
-		e := elem{}
+		e := elem{pos: len(a.elems)}
 		if s.i < len(s.b) && s.b[s.i] == '{' {
 			e.err = s.record(&e.rec)
 		} else {

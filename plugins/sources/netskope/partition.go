@@ -187,7 +187,8 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		if rep.poison != nil {
 			// The tenant answers this operation with the same broken page every time: it is
 			// kept in the dead-letter store, and the index goes on past it.
-			if !p.drop(ctx, rep.poison, fmt.Errorf("netskope %s: the answer to operation=%s is not a data-export page", p.ep, used)) {
+			// rep.cause names the tenant, the endpoint, the operation and what is broken.
+			if !p.drop(ctx, rep.poison, fmt.Errorf("given up after %d identical answers: %w", malformedLimit, rep.cause)) {
 				return nil
 			}
 			op = opNext
@@ -222,7 +223,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		}
 		recs, invalid, later := p.b.build(a)
 		for _, e := range invalid {
-			if !p.drop(ctx, e.raw, fmt.Errorf("netskope %s: %w", p.ep, e.err)) {
+			if !p.drop(ctx, e.raw, fmt.Errorf("netskope tenant %s, endpoint %s: record %d of the page: %w", p.s.client.host, p.ep, e.pos+1, e.err)) {
 				return nil
 			}
 		}
@@ -364,11 +365,12 @@ func (p *partition) drop(ctx context.Context, raw []byte, cause error) bool {
 	}
 }
 
-// fetched is a page, or an answer given up on (poison).
+// fetched is a page, or an answer given up on (poison) and why (cause).
 type fetched struct {
 	ans    *answer
 	size   int
 	poison []byte
+	cause  error
 }
 
 // fetch makes a request until it gets a page, retrying as the failure calls for (see the
@@ -432,7 +434,7 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 			}
 			if malformed >= malformedLimit {
 				p.log.Error("the same broken answer came back; dropping it and going on", "operation", op, "error", re.err, "bytes", len(re.body))
-				return &fetched{poison: re.body}, op, nil
+				return &fetched{poison: re.body, cause: re}, op, nil
 			}
 			fallthrough
 		default:
