@@ -48,6 +48,10 @@ type Config struct {
 	PageTimeout time.Duration `yaml:"page_timeout"`
 	// MaxBackoff caps the exponential backoff between retries of a failing request.
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// PagesInFlight is how many pages the configuration holds at once, all endpoints together,
+	// from the request until the destinations have acknowledged every record: a full page is
+	// about 20 MB, so this bounds memory whatever the backlog.
+	PagesInFlight int `yaml:"pages_in_flight"`
 }
 
 // TLSConfig is the trust used for the tenant (and an https proxy).
@@ -65,6 +69,8 @@ const (
 	DefaultStart       = "now"
 	DefaultPageTimeout = 2 * time.Minute
 	DefaultMaxBackoff  = 2 * time.Minute
+	// DefaultPagesInFlight keeps one page delivering while the next is read.
+	DefaultPagesInFlight = 2
 )
 
 // NewConfig returns the defaults.
@@ -75,6 +81,8 @@ func NewConfig() plugin.Config {
 		Start:       DefaultStart,
 		PageTimeout: DefaultPageTimeout,
 		MaxBackoff:  DefaultMaxBackoff,
+
+		PagesInFlight: DefaultPagesInFlight,
 	}
 }
 
@@ -107,6 +115,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PageTimeout < time.Second {
 		p.Addf("page_timeout: must be at least 1s (a full page is about 20 MB)")
+	}
+	if c.PagesInFlight < 1 {
+		p.Addf("pages_in_flight: must be at least 1")
 	}
 	if c.MaxBackoff < time.Second {
 		p.Addf("max_backoff: must be at least 1s")

@@ -87,6 +87,8 @@ type Source struct {
 	prefix string
 	pacers *pacers
 	tune   tuning
+	// pages holds a token per page in flight (PagesInFlight), shared by the endpoints.
+	pages chan struct{}
 }
 
 var _ plugin.Source = (*Source)(nil)
@@ -132,6 +134,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 		client: c,
 		prefix: prefix,
 		pacers: ps,
+		pages:  make(chan struct{}, max(cfg.PagesInFlight, 1)),
 		tune: tuning{
 			now:         time.Now,
 			perSecond:   RequestsPerSecond,

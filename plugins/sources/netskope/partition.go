@@ -53,6 +53,8 @@ const malformedLimit = 3
 
 // partition reads one endpoint through one index.
 type partition struct {
+	holdsPage bool // holds one of the Source's page tokens
+
 	s     *Source
 	ep    endpoint
 	index string
@@ -169,7 +171,9 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		return err
 	}
 	nacks := 0
+	defer p.releasePage()
 	for ctx.Err() == nil {
+		p.releasePage() // the last page is acknowledged (or given up): another may be read
 		if isEpoch(op) {
 			p.hwm, _ = strconv.ParseInt(op, 10, 64)
 		}
@@ -276,11 +280,34 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 				return nil
 			}
 		}
+		p.releasePage()
 		if !sleep(ctx, time.Until(p.nextAt)) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// takePage waits for a page token (see Config.PagesInFlight), unless the partition holds one.
+func (p *partition) takePage(ctx context.Context) error {
+	if p.holdsPage {
+		return nil
+	}
+	select {
+	case p.s.pages <- struct{}{}:
+		p.holdsPage = true
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releasePage gives the partition's page token back, if it holds one.
+func (p *partition) releasePage() {
+	if p.holdsPage {
+		p.holdsPage = false
+		<-p.s.pages
+	}
 }
 
 // start is where a new index starts.
@@ -386,7 +413,13 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 		if err := p.pacer.wait(ctx); err != nil {
 			return nil, op, err
 		}
+		if err := p.takePage(ctx); err != nil {
+			return nil, op, err
+		}
 		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op)
+		if err != nil {
+			p.releasePage() // nothing is held while waiting to retry
+		}
 		now := time.Now()
 		if li.exhausted {
 			p.pacer.hold(now.Add(max(li.reset, 250*time.Millisecond)))
