@@ -13,7 +13,7 @@ const maxDepth = 10000
 
 // decoder decodes one JSON object into map[string]any with the number rules of Record.Fields:
 // integers to int64 (uint64 past its range), other numbers to float64 (a number too large for
-// a float64 stays a string). It gives what encoding/json with UseNumber and normalizeNumbers
+// a float64 stays a string; sawUint64 may also count one a repeated key replaced). It gives what encoding/json with UseNumber and normalizeNumbers
 // gave (strings with invalid UTF-8 get U+FFFD per bad byte, lone surrogates U+FFFD, the last
 // of duplicate keys wins) at a fraction of the cost: one pass, no reflection.
 type decoder struct {
@@ -579,4 +579,118 @@ func (d *decoder) skipString() error {
 		}
 	}
 	return d.fail("unexpected end of JSON input in a string")
+}
+
+// Member is one top-level member of a record: its key, and its value's bytes as they are in
+// the record (checked JSON, white space around it trimmed).
+type Member struct {
+	Key   string
+	Value []byte
+}
+
+// Members checks that raw holds exactly one JSON object, as Fields would, and lists its
+// top-level members in order. A key may repeat; the last is the one Fields keeps. It lets a
+// destination decode only the fields it reads and copy the others as they are.
+func Members(raw []byte) ([]Member, error) {
+	d := decoder{b: raw}
+	d.ws()
+	if d.i >= len(d.b) {
+		return nil, fmt.Errorf("decode record: %w", d.fail("unexpected end of JSON input"))
+	}
+	if d.b[d.i] != '{' {
+		if err := d.skip(); err != nil {
+			return nil, fmt.Errorf("decode record: %w", err)
+		}
+		return nil, fmt.Errorf("decode record: %w", errNotObject)
+	}
+	out := make([]Member, 0, 48)
+	d.i++
+	d.depth = 1
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+	} else {
+		for {
+			d.ws()
+			if d.i >= len(d.b) || d.b[d.i] != '"' {
+				return nil, fmt.Errorf("decode record: %w", d.fail("looking for beginning of object key string"))
+			}
+			k, plain, err := d.key()
+			if err != nil {
+				return nil, fmt.Errorf("decode record: %w", err)
+			}
+			if plain != nil {
+				k = string(plain)
+			}
+			d.ws()
+			if d.i >= len(d.b) || d.b[d.i] != ':' {
+				return nil, fmt.Errorf("decode record: %w", d.fail("after object key: want ':'"))
+			}
+			d.i++
+			d.ws()
+			start := d.i
+			if err := d.skip(); err != nil {
+				return nil, fmt.Errorf("decode record: %w", err)
+			}
+			out = append(out, Member{Key: k, Value: d.b[start:d.i]})
+			d.ws()
+			if d.i >= len(d.b) {
+				return nil, fmt.Errorf("decode record: %w", d.fail("unexpected end of JSON input"))
+			}
+			if d.b[d.i] == ',' {
+				d.i++
+				continue
+			}
+			if d.b[d.i] == '}' {
+				d.i++
+				break
+			}
+			return nil, fmt.Errorf("decode record: %w", d.fail("after object key:value pair: want ',' or '}'"))
+		}
+	}
+	d.ws()
+	if d.i < len(d.b) {
+		return nil, errors.New("decode record: unexpected data after the JSON object")
+	}
+	return out, nil
+}
+
+// DecodeValue decodes one JSON value (a Member's Value) as Fields decodes values.
+func DecodeValue(raw []byte) (any, error) {
+	d := decoder{b: raw, depth: 1}
+	v, err := d.value()
+	if err != nil {
+		return nil, err
+	}
+	d.ws()
+	if d.i < len(d.b) {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+// Compact reports whether a checked JSON value (a Member's Value) is already what an encoder
+// would write: no white space outside strings, valid UTF-8, no control character (those are
+// refused inside strings anyway). Such a value can be copied as it is.
+func Compact(v []byte) bool {
+	inStr, esc, ascii := false, false, true
+	for _, c := range v {
+		switch {
+		case c >= utf8.RuneSelf:
+			ascii = false
+		case esc:
+			esc = false
+		case inStr:
+			if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == ' ', c == '\t', c == '\n', c == '\r':
+			return false
+		}
+	}
+	return ascii || utf8.Valid(v)
 }

@@ -97,7 +97,9 @@ func compareDecode(t *testing.T, in []byte) {
 	if wantErr != nil {
 		return
 	}
-	if !reflect.DeepEqual(got, want) || gotU != wantU {
+	// The decoder may say it saw a uint64 that a repeated key then replaced: that costs a
+	// copy in the rules, never a wrong answer. It must never miss one.
+	if !reflect.DeepEqual(got, want) || wantU && !gotU {
 		t.Fatalf("%.200q:\n got %#v (uint64 %v)\nwant %#v (uint64 %v)", in, got, gotU, want, wantU)
 	}
 }
@@ -115,6 +117,9 @@ func compareSome(t *testing.T, in []byte) {
 		t.Fatalf("%.200q: decodeObject says %v, decodeSome says %v", in, fullErr, err)
 	}
 	if fullErr != nil {
+		if _, err := Members(in); err == nil {
+			t.Fatalf("%.200q: decodeObject says %v, Members takes it", in, fullErr)
+		}
 		return
 	}
 	want := map[string]any{}
@@ -123,8 +128,33 @@ func compareSome(t *testing.T, in []byte) {
 			want[k] = v
 		}
 	}
-	if !reflect.DeepEqual(got, want) || gotU != containsUint64(want) {
+	if !reflect.DeepEqual(got, want) || containsUint64(want) && !gotU {
 		t.Fatalf("%.200q:\n got %#v (uint64 %v)\nwant %#v", in, got, gotU, want)
+	}
+	compareMembers(t, in, full)
+}
+
+// compareMembers holds Members and DecodeValue to decodeObject: the last value of each key
+// decodes to the map's, and a value Compact calls compact is valid JSON as it is.
+func compareMembers(t *testing.T, in []byte, full map[string]any) {
+	t.Helper()
+	ms, err := Members(in)
+	if err != nil {
+		t.Fatalf("%.200q: decodeObject decodes it, Members says %v", in, err)
+	}
+	got := map[string]any{}
+	for _, m := range ms {
+		v, err := DecodeValue(m.Value)
+		if err != nil {
+			t.Fatalf("%.200q: member %q: %v", in, m.Key, err)
+		}
+		got[m.Key] = v
+		if Compact(m.Value) && !json.Valid(m.Value) {
+			t.Fatalf("%.200q: member %q is called compact but is not valid JSON", in, m.Key)
+		}
+	}
+	if !reflect.DeepEqual(got, full) {
+		t.Fatalf("%.200q: Members give\n%#v\nwant %#v", in, got, full)
 	}
 }
 

@@ -230,3 +230,36 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// TopFields lists the top-level record fields Apply may read: the first key of each field the
+// mapping reads, and for CloudTrail Lake mappings _id and access_method. A record decoded with
+// only these fields maps as the whole record does. all is true when a JSON path starts with a
+// wildcard or a descent, which may read any field.
+func (m *Mapping) TopFields() (fields []string, all bool) {
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			fields = append(fields, f)
+		}
+	}
+	for _, es := range [][]entry{m.c.header, m.c.ext} {
+		for i := range es {
+			e := &es[i]
+			switch {
+			case e.field == "":
+			case e.path == nil:
+				add(e.field)
+			case len(e.path.steps) == 0 || e.path.steps[0].kind != stepName:
+				return nil, true
+			default:
+				add(e.path.steps[0].name)
+			}
+		}
+	}
+	if m.ctRules {
+		add("_id")
+		add("access_method")
+	}
+	return fields, false
+}

@@ -357,3 +357,6 @@ func (o Output) MarshalJSON() ([]byte, error) { return o.AppendJSON(nil), nil }
 func (o Output) String() string { return string(o.AppendJSON(nil)) }
 
 var _ json.Marshaler = Output{}
+
+// Uses reports whether the mapping read the record's top-level field (what Unused leaves out).
+func (o *Output) Uses(field string) bool { return o.used(field) }

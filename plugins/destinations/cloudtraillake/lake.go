@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/time/rate"
 
@@ -54,6 +55,8 @@ type Destination struct {
 	maps    *mapping.Set
 	account string
 	calls   *rate.Limiter
+	// fieldsOf caches each mapping's TopFields, by *mapping.Mapping.
+	fieldsOf sync.Map
 }
 
 var (
@@ -227,11 +230,35 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 
 var idRE = regexp.MustCompile(`[^-_A-Za-z0-9]`)
 
-// prepare maps one record into an audit event, or says why it cannot go.
+// prepare maps one record into an audit event, or says why it cannot go. The record is not
+// decoded whole: only the fields the mapping reads are, and the others go to
+// additionalEventData as the bytes they are.
 func (d *Destination) prepare(r *event.Record) (prepared, error) {
-	fields, err := r.Fields()
+	members, err := event.Members(r.Raw)
 	if err != nil {
 		return prepared{}, plugin.Refused("InvalidData", err)
+	}
+	fields := make(map[string]any, 24)
+	take := func(k string) error {
+		if _, done := fields[k]; done {
+			return nil
+		}
+		for i := len(members) - 1; i >= 0; i-- { // the last of a repeated key wins
+			if members[i].Key == k {
+				v, err := event.DecodeValue(members[i].Value)
+				if err != nil {
+					return fmt.Errorf("decode record: %s: %w", k, err)
+				}
+				fields[k] = v
+				return nil
+			}
+		}
+		return nil
+	}
+	for _, k := range [...]string{"alert_type", "event_type", "_id"} {
+		if err := take(k); err != nil {
+			return prepared{}, plugin.Refused("InvalidData", err)
+		}
 	}
 	kind, subtype := classify(r, fields)
 	label := subtype + " " + kind
@@ -241,6 +268,18 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	m, ok := d.maps.For(kind, subtype)
 	if !ok {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the mapping has nothing for %s", label))
+	}
+	keys, all := d.topFields(m)
+	if all {
+		keys = keys[:0]
+		for _, mb := range members {
+			keys = append(keys, mb.Key)
+		}
+	}
+	for _, k := range keys {
+		if err := take(k); err != nil {
+			return prepared{}, plugin.Refused("InvalidData", err)
+		}
 	}
 	out, err := m.Apply(fields)
 	if err != nil {
@@ -258,7 +297,7 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		}
 	}
 	if d.cfg.AddAdditionalData {
-		if extra := additionalData(fields, out.Unused(fields)); extra != nil {
+		if extra := additionalData(unusedMembers(members, &out)); extra != nil {
 			_ = out.Set("additionalEventData", extra)
 		}
 	}
@@ -285,6 +324,21 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	payload := len(data) + bytes.Count(data, []byte{'"'}) + bytes.Count(data, []byte{'\\'}) + len(id) + 128
 	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: string(data), EventDataChecksum: cloudtraildata.Checksum(data)},
 		label: label, payload: payload}, nil
+}
+
+// topFields are the record fields a mapping reads, worked out once per mapping.
+func (d *Destination) topFields(m *mapping.Mapping) ([]string, bool) {
+	type tf struct {
+		keys []string
+		all  bool
+	}
+	if v, ok := d.fieldsOf.Load(m); ok {
+		t := v.(tf)
+		return t.keys, t.all
+	}
+	keys, all := m.TopFields()
+	d.fieldsOf.Store(m, tf{keys, all})
+	return keys, all
 }
 
 // classify tells alerts from events and finds the subtype: the source's Type, else the
@@ -338,23 +392,54 @@ func validIP(s string) bool {
 // additionalData encodes the unmapped fields, largest last dropped first until the object is
 // under CloudTrail Lake's 28 kB limit; the names of the fields left out are listed in
 // "_truncated_fields" so a reader knows.
-func additionalData(fields map[string]any, unused []string) json.RawMessage {
-	if len(unused) == 0 {
-		return nil
-	}
-	type kv struct {
-		k string
-		v []byte
-	}
-	parts := make([]kv, 0, len(unused))
-	total := 2
-	for _, k := range unused {
-		b, err := json.Marshal(fields[k])
-		if err != nil {
+// kv is a member of additionalEventData: a key and its value as JSON.
+type kv struct {
+	k string
+	v []byte
+}
+
+// unusedMembers are the record's top-level members the mapping did not read, the last of a
+// repeated key, sorted by key; each value as it is in the record when it is already compact,
+// valid JSON, else encoded again.
+func unusedMembers(members []event.Member, out *mapping.Output) []kv {
+	parts := make([]kv, 0, len(members))
+	for i, mb := range members {
+		if out.Uses(mb.Key) {
 			continue
 		}
-		parts = append(parts, kv{k, b})
-		total += len(k) + len(b) + 4
+		later := false
+		for _, next := range members[i+1:] {
+			if next.Key == mb.Key {
+				later = true
+				break
+			}
+		}
+		if later {
+			continue
+		}
+		v := mb.Value
+		if !event.Compact(v) {
+			dec, err := event.DecodeValue(v)
+			if err != nil {
+				continue
+			}
+			if v, err = json.Marshal(dec); err != nil {
+				continue
+			}
+		}
+		parts = append(parts, kv{mb.Key, v})
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].k < parts[j].k })
+	return parts
+}
+
+func additionalData(parts []kv) json.RawMessage {
+	if len(parts) == 0 {
+		return nil
+	}
+	total := 2
+	for _, p := range parts {
+		total += len(p.k) + len(p.v) + 4
 	}
 	var dropped []string
 	if total > maxAdditionalData-1024 {

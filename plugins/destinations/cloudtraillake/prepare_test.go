@@ -1,0 +1,127 @@
+package cloudtraillake
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/mapping"
+)
+
+// wholeRecordEventData is what prepare made before it decoded only what the mapping reads: the
+// whole record decoded, mapped, and every unused field encoded again into additionalEventData.
+func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
+	t.Helper()
+	fields, err := r.Fields()
+	if err != nil {
+		return nil
+	}
+	kind, subtype := classify(r, fields)
+	m, ok := d.maps.For(kind, subtype)
+	if !ok || kind == "alerts" && subtype == "uba" {
+		return nil
+	}
+	out, err := m.Apply(fields)
+	if err != nil {
+		return nil
+	}
+	source := "netskopeevent."
+	if kind == "alerts" {
+		source = "netskopealert."
+	}
+	_ = out.Set("eventSource", source+strings.ToLower(strings.ReplaceAll(subtype, " ", "")))
+	_ = out.Set("recipientAccountId", d.account)
+	if v, ok := out.Get("sourceIPAddress"); ok {
+		if s, _ := v.(string); s == "" || !validIP(s) {
+			out.Delete("sourceIPAddress")
+		}
+	}
+	var parts []kv
+	for _, k := range out.Unused(fields) {
+		b, err := json.Marshal(fields[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, kv{k, b})
+	}
+	if extra := additionalData(parts); extra != nil {
+		_ = out.Set("additionalEventData", extra)
+	}
+	return decodeJSON(t, out.AppendJSON(nil))
+}
+
+func decodeJSON(t *testing.T, b []byte) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return v
+}
+
+// TestPrepareMatchesWholeRecordMapping: eventData made from the fields the mapping reads, with
+// the other fields copied as they are, holds the same values as eventData made from the whole
+// decoded record.
+func TestPrepareMatchesWholeRecordMapping(t *testing.T) {
+	var recs [][]byte
+	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "internal", "mapping", "testdata", "records", "*.json"))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, b)
+	}
+	if fh, err := os.Open("/work/shared/testdata/netskope/panther-audit-tests.ndjson"); err == nil {
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Log json.RawMessage `json:"log"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && len(line.Log) > 0 {
+				recs = append(recs, append([]byte(`{"event_type":"audit",`), line.Log[1:]...))
+			}
+		}
+		fh.Close()
+	}
+	recs = append(recs,
+		[]byte(`{"_id":"d1","alert_type":"DLP","timestamp":1700000000,"user":"u","x":{"b":[1, 2.50, "s p a c e"]},"y":"\u00e9 <&>","dup":1,"dup":2}`),
+		[]byte("{\"_id\":\"d2\",\"alert_type\":\"malware\",\"timestamp\":1700000000,\"bad\":\"\xff\"}"),
+	)
+	if len(recs) < 10 {
+		t.Fatalf("only %d sample records", len(recs))
+	}
+	d := &Destination{cfg: NewConfig().(*Config), maps: mapping.DefaultCloudTrail(), account: "123456789012"}
+	mapped := 0
+	for i, raw := range recs {
+		want := wholeRecordEventData(t, d, &event.Record{Raw: raw})
+		p, err := d.prepare(&event.Record{Raw: raw})
+		if want == nil {
+			if err == nil {
+				t.Errorf("record %d: mapped, though the whole record does not map", i)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("record %d: %v, though the whole record maps", i, err)
+			continue
+		}
+		mapped++
+		if got := decodeJSON(t, []byte(p.ev.EventData)); !reflect.DeepEqual(got, want) {
+			t.Errorf("record %d:\n got %v\nwant %v", i, got, want)
+		}
+	}
+	if mapped < len(recs)/2 {
+		t.Fatalf("only %d of %d records mapped", mapped, len(recs))
+	}
+	t.Logf("%d of %d records mapped alike", mapped, len(recs))
+}
