@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/logshipper/logshipper/internal/app"
+	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
@@ -37,6 +40,7 @@ follow: false), run delivers what is in flight and exits.`,
 			for _, w := range cfg.Warnings {
 				log.Warn(w)
 			}
+			setMemoryLimit(cfg, log)
 			a, err := app.New(cfg, reg, log, buildVersion())
 			if err != nil {
 				log.Error("cannot start", "error", err)
@@ -68,4 +72,13 @@ follow: false), run delivers what is in flight and exits.`,
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
 	return cmd
+}
+
+// setMemoryLimit applies memory_limit unless GOMEMLIMIT is set (the runtime read it already).
+func setMemoryLimit(cfg *config.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" || cfg.MemoryLimit <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(cfg.MemoryLimit))
+	log.Debug("memory limit set", "memory_limit", cfg.MemoryLimit.String())
 }

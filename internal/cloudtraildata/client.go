@@ -254,6 +254,9 @@ func (c *Client) send(op string, req *http.Request) (response, error) {
 	defer resp.Body.Close()
 	buf := respPool.Get().(*bytes.Buffer)
 	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n < maxResponseBytes {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free bytes to read EOF into
+	}
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ae := parseError(op, resp, buf.Bytes())

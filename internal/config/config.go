@@ -24,6 +24,10 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// ShutdownTimeout bounds how long a stop waits for in-flight batches.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MemoryLimit is the Go runtime's soft memory limit for the process (the garbage
+	// collector works harder as the heap nears it; it is not a cap); 0 leaves the runtime's
+	// default. The GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimit ByteSize `yaml:"memory_limit"`
 	// Plugins are the plugin configurations (decoded by the loader with each type's options).
 	Plugins []*Plugin `yaml:"-"`
 	// BusinessRules are the named filters.
@@ -39,6 +43,10 @@ type Config struct {
 	Path string `yaml:"-"`
 }
 
+// DefaultMemoryLimit keeps the heap's slack small: the engine bounds what it holds (pages in
+// flight, queues), and without a limit the collector lets the heap grow to twice that.
+const DefaultMemoryLimit = 100 << 20
+
 // Default returns the configuration's defaults.
 func Default() *Config {
 	return &Config{
@@ -46,6 +54,7 @@ func Default() *Config {
 		Log:             telemetry.DefaultLogConfig(),
 		Admin:           AdminConfig{Listen: "127.0.0.1:9870"},
 		ShutdownTimeout: 30 * time.Second,
+		MemoryLimit:     DefaultMemoryLimit,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxDepth is the deepest nesting decoded, as encoding/json's.
@@ -582,7 +583,7 @@ func (d *decoder) skipString() error {
 }
 
 // Member is one top-level member of a record: its key, and its value's bytes as they are in
-// the record (checked JSON, white space around it trimmed).
+// the record (checked JSON, white space around it trimmed). Both share the record's bytes.
 type Member struct {
 	Key   string
 	Value []byte
@@ -619,8 +620,9 @@ func Members(raw []byte) ([]Member, error) {
 			if err != nil {
 				return nil, fmt.Errorf("decode record: %w", err)
 			}
-			if plain != nil {
-				k = string(plain)
+			if len(plain) > 0 {
+				// The key's bytes in raw, not a copy: a record's Raw never changes once made.
+				k = unsafe.String(&plain[0], len(plain))
 			}
 			d.ws()
 			if d.i >= len(d.b) || d.b[d.i] != ':' {

@@ -227,6 +227,17 @@ func (o *Output) Set(path string, v any) error {
 	return nil
 }
 
+// SetTrustedJSON is Set for JSON the caller built and knows to be valid (compact, valid
+// UTF-8): it is inserted as it is, without checking it again.
+func (o *Output) SetTrustedJSON(path string, raw []byte) error {
+	i, err := o.leafFor(path)
+	if err != nil {
+		return err
+	}
+	o.setLeaf(i, value{k: vRaw, a: json.RawMessage(raw)})
+	return nil
+}
+
 func (o *Output) leafFor(path string) (int32, error) {
 	o.ensureRoot()
 	t := tree{nodes: o.nodes}

@@ -20,6 +20,7 @@ import (
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/cloudtraildata"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -298,7 +299,8 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	}
 	if d.cfg.AddAdditionalData {
 		if extra := additionalData(unusedMembers(members, &out)); extra != nil {
-			_ = out.Set("additionalEventData", extra)
+			// Valid as built: each part is a checked, compact member value.
+			_ = out.SetTrustedJSON("additionalEventData", extra)
 		}
 	}
 	data := out.AppendJSON(nil)
@@ -403,18 +405,8 @@ type kv struct {
 // valid JSON, else encoded again.
 func unusedMembers(members []event.Member, out *mapping.Output) []kv {
 	parts := make([]kv, 0, len(members))
-	for i, mb := range members {
+	for _, mb := range members {
 		if out.Uses(mb.Key) {
-			continue
-		}
-		later := false
-		for _, next := range members[i+1:] {
-			if next.Key == mb.Key {
-				later = true
-				break
-			}
-		}
-		if later {
 			continue
 		}
 		v := mb.Value
@@ -429,8 +421,16 @@ func unusedMembers(members []event.Member, out *mapping.Output) []kv {
 		}
 		parts = append(parts, kv{mb.Key, v})
 	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i].k < parts[j].k })
-	return parts
+	// By key; of a repeated key, the last (the stable sort keeps record order among equals).
+	sort.SliceStable(parts, func(i, j int) bool { return parts[i].k < parts[j].k })
+	out2 := parts[:0]
+	for i, p := range parts {
+		if i+1 < len(parts) && parts[i+1].k == p.k {
+			continue
+		}
+		out2 = append(out2, p)
+	}
+	return out2
 }
 
 func additionalData(parts []kv) json.RawMessage {
@@ -452,13 +452,14 @@ func additionalData(parts []kv) json.RawMessage {
 		}
 		sort.SliceStable(parts, func(i, j int) bool { return parts[i].k < parts[j].k })
 	}
-	out := []byte{'{'}
+	out := make([]byte, 0, total+2)
+	out = append(out, '{')
 	for i, p := range parts {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		kb, _ := json.Marshal(p.k)
-		out = append(append(append(out, kb...), ':'), p.v...)
+		out = jsonx.AppendString(out, p.k)
+		out = append(append(out, ':'), p.v...)
 	}
 	if len(dropped) > 0 {
 		sort.Strings(dropped)

@@ -125,3 +125,21 @@ func TestPrepareMatchesWholeRecordMapping(t *testing.T) {
 	}
 	t.Logf("%d of %d records mapped alike", mapped, len(recs))
 }
+
+// BenchmarkPrepare is the destination's work per record before the call: mapping a Netskope
+// alert to eventData (the fields the mapping reads decoded, the others copied into
+// additionalEventData), its id and checksum.
+func BenchmarkPrepare(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "internal", "mapping", "testdata", "records", "alert_dlp.json"))
+	if err != nil {
+		b.Skip(err)
+	}
+	d := &Destination{cfg: NewConfig().(*Config), maps: mapping.DefaultCloudTrail(), account: "123456789012"}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.prepare(&event.Record{Raw: raw}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

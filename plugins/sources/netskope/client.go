@@ -224,9 +224,18 @@ func readBody(resp *http.Response) ([]byte, error) {
 		if n > maxBody {
 			return nil, fmt.Errorf("the answer is %d bytes, more than the %d accepted", n, maxBody)
 		}
-		// Content-Length is a promise, not a fact: grow as bytes arrive, from at most 16 MiB.
+		if n <= 64<<20 {
+			// Exactly the promised size (a full page is about 20 MB): a bytes.Buffer would double
+			// itself for the last bytes.
+			b := make([]byte, n)
+			if _, err := io.ReadFull(resp.Body, b); err != nil {
+				return nil, err
+			}
+			return b, nil
+		}
+		// Content-Length is a promise, not a fact: past 64 MiB, grow as bytes arrive.
 		var buf bytes.Buffer
-		buf.Grow(int(min(n, 16<<20)))
+		buf.Grow(64 << 20)
 		if _, err := io.CopyN(&buf, resp.Body, n); err != nil {
 			return nil, err
 		}
