@@ -620,13 +620,14 @@ func readLine(br *bufio.Reader, limit int) (line []byte, n int, tooLong, complet
 	for {
 		chunk, rerr := br.ReadSlice('\n')
 		n += len(chunk)
-		if len(line)+len(chunk) <= limit+1 { // +1: the newline does not count
+		if !tooLong && len(line)+len(chunk) <= limit+1 { // +1: the newline does not count
 			line = append(line, chunk...)
 		} else {
 			tooLong = true
 			if room := limit - len(line); room > 0 {
 				line = append(line, chunk[:room]...)
 			}
+			line = line[:min(len(line), limit)] // it may hold the byte kept for a newline
 		}
 		switch rerr {
 		case nil:
@@ -634,6 +635,9 @@ func readLine(br *bufio.Reader, limit int) (line []byte, n int, tooLong, complet
 		case bufio.ErrBufferFull:
 			continue
 		default:
+			if len(line) > limit { // no newline came: the byte kept for one is content
+				line, tooLong = line[:limit], true
+			}
 			return line, n, tooLong, false, rerr
 		}
 	}

@@ -1,0 +1,169 @@
+package syslog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// parseLEEF is a small, strict LEEF 2.0 parser for the tests: four header fields after the
+// version (vendor, product, version, event id; \\ and \| unescaped), the delimiter field,
+// then attributes key=value split on the delimiter, each with a word as key.
+func parseLEEF(s string, delim byte) (hdr [5]string, attrs [][2]string, err error) {
+	rest, ok := strings.CutPrefix(s, "LEEF:2.0|")
+	if !ok {
+		return hdr, nil, fmt.Errorf("not LEEF:2.0: %q", s)
+	}
+	var cur []byte
+	field, i := 0, 0
+	for ; i < len(rest) && field < 4; i++ {
+		switch c := rest[i]; {
+		case c == '\\' && i+1 < len(rest) && (rest[i+1] == '\\' || rest[i+1] == '|'):
+			cur = append(cur, rest[i+1])
+			i++
+		case c == '\\':
+			return hdr, nil, fmt.Errorf("header: lone backslash at %d", i)
+		case c == '|':
+			hdr[field] = string(cur)
+			cur = cur[:0]
+			field++
+		default:
+			cur = append(cur, c)
+		}
+	}
+	if field < 4 {
+		return hdr, nil, fmt.Errorf("header has %d fields", field)
+	}
+	rest = rest[i:]
+	want := string(delim) + "|"
+	if delim == '\t' {
+		want = "x09|"
+	}
+	if !strings.HasPrefix(rest, want) {
+		return hdr, nil, fmt.Errorf("delimiter field: %q does not start with %q", rest, want)
+	}
+	hdr[4] = want[:len(want)-1]
+	rest = rest[len(want):]
+	if rest == "" {
+		return hdr, nil, nil
+	}
+	for _, a := range strings.Split(rest, string(delim)) {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return hdr, nil, fmt.Errorf("attribute %q has no key", a)
+		}
+		for j := 0; j < len(k); j++ {
+			if !isKeyByte(k[j]) {
+				return hdr, nil, fmt.Errorf("attribute key %q is not a word", k)
+			}
+		}
+		attrs = append(attrs, [2]string{k, v})
+	}
+	return hdr, attrs, nil
+}
+
+// fuzzEndpoints are the Netskope endpoints a record may come from (the netskope source sets
+// netskope.endpoint), or none: CloudTrail or anything else.
+var fuzzEndpoints = []string{"", "", "alerts/dlp", "alerts/malware", "events/page", "events/audit", "alerts/uba", "alerts/nosuch"}
+
+// FuzzEncodeRecord: any record, in every format (CEF, LEEF with a tab or another delimiter,
+// JSON bare or in an envelope) and header (RFC 5424 with or without structured data, RFC 3164),
+// is encoded or refused or skipped with a classified error. Every message holds no line break
+// (newline framing would cut it), is valid UTF-8 when the input is, and parses back: CEF with
+// seven header fields and word keys, LEEF with its header and key=value attributes, the JSON
+// envelope as JSON.
+func FuzzEncodeRecord(f *testing.F) {
+	for i, raw := range pantherRecords(f, 20) {
+		f.Add(raw, uint8(i), "", "", "")
+		if i < 3 {
+			f.Add(cloudWatchEnvelope(f, raw, i), uint8(i*7), "aws-account-1", "", "")
+			f.Add(qradarForm(raw, i), uint8(i*5), "", "", "")
+		}
+	}
+	for i, r := range netskopeRecords(f) {
+		f.Add(r.Raw, uint8(2+i%6), r.Source, r.Type, r.ID)
+	}
+	f.Add([]byte(`{"hello":"a=b|c\\d","n":1}`), uint8(1), "host\nname", "custom", "x-1")
+	f.Add([]byte("<13>not json = at all|\n\r"), uint8(0x21), "", "t\"y]pe", `i\d`)
+	f.Add([]byte("{\"eventName\":\"x\xff\",\n\"eventSource\":\"s3.amazonaws.com\"}"), uint8(0x42), "", "", "")
+
+	f.Fuzz(func(t *testing.T, raw []byte, flags uint8, logSource, typ, id string) {
+		cfg := testConfig("127.0.0.1:514")
+		cfg.Format = [...]string{FormatCEF, FormatLEEF, FormatJSON}[int(flags&3)%3]
+		if flags&4 != 0 {
+			cfg.LEEFDelimiter = "^"
+		}
+		switch flags >> 3 & 3 {
+		case 1:
+			cfg.StructuredData = true
+		case 2:
+			cfg.Header = HeaderRFC3164
+		}
+		cfg.JSONEnvelope = flags&0x20 != 0
+		e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
+		e.now = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
+		r := &event.Record{Raw: raw, Type: typ, ID: id, Source: "fuzz", Time: time.UnixMilli(int64(flags) * 1e9)}
+		if ep := fuzzEndpoints[int(flags>>5)%len(fuzzEndpoints)]; ep != "" || logSource != "" {
+			r.Meta = map[string]string{}
+			if ep != "" {
+				r.Meta["netskope.endpoint"] = ep
+			}
+			if logSource != "" {
+				r.Meta[event.MetaLogSourceID] = logSource
+			}
+		}
+		out, ends, err := e.messages(nil, r, nil)
+		if err != nil {
+			var re *plugin.RefusedError
+			var se *plugin.SkippedError
+			if !errors.As(err, &re) && !errors.As(err, &se) {
+				t.Fatalf("error %T %v is neither Refused nor Skipped", err, err)
+			}
+			return
+		}
+		inUTF8 := utf8.Valid(raw) && utf8.ValidString(logSource) && utf8.ValidString(typ) && utf8.ValidString(id)
+		start := 0
+		for _, end := range ends {
+			if end < start || end > len(out) {
+				t.Fatalf("ends %v out of range of %d bytes", ends, len(out))
+			}
+			msg := out[start:end]
+			start = end
+			if bytes.ContainsAny(msg, "\r\n") {
+				t.Fatalf("message holds a line break: %q", msg)
+			}
+			if inUTF8 && !utf8.Valid(msg) {
+				t.Fatalf("message is not valid UTF-8: %q", msg)
+			}
+			if cfg.Header != HeaderRFC5424 || cfg.StructuredData {
+				continue
+			}
+			body := msgOf(t, string(msg))
+			switch {
+			case cfg.Format == FormatCEF:
+				if _, err := parseCEF(body); err != nil {
+					t.Fatalf("CEF %v: %q", err, body)
+				}
+			case cfg.Format == FormatLEEF:
+				if _, _, err := parseLEEF(body, e.delim); err != nil {
+					t.Fatalf("LEEF %v: %q", err, body)
+				}
+			case cfg.JSONEnvelope:
+				if !json.Valid([]byte(body)) {
+					t.Fatalf("JSON envelope is not JSON: %q", body)
+				}
+			}
+		}
+		if start != len(out) {
+			t.Fatalf("ends %v leave %d bytes after the last message", ends, len(out)-start)
+		}
+	})
+}
