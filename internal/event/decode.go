@@ -696,3 +696,21 @@ func Compact(v []byte) bool {
 	}
 	return ascii || utf8.Valid(v)
 }
+
+// ValidObject reports whether s is exactly one JSON object (white space around it allowed), as
+// Fields would decode it: what encoding/json.Valid checks, several times faster.
+func ValidObject(s string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	d := decoder{b: unsafe.Slice(unsafe.StringData(s), len(s))} // read only
+	d.ws()
+	if d.i >= len(d.b) || d.b[d.i] != '{' {
+		return false
+	}
+	if err := d.skip(); err != nil {
+		return false
+	}
+	d.ws()
+	return d.i == len(d.b)
+}

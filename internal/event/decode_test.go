@@ -91,6 +91,9 @@ func compareDecode(t *testing.T, in []byte) {
 	t.Helper()
 	want, wantU, wantErr := referenceDecode(in)
 	got, gotU, gotErr := decodeObject(in)
+	if ValidObject(string(in)) != (gotErr == nil) {
+		t.Fatalf("%.200q: ValidObject says %v, decodeObject says %v", in, ValidObject(string(in)), gotErr)
+	}
 	if (wantErr == nil) != (gotErr == nil) {
 		t.Fatalf("%.200q: encoding/json says %v, decodeObject says %v", in, wantErr, gotErr)
 	}

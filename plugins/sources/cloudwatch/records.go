@@ -1,7 +1,6 @@
 package cloudwatch
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -102,7 +101,7 @@ func isJSONObject(s string) bool {
 	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' {
 		return false
 	}
-	return json.Valid([]byte(t))
+	return event.ValidObject(t)
 }
 
 // identifiers are the gateway's log-source identifier patterns, in order.
