@@ -592,7 +592,10 @@ type Member struct {
 // Members checks that raw holds exactly one JSON object, as Fields would, and lists its
 // top-level members in order. A key may repeat; the last is the one Fields keeps. It lets a
 // destination decode only the fields it reads and copy the others as they are.
-func Members(raw []byte) ([]Member, error) {
+func Members(raw []byte) ([]Member, error) { return AppendMembers(make([]Member, 0, 64), raw) }
+
+// AppendMembers is Members appending to dst, for a caller that reuses its slice.
+func AppendMembers(dst []Member, raw []byte) ([]Member, error) {
 	d := decoder{b: raw}
 	d.ws()
 	if d.i >= len(d.b) {
@@ -604,7 +607,7 @@ func Members(raw []byte) ([]Member, error) {
 		}
 		return nil, fmt.Errorf("decode record: %w", errNotObject)
 	}
-	out := make([]Member, 0, 48)
+	out := dst
 	d.i++
 	d.depth = 1
 	d.ws()

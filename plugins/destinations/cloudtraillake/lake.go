@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -229,16 +228,50 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 	return nil
 }
 
-var idRE = regexp.MustCompile(`[^-_A-Za-z0-9]`)
+// memberPool holds the slices prepare lists a record's members in.
+var memberPool = sync.Pool{New: func() any { s := make([]event.Member, 0, 128); return &s }}
+
+// safeID replaces each character of id that CloudTrail Lake does not take in an id (it takes
+// [-_A-Za-z0-9]) with "_".
+func safeID(id string) string {
+	ok := func(c rune) bool {
+		return c == '-' || c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+	}
+	clean := true
+	for i := 0; i < len(id); i++ {
+		if !ok(rune(id[i])) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return id
+	}
+	b := make([]byte, 0, len(id))
+	for _, c := range id {
+		if ok(c) {
+			b = append(b, byte(c))
+		} else {
+			b = append(b, '_')
+		}
+	}
+	return string(b)
+}
 
 // prepare maps one record into an audit event, or says why it cannot go. The record is not
 // decoded whole: only the fields the mapping reads are, and the others go to
 // additionalEventData as the bytes they are.
 func (d *Destination) prepare(r *event.Record) (prepared, error) {
-	members, err := event.Members(r.Raw)
+	mp := memberPool.Get().(*[]event.Member)
+	defer func() {
+		clear(*mp) // the values point into the record: do not keep it alive
+		memberPool.Put(mp)
+	}()
+	members, err := event.AppendMembers((*mp)[:0], r.Raw)
 	if err != nil {
 		return prepared{}, plugin.Refused("InvalidData", err)
 	}
+	*mp = members
 	fields := make(map[string]any, 24)
 	take := func(k string) error {
 		if _, done := fields[k]; done {
@@ -310,7 +343,7 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 			id = s
 		}
 	}
-	id = idRE.ReplaceAllString(id, "_")
+	id = safeID(id)
 	if len(id) > 128 {
 		id = id[:128]
 	}

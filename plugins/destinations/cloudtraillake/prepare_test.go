@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -140,6 +141,15 @@ func BenchmarkPrepare(b *testing.B) {
 	for b.Loop() {
 		if _, err := d.prepare(&event.Record{Raw: raw}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestSafeIDMatchesTheIDPattern(t *testing.T) {
+	re := regexp.MustCompile(`[^-_A-Za-z0-9]`)
+	for _, id := range []string{"", "abc-_09XZ", "a b/c", "r\u00e9c\u00f6rd-\u2603", "bad\xff\xfebytes", "日本", "x\x00y"} {
+		if got, want := safeID(id), re.ReplaceAllString(id, "_"); got != want {
+			t.Errorf("safeID(%q) = %q, want %q", id, got, want)
 		}
 	}
 }

@@ -242,6 +242,10 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		if p.cursor.Err() != nil {
 			p.newCursor()
 		}
+		emptyPage := len(rep.ans.elems) == 0
+		// The page's body is not needed while its records are delivered (events are copies;
+		// alerts keep their own slices of it): let the collector have what nothing else holds.
+		rep, a = nil, nil
 		outcome, ok := p.publish(ctx, pub, recs, p.cursor.Track(pos.encode()))
 		if !ok {
 			return nil // ctx ended: the page is read again after a restart
@@ -272,7 +276,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		}
 		op = opNext
 		if p.stopAt > 0 {
-			done := later > 0 || hwm >= p.stopAt || len(rep.ans.elems) == 0 && asked.Unix() >= p.stopAt
+			done := later > 0 || hwm >= p.stopAt || emptyPage && asked.Unix() >= p.stopAt
 			if p.onPage != nil {
 				p.onPage(len(recs), hwm, done)
 			}
