@@ -1,0 +1,79 @@
+// Command loadrun runs logshipper's end-to-end load, fault and crash runs against cloudsim and
+// prints their figures as a Markdown table (see docs/benchmarks.md, and scripts/loadrun.sh,
+// which builds the shipper and runs them all).
+//
+//	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope,cloudtrail -modes plain,fault,crash
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/loadrun"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadrun:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var o loadrun.Options
+	var journeys, modes string
+	var crashRecords int
+	flag.StringVar(&o.Shipper, "shipper", "bin/logshipper", "the logshipper binary under test")
+	flag.StringVar(&o.Dir, "dir", "loadrun-data", "working directory (emptied per run)")
+	flag.IntVar(&o.Records, "records", 1_000_000, "records per journey (plain and fault runs)")
+	flag.IntVar(&crashRecords, "crash-records", 1_000_000, "records per journey in a crash run")
+	flag.Int64Var(&o.Seed, "seed", 1, "seed of the records, faults and kill times")
+	flag.Float64Var(&o.FaultRate, "fault-rate", 0.20, "share of answers a fault run spoils (throttled, 5xx, slow, cut: a quarter each)")
+	flag.IntVar(&o.Kills, "kills", 20, "SIGKILLs per crash run")
+	flag.DurationVar(&o.Stall, "stall", 2*time.Minute, "give up when nothing new arrives for this long")
+	flag.StringVar(&o.Profile, "profile", "", "write a CPU profile of the shipper in each plain run to <this>-<journey>.pprof")
+	flag.DurationVar(&o.ProfileFor, "profile-for", 20*time.Second, "how long the profile runs")
+	flag.BoolVar(&o.RealQuotas, "real-quotas", false, "keep AWS's request quotas in cloudsim (they then set the pace)")
+	flag.StringVar(&o.TrailSamples, "trail-samples", "internal/cloudtrail/testdata/panther-rule-tests.ndjson", "real CloudTrail records to make the CloudTrail journey's records from")
+	flag.StringVar(&journeys, "journeys", strings.Join(loadrun.Journeys, ","), "journeys to run")
+	flag.StringVar(&modes, "modes", "plain,fault,crash", "runs per journey: plain, fault, crash")
+	floor := flag.String("floor", "", "internal: be the floor's process for this file of records")
+	flag.Parse()
+	if *floor != "" {
+		return loadrun.FloorMain(*floor)
+	}
+	o.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var results []loadrun.Result
+	for _, j := range strings.Split(journeys, ",") {
+		for _, m := range strings.Split(modes, ",") {
+			mode, err := loadrun.ParseMode(strings.TrimSpace(m))
+			if err != nil {
+				return err
+			}
+			opts := o
+			if mode == loadrun.Crash {
+				opts.Records = crashRecords
+			}
+			if o.Profile != "" {
+				opts.Profile = o.Profile + "-" + strings.TrimSpace(j) + ".pprof"
+			}
+			r, err := loadrun.Run(ctx, strings.TrimSpace(j), mode, opts)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
+	}
+	fmt.Printf("machine: %s\n\n", loadrun.Machine())
+	loadrun.WriteTable(os.Stdout, results)
+	return nil
+}

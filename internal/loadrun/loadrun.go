@@ -1,0 +1,266 @@
+// Package loadrun drives logshipper's end-to-end load, fault and crash runs. For each journey
+// it starts cloudsim in this process with a large backlog, runs the shipper binary as a child
+// process on a generated configuration until every record it must deliver has arrived at the
+// far end (the simulated CloudTrail Lake, or a syslog receiver in this process), and reports
+// records per second, the shipper's CPU seconds per million records and its peak RSS (from
+// the kernel's accounting of the child, so cloudsim's own work is not counted), what was lost
+// or delivered twice, and the same records decoded and re-encoded with encoding/json as a
+// floor to compare with.
+//
+// Modes: plain (no faults); fault (a share of every service's answers throttled, failed with
+// 5xx, slow or cut short); crash (the shipper killed with SIGKILL at random moments and
+// restarted each time).
+package loadrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Mode is the kind of run.
+type Mode string
+
+// The modes.
+const (
+	Plain Mode = "plain"
+	Fault Mode = "fault"
+	Crash Mode = "crash"
+)
+
+// ParseMode parses a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Plain, Fault, Crash:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want plain, fault or crash)", s)
+}
+
+// Journeys are the journeys a run can drive.
+var Journeys = []string{"netskope", "cloudtrail"}
+
+// Options tune a run.
+type Options struct {
+	Shipper string // the logshipper binary
+	Dir     string // working directory (state, logs, configuration); emptied per run
+	Records int    // records the source holds
+	Seed    int64
+	// FaultRate is the share of answers a fault run spoils, split evenly over the kinds each
+	// service has (throttled, 5xx, slow, cut).
+	FaultRate float64
+	Kills     int           // SIGKILLs in a crash run
+	Stall     time.Duration // give up when nothing new arrives for this long
+	// Profile, when set, is a file to write a CPU profile of the shipper to (plain runs), taken
+	// over ProfileFor from two seconds after the start.
+	Profile    string
+	ProfileFor time.Duration
+	// RealQuotas keeps AWS's and Netskope's request quotas in cloudsim (CloudTrail Lake 100
+	// calls/s, FilterLogEvents 5/s per region): then the quotas, not the shipper, set the pace.
+	RealQuotas bool
+	// TrailSamples is an NDJSON file of real CloudTrail records the CloudTrail journey's records
+	// are made from.
+	TrailSamples string
+	Progress     io.Writer
+}
+
+// Result is one run's figures.
+type Result struct {
+	Journey string
+	Mode    Mode
+	Held    int64 // records the source held
+	Want    int64 // of those, the ones the far end must get (the rest are filtered)
+	Got     int64 // distinct records the far end got
+	Lost    int64 // wanted, not got
+	Twice   int64 // stored or received more than once
+	Resent  int64 // ids sent again and deduplicated by the far end
+	Wall    time.Duration
+	CPU     time.Duration // the shipper's user+system time, all its processes together
+	MaxRSS  int64         // bytes, the largest of its processes
+	Kills   int
+	Faults  string // what was injected, as counted by cloudsim
+	Floor   Floor
+	Note    string
+}
+
+// PerSecond is records the source held, per second of the run.
+func (r Result) PerSecond() float64 {
+	if r.Wall <= 0 {
+		return 0
+	}
+	return float64(r.Held) / r.Wall.Seconds()
+}
+
+// CPUPerMillion is the shipper's CPU seconds per million records held.
+func (r Result) CPUPerMillion() float64 {
+	if r.Held == 0 {
+		return 0
+	}
+	return r.CPU.Seconds() / float64(r.Held) * 1e6
+}
+
+// journey is one of the two journeys, set up for one run.
+type journey interface {
+	// config is the shipper's configuration file.
+	config(dir string, pprofAddr string) []byte
+	held() int64
+	want() int64
+	// got is how many distinct wanted records the far end has now.
+	got() int64
+	// finish counts what was lost and delivered twice, and the faults injected.
+	finish(r *Result)
+	floor(dir string) (Floor, error)
+	close()
+}
+
+// Run runs one journey in one mode.
+func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error) {
+	if o.Records < 1 {
+		return Result{}, errors.New("loadrun: at least one record is needed")
+	}
+	if o.Stall <= 0 {
+		o.Stall = 2 * time.Minute
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	dir, err := filepath.Abs(filepath.Join(o.Dir, name+"-"+string(mode)))
+	if err != nil {
+		return Result{}, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return Result{}, fmt.Errorf("loadrun: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("loadrun: %w", err)
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(o.Progress, "%s %s/%s: %s\n", time.Now().Format("15:04:05"), name, mode, fmt.Sprintf(format, args...))
+	}
+
+	start := time.Now()
+	var j journey
+	switch name {
+	case "netskope":
+		j, err = newNetskope(o, mode)
+	case "cloudtrail":
+		j, err = newCloudTrail(o, mode)
+	default:
+		err = fmt.Errorf("unknown journey %q (want netskope or cloudtrail)", name)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("loadrun: %w", err)
+	}
+	defer j.close()
+	logf("cloudsim holds %d records (%d to deliver), ready in %s", j.held(), j.want(), time.Since(start).Round(time.Millisecond))
+
+	pprofAddr := ""
+	if o.Profile != "" && mode == Plain {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return Result{}, err
+		}
+	}
+	cfg := filepath.Join(dir, "logshipper.yaml")
+	if err := os.WriteFile(cfg, j.config(dir, pprofAddr), 0o644); err != nil {
+		return Result{}, fmt.Errorf("loadrun: %w", err)
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "logshipper.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return Result{}, fmt.Errorf("loadrun: %w", err)
+	}
+	defer logFile.Close()
+
+	res := Result{Journey: name, Mode: mode, Held: j.held(), Want: j.want()}
+	var use usage
+	rnd := rand.New(rand.NewPCG(uint64(o.Seed), 0x10ad))
+	begin := time.Now()
+	p, err := startShipper(o.Shipper, cfg, logFile)
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.kill()
+	profDone := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() { profDone <- takeProfile(ctx, pprofAddr, o.Profile, o.ProfileFor) }()
+	} else {
+		profDone <- nil
+	}
+
+	// In a crash run, the next SIGKILL comes between 0.3 s and 2.5 s after the last start.
+	nextKill := time.Time{}
+	if mode == Crash && o.Kills > 0 {
+		nextKill = time.Now().Add(killDelay(rnd))
+	}
+	last, lastChange := int64(-1), time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	lastReport := time.Now().Add(-4 * time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+		p.sample()
+		got := j.got()
+		if got != last {
+			last, lastChange = got, time.Now()
+		}
+		if got >= j.want() {
+			break
+		}
+		if err := p.exited(); err != nil {
+			return res, fmt.Errorf("loadrun: the shipper stopped by itself (%v) with %d of %d delivered; see %s", err, got, j.want(), logFile.Name())
+		}
+		if time.Since(lastChange) > o.Stall {
+			res.Note = fmt.Sprintf("gave up: nothing new arrived for %s", o.Stall)
+			logf("%s", res.Note)
+			break
+		}
+		if !nextKill.IsZero() && time.Now().After(nextKill) {
+			use.add(p.kill9())
+			res.Kills++
+			logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
+			if p, err = startShipper(o.Shipper, cfg, logFile); err != nil {
+				return res, err
+			}
+			nextKill = time.Time{}
+			if res.Kills < o.Kills {
+				nextKill = time.Now().Add(killDelay(rnd))
+			}
+		}
+		if time.Since(lastReport) >= 5*time.Second {
+			lastReport = time.Now()
+			logf("%d of %d delivered, %.0f/s, shipper RSS %s", got, j.want(), float64(got)/time.Since(begin).Seconds(), p.rss())
+		}
+	}
+	res.Wall = time.Since(begin)
+	u, err := p.stop(30 * time.Second)
+	use.add(u)
+	if err != nil {
+		return res, err
+	}
+	if err := <-profDone; err != nil {
+		logf("no profile: %v", err)
+	}
+	res.CPU, res.MaxRSS = use.cpu, use.maxRSS
+	j.finish(&res)
+	if res.Floor, err = j.floor(dir); err != nil {
+		logf("no floor: %v", err)
+	}
+	logf("done: %d held, %d wanted, %d got, %d lost, %d twice in %s; shipper CPU %s (%.2f s per million), peak RSS %.1f MB",
+		res.Held, res.Want, res.Got, res.Lost, res.Twice, res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond),
+		res.CPUPerMillion(), float64(res.MaxRSS)/(1<<20))
+	return res, nil
+}
+
+// killDelay is when the next SIGKILL comes after a start: 0.3 s to 2.5 s, so that some land
+// while the shipper restores its positions and some in full flow.
+func killDelay(r *rand.Rand) time.Duration {
+	return 300*time.Millisecond + time.Duration(r.Int64N(int64(2200*time.Millisecond)))
+}

@@ -1,0 +1,56 @@
+package loadrun
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestSmallRuns drives the real shipper binary through a small run of each kind, so the load
+// run itself is known to count right: everything wanted arrives, nothing is lost, and the
+// shipper's CPU time and peak RSS are measured.
+func TestSmallRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the shipper")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("peak RSS is read from /proc")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "logshipper")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/logshipper").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		journey string
+		mode    Mode
+	}{
+		{"netskope", Plain},
+		{"cloudtrail", Fault},
+		{"netskope", Crash},
+	} {
+		t.Run(tc.journey+"/"+string(tc.mode), func(t *testing.T) {
+			o := Options{
+				Shipper: bin, Dir: t.TempDir(), Records: 3000, Seed: 7, FaultRate: 0.2, Kills: 2,
+				Stall: time.Minute, TrailSamples: "../cloudtrail/testdata/panther-rule-tests.ndjson",
+			}
+			r, err := Run(context.Background(), tc.journey, tc.mode, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Want == 0 || r.Got != r.Want || r.Lost != 0 {
+				t.Fatalf("wanted %d, got %d, lost %d (%s)", r.Want, r.Got, r.Lost, r.Note)
+			}
+			if r.CPU <= 0 || r.MaxRSS <= 0 || r.Wall <= 0 {
+				t.Fatalf("CPU %s, peak RSS %d, wall %s: not measured", r.CPU, r.MaxRSS, r.Wall)
+			}
+			if tc.journey == "netskope" && r.Twice != 0 {
+				t.Fatalf("%d events stored twice in the lake", r.Twice)
+			}
+			t.Logf("%+v", r)
+		})
+	}
+}

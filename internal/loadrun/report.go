@@ -1,0 +1,65 @@
+package loadrun
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+)
+
+// Machine describes where the figures were taken.
+func Machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	kernel := ""
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		kernel = ", " + strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%d cores (%s)%s%s, %s", runtime.NumCPU(), cpu, mem, kernel, runtime.Version())
+}
+
+// WriteTable writes the results as a Markdown table.
+func WriteTable(w io.Writer, rs []Result) {
+	var b bytes.Buffer
+	b.WriteString("| journey | run | records | delivered | lost | twice | re-sent, deduplicated | wall | slowdown | records/s | shipper CPU s per M | peak RSS | floor CPU s per M | kills |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	plain := map[string]Result{}
+	for _, r := range rs {
+		if r.Mode == Plain {
+			plain[r.Journey] = r
+		}
+	}
+	for _, r := range rs {
+		slow := "—"
+		if p, ok := plain[r.Journey]; ok && r.Mode != Plain && p.PerSecond() > 0 && r.PerSecond() > 0 {
+			slow = fmt.Sprintf("%.1fx", p.PerSecond()/r.PerSecond()) // per record: runs may differ in size
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d of %d | %d | %d | %d | %.1f s | %s | %.0f | %.2f | %.0f MB | %.2f | %d |\n",
+			r.Journey, r.Mode, r.Held, r.Got, r.Want, r.Lost, r.Twice, r.Resent, r.Wall.Seconds(), slow, r.PerSecond(),
+			r.CPUPerMillion(), float64(r.MaxRSS)/(1<<20), r.Floor.CPUPerMillion(), r.Kills)
+	}
+	for _, r := range rs {
+		if r.Faults != "" || r.Note != "" {
+			fmt.Fprintf(&b, "\n- %s/%s: %s %s", r.Journey, r.Mode, r.Faults, strings.TrimSpace(r.Note))
+		}
+	}
+	b.WriteString("\n")
+	_, _ = w.Write(b.Bytes())
+}
