@@ -27,14 +27,15 @@ func TestSmallRuns(t *testing.T) {
 	for _, tc := range []struct {
 		journey string
 		mode    Mode
+		records int
 	}{
-		{"netskope", Plain},
-		{"cloudtrail", Fault},
-		{"netskope", Crash},
+		{"netskope", Plain, 3000},
+		{"cloudtrail", Fault, 3000},
+		{"cloudtrail", Crash, 60000}, // long enough for the kills to land
 	} {
 		t.Run(tc.journey+"/"+string(tc.mode), func(t *testing.T) {
 			o := Options{
-				Shipper: bin, Dir: t.TempDir(), Records: 3000, Seed: 7, FaultRate: 0.2, Kills: 2,
+				Shipper: bin, Dir: t.TempDir(), Records: tc.records, Seed: 7, FaultRate: 0.2, Kills: 2,
 				Stall: time.Minute, TrailSamples: "../cloudtrail/testdata/panther-rule-tests.ndjson",
 			}
 			r, err := Run(context.Background(), tc.journey, tc.mode, o)
@@ -49,6 +50,9 @@ func TestSmallRuns(t *testing.T) {
 			}
 			if tc.journey == "netskope" && r.Twice != 0 {
 				t.Fatalf("%d events stored twice in the lake", r.Twice)
+			}
+			if tc.mode == Crash && r.Kills == 0 {
+				t.Fatalf("the run ended before the first kill")
 			}
 			t.Logf("%+v", r)
 		})
