@@ -260,8 +260,16 @@ func (d *decoder) str() (string, error) {
 				return "", d.fail("invalid escape in string")
 			}
 		case c < utf8.RuneSelf:
-			out = append(out, c)
-			d.i++
+			// A run of plain bytes is copied at once.
+			j := d.i + 1
+			for j < len(d.b) {
+				if c := d.b[j]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+					break
+				}
+				j++
+			}
+			out = append(out, d.b[d.i:j]...)
+			d.i = j
 		default:
 			r, size := utf8.DecodeRune(d.b[d.i:])
 			if r == utf8.RuneError && size == 1 {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/time/rate"
 
@@ -336,7 +337,9 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 			_ = out.SetTrustedJSON("additionalEventData", extra)
 		}
 	}
-	data := out.AppendJSON(nil)
+	// eventData is about the record's size (its fields, renamed, plus the unused ones): one
+	// allocation rather than a dozen doublings.
+	data := out.AppendJSON(make([]byte, 0, len(r.Raw)+len(r.Raw)/4+512))
 	id := r.ID
 	if id == "" {
 		if s, ok := fields["_id"].(string); ok {
@@ -357,7 +360,8 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	// each quote and backslash takes two bytes (AppendJSON writes valid UTF-8 and no control
 	// character), the id, the checksum and the keys around them.
 	payload := len(data) + bytes.Count(data, []byte{'"'}) + bytes.Count(data, []byte{'\\'}) + len(id) + 128
-	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: string(data), EventDataChecksum: cloudtraildata.Checksum(data)},
+	// data is not touched again: the event's string shares it.
+	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: unsafe.String(unsafe.SliceData(data), len(data)), EventDataChecksum: cloudtraildata.Checksum(data)},
 		label: label, payload: payload}, nil
 }
 
