@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -132,6 +133,37 @@ func (r Resolver) expand(s string, subs *[]string) (string, error) {
 	}
 }
 
+// maxValueFile bounds a ${file:} value: a secret or a setting, not a data file.
+const maxValueFile = 1 << 20
+
+// readValueFile reads a ${file:} value: a regular file (a FIFO would block the load, a device
+// such as /dev/zero would never end) of at most maxValueFile bytes.
+func readValueFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	if st.Size() > maxValueFile {
+		return nil, fmt.Errorf("%d bytes: a value file holds at most %d", st.Size(), maxValueFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxValueFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxValueFile {
+		return nil, fmt.Errorf("more than %d bytes: a value file holds at most that", maxValueFile)
+	}
+	return b, nil
+}
+
 // lookup resolves one reference. fromOutside is false for a default written in the file.
 func (r Resolver) lookup(ref string) (value string, fromOutside bool, err error) {
 	if p, ok := strings.CutPrefix(ref, "file:"); ok {
@@ -142,7 +174,7 @@ func (r Resolver) lookup(ref string) (value string, fromOutside bool, err error)
 		if !filepath.IsAbs(full) {
 			full = filepath.Join(r.Dir, full)
 		}
-		b, err := os.ReadFile(full)
+		b, err := readValueFile(full)
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {

@@ -58,6 +58,9 @@ func TestInterpolation(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "plain.txt"), []byte("from a file\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "big.txt"), make([]byte, 1<<20+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "crlf.txt"), []byte("windows\r\n\r\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +116,9 @@ func TestInterpolation(t *testing.T) {
 		{"shell default without colon", "${A-x}", "", `"A-x" is not an environment variable name`},
 		{"file without path", "${file:}", "", "${file:} needs a path"},
 		{"missing file", "${file:nope.txt}", "", "nope.txt: no such file or directory"},
+		{"a device, not a file", "${file:/dev/zero}", "", "/dev/zero: not a regular file"},
+		{"a directory", "${file:/}", "", "not a regular file"},
+		{"too large", "${file:big.txt}", "", "a value file holds at most 1048576"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

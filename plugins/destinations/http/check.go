@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -85,15 +86,18 @@ func (d *Destination) do(ctx context.Context, method, target string, payload []b
 	req.Header.Del("Content-Encoding") // the check's bodies are empty, not gzip
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return 0, nil, nil, explainTLS(fmt.Errorf("%s %s: %w", method, d.safeURL, unwrapURLError(err)))
+		return 0, nil, nil, explainTLS(fmt.Errorf("%s %s: %w", method, d.safeURL, unwrapURLError(err)), d.maybeNeedsCert())
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	return resp.StatusCode, resp.Header, body, nil
 }
 
-// explainTLS adds what to change to certificate errors.
-func explainTLS(err error) error {
+// explainTLS adds what to change to certificate errors. maybeNeedsCert says the url is https
+// and no client certificate is configured: a connection the server breaks then (TLS 1.3
+// servers refuse a missing client certificate after the handshake, so the client often sees
+// only a broken pipe or a reset) gets a hint too.
+func explainTLS(err error, maybeNeedsCert bool) error {
 	var (
 		ua  x509.UnknownAuthorityError
 		hn  x509.HostnameError
@@ -114,6 +118,13 @@ func explainTLS(err error) error {
 		return fmt.Errorf("%w: check tls.ca_file and tls.server_name", err)
 	case strings.Contains(err.Error(), "certificate required"), strings.Contains(err.Error(), "bad certificate"):
 		return fmt.Errorf("%w: the server wants a client certificate it trusts; check tls.cert_file and tls.key_file", err)
+	case maybeNeedsCert && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("%w: the server closed the connection; if it requires a client certificate, set tls.cert_file and tls.key_file", err)
 	}
 	return err
+}
+
+// maybeNeedsCert: https without a client certificate (see explainTLS).
+func (d *Destination) maybeNeedsCert() bool {
+	return strings.HasPrefix(d.cfg.URL, "https://") && d.cfg.TLS.CertFile == ""
 }

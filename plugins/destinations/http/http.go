@@ -362,7 +362,7 @@ func (d *Destination) send(ctx context.Context, data []byte, n, raw int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return explainTLS(fmt.Errorf("%s %s: %w", req.Method, d.safeURL, unwrapURLError(err)))
+		return explainTLS(fmt.Errorf("%s %s: %w", req.Method, d.safeURL, unwrapURLError(err)), d.maybeNeedsCert())
 	}
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainAnswer))

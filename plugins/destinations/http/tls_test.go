@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,5 +171,19 @@ func TestProxy(t *testing.T) {
 	}
 	if viaProxy.Load() != 1 {
 		t.Fatal("proxy \"\" went through the proxy")
+	}
+}
+
+// TestExplainBrokenConnection: a TLS 1.3 server that refuses a missing client certificate
+// often shows the client only a broken pipe or a reset; the error then says what to set.
+func TestExplainBrokenConnection(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EPIPE, syscall.ECONNRESET} {
+		err := fmt.Errorf("POST https://siem: %w", &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", errno)})
+		if got := explainTLS(err, true).Error(); !strings.Contains(got, "tls.cert_file") {
+			t.Errorf("%v with no client certificate: %q gives no hint", errno, got)
+		}
+		if got := explainTLS(err, false); got != err {
+			t.Errorf("%v with a client certificate: %v, want the error unchanged", errno, got)
+		}
 	}
 }
