@@ -100,6 +100,10 @@ type tuning struct {
 	backoffBase time.Duration // first retry delay
 	maxBackoff  time.Duration
 	maxWait     time.Duration // the longest wait_time honoured
+	// smallPage is the body size under which a page gives its pages_in_flight token back as
+	// soon as it is read: small pages (an endpoint caught up) cannot add up to much, and
+	// endpoints should not wait on each other's acknowledgements for them.
+	smallPage int
 }
 
 // maxWaitTime bounds a wait_time: a larger value is taken as this.
@@ -141,6 +145,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 			backoffBase: time.Second,
 			maxBackoff:  cfg.MaxBackoff,
 			maxWait:     maxWaitTime,
+			smallPage:   1 << 20,
 		},
 	}, nil
 }

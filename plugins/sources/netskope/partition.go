@@ -198,6 +198,9 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			op = opNext
 			continue
 		}
+		if rep.size < p.s.tune.smallPage {
+			p.releasePage()
+		}
 		a := rep.ans
 		fp := fingerprint(a)
 		if used == opResend && fp != "" && fp == p.lastPage {
