@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -96,7 +97,7 @@ func (d *Destination) do(ctx context.Context, method, target string, payload []b
 // explainTLS adds what to change to certificate errors. maybeNeedsCert says the url is https
 // and no client certificate is configured: a connection the server breaks then (TLS 1.3
 // servers refuse a missing client certificate after the handshake, so the client often sees
-// only a broken pipe or a reset) gets a hint too.
+// only a broken pipe, a reset, a closed connection or an early EOF) gets a hint too.
 func explainTLS(err error, maybeNeedsCert bool) error {
 	var (
 		ua  x509.UnknownAuthorityError
@@ -118,7 +119,8 @@ func explainTLS(err error, maybeNeedsCert bool) error {
 		return fmt.Errorf("%w: check tls.ca_file and tls.server_name", err)
 	case strings.Contains(err.Error(), "certificate required"), strings.Contains(err.Error(), "bad certificate"):
 		return fmt.Errorf("%w: the server wants a client certificate it trusts; check tls.cert_file and tls.key_file", err)
-	case maybeNeedsCert && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)):
+	case maybeNeedsCert && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
 		return fmt.Errorf("%w: the server closed the connection; if it requires a client certificate, set tls.cert_file and tls.key_file", err)
 	}
 	return err

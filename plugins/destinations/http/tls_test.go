@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -177,8 +178,9 @@ func TestProxy(t *testing.T) {
 // TestExplainBrokenConnection: a TLS 1.3 server that refuses a missing client certificate
 // often shows the client only a broken pipe or a reset; the error then says what to set.
 func TestExplainBrokenConnection(t *testing.T) {
-	for _, errno := range []syscall.Errno{syscall.EPIPE, syscall.ECONNRESET} {
-		err := fmt.Errorf("POST https://siem: %w", &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", errno)})
+	for _, cause := range []error{os.NewSyscallError("write", syscall.EPIPE), os.NewSyscallError("read", syscall.ECONNRESET), net.ErrClosed, io.EOF} {
+		errno := cause
+		err := fmt.Errorf("POST https://siem: %w", &net.OpError{Op: "write", Net: "tcp", Err: cause})
 		if got := explainTLS(err, true).Error(); !strings.Contains(got, "tls.cert_file") {
 			t.Errorf("%v with no client certificate: %q gives no hint", errno, got)
 		}
