@@ -1,8 +1,9 @@
 package cloudtrail
 
 import (
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // maxDepth bounds nesting so that hostile input cannot grow the stack without limit.
@@ -120,7 +121,7 @@ func (s *scanner) text() ([]byte, bool) {
 		return nil, false
 	}
 	if esc {
-		return unescape(raw), true
+		return jsonx.AppendUnescaped(make([]byte, 0, len(raw)), raw), true
 	}
 	return raw, true
 }
@@ -323,69 +324,4 @@ func unhex(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		r = r<<4 | rune(unhex(c))
-	}
-	return r
-}
-
-// unescape decodes the body of a JSON string that str already checked, exactly as
-// encoding/json does: escapes resolved, surrogate pairs joined, lone surrogates and invalid
-// UTF-8 replaced by U+FFFD.
-func unescape(raw []byte) []byte {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '\\':
-			i++
-			switch raw[i] {
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r := hex4(raw[i+1:])
-				i += 4
-				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-						r2 = hex4(raw[i+3:])
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				out = utf8.AppendRune(out, r)
-			default: // '"', '\\', '/'
-				out = append(out, raw[i])
-			}
-			i++
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			i++
-		default:
-			r, n := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && n == 1 {
-				out = append(out, "\uFFFD"...)
-			} else {
-				out = append(out, raw[i:i+n]...)
-			}
-			i += n
-		}
-	}
-	return out
 }

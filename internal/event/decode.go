@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // maxDepth is the deepest nesting decoded, as encoding/json's.
@@ -205,81 +206,13 @@ func (d *decoder) str() (string, error) {
 		}
 		d.i++
 	}
-	out := append(d.scratch[:0], d.b[start:d.i]...)
-	for {
-		if d.i >= len(d.b) {
-			return "", d.fail("unexpected end of JSON input in a string")
-		}
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			d.scratch = out
-			return string(out), nil
-		case c < 0x20:
-			return "", d.fail("invalid control character in string")
-		case c == '\\':
-			if d.i+1 >= len(d.b) {
-				return "", d.fail("unexpected end of JSON input in a string escape")
-			}
-			e := d.b[d.i+1]
-			d.i += 2
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r, ok := d.hex4(d.i)
-				if !ok {
-					return "", d.fail("invalid \\u escape in string")
-				}
-				d.i += 4
-				if utf16.IsSurrogate(r) {
-					r2, ok2 := rune(-1), false
-					if d.i+6 <= len(d.b) && d.b[d.i] == '\\' && d.b[d.i+1] == 'u' {
-						r2, ok2 = d.hex4(d.i + 2)
-					}
-					if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
-						d.i += 6
-						r = dec
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				out = utf8.AppendRune(out, r)
-			default:
-				return "", d.fail("invalid escape in string")
-			}
-		case c < utf8.RuneSelf:
-			// A run of plain bytes is copied at once.
-			j := d.i + 1
-			for j < len(d.b) {
-				if c := d.b[j]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-					break
-				}
-				j++
-			}
-			out = append(out, d.b[d.i:j]...)
-			d.i = j
-		default:
-			r, size := utf8.DecodeRune(d.b[d.i:])
-			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, utf8.RuneError)
-			} else {
-				out = append(out, d.b[d.i:d.i+size]...)
-			}
-			d.i += size
-		}
+	// Escapes or non-ASCII: check the whole string, then decode it as encoding/json does.
+	d.i = start - 1
+	if err := d.skipString(); err != nil {
+		return "", err
 	}
+	d.scratch = jsonx.AppendUnescaped(d.scratch[:0], d.b[start:d.i-1])
+	return string(d.scratch), nil
 }
 
 func (d *decoder) hex4(at int) (rune, bool) {
