@@ -1,14 +1,11 @@
 package cloudtraillake
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -67,24 +64,12 @@ func escapedLen(s string) int {
 // and its payload estimate is at least what it adds to the request body, so that a call Write
 // fills up to 1 MB never goes over.
 func FuzzPrepare(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "internal", "mapping", "testdata", "records", "*.json"))
-	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b, "", "", true)
-		}
+	recs, audit := sampleRecords(f)
+	for _, b := range recs {
+		f.Add(b, "", "", true)
 	}
-	if fh, err := os.Open("/work/shared/testdata/netskope/panther-audit-tests.ndjson"); err == nil {
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Log json.RawMessage `json:"log"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && len(line.Log) > 0 {
-				f.Add([]byte(line.Log), "audit", "", false)
-			}
-		}
-		fh.Close()
+	for _, b := range audit {
+		f.Add([]byte(b), "audit", "", false)
 	}
 	f.Add([]byte(`{"_id":"a b/c","alert_type":"DLP","timestamp":1700000000,"user":"u","srcip":"not an ip","x":"\"\"\"\"\"\"\"\""}`), "", "", true)
 	f.Add([]byte(`{"_id":"1","alert_type":"uba","timestamp":1700000000}`), "", "", true)

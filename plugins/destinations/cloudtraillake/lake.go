@@ -320,26 +320,11 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	if err != nil {
 		return prepared{}, plugin.Refused("InvalidData", err)
 	}
-	source := "netskopeevent."
-	if kind == "alerts" {
-		source = "netskopealert."
-	}
-	_ = out.Set("eventSource", source+strings.ToLower(strings.ReplaceAll(subtype, " ", "")))
-	_ = out.Set("recipientAccountId", d.account)
-	if v, ok := out.Get("sourceIPAddress"); ok {
-		if s, _ := v.(string); s == "" || !validIP(s) {
-			out.Delete("sourceIPAddress")
-		}
-	}
+	var unused []kv
 	if d.cfg.AddAdditionalData {
-		if extra := additionalData(unusedMembers(members, &out)); extra != nil {
-			// Valid as built: each part is a checked, compact member value.
-			_ = out.SetTrustedJSON("additionalEventData", extra)
-		}
+		unused = unusedMembers(members, &out)
 	}
-	// eventData is about the record's size (its fields, renamed, plus the unused ones): one
-	// allocation rather than a dozen doublings.
-	data := out.AppendJSON(make([]byte, 0, len(r.Raw)+len(r.Raw)/4+512))
+	data := d.eventData(&out, kind, subtype, unused, len(r.Raw))
 	id := r.ID
 	if id == "" {
 		if s, ok := fields["_id"].(string); ok {
@@ -363,6 +348,30 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	// data is not touched again: the event's string shares it.
 	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: unsafe.String(unsafe.SliceData(data), len(data)), EventDataChecksum: cloudtraildata.Checksum(data)},
 		label: label, payload: payload}, nil
+}
+
+// eventData completes a mapping's output into the audit event's eventData: the Netskope
+// eventSource, the channel's account, no sourceIPAddress that is not an IP, the unused fields
+// as additionalEventData. size is the record's, to allocate once.
+func (d *Destination) eventData(out *mapping.Output, kind, subtype string, unused []kv, size int) []byte {
+	source := "netskopeevent."
+	if kind == "alerts" {
+		source = "netskopealert."
+	}
+	_ = out.Set("eventSource", source+strings.ToLower(strings.ReplaceAll(subtype, " ", "")))
+	_ = out.Set("recipientAccountId", d.account)
+	if v, ok := out.Get("sourceIPAddress"); ok {
+		if s, _ := v.(string); s == "" || !validIP(s) {
+			out.Delete("sourceIPAddress")
+		}
+	}
+	if extra := additionalData(unused); extra != nil {
+		// Valid as built: each part is a checked, compact member value.
+		_ = out.SetTrustedJSON("additionalEventData", extra)
+	}
+	// eventData is about the record's size (its fields, renamed, plus the unused ones): one
+	// allocation rather than a dozen doublings.
+	return out.AppendJSON(make([]byte, 0, size+size/4+512))
 }
 
 // topFields are the record fields a mapping reads, worked out once per mapping.

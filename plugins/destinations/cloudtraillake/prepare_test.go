@@ -8,12 +8,41 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/mapping"
 )
+
+// sampleRecords are the mapping package's sample records and the Netskope audit events of
+// Panther's rule tests (their "log" members; the latter absent when /work/shared is).
+func sampleRecords(t testing.TB) (mapping, audit [][]byte) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "internal", "mapping", "testdata", "records", "*.json"))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mapping = append(mapping, b)
+	}
+	fh, err := os.Open("/work/shared/testdata/netskope/panther-audit-tests.ndjson")
+	if err != nil {
+		return mapping, nil
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Log json.RawMessage `json:"log"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && len(line.Log) > 0 {
+			audit = append(audit, line.Log)
+		}
+	}
+	return mapping, audit
+}
 
 // wholeRecordEventData is what prepare made before it decoded only what the mapping reads: the
 // whole record decoded, mapped, and every unused field encoded again into additionalEventData.
@@ -32,17 +61,6 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 	if err != nil {
 		return nil
 	}
-	source := "netskopeevent."
-	if kind == "alerts" {
-		source = "netskopealert."
-	}
-	_ = out.Set("eventSource", source+strings.ToLower(strings.ReplaceAll(subtype, " ", "")))
-	_ = out.Set("recipientAccountId", d.account)
-	if v, ok := out.Get("sourceIPAddress"); ok {
-		if s, _ := v.(string); s == "" || !validIP(s) {
-			out.Delete("sourceIPAddress")
-		}
-	}
 	var parts []kv
 	for _, k := range out.Unused(fields) {
 		b, err := json.Marshal(fields[k])
@@ -51,10 +69,7 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 		}
 		parts = append(parts, kv{k, b})
 	}
-	if extra := additionalData(parts); extra != nil {
-		_ = out.Set("additionalEventData", extra)
-	}
-	return decodeJSON(t, out.AppendJSON(nil))
+	return decodeJSON(t, d.eventData(&out, kind, subtype, parts, len(r.Raw)))
 }
 
 func decodeJSON(t *testing.T, b []byte) any {
@@ -72,27 +87,9 @@ func decodeJSON(t *testing.T, b []byte) any {
 // the other fields copied as they are, holds the same values as eventData made from the whole
 // decoded record.
 func TestPrepareMatchesWholeRecordMapping(t *testing.T) {
-	var recs [][]byte
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "internal", "mapping", "testdata", "records", "*.json"))
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, b)
-	}
-	if fh, err := os.Open("/work/shared/testdata/netskope/panther-audit-tests.ndjson"); err == nil {
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Log json.RawMessage `json:"log"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && len(line.Log) > 0 {
-				recs = append(recs, append([]byte(`{"event_type":"audit",`), line.Log[1:]...))
-			}
-		}
-		fh.Close()
+	recs, audit := sampleRecords(t)
+	for _, l := range audit {
+		recs = append(recs, append([]byte(`{"event_type":"audit",`), l[1:]...))
 	}
 	recs = append(recs,
 		[]byte(`{"_id":"d1","alert_type":"DLP","timestamp":1700000000,"user":"u","x":{"b":[1, 2.50, "s p a c e"]},"y":"\u00e9 <&>","dup":1,"dup":2}`),
