@@ -156,33 +156,14 @@ func takeProfile(ctx context.Context, addr, path string, d time.Duration) error 
 	case <-time.After(2 * time.Second):
 	}
 	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds()))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := fetch(ctx, url, path); err != nil {
 		return fmt.Errorf("profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profile: %s", resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("profile: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
 	}
 	// And where the memory is, at the end of the CPU profile.
 	return fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/heap", addr), strings.TrimSuffix(path, ".pprof")+".heap")
 }
 
+// fetch saves what url answers to path.
 func fetch(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
