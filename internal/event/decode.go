@@ -24,6 +24,7 @@ type decoder struct {
 	depth     int
 	sawUint64 bool
 	scratch   []byte
+	spaces    int // white space bytes skipped so far
 }
 
 // syntaxError names the offset where the input stopped being JSON.
@@ -67,6 +68,7 @@ func (d *decoder) ws() {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
 			d.i++
+			d.spaces++
 		default:
 			return
 		}
@@ -194,17 +196,9 @@ func (d *decoder) str() (string, error) {
 	d.i++
 	start := d.i
 	// Fast path: printable ASCII without escapes.
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		if c == '"' {
-			s := string(d.b[start:d.i])
-			d.i++
-			return s, nil
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
-		d.i++
+	if j := jsonx.ASCIIStop(d.b, start); j < len(d.b) && d.b[j] == '"' {
+		d.i = j + 1
+		return string(d.b[start:j]), nil
 	}
 	// Escapes or non-ASCII: check the whole string, then decode it as encoding/json does.
 	d.i = start - 1
@@ -405,15 +399,9 @@ func decodeSome(b []byte, want map[string]struct{}) (map[string]any, bool, error
 // else k is the decoded key.
 func (d *decoder) key() (k string, plain []byte, err error) {
 	start := d.i + 1
-	for j := start; j < len(d.b); j++ {
-		c := d.b[j]
-		if c == '"' {
-			d.i = j + 1
-			return "", d.b[start:j], nil
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
+	if j := jsonx.ASCIIStop(d.b, start); j < len(d.b) && d.b[j] == '"' {
+		d.i = j + 1
+		return "", d.b[start:j], nil
 	}
 	k, err = d.str()
 	return k, nil, err
@@ -493,9 +481,11 @@ func (d *decoder) skip() error {
 // skipString checks the string at d.i (escapes, no control character) and moves past it.
 func (d *decoder) skipString() error {
 	d.i++
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
+	for {
+		if d.i = jsonx.StringStop(d.b, d.i); d.i >= len(d.b) {
+			break
+		}
+		switch c := d.b[d.i]; {
 		case c == '"':
 			d.i++
 			return nil
@@ -528,6 +518,10 @@ func (d *decoder) skipString() error {
 type Member struct {
 	Key   string
 	Value []byte
+	// Compact says Value is already what an encoder would write: no white space between its
+	// tokens and valid UTF-8 (control characters are refused in strings anyway). Such a
+	// value can be copied as it is.
+	Compact bool
 }
 
 // Members checks that raw holds exactly one JSON object, as Fields would, and lists its
@@ -574,11 +568,12 @@ func AppendMembers(dst []Member, raw []byte) ([]Member, error) {
 			}
 			d.i++
 			d.ws()
-			start := d.i
+			start, spaces := d.i, d.spaces
 			if err := d.skip(); err != nil {
 				return nil, fmt.Errorf("decode record: %w", err)
 			}
-			out = append(out, Member{Key: k, Value: d.b[start:d.i]})
+			v := d.b[start:d.i]
+			out = append(out, Member{Key: k, Value: v, Compact: d.spaces == spaces && utf8.Valid(v)})
 			d.ws()
 			if d.i >= len(d.b) {
 				return nil, fmt.Errorf("decode record: %w", d.fail("unexpected end of JSON input"))
@@ -613,32 +608,6 @@ func DecodeValue(raw []byte) (any, error) {
 		return nil, errors.New("unexpected data after the JSON value")
 	}
 	return v, nil
-}
-
-// Compact reports whether a checked JSON value (a Member's Value) is already what an encoder
-// would write: no white space outside strings, valid UTF-8, no control character (those are
-// refused inside strings anyway). Such a value can be copied as it is.
-func Compact(v []byte) bool {
-	inStr, esc, ascii := false, false, true
-	for _, c := range v {
-		switch {
-		case c >= utf8.RuneSelf:
-			ascii = false
-		case esc:
-			esc = false
-		case inStr:
-			if c == '\\' {
-				esc = true
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == ' ', c == '\t', c == '\n', c == '\r':
-			return false
-		}
-	}
-	return ascii || utf8.Valid(v)
 }
 
 // ValidObject reports whether s is exactly one JSON object (white space around it allowed), as

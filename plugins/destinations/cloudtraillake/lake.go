@@ -456,7 +456,7 @@ func unusedMembers(members []event.Member, out *mapping.Output) []kv {
 			continue
 		}
 		v := mb.Value
-		if !event.Compact(v) {
+		if !mb.Compact {
 			dec, err := event.DecodeValue(v)
 			if err != nil {
 				continue

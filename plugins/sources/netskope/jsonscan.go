@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // This file reads data-export answers without decoding records: a page of 10,000 records is
@@ -156,10 +158,8 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 	s.i++ // opening quote
 	start = s.i
 	for s.i < len(s.b) {
-		// Fast path: the bytes that need no attention.
-		for s.i < len(s.b) && plain[s.b[s.i]] {
-			s.i++
-		}
+		// Fast path: the bytes that need no attention, eight at a time.
+		s.i = jsonx.StringStop(s.b, s.i)
 		if s.i >= len(s.b) {
 			break
 		}
@@ -201,13 +201,6 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 }
 
 // plain marks the bytes a string holds as they are: not '"', '\\' or a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
