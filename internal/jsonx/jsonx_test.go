@@ -26,14 +26,73 @@ func TestAppendString(t *testing.T) {
 	}
 }
 
+// appendStringRef is AppendString written a byte at a time: the word-at-a-time version must
+// write exactly the same bytes.
+func appendStringRef(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
 // The output is valid JSON that decodes to the input (invalid UTF-8 as U+FFFD, as Go's decoder
 // would read it).
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "a\"b", "\x00\n\u2028", "bad\xff", "日本<&>", `\u0041`} {
 		f.Add(s)
 	}
+	f.Add(strings.Repeat("abcdefg\"", 5) + "\x01é\u2028\xff")
 	f.Fuzz(func(t *testing.T, s string) {
 		out := AppendString(nil, s)
+		if ref := appendStringRef(nil, s); string(out) != string(ref) {
+			t.Fatalf("AppendString(%q) = %s, the byte-at-a-time reference writes %s", s, out, ref)
+		}
+		if pre := AppendString([]byte("prefix"), s); string(pre) != "prefix"+string(out) {
+			t.Fatalf("AppendString after a prefix wrote %s", pre)
+		}
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON for %q: %s", s, out)
 		}
