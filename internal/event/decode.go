@@ -24,7 +24,8 @@ type decoder struct {
 	depth     int
 	sawUint64 bool
 	scratch   []byte
-	spaces    int // white space bytes skipped so far
+	spaces    int  // white space bytes skipped so far
+	share     bool // plain strings share b's bytes (see DecodeValueShared)
 }
 
 // syntaxError names the offset where the input stopped being JSON.
@@ -198,6 +199,9 @@ func (d *decoder) str() (string, error) {
 	// Fast path: printable ASCII without escapes.
 	if j := jsonx.ASCIIStop(d.b, start); j < len(d.b) && d.b[j] == '"' {
 		d.i = j + 1
+		if d.share && j > start {
+			return unsafe.String(&d.b[start], j-start), nil
+		}
 		return string(d.b[start:j]), nil
 	}
 	// Escapes or non-ASCII: check the whole string, then decode it as encoding/json does.
@@ -597,8 +601,15 @@ func AppendMembers(dst []Member, raw []byte) ([]Member, error) {
 }
 
 // DecodeValue decodes one JSON value (a Member's Value) as Fields decodes values.
-func DecodeValue(raw []byte) (any, error) {
-	d := decoder{b: raw, depth: 1}
+func DecodeValue(raw []byte) (any, error) { return decodeValue(raw, false) }
+
+// DecodeValueShared is DecodeValue whose strings without escapes share raw's bytes instead of
+// copying them: for a record's Raw (which never changes) and values used only while the record
+// is, like a destination's while it encodes the record.
+func DecodeValueShared(raw []byte) (any, error) { return decodeValue(raw, true) }
+
+func decodeValue(raw []byte, share bool) (any, error) {
+	d := decoder{b: raw, depth: 1, share: share}
 	v, err := d.value()
 	if err != nil {
 		return nil, err

@@ -153,6 +153,9 @@ func compareMembers(t *testing.T, in []byte, full map[string]any) {
 		if err != nil {
 			t.Fatalf("%.200q: member %q: %v", in, m.Key, err)
 		}
+		if sv, err := DecodeValueShared(m.Value); err != nil || !reflect.DeepEqual(sv, v) {
+			t.Fatalf("%.200q: member %q: DecodeValueShared gives %#v, %v; DecodeValue %#v", in, m.Key, sv, err, v)
+		}
 		got[m.Key] = v
 		var c bytes.Buffer
 		if err := json.Compact(&c, m.Value); err != nil {

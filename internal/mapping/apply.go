@@ -155,14 +155,25 @@ const outputSlack = 6
 // error wrapping ErrRecord when the record cannot make a valid eventData.
 func (m *Mapping) Apply(rec map[string]any) (Output, error) {
 	c := m.c
-	out := Output{nodes: make([]node, len(c.tmpl.nodes), len(c.tmpl.nodes)+outputSlack)}
-	copy(out.nodes, c.tmpl.nodes)
+	out := Output{nodes: make([]node, 0, len(c.tmpl.nodes)+outputSlack)}
 	if n := len(c.ext) + len(c.header); n > 0 {
 		out.Used = make([]string, 0, n+1)
 	}
+	err := m.ApplyTo(&out, rec)
+	return out, err
+}
+
+// ApplyTo is Apply into an Output the caller reuses from record to record: whatever out held
+// is replaced, and its slices are used again, so a hot path allocates nothing for them.
+func (m *Mapping) ApplyTo(out *Output, rec map[string]any) error {
+	c := m.c
+	clear(out.nodes) // the previous record's values: not kept alive by the spare capacity
+	out.nodes = append(out.nodes[:0], c.tmpl.nodes...)
+	clear(out.Header)
+	out.Used, out.Header, out.Dropped = out.Used[:0], out.Header[:0], nil
 	for i := range c.header {
 		e := &c.header[i]
-		v, ok := m.resolve(&out, e, rec)
+		v, ok := m.resolve(out, e, rec)
 		if !ok {
 			continue
 		}
@@ -175,16 +186,14 @@ func (m *Mapping) Apply(rec map[string]any) (Output, error) {
 	}
 	for i := range c.ext {
 		e := &c.ext[i]
-		if v, ok := m.resolve(&out, e, rec); ok {
+		if v, ok := m.resolve(out, e, rec); ok {
 			out.setLeaf(e.node, v)
 		}
 	}
 	if m.ctRules {
-		if err := m.cloudTrail(&out, rec); err != nil {
-			return out, err
-		}
+		return m.cloudTrail(out, rec)
 	}
-	return out, nil
+	return nil
 }
 
 // resolve finds and converts one entry's value.
