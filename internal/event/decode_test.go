@@ -197,3 +197,17 @@ func BenchmarkDecodeReference(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMembers is the destination's pass over a record: its top-level members, checked.
+func BenchmarkMembers(b *testing.B) {
+	raw := benchRecord()
+	ms := make([]Member, 0, 128)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if ms, err = AppendMembers(ms[:0], raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
