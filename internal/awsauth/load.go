@@ -123,13 +123,14 @@ type Identity struct {
 }
 
 // CallerIdentity asks STS (GetCallerIdentity, which needs no permission) who cfg's credentials
-// belong to: the configuration check of AWS plugins.
-func CallerIdentity(ctx context.Context, cfg aws.Config) (Identity, error) {
+// belong to: the configuration check of AWS plugins. optFns adjust the STS client (a caller
+// for which the answer is only nice to have sets RetryMaxAttempts to 1).
+func CallerIdentity(ctx context.Context, cfg aws.Config, optFns ...func(*sts.Options)) (Identity, error) {
 	cfg = cfg.Copy()
 	if cfg.Region == "" {
 		cfg.Region = stsFallbackRegion
 	}
-	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	out, err := sts.NewFromConfig(cfg, optFns...).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return Identity{}, fmt.Errorf("awsauth: sts:GetCallerIdentity: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/time/rate"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
@@ -168,21 +169,24 @@ func (s *Source) sdkClient(ctx context.Context, region string) (logsAPI, error) 
 	if err != nil {
 		return nil, err
 	}
-	if s.cfg.AcquireServerCertificate {
-		if err := s.pin(ctx, &cfg, region); err != nil {
-			return nil, err
-		}
-	}
 	if s.account.Load() == nil {
 		// The quota is the account's: two keys of one account share it. Without
-		// sts:GetCallerIdentity the limiter stays per credential.
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		id, err := awsauth.CallerIdentity(sctx, cfg)
+		// sts:GetCallerIdentity the limiter stays per credential. Only nice to have: one
+		// attempt, no SDK backoff (an unreachable STS would otherwise hold the start up to the
+		// timeout), and before pinning — the pinned certificate is the CloudWatch Logs
+		// endpoint's, and STS answers with its own.
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		id, err := awsauth.CallerIdentity(sctx, cfg, func(o *sts.Options) { o.RetryMaxAttempts = 1 })
 		cancel()
 		if err == nil && id.Account != "" {
 			s.account.Store(&id.Account)
 		} else if err != nil {
 			s.set.Logger.Debug("the account is unknown (sts:GetCallerIdentity failed): the request limiter is shared per credential", "error", err)
+		}
+	}
+	if s.cfg.AcquireServerCertificate {
+		if err := s.pin(ctx, &cfg, region); err != nil {
+			return nil, err
 		}
 	}
 	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.RetryMaxAttempts = 1 }), nil
