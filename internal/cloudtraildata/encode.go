@@ -66,7 +66,7 @@ var _ io.ReadCloser = (*bodyReader)(nil)
 //
 // eventDataChecksum is left out when empty.
 func appendPutBody(dst []byte, events []AuditEvent) []byte {
-	// Room for the body with some escaping, and for the in-place reserve appendJSONString
+	// Room for the body with some escaping, and for the in-place reserve jsonx.AppendString
 	// takes on the largest event.
 	n, largest := 20, 0
 	for i := range events {
@@ -87,17 +87,14 @@ func appendPutBody(dst []byte, events []AuditEvent) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"id":`...)
-		dst = appendJSONString(dst, e.ID)
+		dst = jsonx.AppendString(dst, e.ID)
 		dst = append(dst, `,"eventData":`...)
-		dst = appendJSONString(dst, e.EventData)
+		dst = jsonx.AppendString(dst, e.EventData)
 		if e.EventDataChecksum != "" {
 			dst = append(dst, `,"eventDataChecksum":`...)
-			dst = appendJSONString(dst, e.EventDataChecksum)
+			dst = jsonx.AppendString(dst, e.EventDataChecksum)
 		}
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
 }
-
-// appendJSONString is the one JSON string escaper of the project (eight bytes at a time).
-func appendJSONString(dst []byte, s string) []byte { return jsonx.AppendString(dst, s) }

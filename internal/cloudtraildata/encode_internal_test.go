@@ -12,9 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
-// appendJSONString decodes back to its input (valid UTF-8) and to what encoding/json makes
+// jsonx.AppendString, as appendPutBody uses it, decodes back to its input (valid UTF-8) and to what encoding/json makes
 // of invalid UTF-8, for strings that put every kind of byte at every offset of a word.
 func TestAppendJSONString(t *testing.T) {
 	cases := []string{"", "a", `"`, `\`, "\x00", "\x1f", "\x7f", "plain ascii text longer than eight",
@@ -30,7 +32,7 @@ func TestAppendJSONString(t *testing.T) {
 		cases = append(cases, b.String())
 	}
 	for _, s := range cases {
-		out := appendJSONString(nil, s)
+		out := jsonx.AppendString(nil, s)
 		var got string
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("%q -> %s: %v", s, out, err)

@@ -510,8 +510,6 @@ func (d *decoder) skipString() error {
 			default:
 				return d.fail("invalid escape in string")
 			}
-		default:
-			d.i++
 		}
 	}
 	return d.fail("unexpected end of JSON input in a string")

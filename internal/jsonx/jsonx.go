@@ -13,6 +13,10 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// shortEscape is the second byte of a character's two-byte escape; 0 where it has none (the
+// other control characters take \u00XX).
+var shortEscape = [utf8.RuneSelf]byte{'"': '"', '\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f'}
+
 // AppendString appends s as a JSON string. Like encoding/json it replaces invalid UTF-8 with
 // U+FFFD and escapes U+2028 and U+2029; unlike it, it leaves <, > and & alone (no HTML
 // escaping: the output is not meant for a web page, and SIEMs search for those characters).
@@ -58,26 +62,10 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b[n], b[n+1] = '\\', c
+			if e := shortEscape[c]; e != 0 {
+				b[n], b[n+1] = '\\', e
 				n += 2
-			case '\n':
-				b[n], b[n+1] = '\\', 'n'
-				n += 2
-			case '\r':
-				b[n], b[n+1] = '\\', 'r'
-				n += 2
-			case '\t':
-				b[n], b[n+1] = '\\', 't'
-				n += 2
-			case '\b':
-				b[n], b[n+1] = '\\', 'b'
-				n += 2
-			case '\f':
-				b[n], b[n+1] = '\\', 'f'
-				n += 2
-			default:
+			} else {
 				n += copy(b[n:], `\u00`)
 				b[n], b[n+1] = hexDigits[c>>4], hexDigits[c&0xF]
 				n += 2

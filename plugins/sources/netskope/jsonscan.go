@@ -193,8 +193,6 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 			}
 		case c < 0x20:
 			return 0, 0, false, s.fail("control character in string")
-		default:
-			s.i++
 		}
 	}
 	return 0, 0, false, s.fail("unexpected end of string")
