@@ -40,7 +40,7 @@ func run() error {
 	flag.StringVar(&o.Profile, "profile", "", "write a CPU profile of the shipper in each plain run to <this>-<journey>.pprof")
 	flag.DurationVar(&o.ProfileFor, "profile-for", 20*time.Second, "how long the profile runs")
 	flag.BoolVar(&o.RealQuotas, "real-quotas", false, "keep AWS's request quotas in cloudsim (they then set the pace)")
-	flag.StringVar(&o.TrailSamples, "trail-samples", "internal/cloudtrail/testdata/panther-rule-tests.ndjson", "real CloudTrail records to make the CloudTrail journey's records from")
+	flag.StringVar(&o.TrailSamples, "trail-samples", "internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson", "real CloudTrail records to make the CloudTrail journey's records from")
 	flag.StringVar(&journeys, "journeys", strings.Join(loadrun.Journeys, ","), "journeys to run")
 	flag.StringVar(&modes, "modes", "plain,fault,crash", "runs per journey: plain, fault, crash")
 	floor := flag.String("floor", "", "internal: be the floor's process for this file of records")

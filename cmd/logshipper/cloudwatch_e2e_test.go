@@ -75,7 +75,7 @@ type ctSample struct {
 
 func loadCTSamples(t *testing.T) []ctSample {
 	t.Helper()
-	b, err := os.ReadFile("../../internal/cloudtrail/testdata/panther-rule-tests.ndjson")
+	b, err := os.ReadFile("../../internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // credentials (static keys, the SDK's default chain, a shared profile, an assumed role with an
 // external id), region and endpoint overrides, an HTTP(S) proxy and TLS trust, their
 // validation, and Load, which turns them into an aws.Config for the SDK's clients and for
-// clients of our own (internal/cloudtraildata).
+// clients of our own (internal/lakeapi).
 //
 // A plugin embeds Config inline, so its keys sit beside the plugin's own:
 //

@@ -19,7 +19,7 @@ import (
 )
 
 // trailRecords are real CloudTrail records: the test events of Panther's open-source
-// detection rules (a copy of internal/cloudtrail/testdata/panther-rule-tests.ndjson).
+// detection rules (a copy of internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson).
 //
 //go:embed testdata/panther-rule-tests.ndjson
 var trailRecords []byte

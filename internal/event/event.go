@@ -4,6 +4,7 @@ package event
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,36 @@ const (
 	MetaLogSourceID = "log_source_identifier"
 )
 
+// Kind says what a record is, as the source that read it knows it: destinations read it and
+// never work it out again from the record's fields. The empty Kind is a record the source
+// knows nothing about (a line of a file, a generic JSON object).
+type Kind string
+
+// The kinds of record the built-in sources produce.
+const (
+	// KindNetskopeEvent is a Netskope event from a data-export events endpoint; Subtype is the
+	// event type (page, application, audit, ...).
+	KindNetskopeEvent Kind = "netskope/event"
+	// KindNetskopeAlert is a Netskope alert from a data-export alerts endpoint; Subtype is the
+	// alert type of the endpoint (dlp, malware, uba, ...).
+	KindNetskopeAlert Kind = "netskope/alert"
+	// KindCloudTrail is one CloudTrail record (never a digest of several); Subtype is its
+	// eventType (AwsApiCall, AwsConsoleSignIn, ...), empty when it has none.
+	KindCloudTrail Kind = "cloudtrail"
+)
+
+// Family is the product the kind comes from: "netskope" for "netskope/alert".
+func (k Kind) Family() string {
+	f, _, _ := strings.Cut(string(k), "/")
+	return f
+}
+
+// Class is the part after the family: "alert" for "netskope/alert"; empty when there is none.
+func (k Kind) Class() string {
+	_, c, _ := strings.Cut(string(k), "/")
+	return c
+}
+
 // Record is one log record. Raw holds the record exactly as the source read it (JSON), so a
 // destination that passes records through never pays for a decode and re-encode. Fields are
 // decoded lazily, once, when a rule or a mapping asks for them.
@@ -29,8 +60,11 @@ type Record struct {
 	Time time.Time
 	// Source is the name of the plugin configuration that produced the record.
 	Source string
-	// Type is the source's subtype (for example "dlp" or "audit"); empty when the source has none.
-	Type string
+	// Kind is what the record is, set by its source; empty when the source cannot tell.
+	Kind Kind
+	// Subtype refines Kind (the Netskope alert or event type, the CloudTrail eventType); empty
+	// when the source has none.
+	Subtype string
 	// Meta carries small source-supplied attributes, such as a gateway log-source identifier.
 	Meta map[string]string
 
@@ -97,12 +131,12 @@ func containsUint64(v any) bool {
 // Size is the record's size in bytes as counted against destination limits.
 func (r *Record) Size() int { return len(r.Raw) }
 
-// Some decodes only the record's top-level fields named in want (a rule needs a few fields of
+// FieldsNamed decodes only the record's top-level fields named in want (a rule needs a few fields of
 // a record a destination may never need decoded), after checking that Raw is one JSON object
 // as Fields would. Fields already decoded are used as they are. The map is the caller's and
 // is not kept: a record holds no decoded form because of it. hasUint64 is HasUint64 for the
 // fields returned.
-func (r *Record) Some(want map[string]struct{}) (fields map[string]any, hasUint64 bool, err error) {
+func (r *Record) FieldsNamed(want map[string]struct{}) (fields map[string]any, hasUint64 bool, err error) {
 	if r.decoded.Load() {
 		if r.err != nil {
 			return nil, false, r.err

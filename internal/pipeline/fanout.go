@@ -115,10 +115,10 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 	}
 	// Each record is checked and the fields the rules read are decoded, once for all routes.
 	var fields []map[string]any
-	var wide []bool
+	var hasUint64 []bool
 	if f.decode {
 		var kept bool
-		if recs, fields, wide, kept = f.judgeable(ctx, recs); !kept {
+		if recs, fields, hasUint64, kept = f.decodeForRules(ctx, recs); !kept {
 			// A record that could be neither judged nor kept: the batch must not be acked.
 			t.Add(1)
 			t.Done(1, event.Nacked)
@@ -133,7 +133,7 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 			var ok bool
 			var err error
 			if fields != nil {
-				ok, err = rt.rule.MatchFields(fields[i], wide[i])
+				ok, err = rt.rule.MatchFields(fields[i], hasUint64[i])
 			} else {
 				ok, err = rt.rule.Match(r)
 			}
@@ -167,19 +167,19 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 	return nil
 }
 
-// judgeable removes records that cannot be decoded (the rules could not judge them) and hands
+// decodeForRules removes records that cannot be decoded (the rules could not judge them) and hands
 // them to the dead-letter store; for the others it returns the fields the rules read (whole
 // records when f.needs is nil) and whether those hold a uint64. kept is false if the store
 // failed for one.
-func (f *fanout) judgeable(ctx context.Context, recs []*event.Record) (out []*event.Record, fields []map[string]any, wide []bool, kept bool) {
+func (f *fanout) decodeForRules(ctx context.Context, recs []*event.Record) (out []*event.Record, fields []map[string]any, hasUint64 []bool, kept bool) {
 	out, kept = recs[:0:0], true
-	fields, wide = make([]map[string]any, 0, len(recs)), make([]bool, 0, len(recs))
+	fields, hasUint64 = make([]map[string]any, 0, len(recs)), make([]bool, 0, len(recs))
 	for _, r := range recs {
 		var m map[string]any
 		var u bool
 		var err error
 		if f.needs != nil {
-			m, u, err = r.Some(f.needs)
+			m, u, err = r.FieldsNamed(f.needs)
 		} else if m, err = r.Fields(); err == nil {
 			u = r.HasUint64()
 		}
@@ -191,7 +191,7 @@ func (f *fanout) judgeable(ctx context.Context, recs []*event.Record) (out []*ev
 		}
 		out = append(out, r)
 		fields = append(fields, m)
-		wide = append(wide, u)
+		hasUint64 = append(hasUint64, u)
 	}
-	return out, fields, wide, kept
+	return out, fields, hasUint64, kept
 }

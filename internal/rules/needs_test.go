@@ -71,7 +71,7 @@ func TestMatchOnNeededFieldsOnly(t *testing.T) {
 		}
 		for _, raw := range recs {
 			full, errFull := r.Match(&event.Record{Raw: []byte(raw)})
-			some, u, err := (&event.Record{Raw: []byte(raw)}).Some(want)
+			some, u, err := (&event.Record{Raw: []byte(raw)}).FieldsNamed(want)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,8 +2,8 @@ package cloudtraillake
 
 import (
 	"github.com/logshipper/logshipper/internal/awsauth"
-	"github.com/logshipper/logshipper/internal/cloudtraildata"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/lakeapi"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -37,7 +37,7 @@ func (c *Config) Validate() error {
 	var p config.Problems
 	if c.ChannelARN == "" {
 		p.Addf("channel_arn: missing (arn:aws:cloudtrail:<region>:<account>:channel/<id>)")
-	} else if _, _, _, err := cloudtraildata.ParseChannelARN(c.ChannelARN); err != nil {
+	} else if _, _, _, err := lakeapi.ParseChannelARN(c.ChannelARN); err != nil {
 		p.Addf("channel_arn: %v", err)
 	}
 	if c.CallsPerSecond < 1 || c.CallsPerSecond > 100 {

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/logshipper/logshipper/internal/cloudtraildata"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/lakeapi"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/sim/lake"
@@ -23,13 +23,13 @@ const fuzzAccount = "123456789012"
 
 var validID = regexp.MustCompile(`^[-_A-Za-z0-9]{1,128}$`)
 
-// bodyBytes is what one audit event adds to a PutAuditEvents body, as cloudtraildata writes it:
+// bodyBytes is what one audit event adds to a PutAuditEvents body, as lakeapi writes it:
 // {"id":"…","eventData":"…","eventDataChecksum":"…"} and the comma before the next.
-func bodyBytes(ev cloudtraildata.AuditEvent) int {
+func bodyBytes(ev lakeapi.AuditEvent) int {
 	return len(`{"id":"","eventData":"","eventDataChecksum":""},`) + len(ev.ID) + escapedLen(ev.EventData) + len(ev.EventDataChecksum)
 }
 
-// escapedLen is the length of s inside a JSON string as cloudtraildata escapes it.
+// escapedLen is the length of s inside a JSON string as lakeapi escapes it.
 func escapedLen(s string) int {
 	n := 0
 	for i := 0; i < len(s); {
@@ -81,7 +81,7 @@ func FuzzPrepare(f *testing.F) {
 		cfg := NewConfig().(*Config)
 		cfg.AddAdditionalData = additional
 		d := &Destination{cfg: cfg, maps: maps, account: fuzzAccount}
-		p, err := d.prepare(&event.Record{Raw: raw, Type: typ, ID: id})
+		p, err := d.prepare(&event.Record{Raw: raw, Subtype: typ, ID: id})
 		if err != nil {
 			var re *plugin.RefusedError
 			var se *plugin.SkippedError
@@ -94,7 +94,7 @@ func FuzzPrepare(f *testing.F) {
 		if !validID.MatchString(ev.ID) {
 			t.Fatalf("id %q is not 1-128 of [-_A-Za-z0-9]", ev.ID)
 		}
-		if ev.EventDataChecksum != cloudtraildata.Checksum([]byte(ev.EventData)) {
+		if ev.EventDataChecksum != lakeapi.Checksum([]byte(ev.EventData)) {
 			t.Fatalf("checksum %q does not match eventData", ev.EventDataChecksum)
 		}
 		if need := bodyBytes(ev); p.payload < need {
@@ -167,7 +167,7 @@ func quoteHeavy(i int) *event.Record {
 		fmt.Fprintf(&b, `,"f%04d":"v"`, k)
 	}
 	b.WriteByte('}')
-	return &event.Record{ID: id, Raw: []byte(b.String()), Type: "dlp"}
+	return &event.Record{ID: id, Raw: []byte(b.String()), Subtype: "dlp"}
 }
 
 // Regression (found by FuzzPrepare): the payload estimate was len(eventData)*1.1, but escaping

@@ -19,9 +19,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
-	"github.com/logshipper/logshipper/internal/cloudtraildata"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
+	"github.com/logshipper/logshipper/internal/lakeapi"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -53,7 +53,7 @@ func Factory() plugin.Factory {
 type Destination struct {
 	cfg     *Config
 	set     plugin.Settings
-	client  *cloudtraildata.Client
+	client  *lakeapi.Client
 	maps    *mapping.Set
 	account string
 	calls   *rate.Limiter
@@ -69,7 +69,7 @@ var (
 
 // New builds the destination: credentials, the client for the channel's region, the mapping.
 func New(ctx context.Context, cfg *Config, set plugin.Settings) (*Destination, error) {
-	region, account, _, err := cloudtraildata.ParseChannelARN(cfg.ChannelARN)
+	region, account, _, err := lakeapi.ParseChannelARN(cfg.ChannelARN)
 	if err != nil {
 		return nil, fmt.Errorf("channel_arn: %w", err)
 	}
@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg *Config, set plugin.Settings) (*Destination, e
 	}
 	return &Destination{
 		cfg: cfg, set: set, maps: maps, account: account,
-		client: cloudtraildata.New(awsCfg, func(o *cloudtraildata.Options) { o.Region = region }),
+		client: lakeapi.New(awsCfg, func(o *lakeapi.Options) { o.Region = region }),
 		calls:  rate.NewLimiter(rate.Limit(cfg.CallsPerSecond), 1),
 	}, nil
 }
@@ -103,9 +103,9 @@ func (d *Destination) Check(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	var api *cloudtraildata.APIError
+	var api *lakeapi.APIError
 	switch {
-	case cloudtraildata.IsAuth(err):
+	case lakeapi.IsAuth(err):
 		return fmt.Errorf("the credentials were refused (%v): check access_key_id/secret_access_key, the profile or the instance role", err)
 	case errors.As(err, &api) && strings.Contains(api.Code, "AccessDenied"):
 		return fmt.Errorf("the credentials may not read the channel (%v): the policy needs cloudtrail:GetChannel and cloudtrail-data:PutAuditEvents", err)
@@ -118,7 +118,7 @@ func (d *Destination) Check(ctx context.Context) error {
 // prepared is one record ready to be sent.
 type prepared struct {
 	idx     int
-	ev      cloudtraildata.AuditEvent
+	ev      lakeapi.AuditEvent
 	label   string // "dlp alerts", "audit events": for the batch log line
 	payload int
 }
@@ -180,7 +180,7 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 	if err := d.calls.Wait(ctx); err != nil {
 		return err
 	}
-	evs := make([]cloudtraildata.AuditEvent, len(call))
+	evs := make([]lakeapi.AuditEvent, len(call))
 	byID := make(map[string]prepared, len(call))
 	for i, p := range call {
 		evs[i] = p.ev
@@ -189,9 +189,9 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 	out, err := d.client.PutAuditEvents(ctx, d.cfg.ChannelARN, d.cfg.ChannelExternalID, evs)
 	if err != nil {
 		switch {
-		case cloudtraildata.IsThrottle(err):
+		case lakeapi.IsThrottle(err):
 			err = plugin.Throttled(err, 0)
-		case cloudtraildata.IsPermanent(err) || cloudtraildata.IsAuth(err):
+		case lakeapi.IsPermanent(err) || lakeapi.IsAuth(err):
 			return plugin.Fatal(fmt.Errorf("CloudTrail Lake refused the call for channel %s: %w", d.cfg.ChannelARN, err))
 		}
 		for _, p := range call {
@@ -217,7 +217,7 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 		switch {
 		case f.ErrorCode == "Throttling":
 			failed[p.idx] = plugin.Throttled(e, 0)
-		case cloudtraildata.EventErrorRetryable(f.ErrorCode):
+		case lakeapi.EventErrorRetryable(f.ErrorCode):
 			failed[p.idx] = e
 		default:
 			failed[p.idx] = plugin.Refused(f.ErrorCode, errors.New(f.ErrorMessage))
@@ -366,7 +366,7 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	// character), the id, the checksum and the keys around them.
 	payload := len(data) + bytes.Count(data, []byte{'"'}) + bytes.Count(data, []byte{'\\'}) + len(id) + 128
 	// data is not touched again: the event's string shares it.
-	return prepared{ev: cloudtraildata.AuditEvent{ID: id, EventData: unsafe.String(unsafe.SliceData(data), len(data)), EventDataChecksum: cloudtraildata.Checksum(data)},
+	return prepared{ev: lakeapi.AuditEvent{ID: id, EventData: unsafe.String(unsafe.SliceData(data), len(data)), EventDataChecksum: lakeapi.Checksum(data)},
 		label: label, payload: payload}, nil
 }
 
@@ -422,7 +422,7 @@ func classify(r *event.Record, fields map[string]any) (kind, subtype string) {
 	if isAlert {
 		kind = "alerts"
 	}
-	subtype = strings.ToLower(r.Type)
+	subtype = strings.ToLower(r.Subtype)
 	if subtype == "" {
 		if isAlert {
 			subtype = strings.ToLower(at)

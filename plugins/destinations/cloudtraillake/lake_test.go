@@ -50,7 +50,7 @@ func newDest(t *testing.T, s *cloudsim.Sim, edit func(*Config)) *Destination {
 
 func alert(id, typ, extra string) *event.Record {
 	raw := fmt.Sprintf(`{"_id":%q,"alert_type":%q,"timestamp":1795420800,"user":"alice@example.com","srcip":"10.1.2.3","alert_name":"DLP rule","app":"Box","transaction_id":9223372036854775807%s}`, id, typ, extra)
-	return &event.Record{ID: id, Raw: []byte(raw), Type: strings.ToLower(typ)}
+	return &event.Record{ID: id, Raw: []byte(raw), Subtype: strings.ToLower(typ)}
 }
 
 func TestWriteMapsAndDelivers(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/logshipper/logshipper/internal/cloudtrail"
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -22,18 +22,18 @@ import (
 // The default is CloudTrailEnricher. Another Enricher (WithEnricher) sends CloudTrail records
 // through the mapping path, as a configured cloudtrail mapping does.
 type Enricher interface {
-	Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope, computed map[string]any)
+	Enrich(ev *cloudtrailrecord.Event, env *cloudtrailrecord.Envelope, computed map[string]any)
 }
 
 // EnricherFunc adapts a function to Enricher.
-type EnricherFunc func(ev *cloudtrail.Event, env *cloudtrail.Envelope, computed map[string]any)
+type EnricherFunc func(ev *cloudtrailrecord.Event, env *cloudtrailrecord.Envelope, computed map[string]any)
 
 // Enrich implements Enricher.
-func (f EnricherFunc) Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope, computed map[string]any) {
+func (f EnricherFunc) Enrich(ev *cloudtrailrecord.Event, env *cloudtrailrecord.Envelope, computed map[string]any) {
 	f(ev, env, computed)
 }
 
-// CloudTrailEnricher is the default Enricher: what internal/cloudtrail derives from a record.
+// CloudTrailEnricher is the default Enricher: what internal/cloudtrailrecord derives from a record.
 // Keys, each present only when it has a value: the record's own fields as cloudtrail.Event
 // reads them (event_name, event_source and event_version: insightDetails' for an Insight
 // event, Lake's version; source_ip, user_agent, event_id, error_code, error_message,
@@ -47,7 +47,7 @@ var CloudTrailEnricher Enricher = cloudTrailEnricher{}
 
 type cloudTrailEnricher struct{}
 
-func (cloudTrailEnricher) Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope, c map[string]any) {
+func (cloudTrailEnricher) Enrich(ev *cloudtrailrecord.Event, env *cloudtrailrecord.Envelope, c map[string]any) {
 	setStr := func(k, v string) {
 		if v != "" {
 			c[k] = v
@@ -79,14 +79,14 @@ func (cloudTrailEnricher) Enrich(ev *cloudtrail.Event, env *cloudtrail.Envelope,
 		c["ocsf_type_uid"] = int64(o.TypeUID())
 		c["ocsf_category_uid"] = int64(o.CategoryUID)
 	}
-	c["parse_status"] = string(cloudtrail.StatusOK)
+	c["parse_status"] = string(cloudtrailrecord.StatusOK)
 	c["input_form"] = env.Form.String()
 	setStr("log_group", env.LogGroup)
 	setStr("log_stream", env.LogStream)
 }
 
 // userID is what identifies the caller: the ARN, else the principal id.
-func userID(ev *cloudtrail.Event) string {
+func userID(ev *cloudtrailrecord.Event) string {
 	if ev.Identity.ARN != "" {
 		return ev.Identity.ARN
 	}
@@ -95,8 +95,8 @@ func userID(ev *cloudtrail.Event) string {
 
 // encScratch is the per-message working memory of appendMapped.
 type encScratch struct {
-	ev   cloudtrail.Event
-	item cloudtrail.Item
+	ev   cloudtrailrecord.Event
+	item cloudtrailrecord.Item
 	list fieldList
 }
 
@@ -169,7 +169,7 @@ func (l *fieldList) orphan(k string) bool {
 func (e *encoder) appendMapped(dst []byte, r *event.Record, ends []int) ([]byte, []int, error) {
 	s := e.scratch.Get().(*encScratch)
 	defer func() {
-		s.ev, s.item = cloudtrail.Event{}, cloudtrail.Item{} // do not keep the record alive
+		s.ev, s.item = cloudtrailrecord.Event{}, cloudtrailrecord.Item{} // do not keep the record alive
 		e.scratch.Put(s)
 	}()
 	if ep := r.Meta["netskope.endpoint"]; ep != "" {
@@ -181,19 +181,19 @@ func (e *encoder) appendMapped(dst []byte, r *event.Record, ends []int) ([]byte,
 	// same, in one pass instead of two). Input that starts like an envelope is split first.
 	var perr error = errLooksWrapped
 	if !looksWrapped(r.Raw) {
-		perr = cloudtrail.ParseInto(&s.ev, r.Raw)
+		perr = cloudtrailrecord.ParseInto(&s.ev, r.Raw)
 	}
 	if perr == nil {
-		s.item = cloudtrail.Item{Record: r.Raw}
+		s.item = cloudtrailrecord.Item{Record: r.Raw}
 		dst, err := e.appendCloudTrail(dst, r, &s.item, s)
 		return dst, ends, err
 	}
-	items, err := cloudtrail.Split(r.Raw)
+	items, err := cloudtrailrecord.Split(r.Raw)
 	switch {
 	case err != nil:
-		return e.appendGeneric(dst, r, r.Raw, cloudtrail.StatusNotJSON), ends, nil
-	case len(items) == 1 && items[0].Envelope.Form == cloudtrail.FormRecord && perr != errLooksWrapped:
-		return e.appendGeneric(dst, r, r.Raw, cloudtrail.StatusOf(perr)), ends, nil
+		return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusNotJSON), ends, nil
+	case len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord && perr != errLooksWrapped:
+		return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusOf(perr)), ends, nil
 	}
 	for i := range items {
 		if i > 0 {
@@ -201,7 +201,7 @@ func (e *encoder) appendMapped(dst []byte, r *event.Record, ends []int) ([]byte,
 			dst = e.appendHeader(dst, r)
 		}
 		it := &items[i]
-		if status := cloudtrail.StatusOf(cloudtrail.ParseInto(&s.ev, it.Record)); status != cloudtrail.StatusOK {
+		if status := cloudtrailrecord.StatusOf(cloudtrailrecord.ParseInto(&s.ev, it.Record)); status != cloudtrailrecord.StatusOK {
 			raw := it.Record
 			if len(items) == 1 {
 				raw = r.Raw // an envelope around something else: send it whole
@@ -268,7 +268,7 @@ func (e *encoder) appendNetskope(dst []byte, r *event.Record, ep string, l *fiel
 }
 
 // appendCloudTrail writes the message of the CloudTrail record parsed into s.ev.
-func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, item *cloudtrail.Item, s *encScratch) ([]byte, error) {
+func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, item *cloudtrailrecord.Item, s *encScratch) ([]byte, error) {
 	s.list.reset()
 	ls := e.logSource(r)
 	var h header
@@ -294,32 +294,32 @@ func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, item *cloudtrail
 // parseStatus is the parse status of a record for the JSON envelope: "" for Netskope records
 // (they are not CloudTrail's to judge); for input holding several records, the first status
 // that is not ok.
-func (e *encoder) parseStatus(r *event.Record) cloudtrail.Status {
+func (e *encoder) parseStatus(r *event.Record) cloudtrailrecord.Status {
 	if r.Meta["netskope.endpoint"] != "" {
 		return ""
 	}
 	s := e.scratch.Get().(*encScratch)
 	defer func() {
-		s.ev = cloudtrail.Event{}
+		s.ev = cloudtrailrecord.Event{}
 		e.scratch.Put(s)
 	}()
-	perr := cloudtrail.ParseInto(&s.ev, r.Raw)
+	perr := cloudtrailrecord.ParseInto(&s.ev, r.Raw)
 	if perr == nil {
-		return cloudtrail.StatusOK
+		return cloudtrailrecord.StatusOK
 	}
-	items, err := cloudtrail.Split(r.Raw)
+	items, err := cloudtrailrecord.Split(r.Raw)
 	switch {
 	case err != nil:
-		return cloudtrail.StatusNotJSON
-	case len(items) == 1 && items[0].Envelope.Form == cloudtrail.FormRecord:
-		return cloudtrail.StatusOf(perr)
+		return cloudtrailrecord.StatusNotJSON
+	case len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord:
+		return cloudtrailrecord.StatusOf(perr)
 	}
 	for i := range items {
-		if st := cloudtrail.StatusOf(cloudtrail.ParseInto(&s.ev, items[i].Record)); st != cloudtrail.StatusOK {
+		if st := cloudtrailrecord.StatusOf(cloudtrailrecord.ParseInto(&s.ev, items[i].Record)); st != cloudtrailrecord.StatusOK {
 			return st
 		}
 	}
-	return cloudtrail.StatusOK
+	return cloudtrailrecord.StatusOK
 }
 
 // fastPath: CloudTrail records are written from the typed cloudtrail.Event, not through the
@@ -357,10 +357,10 @@ func (e *encoder) cloudTrailMapping(src string) (*mapping.Mapping, error) {
 
 // cloudTrailFields returns what a mapping reads from a CloudTrail record: its fields (those of
 // the record inside an envelope), with the computed ones under "logshipper".
-func (e *encoder) cloudTrailFields(r *event.Record, item *cloudtrail.Item, ev *cloudtrail.Event) (map[string]any, error) {
+func (e *encoder) cloudTrailFields(r *event.Record, item *cloudtrailrecord.Item, ev *cloudtrailrecord.Event) (map[string]any, error) {
 	var fields map[string]any
 	var err error
-	if item.Envelope.Form == cloudtrail.FormRecord {
+	if item.Envelope.Form == cloudtrailrecord.FormRecord {
 		fields, err = r.Fields()
 	} else {
 		inner := event.Record{Raw: item.Record}
@@ -401,7 +401,7 @@ func (e *encoder) applyMapping(m *mapping.Mapping, fields map[string]any, r *eve
 }
 
 // cloudTrailHeader is the header the default mapping (defaults/cloudtrail.json) gives ev.
-func cloudTrailHeader(ev *cloudtrail.Event) header {
+func cloudTrailHeader(ev *cloudtrailrecord.Event) header {
 	h := header{vendor: "AWS", product: "CloudTrail", version: ev.EventVersion, classID: ev.EventName, name: ev.EventName,
 		severity: strconv.Itoa(ev.Severity)}
 	if h.version == "" {
@@ -415,7 +415,7 @@ func cloudTrailHeader(ev *cloudtrail.Event) header {
 
 // fillCloudTrail writes the extension the default mapping (defaults/cloudtrail.json) gives ev,
 // in its order. Keep the two in step: TestFastPathMatchesMapping compares them.
-func fillCloudTrail(l *fieldList, ev *cloudtrail.Event, env *cloudtrail.Envelope, logSource string) {
+func fillCloudTrail(l *fieldList, ev *cloudtrailrecord.Event, env *cloudtrailrecord.Envelope, logSource string) {
 	if !ev.EventTime.IsZero() {
 		ms := ev.EventTime.UnixMilli()
 		l.addInt("rt", ms)
@@ -584,8 +584,8 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 // appendGeneric writes a record that is neither Netskope's nor CloudTrail's: a CEF or LEEF
 // message whose msg (last) holds the record as it came, with parse_status saying why it is not
 // mapped as CloudTrail.
-func (e *encoder) appendGeneric(dst []byte, r *event.Record, raw []byte, status cloudtrail.Status) []byte {
-	class := r.Type
+func (e *encoder) appendGeneric(dst []byte, r *event.Record, raw []byte, status cloudtrailrecord.Status) []byte {
+	class := r.Subtype
 	if class == "" {
 		class = "record"
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logshipper/logshipper/internal/cloudtrail"
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugintest"
 )
@@ -28,7 +28,7 @@ func allCloudTrail(t testing.TB) [][]byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			items, err := cloudtrail.Split(b)
+			items, err := cloudtrailrecord.Split(b)
 			if err != nil {
 				continue
 			}
@@ -272,7 +272,7 @@ func TestUserCloudTrailMapping(t *testing.T) {
 	}
 	cfg := testConfig("127.0.0.1:514")
 	cfg.Mapping = path
-	d, err := New(cfg, plugintest.Settings(t, "siem", nil), WithEnricher(EnricherFunc(func(ev *cloudtrail.Event, env *cloudtrail.Envelope, c map[string]any) {
+	d, err := New(cfg, plugintest.Settings(t, "siem", nil), WithEnricher(EnricherFunc(func(ev *cloudtrailrecord.Event, env *cloudtrailrecord.Envelope, c map[string]any) {
 		CloudTrailEnricher.Enrich(ev, env, c)
 		c["extra"] = "x-" + ev.EventName
 	})))

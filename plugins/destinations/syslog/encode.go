@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/logshipper/logshipper/internal/cloudtrail"
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -132,13 +132,13 @@ func (e *encoder) appendHeader(dst []byte, r *event.Record) []byte {
 	dst = append(dst, ' ')
 	dst = appendHeaderToken(dst, e.cfg.AppName, 48)
 	dst = append(dst, " - "...)
-	dst = appendHeaderToken(dst, r.Type, 32)
+	dst = appendHeaderToken(dst, r.Subtype, 32)
 	dst = append(dst, ' ')
 	if !e.cfg.StructuredData {
 		return append(dst, '-', ' ')
 	}
 	dst = append(dst, "[logshipper@32473"...)
-	for _, p := range [...]struct{ k, v string }{{"source", r.Source}, {"type", r.Type}, {"id", r.ID}, {"log_source", e.logSource(r)}} {
+	for _, p := range [...]struct{ k, v string }{{"source", r.Source}, {"type", r.Subtype}, {"id", r.ID}, {"log_source", e.logSource(r)}} {
 		if p.v == "" {
 			continue
 		}
@@ -173,9 +173,9 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 	}
 	dst = append(dst, `{"source":`...)
 	dst = strconv.AppendQuote(dst, r.Source)
-	if r.Type != "" {
+	if r.Subtype != "" {
 		dst = append(dst, `,"type":`...)
-		dst = strconv.AppendQuote(dst, r.Type)
+		dst = strconv.AppendQuote(dst, r.Subtype)
 	}
 	if r.ID != "" {
 		dst = append(dst, `,"id":`...)
@@ -190,7 +190,7 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 		dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 		dst = append(dst, '"')
 	}
-	if st := e.parseStatus(r); st != "" && st != cloudtrail.StatusOK {
+	if st := e.parseStatus(r); st != "" && st != cloudtrailrecord.StatusOK {
 		dst = append(dst, `,"parse_status":"`...)
 		dst = append(dst, st...)
 		dst = append(dst, '"')

@@ -231,7 +231,7 @@ func TestSDEscaping(t *testing.T) {
 	cfg.StructuredData = true
 	cfg.Format = FormatJSON
 	e := newEncoder(cfg, "collector", nil, nil)
-	r := &event.Record{Raw: []byte(`{"a":1}`), Source: `src"]`, Type: "dlp", ID: `id\1`, Time: time.Date(2024, 5, 6, 7, 8, 9, 10e6, time.UTC)}
+	r := &event.Record{Raw: []byte(`{"a":1}`), Source: `src"]`, Subtype: "dlp", ID: `id\1`, Time: time.Date(2024, 5, 6, 7, 8, 9, 10e6, time.UTC)}
 	got, err := e.message(nil, r)
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func netskopeRecords(t testing.TB) []*event.Record {
 			t.Fatal(err)
 		}
 		for _, r := range tn.Records(ep.kind, ep.typ) {
-			out = append(out, &event.Record{Raw: r.Raw, ID: r.ID, Time: time.Unix(r.Timestamp, 0), Source: "tenant-a", Type: ep.typ,
+			out = append(out, &event.Record{Raw: r.Raw, ID: r.ID, Time: time.Unix(r.Timestamp, 0), Source: "tenant-a", Subtype: ep.typ,
 				Meta: map[string]string{"netskope.endpoint": string(ep.kind) + "/" + ep.typ}})
 		}
 	}
@@ -331,7 +331,7 @@ func goldenRecords(t testing.TB) []*event.Record {
 		recs = append(recs, r)
 	}
 	recs = append(recs, netskopeRecords(t)...)
-	recs = append(recs, &event.Record{Raw: []byte(`{"hello":"a=b|c\\d","n":1}`), Type: "custom", ID: "x-1", Time: time.Unix(1700000000, 0)})
+	recs = append(recs, &event.Record{Raw: []byte(`{"hello":"a=b|c\\d","n":1}`), Subtype: "custom", ID: "x-1", Time: time.Unix(1700000000, 0)})
 	// The CloudWatch source's envelope (extract_original_event off), QRadar's text form, and
 	// a record that is not JSON.
 	raws := pantherRecords(t, 2)
@@ -435,7 +435,7 @@ func TestMappedFields(t *testing.T) {
 
 	// Netskope: the CE mapping, $tenant_name from the record's source.
 	r := &event.Record{Raw: []byte(`{"_id":"1","alert_type":"DLP","alert_name":"Leak","dlp_rule_severity":"High","srcip":"10.0.0.1","user":"u@x"}`),
-		Source: "tenant-a", Type: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+		Source: "tenant-a", Subtype: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
 	msg, err = e.message(nil, r)
 	if err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func FuzzEncodeRecord(f *testing.F) {
 		}
 	}
 	for i, r := range netskopeRecords(f) {
-		f.Add(r.Raw, uint8(2+i%6), r.Source, r.Type, r.ID)
+		f.Add(r.Raw, uint8(2+i%6), r.Source, r.Subtype, r.ID)
 	}
 	f.Add([]byte(`{"hello":"a=b|c\\d","n":1}`), uint8(1), "host\nname", "custom", "x-1")
 	f.Add([]byte("<13>not json = at all|\n\r"), uint8(0x21), "", "t\"y]pe", `i\d`)
@@ -110,7 +110,7 @@ func FuzzEncodeRecord(f *testing.F) {
 		cfg.JSONEnvelope = flags&0x20 != 0
 		e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 		e.now = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
-		r := &event.Record{Raw: raw, Type: typ, ID: id, Source: "fuzz", Time: time.UnixMilli(int64(flags) * 1e9)}
+		r := &event.Record{Raw: raw, Subtype: typ, ID: id, Source: "fuzz", Time: time.UnixMilli(int64(flags) * 1e9)}
 		if ep := fuzzEndpoints[int(flags>>5)%len(fuzzEndpoints)]; ep != "" || logSource != "" {
 			r.Meta = map[string]string{}
 			if ep != "" {

@@ -138,7 +138,7 @@ func (r *rsyslogd) lines(t *testing.T, app string) []string {
 
 func TestRsyslogIntegration(t *testing.T) {
 	rs := startRsyslog(t)
-	tricky := &event.Record{Raw: []byte(`{"msg":"pipe | backslash \\ equals = newline \n tab \t end","ü":"日本"}`), Type: "custom", ID: "tricky-1", Time: time.Unix(1700000000, 0)}
+	tricky := &event.Record{Raw: []byte(`{"msg":"pipe | backslash \\ equals = newline \n tab \t end","ü":"日本"}`), Subtype: "custom", ID: "tricky-1", Time: time.Unix(1700000000, 0)}
 	ct := pantherRecords(t, 30)
 	base := func() []*event.Record {
 		recs := []*event.Record{tricky}

@@ -109,12 +109,12 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 			Meta:   b.meta,
 		}
 		if b.ep.kind == "events" {
-			r.Type = b.ep.typ
+			r.Subtype = b.ep.typ
 			start := len(arena)
 			arena = spliceEventType(arena, e.raw, &e.rec, field, b.ep.typ)
 			r.Raw = arena[start:len(arena):len(arena)]
 		} else {
-			r.Type = alertType(e.rec.alertType, b.ep.typ)
+			r.Subtype = alertType(e.rec.alertType, b.ep.typ)
 			r.Raw = e.raw[:len(e.raw):len(e.raw)]
 		}
 		recs = append(recs, r)

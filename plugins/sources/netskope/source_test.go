@@ -82,15 +82,15 @@ func TestBacklogArrives(t *testing.T) {
 		}
 		switch {
 		case r.Meta["netskope.endpoint"] == "events/audit":
-			if r.Type != "audit" || string(r.Raw) != `{"event_type":"audit",`+string(orig[1:]) {
-				t.Errorf("event %s: type %q raw %.80s", r.ID, r.Type, r.Raw)
+			if r.Subtype != "audit" || string(r.Raw) != `{"event_type":"audit",`+string(orig[1:]) {
+				t.Errorf("event %s: type %q raw %.80s", r.ID, r.Subtype, r.Raw)
 			}
 		default:
 			if string(r.Raw) != string(orig) {
 				t.Errorf("alert %s: raw changed", r.ID)
 			}
-			if r.Type != alertType(f.AlertType, "") || r.Type != strings.TrimPrefix(r.Meta["netskope.endpoint"], "alerts/") {
-				t.Errorf("alert %s: type %q, alert_type %q", r.ID, r.Type, f.AlertType)
+			if r.Subtype != alertType(f.AlertType, "") || r.Subtype != strings.TrimPrefix(r.Meta["netskope.endpoint"], "alerts/") {
+				t.Errorf("alert %s: type %q, alert_type %q", r.ID, r.Subtype, f.AlertType)
 			}
 		}
 	}
@@ -460,8 +460,8 @@ func TestRecordsExactAndTyped(t *testing.T) {
 	}
 	for id, w := range want {
 		r := byID[id]
-		if r.Type != w.typ || string(r.Raw) != w.raw {
-			t.Errorf("%s: type %q raw %s; want %q %s", id, r.Type, r.Raw, w.typ, w.raw)
+		if r.Subtype != w.typ || string(r.Raw) != w.raw {
+			t.Errorf("%s: type %q raw %s; want %q %s", id, r.Subtype, r.Raw, w.typ, w.raw)
 		}
 	}
 	f, err := byID["c1"].Fields()

@@ -1,4 +1,4 @@
-// Package cloudtraildata is a small client of AWS CloudTrail Lake's ingestion API: the
+// Package lakeapi is a small client of AWS CloudTrail Lake's ingestion API: the
 // cloudtrail-data service's PutAuditEvents (restJson1, API 2021-08-11), and the cloudtrail
 // service's GetChannel (awsJson1.1) for configuration checks. The SDK's module for the service
 // cannot be used here, so requests are built by hand and signed with the SDK's SigV4 signer,
@@ -6,7 +6,7 @@
 //
 // The client does not retry: the engine does. IsRetryable, IsThrottle, IsPermanent and IsAuth
 // classify its errors; EventErrorRetryable classifies per-event failures.
-package cloudtraildata
+package lakeapi
 
 import (
 	"bytes"

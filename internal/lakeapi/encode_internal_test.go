@@ -1,4 +1,4 @@
-package cloudtraildata
+package lakeapi
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package cloudtraildata_test
+package lakeapi_test
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
-	"github.com/logshipper/logshipper/internal/cloudtraildata"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/lakeapi"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 )
@@ -59,16 +59,16 @@ func eventData(uid, recipient string) string {
 		`"UID":%q,"recipientAccountId":%q,"additionalEventData":{"file":"Q3 résumé\tfinal.xlsx","note":"line1\nline2 ✓ 😀"}}`, uid, recipient)
 }
 
-func event(id, recipient string) cloudtraildata.AuditEvent {
+func event(id, recipient string) lakeapi.AuditEvent {
 	d := eventData(id, recipient)
-	return cloudtraildata.AuditEvent{ID: id, EventData: d, EventDataChecksum: cloudtraildata.Checksum([]byte(d))}
+	return lakeapi.AuditEvent{ID: id, EventData: d, EventDataChecksum: lakeapi.Checksum([]byte(d))}
 }
 
 func TestPutAuditEvents(t *testing.T) {
 	s, a := startSim(t)
-	c := cloudtraildata.New(awsConfig(s, a, ""))
+	c := lakeapi.New(awsConfig(s, a, ""))
 	ctx := context.Background()
-	events := []cloudtraildata.AuditEvent{event("e-1", account), event("e-2", account), event("e_3", account)}
+	events := []lakeapi.AuditEvent{event("e-1", account), event("e-2", account), event("e_3", account)}
 	events[2].EventDataChecksum = "" // optional
 	out, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", events)
 	if err != nil {
@@ -101,11 +101,11 @@ func TestPutAuditEvents(t *testing.T) {
 // A partial failure is an answer, not an error: the events the lake refused are in Failed.
 func TestPartialFailure(t *testing.T) {
 	s, a := startSim(t)
-	c := cloudtraildata.New(awsConfig(s, a, ""))
+	c := lakeapi.New(awsConfig(s, a, ""))
 	bad := event("e-2", "999999999999")
 	badSum := event("e-3", account)
-	badSum.EventDataChecksum = cloudtraildata.Checksum([]byte("something else"))
-	out, err := c.PutAuditEvents(context.Background(), cloudsim.DemoChannelARN, "", []cloudtraildata.AuditEvent{event("e-1", account), bad, badSum})
+	badSum.EventDataChecksum = lakeapi.Checksum([]byte("something else"))
+	out, err := c.PutAuditEvents(context.Background(), cloudsim.DemoChannelARN, "", []lakeapi.AuditEvent{event("e-1", account), bad, badSum})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,20 +113,20 @@ func TestPartialFailure(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 	f := out.Failed[0]
-	if f.ID != "e-2" || f.ErrorCode != cloudtraildata.EventErrInvalidRecipient || f.ErrorMessage == "" || cloudtraildata.EventErrorRetryable(f.ErrorCode) {
+	if f.ID != "e-2" || f.ErrorCode != lakeapi.EventErrInvalidRecipient || f.ErrorMessage == "" || lakeapi.EventErrorRetryable(f.ErrorCode) {
 		t.Fatalf("%+v", f)
 	}
-	if f := out.Failed[1]; f.ID != "e-3" || f.ErrorCode != cloudtraildata.EventErrInvalidChecksum {
+	if f := out.Failed[1]; f.ID != "e-3" || f.ErrorCode != lakeapi.EventErrInvalidChecksum {
 		t.Fatalf("%+v", f)
 	}
-	if !cloudtraildata.EventErrorRetryable("Throttling") || !cloudtraildata.EventErrorRetryable("InternalFailure") {
+	if !lakeapi.EventErrorRetryable("Throttling") || !lakeapi.EventErrorRetryable("InternalFailure") {
 		t.Fatal("per-event Throttling and InternalFailure are retryable")
 	}
 }
 
-func apiError(t *testing.T, err error, code string) *cloudtraildata.APIError {
+func apiError(t *testing.T, err error, code string) *lakeapi.APIError {
 	t.Helper()
-	var ae *cloudtraildata.APIError
+	var ae *lakeapi.APIError
 	if !errors.As(err, &ae) || ae.Code != code {
 		t.Fatalf("error %v (%T), want %s", err, err, code)
 	}
@@ -144,12 +144,12 @@ func apiError(t *testing.T, err error, code string) *cloudtraildata.APIError {
 func TestCallErrors(t *testing.T) {
 	s, a := startSim(t)
 	ctx := context.Background()
-	c := cloudtraildata.New(awsConfig(s, a, ""))
-	one := []cloudtraildata.AuditEvent{event("e-1", account)}
+	c := lakeapi.New(awsConfig(s, a, ""))
+	one := []lakeapi.AuditEvent{event("e-1", account)}
 
 	_, err := c.PutAuditEvents(ctx, "arn:aws:cloudtrail:us-east-1:123456789012:channel/00000000-0000-0000-0000-000000000000", "", one)
-	ae := apiError(t, err, cloudtraildata.ErrCodeChannelNotFound)
-	if ae.Status != 400 || ae.Operation != "PutAuditEvents" || !cloudtraildata.IsPermanent(err) || cloudtraildata.IsRetryable(err) || cloudtraildata.IsThrottle(err) || cloudtraildata.IsAuth(err) {
+	ae := apiError(t, err, lakeapi.ErrCodeChannelNotFound)
+	if ae.Status != 400 || ae.Operation != "PutAuditEvents" || !lakeapi.IsPermanent(err) || lakeapi.IsRetryable(err) || lakeapi.IsThrottle(err) || lakeapi.IsAuth(err) {
 		t.Fatalf("ChannelNotFound classified wrong: %+v", ae)
 	}
 	if !strings.Contains(err.Error(), "ChannelNotFound") || !strings.Contains(err.Error(), ae.RequestID) {
@@ -157,17 +157,17 @@ func TestCallErrors(t *testing.T) {
 	}
 
 	// Two equal ids fail the call.
-	_, err = c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", []cloudtraildata.AuditEvent{event("d", account), event("d", account)})
-	apiError(t, err, cloudtraildata.ErrCodeDuplicatedAuditEventID)
-	if !cloudtraildata.IsPermanent(err) {
+	_, err = c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", []lakeapi.AuditEvent{event("d", account), event("d", account)})
+	apiError(t, err, lakeapi.ErrCodeDuplicatedAuditEventID)
+	if !lakeapi.IsPermanent(err) {
 		t.Fatal("DuplicatedAuditEventId is permanent")
 	}
 
 	// A wrong secret.
-	bad := cloudtraildata.New(awsConfig(s, a, "wrong/secret"))
+	bad := lakeapi.New(awsConfig(s, a, "wrong/secret"))
 	_, err = bad.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
 	apiError(t, err, "InvalidSignatureException")
-	if !cloudtraildata.IsAuth(err) || !cloudtraildata.IsPermanent(err) || cloudtraildata.IsRetryable(err) {
+	if !lakeapi.IsAuth(err) || !lakeapi.IsPermanent(err) || lakeapi.IsRetryable(err) {
 		t.Fatal("InvalidSignatureException classified wrong")
 	}
 	if strings.Contains(err.Error(), "wrong/secret") {
@@ -177,9 +177,9 @@ func TestCallErrors(t *testing.T) {
 	// An unknown key.
 	other := a
 	other.AccessKeyID = "AKIAUNKNOWNUNKNOWN00"
-	_, err = cloudtraildata.New(awsConfig(s, other, "")).PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
+	_, err = lakeapi.New(awsConfig(s, other, "")).PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
 	apiError(t, err, "UnrecognizedClientException")
-	if !cloudtraildata.IsAuth(err) || !cloudtraildata.IsPermanent(err) {
+	if !lakeapi.IsAuth(err) || !lakeapi.IsPermanent(err) {
 		t.Fatal("UnrecognizedClientException classified wrong")
 	}
 }
@@ -187,21 +187,21 @@ func TestCallErrors(t *testing.T) {
 func TestThrottlingAndServerErrors(t *testing.T) {
 	s, a := startSim(t)
 	ctx := context.Background()
-	c := cloudtraildata.New(awsConfig(s, a, ""))
-	one := []cloudtraildata.AuditEvent{event("e-1", account)}
+	c := lakeapi.New(awsConfig(s, a, ""))
+	one := []lakeapi.AuditEvent{event("e-1", account)}
 
 	s.Lake.SetFaults(lake.Faults{CallThrottleRate: 1})
 	_, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
 	apiError(t, err, "ThrottlingException")
-	if !cloudtraildata.IsThrottle(err) || !cloudtraildata.IsRetryable(err) || cloudtraildata.IsPermanent(err) {
+	if !lakeapi.IsThrottle(err) || !lakeapi.IsRetryable(err) || lakeapi.IsPermanent(err) {
 		t.Fatal("ThrottlingException classified wrong")
 	}
 
 	s.Lake.SetFaults(lake.Faults{CallServerErrorRate: 1})
 	for range 6 {
 		_, err = c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
-		var ae *cloudtraildata.APIError
-		if !errors.As(err, &ae) || ae.Status < 500 || !cloudtraildata.IsRetryable(err) || cloudtraildata.IsThrottle(err) || cloudtraildata.IsPermanent(err) {
+		var ae *lakeapi.APIError
+		if !errors.As(err, &ae) || ae.Status < 500 || !lakeapi.IsRetryable(err) || lakeapi.IsThrottle(err) || lakeapi.IsPermanent(err) {
 			t.Fatalf("server error classified wrong: %v", err)
 		}
 	}
@@ -209,7 +209,7 @@ func TestThrottlingAndServerErrors(t *testing.T) {
 	// Per-event throttling is in the answer.
 	s.Lake.SetFaults(lake.Faults{EventThrottleRate: 1})
 	out, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
-	if err != nil || len(out.Failed) != 1 || out.Failed[0].ErrorCode != cloudtraildata.EventErrThrottling || !cloudtraildata.EventErrorRetryable(out.Failed[0].ErrorCode) {
+	if err != nil || len(out.Failed) != 1 || out.Failed[0].ErrorCode != lakeapi.EventErrThrottling || !lakeapi.EventErrorRetryable(out.Failed[0].ErrorCode) {
 		t.Fatalf("%+v %v", out, err)
 	}
 }
@@ -217,20 +217,20 @@ func TestThrottlingAndServerErrors(t *testing.T) {
 // The context bounds a call; a deadline is retryable, a cancellation is not.
 func TestContext(t *testing.T) {
 	s, a := startSim(t)
-	c := cloudtraildata.New(awsConfig(s, a, ""))
-	one := []cloudtraildata.AuditEvent{event("e-1", account)}
+	c := lakeapi.New(awsConfig(s, a, ""))
+	one := []lakeapi.AuditEvent{event("e-1", account)}
 	s.Lake.SetFaults(lake.Faults{Latency: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
-	if !errors.Is(err, context.DeadlineExceeded) || !cloudtraildata.IsRetryable(err) || time.Since(start) > time.Second {
+	if !errors.Is(err, context.DeadlineExceeded) || !lakeapi.IsRetryable(err) || time.Since(start) > time.Second {
 		t.Fatalf("deadline: %v after %v", err, time.Since(start))
 	}
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
 	_, err = c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", one)
-	if !errors.Is(err, context.Canceled) || cloudtraildata.IsRetryable(err) {
+	if !errors.Is(err, context.Canceled) || lakeapi.IsRetryable(err) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
@@ -241,13 +241,13 @@ func TestExternalID(t *testing.T) {
 	if err := s.Lake.AddChannel(lake.Channel{ARN: arn, ExternalID: "ext-7c1d"}); err != nil {
 		t.Fatal(err)
 	}
-	c := cloudtraildata.New(awsConfig(s, a, ""))
+	c := lakeapi.New(awsConfig(s, a, ""))
 	ctx := context.Background()
-	_, err := c.PutAuditEvents(ctx, arn, "", []cloudtraildata.AuditEvent{event("e-1", account)})
-	apiError(t, err, cloudtraildata.ErrCodeChannelInsufficientPermission)
-	_, err = c.PutAuditEvents(ctx, arn, "ext-other", []cloudtraildata.AuditEvent{event("e-1", account)})
-	apiError(t, err, cloudtraildata.ErrCodeChannelInsufficientPermission)
-	out, err := c.PutAuditEvents(ctx, arn, "ext-7c1d", []cloudtraildata.AuditEvent{event("e-1", account)})
+	_, err := c.PutAuditEvents(ctx, arn, "", []lakeapi.AuditEvent{event("e-1", account)})
+	apiError(t, err, lakeapi.ErrCodeChannelInsufficientPermission)
+	_, err = c.PutAuditEvents(ctx, arn, "ext-other", []lakeapi.AuditEvent{event("e-1", account)})
+	apiError(t, err, lakeapi.ErrCodeChannelInsufficientPermission)
+	out, err := c.PutAuditEvents(ctx, arn, "ext-7c1d", []lakeapi.AuditEvent{event("e-1", account)})
 	if err != nil || len(out.Successful) != 1 {
 		t.Fatalf("%+v %v", out, err)
 	}
@@ -258,9 +258,9 @@ func TestExternalID(t *testing.T) {
 
 func TestGetChannel(t *testing.T) {
 	s, a := startSim(t)
-	c := cloudtraildata.New(awsConfig(s, a, ""))
+	c := lakeapi.New(awsConfig(s, a, ""))
 	ctx := context.Background()
-	if _, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", []cloudtraildata.AuditEvent{event("e-1", account)}); err != nil {
+	if _, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", []lakeapi.AuditEvent{event("e-1", account)}); err != nil {
 		t.Fatal(err)
 	}
 	ch, err := c.GetChannel(ctx, cloudsim.DemoChannelARN)
@@ -276,22 +276,22 @@ func TestGetChannel(t *testing.T) {
 		t.Fatalf("ingestion status %+v", st)
 	}
 	// By id, in the client's region.
-	_, _, id, _ := cloudtraildata.ParseChannelARN(cloudsim.DemoChannelARN)
+	_, _, id, _ := lakeapi.ParseChannelARN(cloudsim.DemoChannelARN)
 	if ch, err := c.GetChannel(ctx, id); err != nil || ch.ChannelARN != cloudsim.DemoChannelARN {
 		t.Fatalf("by id: %+v %v", ch, err)
 	}
 
 	_, err = c.GetChannel(ctx, "arn:aws:cloudtrail:us-east-1:123456789012:channel/00000000-0000-0000-0000-000000000000")
 	ae := apiError(t, err, "ChannelNotFoundException")
-	if ae.Operation != "GetChannel" || !cloudtraildata.IsPermanent(err) || cloudtraildata.IsRetryable(err) {
+	if ae.Operation != "GetChannel" || !lakeapi.IsPermanent(err) || lakeapi.IsRetryable(err) {
 		t.Fatalf("unknown channel classified wrong: %v", err)
 	}
 	_, err = c.GetChannel(ctx, "arn:aws:cloudtrail:us-east-1:111122223333:channel/abc")
 	apiError(t, err, "AccessDeniedException")
-	if !cloudtraildata.IsAuth(err) || !cloudtraildata.IsPermanent(err) {
+	if !lakeapi.IsAuth(err) || !lakeapi.IsPermanent(err) {
 		t.Fatal("AccessDeniedException classified wrong")
 	}
-	if _, err := c.GetChannel(ctx, "arn:aws:cloudtrail:us-east-1:1234:channel/abc"); !cloudtraildata.IsPermanent(err) || !strings.Contains(err.Error(), "12 digits") {
+	if _, err := c.GetChannel(ctx, "arn:aws:cloudtrail:us-east-1:1234:channel/abc"); !lakeapi.IsPermanent(err) || !strings.Contains(err.Error(), "12 digits") {
 		t.Fatalf("malformed ARN: %v", err)
 	}
 }
@@ -316,9 +316,9 @@ func TestWithAssumedRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cloudtraildata.New(cfg)
+	c := lakeapi.New(cfg)
 	for i := range 3 {
-		out, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", []cloudtraildata.AuditEvent{event(fmt.Sprint("r-", i), account)})
+		out, err := c.PutAuditEvents(ctx, cloudsim.DemoChannelARN, "", []lakeapi.AuditEvent{event(fmt.Sprint("r-", i), account)})
 		if err != nil || len(out.Successful) != 1 {
 			t.Fatalf("%+v %v", out, err)
 		}
@@ -332,9 +332,9 @@ func TestWithAssumedRole(t *testing.T) {
 
 func TestInvalidInput(t *testing.T) {
 	s, a := startSim(t)
-	c := cloudtraildata.New(awsConfig(s, a, ""))
+	c := lakeapi.New(awsConfig(s, a, ""))
 	ctx := context.Background()
-	many := make([]cloudtraildata.AuditEvent, 101)
+	many := make([]lakeapi.AuditEvent, 101)
 	for i := range many {
 		many[i] = event(fmt.Sprint("e", i), account)
 	}
@@ -342,17 +342,17 @@ func TestInvalidInput(t *testing.T) {
 	big.EventData = strings.Replace(big.EventData, `"note":"`, `"note":"`+strings.Repeat("x", 1<<20), 1)
 	for name, tc := range map[string]struct {
 		arn    string
-		events []cloudtraildata.AuditEvent
+		events []lakeapi.AuditEvent
 		want   string
 	}{
 		"none":     {cloudsim.DemoChannelARN, nil, "0 events"},
 		"too many": {cloudsim.DemoChannelARN, many, "101 events"},
-		"too big":  {cloudsim.DemoChannelARN, []cloudtraildata.AuditEvent{big}, "over the limit"},
+		"too big":  {cloudsim.DemoChannelARN, []lakeapi.AuditEvent{big}, "over the limit"},
 		"bad ARN":  {"arn:aws:logs:us-east-1:123456789012:channel/x", many[:1], `service "logs"`},
 	} {
 		_, err := c.PutAuditEvents(ctx, tc.arn, "", tc.events)
-		var ie *cloudtraildata.InvalidInputError
-		if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) || !cloudtraildata.IsPermanent(err) || cloudtraildata.IsRetryable(err) {
+		var ie *lakeapi.InvalidInputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), tc.want) || !lakeapi.IsPermanent(err) || lakeapi.IsRetryable(err) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -364,7 +364,7 @@ func TestInvalidInput(t *testing.T) {
 // Many concurrent calls share the pooled buffers safely (run with -race).
 func TestConcurrentCalls(t *testing.T) {
 	s, a := startSim(t)
-	c := cloudtraildata.New(awsConfig(s, a, ""))
+	c := lakeapi.New(awsConfig(s, a, ""))
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for w := range 8 {
@@ -372,7 +372,7 @@ func TestConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := range 5 {
-				events := make([]cloudtraildata.AuditEvent, 20)
+				events := make([]lakeapi.AuditEvent, 20)
 				for i := range events {
 					events[i] = event(fmt.Sprintf("w%d-%d-%d", w, n, i), account)
 				}
@@ -417,14 +417,14 @@ func TestErrorParsing(t *testing.T) {
 	defer srv.Close()
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
-	c := cloudtraildata.New(cfg)
+	c := lakeapi.New(cfg)
 	set := func(st int, h http.Header, b string) {
 		mu.Lock()
 		status, header, body = st, h, b
 		mu.Unlock()
 	}
 	call := func() error {
-		_, err := c.PutAuditEvents(context.Background(), cloudsim.DemoChannelARN, "", []cloudtraildata.AuditEvent{event("e-1", account)})
+		_, err := c.PutAuditEvents(context.Background(), cloudsim.DemoChannelARN, "", []lakeapi.AuditEvent{event("e-1", account)})
 		return err
 	}
 
@@ -438,34 +438,34 @@ func TestErrorParsing(t *testing.T) {
 	set(400, http.Header{"X-Amzn-Requestid": {"req-2"}}, `{"__type":"com.amazonaws.cloudtraildata.v20210811#ThrottlingException","Message":"Rate exceeded"}`)
 	err := call()
 	ae = apiError(t, err, "ThrottlingException")
-	if ae.Message != "Rate exceeded" || !cloudtraildata.IsThrottle(err) {
+	if ae.Message != "Rate exceeded" || !lakeapi.IsThrottle(err) {
 		t.Fatalf("%+v", ae)
 	}
 
 	set(429, nil, ``)
-	if err := call(); !cloudtraildata.IsThrottle(err) || !cloudtraildata.IsRetryable(err) {
+	if err := call(); !lakeapi.IsThrottle(err) || !lakeapi.IsRetryable(err) {
 		t.Fatalf("429: %v", err)
 	}
 
 	set(502, http.Header{"Content-Type": {"text/html"}}, "<html><body>Bad Gateway</body></html>")
 	err = call()
-	var e *cloudtraildata.APIError
-	if !errors.As(err, &e) || e.Code != "" || e.Status != 502 || !strings.Contains(e.Message, "Bad Gateway") || !cloudtraildata.IsRetryable(err) {
+	var e *lakeapi.APIError
+	if !errors.As(err, &e) || e.Code != "" || e.Status != 502 || !strings.Contains(e.Message, "Bad Gateway") || !lakeapi.IsRetryable(err) {
 		t.Fatalf("502: %v", err)
 	}
 
 	set(407, nil, "proxy auth")
-	if err := call(); cloudtraildata.IsRetryable(err) || cloudtraildata.IsPermanent(err) || !strings.Contains(err.Error(), "Proxy Authentication Required") {
+	if err := call(); lakeapi.IsRetryable(err) || lakeapi.IsPermanent(err) || !strings.Contains(err.Error(), "Proxy Authentication Required") {
 		t.Fatalf("407: %v", err)
 	}
 
 	set(200, nil, `{"successful":[{"id":"e-1"`)
-	if err := call(); err == nil || !cloudtraildata.IsRetryable(err) {
+	if err := call(); err == nil || !lakeapi.IsRetryable(err) {
 		t.Fatalf("cut answer: %v", err)
 	}
 
 	set(403, http.Header{"X-Amzn-Errortype": {"ExpiredTokenException"}}, `{"message":"The security token included in the request is expired"}`)
-	if err := call(); !cloudtraildata.IsAuth(err) || !cloudtraildata.IsPermanent(err) {
+	if err := call(); !lakeapi.IsAuth(err) || !lakeapi.IsPermanent(err) {
 		t.Fatalf("expired: %v", err)
 	}
 }
@@ -488,10 +488,10 @@ func TestNetworkErrors(t *testing.T) {
 		}
 	}()
 	defer ln.Close()
-	c := cloudtraildata.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),
+	c := lakeapi.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
-	_, err = c.PutAuditEvents(context.Background(), cloudsim.DemoChannelARN, "", []cloudtraildata.AuditEvent{event("e-1", account)})
-	if err == nil || !cloudtraildata.IsRetryable(err) || cloudtraildata.IsPermanent(err) {
+	_, err = c.PutAuditEvents(context.Background(), cloudsim.DemoChannelARN, "", []lakeapi.AuditEvent{event("e-1", account)})
+	if err == nil || !lakeapi.IsRetryable(err) || lakeapi.IsPermanent(err) {
 		t.Fatalf("hang-up: %v", err)
 	}
 
@@ -499,17 +499,17 @@ func TestNetworkErrors(t *testing.T) {
 	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := ln2.Addr().String()
 	ln2.Close()
-	c = cloudtraildata.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + closed),
+	c = lakeapi.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + closed),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
 	_, err = c.GetChannel(context.Background(), cloudsim.DemoChannelARN)
-	if err == nil || !cloudtraildata.IsRetryable(err) {
+	if err == nil || !lakeapi.IsRetryable(err) {
 		t.Fatalf("refused: %v", err)
 	}
 
-	if cloudtraildata.IsRetryable(nil) || cloudtraildata.IsPermanent(nil) || cloudtraildata.IsThrottle(nil) {
+	if lakeapi.IsRetryable(nil) || lakeapi.IsPermanent(nil) || lakeapi.IsThrottle(nil) {
 		t.Fatal("nil")
 	}
-	if cloudtraildata.IsRetryable(errors.New("something else")) {
+	if lakeapi.IsRetryable(errors.New("something else")) {
 		t.Fatal("an unknown error is not known to be retryable")
 	}
 }
@@ -538,9 +538,9 @@ func TestParseChannelARN(t *testing.T) {
 		{arn: "arn:aws:cloudtrail:us-east-1:123456789012:channel/a/b", err: `channel id "a/b"`},
 	}
 	for _, tt := range tests {
-		region, acct, id, err := cloudtraildata.ParseChannelARN(tt.arn)
+		region, acct, id, err := lakeapi.ParseChannelARN(tt.arn)
 		if tt.err != "" {
-			var ie *cloudtraildata.InvalidInputError
+			var ie *lakeapi.InvalidInputError
 			if err == nil || !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "want arn:aws:cloudtrail:") {
 				t.Errorf("%q: error %v, want %q", tt.arn, err, tt.err)
 			}
@@ -554,7 +554,7 @@ func TestParseChannelARN(t *testing.T) {
 
 func TestChecksum(t *testing.T) {
 	// echo -n '{"a":1}' | openssl dgst -sha256 -binary | base64
-	if got := cloudtraildata.Checksum([]byte(`{"a":1}`)); got != "AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX+GI=" {
+	if got := lakeapi.Checksum([]byte(`{"a":1}`)); got != "AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX+GI=" {
 		t.Fatalf("%s", got)
 	}
 }

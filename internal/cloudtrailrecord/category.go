@@ -1,4 +1,4 @@
-package cloudtrail
+package cloudtrailrecord
 
 import (
 	"strings"
