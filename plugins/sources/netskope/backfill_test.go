@@ -2,9 +2,11 @@ package netskope
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,5 +101,47 @@ func TestBackfillArguments(t *testing.T) {
 		if err := s.Backfill(context.Background(), plugintest.NewPublisher(plugintest.AckAsync), o); err == nil {
 			t.Errorf("Backfill(%+v) accepted", o)
 		}
+	}
+}
+
+// Backfill of a past range meets three broken answers (a proxy's 200 HTML page) in the middle of
+// the range: the source asks for the page again until the tenant answers it, and Backfill
+// returns nil only once every record of the range is published.
+func TestBackfillReadsWholeRangePastBrokenAnswers(t *testing.T) {
+	now := time.Now()
+	from, to := now.Add(-30*time.Hour), now.Add(-20*time.Hour)
+	w := newWorld(t, sim.Options{Seed: 11, PageSize: 20, RateLimit: -1, Generators: map[string]sim.Generator{
+		"alerts/dlp": {Backlog: 480, BacklogSpan: 48 * time.Hour},
+	}})
+	var nexts, broken atomic.Int32
+	w.setIntercept(func(rw http.ResponseWriter, r *http.Request, n int) bool {
+		if r.URL.Query().Get("operation") == opNext && nexts.Add(1) == 2 {
+			broken.Store(1)
+		}
+		if b := broken.Load(); b >= 1 && b <= 3 {
+			broken.Add(1)
+			page(rw, `<html>proxy says no</html>`)
+			return true
+		}
+		return false
+	})
+	var want []string
+	for _, r := range w.tenant.Records(sim.Alerts, "dlp") {
+		if r.Inserted >= from.Unix() && r.Inserted < to.Unix() {
+			want = append(want, r.ID)
+		}
+	}
+	s, _ := newSource(t, w.config(nil, []string{"dlp"}), nil)
+	fast(s, 200)
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var last plugin.BackfillProgress
+	err := s.Backfill(ctx, pub, plugin.BackfillRange{From: from, To: to, Progress: func(p plugin.BackfillProgress) { last = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := missing(sortedCopy(want), idsOf(pub.Records())); len(m) > 0 {
+		t.Fatalf("Backfill returned nil (last progress %+v) with %d of %d records of the range never read; requests %v", last, len(m), len(want), w.requests(""))
 	}
 }

@@ -3,6 +3,7 @@ package netskope
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -77,5 +78,18 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// validate --check against a host that is not a Netskope tenant (404 Not Found, text/plain, for
+// every path) fails.
+func TestCheckFailsOnHostThatIsNotATenant(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	c := NewConfig().(*Config)
+	c.Tenant, c.APIToken, c.EventTypes, c.AlertTypes = srv.URL, config.NewSecret(testToken), []string{"audit"}, nil
+	s, _ := newSource(t, c, nil)
+	if err := s.Check(context.Background()); err == nil {
+		t.Fatal("Check passed against a server answering 404 Not Found (text/plain) to every request")
 	}
 }

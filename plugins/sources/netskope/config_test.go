@@ -157,6 +157,33 @@ func TestIndexNames(t *testing.T) {
 	}
 }
 
+// Index names of different readers must not collide: a backfill's and a live configuration's
+// (in any process), and two configurations of one process (refused when built).
+func TestIndexNamesDoNotCollide(t *testing.T) {
+	ep := endpoint{"events", "audit"}
+	if a, b := indexName(BackfillIndexPrefix(defaultIndexPrefix("acme")), ep), indexName(defaultIndexPrefix("acme-backfill"), ep); a == b {
+		t.Errorf("backfill of acme and live acme-backfill both use %s", a)
+	}
+	w := newWorld(t, simDefaults())
+	cfg := w.config([]string{"audit"}, nil)
+	ps := newPacers()
+	if _, err := buildSource(cfg, plugintest.Settings(t, "acme-eu", nil), ps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildSource(cfg, plugintest.Settings(t, "acme-eu", nil), ps); err != nil {
+		t.Errorf("the same configuration built again (a second run in one process): %v", err)
+	}
+	_, err := buildSource(cfg, plugintest.Settings(t, "acme.eu", nil), ps)
+	if err == nil || !strings.Contains(err.Error(), `already read by the configuration "acme-eu"`) {
+		t.Errorf("acme.eu after acme-eu on one tenant: %v; want refused", err)
+	}
+	other := w.config([]string{"audit"}, nil)
+	other.IndexPrefix = "acme_eu_own"
+	if _, err := buildSource(other, plugintest.Settings(t, "acme.eu", nil), ps); err != nil {
+		t.Errorf("with its own index_prefix: %v", err)
+	}
+}
+
 func TestParseStart(t *testing.T) {
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Time{

@@ -1,28 +1,25 @@
 package netskope
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
-	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	sim "github.com/logshipper/logshipper/internal/sim/netskope"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
-// R1. A `next` reaches the tenant (the index moves past page Q) but the answer the source gets
-// is a 200 HTML page from a proxy; the two resends get the same HTML (a proxy outage of ~3 s).
-// The source "drops the broken answer and moves on" with `next`: page Q is never delivered.
-func TestReviewPoisonLosesServedPage(t *testing.T) {
+// A `next` reaches the tenant (the index moves past page Q) but the answer the source gets is a
+// proxy's 200 HTML page, and the two resends after it get the same HTML page (a proxy outage of
+// a few seconds). An HTML page is not the tenant's broken answer: the source asks for page Q
+// again with resend until the tenant answers, and delivers it; it never moves past it.
+func TestProxyErrorAfterNextResendsServedPage(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 50, Generators: map[string]sim.Generator{
 		"alerts/dlp": {Backlog: 200, BacklogSpan: 6 * time.Hour},
 	}})
@@ -62,10 +59,12 @@ func TestReviewPoisonLosesServedPage(t *testing.T) {
 	}
 }
 
-// R2. A graceful stop saves "acked"; while the shipper is down the tenant forgets the index
-// (expiry, tenant-side reset). On restart the source sends `next` on an index the server does
-// not know, which starts at the tail: everything inserted while it was down is lost.
-func TestReviewAckedRestartForgottenIndex(t *testing.T) {
+// A graceful stop saves "acked"; while the shipper is down, records are inserted and the tenant
+// forgets the index (expiry, a tenant-side reset). On restart the source asks for `resend`, not
+// `next` (which would start the unknown index at its tail); the unknown index answers an empty
+// page, so the source seeds the index again at the saved hwm and delivers every record inserted
+// while it was down.
+func TestForgottenIndexAfterGracefulStopLosesNothing(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 100, Generators: map[string]sim.Generator{
 		"events/audit": {Backlog: 150, BacklogSpan: 6 * time.Hour},
 	}})
@@ -106,11 +105,11 @@ func TestReviewAckedRestartForgottenIndex(t *testing.T) {
 	}
 }
 
-// R3. Running and caught up (confirmed): a `next` gets a 5xx, the retry is `resend`, and the
-// tenant no longer knows the index: resend answers an empty page (timestamp_hwm = now). Since
-// the partition is "confirmed", the empty answer is taken as a real empty page, its hwm (now)
-// is saved as acked, and `next` starts the unknown index at the tail: the new records are lost.
-func TestReviewRunningForgottenIndexAfter5xx(t *testing.T) {
+// Running and caught up: a `next` gets a 5xx, the retry is `resend`, and from then on the tenant
+// does not know the index, so the resend answers an empty page whose timestamp_hwm is the
+// present. The source does not take that hwm: it seeds the index again at the saved hwm and
+// delivers every record inserted since.
+func TestForgottenIndexDuringRetryLosesNothing(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 100, Generators: map[string]sim.Generator{
 		"events/audit": {Backlog: 50, BacklogSpan: 6 * time.Hour},
 	}})
@@ -153,11 +152,12 @@ func TestReviewRunningForgottenIndexAfter5xx(t *testing.T) {
 	}
 }
 
-// R4. A tenant re-emits a record byte for byte (a duplicate), and it happens to form a page on
-// its own right after the page holding the original. The `next` that served it gets a 5xx
-// after the page was taken; the resend answers it, its fingerprint equals the last page
-// acknowledged, and it is skipped as "the server had not moved".
-func TestReviewIdenticalConsecutivePagesSkipped(t *testing.T) {
+// A tenant re-emits a record byte for byte (a duplicate), and it forms a page of its own right
+// after the page holding the original. The `next` that serves it gets a 5xx after the tenant
+// moved past it, and the resend answers it. Its records are byte-identical to the page
+// acknowledged before, but its timestamp_hwm is later, so its fingerprint differs: it is a new
+// page, and the source delivers all three records the tenant served.
+func TestRepeatedRecordsOnNextPageAreDelivered(t *testing.T) {
 	a := `{"_id":"aaaaaaaaaaaaaaaaaaaaaaaa","timestamp":1700000000,"_insertion_epoch_timestamp":1700000000}`
 	a2 := a // the tenant's byte-for-byte duplicate
 	b := `{"_id":"bbbbbbbbbbbbbbbbbbbbbbbb","timestamp":1700000002,"_insertion_epoch_timestamp":1700000002}`
@@ -198,22 +198,11 @@ func TestReviewIdenticalConsecutivePagesSkipped(t *testing.T) {
 	}
 }
 
-// R5. validate --check against a host that is not a Netskope tenant (404 for every path) says ok.
-func TestReviewCheck404IsNotATenant(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	defer srv.Close()
-	c := NewConfig().(*Config)
-	c.Tenant, c.APIToken, c.EventTypes, c.AlertTypes = srv.URL, config.NewSecret(testToken), []string{"audit"}, nil
-	s, _ := newSource(t, c, nil)
-	if err := s.Check(context.Background()); err == nil {
-		t.Fatal("Check passed against a server answering 404 Not Found (text/plain) to every request")
-	}
-}
-
-// R6. A page cut short with no Content-Length (close-delimited: a proxy that streams) reads as a
-// complete but malformed answer; three different cut bodies count as "the same broken answer
-// three times running", and the half-body is dead-lettered while the page's records are lost.
-func TestReviewCloseDelimitedCutsArePoisoned(t *testing.T) {
+// A page cut short with no Content-Length (close-delimited, as a streaming proxy sends it) reads
+// as a complete but malformed answer. Three cuts of different lengths are not the same broken
+// answer three times running: the source asks for the page again after each one, and every
+// record of the page is published.
+func TestCloseDelimitedCutPagesAreAskedForAgain(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 50, Generators: map[string]sim.Generator{
 		"alerts/dlp": {Backlog: 150, BacklogSpan: 6 * time.Hour},
 	}})
@@ -255,78 +244,5 @@ func TestReviewCloseDelimitedCutsArePoisoned(t *testing.T) {
 	_ = stop()
 	if m := missing(want, idsOf(pub.Records())); len(m) > 0 {
 		t.Fatalf("%d of %d records never published; dead letters: %d (first %d bytes)", len(m), len(want), len(dropper.Drops()), len(dropper.Drops()[0].Raw))
-	}
-}
-
-var _ = url.QueryEscape
-var _ = strings.Contains
-
-// R7. Backfill of a past range: three broken answers in the middle of the range (a proxy's 200
-// HTML page, or one truly broken page) are dropped as poison; the empty answer put in their
-// place satisfies "an empty page asked for at or after to", so the endpoint is declared done
-// and Backfill returns nil although most of the range was never read.
-func TestReviewBackfillPoisonEndsEndpoint(t *testing.T) {
-	now := time.Now()
-	from, to := now.Add(-30*time.Hour), now.Add(-20*time.Hour)
-	w := newWorld(t, sim.Options{Seed: 11, PageSize: 20, RateLimit: -1, Generators: map[string]sim.Generator{
-		"alerts/dlp": {Backlog: 480, BacklogSpan: 48 * time.Hour},
-	}})
-	var nexts, broken atomic.Int32
-	w.setIntercept(func(rw http.ResponseWriter, r *http.Request, n int) bool {
-		if r.URL.Query().Get("operation") == opNext && nexts.Add(1) == 2 {
-			broken.Store(1)
-		}
-		if b := broken.Load(); b >= 1 && b <= 3 {
-			broken.Add(1)
-			page(rw, `<html>proxy says no</html>`)
-			return true
-		}
-		return false
-	})
-	var want []string
-	for _, r := range w.tenant.Records(sim.Alerts, "dlp") {
-		if r.Inserted >= from.Unix() && r.Inserted < to.Unix() {
-			want = append(want, r.ID)
-		}
-	}
-	s, _ := newSource(t, w.config(nil, []string{"dlp"}), nil)
-	fast(s, 200)
-	pub := plugintest.NewPublisher(plugintest.AckAsync)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var last plugin.BackfillProgress
-	err := s.Backfill(ctx, pub, plugin.BackfillRange{From: from, To: to, Progress: func(p plugin.BackfillProgress) { last = p }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := missing(sortedCopy(want), idsOf(pub.Records())); len(m) > 0 {
-		t.Fatalf("Backfill returned nil (last progress %+v) with %d of %d records of the range never read; requests %v", last, len(m), len(want), w.requests(""))
-	}
-}
-
-// Index names of different readers must not collide: a backfill's and a live configuration's
-// (in any process), and two configurations of one process (refused when built).
-func TestIndexNamesDoNotCollide(t *testing.T) {
-	ep := endpoint{"events", "audit"}
-	if a, b := indexName(BackfillIndexPrefix(defaultIndexPrefix("acme")), ep), indexName(defaultIndexPrefix("acme-backfill"), ep); a == b {
-		t.Errorf("backfill of acme and live acme-backfill both use %s", a)
-	}
-	w := newWorld(t, simDefaults())
-	cfg := w.config([]string{"audit"}, nil)
-	ps := newPacers()
-	if _, err := buildSource(cfg, plugintest.Settings(t, "acme-eu", nil), ps); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := buildSource(cfg, plugintest.Settings(t, "acme-eu", nil), ps); err != nil {
-		t.Errorf("the same configuration built again (a second run in one process): %v", err)
-	}
-	_, err := buildSource(cfg, plugintest.Settings(t, "acme.eu", nil), ps)
-	if err == nil || !strings.Contains(err.Error(), `already read by the configuration "acme-eu"`) {
-		t.Errorf("acme.eu after acme-eu on one tenant: %v; want refused", err)
-	}
-	other := w.config([]string{"audit"}, nil)
-	other.IndexPrefix = "acme_eu_own"
-	if _, err := buildSource(other, plugintest.Settings(t, "acme.eu", nil), ps); err != nil {
-		t.Errorf("with its own index_prefix: %v", err)
 	}
 }
