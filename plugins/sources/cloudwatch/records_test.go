@@ -46,6 +46,27 @@ func TestIdentifierPatterns(t *testing.T) {
 	}
 }
 
+// Identifier patterns at their edges: spaces around the '=' are layout, part of neither the
+// identifier nor the regular expression; the identifier ends at the first '=', and later ones
+// belong to the regular expression; captures that expand to nothing give the default identifier,
+// not the empty one.
+func TestIdentifierPatternEdges(t *testing.T) {
+	ids, err := parseIdentifierPatterns("acct = ConsoleLogin\nx-$1=user=(\\w*)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := ids.match(`"eventName":"ConsoleLogin"`); !ok || id != "acct" {
+		t.Errorf("`acct = ConsoleLogin` on a ConsoleLogin message: %q, %v (the space after '=' is part of the regex)", id, ok)
+	}
+	if id, ok := ids.match("user=bob"); !ok || id != "x-bob" {
+		t.Errorf("x-$1=user=(\\w*) on user=bob: %q, %v", id, ok)
+	}
+	ids2, _ := parseIdentifierPatterns("$1=user=(\\w*)")
+	if id, ok := ids2.match("user="); ok && id == "" {
+		t.Errorf("an empty expansion gives the empty identifier instead of the default")
+	}
+}
+
 func TestBuildRecord(t *testing.T) {
 	ids, _ := parseIdentifierPatterns(`acct-$1="recipientAccountId":"(\d+)"`)
 	e := logEvent{ID: "3791", Timestamp: 1767225600123, IngestionTime: 1767225900000, Stream: "123456789012_CloudTrail_us-east-1"}

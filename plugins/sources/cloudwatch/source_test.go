@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
 	"github.com/logshipper/logshipper/internal/state"
@@ -303,6 +304,21 @@ func TestEnvelopeStreamAndFilter(t *testing.T) {
 		if _, ok := f["timestamp"].(int64); !ok {
 			t.Fatalf("timestamp %T", f["timestamp"])
 		}
+	}
+}
+
+// An invalid filter_pattern is refused by the service for good: Run stops with a fatal error
+// naming the pattern instead of retrying with warnings forever.
+func TestInvalidFilterPatternFatal(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	w.put("us-east-1", ctStream("us-east-1"), 1, time.Second)
+	cfg := w.config("us-east-1")
+	cfg.FilterPattern = `{ $.eventName = `
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, w.source(t, cfg, nil), pub)
+	err := run.Wait(t)
+	if err == nil || !plugin.IsFatal(err) || !strings.Contains(err.Error(), cfg.FilterPattern) {
+		t.Fatalf("Run = %v; want a fatal error naming the filter pattern", err)
 	}
 }
 
