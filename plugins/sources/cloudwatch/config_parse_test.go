@@ -7,6 +7,8 @@ import (
 	"github.com/logshipper/logshipper/plugins/sources/cloudwatch"
 )
 
+// parseEPS parses a configuration whose source cw has line among its options and returns its
+// eps_throttle, 0 when none is set.
 func parseEPS(t *testing.T, line string) (int, error) {
 	doc := `data_dir: /tmp/x
 plugins:
@@ -32,7 +34,9 @@ siem_mappings:
 	return 0, nil // nil: no limit
 }
 
-// Regression (issue 5): DESIGN §5 / README: "eps_throttle ... 0 (or empty) = no limit".
+// eps_throttle as a configuration file gives it: left out, it is the default; a number is that
+// limit; a word is refused; empty, null or 0 is no limit (DESIGN §5: "empty means no limit";
+// the README: "`0` or empty ... = no limit").
 func TestEPSThrottleEmptyMeansNoLimit(t *testing.T) {
 	if n, err := parseEPS(t, ""); err != nil || n != cloudwatch.DefaultEPSThrottle {
 		t.Errorf("no eps_throttle: %d, %v; want the default %d", n, err, cloudwatch.DefaultEPSThrottle)
