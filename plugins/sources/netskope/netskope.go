@@ -29,7 +29,9 @@
 //
 //   - no saved position: `operation=<epoch of start>` seeds the index (a new index asked for
 //     `next` would start at the tail, losing everything before now);
-//   - "acked": `next`;
+//   - "acked": `resend`, answered as for "pending" below (not `next`: the tenant may have
+//     forgotten the index while the shipper was away, and `next` starts an unknown index at
+//     its tail);
 //   - "pending": `resend`, which answers the page that was served and not acknowledged; or,
 //     if the request never reached the server, the page already acknowledged, which the
 //     fingerprint recognises (it is skipped, and `next` follows); or an empty page, which may
