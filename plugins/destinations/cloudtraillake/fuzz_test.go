@@ -170,10 +170,10 @@ func quoteHeavy(i int) *event.Record {
 	return &event.Record{ID: id, Raw: []byte(b.String()), Subtype: "dlp"}
 }
 
-// Regression (found by FuzzPrepare): the payload estimate was len(eventData)*1.1, but escaping
-// eventData as a JSON string doubles every quote and backslash, so Write could fill a call
-// past CloudTrail Lake's 1 MB body limit. The service refuses the whole call (a
-// ValidationException, permanent), and the destination stopped as fatal.
+// Escaping eventData as a JSON string doubles every quote and backslash, so an event's payload
+// estimate counts them: it is never below what the event adds to the body, and a full call of
+// quote-heavy events stays within CloudTrail Lake's 1 MB body limit (the service refuses a
+// larger call whole, with a permanent ValidationException). Write delivers every event.
 func TestFullCallOfQuoteHeavyEventsFitsOneMB(t *testing.T) {
 	s := startSim(t)
 	d := newDest(t, s, nil)

@@ -53,10 +53,10 @@ func FuzzReadLine(f *testing.F) {
 	})
 }
 
-// Regression (found by FuzzReadLine): the byte readLine allows for a line's newline was taken
-// as content when none came (a last line without one, of max_record_size+1 bytes, passed as a
-// record), a line cut at a buffer boundary kept max_record_size+1 bytes, and a line already
-// cut took its newline when that came alone in the next read.
+// readLine at the limit, through a 16-byte buffer: the newline does not count toward the
+// limit, so a last line without one that is a byte over is flagged too long; a line cut at a
+// buffer boundary keeps exactly limit bytes; and a line already cut consumes its newline when
+// the newline comes alone in the next read. n is always every byte of the input.
 func TestReadLineLimit(t *testing.T) {
 	for _, c := range []struct {
 		name, in string
