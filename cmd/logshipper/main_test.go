@@ -71,7 +71,7 @@ data_dir: ./d
 plugins:
   - {name: in, type: file, paths: ["x.ndjson"]}
   - {name: out, type: stdout}
-  - {name: spare, type: stdout}
+  - {name: spare, type: stdout, batch: {max_records: 20, max_wait: 250ms}, retry: {max_interval: 2h}, workers: 3}
 siem_mappings:
   - {source: in, destination: out}
 `)
@@ -81,6 +81,19 @@ siem_mappings:
 	}
 	if !strings.Contains(errOut, `warning: plugin "spare" (stdout) is in no siem_mapping`) {
 		t.Errorf("warning missing: %s", errOut)
+	}
+	// Each destination's effective settings: stdout's own default workers (1), the file's
+	// values, and nothing for the source.
+	for _, want := range []string{
+		"  out (stdout): batch: {max_records: 500, max_bytes: 4MiB, max_wait: 1s}, retry: {initial_interval: 1s, max_interval: 1m}, workers: 1, queue_size: 10000\n",
+		"  spare (stdout): batch: {max_records: 20, max_bytes: 4MiB, max_wait: 250ms}, retry: {initial_interval: 1s, max_interval: 2h}, workers: 3, queue_size: 10000\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate does not show %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "  in (file)") {
+		t.Errorf("validate shows delivery settings for a source:\n%s", out)
 	}
 
 	bad := filepath.Join(dir, "bad.yaml")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,11 @@ interpolation, defaults) and reports every problem at once, each with its line o
 It exits 0 when the file is valid (warnings are printed but do not fail it), 1 otherwise.
 Secrets are never printed.
 
+For each destination it prints the engine's settings it will run with: batch, retry, workers
+and queue_size, each as the file gives it or else the destination type's own default. (A
+destination's hard limits, such as CloudTrail Lake's 100 events a call or the http
+destination's max_body_bytes, can still cut batches smaller.)
+
 With --check it also asks the outside world: each plugin configuration that can (CloudTrail
 Lake: GetChannel) checks its credentials, permissions and target, and says which is wrong.`,
 		Example: `  logshipper validate -c examples/file-to-file.yaml
@@ -42,6 +48,11 @@ Lake: GetChannel) checks its credentials, permissions and target, and says which
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d plugin configurations, %d business rules, %d siem mappings)\n",
 				path, len(cfg.Plugins), len(cfg.BusinessRules), len(cfg.SIEMMappings))
+			for _, p := range cfg.Plugins {
+				if p.Kind == plugin.KindDestination {
+					fmt.Fprintln(cmd.OutOrStdout(), deliveryLine(p))
+				}
+			}
 			if check && !runChecks(cmd, cfg, reg) {
 				return exitCode(1)
 			}
@@ -103,4 +114,25 @@ func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) boo
 		fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): ok\n", p.Name, p.Type)
 	}
 	return ok
+}
+
+// deliveryLine shows a destination's effective shared keys, in the configuration's own YAML flow
+// form, so a line can be copied into an entry.
+func deliveryLine(p *config.Plugin) string {
+	return fmt.Sprintf("  %s (%s): batch: {max_records: %d, max_bytes: %s, max_wait: %s}, retry: {initial_interval: %s, max_interval: %s}, workers: %d, queue_size: %d",
+		p.Name, p.Type, p.Batch.MaxRecords, p.Batch.MaxBytes, shortDuration(p.Batch.MaxWait),
+		shortDuration(p.Retry.InitialInterval), shortDuration(p.Retry.MaxInterval), p.Workers, p.QueueSize)
+}
+
+// shortDuration writes d as time.Duration does, less its zero trailing units: 1m rather than
+// 1m0s, 2h rather than 2h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

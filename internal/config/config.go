@@ -101,7 +101,8 @@ type Plugin struct {
 	// 0 means no limit.
 	EPS int `yaml:"eps"`
 
-	// Destinations only.
+	// Destinations only. A key the entry leaves out takes the default of the destination's
+	// factory (plugin.Factory.DeliveryDefaults).
 	Batch     BatchConfig `yaml:"batch"`
 	Retry     RetryConfig `yaml:"retry"`
 	Workers   int         `yaml:"workers"`
@@ -133,11 +134,13 @@ type RetryConfig struct {
 	MaxInterval     time.Duration `yaml:"max_interval"`
 }
 
-func destinationDefaults(p *Plugin) {
-	p.Batch = BatchConfig{MaxRecords: 500, MaxBytes: 4 << 20, MaxWait: time.Second}
-	p.Retry = RetryConfig{InitialInterval: time.Second, MaxInterval: time.Minute}
-	p.Workers = 2
-	p.QueueSize = 10000
+// destinationDefaults sets the shared keys of destination entry p to d, its factory's defaults,
+// before the entry's own values are decoded over them.
+func destinationDefaults(p *Plugin, d plugin.DeliveryDefaults) {
+	p.Batch = BatchConfig{MaxRecords: d.BatchMaxRecords, MaxBytes: ByteSize(d.BatchMaxBytes), MaxWait: d.BatchMaxWait}
+	p.Retry = RetryConfig{InitialInterval: d.RetryInitialInterval, MaxInterval: d.RetryMaxInterval}
+	p.Workers = d.Workers
+	p.QueueSize = d.QueueSize
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)

@@ -382,7 +382,7 @@ func (l *loader) plugin(n *yaml.Node, i int, roles map[string]map[plugin.Kind]bo
 	f, _ := l.reg.Lookup(p.Type, kind)
 	p.Kind = f.Kind
 	if f.Kind == plugin.KindDestination {
-		destinationDefaults(p)
+		destinationDefaults(p, f.DeliveryDefaults())
 	}
 	checkKeys(shared, reflect.TypeOf(p), path, &l.errs, l.lines)
 	l.decode(shared, p)

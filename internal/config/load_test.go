@@ -333,7 +333,8 @@ func TestLoadMinimalDefaults(t *testing.T) {
 	if out.Retry != (config.RetryConfig{InitialInterval: time.Second, MaxInterval: time.Minute}) {
 		t.Errorf("Retry = %+v", out.Retry)
 	}
-	if out.Workers != 2 || out.QueueSize != 10000 || out.EPS != 0 {
+	// stdout's factory sets only workers (1); the rest are the global defaults.
+	if out.Workers != 1 || out.QueueSize != 10000 || out.EPS != 0 {
 		t.Errorf("workers %d queue %d eps %d", out.Workers, out.QueueSize, out.EPS)
 	}
 	if o := out.Options.(*stdout.Config); o.Stream != "stdout" {

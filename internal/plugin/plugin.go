@@ -154,6 +154,10 @@ type Factory struct {
 	NewSource func(cfg Config, set Settings) (Source, error)
 	// NewDestination builds a destination from a validated configuration.
 	NewDestination func(cfg Config, set Settings) (Destination, error)
+	// Delivery holds a destination's own defaults for the keys every destination shares
+	// (batch, workers, queue_size, retry), chosen for what its peer accepts; a zero field takes
+	// the global default. Read it through DeliveryDefaults. Sources leave it zero.
+	Delivery DeliveryDefaults
 }
 
 // Registry holds the factories of every plugin type the binary knows. One type name may have

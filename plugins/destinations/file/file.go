@@ -31,6 +31,9 @@ func Factory() plugin.Factory {
 		NewDestination: func(c plugin.Config, set plugin.Settings) (plugin.Destination, error) {
 			return New(c.(*Config), set)
 		},
+		// Write holds the file for the whole batch (one write, one fsync), so a second worker
+		// would only reorder batches; larger batches mean fewer fsyncs.
+		Delivery: plugin.DeliveryDefaults{BatchMaxRecords: 1000, Workers: 1},
 	}
 }
 

@@ -53,6 +53,10 @@ func Factory() plugin.Factory {
 		NewDestination: func(c plugin.Config, set plugin.Settings) (plugin.Destination, error) {
 			return New(c.(*Config), set)
 		},
+		// A batch is one request (more when its encoding passes max_body_bytes, which also
+		// lowers batch.max_bytes): 1,000 records leave the body limit to cut it. Four requests
+		// in flight keep a collector busy across a round trip between clouds.
+		Delivery: plugin.DeliveryDefaults{BatchMaxRecords: 1000, Workers: 4, QueueSize: 5000},
 	}
 }
 

@@ -52,6 +52,9 @@ func Factory() plugin.Factory {
 			}
 			return New(w), nil
 		},
+		// Write holds the stream for the whole batch, so a second worker would only reorder
+		// batches.
+		Delivery: plugin.DeliveryDefaults{Workers: 1},
 	}
 }
 
