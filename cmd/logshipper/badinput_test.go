@@ -317,7 +317,7 @@ func TestE2EBadInputNetskopeIntoCloudTrailLake(t *testing.T) {
 		bad:  nsStep{body: deep},
 		lake: []string{"bi-deep-01", "bi-deep-04"},
 		dead: []deadWant{
-			{plugin: "ns", reason: "invalid", find: `"_id":"bi-deep-03"`, errHas: []string{"netskope tenant {tenant}, endpoint {endpoint}: record 3 of the page: invalid JSON: nested too deeply at byte"}},
+			{plugin: "ns", reason: "invalid", find: `"_id":"bi-deep-03"`, errHas: []string{"netskope tenant {tenant}, endpoint {endpoint}: record 3 of the page: invalid JSON: exceeded max depth at byte"}},
 			{plugin: "lake", reason: "refused", code: "InvalidData", id: "bi-deep-02", errHas: []string{"eventData is nested too deeply"}}},
 	}, {
 		name: "ns-missing-fields.json", endpoint: "quarantine",
@@ -347,7 +347,7 @@ func TestE2EBadInputNetskopeIntoCloudTrailLake(t *testing.T) {
 		bad:  nsStep{body: readBadInput(t, "ns-mixed.json")},
 		lake: []string{"bi-mixed-01", "bi-mixed-06"},
 		dead: []deadWant{
-			{plugin: "ns", reason: "invalid", record: []byte(`{"_id":"bi-mixed-02","alert_type":"DLP","timestamp":1767225600,"severity":hig}`), errHas: []string{"netskope tenant {tenant}, endpoint {endpoint}: record 2 of the page: invalid JSON: unexpected character at byte 379"}},
+			{plugin: "ns", reason: "invalid", record: []byte(`{"_id":"bi-mixed-02","alert_type":"DLP","timestamp":1767225600,"severity":hig}`), errHas: []string{"netskope tenant {tenant}, endpoint {endpoint}: record 2 of the page: invalid JSON: invalid character 'h' looking for beginning of value at byte 379"}},
 			{plugin: "ns", reason: "invalid", record: []byte(`42`), errHas: []string{"record 3 of the page: not a JSON object"}},
 			{plugin: "ns", reason: "invalid", record: []byte(`"a string"`), errHas: []string{"record 4 of the page: not a JSON object"}},
 			{plugin: "ns", reason: "invalid", record: []byte(`null`), errHas: []string{"record 5 of the page: not a JSON object"}}},

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/appendfile"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 // Entry is one dead-lettered record.
@@ -34,13 +35,13 @@ type Entry struct {
 }
 
 // SetRecord stores raw in the field that keeps it exactly. Record takes only JSON that Put
-// writes back byte for byte: valid UTF-8 (json.Valid does not check it) and already compact (the
+// writes back byte for byte: valid UTF-8 (jsonx.Valid does not check it) and already compact (the
 // encoder compacts a RawMessage), and that leaves the entry readable: nested less deeply than
 // encoding/json (and jq) read, the entry's own level included. Other valid JSON, such as
 // pretty-printed JSON, goes to RecordText, which keeps every byte.
 func (e *Entry) SetRecord(raw []byte) {
 	switch {
-	case json.Valid(raw) && utf8.Valid(raw) && isCompact(raw) && depth(raw) < maxReadDepth:
+	case jsonx.Valid(raw) && utf8.Valid(raw) && isCompact(raw) && depth(raw) < maxReadDepth:
 		e.Record = json.RawMessage(raw)
 	case utf8.Valid(raw):
 		e.RecordText = string(raw)

@@ -65,6 +65,10 @@ type Record struct {
 	// Subtype refines Kind (the Netskope alert or event type, the CloudTrail eventType); empty
 	// when the source has none.
 	Subtype string
+	// ValidJSON says Raw holds exactly one JSON object whose grammar the source checked as it
+	// read it (with jsonx.Scanner, the one checker), so later stages skip what they do not
+	// build without checking it again. A source sets it only on bytes it checked or wrote.
+	ValidJSON bool
 	// Meta carries small source-supplied attributes, such as a gateway log-source identifier.
 	Meta map[string]string
 

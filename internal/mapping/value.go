@@ -120,12 +120,12 @@ func valueOf(x any) (value, error) {
 	case float64:
 		return floatOf(t)
 	case json.Number:
-		if !json.Valid([]byte(t)) {
+		if !jsonx.Valid([]byte(t)) {
 			return value{}, fmt.Errorf("%q is not a JSON number", string(t))
 		}
 		return value{k: vRaw, a: json.RawMessage(t)}, nil
 	case json.RawMessage:
-		if !json.Valid(t) {
+		if !jsonx.Valid(t) {
 			return value{}, errors.New("json.RawMessage holds invalid JSON")
 		}
 		return value{k: vRaw, a: t}, nil

@@ -27,7 +27,7 @@ func TestBadInputPages(t *testing.T) {
 		{file: "ns-missing-fields.json", records: 5},
 		{file: "ns-wrong-types.json", records: 7},
 		{file: "ns-result-not-array.json", err: "result is not an array at byte 17"},
-		{file: "ns-mixed.json", records: 2, invalid: []string{"unexpected character at byte 379", "not a JSON object", "not a JSON object", "not a JSON object"}},
+		{file: "ns-mixed.json", records: 2, invalid: []string{"invalid character 'h' looking for beginning of value at byte 379", "not a JSON object", "not a JSON object", "not a JSON object"}},
 		{file: "ns-proxy-error.html", err: "the answer is not a JSON object at byte 0"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

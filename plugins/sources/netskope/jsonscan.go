@@ -11,295 +11,13 @@ import (
 
 // This file reads data-export answers without decoding records: a page of 10,000 records is
 // about 20 MB, and decoding each record into a map (then encoding it again) would cost more
-// than everything else the shipper does with it. One pass over the body validates each record
-// (the same grammar as encoding/json's Valid, checked by a fuzz test) and picks out the few
-// top-level fields the source needs; records are handed on as the bytes received, so 64-bit
-// integers keep every digit.
+// than everything else the shipper does with it. One pass over the body checks each record
+// with the project's one JSON checker (jsonx.Scanner: encoding/json's grammar) and picks out
+// the few top-level fields the source needs; records are handed on as the bytes received (so
+// 64-bit integers keep every digit), marked as checked (event.Record.ValidJSON).
 
-// maxDepth is the deepest nesting accepted, as encoding/json.
-const maxDepth = 10000
-
-var errSyntax = errors.New("invalid JSON")
-
-// scanner walks JSON bytes.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) fail(what string) error {
-	return fmt.Errorf("%w: %s at byte %d", errSyntax, what, s.i)
-}
-
-// value validates one JSON value starting at s.i and moves past it.
-func (s *scanner) value(depth int) error {
-	if s.i >= len(s.b) {
-		return s.fail("unexpected end")
-	}
-	switch c := s.b[s.i]; {
-	case c == '"':
-		_, _, _, err := s.str()
-		return err
-	case c == '{':
-		return s.object(depth+1, nil)
-	case c == '[':
-		return s.array(depth + 1)
-	case c == 't':
-		return s.lit("true")
-	case c == 'f':
-		return s.lit("false")
-	case c == 'n':
-		return s.lit("null")
-	case c == '-' || c >= '0' && c <= '9':
-		return s.number()
-	default:
-		return s.fail("unexpected character")
-	}
-}
-
-// fieldFunc receives each member of an object walked: key is the raw key (between its quotes,
-// escapes not decoded), the value is s.b[vs:ve].
-type fieldFunc func(key []byte, vs, ve int, escaped bool)
-
-// object validates an object at s.i, calling f (if set) for each member.
-func (s *scanner) object(depth int, f fieldFunc) error {
-	if depth > maxDepth {
-		return s.fail("nested too deeply")
-	}
-	s.i++ // '{'
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return nil
-	}
-	for {
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return s.fail("expected a key")
-		}
-		ks, ke, esc, err := s.str()
-		if err != nil {
-			return err
-		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return s.fail("expected ':'")
-		}
-		s.i++
-		s.ws()
-		vs := s.i
-		if err := s.value(depth); err != nil {
-			return err
-		}
-		if f != nil {
-			f(s.b[ks:ke], vs, s.i, esc)
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return s.fail("unexpected end of object")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.fail("expected ',' or '}'")
-		}
-	}
-}
-
-func (s *scanner) array(depth int) error {
-	if depth > maxDepth {
-		return s.fail("nested too deeply")
-	}
-	s.i++ // '['
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return nil
-	}
-	for {
-		if err := s.value(depth); err != nil {
-			return err
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return s.fail("unexpected end of array")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case ']':
-			s.i++
-			return nil
-		default:
-			return s.fail("expected ',' or ']'")
-		}
-	}
-}
-
-// str validates a string at s.i and returns the span of its content and whether it holds
-// escapes.
-func (s *scanner) str() (start, end int, escaped bool, err error) {
-	s.i++ // opening quote
-	start = s.i
-	for s.i < len(s.b) {
-		// Fast path: the bytes that need no attention, eight at a time.
-		s.i = jsonx.StringStop(s.b, s.i)
-		if s.i >= len(s.b) {
-			break
-		}
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			end = s.i
-			s.i++
-			return start, end, escaped, nil
-		case c == '\\':
-			escaped = true
-			s.i++
-			if s.i >= len(s.b) {
-				return 0, 0, false, s.fail("unexpected end of string")
-			}
-			switch s.b[s.i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
-			case 'u':
-				if s.i+4 >= len(s.b) {
-					return 0, 0, false, s.fail("unexpected end of string")
-				}
-				for k := 1; k <= 4; k++ {
-					if !isHex(s.b[s.i+k]) {
-						return 0, 0, false, s.fail("bad \\u escape")
-					}
-				}
-				s.i += 5
-			default:
-				return 0, 0, false, s.fail("bad escape")
-			}
-		case c < 0x20:
-			return 0, 0, false, s.fail("control character in string")
-		}
-	}
-	return 0, 0, false, s.fail("unexpected end of string")
-}
-
-// plain marks the bytes a string holds as they are: not '"', '\\' or a control character.
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func (s *scanner) lit(word string) error {
-	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
-		return s.fail("unexpected literal")
-	}
-	s.i += len(word)
-	return nil
-}
-
-// number validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *scanner) number() error {
-	if s.b[s.i] == '-' {
-		s.i++
-	}
-	switch {
-	case s.i < len(s.b) && s.b[s.i] == '0':
-		s.i++
-	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
-		s.digits()
-	default:
-		return s.fail("bad number")
-	}
-	if s.i < len(s.b) && s.b[s.i] == '.' {
-		s.i++
-		if s.digits() == 0 {
-			return s.fail("bad number")
-		}
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
-		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
-			s.i++
-		}
-		if s.digits() == 0 {
-			return s.fail("bad number")
-		}
-	}
-	return nil
-}
-
-func (s *scanner) digits() int {
-	n := 0
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		s.i++
-		n++
-	}
-	return n
-}
-
-// skip moves past the value at s.i without validating it, tracking only strings and brackets.
-// It finds where a broken record ends, so that its neighbours can still be read.
-func (s *scanner) skip() error {
-	depth := 0
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; c {
-		case '"':
-			s.i++
-			for s.i < len(s.b) && s.b[s.i] != '"' {
-				if s.b[s.i] == '\\' {
-					s.i++
-				}
-				s.i++
-			}
-			if s.i >= len(s.b) {
-				return s.fail("unterminated string")
-			}
-			s.i++
-		case '{', '[':
-			depth++
-			s.i++
-		case '}', ']':
-			if depth == 0 {
-				return nil // the end of the enclosing array
-			}
-			depth--
-			s.i++
-		case ',':
-			if depth == 0 {
-				return nil
-			}
-			s.i++
-		default:
-			s.i++
-		}
-	}
-	return s.fail("unexpected end")
-}
-
-// validJSON reports whether b is one JSON value (with surrounding white space).
-func validJSON(b []byte) bool {
-	s := scanner{b: b}
-	s.ws()
-	if s.value(0) != nil {
-		return false
-	}
-	s.ws()
-	return s.i == len(b)
-}
+// scanner walks an answer.
+type scanner struct{ jsonx.Scanner }
 
 // answer is a data-export answer as read.
 type answer struct {
@@ -339,23 +57,31 @@ type recordFields struct {
 // object is kept with its error, so the page can still be used; an answer whose structure is
 // broken is an error.
 func parseAnswer(body []byte) (*answer, error) {
-	s := &scanner{b: body}
-	s.ws()
-	if s.i >= len(body) || body[s.i] != '{' {
-		return nil, s.fail("the answer is not a JSON object")
+	a, err := parse(body)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	return a, nil
+}
+
+func parse(body []byte) (*answer, error) {
+	s := &scanner{jsonx.Scanner{B: body}}
+	s.WS()
+	if s.I >= len(body) || body[s.I] != '{' {
+		return nil, s.Fail("the answer is not a JSON object")
 	}
 	a := &answer{}
-	s.i++
-	s.ws()
-	if s.i < len(body) && body[s.i] == '}' {
-		s.i++
+	s.I++
+	s.WS()
+	if s.I < len(body) && body[s.I] == '}' {
+		s.I++
 		return a, s.end()
 	}
 	for {
-		if s.i >= len(body) || body[s.i] != '"' {
-			return nil, s.fail("expected a key")
+		if s.I >= len(body) || body[s.I] != '"' {
+			return nil, s.Fail("expected a key")
 		}
-		ks, ke, esc, err := s.str()
+		ks, ke, esc, err := s.Key()
 		if err != nil {
 			return nil, err
 		}
@@ -363,30 +89,25 @@ func parseAnswer(body []byte) (*answer, error) {
 		if esc {
 			key = unquote(body[ks-1 : ke+1])
 		}
-		s.ws()
-		if s.i >= len(body) || body[s.i] != ':' {
-			return nil, s.fail("expected ':'")
-		}
-		s.i++
-		s.ws()
-		vs := s.i
-		if key == "result" && s.i < len(body) && body[s.i] == '[' {
+		s.WS()
+		vs := s.I
+		if key == "result" && s.I < len(body) && body[s.I] == '[' {
 			if err := s.result(a); err != nil {
 				return nil, err
 			}
-			a.result = body[vs:s.i]
+			a.result = body[vs:s.I]
 		} else {
-			if err := s.value(1); err != nil {
+			if err := s.Skip(); err != nil {
 				return nil, err
 			}
-			v := body[vs:s.i]
+			v := body[vs:s.I]
 			switch key {
 			case "result":
 				// Records not in an array would otherwise make an empty page, and the index
 				// would move past them unseen. null is an answer with no page ("ok": 0).
 				if string(v) != "null" {
-					s.i = vs
-					return nil, s.fail("result is not an array")
+					s.I = vs
+					return nil, s.Fail("result is not an array")
 				}
 			case "ok":
 				a.hasOK = true
@@ -405,86 +126,98 @@ func parseAnswer(body []byte) (*answer, error) {
 				}
 			}
 		}
-		s.ws()
-		if s.i >= len(body) {
-			return nil, s.fail("unexpected end of the answer")
+		s.WS()
+		if s.I >= len(body) {
+			return nil, s.Fail("unexpected end of the answer")
 		}
-		switch body[s.i] {
+		switch body[s.I] {
 		case ',':
-			s.i++
-			s.ws()
+			s.I++
+			s.WS()
 		case '}':
-			s.i++
+			s.I++
 			return a, s.end()
 		default:
-			return nil, s.fail("expected ',' or '}'")
+			return nil, s.Fail("expected ',' or '}'")
 		}
 	}
 }
 
 func (s *scanner) end() error {
-	s.ws()
-	if s.i != len(s.b) {
-		return s.fail("data after the answer")
+	s.WS()
+	if s.I != len(s.B) {
+		return s.Fail("data after the answer")
 	}
 	return nil
 }
 
-// result reads the result array at s.i into a.elems.
+// result reads the result array at s.I into a.elems.
 func (s *scanner) result(a *answer) error {
-	s.i++ // '['
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
+	s.I++ // '['
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == ']' {
+		s.I++
 		return nil
 	}
 	for {
-		start := s.i
+		start := s.I
+		s.Depth = 0
 		e := elem{pos: len(a.elems)}
-		if s.i < len(s.b) && s.b[s.i] == '{' {
-			e.err = s.record(&e.rec)
+		if s.I < len(s.B) && s.B[s.I] == '{' {
+			if err := s.record(&e.rec); err != nil {
+				e.err = fmt.Errorf("invalid JSON: %w", err)
+			}
 		} else {
-			e.err = s.value(1)
-			if e.err == nil {
+			if err := s.Skip(); err != nil {
+				e.err = fmt.Errorf("invalid JSON: %w", err)
+			} else {
 				e.err = errors.New("not a JSON object")
 			}
 		}
-		if e.err != nil && errors.Is(e.err, errSyntax) {
+		if e.err != nil && isSyntaxError(e.err) {
 			// Find the element's end without the grammar, and go on with the next one.
-			s.i = start
-			if err := s.skip(); err != nil {
+			s.I, s.Depth = start, 0
+			if err := s.SkipUnchecked(); err != nil {
 				return err
 			}
 		}
-		e.raw = trimSpace(s.b[start:s.i])
+		e.raw = trimSpace(s.B[start:s.I])
 		a.elems = append(a.elems, e)
-		s.ws()
-		if s.i >= len(s.b) {
-			return s.fail("unexpected end of the result array")
+		s.WS()
+		if s.I >= len(s.B) {
+			return s.Fail("unexpected end of the result array")
 		}
-		switch s.b[s.i] {
+		switch s.B[s.I] {
 		case ',':
-			s.i++
-			s.ws()
+			s.I++
+			s.WS()
 		case ']':
-			s.i++
+			s.I++
 			return nil
 		default:
-			return s.fail("expected ',' or ']' in the result array")
+			return s.Fail("expected ',' or ']' in the result array")
 		}
 	}
 }
 
-// record validates the object at s.i and fills f from its top-level members.
+// isSyntaxError reports an error of the JSON checker (not "valid, but not an object").
+func isSyntaxError(err error) bool {
+	var se *jsonx.SyntaxError
+	return errors.As(err, &se)
+}
+
+// record checks the object at s.I and fills f from its top-level members. Its depth counts from
+// the record, as every later reader of the record alone counts it.
 func (s *scanner) record(f *recordFields) error {
-	base := s.i
+	base := s.I
 	members := 0
-	err := s.object(1, func(key []byte, vs, ve int, escaped bool) {
+	s.Depth = 0
+	err := s.Object(func(key []byte, escaped bool, vs, ve int) {
 		members++
 		if escaped {
 			key = []byte(unquote(append(append([]byte{'"'}, key...), '"')))
 		}
-		value := s.b[vs:ve]
+		value := s.B[vs:ve]
 		switch string(key) {
 		case "_id":
 			f.id = textOf(value)

@@ -107,6 +107,8 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 			Time:   recordTime(e.rec.timestamp),
 			Source: b.source,
 			Meta:   b.meta,
+			// parseAnswer checked it; splicing event_type in keeps it valid.
+			ValidJSON: true,
 		}
 		if b.ep.kind == "events" {
 			r.Subtype = b.ep.typ

@@ -1,0 +1,357 @@
+package jsonx
+
+import "fmt"
+
+// MaxDepth is the deepest nesting of objects and arrays a Scanner accepts, as encoding/json's.
+const MaxDepth = 10000
+
+// SyntaxError names where input stopped being JSON.
+type SyntaxError struct {
+	Msg    string
+	Offset int
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.Msg, e.Offset) }
+
+// Scanner is the project's one JSON syntax checker: it moves through B from I, checking the
+// grammar encoding/json's Valid checks (UTF-8 is not its business: encoders replace bad bytes),
+// without building anything. The record decoder (internal/event) builds values on top of it,
+// and the Netskope page reader walks a page of records with it, so a record is checked once, by
+// one piece of code, wherever it comes from.
+type Scanner struct {
+	B []byte
+	I int
+	// Depth is the nesting of the value at I: the objects and arrays it is inside.
+	Depth int
+	// Spaces counts the white-space bytes WS has skipped: a value during whose scan it did not
+	// grow holds no white space between its tokens.
+	Spaces int
+}
+
+// Valid reports whether b holds exactly one JSON value (white space around it allowed): what
+// encoding/json's Valid says, several times faster.
+func Valid(b []byte) bool {
+	s := Scanner{B: b}
+	if s.Skip() != nil {
+		return false
+	}
+	s.WS()
+	return s.I == len(b)
+}
+
+// Fail returns a SyntaxError at the scanner's position.
+func (s *Scanner) Fail(msg string) error { return &SyntaxError{Msg: msg, Offset: s.I} }
+
+// WS moves past white space.
+func (s *Scanner) WS() {
+	for s.I < len(s.B) {
+		switch s.B[s.I] {
+		case ' ', '\t', '\n', '\r':
+			s.I++
+			s.Spaces++
+		default:
+			return
+		}
+	}
+}
+
+// Skip checks the value at I (after white space) and moves past it.
+func (s *Scanner) Skip() error {
+	s.WS()
+	if s.I >= len(s.B) {
+		return s.Fail("unexpected end of JSON input")
+	}
+	switch c := s.B[s.I]; {
+	case c == '"':
+		return s.SkipString()
+	case c == '{', c == '[':
+		return s.skipContainer(c)
+	case c == '-' || c >= '0' && c <= '9':
+		_, err := s.SkipNumber()
+		return err
+	case c == 't':
+		return s.Literal("true")
+	case c == 'f':
+		return s.Literal("false")
+	case c == 'n':
+		return s.Literal("null")
+	default:
+		return s.Fail(fmt.Sprintf("invalid character %q looking for beginning of value", c))
+	}
+}
+
+func (s *Scanner) skipContainer(open byte) error {
+	if s.Depth++; s.Depth > MaxDepth {
+		return s.Fail("exceeded max depth")
+	}
+	closer := byte('}')
+	if open == '[' {
+		closer = ']'
+	}
+	s.I++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == closer {
+		s.I++
+		s.Depth--
+		return nil
+	}
+	for {
+		if open == '{' {
+			if err := s.keyColon(); err != nil {
+				return err
+			}
+		}
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		s.WS()
+		if s.I >= len(s.B) {
+			return s.Fail("unexpected end of JSON input")
+		}
+		switch s.B[s.I] {
+		case ',':
+			s.I++
+		case closer:
+			s.I++
+			s.Depth--
+			return nil
+		default:
+			return s.Fail("want ',' or the end of the object or array")
+		}
+	}
+}
+
+// keyColon checks a member's key and its colon.
+func (s *Scanner) keyColon() error {
+	s.WS()
+	if s.I >= len(s.B) || s.B[s.I] != '"' {
+		return s.Fail("looking for beginning of object key string")
+	}
+	if err := s.SkipString(); err != nil {
+		return err
+	}
+	s.WS()
+	if s.I >= len(s.B) || s.B[s.I] != ':' {
+		return s.Fail("after object key: want ':'")
+	}
+	s.I++
+	return nil
+}
+
+// Key reads the object key at I (its opening quote) and the colon after it. The key's content
+// is B[start:end]; escaped says it holds an escape to decode (AppendUnescaped).
+func (s *Scanner) Key() (start, end int, escaped bool, err error) {
+	start = s.I + 1
+	if j := StringStop(s.B, start); j < len(s.B) && s.B[j] == '"' {
+		s.I = j + 1
+	} else {
+		escaped = true
+		if err := s.SkipString(); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	end = s.I - 1
+	s.WS()
+	if s.I >= len(s.B) || s.B[s.I] != ':' {
+		return 0, 0, false, s.Fail("after object key: want ':'")
+	}
+	s.I++
+	return start, end, escaped, nil
+}
+
+// Member is called by Object for each member: the key's content is key (escapes not decoded
+// when escaped), the value is B[vs:ve].
+type Member func(key []byte, escaped bool, vs, ve int)
+
+// Object checks the object at I (its opening brace), calling f for each member in order, and
+// moves past it.
+func (s *Scanner) Object(f Member) error {
+	if s.Depth++; s.Depth > MaxDepth {
+		return s.Fail("exceeded max depth")
+	}
+	s.I++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == '}' {
+		s.I++
+		s.Depth--
+		return nil
+	}
+	for {
+		s.WS()
+		if s.I >= len(s.B) || s.B[s.I] != '"' {
+			return s.Fail("looking for beginning of object key string")
+		}
+		ks, ke, esc, err := s.Key()
+		if err != nil {
+			return err
+		}
+		s.WS()
+		vs := s.I
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		f(s.B[ks:ke], esc, vs, s.I)
+		s.WS()
+		if s.I >= len(s.B) {
+			return s.Fail("unexpected end of JSON input")
+		}
+		switch s.B[s.I] {
+		case ',':
+			s.I++
+		case '}':
+			s.I++
+			s.Depth--
+			return nil
+		default:
+			return s.Fail("after object key:value pair: want ',' or '}'")
+		}
+	}
+}
+
+// SkipString checks the string at I (its opening quote: escapes, no control character) and
+// moves past its closing quote.
+func (s *Scanner) SkipString() error {
+	s.I++
+	for {
+		if s.I = StringStop(s.B, s.I); s.I >= len(s.B) {
+			break
+		}
+		switch c := s.B[s.I]; {
+		case c == '"':
+			s.I++
+			return nil
+		case c < 0x20:
+			return s.Fail("invalid control character in string")
+		default: // a backslash
+			if s.I+1 >= len(s.B) {
+				return s.Fail("unexpected end of JSON input in a string escape")
+			}
+			switch s.B[s.I+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.I += 2
+			case 'u':
+				if s.I+6 > len(s.B) || !isHex4(s.B[s.I+2:s.I+6]) {
+					return s.Fail("invalid \\u escape in string")
+				}
+				s.I += 6
+			default:
+				return s.Fail("invalid escape in string")
+			}
+		}
+	}
+	return s.Fail("unexpected end of JSON input in a string")
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// SkipNumber checks the number at I against JSON's grammar and moves past it; integer says it
+// has neither fraction nor exponent.
+func (s *Scanner) SkipNumber() (integer bool, err error) {
+	integer = true
+	b := s.B
+	if b[s.I] == '-' {
+		s.I++
+	}
+	switch {
+	case s.I < len(b) && b[s.I] == '0':
+		s.I++
+	case s.I < len(b) && b[s.I] >= '1' && b[s.I] <= '9':
+		s.I = digits(b, s.I)
+	default:
+		return false, s.Fail("invalid number")
+	}
+	if s.I < len(b) && b[s.I] == '.' {
+		integer = false
+		s.I++
+		if s.I >= len(b) || b[s.I] < '0' || b[s.I] > '9' {
+			return false, s.Fail("invalid number: no digit after the decimal point")
+		}
+		s.I = digits(b, s.I)
+	}
+	if s.I < len(b) && (b[s.I] == 'e' || b[s.I] == 'E') {
+		integer = false
+		s.I++
+		if s.I < len(b) && (b[s.I] == '+' || b[s.I] == '-') {
+			s.I++
+		}
+		if s.I >= len(b) || b[s.I] < '0' || b[s.I] > '9' {
+			return false, s.Fail("invalid number: no digit in the exponent")
+		}
+		s.I = digits(b, s.I)
+	}
+	return integer, nil
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// Literal checks that lit (true, false or null) is at I and moves past it.
+func (s *Scanner) Literal(lit string) error {
+	if len(s.B)-s.I < len(lit) || string(s.B[s.I:s.I+len(lit)]) != lit {
+		return s.Fail("invalid literal")
+	}
+	s.I += len(lit)
+	return nil
+}
+
+// SkipUnchecked moves past the value at I without checking its grammar, following only strings
+// and brackets, and stops at the comma or closing bracket that ends it (white space after the
+// value is passed too). It finds where broken input ends, so that its neighbours (the other
+// records of a page) can still be read. It never reads past B, whatever B holds.
+func (s *Scanner) SkipUnchecked() error {
+	depth := 0
+	b := s.B
+	for s.I < len(b) {
+		switch b[s.I] {
+		case '"':
+			s.I++
+			for {
+				if s.I = StringStop(b, s.I); s.I >= len(b) {
+					return s.Fail("unterminated string")
+				}
+				if c := b[s.I]; c == '"' {
+					s.I++
+					break
+				} else if c == '\\' {
+					s.I += 2
+				} else {
+					s.I++ // a control character: not this function's to refuse
+				}
+			}
+		case '{', '[':
+			depth++
+			s.I++
+		case '}', ']':
+			if depth == 0 {
+				return nil
+			}
+			depth--
+			s.I++
+		case ',':
+			if depth == 0 {
+				return nil
+			}
+			s.I++
+		case ' ', '\t', '\n', '\r':
+			s.I++
+			s.Spaces++
+		default:
+			s.I++
+		}
+	}
+	if depth == 0 {
+		return nil // a scalar at the end of B
+	}
+	return s.Fail("unexpected end of JSON input")
+}
