@@ -74,7 +74,7 @@ func TestForgottenIndexAfterGracefulStopLosesNothing(t *testing.T) {
 	pub1 := plugintest.NewPublisher(plugintest.AckAsync)
 	stop1 := runFor(t, fast(s1, 100), pub1)
 	waitIDs(t, pub1, w.ids(sim.Events, "audit"), 0)
-	time.Sleep(100 * time.Millisecond)
+	pub1.WaitUntil(t, 0, "every page to be acknowledged", func() bool { return len(pub1.Pending()) == 0 })
 	_ = stop1()
 	if p := savedPosition(t, store, "events/audit"); p.State != stateAcked {
 		t.Fatalf("saved %+v, want acked", p)
@@ -97,7 +97,7 @@ func TestForgottenIndexAfterGracefulStopLosesNothing(t *testing.T) {
 	s2, _ := newSource(t, cfg, store)
 	pub2 := plugintest.NewPublisher(plugintest.AckAsync)
 	stop2 := runFor(t, fast(s2, 100), pub2)
-	time.Sleep(1500 * time.Millisecond)
+	waitIDs(t, pub2, fresh, 0)
 	_ = stop2()
 	if m := missing(sortedCopy(fresh), idsOf(pub2.Records())); len(m) > 0 {
 		t.Fatalf("%d of the 20 records inserted while down were never delivered; requests after restart: %v",
@@ -119,7 +119,7 @@ func TestForgottenIndexDuringRetryLosesNothing(t *testing.T) {
 	pub := plugintest.NewPublisher(plugintest.AckAsync)
 	stop := runFor(t, fast(s, 100), pub)
 	waitIDs(t, pub, w.ids(sim.Events, "audit"), 0)
-	time.Sleep(100 * time.Millisecond)
+	pub.WaitUntil(t, 0, "every page to be acknowledged", func() bool { return len(pub.Pending()) == 0 })
 
 	var armed atomic.Int32
 	armed.Store(1)
@@ -144,7 +144,7 @@ func TestForgottenIndexDuringRetryLosesNothing(t *testing.T) {
 	for _, r := range recs[len(recs)-20:] {
 		fresh = append(fresh, r.ID)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	waitIDs(t, pub, fresh, 0)
 	_ = stop()
 	if m := missing(sortedCopy(fresh), idsOf(pub.Records())); len(m) > 0 {
 		p := savedPosition(t, store, "events/audit")
