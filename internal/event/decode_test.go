@@ -186,7 +186,7 @@ func FuzzDecodeObject(f *testing.F) {
 }
 
 // BenchmarkDecodeReference is BenchmarkRecordFields' floor: the same record through
-// encoding/json, as Fields decoded it before.
+// encoding/json with UseNumber, the decoder it is held to.
 func BenchmarkDecodeReference(b *testing.B) {
 	raw := benchRecord()
 	b.SetBytes(int64(len(raw)))
