@@ -81,8 +81,8 @@ func TestThroughConfigLoader(t *testing.T) {
 		a.Region != "eu-west-1" || a.Proxy.URL != "http://proxy.corp:3128" || a.Proxy.Username != "shipper" || a.Proxy.Password.Value() != "pr0xypw" {
 		t.Fatalf("%+v", a)
 	}
-	// The credentials written in the proxy URL (the form this key took before proxy.username
-	// and proxy.password) are moved, with a deprecation warning naming the plugin and the keys.
+	// Credentials written in the proxy URL (the deprecated form of proxy.username and
+	// proxy.password) are moved there, with a deprecation warning naming the plugin and the keys.
 	warned := false
 	for _, w := range cfg.Warnings {
 		if strings.Contains(w, "plugins[1] (lake): proxy: deprecated") && strings.Contains(w, "proxy.username, proxy.password") {

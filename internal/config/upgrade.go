@@ -27,7 +27,7 @@ type Upgrader interface {
 type Deprecation struct {
 	Old string
 	New []string
-	// Note, optional, says how the old value was read.
+	// Note, optional, says how the old value is read.
 	Note string
 }
 

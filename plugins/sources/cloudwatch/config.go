@@ -229,8 +229,8 @@ func (c *Config) allRegions() ([]string, error) {
 	return out, nil
 }
 
-// jsaProxyKeys are JSA's "Use Proxy" keys, which this source took before the proxy section
-// every plugin shares; UpgradeYAML reads them into it.
+// jsaProxyKeys are JSA's "Use Proxy" keys, the deprecated spelling of the proxy section every
+// plugin shares; UpgradeYAML reads them into it.
 var jsaProxyKeys = []string{"proxy_server", "proxy_port", "proxy_username", "proxy_password"}
 
 var _ config.Upgrader = (*Config)(nil)
@@ -273,8 +273,8 @@ func (*Config) UpgradeYAML(n *yaml.Node) (*yaml.Node, []config.Deprecation, erro
 		url := ""
 		switch {
 		case host == "" && (p == "" || p == "0"):
-			// Both empty (what the sample configuration used to hold): no proxy was meant, and
-			// the section's default applies.
+			// Both empty (as older sample configurations hold them): no proxy is meant, and the
+			// section's default applies.
 		case host == "":
 			return nil, nil, fmt.Errorf("proxy_port: needs proxy_server (better: proxy.url)")
 		case p == "" || p == "0":
