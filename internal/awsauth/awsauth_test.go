@@ -26,6 +26,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 )
 
@@ -358,12 +359,10 @@ func TestProxyAndTLS(t *testing.T) {
 	s, a := startSim(t)
 	ctx := context.Background()
 	p, psrv := newTestProxy(t, "shipper", "pr0xy-pa$$")
-	pu, _ := url.Parse(psrv.URL)
-	pu.User = url.UserPassword("shipper", "pr0xy-pa$$")
 
 	// Plain HTTP: the request is forwarded, with the proxy credentials.
 	c := staticConfig(s, a)
-	c.Proxy = awsauth.Proxy(pu.String())
+	c.Proxy = netconf.Proxy{URL: psrv.URL, Username: "shipper", Password: config.NewSecret("pr0xy-pa$$")}
 	cfg, err := awsauth.Load(ctx, c, "eu-west-1")
 	if err != nil {
 		t.Fatal(err)
@@ -415,10 +414,8 @@ func TestProxyAndTLS(t *testing.T) {
 	}
 
 	// A wrong proxy password: the proxy refuses, and the password is in no error.
-	bad := *pu
-	bad.User = url.UserPassword("shipper", "nope-secret")
 	c = staticConfig(s, a)
-	c.Proxy = awsauth.Proxy(bad.String())
+	c.Proxy = netconf.Proxy{URL: psrv.URL, Username: "shipper", Password: config.NewSecret("nope-secret")}
 	cfg, err = awsauth.Load(ctx, c, "eu-west-1")
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +431,7 @@ func TestProxyAndTLS(t *testing.T) {
 
 	// "none" goes direct, whatever the proxy would say.
 	before := p.forwarded.Load() + p.connects.Load()
-	c.Proxy = "none"
+	c.Proxy = netconf.Proxy{URL: netconf.ProxyNone}
 	cfg, err = awsauth.Load(ctx, c, "eu-west-1")
 	if err != nil {
 		t.Fatal(err)
@@ -453,10 +450,9 @@ func TestProxyBypassesIMDS(t *testing.T) {
 	s, _ := startSim(t)
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", s.Endpoints["imds"]+"/")
 	p, psrv := newTestProxy(t, "u", "p")
-	pu, _ := url.Parse(psrv.URL)
-	pu.User = url.UserPassword("u", "p")
 	ctx := context.Background()
-	cfg, err := awsauth.Load(ctx, awsauth.Config{Endpoint: s.Endpoints["aws"], Proxy: awsauth.Proxy(pu.String())}, "us-east-1")
+	px := netconf.Proxy{URL: psrv.URL, Username: "u", Password: config.NewSecret("p")}
+	cfg, err := awsauth.Load(ctx, awsauth.Config{Endpoint: s.Endpoints["aws"], Proxy: px}, "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,13 +481,13 @@ func TestValidate(t *testing.T) {
 		{"static keys", awsauth.Config{AccessKeyID: key, SecretAccessKey: secret}, nil},
 		{"everything", awsauth.Config{AccessKeyID: key, SecretAccessKey: secret, SessionToken: config.NewSecret("tok"),
 			AssumeRoleARN: "arn:aws:iam::123456789012:role/team/shipper", ExternalID: "ext-1", SessionName: "ls@host",
-			Region: "eu-west-1", Endpoint: "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com/", Proxy: "http://u:p@proxy.corp:3128",
-			TLS: awsauth.TLSConfig{CAFile: ca}}, nil},
+			Region: "eu-west-1", Endpoint: "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com/", Proxy: netconf.Proxy{URL: "http://proxy.corp:3128", Username: "u", Password: config.NewSecret("p")},
+			TLS: netconf.TLS{CAFile: ca}}, nil},
 		{"gov partition", awsauth.Config{AssumeRoleARN: "arn:aws-us-gov:iam::123456789012:role/r"}, nil},
-		{"proxy system", awsauth.Config{Proxy: "system"}, nil},
-		{"proxy none", awsauth.Config{Proxy: "none"}, nil},
-		{"proxy host:port", awsauth.Config{Proxy: "proxy.corp:8080"}, nil},
-		{"proxy socks5", awsauth.Config{Proxy: "socks5://10.0.0.1:1080"}, nil},
+		{"proxy system", awsauth.Config{Proxy: netconf.Proxy{URL: "system"}}, nil},
+		{"proxy none", awsauth.Config{Proxy: netconf.Proxy{URL: "none"}}, nil},
+		{"proxy host:port", awsauth.Config{Proxy: netconf.Proxy{URL: "proxy.corp:8080"}}, nil},
+		{"proxy socks5", awsauth.Config{Proxy: netconf.Proxy{URL: "socks5://10.0.0.1:1080"}}, nil},
 		{"only the key id", awsauth.Config{AccessKeyID: key}, []string{"secret_access_key: missing"}},
 		{"only the secret", awsauth.Config{SecretAccessKey: secret}, []string{"access_key_id: missing"}},
 		{"secret in the key id", awsauth.Config{AccessKeyID: secret, SecretAccessKey: secret}, []string{"access_key_id: not an access key id"}},
@@ -508,19 +504,19 @@ func TestValidate(t *testing.T) {
 		{"endpoint no host", awsauth.Config{Endpoint: "http://"}, []string{"endpoint:"}},
 		{"endpoint relative", awsauth.Config{Endpoint: "localhost:4566"}, []string{"endpoint:"}},
 		{"endpoint port", awsauth.Config{Endpoint: "http://127.0.0.1:99999"}, []string{"endpoint:"}},
-		{"proxy scheme", awsauth.Config{Proxy: "ftp://proxy:21"}, []string{"proxy: scheme \"ftp\""}},
-		{"proxy port", awsauth.Config{Proxy: "http://u:secretpw@proxy:http"}, []string{"proxy:"}},
-		{"proxy path", awsauth.Config{Proxy: "http://proxy:3128/path"}, []string{"proxy: a proxy URL has no path"}},
-		{"proxy no host", awsauth.Config{Proxy: "http://:3128"}, []string{"proxy: no host"}},
-		{"proxy bad escape", awsauth.Config{Proxy: "http://u:sec%zzret@proxy:3128"}, []string{"proxy: not a URL"}},
-		{"ca file missing", awsauth.Config{TLS: awsauth.TLSConfig{CAFile: filepath.Join(dir, "none.pem")}}, []string{"tls.ca_file:"}},
-		{"ca file not PEM", awsauth.Config{TLS: awsauth.TLSConfig{CAFile: notPEM}}, []string{"tls.ca_file:", "no PEM certificate"}},
-		{"every problem at once", awsauth.Config{AccessKeyID: key, AssumeRoleARN: "x", Region: "x", Proxy: "ftp://p"},
+		{"proxy scheme", awsauth.Config{Proxy: netconf.Proxy{URL: "ftp://proxy:21"}}, []string{"proxy: url: scheme \"ftp\""}},
+		{"proxy port", awsauth.Config{Proxy: netconf.Proxy{URL: "http://u:secretpw@proxy:http"}}, []string{"proxy: url:"}},
+		{"proxy path", awsauth.Config{Proxy: netconf.Proxy{URL: "http://proxy:3128/path"}}, []string{"proxy: url:", "a proxy URL has no path"}},
+		{"proxy no host", awsauth.Config{Proxy: netconf.Proxy{URL: "http://:3128"}}, []string{"proxy: url:", "no host"}},
+		{"proxy bad escape", awsauth.Config{Proxy: netconf.Proxy{URL: "http://u:sec%zzret@proxy:3128"}}, []string{"proxy: url: not a URL"}},
+		{"ca file missing", awsauth.Config{TLS: netconf.TLS{CAFile: filepath.Join(dir, "none.pem")}}, []string{"tls: ca_file:"}},
+		{"ca file not PEM", awsauth.Config{TLS: netconf.TLS{CAFile: notPEM}}, []string{"tls: ca_file:", "no PEM certificate"}},
+		{"every problem at once", awsauth.Config{AccessKeyID: key, AssumeRoleARN: "x", Region: "x", Proxy: netconf.Proxy{URL: "ftp://p"}},
 			[]string{"secret_access_key:", "assume_role_arn:", "region:", "proxy:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.c.Validate()
+			err := errors.Join(config.ValidateTree(&tt.c, "")...)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected: %v", err)
@@ -552,7 +548,8 @@ func TestValidate(t *testing.T) {
 func TestSecretsNotPrinted(t *testing.T) {
 	c := awsauth.Config{
 		AccessKeyID: config.NewSecret("AKIAIOSFODNN7EXAMPLE"), SecretAccessKey: config.NewSecret("topsecretvalue"),
-		SessionToken: config.NewSecret("sessiontokenvalue"), Proxy: "http://user:proxypassword@proxy:3128",
+		SessionToken: config.NewSecret("sessiontokenvalue"),
+		Proxy:        netconf.Proxy{URL: "http://proxy:3128", Username: "user", Password: config.NewSecret("proxypassword")},
 	}
 	var logs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("cfg", "aws", c, "proxy", c.Proxy)

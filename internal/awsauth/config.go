@@ -1,7 +1,7 @@
 // Package awsauth holds what every AWS plugin needs to reach AWS: the configuration keys for
 // credentials (static keys, the SDK's default chain, a shared profile, an assumed role with an
-// external id), region and endpoint overrides, an HTTP(S) proxy and TLS trust, their
-// validation, and Load, which turns them into an aws.Config for the SDK's clients and for
+// external id), region and endpoint overrides, the proxy and TLS sections of internal/netconf,
+// their validation, and Load, which turns them into an aws.Config for the SDK's clients and for
 // clients of our own (internal/lakeapi).
 //
 // A plugin embeds Config inline, so its keys sit beside the plugin's own:
@@ -11,21 +11,20 @@
 //		Channel string         `yaml:"channel_arn"`
 //	}
 //
-// config.ValidateTree calls Config.Validate for it. Secrets (the keys, a proxy password) are
-// never logged or printed: they are config.Secret values, and Proxy prints its URL redacted.
+// config.ValidateTree calls Config.Validate for it, and the sections' own. Secrets (the keys, a
+// proxy password) are never logged or printed: they are config.Secret values.
 package awsauth
 
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/logshipper/logshipper/internal/config"
-	"github.com/logshipper/logshipper/internal/tlsx"
+	"github.com/logshipper/logshipper/internal/netconf"
 )
 
 // DefaultSessionName is the role session name used when session_name is not set.
@@ -54,110 +53,11 @@ type Config struct {
 	// Endpoint overrides every AWS endpoint, STS included, with one base URL (cloudsim,
 	// LocalStack, a VPC endpoint).
 	Endpoint string `yaml:"endpoint"`
-	// Proxy is "system" (default: HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment),
-	// "none", or a proxy URL, http://[user:password@]host:port (https:// and socks5:// too).
-	Proxy Proxy `yaml:"proxy"`
-	// TLS adds trust (a CA file) or, for tests only, turns verification off.
-	TLS TLSConfig `yaml:"tls"`
-}
-
-// TLSConfig is the TLS trust of AWS connections.
-type TLSConfig struct {
-	// CAFile holds PEM certificates trusted besides the system's (a TLS-inspecting proxy's
-	// CA, a private endpoint's).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify accepts any server certificate. Never in production: anyone on the
-	// path can then read and change the traffic. Load logs a warning when it is on.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
-
-// Proxy is the proxy setting: "", "system", "none" or a URL. Printing it (fmt, slog, JSON,
-// YAML) shows the URL with its password redacted.
-type Proxy string
-
-// Proxy modes.
-const (
-	ProxySystem = "system"
-	ProxyNone   = "none"
-)
-
-func (p Proxy) String() string {
-	mode, u, err := p.parse()
-	switch {
-	case err != nil:
-		if strings.Contains(string(p), "@") {
-			return "[unparsable proxy URL, redacted]"
-		}
-		return string(p)
-	case u != nil:
-		return u.Redacted()
-	}
-	return mode
-}
-
-// GoString keeps %#v from showing a password.
-func (p Proxy) GoString() string { return "awsauth.Proxy(" + fmt.Sprintf("%q", p.String()) + ")" }
-
-// Format makes every fmt verb print the redacted form.
-func (p Proxy) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		_, _ = fmt.Fprintf(f, "%q", p.String())
-		return
-	}
-	_, _ = f.Write([]byte(p.String()))
-}
-
-// LogValue keeps slog from showing a password.
-func (p Proxy) LogValue() slog.Value { return slog.StringValue(p.String()) }
-
-// MarshalText keeps encoders from showing a password.
-func (p Proxy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
-
-// MarshalYAML keeps YAML encoders from showing a password.
-func (p Proxy) MarshalYAML() (any, error) { return p.String(), nil }
-
-// parse returns the mode ("system", "none" or "url") and, for "url", the proxy URL. A URL
-// without a scheme is taken as http://.
-func (p Proxy) parse() (string, *url.URL, error) {
-	s := strings.TrimSpace(string(p))
-	switch strings.ToLower(s) {
-	case "", ProxySystem:
-		return ProxySystem, nil, nil
-	case ProxyNone, "off", "direct":
-		return ProxyNone, nil, nil
-	}
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		// url.Error repeats the whole URL, password included: keep only its reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", nil, fmt.Errorf("not a URL (%v)", err)
-	}
-	switch u.Scheme {
-	case "http", "https", "socks5", "socks5h":
-	default:
-		return "", nil, fmt.Errorf("scheme %q is not http, https, socks5 or socks5h", u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return "", nil, errors.New("no host")
-	}
-	if port := u.Port(); port != "" {
-		if n, err := parsePort(port); err != nil || n == 0 {
-			return "", nil, fmt.Errorf("port %q is not 1-65535", port)
-		}
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return "", nil, errors.New("a proxy URL has no path, query or fragment")
-	}
-	if u.User != nil && u.User.Username() == "" {
-		return "", nil, errors.New("a password without a user name")
-	}
-	return "url", u, nil
+	// Proxy is the proxy of every AWS connection but the instance metadata service's
+	// (netconf.Proxy: the system's by default).
+	Proxy netconf.Proxy `yaml:"proxy"`
+	// TLS is the trust (and client certificate) of AWS connections (netconf.TLS).
+	TLS netconf.TLS `yaml:"tls"`
 }
 
 func parsePort(s string) (int, error) {
@@ -182,7 +82,8 @@ var (
 	accessKeyIDRe = regexp.MustCompile(`^\w{1,128}$`)
 )
 
-// Validate reports every problem, each starting with its key.
+// Validate reports every problem, each starting with its key. The proxy and tls sections
+// validate themselves (config.ValidateTree walks into them).
 func (c *Config) Validate() error {
 	var p config.Problems
 	id, secret := c.AccessKeyID.IsSet(), c.SecretAccessKey.IsSet()
@@ -225,14 +126,6 @@ func (c *Config) Validate() error {
 	if c.Endpoint != "" {
 		if err := checkEndpoint(c.Endpoint); err != nil {
 			p.Addf("endpoint: %v", err)
-		}
-	}
-	if _, _, err := c.Proxy.parse(); err != nil {
-		p.Addf("proxy: %v (want \"system\", \"none\" or http://[user:password@]host:port)", err)
-	}
-	if c.TLS.CAFile != "" {
-		if _, err := tlsx.ReadCAFile(c.TLS.CAFile); err != nil {
-			p.Addf("tls.ca_file: %v", err)
 		}
 	}
 	return p.Err()

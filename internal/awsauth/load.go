@@ -2,8 +2,7 @@ package awsauth
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,7 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/logshipper/logshipper/internal/tlsx"
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 )
 
 // Timeouts of the HTTP client Load builds. A request's context may end it sooner.
@@ -66,8 +66,8 @@ func Load(ctx context.Context, c Config, region string, opts ...Option) (aws.Con
 	for _, o := range opts {
 		o(&lo)
 	}
-	if err := c.Validate(); err != nil {
-		return aws.Config{}, fmt.Errorf("awsauth: %w", err)
+	if errs := config.ValidateTree(&c, ""); len(errs) > 0 {
+		return aws.Config{}, fmt.Errorf("awsauth: %w", errors.Join(errs...))
 	}
 	hc, err := newHTTPClient(c, lo.logger)
 	if err != nil {
@@ -138,51 +138,35 @@ func CallerIdentity(ctx context.Context, cfg aws.Config, optFns ...func(*sts.Opt
 }
 
 // newHTTPClient returns the SDK's buildable client (so AWS_CA_BUNDLE and the SDK's defaults
-// modes still apply) with c's proxy, TLS trust and our timeouts.
+// modes still apply) with c's proxy and TLS through netconf, and our timeouts.
 func newHTTPClient(c Config, log *slog.Logger) (*awshttp.BuildableClient, error) {
-	mode, pu, err := c.Proxy.parse()
+	nc, err := netconf.NewHTTP(c.Proxy, c.TLS, log, "AWS endpoints")
 	if err != nil {
-		return nil, fmt.Errorf("awsauth: proxy: %v", err)
+		return nil, fmt.Errorf("awsauth: %w", err)
 	}
-	proxy := proxyFunc(mode, pu)
-	var pool *x509.CertPool
-	if c.TLS.CAFile != "" {
-		if pool, err = tlsx.SystemPoolWith(c.TLS.CAFile); err != nil {
-			return nil, fmt.Errorf("awsauth: tls.ca_file: %w", err)
-		}
-	}
-	if c.TLS.InsecureSkipVerify {
-		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for AWS connections (tls.insecure_skip_verify): " +
-			"anyone on the network path can read and change the traffic, signed requests included. " +
-			"Use tls.ca_file to trust a private CA instead; never run like this in production.")
-	}
+	proxy := bypassIMDS(nc.ProxyFunc())
 	return awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
 			d.Timeout = DialTimeout
-			d.KeepAlive = 30 * time.Second
+			d.KeepAlive = netconf.KeepAlive
 		}).
 		WithTransportOptions(func(tr *http.Transport) {
+			nc.Configure(tr)
 			tr.Proxy = proxy
 			tr.TLSHandshakeTimeout = TLSHandshakeTimeout
 			tr.ResponseHeaderTimeout = ResponseHeaderTimeout
-			tr.IdleConnTimeout = 90 * time.Second
-			tr.MaxIdleConnsPerHost = 32
-			if tr.TLSClientConfig == nil {
-				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			}
-			if pool != nil {
-				tr.TLSClientConfig.RootCAs = pool
-			}
-			if c.TLS.InsecureSkipVerify {
-				tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for, and warned about
-			}
+			tr.IdleConnTimeout = netconf.IdleConnTimeout
+			tr.MaxIdleConnsPerHost = netconf.MaxIdleConnsPerHost
 		}).
 		WithTimeout(RequestTimeout), nil
 }
 
-// proxyFunc returns the transport's proxy choice for a mode. The instance metadata service is
-// always reached directly: it is link-local, and a proxy would answer for another machine.
-func proxyFunc(mode string, u *url.URL) func(*http.Request) (*url.URL, error) {
+// bypassIMDS wraps the transport's proxy choice so that the instance metadata service is always
+// reached directly: it is link-local, and a proxy would answer for another machine.
+func bypassIMDS(base func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	if base == nil {
+		return nil
+	}
 	direct := map[string]bool{}
 	for _, h := range imdsHosts {
 		direct[h] = true
@@ -191,15 +175,6 @@ func proxyFunc(mode string, u *url.URL) func(*http.Request) (*url.URL, error) {
 		if eu, err := url.Parse(ep); err == nil && eu.Hostname() != "" {
 			direct[eu.Host] = true
 		}
-	}
-	var base func(*http.Request) (*url.URL, error)
-	switch mode {
-	case ProxyNone:
-		return nil
-	case ProxySystem:
-		base = http.ProxyFromEnvironment
-	default:
-		base = http.ProxyURL(u)
 	}
 	return func(r *http.Request) (*url.URL, error) {
 		if r.URL != nil && (direct[r.URL.Hostname()] || direct[r.URL.Host]) {

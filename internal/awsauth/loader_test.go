@@ -78,8 +78,22 @@ func TestThroughConfigLoader(t *testing.T) {
 	}
 	a := lc.AWS
 	if a.AccessKeyID.Value() != "AKIAIOSFODNN7EXAMPLE" || a.SecretAccessKey.Value() != "s3cr3t/value" || a.ExternalID != "ext-1" ||
-		a.Region != "eu-west-1" || string(a.Proxy) != "http://shipper:pr0xypw@proxy.corp:3128" {
+		a.Region != "eu-west-1" || a.Proxy.URL != "http://proxy.corp:3128" || a.Proxy.Username != "shipper" || a.Proxy.Password.Value() != "pr0xypw" {
 		t.Fatalf("%+v", a)
+	}
+	// Credentials written in the proxy URL (the deprecated form of proxy.username and
+	// proxy.password) are moved there, with a deprecation warning naming the plugin and the keys.
+	warned := false
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w, "plugins[1] (lake): proxy: deprecated") && strings.Contains(w, "proxy.username, proxy.password") {
+			warned = true
+		}
+		if strings.Contains(w, "pr0xypw") {
+			t.Errorf("the proxy password in a warning: %s", w)
+		}
+	}
+	if !warned {
+		t.Errorf("no deprecation warning for the credentials in the proxy URL: %q", cfg.Warnings)
 	}
 
 	bad := `    access_key_id: ${KEY}
@@ -104,7 +118,7 @@ func TestThroughConfigLoader(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg = err.Error()
-	for _, want := range []string{"secret_access_key: missing", "assume_role_arn:", "proxy: scheme \"ftp\""} {
+	for _, want := range []string{"secret_access_key: missing", "assume_role_arn:", "proxy: url: scheme \"ftp\""} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%s\nlacks %q", msg, want)
 		}

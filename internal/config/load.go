@@ -65,6 +65,7 @@ func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Confi
 		return nil, l.fail(name)
 	}
 	cfg.Path = name
+	cfg.Warnings = append(l.warns, cfg.Warnings...)
 	return cfg, nil
 }
 
@@ -73,6 +74,7 @@ type loader struct {
 	errs  []error
 	subs  substitutions // interpolated values, hidden in messages
 	lines linePaths     // line -> path, to put paths on the decoder's type errors
+	warns []string      // deprecated keys met (see Upgrader)
 }
 
 func (l *loader) fail(name string) error {
@@ -388,6 +390,10 @@ func (l *loader) plugin(n *yaml.Node, i int, roles map[string]map[plugin.Kind]bo
 	l.decode(shared, p)
 	p.Options = f.NewConfig()
 	before := len(l.errs)
+	opts = l.upgrade(opts, reflect.TypeOf(p.Options), path)
+	if len(l.errs) > before {
+		return p
+	}
 	checkOptionKeys(opts, reflect.TypeOf(p.Options), f.Kind, path, &l.errs, l.lines)
 	if len(l.errs) == before && len(opts.Content) > 0 {
 		l.decode(opts, p.Options)

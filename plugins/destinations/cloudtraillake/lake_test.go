@@ -9,6 +9,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
@@ -33,7 +34,7 @@ func newDest(t *testing.T, s *cloudsim.Sim, edit func(*Config)) *Destination {
 	a := cloudsim.Default().AWS.Accounts[0]
 	c.AWS.AccessKeyID, c.AWS.SecretAccessKey = config.NewSecret(a.AccessKeyID), config.NewSecret(a.SecretAccessKey)
 	c.AWS.Endpoint = s.Endpoints["aws"]
-	c.AWS.Proxy = "none"
+	c.AWS.Proxy = netconf.Proxy{URL: netconf.ProxyNone}
 	c.ChannelARN = cloudsim.DemoChannelARN
 	if edit != nil {
 		edit(c)

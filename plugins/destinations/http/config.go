@@ -1,18 +1,16 @@
 package httpdest
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
-	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // Modes.
@@ -61,10 +59,10 @@ type Config struct {
 	Password config.Secret `yaml:"password"`
 	// Timeout bounds one request, from connecting to reading the answer.
 	Timeout time.Duration `yaml:"timeout"`
-	// TLS is the trust and the client certificate of https connections.
-	TLS TLSConfig `yaml:"tls"`
-	// Proxy is "" (direct), "system" (HTTPS_PROXY/HTTP_PROXY/NO_PROXY) or a proxy URL.
-	Proxy Proxy `yaml:"proxy"`
+	// TLS is the trust and the client certificate of https connections (netconf.TLS).
+	TLS netconf.TLS `yaml:"tls"`
+	// Proxy is the proxy of every request (netconf.Proxy: the system's by default).
+	Proxy netconf.Proxy `yaml:"proxy"`
 	// MaxBodyBytes is the largest body of one request before compression; batches are cut
 	// to fit.
 	MaxBodyBytes config.ByteSize `yaml:"max_body_bytes"`
@@ -79,19 +77,6 @@ type Config struct {
 	Fields     map[string]string `yaml:"fields"`
 	// Channel is sent as X-Splunk-Request-Channel (a GUID).
 	Channel string `yaml:"channel"`
-}
-
-// TLSConfig is the TLS configuration of https connections.
-type TLSConfig struct {
-	// CAFile holds PEM certificates trusted besides the system's.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a client certificate and its key (mutual TLS).
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name the server's certificate is checked against (and SNI).
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify accepts any server certificate: tests only; New logs a warning.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -119,7 +104,8 @@ func (c *Config) authScheme() string {
 	return "Bearer"
 }
 
-// Validate implements plugin.Config: it reports every problem, each starting with its key.
+// Validate implements plugin.Config: it reports every problem, each starting with its key. The
+// proxy and tls sections validate themselves (config.ValidateTree walks into them).
 func (c *Config) Validate() error {
 	var p config.Problems
 	if c.URL == "" {
@@ -208,55 +194,7 @@ func (c *Config) Validate() error {
 			p.Addf("success_codes: %d is not an HTTP status of 200 to 599", code)
 		}
 	}
-	if _, _, err := c.Proxy.parse(); err != nil {
-		p.Addf("proxy: %v (want \"\", \"system\" or http://[user:password@]host:port)", err)
-	}
-	c.TLS.validate(&p)
 	return p.Err()
-}
-
-func (t *TLSConfig) validate(p *config.Problems) {
-	if t.CAFile != "" {
-		if _, err := tlsx.ReadCAFile(t.CAFile); err != nil {
-			p.Addf("tls.ca_file: %v", err)
-		}
-	}
-	switch {
-	case t.CertFile != "" && t.KeyFile == "":
-		p.Addf("tls.key_file: missing (tls.cert_file is set)")
-	case t.KeyFile != "" && t.CertFile == "":
-		p.Addf("tls.cert_file: missing (tls.key_file is set)")
-	case t.CertFile != "":
-		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-			p.Addf("tls.cert_file: %v", err)
-		}
-	}
-}
-
-// tlsConfig builds the client TLS configuration, warning when verification is off.
-func (t *TLSConfig) tlsConfig(log *slog.Logger) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
-	if t.CAFile != "" {
-		pool, err := tlsx.SystemPoolWith(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file/tls.key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	}
-	if t.InsecureSkipVerify {
-		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls.insecure_skip_verify): anyone on the network path " +
-			"can read and change the traffic, the token included. Trust a private CA with tls.ca_file instead; " +
-			"never run like this in production.")
-		tc.InsecureSkipVerify = true //nolint:gosec // asked for, and warned about
-	}
-	return tc, nil
 }
 
 // checkURL accepts an absolute http(s) URL with a host and no credentials or fragment.

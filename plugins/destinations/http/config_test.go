@@ -1,11 +1,14 @@
 package httpdest
 
 import (
+	"errors"
+
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 )
 
 func TestValidate(t *testing.T) {
@@ -40,9 +43,11 @@ func TestValidate(t *testing.T) {
 		{"auth scheme", func(c *Config) { c.AuthScheme = "Bearer x" }, []string{"auth_scheme:"}},
 		{"limits", func(c *Config) { c.Timeout, c.MaxBodyBytes, c.SuccessCodes = 0, 10, []int{99} },
 			[]string{"timeout: must be positive", "max_body_bytes: must be at least 1KiB", "success_codes: 99"}},
-		{"proxy", func(c *Config) { c.Proxy = "ftp://p:secretpw@x" }, []string{"proxy:"}},
-		{"tls", func(c *Config) { c.TLS = TLSConfig{CAFile: "/nonexistent/ca.pem", CertFile: "c.pem"} },
-			[]string{"tls.ca_file:", "tls.key_file: missing"}},
+		{"proxy", func(c *Config) { c.Proxy = netconf.Proxy{URL: "ftp://p:secretpw@x"} }, []string{"proxy: url:"}},
+		{"proxy password", func(c *Config) { c.Proxy = netconf.Proxy{URL: "http://x:3128", Password: config.NewSecret("secretpw")} },
+			[]string{"proxy: password: needs username"}},
+		{"tls", func(c *Config) { c.TLS = netconf.TLS{CAFile: "/nonexistent/ca.pem", CertFile: "c.pem"} },
+			[]string{"tls: ca_file:", "tls: key_file: missing"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,7 +56,7 @@ func TestValidate(t *testing.T) {
 			if tc.change != nil {
 				tc.change(c)
 			}
-			err := c.Validate()
+			err := errors.Join(config.ValidateTree(c, "")...)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected problems: %v", err)

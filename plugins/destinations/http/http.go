@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -97,33 +97,17 @@ func New(cfg *Config, set plugin.Settings) (*Destination, error) {
 			return nil, fmt.Errorf("url: %w", err)
 		}
 	}
-	proxy, err := cfg.Proxy.proxyFunc()
+	nc, err := netconf.NewHTTP(cfg.Proxy, cfg.TLS, log, redactURL(u))
 	if err != nil {
 		return nil, err
 	}
-	tc, err := cfg.TLS.tlsConfig(log)
-	if err != nil {
-		return nil, err
-	}
-	tr := &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tc,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
+	tr := nc.Transport()
+	tr.MaxIdleConnsPerHost = 64
 	d := &Destination{
 		cfg: cfg, log: log, transport: tr,
-		client: &http.Client{
-			Transport: tr,
-			Timeout:   cfg.Timeout,
-			// A 301/302 would turn the POST into a GET answered 200: records reported delivered
-			// that went nowhere. No redirect is followed; classify makes it a clear error.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// No redirect is followed: a 301/302 would turn the POST into a GET answered 200,
+		// records reported delivered that went nowhere; classify makes it a clear error.
+		client:  netconf.Client(tr, cfg.Timeout),
 		url:     u.String(),
 		safeURL: redactURL(u),
 		enc:     newEncoder(cfg),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 )
@@ -376,7 +377,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	c := cfgFor(t, srv.srv.URL+"/p?apikey=query-secret", func(c *Config) {
 		c.Token = config.NewSecret("token-secret")
 		c.Headers = map[string]config.Secret{"X-Key": config.NewSecret("header-secret")}
-		c.Proxy = "system"
+		c.Proxy = netconf.Proxy{URL: netconf.ProxySystem}
 	})
 	set := plugintest.Settings(t, "http", nil)
 	set.Logger = newBufLogger(&logs)

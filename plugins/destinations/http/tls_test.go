@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 )
 
 // pki is a private CA with a server certificate for 127.0.0.1/localhost and a client one.
@@ -106,16 +107,16 @@ func TestTLS(t *testing.T) {
 	cases := []struct {
 		name    string
 		url     string
-		tls     TLSConfig
+		tls     netconf.TLS
 		wantErr string
 	}{
-		{"unknown CA", plain.URL, TLSConfig{}, "tls.ca_file"},
-		{"private CA", plain.URL, TLSConfig{CAFile: p.caFile}, ""},
-		{"wrong server name", plain.URL, TLSConfig{CAFile: p.caFile, ServerName: "other.example"}, "server_name"},
-		{"server name override", strings.Replace(plain.URL, "127.0.0.1", "127.0.0.1", 1), TLSConfig{CAFile: p.caFile, ServerName: "siem.internal"}, ""},
-		{"insecure", plain.URL, TLSConfig{InsecureSkipVerify: true}, ""},
-		{"mtls without a client certificate", mutual.URL, TLSConfig{CAFile: p.caFile}, "certificate"},
-		{"mtls", mutual.URL, TLSConfig{CAFile: p.caFile, CertFile: p.certFile, KeyFile: p.keyFile}, ""},
+		{"unknown CA", plain.URL, netconf.TLS{}, "tls.ca_file"},
+		{"private CA", plain.URL, netconf.TLS{CAFile: p.caFile}, ""},
+		{"wrong server name", plain.URL, netconf.TLS{CAFile: p.caFile, ServerName: "other.example"}, "server_name"},
+		{"server name override", strings.Replace(plain.URL, "127.0.0.1", "127.0.0.1", 1), netconf.TLS{CAFile: p.caFile, ServerName: "siem.internal"}, ""},
+		{"insecure", plain.URL, netconf.TLS{InsecureSkipVerify: true}, ""},
+		{"mtls without a client certificate", mutual.URL, netconf.TLS{CAFile: p.caFile}, "certificate"},
+		{"mtls", mutual.URL, netconf.TLS{CAFile: p.caFile, CertFile: p.certFile, KeyFile: p.keyFile}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +136,7 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-// An explicit proxy carries the requests, with its credentials; "" goes direct.
+// An explicit proxy carries the requests, with its credentials; none goes direct.
 func TestProxy(t *testing.T) {
 	var viaProxy atomic.Int32
 	var proxyAuth atomic.Value
@@ -148,9 +149,9 @@ func TestProxy(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(proxy.Close)
-	pu := strings.Replace(proxy.URL, "http://", "http://puser:ppass@", 1)
+	px := netconf.Proxy{URL: proxy.URL, Username: "puser", Password: config.NewSecret("ppass")}
 	d := newDest(t, cfgFor(t, "http://siem.invalid:9000/in", func(c *Config) {
-		c.Proxy = Proxy(pu)
+		c.Proxy = px
 		c.Token = config.NewSecret("t")
 	}))
 	if err := d.Write(t.Context(), records(3, "p")); err != nil {
@@ -162,16 +163,16 @@ func TestProxy(t *testing.T) {
 	if a, _ := proxyAuth.Load().(string); a != "Basic cHVzZXI6cHBhc3M=" {
 		t.Errorf("Proxy-Authorization %q", a)
 	}
-	if s := Proxy(pu).String(); strings.Contains(s, "ppass") {
+	if s := fmt.Sprintf("%v %+v %#v %s", px, px, px, px); strings.Contains(s, "ppass") {
 		t.Errorf("proxy prints its password: %s", s)
 	}
 	// Direct: the name does not resolve, and nothing reaches the proxy.
-	direct := newDest(t, cfgFor(t, "http://siem.invalid:9000/in", nil))
+	direct := newDest(t, cfgFor(t, "http://siem.invalid:9000/in", func(c *Config) { c.Proxy = netconf.Proxy{URL: netconf.ProxyNone} }))
 	if err := direct.Write(t.Context(), records(1, "d")); err == nil {
 		t.Fatal("a direct write to siem.invalid succeeded")
 	}
 	if viaProxy.Load() != 1 {
-		t.Fatal("proxy \"\" went through the proxy")
+		t.Fatal("proxy none went through the proxy")
 	}
 }
 

@@ -2,13 +2,13 @@ package syslog
 
 import (
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/mapping"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -79,8 +79,9 @@ type Config struct {
 	// Oversize says what happens to a longer message: refuse (dead-letter the record) or
 	// truncate (send its first max_message_bytes, counted).
 	Oversize string `yaml:"oversize"`
-	// TLS is the trust and client certificate for protocol tls.
-	TLS TLSConfig `yaml:"tls"`
+	// TLS is the trust and client certificate for protocol tls (RFC 5425): netconf.TLS, the
+	// section every plugin shares; server_name defaults to the host of address.
+	TLS netconf.TLS `yaml:"tls"`
 	// DialTimeout bounds connecting (and the TLS handshake).
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// WriteTimeout bounds writing one batch to the connection.
@@ -90,19 +91,6 @@ type Config struct {
 	// Reconnects is how many times one Write reconnects and sends its batch again before it
 	// gives the batch back to the engine to retry later.
 	Reconnects int `yaml:"reconnects"`
-}
-
-// TLSConfig is the TLS side of protocol tls (RFC 5425).
-type TLSConfig struct {
-	// CAFile holds PEM certificates trusted besides the system's.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a client certificate, for receivers that ask for one.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName is the name the server certificate must carry; empty: the address's host.
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify accepts any server certificate. For tests only: it is logged as a warning.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -231,25 +219,8 @@ func (c *Config) Validate() error {
 			p.Addf("mapping: %v", err)
 		}
 	}
-	if c.Protocol != ProtoTLS && (c.TLS != TLSConfig{}) {
+	if c.Protocol != ProtoTLS && !c.TLS.IsZero() {
 		p.Addf("tls: set, but protocol is %q (use protocol: tls)", c.Protocol)
-	}
-	return p.Err()
-}
-
-// Validate implements plugin.Config for the tls block.
-func (t *TLSConfig) Validate() error {
-	var p config.Problems
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		p.Addf("cert_file and key_file: give both or neither")
-	}
-	for _, f := range []struct{ key, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
-		if f.path == "" {
-			continue
-		}
-		if _, err := os.Stat(f.path); err != nil {
-			p.Addf("%s: %v", f.key, err)
-		}
 	}
 	return p.Err()
 }

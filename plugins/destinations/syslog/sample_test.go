@@ -26,5 +26,4 @@ func TestSampleConfig(t *testing.T) {
 
 func TestREADMEDocumentsEveryOption(t *testing.T) {
 	plugintest.CheckDocumentedOptions(t, "README.md", syslog.NewConfig())
-	plugintest.CheckDocumentedOptions(t, "README.md", &syslog.TLSConfig{})
 }

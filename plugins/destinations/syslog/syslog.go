@@ -78,12 +78,9 @@ func New(cfg *Config, set plugin.Settings, opts ...Option) (*Destination, error)
 			return nil, fmt.Errorf("syslog mapping: %w", err)
 		}
 	}
-	tlsCfg, err := buildTLS(cfg)
+	tlsCfg, err := buildTLS(cfg, set.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("syslog %s: %w", cfg.Address, err)
-	}
-	if cfg.Protocol == ProtoTLS && cfg.TLS.InsecureSkipVerify {
-		set.Logger.Warn("tls.insecure_skip_verify is on: the syslog server's certificate is not checked, anyone on the path can read and change what is sent", "address", cfg.Address)
 	}
 	host := cfg.Hostname
 	if host == "" {

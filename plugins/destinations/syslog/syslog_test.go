@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 )
@@ -280,7 +281,7 @@ func TestTLS(t *testing.T) {
 	cfg2 := testConfig(srv.addr())
 	cfg2.Protocol = ProtoTLS
 	cfg2.Format = FormatJSON
-	cfg2.TLS = TLSConfig{CAFile: caFile, ServerName: "example.com"}
+	cfg2.TLS = netconf.TLS{CAFile: caFile, ServerName: "example.com"}
 	d2 := newDest(t, cfg2)
 	recs := records(5, "t")
 	if err := d2.Write(context.Background(), recs); err != nil {

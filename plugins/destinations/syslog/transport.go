@@ -6,12 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"syscall"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/plugin"
-	"github.com/logshipper/logshipper/internal/tlsx"
 )
 
 // dialer opens connections to the receiver.
@@ -45,29 +45,19 @@ func isCertError(err error) bool {
 	return errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &cv)
 }
 
-// buildTLS reads the trust and the client certificate.
-func buildTLS(cfg *Config) (*tls.Config, error) {
+// buildTLS builds the TLS configuration of protocol tls through netconf (which warns on log
+// when insecure_skip_verify is on); server_name defaults to the host of the address.
+func buildTLS(cfg *Config, log *slog.Logger) (*tls.Config, error) {
 	if cfg.Protocol != ProtoTLS {
 		return nil, nil
 	}
-	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an explicit, warned-about option
+	t, err := cfg.TLS.ClientConfig(log, "syslog "+cfg.Address)
+	if err != nil {
+		return nil, err
+	}
 	if t.ServerName == "" {
 		host, _, _ := net.SplitHostPort(cfg.Address)
 		t.ServerName = host
-	}
-	if cfg.TLS.CAFile != "" {
-		pool, err := tlsx.SystemPoolWith(cfg.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		t.RootCAs = pool
-	}
-	if cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		t.Certificates = []tls.Certificate{cert}
 	}
 	return t, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
@@ -31,7 +32,7 @@ func TestLimiterIsPerAccount(t *testing.T) {
 	lims := newLimiters()
 	identity := func(key, secret string) string {
 		cfg := NewConfig().(*Config)
-		cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(key), SecretAccessKey: config.NewSecret(secret), Endpoint: sim.Endpoints["aws"], Proxy: "none"}
+		cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(key), SecretAccessKey: config.NewSecret(secret), Endpoint: sim.Endpoints["aws"], Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 		cfg.Regions, cfg.LogGroup = []string{"us-east-1"}, "g"
 		s, err := build(cfg, plugintest.Settings(t, "cw-"+key, nil), lims)
 		if err != nil {

@@ -110,10 +110,7 @@ func build(cfg *Config, set plugin.Settings, lims *limiters) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Type, err)
 	}
-	awsCfg, err := cfg.awsConfig()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Type, err)
-	}
+	awsCfg := cfg.AWS
 	if err := awsCfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", Type, err)
 	}

@@ -3,7 +3,6 @@ package cloudwatch
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,12 +40,6 @@ type Config struct {
 	LogSourceIdentifierPattern string `yaml:"log_source_identifier_pattern"`
 	// DefaultLogSourceIdentifier is used when no pattern matches ("" = the log stream name).
 	DefaultLogSourceIdentifier string `yaml:"default_log_source_identifier"`
-
-	// JSA-style proxy keys, an alternative to awsauth's proxy URL.
-	ProxyServer   string        `yaml:"proxy_server"`
-	ProxyPort     int           `yaml:"proxy_port"`
-	ProxyUsername string        `yaml:"proxy_username"`
-	ProxyPassword config.Secret `yaml:"proxy_password"`
 
 	// AcquireServerCertificate pins the endpoint's certificate on first use.
 	AcquireServerCertificate bool `yaml:"acquire_server_certificate"`
@@ -145,9 +138,6 @@ func (c *Config) Validate() error {
 	} else if strings.TrimSpace(c.LogSourceIdentifierPattern) != "" || c.DefaultLogSourceIdentifier != "" {
 		p.Addf("log_source_identifier_pattern, default_log_source_identifier: only used with use_as_gateway_log_source: true")
 	}
-	if _, err := c.proxy(); err != nil {
-		p.Addf("%v", err)
-	}
 	if c.EPSThrottle != nil && *c.EPSThrottle < 0 {
 		p.Addf("eps_throttle: must be 0 (no limit) or more")
 	}
@@ -239,57 +229,79 @@ func (c *Config) allRegions() ([]string, error) {
 	return out, nil
 }
 
-// proxy returns the awsauth proxy setting: proxy_server and its keys when given (as a URL),
-// else awsauth's proxy key.
-func (c *Config) proxy() (awsauth.Proxy, error) {
-	if c.ProxyServer == "" {
-		if c.ProxyPort != 0 || c.ProxyUsername != "" || c.ProxyPassword.IsSet() {
-			return "", fmt.Errorf("proxy_port, proxy_username, proxy_password: need proxy_server")
-		}
-		return c.AWS.Proxy, nil
-	}
-	if c.AWS.Proxy != "" {
-		return "", fmt.Errorf("proxy_server: give either proxy (a URL) or proxy_server and its keys, not both")
-	}
-	host := strings.TrimSpace(c.ProxyServer)
-	scheme := "http"
-	if i := strings.Index(host, "://"); i >= 0 {
-		scheme, host = host[:i], host[i+3:]
-	}
-	if host == "" || strings.ContainsAny(host, "/@?# ") {
-		return "", fmt.Errorf("proxy_server: %q is not a host name or address", c.ProxyServer)
-	}
-	if c.ProxyPort < 1 || c.ProxyPort > 65535 {
-		return "", fmt.Errorf("proxy_port: %d is not 1-65535 (required with proxy_server)", c.ProxyPort)
-	}
-	if c.ProxyPassword.IsSet() && c.ProxyUsername == "" {
-		return "", fmt.Errorf("proxy_password: needs proxy_username")
-	}
-	u := &url.URL{Scheme: scheme, Host: net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.ProxyPort))}
-	if c.ProxyUsername != "" {
-		if c.ProxyPassword.IsSet() {
-			u.User = url.UserPassword(c.ProxyUsername, c.ProxyPassword.Value())
-		} else {
-			u.User = url.User(c.ProxyUsername)
-		}
-	}
-	px := awsauth.Proxy(u.String())
-	probe := awsauth.Config{Proxy: px}
-	if err := probe.Validate(); err != nil {
-		return "", fmt.Errorf("proxy_server: %v", err)
-	}
-	return px, nil
-}
+// jsaProxyKeys are JSA's "Use Proxy" keys, the deprecated spelling of the proxy section every
+// plugin shares; UpgradeYAML reads them into it.
+var jsaProxyKeys = []string{"proxy_server", "proxy_port", "proxy_username", "proxy_password"}
 
-// awsConfig returns the awsauth configuration with the JSA proxy keys folded in.
-func (c *Config) awsConfig() (awsauth.Config, error) {
-	a := c.AWS
-	px, err := c.proxy()
-	if err != nil {
-		return a, err
+var _ config.Upgrader = (*Config)(nil)
+
+// UpgradeYAML implements config.Upgrader: the JSA-style keys proxy_server and proxy_port become
+// proxy.url (http://server:port; a server written with a scheme keeps it), proxy_username and
+// proxy_password become proxy.username and proxy.password, each with a deprecation. Given
+// together with proxy, they are an error.
+func (*Config) UpgradeYAML(n *yaml.Node) (*yaml.Node, []config.Deprecation, error) {
+	if n.Kind != yaml.MappingNode {
+		return n, nil, nil
 	}
-	a.Proxy = px
-	return a, nil
+	old := map[string]*yaml.Node{}
+	for _, k := range jsaProxyKeys {
+		if v := config.FindKey(n, k); v != nil {
+			old[k] = v
+		}
+	}
+	if len(old) == 0 {
+		return n, nil, nil
+	}
+	if config.FindKey(n, "proxy") != nil {
+		return nil, nil, fmt.Errorf("proxy_server, proxy_port, proxy_username, proxy_password: deprecated, and proxy is given too; keep proxy only")
+	}
+	var deps []config.Deprecation
+	px := config.MappingNode(n.Line)
+	server, port := old["proxy_server"], old["proxy_port"]
+	if server != nil || port != nil {
+		host, p, scheme := "", "", "http"
+		if server != nil {
+			host = strings.TrimSpace(server.Value)
+			px.Line = server.Line
+		}
+		if port != nil {
+			p = strings.TrimSpace(port.Value)
+		}
+		if i := strings.Index(host, "://"); i >= 0 {
+			scheme, host = host[:i], host[i+3:]
+		}
+		url := ""
+		switch {
+		case host == "" && (p == "" || p == "0"):
+			// Both empty (as older sample configurations hold them): no proxy is meant, and the
+			// section's default applies.
+		case host == "":
+			return nil, nil, fmt.Errorf("proxy_port: needs proxy_server (better: proxy.url)")
+		case p == "" || p == "0":
+			return nil, nil, fmt.Errorf("proxy_port: required with proxy_server (better: proxy.url, http://host:port)")
+		default:
+			url = scheme + "://" + net.JoinHostPort(strings.Trim(host, "[]"), p)
+		}
+		if url != "" {
+			px = config.WithKey(px, "url", config.StringNode(px.Line, url))
+		}
+		for _, k := range []string{"proxy_server", "proxy_port"} {
+			if old[k] != nil {
+				deps = append(deps, config.Deprecation{Old: k, New: []string{"proxy.url"}, Note: "proxy_server and proxy_port make the URL http://server:port"})
+			}
+		}
+	}
+	for _, k := range []string{"username", "password"} {
+		if v := old["proxy_"+k]; v != nil {
+			px = config.WithKey(px, k, v)
+			deps = append(deps, config.Deprecation{Old: "proxy_" + k, New: []string{"proxy." + k}})
+		}
+	}
+	out := config.WithoutKeys(n, jsaProxyKeys...)
+	if len(px.Content) > 0 {
+		out = config.WithKey(out, "proxy", px)
+	}
+	return out, deps, nil
 }
 
 // parseStartPosition reads start_position: beginning, end (now), an RFC 3339 time, or a

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/logshipper/logshipper/internal/config"
 )
 
 func validConfig() *Config {
@@ -30,9 +28,6 @@ func TestValidate(t *testing.T) {
 		{"stream and prefix", func(c *Config) { c.LogStream, c.LogStreamPrefix = "a", "b" }, "give one or neither"},
 		{"bad pattern", func(c *Config) { c.UseAsGatewayLogSource, c.LogSourceIdentifierPattern = true, "x=(" }, "log_source_identifier_pattern"},
 		{"pattern without gateway", func(c *Config) { c.LogSourceIdentifierPattern = "x=y" }, "only used with use_as_gateway_log_source"},
-		{"proxy port missing", func(c *Config) { c.ProxyServer = "proxy" }, "proxy_port"},
-		{"proxy both", func(c *Config) { c.ProxyServer, c.ProxyPort, c.AWS.Proxy = "proxy", 3128, "http://p:1" }, "not both"},
-		{"password without server", func(c *Config) { c.ProxyPassword = config.NewSecret("x") }, "need proxy_server"},
 		{"negative eps", func(c *Config) { c.EPSThrottle = EPSLimit(-1) }, "eps_throttle"},
 		{"bad start", func(c *Config) { c.StartPosition = "yesterday" }, "start_position"},
 		{"window not past overlap", func(c *Config) { c.MaxWindow = c.Overlap }, "max_window"},
@@ -60,21 +55,6 @@ func TestRegionsMerged(t *testing.T) {
 	got, err := c.allRegions()
 	if err != nil || strings.Join(got, ",") != "us-east-1,eu-west-1,ap-south-1" {
 		t.Fatalf("%v %v", got, err)
-	}
-}
-
-func TestProxyKeys(t *testing.T) {
-	c := validConfig()
-	c.ProxyServer, c.ProxyPort, c.ProxyUsername, c.ProxyPassword = "proxy.example.com", 3128, "shipper", config.NewSecret("p@ss:w/rd")
-	a, err := c.awsConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := a.Proxy.String(); strings.Contains(s, "p@ss") || !strings.Contains(s, "proxy.example.com:3128") {
-		t.Fatalf("proxy printed as %q", s)
-	}
-	if !strings.Contains(string(a.Proxy), "shipper:p%40ss%3Aw%2Frd@proxy.example.com:3128") {
-		t.Fatalf("proxy URL %q", string(a.Proxy))
 	}
 }
 

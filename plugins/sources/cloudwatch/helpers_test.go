@@ -16,6 +16,7 @@ import (
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/awssim"
@@ -72,7 +73,7 @@ func (w *world) config(regions ...string) *Config {
 	c := NewConfig().(*Config)
 	c.AWS = awsauth.Config{
 		AccessKeyID: config.NewSecret(testKeyID), SecretAccessKey: config.NewSecret(testSecret),
-		Endpoint: w.srv.URL, Proxy: "none",
+		Endpoint: w.srv.URL, Proxy: netconf.Proxy{URL: netconf.ProxyNone},
 	}
 	c.Regions = regions
 	c.LogGroup = testGroup

@@ -16,6 +16,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugintest"
 )
 
@@ -75,7 +76,7 @@ func TestMotoServer(t *testing.T) {
 	put("other", 5)
 
 	cfg := NewConfig().(*Config)
-	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret("testing"), SecretAccessKey: config.NewSecret("testing"), Endpoint: endpoint, Proxy: "none"}
+	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret("testing"), SecretAccessKey: config.NewSecret("testing"), Endpoint: endpoint, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 	cfg.Regions, cfg.LogGroup, cfg.StartPosition = []string{"us-east-1"}, testGroup, "-1h"
 	cfg.Lag, cfg.Overlap, cfg.PollInterval, cfg.MaxBackoff, cfg.RequestsPerSecond = 0, 5*time.Second, 50*time.Millisecond, 100*time.Millisecond, 100
 	if err := cfg.Validate(); err != nil {

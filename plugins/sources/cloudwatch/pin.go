@@ -170,8 +170,14 @@ func readPinned(file string) ([]byte, error) {
 // certificate the server presents, without judging it: trust on first use.
 func (s *Source) fetchCertificate(ctx context.Context, u *url.URL) ([]byte, error) {
 	var leaf []byte
+	// The configured proxy, through netconf as for the SDK's client; the TLS configuration is
+	// this fetch's own: it records the certificate without judging it.
+	proxy, err := s.awsCfg.Proxy.Func()
+	if err != nil {
+		return nil, err
+	}
 	tr := &http.Transport{
-		Proxy: s.proxyFunc(),
+		Proxy: proxy,
 		TLSClientConfig: &tls.Config{
 			MinVersion:         tls.VersionTLS12,
 			InsecureSkipVerify: true, //nolint:gosec // we only record the certificate
@@ -202,23 +208,4 @@ func (s *Source) fetchCertificate(ctx context.Context, u *url.URL) ([]byte, erro
 		return nil, errors.New("the server presented no certificate")
 	}
 	return leaf, nil
-}
-
-// proxyFunc is the proxy choice of the certificate fetch, as awsauth makes it.
-func (s *Source) proxyFunc() func(*http.Request) (*url.URL, error) {
-	p := strings.TrimSpace(string(s.awsCfg.Proxy))
-	switch strings.ToLower(p) {
-	case "", "system":
-		return http.ProxyFromEnvironment
-	case "none", "off", "direct":
-		return nil
-	}
-	if !strings.Contains(p, "://") {
-		p = "http://" + p
-	}
-	pu, err := url.Parse(p)
-	if err != nil {
-		return http.ProxyFromEnvironment
-	}
-	return http.ProxyURL(pu)
 }

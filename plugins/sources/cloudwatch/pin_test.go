@@ -23,6 +23,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
@@ -48,7 +49,7 @@ func TestPinning(t *testing.T) {
 	a.TLS.Certificates = nil
 	want := w.put("us-east-1", ctStream("us-east-1"), 3, time.Second)
 	cfg := w.config("us-east-1")
-	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(testKeyID), SecretAccessKey: config.NewSecret(testSecret), Endpoint: a.URL, Proxy: "none"}
+	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(testKeyID), SecretAccessKey: config.NewSecret(testSecret), Endpoint: a.URL, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 	cfg.AcquireServerCertificate = true
 	set := plugintest.Settings(t, "cw", nil)
 	s, err := New(cfg, set)
@@ -94,7 +95,7 @@ func TestUnreadablePinFileFatal(t *testing.T) {
 	a.StartTLS()
 	defer a.Close()
 	cfg := w.config("us-east-1")
-	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(testKeyID), SecretAccessKey: config.NewSecret(testSecret), Endpoint: a.URL, Proxy: "none"}
+	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(testKeyID), SecretAccessKey: config.NewSecret(testSecret), Endpoint: a.URL, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 	cfg.AcquireServerCertificate = true
 	set := plugintest.Settings(t, "cw", nil)
 	s, err := New(cfg, set)

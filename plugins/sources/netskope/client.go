@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc64"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/logshipper/logshipper/internal/tlsx"
+	"github.com/logshipper/logshipper/internal/netconf"
 )
 
 // TokenHeader carries the REST API v2 token.
@@ -91,12 +91,12 @@ type limitInfo struct {
 	reset     time.Duration // RateLimit-Reset
 }
 
-func newClient(cfg *Config, maxConns int) (*client, error) {
+func newClient(cfg *Config, maxConns int, log *slog.Logger) (*client, error) {
 	u, err := tenantURL(cfg.Tenant)
 	if err != nil {
 		return nil, fmt.Errorf("tenant: %w", err)
 	}
-	hc, err := newHTTPClient(cfg, maxConns)
+	hc, err := newHTTPClient(cfg, maxConns, log, u.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -109,43 +109,21 @@ func newClient(cfg *Config, maxConns int) (*client, error) {
 	}, nil
 }
 
-// newHTTPClient builds the transport: proxy, TLS trust, timeouts, and enough idle connections
-// for one per endpoint.
-func newHTTPClient(cfg *Config, maxConns int) (*http.Client, error) {
-	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: cfg.PageTimeout,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConnsPerHost:   maxConns + 2,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+// newHTTPClient builds the client through netconf (proxy, TLS trust; a warning on log when
+// verification is off), with this source's timeouts and enough idle connections for one per
+// endpoint. The data-export API does not redirect, and the client follows no redirect: one
+// would carry the token elsewhere.
+func newHTTPClient(cfg *Config, maxConns int, log *slog.Logger, host string) (*http.Client, error) {
+	nc, err := netconf.NewHTTP(cfg.Proxy, cfg.TLS, log, "netskope tenant "+host)
+	if err != nil {
+		return nil, fmt.Errorf("netskope tenant %s: %w", host, err)
 	}
-	switch cfg.Proxy {
-	case "":
-	case "system":
-		tr.Proxy = http.ProxyFromEnvironment
-	default:
-		u, err := parseProxy(cfg.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("proxy: %w", err)
-		}
-		tr.Proxy = http.ProxyURL(u)
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an option, documented as for tests
-	if cfg.TLS.CAFile != "" {
-		pool, err := tlsx.SystemPoolWith(cfg.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls: ca_file: %w", err)
-		}
-		tc.RootCAs = pool
-	}
-	tr.TLSClientConfig = tc
-	return &http.Client{
-		Transport: tr,
-		// The data-export API does not redirect; a redirect would carry the token elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
+	tr := nc.Transport()
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: netconf.KeepAlive}).DialContext
+	tr.TLSHandshakeTimeout = 15 * time.Second
+	tr.ResponseHeaderTimeout = cfg.PageTimeout
+	tr.MaxIdleConnsPerHost = maxConns + 2
+	return netconf.Client(tr, 0), nil
 }
 
 // get makes one data-export request and reads its answer.

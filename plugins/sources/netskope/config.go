@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	suggestpkg "github.com/logshipper/logshipper/internal/suggest"
 )
@@ -39,11 +39,10 @@ type Config struct {
 	// Start is where an index with no saved position starts: now, an RFC 3339 time, or a
 	// negative duration (-24h, -7d).
 	Start string `yaml:"start"`
-	// Proxy is an http(s) proxy URL, "system" (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), or empty for
-	// a direct connection.
-	Proxy string `yaml:"proxy"`
-	// TLS is how the tenant's certificate is checked.
-	TLS TLSConfig `yaml:"tls"`
+	// Proxy is the proxy of the tenant's requests (netconf.Proxy: the system's by default).
+	Proxy netconf.Proxy `yaml:"proxy"`
+	// TLS is how the tenant's certificate is checked (netconf.TLS).
+	TLS netconf.TLS `yaml:"tls"`
 	// PageTimeout bounds one request, its page's body included.
 	PageTimeout time.Duration `yaml:"page_timeout"`
 	// MaxBackoff caps the exponential backoff between retries of a failing request.
@@ -52,14 +51,6 @@ type Config struct {
 	// from the request until the destinations have acknowledged every record: a full page is
 	// about 20 MB, so this bounds memory whatever the backlog.
 	PagesInFlight int `yaml:"pages_in_flight"`
-}
-
-// TLSConfig is the trust used for the tenant (and an https proxy).
-type TLSConfig struct {
-	// CAFile is a PEM file of certificates trusted besides the system's (a TLS-inspecting proxy).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify accepts any certificate. For tests only.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -89,7 +80,8 @@ func NewConfig() plugin.Config {
 	}
 }
 
-// Validate implements plugin.Config. It reports every problem, each starting with its key.
+// Validate implements plugin.Config. It reports every problem, each starting with its key. The
+// proxy and tls sections validate themselves (config.ValidateTree walks into them).
 func (c *Config) Validate() error {
 	var p config.Problems
 	if strings.TrimSpace(c.Tenant) == "" {
@@ -113,9 +105,6 @@ func (c *Config) Validate() error {
 	if _, err := parseStart(c.Start, time.Now()); err != nil {
 		p.Addf("start: %v", err)
 	}
-	if _, err := parseProxy(c.Proxy); err != nil {
-		p.Addf("proxy: %v", err)
-	}
 	if c.PageTimeout < time.Second {
 		p.Addf("page_timeout: must be at least 1s (a full page is about 20 MB)")
 	}
@@ -124,17 +113,6 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBackoff < time.Second {
 		p.Addf("max_backoff: must be at least 1s")
-	}
-	return p.Err()
-}
-
-// Validate implements config.Validator for the tls section.
-func (t TLSConfig) Validate() error {
-	var p config.Problems
-	if t.CAFile != "" {
-		if _, err := os.Stat(t.CAFile); err != nil {
-			p.Addf("ca_file: %v", err)
-		}
 	}
 	return p.Err()
 }
@@ -295,33 +273,4 @@ func parseRelative(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration such as -24h or -7d", s)
 	}
 	return d, nil
-}
-
-// parseProxy reads the proxy option: "", "system", or an http, https or socks5 URL.
-func parseProxy(s string) (*url.URL, error) {
-	switch s {
-	case "", "system":
-		return nil, nil
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("not a URL: %v", redactURLError(err))
-	}
-	switch u.Scheme {
-	case "http", "https", "socks5", "socks5h":
-	default:
-		return nil, fmt.Errorf("%q: want system, or a URL such as http://proxy.example.com:3128", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("%q has no host", u.Redacted())
-	}
-	return u, nil
-}
-
-// redactURLError keeps a proxy password out of a parse error (url.Error quotes the input).
-func redactURLError(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
-	}
-	return err
 }

@@ -1,7 +1,8 @@
 package netskope
 
 import (
-	"path/filepath"
+	"errors"
+
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugintest"
 )
 
@@ -21,7 +23,7 @@ func validConfig() *Config {
 
 func TestDefaults(t *testing.T) {
 	c := NewConfig().(*Config)
-	if len(c.EventTypes) != 7 || len(c.AlertTypes) != 13 || c.Start != "now" || c.PageTimeout != 2*time.Minute || c.MaxBackoff != 2*time.Minute || c.Proxy != "" {
+	if len(c.EventTypes) != 7 || len(c.AlertTypes) != 13 || c.Start != "now" || c.PageTimeout != 2*time.Minute || c.MaxBackoff != 2*time.Minute || c.Proxy != (netconf.Proxy{}) {
 		t.Errorf("defaults %+v", c)
 	}
 	c.EventTypes[0] = "changed"
@@ -62,16 +64,20 @@ func TestValidate(t *testing.T) {
 		{"start positive", func(c *Config) { c.Start = "24h" }, []string{"start:", "in the future"}},
 		{"start future time", func(c *Config) { c.Start = "2999-01-01T00:00:00Z" }, []string{"start:", "in the future"}},
 		{"start garbage", func(c *Config) { c.Start = "yesterday" }, []string{`start: "yesterday" is not now, an RFC 3339 time`}},
-		{"proxy system", func(c *Config) { c.Proxy = "system" }, nil},
-		{"proxy URL", func(c *Config) { c.Proxy = "http://user:pw@proxy:3128" }, nil},
-		{"proxy bad scheme", func(c *Config) { c.Proxy = "ftp://user:pw@proxy:3128" }, []string{"proxy:", "ftp://user:xxxxx@proxy:3128"}},
-		{"proxy no host", func(c *Config) { c.Proxy = "http://" }, []string{"proxy:", "no host"}},
+		{"proxy system", func(c *Config) { c.Proxy = netconf.Proxy{URL: "system"} }, nil},
+		{"proxy URL", func(c *Config) {
+			c.Proxy = netconf.Proxy{URL: "http://proxy:3128", Username: "user", Password: config.NewSecret("pw")}
+		}, nil},
+		{"proxy credentials in the URL", func(c *Config) { c.Proxy = netconf.Proxy{URL: "http://user:pw@proxy:3128"} }, []string{"proxy: url:", "proxy.username and proxy.password"}},
+		{"proxy bad scheme", func(c *Config) { c.Proxy = netconf.Proxy{URL: "ftp://proxy:3128"} }, []string{"proxy: url:", `scheme "ftp"`}},
+		{"proxy no host", func(c *Config) { c.Proxy = netconf.Proxy{URL: "http://"} }, []string{"proxy: url:", "no host"}},
+		{"tls ca_file", func(c *Config) { c.TLS.CAFile = "/nonexistent/ca.pem" }, []string{"tls: ca_file:"}},
 		{"timeouts", func(c *Config) { c.PageTimeout, c.MaxBackoff = time.Millisecond, 0 }, []string{"page_timeout: must be at least 1s", "max_backoff: must be at least 1s"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := validConfig()
 			c.change(cfg)
-			err := cfg.Validate()
+			err := errors.Join(config.ValidateTree(cfg, "")...)
 			if len(c.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected problems: %v", err)
@@ -93,15 +99,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestTLSValidate(t *testing.T) {
-	if err := (TLSConfig{CAFile: filepath.Join(t.TempDir(), "none.pem")}).Validate(); err == nil || !strings.HasPrefix(err.Error(), "ca_file:") {
-		t.Errorf("a missing ca_file: %v", err)
-	}
-	if err := (TLSConfig{}).Validate(); err != nil {
-		t.Error(err)
-	}
-}
-
 // The options decode from YAML over the defaults; a list given replaces the default one.
 func TestDecodeYAML(t *testing.T) {
 	c := NewConfig().(*Config)
@@ -112,7 +109,7 @@ event_types: [audit]
 alert_types: []
 index_prefix: shipper_1
 start: -24h
-proxy: system
+proxy: {url: system}
 tls: {ca_file: "", insecure_skip_verify: true}
 page_timeout: 90s
 max_backoff: 5m

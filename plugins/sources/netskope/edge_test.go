@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	sim "github.com/logshipper/logshipper/internal/sim/netskope"
 	"github.com/logshipper/logshipper/internal/state"
@@ -126,6 +128,11 @@ func TestTLSAndProxy(t *testing.T) {
 				http.Error(rw, "not a proxy request", http.StatusBadRequest)
 				return
 			}
+			// proxy.username and proxy.password, as Basic credentials.
+			if r.Header.Get("Proxy-Authorization") != "Basic c2hpcHBlcjpwcjB4eQ==" {
+				http.Error(rw, "proxy credentials wanted", http.StatusProxyAuthRequired)
+				return
+			}
 			proxied.Add(1)
 			out := r.Clone(r.Context())
 			out.RequestURI = ""
@@ -151,7 +158,7 @@ func TestTLSAndProxy(t *testing.T) {
 		defer proxy.Close()
 		w := &world{t: t, srv: srv}
 		cfg := w.config(nil, []string{"dlp"})
-		cfg.Proxy = proxy.URL
+		cfg.Proxy = netconf.Proxy{URL: proxy.URL, Username: "shipper", Password: config.NewSecret("pr0xy")}
 		s, _ := newSource(t, cfg, nil)
 		pub := plugintest.NewPublisher(plugintest.AckAsync)
 		stop := runFor(t, fast(s, 100), pub)

@@ -117,7 +117,7 @@ func New(cfg *Config, set plugin.Settings) (*Source, error) {
 }
 
 func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) {
-	c, err := newClient(cfg, len(cfg.EventTypes)+len(cfg.AlertTypes))
+	c, err := newClient(cfg, len(cfg.EventTypes)+len(cfg.AlertTypes), set.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +130,6 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 	}
 	if err := ps.claim(c.base, BackfillIndexPrefix(prefix), set.Name); err != nil {
 		return nil, err
-	}
-	if cfg.TLS.InsecureSkipVerify {
-		set.Logger.Warn("tls.insecure_skip_verify is set: the tenant's certificate is not checked", "tenant", c.host)
 	}
 	return &Source{
 		cfg:    cfg,

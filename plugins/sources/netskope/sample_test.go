@@ -41,5 +41,4 @@ func TestSampleConfig(t *testing.T) {
 
 func TestREADMEDocumentsEveryOption(t *testing.T) {
 	plugintest.CheckDocumentedOptions(t, "README.md", netskope.NewConfig())
-	plugintest.CheckDocumentedOptions(t, "README.md", netskope.TLSConfig{})
 }

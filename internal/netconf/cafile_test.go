@@ -1,4 +1,4 @@
-package tlsx
+package netconf
 
 import (
 	"crypto/ecdsa"
