@@ -20,6 +20,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
+	"github.com/logshipper/logshipper/internal/sim/netskope"
 )
 
 // TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
@@ -723,33 +724,47 @@ plugins:
     proxy: none
 siem_mappings: [{source: in, destination: lake}]
 `)
-	input := `{"_id":"a1","alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com","srcip":"10.1.2.3","alert_name":"Block","transaction_id":9007199254740993123}
-{"_id":"u1","alert_type":"uba","timestamp":1795420800,"user":"bob@example.com"}
-`
-	out, errOut, code := runCLI(t, input, "mapping", "preview", "-c", cfg, "--destination", "lake", "--input", "-")
-	if code != 0 {
-		t.Fatalf("code %d: %s", code, errOut)
+	tests := []struct {
+		name, input, kind, subtype string
+		want                       []string
+	}{
+		{"dlp alert", `{"_id":"a1","alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com","srcip":"10.1.2.3","alert_name":"Block","transaction_id":9007199254740993123}`,
+			"netskope/alert", "dlp", []string{`stdin:1: {"id":"a1"`, `"eventSource":"netskopealert.dlp"`, `"eventTime":"2026-11-23T08:00:00Z"`, `9007199254740993123`}},
+		{"uba alert", `{"_id":"u1","alert_type":"uba","timestamp":1795420800,"user":"bob@example.com"}`,
+			"netskope/alert", "uba", []string{`stdin:1: not sent: skipped (unsupported_by_destination): CloudTrail Lake does not take UBA alerts`}},
+		{"no kind", `{"_id":"a2","alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com"}`,
+			"", "", []string{`stdin:1: not sent: skipped (unsupported_by_destination)`, "no kind"}},
 	}
-	for _, want := range []string{`"eventSource":"netskopealert.dlp"`, `"eventTime":"2026-11-23T08:00:00Z"`, `9007199254740993123`, `stdin:2: not sent: skipped (unsupported_by_destination)`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("preview lacks %q:\n%s", want, out)
+	printed := ""
+	for _, tc := range tests {
+		out, errOut, code := runCLI(t, tc.input+"\n", "mapping", "preview", "-c", cfg, "--destination", "lake", "--input", "-", "--kind", tc.kind, "--subtype", tc.subtype)
+		if code != 0 {
+			t.Fatalf("%s: code %d: %s", tc.name, code, errOut)
 		}
+		for _, want := range tc.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: preview lacks %q:\n%s", tc.name, want, out)
+			}
+		}
+		printed += out + errOut
 	}
-	if strings.Contains(out+errOut, "not-used-by-preview") {
+	if strings.Contains(printed, "not-used-by-preview") {
 		t.Fatal("a secret was printed")
 	}
 }
 
-// Journey 1 as far as it is built: Netskope-shaped alerts from files into CloudTrail Lake
-// (cloudsim), with per-event throttling and 5xx injected and the shipper killed with -9 twice:
-// every alert but the UBA ones is in the lake exactly once (ids are deterministic and the
-// lake deduplicates a re-sent id), none duplicated by content, UBA alerts never sent.
+// Journey 1: Netskope alerts from cloudsim's tenant into CloudTrail Lake (cloudsim), with
+// per-event throttling and 5xx injected and the shipper killed with -9 twice: every alert but
+// the UBA ones is in the lake exactly once (ids are deterministic and the lake deduplicates a
+// re-sent id), none duplicated by content, UBA alerts never sent, and the ctep endpoint's c2
+// alerts under ctep.
 func TestE2EAlertsIntoCloudTrailLakeWithFaultsAndKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	c := cloudsim.Default()
-	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "", ""
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "127.0.0.1:0", ""
+	c.Netskope.Generate = cloudsim.GenerateConfig{}
 	c.AWS.Lake.Faults = cloudsim.LakeFaults{EventThrottleRate: 0.1, CallServerErrorRate: 0.05, CallThrottleRate: 0.05}
 	sim, err := cloudsim.Start(c)
 	if err != nil {
@@ -758,11 +773,19 @@ func TestE2EAlertsIntoCloudTrailLakeWithFaultsAndKills(t *testing.T) {
 	defer sim.Close()
 	a := c.AWS.Accounts[0]
 	dir := t.TempDir()
+	endpoints := []string{"dlp", "malware", "policy", "uba", "compromisedcredential", "malsite", "ctep"}
 	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(`
 data_dir: ./data
 admin: {listen: ""}
 plugins:
-  - {name: alerts, type: file, paths: ["./in/*.ndjson"], poll_interval: 20ms, batch_size: 200}
+  - name: alerts
+    type: netskope
+    tenant: %s
+    api_token: cloudsim-demo-token
+    event_types: []
+    alert_types: [%s]
+    start: -2h
+    max_backoff: 1s
   - name: lake
     type: aws_cloudtrail_lake
     channel_arn: %s
@@ -772,26 +795,35 @@ plugins:
     proxy: none
     retry: {initial_interval: 20ms, max_interval: 200ms}
 siem_mappings: [{source: alerts, destination: lake}]
-`, cloudsim.DemoChannelARN, a.AccessKeyID, a.SecretAccessKey, sim.Endpoints["aws"]))
-	in := filepath.Join(dir, "in", "alerts.ndjson")
-	writeFile(t, in, "")
-	types := []string{"dlp", "malware", "policy", "uba", "compromisedcredential", "malsite", "ctep", "c2"}
-	want := map[string]bool{}
-	f, err := os.OpenFile(in, os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
+`, sim.Endpoints["netskope"], strings.Join(endpoints, ", "), cloudsim.DemoChannelARN, a.AccessKeyID, a.SecretAccessKey, sim.Endpoints["aws"]))
+	// alert_type per record: the ctep endpoint serves ctep and c2 alerts.
+	types := []struct{ endpoint, alertType string }{
+		{"dlp", "dlp"}, {"malware", "malware"}, {"policy", "policy"}, {"uba", "uba"},
+		{"compromisedcredential", "compromisedcredential"}, {"malsite", "malsite"}, {"ctep", "ctep"}, {"ctep", "c2"},
 	}
+	want := map[string]bool{}
+	byEndpoint := map[string]*bytes.Buffer{}
 	const total = 4000
+	start := time.Now().Add(-time.Hour).Unix()
 	for i := range total {
 		typ := types[i%len(types)]
 		id := fmt.Sprintf("%024x", i+1)
-		fmt.Fprintf(f, `{"_id":%q,"alert_type":%q,"timestamp":%d,"user":"u%d@example.com","srcip":"10.0.%d.%d","alert_name":"%s alert","transaction_id":%d}`+"\n",
-			id, typ, 1795420800+i, i%50, i%250, i%200, typ, 9_000_000_000_000_000_000+uint64(i))
-		if typ != "uba" {
+		b := byEndpoint[typ.endpoint]
+		if b == nil {
+			b = &bytes.Buffer{}
+			byEndpoint[typ.endpoint] = b
+		}
+		fmt.Fprintf(b, `{"_id":%q,"alert_type":%q,"timestamp":%d,"user":"u%d@example.com","srcip":"10.0.%d.%d","alert_name":"%s alert","transaction_id":%d}`+"\n",
+			id, typ.alertType, start+int64(i/2), i%50, i%250, i%200, typ.alertType, 9_000_000_000_000_000_000+uint64(i))
+		if typ.endpoint != "uba" {
 			want[id] = true
 		}
 	}
-	f.Close()
+	for ep, b := range byEndpoint {
+		if _, err := sim.Netskope.LoadFile(netskope.Alerts, ep, b); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	for round := range 2 {
 		p := startShipper(t, dir, "run", "-c", "c.yaml")
@@ -826,7 +858,7 @@ siem_mappings: [{source: alerts, destination: lake}]
 		t.Fatalf("lake holds %d ids, want %d", len(got), len(want))
 	}
 	st := sim.Lake.Stats()
-	t.Logf("%d alerts (%d UBA skipped), 2 kill -9 restarts, faults on: %d stored once each; %d re-sent ids deduplicated; per-event failures %v; call errors %v",
+	t.Logf("%d alerts (%d UBA refused), 2 kill -9 restarts, faults on: %d stored once each; %d re-sent ids deduplicated; per-event failures %v; call errors %v",
 		total, total-len(want), len(got), st.Duplicates, st.Failed, st.CallErrors)
 	if st.DuplicateConflicts != 0 {
 		t.Fatalf("%d re-sent ids carried different eventData: ids are not deterministic", st.DuplicateConflicts)

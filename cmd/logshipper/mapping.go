@@ -19,14 +19,16 @@ type previewer interface {
 
 func newMappingCmd(reg *plugin.Registry) *cobra.Command {
 	cmd := &cobra.Command{Use: "mapping", Short: "Work with mappings"}
-	var path, dest, input string
+	var path, dest, input, kind, subtype string
 	preview := &cobra.Command{
 		Use:   "preview -c FILE --destination NAME --input RECORDS",
 		Short: "Print exactly what a destination would be sent for sample records",
 		Long: `preview builds the destination from the configuration (without sending anything) and
 prints, for each sample record (NDJSON or a JSON array; - for standard input), what it would
-send, or why the record would not be sent (unmapped subtype, UBA alert, invalid record).`,
-		Example: `  logshipper mapping preview -c lake.yaml --destination lake --input alerts.ndjson`,
+send, or why the record would not be sent (unmapped subtype, UBA alert, invalid record).
+--kind and --subtype say what the samples are, as a source would (the netskope source sets
+them from the endpoint it read: netskope/alert and dlp for alerts/dlp).`,
+		Example: `  logshipper mapping preview -c lake.yaml --destination lake --input dlp.ndjson --kind netskope/alert --subtype dlp`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
@@ -61,6 +63,7 @@ send, or why the record would not be sent (unmapped subtype, UBA alert, invalid 
 			out := cmd.OutOrStdout()
 			for _, s := range recs {
 				s.rec.Source = "preview"
+				s.rec.Kind, s.rec.Subtype = event.Kind(kind), subtype
 				got, err := pv.Preview(s.rec)
 				if err != nil {
 					fmt.Fprintf(out, "%s: not sent: %v\n", s.where, err)
@@ -74,6 +77,8 @@ send, or why the record would not be sent (unmapped subtype, UBA alert, invalid 
 	preview.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
 	preview.Flags().StringVar(&dest, "destination", "", "name of the destination")
 	preview.Flags().StringVar(&input, "input", "", "sample records: NDJSON or a JSON array; - for standard input")
+	preview.Flags().StringVar(&kind, "kind", "", "what the samples are, as their source would say: netskope/alert, netskope/event, cloudtrail; none when empty")
+	preview.Flags().StringVar(&subtype, "subtype", "", "the samples' subtype: the Netskope alert or event type (dlp, audit, ...), the CloudTrail eventType")
 	_ = preview.MarkFlagRequired("destination")
 	_ = preview.MarkFlagRequired("input")
 	cmd.AddCommand(preview)

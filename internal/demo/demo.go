@@ -288,26 +288,41 @@ func settled(c counts, want float64) bool {
 	return routesSettled(c, read, []string{lakeName, archiveName})
 }
 
-// routesSettled reports whether each of the destinations was given read records or filtered
-// them by its route's rule, and delivered or dropped with a reason every record it was given.
+// routesSettled reports whether each of the destinations was given read records or dropped
+// them at its route (filtered by the rule, or of a kind the destination does not take), and
+// delivered or dropped with a reason every record it was given.
 func routesSettled(c counts, read float64, dests []string) bool {
 	for _, d := range dests {
 		given := c[mReceived][d]
-		if given+dropped(c, d, plugin.ReasonFiltered)+dropped(c, d, plugin.ReasonRuleError) != read {
-			return false
-		}
-		done := c[mSent][d]
+		atRoute, done := 0.0, c[mSent][d]
 		for k, v := range c[mDropped] {
 			name, reason, _ := strings.Cut(k, "/")
-			if name == d && reason != string(plugin.ReasonFiltered) && reason != string(plugin.ReasonRuleError) {
+			switch {
+			case name != d:
+			case droppedAtRoute(plugin.Reason(reason)):
+				atRoute += v
+			default:
 				done += v
 			}
+		}
+		if given+atRoute != read {
+			return false
 		}
 		if done != given {
 			return false
 		}
 	}
 	return true
+}
+
+// droppedAtRoute reports whether the engine drops records for reason on a route, before they
+// are given to the destination.
+func droppedAtRoute(reason plugin.Reason) bool {
+	switch reason {
+	case plugin.ReasonFiltered, plugin.ReasonRuleError, plugin.ReasonUnsupported:
+		return true
+	}
+	return false
 }
 
 func dropped(c counts, name string, reason plugin.Reason) float64 {

@@ -36,7 +36,7 @@ func TestSmallRuns(t *testing.T) {
 		t.Run(tc.journey+"/"+string(tc.mode), func(t *testing.T) {
 			o := Options{
 				Shipper: bin, Dir: t.TempDir(), Records: tc.records, Seed: 7, FaultRate: 0.2, Kills: 2,
-				Stall: time.Minute, TrailSamples: "../cloudtrail/testdata/panther-rule-tests.ndjson",
+				Stall: time.Minute, TrailSamples: "../cloudtrailrecord/testdata/panther-rule-tests.ndjson",
 			}
 			r, err := Run(context.Background(), tc.journey, tc.mode, o)
 			if err != nil {

@@ -29,7 +29,7 @@ func BenchmarkWireFloor(b *testing.B) {
 // wireRecords returns, per record, what a journey reads and writes, and whether it signs it.
 func wireRecords(b *testing.B, journey string) (in, out [][]byte, signed bool) {
 	b.Helper()
-	o := Options{Records: 20000, Seed: 1, TrailSamples: "../cloudtrail/testdata/panther-rule-tests.ndjson"}
+	o := Options{Records: 20000, Seed: 1, TrailSamples: "../cloudtrailrecord/testdata/panther-rule-tests.ndjson"}
 	switch journey {
 	case "netskope":
 		j, err := newNetskope(o, Plain)

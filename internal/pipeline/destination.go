@@ -45,6 +45,13 @@ type destination struct {
 	metrics *telemetry.PluginMetrics
 	log     *slog.Logger
 
+	// refuser is dest when it refuses some kinds of record; kinds keeps its answers, by
+	// kindKey, up to maxKindAnswers of them (subtypes a source reads from its records, such as
+	// CloudTrail's eventType, are not a closed set).
+	refuser  plugin.KindRefuser
+	kinds    sync.Map
+	kindsLen atomic.Int32
+
 	queue   chan item
 	batches chan []item
 	stopped atomic.Bool // a fatal error stopped it: new work is nacked at once
@@ -61,11 +68,44 @@ func newDestination(name string, d plugin.Destination, o DestinationOptions, dlq
 			o.MaxBytes = lim.MaxBytes
 		}
 	}
+	refuser, _ := d.(plugin.KindRefuser)
 	return &destination{
 		name: name, dest: d, opts: o, limit: newEPSLimiter(o.EPS), dlq: dlq, metrics: m, log: log,
+		refuser: refuser,
 		queue:   make(chan item, o.QueueSize),
 		batches: make(chan []item),
 	}
+}
+
+// maxKindAnswers bounds the answers of a KindRefuser a destination keeps.
+const maxKindAnswers = 1024
+
+type kindKey struct {
+	kind    event.Kind
+	subtype string
+}
+
+// kindAnswer is whether the destination takes records of one kind and subtype.
+type kindAnswer struct {
+	valid   bool // set: the rest is an answer
+	kind    event.Kind
+	subtype string
+	refused bool
+	reason  string
+}
+
+// refusesKind asks the destination's refuser about kind and subtype, once for each pair.
+func (d *destination) refusesKind(kind event.Kind, subtype string) kindAnswer {
+	k := kindKey{kind, subtype}
+	if v, ok := d.kinds.Load(k); ok {
+		return v.(kindAnswer)
+	}
+	reason, refused := d.refuser.RefuseKind(kind, subtype)
+	a := kindAnswer{valid: true, kind: kind, subtype: subtype, refused: refused, reason: reason}
+	if d.kindsLen.Add(1) <= maxKindAnswers {
+		d.kinds.Store(k, a)
+	}
+	return a
 }
 
 // enqueue queues one record, blocking while the queue is full (backpressure). last says it is

@@ -884,12 +884,12 @@ func TestRuleErrorsAreCountedApartFromFiltered(t *testing.T) {
 
 func TestSkippedRecordsAreCountedAndAcked(t *testing.T) {
 	h := newHarness(t)
-	src := newScriptedSource(false, recs("dlp1", "uba1", "dlp2"))
+	src := newScriptedSource(false, recs("dlp1", "odd1", "dlp2"))
 	d := &fakeDest{behave: func(_ int, ids []string) error {
 		failed := map[int]error{}
 		for i, id := range ids {
-			if strings.HasPrefix(id, "uba") {
-				failed[i] = plugin.Skipped(plugin.ReasonUnsupported, errors.New("CloudTrail Lake takes no UBA alerts"))
+			if strings.HasPrefix(id, "odd") {
+				failed[i] = plugin.Skipped(plugin.ReasonUnmapped, errors.New("the mapping has nothing for odd alerts"))
 			}
 		}
 		return &plugin.BatchError{Failed: failed}
@@ -902,8 +902,8 @@ func TestSkippedRecordsAreCountedAndAcked(t *testing.T) {
 	if o, _ := src.outcome(0); o != event.Acked {
 		t.Fatalf("outcome %v", o)
 	}
-	if v := h.counter("dropped", "dst", "unsupported_by_destination"); v != 1 {
-		t.Fatalf("unsupported = %v", v)
+	if v := h.counter("dropped", "dst", "unmapped"); v != 1 {
+		t.Fatalf("unmapped = %v", v)
 	}
 	if len(h.dlq.reasons()) != 0 {
 		t.Fatalf("a skipped record was dead-lettered: %v", h.dlq.reasons())

@@ -19,29 +19,52 @@ type route struct {
 	rule *rules.Rule
 	dest *destination
 
-	mu       sync.Mutex
-	lastWarn time.Time
-	unwarned int // rule errors since the last warning
+	ruleErrors  logEvery // the rule failed on records
+	unsupported logEvery // the destination refused records for their kind
 }
 
-// warnRuleError logs that the route's rule failed on n records (not matching them), at most once
-// per 10s with the count since: a rule that fails on every record must be seen, not flood.
-func (rt *route) warnRuleError(log *slog.Logger, n int, err error) {
-	rt.mu.Lock()
-	rt.unwarned += n
-	if time.Since(rt.lastWarn) < 10*time.Second {
-		rt.mu.Unlock()
-		return
+// logEvery counts occurrences of one kind of trouble and tells when to log them: at most once
+// per 10 s, with the count since the last line, so that trouble on every record is seen and
+// does not flood the log.
+type logEvery struct {
+	mu      sync.Mutex
+	last    time.Time
+	pending int
+}
+
+// add counts n more; it returns the count to log and true when a line is due.
+func (l *logEvery) add(n int) (count int, due bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending += n
+	if time.Since(l.last) < 10*time.Second {
+		return 0, false
 	}
-	count := rt.unwarned
-	rt.lastWarn, rt.unwarned = time.Now(), 0
-	rt.mu.Unlock()
-	log.Warn("business rule failed on records; they are not sent on this route (counted as rule_error)",
-		"route", rt.name, "rule", rt.rule.Name(), "records", count, "error", err)
+	count = l.pending
+	l.last, l.pending = time.Now(), 0
+	return count, true
 }
 
-// fanout is the Publisher a source writes to: it applies each route's rule and queues the
-// records that match on the route's destination, tracking every piece so the source's ack
+// warnRuleError logs that the route's rule failed on n records (not matching them).
+func (rt *route) warnRuleError(log *slog.Logger, n int, err error) {
+	if count, due := rt.ruleErrors.add(n); due {
+		log.Warn("business rule failed on records; they are not sent on this route (counted as rule_error)",
+			"route", rt.name, "rule", rt.rule.Name(), "records", count, "error", err)
+	}
+}
+
+// noteUnsupported logs that the route's destination refused n records for their kind; kind,
+// subtype and reason are those of one of them.
+func (rt *route) noteUnsupported(log *slog.Logger, n int, kind event.Kind, subtype, reason string) {
+	if count, due := rt.unsupported.add(n); due {
+		log.Info("the destination does not take records of this kind; they are not sent on this route (counted as unsupported_by_destination)",
+			"route", rt.name, "destination", rt.dest.name, "kind", string(kind), "subtype", subtype, "reason", reason, "records", count)
+	}
+}
+
+// fanout is the Publisher a source writes to: it applies each route's rule, asks the route's
+// destination whether it takes the kind of each record that matched (plugin.KindRefuser), and
+// queues the records it takes on it, tracking every piece so the source's ack
 // fires once all routes are done.
 type fanout struct {
 	name    string
@@ -127,8 +150,11 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 	kept := make([]*event.Record, 0, len(recs))
 	for _, rt := range f.routes {
 		kept = kept[:0]
-		filtered, failed := 0, 0
+		filtered, failed, refused := 0, 0, 0
 		var firstErr error
+		var refusedKind event.Kind
+		var refusedSub, refusedWhy string
+		var last kindAnswer // the answer for the previous record, whose kind the next one often shares
 		for i, r := range recs {
 			var ok bool
 			var err error
@@ -143,10 +169,20 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 				if firstErr == nil {
 					firstErr = err
 				}
-			case ok:
+			case !ok:
+				filtered++
+			case rt.dest.refuser == nil:
 				kept = append(kept, r)
 			default:
-				filtered++
+				if !last.valid || last.kind != r.Kind || last.subtype != r.Subtype {
+					last = rt.dest.refusesKind(r.Kind, r.Subtype)
+				}
+				if !last.refused {
+					kept = append(kept, r)
+					continue
+				}
+				refused++
+				refusedKind, refusedSub, refusedWhy = r.Kind, r.Subtype, last.reason
 			}
 		}
 		if filtered > 0 {
@@ -155,6 +191,10 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		if failed > 0 {
 			rt.dest.metrics.Dropped(string(plugin.ReasonRuleError), failed)
 			rt.warnRuleError(f.log, failed, firstErr)
+		}
+		if refused > 0 {
+			rt.dest.metrics.Dropped(string(plugin.ReasonUnsupported), refused)
+			rt.noteUnsupported(f.log, refused, refusedKind, refusedSub, refusedWhy)
 		}
 		t.Add(len(kept))
 		for i, r := range kept {

@@ -89,9 +89,10 @@ func IsFatal(err error) bool {
 	return errors.As(err, &f)
 }
 
-// SkippedError marks a record the destination leaves out on purpose (a UBA alert CloudTrail
-// Lake does not take, a subtype its mapping does not cover, a second copy of an id in one
-// call): it is counted under Reason and acknowledged, not dead-lettered.
+// SkippedError marks a record the destination leaves out on purpose (a subtype its mapping
+// does not cover, a second copy of an id in one call): it is counted under Reason and
+// acknowledged, not dead-lettered. A destination that never takes a kind of record says so
+// with KindRefuser instead, before the record is queued.
 type SkippedError struct {
 	Reason Reason
 	Err    error

@@ -86,6 +86,19 @@ type Limited interface {
 	BatchLimits() BatchLimits
 }
 
+// KindRefuser is implemented by destinations that take only some kinds of record (CloudTrail
+// Lake takes Netskope records, and not the UBA alerts among them). The engine asks before it
+// queues a record: a refused record is never handed to Write; it is counted on the
+// destination's metrics as ReasonUnsupported, logged (at most every 10 s per route, with the
+// reason) and acknowledged, like a record the route's rule filtered out. Every destination that
+// refuses a kind says so here, not in Write.
+type KindRefuser interface {
+	// RefuseKind reports whether the destination never takes records of kind and subtype
+	// (event.Record's Kind and Subtype), and why, for the log. The answer must depend only on
+	// its arguments and the destination's configuration: the engine keeps it.
+	RefuseKind(kind event.Kind, subtype string) (reason string, refused bool)
+}
+
 // Checker is implemented by plugins that can verify their configuration against the outside
 // world (credentials, permissions, the existence of a channel) for `validate --check`.
 type Checker interface {

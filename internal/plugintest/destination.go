@@ -38,6 +38,13 @@ type DestinationHarness struct {
 	// the UnusualBytes case check that records arrive byte-exact; IDKey (the record's "id"
 	// field) suits a far end that re-encodes records.
 	Key func(rec *event.Record) string
+	// Adapt, when set, turns each record the suite writes into one this destination takes,
+	// for a destination that takes only some kinds of record (CloudTrail Lake takes Netskope
+	// events and alerts). It is given the suite's record, whose Raw is a JSON object with an
+	// "id" member, ID that id, Source "plugintest" and no Kind, and returns the record to
+	// write (a new one, or the same one changed); Key is applied to what it returns. When nil,
+	// the suite's records are written as they are.
+	Adapt func(rec *event.Record) *event.Record
 	// Skip names cases that do not apply to this destination, with the reason.
 	Skip map[string]string
 }
@@ -83,6 +90,8 @@ func NewRecord(id string, extra map[string]any) *event.Record {
 //     control characters, U+2028, HTML characters and a large value arrive intact (byte-exact
 //     when Key is RawKey).
 //
+// Every record written goes through the harness's Adapt, when it has one.
+//
 // Every call to the destination must return within DefaultTimeout.
 func RunDestinationSuite(t *testing.T, h DestinationHarness) {
 	t.Helper()
@@ -123,6 +132,22 @@ func makeBatch(prefix string, n int) []*event.Record {
 		out[i] = NewRecord(fmt.Sprintf("%s-%d", prefix, i), map[string]any{"seq": i, "msg": "record " + prefix})
 	}
 	return out
+}
+
+// adapt returns recs made into records the destination takes (the harness's Adapt), in place.
+func (c *destCase) adapt(recs []*event.Record) []*event.Record {
+	if c.h.Adapt == nil {
+		return recs
+	}
+	for i, r := range recs {
+		recs[i] = c.h.Adapt(r)
+	}
+	return recs
+}
+
+// batch is makeBatch's records made into records the destination takes.
+func (c *destCase) batch(prefix string, n int) []*event.Record {
+	return c.adapt(makeBatch(prefix, n))
 }
 
 // call runs f, failing the test if it does not return within DefaultTimeout.
@@ -235,7 +260,7 @@ func (c *destCase) judge(t *testing.T, got []string, batches [][]*event.Record) 
 
 func (c *destCase) batches(t *testing.T) {
 	d := c.h.New(t)
-	bs := [][]*event.Record{makeBatch("a", 1), makeBatch("b", 7), makeBatch("c", 60)}
+	bs := [][]*event.Record{c.batch("a", 1), c.batch("b", 7), c.batch("c", 60)}
 	for _, b := range bs {
 		c.write(t, d, b)
 	}
@@ -247,7 +272,7 @@ func (c *destCase) emptyBatch(t *testing.T) {
 	d := c.h.New(t)
 	c.write(t, d, nil)
 	c.write(t, d, []*event.Record{})
-	one := makeBatch("after-empty", 1)
+	one := c.batch("after-empty", 1)
 	c.write(t, d, one)
 	c.write(t, d, []*event.Record{})
 	c.closeOnce(t, d)
@@ -266,7 +291,7 @@ func (c *destCase) concurrentWrites(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range perWriter {
-				b := makeBatch(fmt.Sprintf("w%d-b%d", w, i), size)
+				b := c.batch(fmt.Sprintf("w%d-b%d", w, i), size)
 				err := callTimeout(func() error { return d.Write(context.Background(), b) })
 				mu.Lock()
 				all = append(all, b)
@@ -287,14 +312,14 @@ func (c *destCase) concurrentWrites(t *testing.T) {
 
 func (c *destCase) close(t *testing.T) {
 	d := c.h.New(t)
-	first := makeBatch("before-close", 5)
+	first := c.batch("before-close", 5)
 	c.write(t, d, first)
 	c.closeOnce(t, d)
 	c.expect(t, first)
 	if err := call(t, "a second Close", func() error { return d.Close(context.Background()) }); err != nil {
 		t.Logf("a second Close returned %v", err)
 	}
-	late := makeBatch("after-close", 2)
+	late := c.batch("after-close", 2)
 	if err := call(t, "Write after Close", func() error { return d.Write(context.Background(), late) }); err != nil {
 		t.Logf("Write after Close returned %v", err)
 		c.expect(t, first)
@@ -325,6 +350,7 @@ func (c *destCase) unusualBytes(t *testing.T) {
 		}
 		recs[i] = &event.Record{Raw: []byte(s), ID: fmt.Sprintf("u-%d", i+1), Source: "plugintest"}
 	}
+	recs = c.adapt(recs)
 	c.write(t, d, recs[:4])
 	c.write(t, d, recs[4:])
 	c.closeOnce(t, d)

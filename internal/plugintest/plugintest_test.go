@@ -149,6 +149,38 @@ func TestDestinationSuiteOnReferenceDestination(t *testing.T) {
 	})
 }
 
+// kindDest keeps only the records of its kind, as a destination that refuses the others does;
+// it is the reference destination otherwise.
+type kindDest struct {
+	memDest
+	kind event.Kind
+}
+
+func (d *kindDest) Write(ctx context.Context, recs []*event.Record) error {
+	var take []*event.Record
+	for _, r := range recs {
+		if r.Kind == d.kind {
+			take = append(take, r)
+		}
+	}
+	return d.memDest.Write(ctx, take)
+}
+
+// A harness's Adapt makes every record the suite writes one the destination takes: without it,
+// a destination of one kind of record would deliver nothing.
+func TestDestinationSuiteAdaptsRecords(t *testing.T) {
+	var d *kindDest
+	RunDestinationSuite(t, DestinationHarness{
+		New:       func(*testing.T) plugin.Destination { d = &kindDest{kind: "test/kind"}; return d },
+		Delivered: func(*testing.T) []string { return d.delivered() },
+		Key:       RawKey,
+		Adapt: func(r *event.Record) *event.Record {
+			r.Kind = "test/kind"
+			return r
+		},
+	})
+}
+
 func TestJudge(t *testing.T) {
 	c := &destCase{h: DestinationHarness{Key: IDKey}}
 	b1 := makeBatch("a", 3)

@@ -65,23 +65,27 @@ func escapedLen(s string) int {
 // fills up to 1 MB never goes over.
 func FuzzPrepare(f *testing.F) {
 	recs, audit := sampleRecords(f)
-	for _, b := range recs {
-		f.Add(b, "", "", true)
+	for _, s := range recs {
+		f.Add(s.raw, string(s.kind), s.subtype, "", true)
 	}
 	for _, b := range audit {
-		f.Add([]byte(b), "audit", "", false)
+		f.Add([]byte(b), string(event.KindNetskopeEvent), "audit", "", false)
 	}
-	f.Add([]byte(`{"_id":"a b/c","alert_type":"DLP","timestamp":1700000000,"user":"u","srcip":"not an ip","x":"\"\"\"\"\"\"\"\""}`), "", "", true)
-	f.Add([]byte(`{"_id":"1","alert_type":"uba","timestamp":1700000000}`), "", "", true)
-	f.Add([]byte("{\"_id\":\"u8\",\"alert_type\":\"dlp\",\"timestamp\":1700000000,\"user\":\"u\",\"zz\":\"\xff\\u0001\",\"n\":[1,{\"a\":\"\xc3\"}]}"), "", "", true)
-	f.Add([]byte(`{"alert_type":"dlp","timestamp":1700000000,"user":"u"}`), "", "r\u00e9c\u00f6rd-id-\u2603", true)
+	alert := string(event.KindNetskopeAlert)
+	f.Add([]byte(`{"_id":"a b/c","alert_type":"DLP","timestamp":1700000000,"user":"u","srcip":"not an ip","x":"\"\"\"\"\"\"\"\""}`), alert, "DLP", "", true)
+	f.Add([]byte(`{"_id":"1","alert_type":"uba","timestamp":1700000000}`), alert, "uba", "", true)
+	f.Add([]byte(`{"_id":"2","alert_type":"dlp","timestamp":1700000000}`), string(event.KindCloudTrail), "AwsApiCall", "", true)
+	f.Add([]byte(`{"_id":"3","alert_type":"dlp","timestamp":1700000000}`), "", "", "", true)
+	f.Add([]byte("{\"_id\":\"u8\",\"alert_type\":\"dlp\",\"timestamp\":1700000000,\"user\":\"u\",\"zz\":\"\xff\\u0001\",\"n\":[1,{\"a\":\"\xc3\"}]}"), alert, "dlp", "", true)
+	f.Add([]byte(`{"alert_type":"dlp","timestamp":1700000000,"user":"u"}`), alert, "dlp", "r\u00e9c\u00f6rd-id-\u2603", true)
 
 	maps := mapping.DefaultCloudTrail()
-	f.Fuzz(func(t *testing.T, raw []byte, typ, id string, additional bool) {
+	f.Fuzz(func(t *testing.T, raw []byte, kind, subtype, id string, additional bool) {
 		cfg := NewConfig().(*Config)
 		cfg.AddAdditionalData = additional
 		d := &Destination{cfg: cfg, maps: maps, account: fuzzAccount}
-		p, err := d.prepare(&event.Record{Raw: raw, Subtype: typ, ID: id})
+		r := &event.Record{Raw: raw, Kind: event.Kind(kind), Subtype: subtype, ID: id}
+		p, err := d.prepare(r)
 		if err != nil {
 			var re *plugin.RefusedError
 			var se *plugin.SkippedError
@@ -89,6 +93,9 @@ func FuzzPrepare(f *testing.F) {
 				t.Fatalf("error %T %v is neither Refused nor Skipped", err, err)
 			}
 			return
+		}
+		if why, refused := d.RefuseKind(r.Kind, r.Subtype); refused {
+			t.Fatalf("mapped a record of kind %q subtype %q, which RefuseKind refuses (%s)", kind, subtype, why)
 		}
 		ev := p.ev
 		if !validID.MatchString(ev.ID) {
@@ -167,7 +174,7 @@ func quoteHeavy(i int) *event.Record {
 		fmt.Fprintf(&b, `,"f%04d":"v"`, k)
 	}
 	b.WriteByte('}')
-	return &event.Record{ID: id, Raw: []byte(b.String()), Subtype: "dlp"}
+	return &event.Record{ID: id, Raw: []byte(b.String()), Kind: event.KindNetskopeAlert, Subtype: "dlp"}
 }
 
 // Escaping eventData as a JSON string doubles every quote and backslash, so an event's payload

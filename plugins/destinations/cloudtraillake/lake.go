@@ -74,6 +74,7 @@ var (
 	_ plugin.Destination = (*Destination)(nil)
 	_ plugin.Limited     = (*Destination)(nil)
 	_ plugin.Checker     = (*Destination)(nil)
+	_ plugin.KindRefuser = (*Destination)(nil)
 )
 
 // New builds the destination: credentials, the client for the channel's region, the mapping.
@@ -103,6 +104,26 @@ func New(ctx context.Context, cfg *Config, set plugin.Settings) (*Destination, e
 // kept by Write, which splits a batch whose eventData grew in mapping.
 func (d *Destination) BatchLimits() plugin.BatchLimits {
 	return plugin.BatchLimits{MaxRecords: maxEvents, MaxBytes: maxBody - 64<<10}
+}
+
+// RefuseKind implements plugin.KindRefuser. The lake's mappings cover Netskope events and
+// alerts; of those, UBA alerts are not taken, as Cloud Exchange decides by the endpoint the
+// alert came from (its Subtype).
+func (d *Destination) RefuseKind(kind event.Kind, subtype string) (reason string, refused bool) {
+	switch {
+	case kind == "":
+		return "CloudTrail Lake's mappings cover Netskope events and alerts; this record has no kind (its source does not say what it is)", true
+	case kind != event.KindNetskopeEvent && kind != event.KindNetskopeAlert:
+		return fmt.Sprintf("CloudTrail Lake's mappings cover Netskope events and alerts, not %s records", kind), true
+	case kind == event.KindNetskopeAlert && eventSubtype(subtype) == "uba":
+		return "CloudTrail Lake does not take UBA alerts from the Netskope source", true
+	}
+	return "", false
+}
+
+// eventSubtype is a subtype as eventSource spells it: lower case, without spaces.
+func eventSubtype(subtype string) string {
+	return strings.ToLower(strings.ReplaceAll(subtype, " ", ""))
 }
 
 // Check implements plugin.Checker: GetChannel tells wrong credentials, a missing permission
@@ -291,10 +312,15 @@ func safeID(id string) string {
 	return string(b)
 }
 
-// prepare maps one record into an audit event, or says why it cannot go. The record is not
-// decoded whole: only the fields the mapping reads are, and the others go to
-// additionalEventData as the bytes they are.
+// prepare maps one record into an audit event, or says why it cannot go. What the record is
+// comes from its Kind and Subtype, as its source set them; a kind RefuseKind refuses is
+// skipped here too, for callers other than the engine (Preview, tests). The record is not
+// decoded whole: only the fields the mapping reads are (and _id when the record has no ID),
+// and the others go to additionalEventData as the bytes they are.
 func (d *Destination) prepare(r *event.Record) (prepared, error) {
+	if why, refused := d.RefuseKind(r.Kind, r.Subtype); refused {
+		return prepared{}, plugin.Skipped(plugin.ReasonUnsupported, errors.New(why))
+	}
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
 	members, err := event.AppendMembers(sc.members[:0], r.Raw)
@@ -318,26 +344,15 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		fields[k] = v
 		return nil
 	}
-	for i := len(members) - 1; i >= 0; i-- {
-		switch members[i].Key {
-		case "alert_type", "event_type", "_id":
-			if err := decode(i); err != nil {
-				return prepared{}, plugin.Refused("InvalidData", err)
-			}
-		}
-	}
-	kind, subtype := classify(r, fields)
-	label := subtype + " " + kind
-	if kind == "alerts" && subtype == "uba" {
-		return prepared{}, plugin.Skipped(plugin.ReasonUnsupported, errors.New("CloudTrail Lake does not take UBA alerts from the Netskope source"))
-	}
-	m, ok := d.maps.For(kind, subtype)
+	class, subtype := r.Kind.Class(), eventSubtype(r.Subtype)
+	label := subtype + " " + class + "s"
+	m, ok := d.maps.For(class, subtype)
 	if !ok {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the mapping has nothing for %s", label))
 	}
 	want, all := d.topFields(m)
 	for i := len(members) - 1; i >= 0; i-- {
-		if _, read := want[members[i].Key]; read || all {
+		if _, read := want[members[i].Key]; read || all || r.ID == "" && members[i].Key == "_id" {
 			if err := decode(i); err != nil {
 				return prepared{}, plugin.Refused("InvalidData", err)
 			}
@@ -353,7 +368,7 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		sc.extra = additionalData(sc.extra[:0], sc.unused)
 		extra = sc.extra
 	}
-	data := d.eventData(out, kind, subtype, extra, len(r.Raw))
+	data := d.eventData(out, "netskope"+class+"."+subtype, extra, len(r.Raw))
 	id := r.ID
 	if id == "" {
 		if s, ok := fields["_id"].(string); ok {
@@ -382,12 +397,8 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 // eventData completes a mapping's output into the audit event's eventData: the Netskope
 // eventSource, the channel's account, no sourceIPAddress that is not an IP, the unused fields
 // as additionalEventData (extra, nil when none). size is the record's, to allocate once.
-func (d *Destination) eventData(out *mapping.Output, kind, subtype string, extra []byte, size int) []byte {
-	source := "netskopeevent."
-	if kind == "alerts" {
-		source = "netskopealert."
-	}
-	_ = out.Set("eventSource", source+strings.ToLower(strings.ReplaceAll(subtype, " ", "")))
+func (d *Destination) eventData(out *mapping.Output, eventSource string, extra []byte, size int) []byte {
+	_ = out.Set("eventSource", eventSource)
 	_ = out.Set("recipientAccountId", d.account)
 	if v, ok := out.Get("sourceIPAddress"); ok {
 		if s, _ := v.(string); s == "" || !validIP(s) {
@@ -421,29 +432,6 @@ func (d *Destination) topFields(m *mapping.Mapping) (want map[string]struct{}, a
 	}
 	d.fieldsOf.Store(m, tf{want, all})
 	return want, all
-}
-
-// classify tells alerts from events and finds the subtype: the source's Type, else the
-// record's alert_type (ctep, ips and c2 are all ctep) or event_type.
-func classify(r *event.Record, fields map[string]any) (kind, subtype string) {
-	kind = "events"
-	at, isAlert := fields["alert_type"].(string)
-	if isAlert {
-		kind = "alerts"
-	}
-	subtype = strings.ToLower(r.Subtype)
-	if subtype == "" {
-		if isAlert {
-			subtype = strings.ToLower(at)
-		} else if et, ok := fields["event_type"].(string); ok {
-			subtype = strings.ToLower(et)
-		}
-	}
-	switch subtype {
-	case "ips", "c2":
-		subtype = "ctep"
-	}
-	return kind, subtype
 }
 
 // jsonKind names the kind of a decoded JSON value, for messages.
@@ -552,8 +540,8 @@ func additionalData(dst []byte, parts []kv) []byte {
 	return append(out, '}')
 }
 
-// logSkipped writes one line per reason for the records left out of a batch (UBA alerts,
-// unmapped subtypes), not one per record.
+// logSkipped writes one line per reason for the records left out of a batch (unmapped
+// subtypes, a repeated id), not one per record.
 func (d *Destination) logSkipped(recs []*event.Record, failed map[int]error) {
 	counts := map[plugin.Reason]int{}
 	for _, err := range failed {

@@ -4,16 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/netconf"
+	"github.com/logshipper/logshipper/internal/pipeline"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/rules"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
+	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
 func startSim(t *testing.T) *cloudsim.Sim {
@@ -51,7 +60,7 @@ func newDest(t *testing.T, s *cloudsim.Sim, edit func(*Config)) *Destination {
 
 func alert(id, typ, extra string) *event.Record {
 	raw := fmt.Sprintf(`{"_id":%q,"alert_type":%q,"timestamp":1795420800,"user":"alice@example.com","srcip":"10.1.2.3","alert_name":"DLP rule","app":"Box","transaction_id":9223372036854775807%s}`, id, typ, extra)
-	return &event.Record{ID: id, Raw: []byte(raw), Subtype: strings.ToLower(typ)}
+	return &event.Record{ID: id, Raw: []byte(raw), Kind: event.KindNetskopeAlert, Subtype: strings.ToLower(typ)}
 }
 
 func TestWriteMapsAndDelivers(t *testing.T) {
@@ -69,6 +78,8 @@ func TestWriteMapsAndDelivers(t *testing.T) {
 		t.Fatalf("Write: %v, want a BatchError for the skipped records", err)
 	}
 	var se *plugin.SkippedError
+	// The engine never hands the lake a UBA alert (RefuseKind); written directly, it is
+	// skipped for the same reason.
 	if !errors.As(be.Failed[1], &se) || se.Reason != plugin.ReasonUnsupported {
 		t.Errorf("uba: %v", be.Failed[1])
 	}
@@ -145,4 +156,132 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%q: %v, want %q", tc.arn, err, tc.want)
 		}
 	}
+}
+
+func TestRefuseKind(t *testing.T) {
+	d := &Destination{cfg: NewConfig().(*Config), maps: mapping.DefaultCloudTrail(), account: "123456789012"}
+	tests := []struct {
+		kind    event.Kind
+		subtype string
+		refused bool
+		reason  string
+	}{
+		{event.KindNetskopeAlert, "dlp", false, ""},
+		{event.KindNetskopeAlert, "ctep", false, ""},
+		{event.KindNetskopeEvent, "audit", false, ""},
+		// A subtype no mapping covers is taken: the mapping decides, and counts it as unmapped.
+		{event.KindNetskopeAlert, "nosuchtype", false, ""},
+		{event.KindNetskopeAlert, "uba", true, "UBA alerts"},
+		{event.KindNetskopeAlert, "UBA", true, "UBA alerts"},
+		// A UBA event endpoint would be another thing: only alerts are refused.
+		{event.KindNetskopeEvent, "uba", false, ""},
+		{event.KindCloudTrail, "AwsApiCall", true, "not cloudtrail records"},
+		{"", "", true, "no kind"},
+		{"netskope/other", "dlp", true, "not netskope/other records"},
+	}
+	for _, tc := range tests {
+		reason, refused := d.RefuseKind(tc.kind, tc.subtype)
+		if refused != tc.refused || !strings.Contains(reason, tc.reason) {
+			t.Errorf("RefuseKind(%q, %q) = %q, %v; want refused=%v with %q", tc.kind, tc.subtype, reason, refused, tc.refused, tc.reason)
+		}
+	}
+}
+
+// scripted publishes its batches once and waits for each one's outcome.
+type scripted struct {
+	batches [][]*event.Record
+	acked   chan event.Outcome
+}
+
+func (s *scripted) Run(ctx context.Context, pub plugin.Publisher) error {
+	for _, b := range s.batches {
+		if err := pub.Publish(ctx, b, func(o event.Outcome) { s.acked <- o }); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// Through the engine, the lake is never handed a UBA alert, a CloudTrail record or a record of
+// no kind: they are counted on it as unsupported_by_destination and acknowledged, and the
+// Netskope alerts and events around them are delivered.
+func TestEngineRefusesKindsTheLakeDoesNotTake(t *testing.T) {
+	s := startSim(t)
+	metrics := telemetry.NewMetrics("test")
+	d := newDest(t, s, nil)
+	ct := &event.Record{ID: "ct1", Raw: []byte(`{"eventVersion":"1.08","eventID":"ct1","eventType":"AwsApiCall"}`), Kind: event.KindCloudTrail, Subtype: "AwsApiCall"}
+	plain := &event.Record{ID: "plain1", Raw: []byte(`{"_id":"plain1","alert_type":"DLP","timestamp":1795420800,"user":"u@example.com"}`)}
+	audit := &event.Record{ID: "ev1", Raw: []byte(`{"event_type":"audit","_id":"ev1","timestamp":1795420800,"user":"admin@example.com","audit_log_event":"Login Successful"}`),
+		Kind: event.KindNetskopeEvent, Subtype: "audit"}
+	src := &scripted{acked: make(chan event.Outcome, 2), batches: [][]*event.Record{
+		{alert("e1", "DLP", ""), alert("e2", "uba", ""), ct, alert("e3", "malware", "")},
+		{plain, alert("e4", "uba", ""), audit},
+	}}
+	log := plugintest.Logger(t)
+	e, err := pipeline.New(pipeline.Options{Logger: log, DeadLetters: failingDeadLetters{t}}, []pipeline.SourceSpec{{
+		Name: "src", Source: src, Metrics: metrics.Plugin("src"), Logger: log.With("plugin", "src"), Dropper: &plugintest.Dropper{},
+	}}, []pipeline.DestinationSpec{{
+		Name: "lake", Destination: d, Metrics: metrics.Plugin("lake"), Logger: log.With("plugin", "lake"),
+		Options: pipeline.DestinationOptions{MaxRecords: 100, MaxBytes: 1 << 20, MaxWait: 10 * time.Millisecond, Workers: 1, QueueSize: 100,
+			Retry: pipeline.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}},
+	}}, []pipeline.RouteSpec{{Name: "src->lake", Source: "src", Destination: "lake", Rule: allRule(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	for i := range src.batches {
+		select {
+		case o := <-src.acked:
+			if o != event.Acked {
+				t.Errorf("batch %d: %v, want acked", i, o)
+			}
+		case <-time.After(plugintest.DefaultTimeout):
+			t.Fatalf("batch %d not acknowledged", i)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	var got []string
+	for _, ev := range s.Lake.Query(lake.Filter{}) {
+		got = append(got, ev.ID+" "+ev.EventSource)
+	}
+	slices.Sort(got)
+	want := []string{"e1 netskopealert.dlp", "e3 netskopealert.malware", "ev1 netskopeevent.audit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the lake holds %v, want %v", got, want)
+	}
+	lm := metrics.Plugin("lake")
+	if v := testutil.ToFloat64(lm.DroppedCounter(string(plugin.ReasonUnsupported))); v != 4 {
+		t.Errorf("unsupported_by_destination = %v, want 4 (two UBA alerts, a CloudTrail record, a record of no kind)", v)
+	}
+	if v := testutil.ToFloat64(lm.Received); v != 3 {
+		t.Errorf("the lake's queue received %v records, want the 3 it takes", v)
+	}
+}
+
+func allRule(t *testing.T) *rules.Rule {
+	t.Helper()
+	set, err := rules.NewSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := set.Get(rules.All)
+	if !ok {
+		t.Fatal("no rule All")
+	}
+	return r
+}
+
+// failingDeadLetters fails the test when anything is dead-lettered: a refused kind is counted,
+// not kept.
+type failingDeadLetters struct{ t *testing.T }
+
+func (f failingDeadLetters) Put(plugin string, es []deadletter.Entry) error {
+	f.t.Errorf("%s dead-lettered %d records (first: %s %s)", plugin, len(es), es[0].Reason, es[0].ID)
+	return nil
 }

@@ -8,15 +8,28 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/mapping"
 )
 
-// sampleRecords are the mapping package's sample records and the Netskope audit events of
+// sample is a sample record with the kind and subtype its source would give it.
+type sample struct {
+	raw     []byte
+	kind    event.Kind
+	subtype string
+}
+
+func (s sample) record() *event.Record {
+	return &event.Record{Raw: s.raw, Kind: s.kind, Subtype: s.subtype}
+}
+
+// sampleRecords are the mapping package's sample records (their kind and subtype from their
+// file's name: alert_dlp.json is a Netskope dlp alert; alert_missing.json a dlp alert) and the Netskope audit events of
 // Panther's rule tests (their "log" members; the latter absent when /work/shared is).
-func sampleRecords(t testing.TB) (mapping, audit [][]byte) {
+func sampleRecords(t testing.TB) (mapping []sample, audit [][]byte) {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "internal", "mapping", "testdata", "records", "*.json"))
 	for _, p := range files {
@@ -24,7 +37,11 @@ func sampleRecords(t testing.TB) (mapping, audit [][]byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mapping = append(mapping, b)
+		class, subtype, _ := strings.Cut(strings.TrimSuffix(filepath.Base(p), ".json"), "_")
+		if subtype == "missing" { // a dlp alert with fields missing
+			subtype = "dlp"
+		}
+		mapping = append(mapping, sample{b, event.Kind("netskope/" + class), subtype})
 	}
 	fh, err := os.Open("/work/shared/testdata/netskope/panther-audit-tests.ndjson")
 	if err != nil {
@@ -52,9 +69,8 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 	if err != nil {
 		return nil
 	}
-	kind, subtype := classify(r, fields)
-	m, ok := d.maps.For(kind, subtype)
-	if !ok || kind == "alerts" && subtype == "uba" {
+	m, ok := d.maps.For(r.Kind.Class(), r.Subtype)
+	if !ok || r.Kind == event.KindNetskopeAlert && r.Subtype == "uba" {
 		return nil
 	}
 	out, err := m.Apply(fields)
@@ -69,7 +85,7 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 		}
 		parts = append(parts, kv{k, b})
 	}
-	return decodeJSON(t, d.eventData(&out, kind, subtype, additionalData(nil, parts), len(r.Raw)))
+	return decodeJSON(t, d.eventData(&out, "netskope"+r.Kind.Class()+"."+r.Subtype, additionalData(nil, parts), len(r.Raw)))
 }
 
 func decodeJSON(t *testing.T, b []byte) any {
@@ -89,20 +105,20 @@ func decodeJSON(t *testing.T, b []byte) any {
 func TestPrepareMatchesWholeRecordMapping(t *testing.T) {
 	recs, audit := sampleRecords(t)
 	for _, l := range audit {
-		recs = append(recs, append([]byte(`{"event_type":"audit",`), l[1:]...))
+		recs = append(recs, sample{append([]byte(`{"event_type":"audit",`), l[1:]...), event.KindNetskopeEvent, "audit"})
 	}
 	recs = append(recs,
-		[]byte(`{"_id":"d1","alert_type":"DLP","timestamp":1700000000,"user":"u","x":{"b":[1, 2.50, "s p a c e"]},"y":"\u00e9 <&>","dup":1,"dup":2}`),
-		[]byte("{\"_id\":\"d2\",\"alert_type\":\"malware\",\"timestamp\":1700000000,\"bad\":\"\xff\"}"),
+		sample{[]byte(`{"_id":"d1","alert_type":"DLP","timestamp":1700000000,"user":"u","x":{"b":[1, 2.50, "s p a c e"]},"y":"\u00e9 <&>","dup":1,"dup":2}`), event.KindNetskopeAlert, "dlp"},
+		sample{[]byte("{\"_id\":\"d2\",\"alert_type\":\"malware\",\"timestamp\":1700000000,\"bad\":\"\xff\"}"), event.KindNetskopeAlert, "malware"},
 	)
 	if len(recs) < 10 {
 		t.Fatalf("only %d sample records", len(recs))
 	}
 	d := &Destination{cfg: NewConfig().(*Config), maps: mapping.DefaultCloudTrail(), account: "123456789012"}
 	mapped := 0
-	for i, raw := range recs {
-		want := wholeRecordEventData(t, d, &event.Record{Raw: raw})
-		p, err := d.prepare(&event.Record{Raw: raw})
+	for i, smp := range recs {
+		want := wholeRecordEventData(t, d, smp.record())
+		p, err := d.prepare(smp.record())
 		if want == nil {
 			if err == nil {
 				t.Errorf("record %d: mapped, though the whole record does not map", i)
@@ -136,7 +152,7 @@ func BenchmarkPrepare(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := d.prepare(&event.Record{Raw: raw}); err != nil {
+		if _, err := d.prepare(&event.Record{Raw: raw, Kind: event.KindNetskopeAlert, Subtype: "dlp"}); err != nil {
 			b.Fatal(err)
 		}
 	}

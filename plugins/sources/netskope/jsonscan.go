@@ -45,7 +45,6 @@ type recordFields struct {
 	id        string
 	timestamp []byte // raw value
 	inserted  []byte // raw _insertion_epoch_timestamp
-	alertType string
 	// eventType is the span of the value of a top-level event_type, if any: [evStart, evEnd).
 	hasEventType   bool
 	evStart, evEnd int
@@ -225,8 +224,6 @@ func (s *scanner) record(f *recordFields) error {
 			f.timestamp = value
 		case "_insertion_epoch_timestamp":
 			f.inserted = value
-		case "alert_type":
-			f.alertType = textOf(value)
 		case "event_type":
 			f.hasEventType = true
 			f.evStart, f.evEnd = vs-base, ve-base

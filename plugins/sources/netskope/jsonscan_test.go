@@ -25,13 +25,12 @@ func TestParseAnswer(t *testing.T) {
 		raw     string
 		valid   bool
 		id      string
-		alert   string
 		hasEv   bool
 		empty   bool
 		tsBytes string
 	}
 	wants := []want{
-		{raw: `{"_id":"a1","timestamp":1700000000,"alert_type":"DLP","transaction_id":9007199254740993123}`, valid: true, id: "a1", alert: "DLP", tsBytes: "1700000000"},
+		{raw: `{"_id":"a1","timestamp":1700000000,"alert_type":"DLP","transaction_id":9007199254740993123}`, valid: true, id: "a1", tsBytes: "1700000000"},
 		{raw: `42`},
 		{raw: `"text"`},
 		{raw: `[1,2]`},
@@ -54,7 +53,7 @@ func TestParseAnswer(t *testing.T) {
 		if !w.valid {
 			continue
 		}
-		if e.rec.id != w.id || e.rec.alertType != w.alert || e.rec.hasEventType != w.hasEv || e.rec.empty != w.empty || string(e.rec.timestamp) != w.tsBytes {
+		if e.rec.id != w.id || e.rec.hasEventType != w.hasEv || e.rec.empty != w.empty || string(e.rec.timestamp) != w.tsBytes {
 			t.Errorf("elem %d fields %+v, want %+v", i, e.rec, w)
 		}
 		if w.hasEv && string(e.raw[e.rec.evStart:e.rec.evEnd]) != `"old"` {
@@ -133,18 +132,6 @@ func TestSpliceEventType(t *testing.T) {
 		e := a.elems[0]
 		if got := string(spliceEventType(nil, e.raw, &e.rec, `"event_type":"audit"`, "audit")); got != c.want {
 			t.Errorf("splice(%s) = %s, want %s", c.in, got, c.want)
-		}
-	}
-}
-
-func TestAlertType(t *testing.T) {
-	for in, want := range map[string]string{
-		"ctep": "ctep", "ips": "ctep", "IPS": "ctep", "c2": "ctep", "C2": "ctep",
-		"DLP": "dlp", "Compromised Credential": "compromisedcredential", "Security Assessment": "securityassessment",
-		"Malware": "malware", "policy": "policy", "uba": "uba", "": "fallback",
-	} {
-		if got := alertType(in, "fallback"); got != want {
-			t.Errorf("alertType(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -17,20 +17,20 @@ func (e endpoint) String() string { return e.kind + "/" + e.typ }
 
 func (e endpoint) path() string { return "/api/v2/events/dataexport/" + e.kind + "/" + e.typ }
 
-// alertType returns the Type of an alert record: its alert_type lower-cased without spaces
-// ("Compromised Credential" -> "compromisedcredential", "DLP" -> "dlp"), with the three kinds
-// of the ctep endpoint ("ctep", "ips", "c2") grouped as "ctep", as Cloud Exchange does; the
-// endpoint's type when the record has none. It is then the name used in alert_types.
-func alertType(v, fallback string) string {
-	if v == "" {
-		return fallback
+// kind is the event.Kind of the endpoint's records.
+func (e endpoint) recordKind() event.Kind {
+	if e.kind == "alerts" {
+		return event.KindNetskopeAlert
 	}
-	t := strings.ToLower(strings.ReplaceAll(v, " ", ""))
-	switch t {
-	case "ctep", "ips", "c2":
-		return "ctep"
-	}
-	return t
+	return event.KindNetskopeEvent
+}
+
+// subtype is the Subtype of the endpoint's records: the endpoint's type in lower case, without
+// spaces. The endpoint, not a record's own alert_type, says what an alert is, as Cloud Exchange
+// decides: the ctep endpoint's alerts (alert_type ctep, ips or c2) are all "ctep", the subtype
+// CloudTrail Lake mappings know.
+func (e endpoint) subtype() string {
+	return strings.ToLower(strings.ReplaceAll(e.typ, " ", ""))
 }
 
 // recordTime reads a record's timestamp: epoch seconds (a number or a string holding one), or
@@ -74,6 +74,7 @@ type builder struct {
 // other byte stays as received. The event records of a page share one allocation.
 func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later int) {
 	recs = make([]*event.Record, 0, len(a.elems))
+	kind, subtype := b.ep.recordKind(), b.ep.subtype()
 	var arena []byte
 	var field string
 	if b.ep.kind == "events" {
@@ -103,20 +104,20 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 			}
 		}
 		r := &event.Record{
-			ID:     e.rec.id,
-			Time:   recordTime(e.rec.timestamp),
-			Source: b.source,
-			Meta:   b.meta,
+			ID:      e.rec.id,
+			Time:    recordTime(e.rec.timestamp),
+			Source:  b.source,
+			Kind:    kind,
+			Subtype: subtype,
+			Meta:    b.meta,
 			// parseAnswer checked it; splicing event_type in keeps it valid.
 			ValidJSON: true,
 		}
 		if b.ep.kind == "events" {
-			r.Subtype = b.ep.typ
 			start := len(arena)
 			arena = spliceEventType(arena, e.raw, &e.rec, field, b.ep.typ)
 			r.Raw = arena[start:len(arena):len(arena)]
 		} else {
-			r.Subtype = alertType(e.rec.alertType, b.ep.typ)
 			r.Raw = e.raw[:len(e.raw):len(e.raw)]
 		}
 		recs = append(recs, r)

@@ -82,15 +82,15 @@ func TestBacklogArrives(t *testing.T) {
 		}
 		switch {
 		case r.Meta["netskope.endpoint"] == "events/audit":
-			if r.Subtype != "audit" || string(r.Raw) != `{"event_type":"audit",`+string(orig[1:]) {
-				t.Errorf("event %s: type %q raw %.80s", r.ID, r.Subtype, r.Raw)
+			if r.Kind != event.KindNetskopeEvent || r.Subtype != "audit" || string(r.Raw) != `{"event_type":"audit",`+string(orig[1:]) {
+				t.Errorf("event %s: kind %q subtype %q raw %.80s", r.ID, r.Kind, r.Subtype, r.Raw)
 			}
 		default:
 			if string(r.Raw) != string(orig) {
 				t.Errorf("alert %s: raw changed", r.ID)
 			}
-			if r.Subtype != alertType(f.AlertType, "") || r.Subtype != strings.TrimPrefix(r.Meta["netskope.endpoint"], "alerts/") {
-				t.Errorf("alert %s: type %q, alert_type %q", r.ID, r.Subtype, f.AlertType)
+			if r.Kind != event.KindNetskopeAlert || r.Subtype != strings.TrimPrefix(r.Meta["netskope.endpoint"], "alerts/") {
+				t.Errorf("alert %s: kind %q subtype %q from endpoint %s (alert_type %q)", r.ID, r.Kind, r.Subtype, r.Meta["netskope.endpoint"], f.AlertType)
 			}
 		}
 	}
@@ -419,8 +419,9 @@ func TestNackResends(t *testing.T) {
 	}
 }
 
-// Records keep every digit of 64-bit integers and every byte; alerts are typed by alert_type
-// (ctep, ips and c2 as ctep); events get event_type.
+// Records keep every digit of 64-bit integers and every byte; their kind and subtype come from
+// the endpoint (the ctep endpoint's ctep, ips and c2 alerts are all ctep; an alert_type that
+// names another type does not change it); events get event_type.
 func TestRecordsExactAndTyped(t *testing.T) {
 	now := time.Now().Unix()
 	w := newWorld(t, sim.Options{RateLimit: -1})
@@ -431,6 +432,7 @@ func TestRecordsExactAndTyped(t *testing.T) {
 		fmt.Sprintf(`{"_id":"c4","timestamp":%d}`, now-20),
 	}
 	creds := fmt.Sprintf(`{"_id":"cc1","timestamp":%d,"alert_type":"Compromised Credential","breach_id":1234567890123456789}`, now-10)
+	odd := fmt.Sprintf(`{"_id":"cc2","timestamp":%d,"alert_type":"uba"}`, now-9)
 	events := fmt.Sprintf(`{"_id":"n1","timestamp":%d,"connection_id":9223372036854775807,"nested":{"event_type":"keep"}}`, now-5)
 	load := func(kind sim.Kind, typ string, recs ...string) {
 		if _, err := w.tenant.LoadFile(kind, typ, strings.NewReader(strings.Join(recs, "\n"))); err != nil {
@@ -438,30 +440,35 @@ func TestRecordsExactAndTyped(t *testing.T) {
 		}
 	}
 	load(sim.Alerts, "ctep", alerts...)
-	load(sim.Alerts, "compromisedcredential", creds)
+	load(sim.Alerts, "compromisedcredential", creds, odd)
 	load(sim.Events, "network", events)
 
 	s, _ := newSource(t, w.config([]string{"network"}, []string{"ctep", "compromisedcredential"}), nil)
 	pub := plugintest.NewPublisher(plugintest.AckAsync)
 	stop := runFor(t, fast(s, 100), pub)
-	waitIDs(t, pub, []string{"c1", "c2", "c3", "c4", "cc1", "n1"}, 0)
+	waitIDs(t, pub, []string{"c1", "c2", "c3", "c4", "cc1", "cc2", "n1"}, 0)
 	_ = stop()
 	byID := map[string]*event.Record{}
 	for _, r := range pub.Records() {
 		byID[r.ID] = r
 	}
-	want := map[string]struct{ typ, raw string }{
-		"c1":  {"ctep", alerts[0]},
-		"c2":  {"ctep", alerts[1]},
-		"c3":  {"ctep", alerts[2]},
-		"c4":  {"ctep", alerts[3]},
-		"cc1": {"compromisedcredential", creds},
-		"n1":  {"network", `{"event_type":"network",` + events[1:]},
+	alert, ev := event.KindNetskopeAlert, event.KindNetskopeEvent
+	want := map[string]struct {
+		kind     event.Kind
+		typ, raw string
+	}{
+		"c1":  {alert, "ctep", alerts[0]},
+		"c2":  {alert, "ctep", alerts[1]},
+		"c3":  {alert, "ctep", alerts[2]},
+		"c4":  {alert, "ctep", alerts[3]},
+		"cc1": {alert, "compromisedcredential", creds},
+		"cc2": {alert, "compromisedcredential", odd},
+		"n1":  {ev, "network", `{"event_type":"network",` + events[1:]},
 	}
 	for id, w := range want {
 		r := byID[id]
-		if r.Subtype != w.typ || string(r.Raw) != w.raw {
-			t.Errorf("%s: type %q raw %s; want %q %s", id, r.Subtype, r.Raw, w.typ, w.raw)
+		if r.Kind != w.kind || r.Subtype != w.typ || string(r.Raw) != w.raw {
+			t.Errorf("%s: kind %q subtype %q raw %s; want %q %q %s", id, r.Kind, r.Subtype, r.Raw, w.kind, w.typ, w.raw)
 		}
 	}
 	f, err := byID["c1"].Fields()
