@@ -260,8 +260,8 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 	return nil
 }
 
-// scratch is what prepare needs for one record and not after it: reused from record to record
-// (it was two thirds of prepare's garbage).
+// scratch is what prepare needs for one record and not after it, reused from record to record:
+// a record leaves nothing behind but its eventData.
 type scratch struct {
 	members []event.Member
 	fields  map[string]any
