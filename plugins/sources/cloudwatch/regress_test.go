@@ -100,8 +100,8 @@ func TestFailedSaveRecovers(t *testing.T) {
 // Regression (issue 5) 2 (duplicate, and delayed redelivery): a nacked batch was not re-read
 // while the process ran, and the cursor never saved again; everything acknowledged after the
 // nack came twice after a restart, however long the process ran (and if the group's retention
-// is shorter than that, the nacked events were gone: loss). Now the partition reads again from
-// the saved checkpoint nackDelay after a nack, and saves again.
+// is shorter than that, the nacked events were gone: loss). The partition reads again from the
+// saved checkpoint once the nack's backoff passed, and saves again.
 func TestNackResendsWhileRunning(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{ScanBudget: 10})
 	st := state.NewMemory().Namespace("plugin/cw")
