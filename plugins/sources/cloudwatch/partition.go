@@ -329,6 +329,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			if !p.rewind.Settle(ctx) || !retry.Sleep(ctx, d) {
 				return nil
 			}
+			p.rewind.Rewound() // a nack of this scan is read again by the rescan too
 			return errRescan
 		}
 		if wait, nacked := p.rewind.Nacked(); nacked {
