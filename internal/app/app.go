@@ -15,6 +15,7 @@ import (
 	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/pipeline"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
@@ -178,7 +179,7 @@ func DestinationOptions(p *config.Plugin) pipeline.DestinationOptions {
 		MaxRecords: p.Batch.MaxRecords,
 		MaxBytes:   int(p.Batch.MaxBytes),
 		MaxWait:    p.Batch.MaxWait,
-		Retry:      pipeline.Backoff{Initial: p.Retry.InitialInterval, Max: p.Retry.MaxInterval},
+		Retry:      retry.Backoff{Initial: p.Retry.InitialInterval, Max: p.Retry.MaxInterval},
 		Workers:    p.Workers,
 		QueueSize:  p.QueueSize,
 		EPS:        p.EPS,

@@ -12,6 +12,7 @@ import (
 	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
@@ -20,7 +21,7 @@ type DestinationOptions struct {
 	MaxRecords int
 	MaxBytes   int
 	MaxWait    time.Duration
-	Retry      Backoff
+	Retry      retry.Backoff
 	Workers    int
 	QueueSize  int
 	EPS        int
@@ -271,7 +272,7 @@ func (d *destination) deliver(ctx context.Context, items []item) {
 		d.metrics.Retries.Inc()
 		d.log.Warn("delivery failed; will retry", "records", len(items), "attempt", attempt+1, "retry_in", delay.Round(time.Millisecond), "error", err)
 		attempt++
-		if !sleep(ctx, delay) {
+		if !retry.Sleep(ctx, delay) {
 			finish(items, event.Nacked)
 			return
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/rules"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
@@ -215,7 +216,7 @@ func newHarness(t *testing.T) *harness {
 
 func fastOpts() DestinationOptions {
 	return DestinationOptions{MaxRecords: 100, MaxBytes: 1 << 20, MaxWait: 5 * time.Millisecond,
-		Retry: Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}, Workers: 2, QueueSize: 100}
+		Retry: retry.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}, Workers: 2, QueueSize: 100}
 }
 
 func (h *harness) source(name string, s plugin.Source) {
@@ -796,29 +797,6 @@ func TestNewRejectsBadWiring(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestBackoffDelay(t *testing.T) {
-	b := Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
-	tests := []struct {
-		attempt  int
-		after    time.Duration
-		min, max time.Duration
-	}{
-		{0, 0, 50 * time.Millisecond, 100 * time.Millisecond},
-		{1, 0, 100 * time.Millisecond, 200 * time.Millisecond},
-		{3, 0, 400 * time.Millisecond, 800 * time.Millisecond},
-		{10, 0, 500 * time.Millisecond, time.Second},
-		{100, 0, 500 * time.Millisecond, time.Second},
-		{0, 5 * time.Second, 5 * time.Second, 5 * time.Second},
-	}
-	for _, tc := range tests {
-		for range 200 {
-			if d := b.Delay(tc.attempt, tc.after); d < tc.min || d > tc.max {
-				t.Fatalf("Delay(%d, %v) = %v, want within [%v, %v]", tc.attempt, tc.after, d, tc.min, tc.max)
-			}
-		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
@@ -38,46 +39,51 @@ func (l *memLog) from(i int) [][]byte {
 }
 
 // memSource is a well-behaved source over a memLog: batches of at most two records, a position
-// per batch saved through a state.Cursor.
+// per batch saved through a state.Cursor, and a nacked batch read again from the saved position
+// (with a new cursor) once its retry.Rewinder says so.
 type memSource struct {
 	log   *memLog
 	store state.Store
 }
 
 func (s *memSource) Run(ctx context.Context, pub plugin.Publisher) error {
-	cur := state.NewCursor(s.store, "pos")
-	saved, err := cur.Load(ctx)
-	if err != nil {
-		return err
-	}
-	next := 0
-	if saved != nil {
-		next = int(binary.BigEndian.Uint64(saved))
-	}
-	for {
-		recs := s.log.from(next)
-		for len(recs) > 0 {
-			n := min(2, len(recs))
-			batch := make([]*event.Record, n)
-			for i := range n {
-				batch[i] = &event.Record{Raw: recs[i]}
-			}
-			pos := binary.BigEndian.AppendUint64(nil, uint64(next+n))
-			if err := pub.Publish(ctx, batch, cur.Track(pos)); err != nil {
-				if ctx.Err() != nil {
-					return nil
+	rw := retry.NewRewinder(retry.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond})
+	for ctx.Err() == nil {
+		cur := state.NewCursor(s.store, "pos")
+		saved, err := cur.Load(ctx)
+		if err != nil {
+			return err
+		}
+		next := 0
+		if saved != nil {
+			next = int(binary.BigEndian.Uint64(saved))
+		}
+		rw.Rewound()
+		for !rw.Ready() {
+			_, nacked := rw.Nacked()
+			recs := s.log.from(next)
+			for len(recs) > 0 && !nacked {
+				n := min(2, len(recs))
+				batch := make([]*event.Record, n)
+				for i := range n {
+					batch[i] = &event.Record{Raw: recs[i]}
 				}
-				return err
+				pos := binary.BigEndian.AppendUint64(nil, uint64(next+n))
+				if err := pub.Publish(ctx, batch, rw.Track(cur.Track(pos))); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+				next += n
+				recs = recs[n:]
 			}
-			next += n
-			recs = recs[n:]
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(2 * time.Millisecond):
+			if !retry.Sleep(ctx, 2*time.Millisecond) {
+				return nil
+			}
 		}
 	}
+	return nil
 }
 
 func memHarness() SourceHarness {

@@ -33,9 +33,8 @@ const (
 // its mode, and when ctx ends before it took a batch it returns ctx.Err() and nacks the batch.
 // Safe for concurrent use.
 type Publisher struct {
-	mode AckMode
-
 	mu         sync.Mutex
+	mode       AckMode
 	changed    chan struct{} // closed and replaced on every change, to wake waiters
 	batches    []*Batch
 	blocked    bool
@@ -121,14 +120,24 @@ func (p *Publisher) take(ctx context.Context, recs []*event.Record, ack event.Ac
 	}
 	p.batches = append(p.batches, b)
 	p.notifyLocked()
+	mode := p.mode
 	p.mu.Unlock()
 	switch {
-	case len(recs) == 0 || p.mode == AckInPublish:
+	case len(recs) == 0 || mode == AckInPublish:
 		b.Ack()
-	case p.mode == AckAsync:
+	case mode == AckAsync:
 		go b.Ack()
 	}
 	return nil
+}
+
+// SetMode changes how the batches taken from now on are acknowledged (those taken before stay
+// as they are): a test can nack a batch by hand, then let the batches that follow be
+// acknowledged as a recovered engine would.
+func (p *Publisher) SetMode(mode AckMode) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mode = mode
 }
 
 // Abandoned returns how many Publish calls returned ctx.Err() without taking their batch.

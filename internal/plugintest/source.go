@@ -17,6 +17,7 @@ const (
 	CaseCheckpoint       = "Checkpoint"
 	CaseAckOrder         = "AckOrder"
 	CaseNack             = "Nack"
+	CaseNackInProcess    = "NackInProcess"
 	CaseStopIdle         = "StopIdle"
 	CaseStopWhileBlocked = "StopWhileBlocked"
 	CaseStopBeforeStart  = "StopBeforeStart"
@@ -53,8 +54,12 @@ type SourceHarness struct {
 //     the same store publishes the new records and none of the acknowledged ones.
 //   - AckOrder: when a later batch is acknowledged and an earlier one is not, a restart
 //     publishes the earlier batch's records again; nothing unacknowledged is lost.
-//   - Nack: a nacked batch's records are published again after a restart, and the source keeps
-//     publishing new records after the nack.
+//   - Nack: the source keeps publishing new records after a nack, and every record not
+//     acknowledged by the time it stopped (the nacked batch's, unless the source published them
+//     again and that was acknowledged) is published after a restart.
+//   - NackInProcess: a nacked batch's records are published again during the same run, after
+//     the nack and without a restart, while the batches published after it are acknowledged;
+//     and the source keeps publishing new records.
 //   - StopIdle, StopWhileBlocked, StopBeforeStart: Run returns nil within PromptStop of its
 //     context's end, when idle, while blocked in Publish (and the batch it could not publish is
 //     published after a restart), and when the context ended before Run was called.
@@ -71,6 +76,7 @@ func RunSourceSuite(t *testing.T, h SourceHarness) {
 		{CaseCheckpoint, (*sourceCase).checkpoint},
 		{CaseAckOrder, (*sourceCase).ackOrder},
 		{CaseNack, (*sourceCase).nack},
+		{CaseNackInProcess, (*sourceCase).nackInProcess},
 		{CaseStopIdle, (*sourceCase).stopIdle},
 		{CaseStopWhileBlocked, (*sourceCase).stopWhileBlocked},
 		{CaseStopBeforeStart, (*sourceCase).stopBeforeStart},
@@ -222,15 +228,55 @@ func (c *sourceCase) nack(t *testing.T) {
 	c.produce(t, in, 2)
 	in.pub.AckAll()
 	c.stop(t, in)
+	// A source may already have published the nacked records again in this run; those that no
+	// acknowledged batch held are due after the restart.
+	delivered := map[string]bool{}
+	for _, b := range in.pub.Batches() {
+		if b.Outcome() == event.Acked {
+			for _, k := range b.Keys(c.h.Key) {
+				delivered[k] = true
+			}
+		}
+	}
+	var want []string
+	for _, k := range nacked.Keys(c.h.Key) {
+		if !delivered[k] {
+			want = append(want, k)
+		}
+	}
 
 	fresh := c.h.Produce(t, 2)
 	again := c.start(t, AckAsync)
-	want := append(nacked.Keys(c.h.Key), fresh...)
+	want = append(want, fresh...)
 	if !again.pub.Await(0, func() bool { return len(again.pub.MissingKeys(c.h.Key, want)) == 0 }) {
-		t.Fatalf("after a restart, records of the nacked batch (or produced since) were not published: %s",
+		t.Fatalf("after a restart, records of the nacked batch never acknowledged (or produced since) were not published: %s",
 			abbreviate(again.pub.MissingKeys(c.h.Key, want)))
 	}
 	c.stop(t, again)
+}
+
+func (c *sourceCase) nackInProcess(t *testing.T) {
+	in := c.start(t, Manual)
+	c.produce(t, in, 3)
+	c.produce(t, in, 3)
+	batches := nonEmpty(in.pub.Batches())
+	nacked := batches[0]
+	// From here on the engine has recovered: what the source publishes is acknowledged.
+	in.pub.SetMode(AckAsync)
+	taken := len(in.pub.Batches())
+	nacked.Nack()
+	for _, b := range in.pub.Batches() {
+		b.Ack() // every other batch taken before the nack
+	}
+	want := nacked.Keys(c.h.Key)
+	again := func() []string { return missingFrom(keysSince(in.pub, taken, c.h.Key), want) }
+	if !in.pub.Await(0, func() bool { return len(again()) == 0 }) {
+		t.Fatalf("records %s of the nacked batch were not published again in the same run (within %s of the nack)",
+			abbreviate(again()), DefaultTimeout)
+	}
+	// A nack does not stop the source: it goes on reading.
+	c.produce(t, in, 2)
+	c.stop(t, in)
 }
 
 func (c *sourceCase) stopIdle(t *testing.T) {
@@ -303,6 +349,17 @@ func ackedPrefix(pub *Publisher, key func(*event.Record) string) []string {
 			break
 		}
 		out = append(out, b.Keys(key)...)
+	}
+	return out
+}
+
+// keysSince returns the keys of the records of the batches taken from number seq on.
+func keysSince(pub *Publisher, seq int, key func(*event.Record) string) []string {
+	var out []string
+	for _, b := range pub.Batches() {
+		if b.Seq >= seq {
+			out = append(out, b.Keys(key)...)
+		}
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/logshipper/logshipper/internal/pipeline"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/rules"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
@@ -224,7 +225,7 @@ func TestEngineRefusesKindsTheLakeDoesNotTake(t *testing.T) {
 	}}, []pipeline.DestinationSpec{{
 		Name: "lake", Destination: d, Metrics: metrics.Plugin("lake"), Logger: log.With("plugin", "lake"),
 		Options: pipeline.DestinationOptions{MaxRecords: 100, MaxBytes: 1 << 20, MaxWait: 10 * time.Millisecond, Workers: 1, QueueSize: 100,
-			Retry: pipeline.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}},
+			Retry: retry.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}},
 	}}, []pipeline.RouteSpec{{Name: "src->lake", Source: "src", Destination: "lake", Rule: allRule(t)}})
 	if err != nil {
 		t.Fatal(err)

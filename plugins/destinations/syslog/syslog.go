@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 )
 
 // Type is the plugin type name.
@@ -218,14 +218,10 @@ func (d *Destination) send(ctx context.Context, b *batchBuf) error {
 	var last error
 	for attempt := 0; attempt <= d.cfg.Reconnects; attempt++ {
 		if attempt > 0 {
-			delay := backoff(attempt)
+			delay := retry.Backoff{Initial: redialInitial, Max: redialMax}.Delay(attempt-1, 0)
 			d.set.Logger.Warn("syslog connection failed; reconnecting to send the batch again", "address", d.cfg.Address, "attempt", attempt, "retry_in", delay.Round(time.Millisecond), "messages", len(b.ends), "error", last)
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !retry.Sleep(ctx, delay) {
 				return fmt.Errorf("syslog %s: %w (after %v)", d.cfg.Address, ctx.Err(), last)
-			case <-t.C:
 			}
 		}
 		conn, err := d.get(ctx)
@@ -334,12 +330,11 @@ func (d *Destination) Close(context.Context) error {
 	}
 }
 
-// backoff is 100 ms doubling to 5 s, with jitter of up to half.
-func backoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << min(attempt-1, 6)
-	d = min(d, 5*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
+// The wait before each reconnection: 100 ms doubling to 5 s, with jitter (retry.Backoff).
+const (
+	redialInitial = 100 * time.Millisecond
+	redialMax     = 5 * time.Second
+)
 
 // Preview returns the message Write would send for r (header and MSG, without framing).
 func (d *Destination) Preview(r *event.Record) (string, error) {

@@ -97,11 +97,11 @@ func TestCheckpointSavedAgainAfterFailedSave(t *testing.T) {
 	}
 }
 
-// A nacked batch is read again while the source runs: nackDelay after the nack, the partition
-// reads again from the saved checkpoint, with a new cursor, and saves checkpoints again. The
-// nacked events are published again without a restart (a restart may come later than the
-// group's retention), and after a restart none of the events delivered while the source ran,
-// nacked or acknowledged after the nack, is published again.
+// A nacked batch is read again while the source runs: once the nack's backoff has passed, the
+// partition reads again from the saved checkpoint, with a new cursor, and saves checkpoints
+// again. The nacked events are published again without a restart (a restart may come later
+// than the group's retention), and after a restart none of the events delivered while the
+// source ran, nacked or acknowledged after the nack, is published again.
 func TestNackedBatchReadAgainWhileRunning(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{ScanBudget: 10})
 	st := state.NewMemory().Namespace("plugin/cw")

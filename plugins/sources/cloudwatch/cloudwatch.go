@@ -19,6 +19,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 )
 
 // Type is the plugin type name.
@@ -93,8 +94,9 @@ var _ plugin.Source = (*Source)(nil)
 type tuning struct {
 	now         func() time.Time
 	backoffBase time.Duration
-	// nackBase is how long the partition reads on after a first nack before it reads again
-	// from the saved checkpoint (doubling with consecutive nacks).
+	// nackBase is the backoff after a first nack before the partition reads again from the
+	// saved checkpoint (reading on meanwhile): jittered, doubling with nacks in a row up to
+	// max(max_backoff, nackBase).
 	nackBase time.Duration
 	// newAPI builds the client of a region (default: the SDK client through awsauth).
 	newAPI func(ctx context.Context, region string) (logsAPI, error)
@@ -198,8 +200,8 @@ func (s *Source) Late() int64 { return s.late.Load() }
 // overlap). They are not counted as dropped.
 func (s *Source) OverlapDuplicates() int64 { return s.overlapDups.Load() }
 
-// DefaultNackDelay is how long a partition reads on after a first nack before it reads
-// again from its saved checkpoint.
+// DefaultNackDelay is the backoff after a first nack before a partition reads again from its
+// saved checkpoint (with jitter: between half of it and all of it).
 const DefaultNackDelay = 5 * time.Second
 
 // Run implements plugin.Source: one partition per region, until ctx ends or one of them meets
@@ -243,15 +245,10 @@ func (s *Source) streamSelection() string {
 	return "all"
 }
 
-// backoff returns the delay before retry number attempt (from 1): exponential, capped at
-// max_backoff, half of it random so that pollers do not retry in step.
+// backoff returns the delay before retry number attempt (from 1): exponential from
+// backoffBase up to max_backoff, with jitter so that pollers do not retry in step.
 func (s *Source) backoff(attempt int) time.Duration {
-	d := s.tune.backoffBase
-	for i := 1; i < attempt && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.MaxBackoff)
-	return d/2 + jitter(d/2)
+	return retry.Backoff{Initial: s.tune.backoffBase, Max: s.cfg.MaxBackoff}.Delay(attempt-1, 0)
 }
 
 // waitEPS waits until n more records fit the eps_throttle.
@@ -267,21 +264,6 @@ func (s *Source) waitEPS(ctx context.Context, n int) error {
 		n -= k
 	}
 	return nil
-}
-
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func (s *Source) logger(region string) *slog.Logger {

@@ -99,8 +99,7 @@ func (w *world) source(t testing.TB, cfg *Config, store state.Store) *Source {
 		t.Fatal(err)
 	}
 	s.tune.backoffBase = 5 * time.Millisecond
-	// Longer than a conformance case takes between its nack and its stop (it expects the
-	// nacked records after the restart), shorter than TestNackResendsWhileRunning waits.
+	// Shorter than TestNackResendsWhileRunning waits for the nacked records to come again.
 	s.tune.nackBase = 2 * time.Second
 	return s
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,15 +21,9 @@ import (
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 )
-
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d)
-}
 
 // checkpoint is a partition's saved position, as JSON:
 //
@@ -113,7 +106,10 @@ type partition struct {
 	lastLateLog          time.Time
 	lateSinceLog         int64
 
-	nacks     int // consecutive rescans after a nack
+	// rewind learns the outcome of every page published and says when to read again from
+	// the saved checkpoint after a nack: DefaultNackDelay doubling with nacks in a row up to
+	// max(max_backoff, DefaultNackDelay), with jitter.
+	rewind    *retry.Rewinder
 	saveFails int // consecutive rescans after a failed checkpoint save
 }
 
@@ -128,6 +124,7 @@ func (s *Source) newPartition(region string) *partition {
 			source: s.set.Name, region: region, group: s.cfg.LogGroup,
 			extract: s.cfg.ExtractOriginalEvent, idents: s.idents, defIdent: s.cfg.DefaultLogSourceIdentifier,
 		},
+		rewind: retry.NewRewinder(retry.Backoff{Initial: s.tune.nackBase, Max: s.cfg.MaxBackoff}),
 	}
 	return p
 }
@@ -154,7 +151,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		p.s.set.Metrics.Errors.Inc()
 		d := p.s.backoff(attempt)
 		p.log.Error("cannot build the CloudWatch Logs client; retrying", "err", err, "retry_in", d)
-		if !sleep(ctx, d) {
+		if !retry.Sleep(ctx, d) {
 			return nil
 		}
 	}
@@ -176,7 +173,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		}
 		p.s.set.Metrics.Errors.Inc()
 		p.log.Error("partition failed; restarting from the last checkpoint", "err", err)
-		if !sleep(ctx, p.s.backoff(attempt)) {
+		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
 			return nil
 		}
 		attempt++
@@ -294,69 +291,26 @@ func (p *partition) now() time.Time {
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
 
-// flight counts the pages of one cursor published and not yet acknowledged or nacked.
-type flight struct {
-	n       atomic.Int64
-	settled chan struct{}
-}
-
-func newFlight() *flight { return &flight{settled: make(chan struct{}, 1)} }
-
-func (f *flight) add() { f.n.Add(1) }
-
-func (f *flight) done() {
-	if f.n.Add(-1) == 0 {
-		select {
-		case f.settled <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// wait waits until no page is in flight; false when ctx ended first.
-func (f *flight) wait(ctx context.Context) bool {
-	for f.n.Load() > 0 {
-		select {
-		case <-f.settled:
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
-}
-
-// nackDelay is how long the partition reads on after a nack before it reads again from the
-// saved checkpoint: growing with consecutive nacks, up to max(max_backoff, the first delay).
-func (s *Source) nackDelay(n int) time.Duration {
-	d := s.tune.nackBase
-	limit := max(s.cfg.MaxBackoff, d)
-	for i := 1; i < n && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
-}
-
 // scan reads windows until ctx ends, an error, or a rescan is due (errRescan):
 //   - a failed checkpoint save pins the cursor: once the pages in flight settled, the scan
 //     starts again from the last checkpoint saved, with a new cursor;
 //   - a nacked batch is a wall for the cursor: the partition reads on (new records keep
-//     flowing) for nackDelay, then waits for the pages in flight to settle and starts again
-//     from the saved checkpoint, with a new cursor; the saved seen set removes what was
-//     delivered, so the nacked records (and those after them not saved) are published again.
+//     flowing) until the rewind's backoff passed, then waits for the pages in flight to settle
+//     and starts again from the saved checkpoint, with a new cursor; the saved seen set
+//     removes what was delivered, so the nacked records (and those after them not saved) are
+//     published again.
 func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint) error {
 	cfg := p.s.cfg
 	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
 	lateMs := lag + overlap
 	var (
-		nacked, acked atomic.Bool
-		commits       atomic.Int64
-		rescanAt      time.Time
+		commits   atomic.Int64
+		nackNoted bool // the pending nack was logged
 	)
 	cur.OnCommit(func([]byte) {
 		commits.Add(1)
 		p.s.set.Metrics.Checkpoints.Inc()
 	})
-	fl := newFlight()
 	lastTs := int64(math.MinInt64) // the timestamp of the last event published
 	caughtUp := false
 	for {
@@ -366,38 +320,35 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 		if commits.Load() > 0 {
 			p.saveFails = 0
 		}
-		if acked.Load() && !nacked.Load() {
-			p.nacks = 0
-		}
 		if err := cur.Err(); err != nil {
 			p.s.set.Metrics.Errors.Inc()
 			p.saveFails++
 			d := p.s.backoff(p.saveFails)
 			p.log.Error("saving the checkpoint failed; reading again from the last checkpoint saved once the pages in flight settled",
 				"err", err, "retry_in", d)
-			if !fl.wait(ctx) || !sleep(ctx, d) {
+			if !p.rewind.Settle(ctx) || !retry.Sleep(ctx, d) {
 				return nil
 			}
+			p.rewind.Rewound() // a nack of this scan is read again by the rescan too
 			return errRescan
 		}
-		if nacked.Load() {
-			if rescanAt.IsZero() {
-				p.nacks++
-				d := p.s.nackDelay(p.nacks)
-				rescanAt = time.Now().Add(d)
+		if wait, nacked := p.rewind.Nacked(); nacked {
+			if !nackNoted {
+				nackNoted = true
 				p.s.set.Metrics.Retries.Inc()
 				p.log.Warn("a batch was not delivered: no checkpoint is saved past it; reading it again from the saved checkpoint soon",
-					"retry_in", d, "consecutive", p.nacks)
-			} else if !time.Now().Before(rescanAt) {
-				if !fl.wait(ctx) {
+					"retry_in", wait.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
+			} else if wait == 0 {
+				if !p.rewind.Wait(ctx) {
 					return nil
 				}
+				p.rewind.Rewound()
 				p.log.Info("reading again from the saved checkpoint after a nack")
 				return errRescan
 			}
 		}
 		if cp.Done {
-			if caughtUp && !sleep(ctx, cfg.PollInterval) {
+			if caughtUp && !retry.Sleep(ctx, cfg.PollInterval) {
 				return nil
 			}
 			now := p.now().UnixMilli()
@@ -474,18 +425,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				}
 			}
 		}
-		track := cur.Track(cp.encode())
-		fl.add()
-		ack := func(o event.Outcome) {
-			if o == event.Acked {
-				acked.Store(true)
-			} else {
-				nacked.Store(true)
-			}
-			track(o)
-			fl.done()
-		}
-		if err := pub.Publish(ctx, recs, ack); err != nil {
+		if err := pub.Publish(ctx, recs, p.rewind.Track(cur.Track(cp.encode()))); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -590,7 +530,7 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("FilterLogEvents failed; retrying", "err", err, "attempt", attempt)
 		}
-		if !sleep(ctx, p.s.backoff(attempt)) {
+		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
 			return nil, ctx.Err()
 		}
 	}

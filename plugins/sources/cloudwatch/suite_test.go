@@ -11,7 +11,8 @@ import (
 )
 
 // The conformance suite over a simulated CloudWatch Logs; Produce puts events in two regions
-// alternately, so the suite sees two partitions.
+// alternately, so the suite sees two partitions. A nacked batch is read again 10-20 ms after
+// the nack.
 func TestSourceSuite(t *testing.T) {
 	var (
 		w     *world
@@ -23,7 +24,9 @@ func TestSourceSuite(t *testing.T) {
 			calls = 0
 		},
 		New: func(t *testing.T, store state.Store) plugin.Source {
-			return w.source(t, w.config("us-east-1", "eu-west-1"), store)
+			s := w.source(t, w.config("us-east-1", "eu-west-1"), store)
+			s.tune.nackBase = 20 * time.Millisecond // NackInProcess waits for the rescan
+			return s
 		},
 		Produce: func(t *testing.T, n int) []string {
 			calls++

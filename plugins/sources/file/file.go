@@ -22,6 +22,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
@@ -43,29 +44,44 @@ func Factory() plugin.Factory {
 
 // Source reads files.
 type Source struct {
-	cfg      *Config
-	set      plugin.Settings
-	files    map[string]*tracked // by fileID
-	restored bool                // the saved positions were loaded
-	scanned  bool                // the first scan is over: files found from now on are new
+	cfg *Config
+	set plugin.Settings
+	// nackBackoff is the wait between a nack and reading the file again from its saved
+	// position, growing with nacks in a row.
+	nackBackoff retry.Backoff
+	files       map[string]*tracked // by fileID
+	restored    bool                // the saved positions were loaded
+	scanned     bool                // the first scan is over: files found from now on are new
 }
 
 var _ plugin.Source = (*Source)(nil)
 
 // New returns a file source.
 func New(cfg *Config, set plugin.Settings) *Source {
-	return &Source{cfg: cfg, set: set, files: map[string]*tracked{}}
+	return &Source{cfg: cfg, set: set, files: map[string]*tracked{}, nackBackoff: retry.Backoff{Initial: nackInitial, Max: nackMax}}
 }
+
+// The wait before a file is read again after a nack: from 1 s doubling up to a minute with
+// nacks in a row, with jitter.
+const (
+	nackInitial = time.Second
+	nackMax     = time.Minute
+)
 
 // tracked is one file being read.
 type tracked struct {
-	id      string
-	path    string
-	cursor  *state.Cursor
-	offset  int64 // next byte to read
-	size    int64 // size when last read to the end
-	array   bool
-	decided bool // format known (auto waits for a first non-blank byte)
+	id     string
+	path   string
+	cursor *state.Cursor
+	// rewind learns the outcome of every batch published; after a nack it says when to read
+	// the file again from its saved position (start when none was saved).
+	rewind    *retry.Rewinder
+	nackNoted bool  // the pending nack was logged
+	start     int64 // where this process started reading the file, with no position saved
+	offset    int64 // next byte to read
+	size      int64 // size when last read to the end
+	array     bool
+	decided   bool // format known (auto waits for a first non-blank byte)
 	// head and headLen fingerprint the file's first bytes (see position.Head); verify is set
 	// while a saved position awaits the check that the file is still the one it was saved for.
 	head    string
@@ -188,7 +204,13 @@ func (s *Source) readLogged(ctx context.Context, pub plugin.Publisher, t *tracke
 		s.set.Metrics.Errors.Inc()
 		s.set.Logger.Error("saving the file's position failed; it will not move again until a restart", "path", t.path, "error", err)
 	}
-	err := s.read(ctx, pub, t, size, final)
+	ok, err := s.rewindIfNacked(ctx, t)
+	if err == nil && !ok {
+		return nil
+	}
+	if err == nil {
+		err = s.read(ctx, pub, t, size, final)
+	}
 	if err == nil {
 		return nil
 	}
@@ -260,6 +282,9 @@ func (s *Source) lost(ctx context.Context, pub plugin.Publisher, matched map[str
 		if err := s.readLogged(ctx, pub, t, size, true); err != nil {
 			return err
 		}
+		if _, nacked := t.rewind.Nacked(); nacked || t.rewind.InFlight() > 0 {
+			continue // forgotten once its batches are delivered: a nacked one is read again
+		}
 		// Read to its end and out of the globs: its position is of no more use, and would
 		// mislead the reading of a new file that gets its inode once it is deleted.
 		s.forget(ctx, t, t.offset >= size, "renamed out of the globs and unchanged")
@@ -329,6 +354,7 @@ func (s *Source) track(ctx context.Context, p string, fi os.FileInfo) (*tracked,
 		// is read from its start, or its first lines would be lost.
 		t.offset = fi.Size()
 	}
+	t.start = t.offset
 	s.files[id] = t
 	s.set.Logger.Debug("file tracked", "path", p, "offset", t.offset)
 	return t, nil
@@ -340,9 +366,52 @@ func (t *tracked) setSaved(pos position) {
 }
 
 func (s *Source) newTracked(id, path string) *tracked {
-	t := &tracked{id: id, path: path, cursor: state.NewCursor(s.set.State, cursorKey(id))}
-	t.cursor.OnCommit(func([]byte) { s.set.Metrics.Checkpoints.Inc() })
+	t := &tracked{id: id, path: path, rewind: retry.NewRewinder(s.nackBackoff)}
+	s.newCursor(t)
 	return t
+}
+
+// newCursor gives t a fresh cursor over its saved position.
+func (s *Source) newCursor(t *tracked) {
+	t.cursor = state.NewCursor(s.set.State, cursorKey(t.id))
+	t.cursor.OnCommit(func([]byte) { s.set.Metrics.Checkpoints.Inc() })
+}
+
+// rewindIfNacked deals with a nack of one of t's batches. A cursor saves nothing at or past a
+// nacked batch, so the file is read again from its saved position, with a new cursor, once
+// the nack's backoff passed and none of its batches is in flight (their outcomes are saved
+// by then): the nacked records are published again, and so are those after them that were
+// published before the rewind (at least once: duplicates, never a gap). Until then the file is
+// not read on, which would only publish more records to be read again. It reports whether t
+// may be read now.
+func (s *Source) rewindIfNacked(ctx context.Context, t *tracked) (bool, error) {
+	wait, nacked := t.rewind.Nacked()
+	if !nacked {
+		return true, nil
+	}
+	if !t.nackNoted {
+		t.nackNoted = true
+		s.set.Metrics.Retries.Inc()
+		s.set.Logger.Warn("a batch of the file was not delivered; reading the file again from its saved position",
+			"path", t.path, "retry_in", wait.Round(time.Millisecond), "consecutive", t.rewind.Consecutive())
+	}
+	if !t.rewind.Ready() {
+		return false, nil
+	}
+	s.newCursor(t)
+	saved, err := t.cursor.Load(ctx)
+	if err != nil {
+		return false, fmt.Errorf("reading the saved position to read the file again: %w", err)
+	}
+	t.offset = t.start
+	var pos position
+	if saved != nil && json.Unmarshal(saved, &pos) == nil {
+		t.setSaved(pos)
+	}
+	t.size, t.saveFailed, t.nackNoted = -1, false, false
+	t.rewind.Rewound()
+	s.set.Logger.Info("reading the file again from its saved position after a nack", "path", t.path, "offset", t.offset)
+	return true, nil
 }
 
 // restore tracks, before the first scan, every file with a saved position whose saved path a
@@ -372,6 +441,7 @@ func (s *Source) restore(ctx context.Context) error {
 		}
 		t.path = pos.Path
 		t.setSaved(pos)
+		t.start = t.offset
 		s.files[id] = t
 	}
 	return nil
@@ -531,7 +601,7 @@ func (b *batcher) flush(ctx context.Context) error {
 	pos, _ := json.Marshal(position{Path: b.t.path, Offset: b.end, Head: b.t.head, HeadLen: b.t.headLen})
 	recs := b.recs
 	b.recs, b.dirty = nil, false
-	if err := b.pub.Publish(ctx, recs, b.t.cursor.Track(pos)); err != nil {
+	if err := b.pub.Publish(ctx, recs, b.t.rewind.Track(b.t.cursor.Track(pos))); err != nil {
 		return err
 	}
 	b.t.offset = b.end

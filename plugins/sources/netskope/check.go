@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 )
 
 var _ plugin.Checker = (*Source)(nil)
@@ -44,7 +45,7 @@ func (s *Source) Check(ctx context.Context) error {
 					return
 				}
 				// A passing fault (a 5xx, a reset connection) is not the answer.
-				if !sleep(ctx, s.backoff(attempt)) {
+				if !retry.Sleep(ctx, s.backoff(attempt)) {
 					return
 				}
 			}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/logshipper/logshipper/internal/netconf"
+	"github.com/logshipper/logshipper/internal/retry"
 )
 
 // TokenHeader carries the REST API v2 token.
@@ -342,7 +343,7 @@ func (p *pacer) wait(ctx context.Context) error {
 		if d <= 0 {
 			break
 		}
-		if !sleep(ctx, d) {
+		if !retry.Sleep(ctx, d) {
 			return ctx.Err()
 		}
 	}
@@ -356,21 +357,6 @@ func (p *pacer) hold(t time.Time) {
 		p.notBefore = t
 	}
 	p.mu.Unlock()
-}
-
-// sleep waits d or until ctx ends; it reports whether the whole wait passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 var crcTable = crc64.MakeTable(crc64.ECMA)

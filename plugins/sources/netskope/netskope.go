@@ -61,6 +61,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 )
 
 // Type is the plugin type name.
@@ -205,16 +206,15 @@ func (s *Source) logger(ep endpoint) *slog.Logger {
 	return s.set.Logger.With("tenant", s.client.host, "endpoint", ep.String())
 }
 
-// backoff returns the delay before retry number attempt (from 1): exponential from the base,
-// capped, with jitter (half fixed, half random) so that partitions do not retry in step.
-func (s *Source) backoff(attempt int) time.Duration {
-	d := s.tune.backoffBase
-	for i := 1; i < attempt && d < s.tune.maxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.tune.maxBackoff)
-	return d/2 + jitter(d/2)
+// retryBackoff is the backoff between retries of a failing request, a failing store and a
+// nacked page: from backoffBase doubling up to max_backoff, with jitter so that partitions do
+// not retry in step.
+func (s *Source) retryBackoff() retry.Backoff {
+	return retry.Backoff{Initial: s.tune.backoffBase, Max: s.tune.maxBackoff}
 }
+
+// backoff returns the delay before retry number attempt (from 1).
+func (s *Source) backoff(attempt int) time.Duration { return s.retryBackoff().Delay(attempt-1, 0) }
 
 func (s *Source) String() string {
 	return fmt.Sprintf("netskope source %s (%s)", s.set.Name, s.client.host)

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"hash/crc64"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
@@ -65,6 +65,9 @@ type partition struct {
 	b     builder
 
 	cursor *state.Cursor
+	// rewind says when a nacked page is asked for again (with resend): after a backoff that
+	// grows with each nack in a row.
+	rewind *retry.Rewinder
 	// pendingStored is set once "pending" is saved and cleared when the cursor saves an
 	// acknowledged page: a next or an epoch is asked for only while it is set.
 	pendingStored atomic.Bool
@@ -107,6 +110,7 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 		p.b.until = bf.to
 		p.onPage = bf.onPage
 	}
+	p.rewind = retry.NewRewinder(s.retryBackoff())
 	p.newCursor()
 	return p
 }
@@ -170,7 +174,6 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 	if err != nil {
 		return err
 	}
-	nacks := 0
 	defer p.releasePage()
 	for ctx.Err() == nil {
 		p.releasePage() // the last page is acknowledged (or given up): another may be read
@@ -249,7 +252,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		// The page's body is not needed while its records are delivered (events are copies;
 		// alerts keep their own slices of it): let the collector have what nothing else holds.
 		rep, a = nil, nil
-		outcome, ok := p.publish(ctx, pub, recs, p.cursor.Track(pos.encode()))
+		outcome, ok := p.publish(ctx, pub, recs, p.rewind.Track(p.cursor.Track(pos.encode())))
 		if !ok {
 			return nil // ctx ended: the page is read again after a restart
 		}
@@ -260,18 +263,19 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			p.newCursor()
 		}
 		if outcome != event.Acked {
-			nacks++
+			// The page is the only one in flight: the rewind is due after its backoff.
 			p.newCursor()
-			d := p.s.backoff(nacks)
+			d, _ := p.rewind.Nacked()
 			p.s.set.Metrics.Retries.Inc()
-			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs), "retry_in", d.Round(time.Millisecond))
-			if !sleep(ctx, d) {
+			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs),
+				"retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
+			if !p.rewind.Wait(ctx) {
 				return nil
 			}
+			p.rewind.Rewound()
 			op = opResend
 			continue
 		}
-		nacks = 0
 		p.hwm = hwm
 		p.skip = ""
 		if fp != "" {
@@ -288,7 +292,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			}
 		}
 		p.releasePage()
-		if !sleep(ctx, time.Until(p.nextAt)) {
+		if !retry.Sleep(ctx, time.Until(p.nextAt)) {
 			return nil
 		}
 	}
@@ -345,7 +349,7 @@ func (p *partition) savePending(ctx context.Context) bool {
 		d := p.s.backoff(attempt)
 		p.s.set.Metrics.Errors.Inc()
 		p.log.Error("cannot save the position; not reading until it can be saved", "error", err, "retry_in", d.Round(time.Millisecond))
-		if !sleep(ctx, d) {
+		if !retry.Sleep(ctx, d) {
 			return false
 		}
 	}
@@ -393,7 +397,7 @@ func (p *partition) drop(ctx context.Context, raw []byte, cause error) bool {
 		}
 		w := p.s.backoff(attempt)
 		p.log.Error("cannot keep an invalid record; retrying before the page is acknowledged", "error", err, "retry_in", w.Round(time.Millisecond))
-		if !sleep(ctx, w) {
+		if !retry.Sleep(ctx, w) {
 			return false
 		}
 	}
@@ -414,7 +418,7 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 	attempt, malformed := 0, 0
 	var lastBroken uint64 // CRC-64 of the last broken answer: only the same bytes count
 	for {
-		if !sleep(ctx, time.Until(p.nextAt)) {
+		if !retry.Sleep(ctx, time.Until(p.nextAt)) {
 			return nil, op, ctx.Err()
 		}
 		if err := p.pacer.wait(ctx); err != nil {
@@ -492,7 +496,7 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 			op = next
 		}
 		p.s.set.Metrics.Retries.Inc()
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return nil, op, ctx.Err()
 		}
 	}
@@ -549,11 +553,4 @@ func tailCRC(elems []elem) uint64 {
 func looksLikeJSON(b []byte) bool {
 	b = trimSpace(b)
 	return len(b) > 0 && b[0] == '{'
-}
-
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d)
 }

@@ -10,44 +10,67 @@ import (
 	"github.com/logshipper/logshipper/internal/state"
 )
 
-// onePage is why the suite's cases that leave batches unacknowledged while expecting newer
-// records to be published do not apply: a partition never asks for the next page before the
-// page it holds is acknowledged, because the server's iterator can only resend its last page.
-// TestRestart, TestNackResends and TestFaultsLoseNothing check the same properties (a restart
-// after acknowledged pages publishes nothing again; an unacknowledged or nacked page is
-// published again) under that protocol.
-const onePage = "one page in flight per endpoint: the iterator can only resend its last page, so the next page is not asked for before the one held is acknowledged (see TestRestart, TestNackResends)"
+// suiteEndpoints returns the endpoints the conformance suite's source reads; Produce puts each
+// call's records on the next one. A partition holds one page until it is acknowledged (the
+// server's iterator can only resend its last page), so records produced on an endpoint whose
+// page is unacknowledged would not be asked for; with an endpoint per call no case needs that
+// (no case produces more often than there are endpoints), and every call's records fit one page.
+func suiteEndpoints() []sim.Endpoint {
+	return []sim.Endpoint{
+		{Kind: sim.Events, Type: "audit"},
+		{Kind: sim.Alerts, Type: "dlp"},
+		{Kind: sim.Events, Type: "application"},
+		{Kind: sim.Alerts, Type: "malware"},
+		{Kind: sim.Events, Type: "network"},
+		{Kind: sim.Alerts, Type: "policy"},
+	}
+}
 
-// The conformance suite, over a simulated tenant: Produce generates records in the tenant,
-// alternately on an event and an alert endpoint, so the suite sees two partitions.
+// suitePageSize is more than any one Produce call of the suite makes.
+const suitePageSize = 10
+
+// The conformance suite, over a simulated tenant: Produce generates records in the tenant, each
+// call on an endpoint of its own, so the suite sees several partitions.
 func TestSourceSuite(t *testing.T) {
 	var (
-		w     *world
-		calls int
+		w      *world
+		calls  int
+		events []string
+		alerts []string
 	)
+	eps := suiteEndpoints()
+	for _, ep := range eps {
+		if ep.Kind == sim.Events {
+			events = append(events, ep.Type)
+		} else {
+			alerts = append(alerts, ep.Type)
+		}
+	}
 	plugintest.RunSourceSuite(t, plugintest.SourceHarness{
 		Setup: func(t *testing.T) {
-			w = newWorld(t, sim.Options{RateLimit: -1, PageSize: 3})
+			w = newWorld(t, sim.Options{RateLimit: -1, PageSize: suitePageSize})
 			calls = 0
 		},
 		New: func(t *testing.T, store state.Store) plugin.Source {
-			cfg := w.config([]string{"audit"}, []string{"dlp"})
-			s, err := New(cfg, plugintest.Settings(t, "src", store))
+			s, err := New(w.config(events, alerts), plugintest.Settings(t, "src", store))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return fast(s, 200)
 		},
 		Produce: func(t *testing.T, n int) []string {
-			calls++
-			kind, typ := sim.Events, "audit"
-			if calls%2 == 0 {
-				kind, typ = sim.Alerts, "dlp"
+			if n > suitePageSize {
+				t.Fatalf("harness: Produce(%d) makes more than a page of %d", n, suitePageSize)
 			}
-			if err := w.tenant.Generate(kind, typ, n); err != nil {
+			if calls == len(eps) {
+				t.Fatalf("harness: more than %d Produce calls in one case; add endpoints", len(eps))
+			}
+			ep := eps[calls]
+			calls++
+			if err := w.tenant.Generate(ep.Kind, ep.Type, n); err != nil {
 				t.Fatal(err)
 			}
-			recs := w.tenant.Records(kind, typ)
+			recs := w.tenant.Records(ep.Kind, ep.Type)
 			var ids []string
 			for _, r := range recs[len(recs)-n:] {
 				ids = append(ids, r.ID)
@@ -55,10 +78,5 @@ func TestSourceSuite(t *testing.T) {
 			return ids
 		},
 		Key: func(r *event.Record) string { return r.ID },
-		Skip: map[string]string{
-			plugintest.CaseCheckpoint: onePage,
-			plugintest.CaseAckOrder:   onePage,
-			plugintest.CaseNack:       onePage,
-		},
 	})
 }
