@@ -27,7 +27,26 @@ func Identify(record []byte) (Summary, error) {
 	if err != nil {
 		return Summary{}, &ParseError{Status: StatusNotCloudTrail, Reason: fmt.Sprintf("eventTime %q: %v", f.eventTime, err)}
 	}
-	return Summary{EventType: string(f.eventType), EventTime: t}, nil
+	return Summary{EventType: eventType(f.eventType), EventTime: t}, nil
+}
+
+// eventType returns b as a string, without allocating for the eventTypes CloudTrail writes.
+func eventType(b []byte) string {
+	switch string(b) {
+	case "AwsApiCall":
+		return "AwsApiCall"
+	case "AwsServiceEvent":
+		return "AwsServiceEvent"
+	case "AwsConsoleSignIn":
+		return "AwsConsoleSignIn"
+	case "AwsConsoleAction":
+		return "AwsConsoleAction"
+	case "AwsCloudTrailInsight":
+		return "AwsCloudTrailInsight"
+	case "AwsVpceEvent":
+		return "AwsVpceEvent"
+	}
+	return string(b)
 }
 
 // WellFormed reports whether b is exactly one well-formed JSON value, as Parse judges it
