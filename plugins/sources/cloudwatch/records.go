@@ -53,15 +53,16 @@ type builder struct {
 //     record's ID); Payload is the message or the element, and Meta input_form "cloudwatch".
 func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Record {
 	msg := []byte(e.Message)
+	ls := b.logSource(e)
 	sum, err := cloudtrailrecord.Identify(msg)
 	if err == nil {
-		r := b.record(e, e.ID, msg, "")
+		r := b.record(e, e.ID, msg, "", ls)
 		r.Kind, r.Subtype = event.KindCloudTrail, sum.EventType
 		return append(dst, r)
 	}
 	items, err := cloudtrailrecord.Split(msg)
 	if err != nil || (len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord) {
-		return append(dst, b.record(e, e.ID, msg, ""))
+		return append(dst, b.record(e, e.ID, msg, "", ls))
 	}
 	sums := make([]cloudtrailrecord.Summary, len(items))
 	errs := make([]error, len(items))
@@ -71,14 +72,14 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 		found = found || errs[i] == nil
 	}
 	if !found {
-		return append(dst, b.record(e, e.ID, msg, ""))
+		return append(dst, b.record(e, e.ID, msg, "", ls))
 	}
 	for i := range items {
 		id := e.ID
 		if len(items) > 1 {
 			id = e.ID + "-" + strconv.Itoa(i)
 		}
-		r := b.record(e, id, items[i].Record, items[i].Envelope.Form.String())
+		r := b.record(e, id, items[i].Record, items[i].Envelope.Form.String(), ls)
 		if errs[i] == nil {
 			r.Kind, r.Subtype = event.KindCloudTrail, sums[i].EventType
 		}
@@ -87,9 +88,25 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 	return dst
 }
 
+// logSource is the gateway log-source identifier of e ("" when the source is not a gateway):
+// the first pattern that matches the message, else the default identifier, else the stream.
+func (b *builder) logSource(e *logEvent) string {
+	if b.idents == nil {
+		return ""
+	}
+	if ls, ok := b.idents.match(e.Message); ok {
+		return ls
+	}
+	if b.defIdent != "" {
+		return b.defIdent
+	}
+	return e.Stream
+}
+
 // record builds one record of e whose own bytes are rec, with the given ID; form names the
-// wrapper rec was found in inside the message ("" when rec is the message).
-func (b *builder) record(e *logEvent, id string, rec []byte, form string) *event.Record {
+// wrapper rec was found in inside the message ("" when rec is the message), ls is the
+// log-source identifier ("" for none).
+func (b *builder) record(e *logEvent, id string, rec []byte, form, ls string) *event.Record {
 	r := &event.Record{
 		ID:     id,
 		Time:   time.UnixMilli(e.Timestamp).UTC(),
@@ -105,7 +122,7 @@ func (b *builder) record(e *logEvent, id string, rec []byte, form string) *event
 	default:
 		raw := make([]byte, 0, len(rec)+16)
 		raw = append(raw, `{"message":`...)
-		raw = jsonx.AppendString(raw, string(rec))
+		raw = jsonx.AppendString(raw, unsafeString(rec))
 		r.Raw = append(raw, '}')
 	}
 	r.Meta[event.MetaAWSRegion] = b.region
@@ -114,14 +131,7 @@ func (b *builder) record(e *logEvent, id string, rec []byte, form string) *event
 	if form != "" {
 		r.Meta[event.MetaInputForm] = form
 	}
-	if b.idents != nil {
-		ls, ok := b.idents.match(e.Message)
-		if !ok {
-			ls = b.defIdent
-			if ls == "" {
-				ls = e.Stream
-			}
-		}
+	if ls != "" {
 		r.Meta[event.MetaLogSourceID] = ls
 	}
 	return r
