@@ -96,3 +96,13 @@ func BenchmarkFloorStruct(b *testing.B) {
 		_ = json.Unmarshal(recs[i%len(recs)], &r)
 	}
 }
+
+// BenchmarkIdentify is what a source pays to label a record (against BenchmarkParseInto).
+func BenchmarkIdentify(b *testing.B) {
+	recs := pantherRecords(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _ = Identify(recs[i%len(recs)])
+	}
+}

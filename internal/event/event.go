@@ -16,6 +16,17 @@ const (
 	// (JSA's "Log Source Identifier"). Destinations put it where their format names the
 	// device that sent the event: the syslog HOSTNAME, CEF dvchost, LEEF devName.
 	MetaLogSourceID = "log_source_identifier"
+	// MetaAWSRegion, MetaLogGroup and MetaLogStream say where in CloudWatch Logs a record was
+	// read (set by the CloudWatch Logs source on every record).
+	MetaAWSRegion = "aws.region"
+	MetaLogGroup  = "aws.log_group"
+	MetaLogStream = "aws.log_stream"
+	// MetaInputForm names the wrapper the record was found in at its source, when it was not
+	// on its own: "cloudwatch" (Raw is a CloudWatch Logs event as JSON around Payload),
+	// "records_file" (an element of {"Records":[...]}), "subscription" (an element of a
+	// subscription delivery). The names are those of cloudtrailrecord.Form. Absent for a
+	// record that was read as it is.
+	MetaInputForm = "input_form"
 )
 
 // Kind says what a record is, as the source that read it knows it: destinations read it and
@@ -52,8 +63,16 @@ func (k Kind) Class() string {
 // destination that passes records through never pays for a decode and re-encode. Fields are
 // decoded lazily, once, when a rule or a mapping asks for them.
 type Record struct {
-	// Raw is the record's bytes as read (a JSON object for every built-in source).
+	// Raw is the record's bytes as read (a JSON object for every built-in source). It may be
+	// an envelope around the record proper (Payload): destinations that pass records through
+	// send Raw, and rules and mappings read Raw's fields.
 	Raw []byte
+	// Payload is the record proper when Raw wraps it in an envelope (the CloudWatch Logs
+	// source with extract_original_event off: Raw is the CloudWatch event, Payload the
+	// CloudTrail record in its message); nil when Raw is the record itself. A destination
+	// that reads the record as its Kind (a CloudTrail record's fields) reads Payload when it is
+	// set, else Raw: RecordBytes.
+	Payload []byte
 	// ID identifies the record at its origin (Netskope _id, CloudWatch eventId, ...); may be empty.
 	ID string
 	// Time is the record's own timestamp when the source knows it; zero otherwise.
@@ -77,6 +96,14 @@ type Record struct {
 	fields  map[string]any
 	err     error
 	uint64s bool // fields hold a uint64 somewhere
+}
+
+// RecordBytes is the record proper: Payload when Raw is an envelope around it, else Raw.
+func (r *Record) RecordBytes() []byte {
+	if r.Payload != nil {
+		return r.Payload
+	}
+	return r.Raw
 }
 
 // Fields decodes Raw into a map once and returns it. Integers decode to int64 (uint64 past its

@@ -244,3 +244,23 @@ func ExampleRecord_Fields() {
 	fmt.Printf("%T %T %T\n", m["id"], m["big"], m["ratio"])
 	// Output: int64 uint64 float64
 }
+
+func TestRecordBytes(t *testing.T) {
+	inner := []byte(`{"eventName":"GetObject"}`)
+	tests := []struct {
+		name string
+		r    *Record
+		want string
+	}{
+		{"bare record", &Record{Raw: inner}, string(inner)},
+		{"envelope", &Record{Raw: []byte(`{"message":"..."}`), Payload: inner}, string(inner)},
+		{"empty payload is still the payload", &Record{Raw: []byte(`{}`), Payload: []byte{}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(tc.r.RecordBytes()); got != tc.want {
+				t.Fatalf("RecordBytes = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,8 +1,6 @@
 package syslog
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -17,7 +15,9 @@ import (
 
 // Enricher computes the fields of a CloudTrail record that the record does not hold itself
 // (category, severity, OCSF class, ...). It writes them into computed, which a mapping reads as
-// "logshipper.<name>". ev and env must not be modified. It is called from several goroutines.
+// "logshipper.<name>". env is what the record's source said of the wrapper it found the record
+// in (envelopeOf: Form, LogGroup and LogStream only). ev and env must not be modified. It is
+// called from several goroutines.
 //
 // The default is CloudTrailEnricher. Another Enricher (WithEnricher) sends CloudTrail records
 // through the mapping path, as a configured cloudtrail mapping does.
@@ -41,8 +41,9 @@ func (f EnricherFunc) Enrich(ev *cloudtrailrecord.Event, env *cloudtrailrecord.E
 // int64), user_name (the derived user name), user_id (userIdentity.arn, else principalId),
 // ocsf_class_uid, ocsf_class_name, ocsf_activity_id, ocsf_activity_name, ocsf_type_uid,
 // ocsf_category_uid (int64s and strings), parse_status ("ok"), input_form (record,
-// cloudwatch, qradar, subscription, records_file), log_group and log_stream (from a CloudWatch
-// envelope). The encoder adds time_ms and log_source itself.
+// cloudwatch, qradar, subscription, records_file: Meta input_form), log_group and log_stream
+// (Meta aws.log_group and aws.log_stream, for a record that came in a wrapper). The encoder
+// adds time_ms and log_source itself.
 var CloudTrailEnricher Enricher = cloudTrailEnricher{}
 
 type cloudTrailEnricher struct{}
@@ -96,7 +97,6 @@ func userID(ev *cloudtrailrecord.Event) string {
 // encScratch is the per-message working memory of appendMapped.
 type encScratch struct {
 	ev   cloudtrailrecord.Event
-	item cloudtrailrecord.Item
 	list fieldList
 }
 
@@ -162,101 +162,62 @@ func (l *fieldList) orphan(k string) bool {
 	return ok && field != "" && !l.has(field)
 }
 
-// appendMapped writes a CEF or LEEF message: Netskope records through their mapping,
-// CloudTrail records (bare or in an envelope) from their parsed cloudtrail.Event, anything else
-// as a generic message carrying parse_status. Input holding several CloudTrail records gives
-// one message each: their boundaries (but the last) are appended to ends.
-func (e *encoder) appendMapped(dst []byte, r *event.Record, ends []int) ([]byte, []int, error) {
+// appendMapped writes a CEF or LEEF message, chosen by the record's Kind alone: a Netskope
+// record through the Netskope mapping of its class and Subtype, a CloudTrail record from its
+// parsed cloudtrailrecord.Event, anything else as a generic message carrying parse_status.
+func (e *encoder) appendMapped(dst []byte, r *event.Record) ([]byte, error) {
 	s := e.scratch.Get().(*encScratch)
 	defer func() {
-		s.ev, s.item = cloudtrailrecord.Event{}, cloudtrailrecord.Item{} // do not keep the record alive
+		s.ev = cloudtrailrecord.Event{} // do not keep the record alive
 		e.scratch.Put(s)
 	}()
-	if ep := r.Meta["netskope.endpoint"]; ep != "" {
-		dst, err := e.appendNetskope(dst, r, ep, &s.list)
-		return dst, ends, err
-	}
-	// Most records are bare CloudTrail: parse first, and look for an envelope only when that
-	// fails (Split returns a record that parses as a bare one unchanged, so the result is the
-	// same, in one pass instead of two). Input that starts like an envelope is split first.
-	var perr error = errLooksWrapped
-	if !looksWrapped(r.Raw) {
-		perr = cloudtrailrecord.ParseInto(&s.ev, r.Raw)
-	}
-	if perr == nil {
-		s.item = cloudtrailrecord.Item{Record: r.Raw}
-		dst, err := e.appendCloudTrail(dst, r, &s.item, s)
-		return dst, ends, err
-	}
-	items, err := cloudtrailrecord.Split(r.Raw)
-	switch {
-	case err != nil:
-		return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusNotJSON), ends, nil
-	case len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord && perr != errLooksWrapped:
-		return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusOf(perr)), ends, nil
-	}
-	for i := range items {
-		if i > 0 {
-			ends = append(ends, len(dst))
-			dst = e.appendHeader(dst, r)
+	switch r.Kind {
+	case event.KindNetskopeEvent, event.KindNetskopeAlert:
+		return e.appendNetskope(dst, r, &s.list)
+	case event.KindCloudTrail:
+		if err := cloudtrailrecord.ParseInto(&s.ev, r.RecordBytes()); err != nil {
+			// A record its source took for CloudTrail that is not: sent whole, as it came.
+			return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusOf(err)), nil
 		}
-		it := &items[i]
-		if status := cloudtrailrecord.StatusOf(cloudtrailrecord.ParseInto(&s.ev, it.Record)); status != cloudtrailrecord.StatusOK {
-			raw := it.Record
-			if len(items) == 1 {
-				raw = r.Raw // an envelope around something else: send it whole
-			}
-			dst = e.appendGeneric(dst, r, raw, status)
-			continue
-		}
-		if dst, err = e.appendCloudTrail(dst, r, it, s); err != nil {
-			return dst, ends, err
-		}
+		env := envelopeOf(r)
+		return e.appendCloudTrail(dst, r, &env, s)
+	default:
+		return e.appendGeneric(dst, r, r.Raw, genericStatus(r)), nil
 	}
-	return dst, ends, nil
 }
 
-// errLooksWrapped: the record was not parsed bare because it starts like an envelope.
-var errLooksWrapped = errors.New("starts like an envelope")
-
-// looksWrapped reports input whose first key is one of an envelope's (CloudWatch, subscription,
-// {"Records":[...]}), or that starts as QRadar's text form ({Key: ...}): Split it before
-// parsing, rather than after a parse that fails at the end.
-func looksWrapped(b []byte) bool {
-	i := 0
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
+// genericStatus is the parse_status of a record that is not read as CloudTrail because its
+// Kind is not cloudtrail: not_json when the record (Payload when Raw is an envelope around it)
+// is not well-formed JSON, else not_cloudtrail.
+func genericStatus(r *event.Record) cloudtrailrecord.Status {
+	if !cloudtrailrecord.WellFormed(r.RecordBytes()) {
+		return cloudtrailrecord.StatusNotJSON
 	}
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	for i++; i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'); i++ {
-	}
-	if i >= len(b) {
-		return false
-	}
-	if b[i] != '"' {
-		return isKeyByte(b[i]) // QRadar's {LogStreamName: ...}
-	}
-	end := bytes.IndexByte(b[i+1:], '"')
-	if end < 0 {
-		return false
-	}
-	switch string(b[i+1 : i+1+end]) {
-	case "logGroup", "logGroupName", "logStream", "logStreamName", "messageType", "owner", "Records",
-		"logEvents", "events", "timestamp", "ingestionTime", "eventId", "message", "id":
-		return true
-	}
-	return false
+	return cloudtrailrecord.StatusNotCloudTrail
 }
 
-func (e *encoder) appendNetskope(dst []byte, r *event.Record, ep string, l *fieldList) ([]byte, error) {
+// envelopeOf is what the record's source said of the wrapper it found the record in: the
+// input form (Meta input_form; record when absent) and, for a wrapped record, the log group
+// and log stream it was read from (Meta aws.log_group, aws.log_stream).
+func envelopeOf(r *event.Record) cloudtrailrecord.Envelope {
+	form, ok := cloudtrailrecord.FormNamed(r.Meta[event.MetaInputForm])
+	if !ok || form == cloudtrailrecord.FormRecord {
+		return cloudtrailrecord.Envelope{}
+	}
+	return cloudtrailrecord.Envelope{Form: form, LogGroup: r.Meta[event.MetaLogGroup], LogStream: r.Meta[event.MetaLogStream]}
+}
+
+// netskopeKind is the mapping kind of a Netskope record: "alerts" or "events" (the keys of
+// the Netskope mapping files).
+func netskopeKind(k event.Kind) string { return k.Class() + "s" }
+
+func (e *encoder) appendNetskope(dst []byte, r *event.Record, l *fieldList) ([]byte, error) {
 	l.reset()
 	fields, err := r.Fields()
 	if err != nil {
 		return dst, plugin.Refused("invalid", err)
 	}
-	m, err := e.netskopeMapping(ep)
+	m, err := e.netskopeMapping(netskopeKind(r.Kind), r.Subtype)
 	if err != nil {
 		return dst, err
 	}
@@ -268,19 +229,19 @@ func (e *encoder) appendNetskope(dst []byte, r *event.Record, ep string, l *fiel
 }
 
 // appendCloudTrail writes the message of the CloudTrail record parsed into s.ev.
-func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, item *cloudtrailrecord.Item, s *encScratch) ([]byte, error) {
+func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, env *cloudtrailrecord.Envelope, s *encScratch) ([]byte, error) {
 	s.list.reset()
 	ls := e.logSource(r)
 	var h header
 	if e.fastPath() {
 		h = cloudTrailHeader(&s.ev)
-		fillCloudTrail(&s.list, &s.ev, &item.Envelope, ls)
+		fillCloudTrail(&s.list, &s.ev, env, ls)
 	} else {
 		m, err := e.cloudTrailMapping(s.ev.EventSource)
 		if err != nil {
 			return dst, err
 		}
-		fields, err := e.cloudTrailFields(r, item, &s.ev)
+		fields, err := e.cloudTrailFields(r, env, &s.ev)
 		if err != nil {
 			return dst, err
 		}
@@ -292,34 +253,18 @@ func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, item *cloudtrail
 }
 
 // parseStatus is the parse status of a record for the JSON envelope: "" for Netskope records
-// (they are not CloudTrail's to judge); for input holding several records, the first status
-// that is not ok.
+// (they are not CloudTrail's to judge); for a CloudTrail record, whether it reads as one; for
+// any other, genericStatus.
 func (e *encoder) parseStatus(r *event.Record) cloudtrailrecord.Status {
-	if r.Meta["netskope.endpoint"] != "" {
+	switch r.Kind {
+	case event.KindNetskopeEvent, event.KindNetskopeAlert:
 		return ""
+	case event.KindCloudTrail:
+		_, err := cloudtrailrecord.Identify(r.RecordBytes())
+		return cloudtrailrecord.StatusOf(err)
+	default:
+		return genericStatus(r)
 	}
-	s := e.scratch.Get().(*encScratch)
-	defer func() {
-		s.ev = cloudtrailrecord.Event{}
-		e.scratch.Put(s)
-	}()
-	perr := cloudtrailrecord.ParseInto(&s.ev, r.Raw)
-	if perr == nil {
-		return cloudtrailrecord.StatusOK
-	}
-	items, err := cloudtrailrecord.Split(r.Raw)
-	switch {
-	case err != nil:
-		return cloudtrailrecord.StatusNotJSON
-	case len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord:
-		return cloudtrailrecord.StatusOf(perr)
-	}
-	for i := range items {
-		if st := cloudtrailrecord.StatusOf(cloudtrailrecord.ParseInto(&s.ev, items[i].Record)); st != cloudtrailrecord.StatusOK {
-			return st
-		}
-	}
-	return cloudtrailrecord.StatusOK
 }
 
 // fastPath: CloudTrail records are written from the typed cloudtrail.Event, not through the
@@ -328,15 +273,14 @@ func (e *encoder) fastPath() bool {
 	return !e.noFast && !e.userCloudTrail && e.enricher == CloudTrailEnricher
 }
 
-func (e *encoder) netskopeMapping(ep string) (*mapping.Mapping, error) {
-	kind, subtype, _ := strings.Cut(ep, "/")
+func (e *encoder) netskopeMapping(kind, subtype string) (*mapping.Mapping, error) {
 	set := e.netskope
 	if e.user != nil && hasKind(e.user, kind) {
 		set = e.user
 	}
 	m, ok := set.For(kind, subtype)
 	if !ok {
-		return nil, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the syslog mapping has nothing for Netskope %s", ep))
+		return nil, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the syslog mapping has nothing for Netskope %s/%s", kind, subtype))
 	}
 	return m, nil
 }
@@ -356,14 +300,14 @@ func (e *encoder) cloudTrailMapping(src string) (*mapping.Mapping, error) {
 }
 
 // cloudTrailFields returns what a mapping reads from a CloudTrail record: its fields (those of
-// the record inside an envelope), with the computed ones under "logshipper".
-func (e *encoder) cloudTrailFields(r *event.Record, item *cloudtrailrecord.Item, ev *cloudtrailrecord.Event) (map[string]any, error) {
+// Payload when Raw is an envelope around it), with the computed ones under "logshipper".
+func (e *encoder) cloudTrailFields(r *event.Record, env *cloudtrailrecord.Envelope, ev *cloudtrailrecord.Event) (map[string]any, error) {
 	var fields map[string]any
 	var err error
-	if item.Envelope.Form == cloudtrailrecord.FormRecord {
+	if r.Payload == nil {
 		fields, err = r.Fields()
 	} else {
-		inner := event.Record{Raw: item.Record}
+		inner := event.Record{Raw: r.Payload}
 		fields, err = inner.Fields()
 	}
 	if err != nil {
@@ -377,7 +321,7 @@ func (e *encoder) cloudTrailFields(r *event.Record, item *cloudtrailrecord.Item,
 		computed["log_source"] = ls
 	}
 	if e.enricher != nil {
-		e.enricher.Enrich(ev, &item.Envelope, computed)
+		e.enricher.Enrich(ev, env, computed)
 	}
 	// A shallow copy: fields is the record's cache and must not change.
 	with := make(map[string]any, len(fields)+1)
@@ -581,11 +525,11 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 	return dst
 }
 
-// appendGeneric writes a record that is neither Netskope's nor CloudTrail's: a CEF or LEEF
-// message whose msg (last) holds the record as it came, with parse_status saying why it is not
-// mapped as CloudTrail.
+// appendGeneric writes a record that is not read as Netskope's or CloudTrail's: a CEF or LEEF
+// message whose msg (last) holds the record as it came (Raw), with parse_status saying why it
+// is not mapped as CloudTrail. Its class is the record's type (msgType), else "record".
 func (e *encoder) appendGeneric(dst []byte, r *event.Record, raw []byte, status cloudtrailrecord.Status) []byte {
-	class := r.Subtype
+	class := msgType(r)
 	if class == "" {
 		class = "record"
 	}

@@ -73,27 +73,22 @@ func newEncoder(cfg *Config, hostname string, user *mapping.Set, enricher Enrich
 
 // message appends the syslog message of r (header and MSG, no framing) to dst. Errors are
 // classified for the engine: Skipped (unmapped subtype) or Refused (not a JSON object, ...).
-// For input holding several CloudTrail records it appends one message per record, end to end
-// (messages says where each ends).
 func (e *encoder) message(dst []byte, r *event.Record) ([]byte, error) {
-	var one [1]int
-	dst, _, err := e.messages(dst, r, one[:0])
-	return dst, err
+	dst = e.appendHeader(dst, r)
+	if e.cfg.Format == FormatJSON {
+		return e.appendJSON(dst, r)
+	}
+	return e.appendMapped(dst, r)
 }
 
-// messages appends the syslog messages of r to dst, and the offset in dst where each ends to
-// ends. It is one message, except for input holding several CloudTrail records (a
-// {"Records":[...]} file, a subscription delivery with several events): one message each.
-func (e *encoder) messages(dst []byte, r *event.Record, ends []int) ([]byte, []int, error) {
-	dst = e.appendHeader(dst, r)
-	var err error
-	switch e.cfg.Format {
-	case FormatJSON:
-		dst, err = e.appendJSON(dst, r)
-	default:
-		dst, ends, err = e.appendMapped(dst, r, ends)
+// msgType is the record's type in the header (RFC 5424 MSGID, the structured data's type) and
+// the JSON envelope: its Subtype, except for a CloudTrail record, whose eventType is not a
+// message type (its CEF and LEEF carry the eventName).
+func msgType(r *event.Record) string {
+	if r.Kind == event.KindCloudTrail {
+		return ""
 	}
-	return dst, append(ends, len(dst)), err
+	return r.Subtype
 }
 
 func (e *encoder) logSource(r *event.Record) string {
@@ -132,13 +127,13 @@ func (e *encoder) appendHeader(dst []byte, r *event.Record) []byte {
 	dst = append(dst, ' ')
 	dst = appendHeaderToken(dst, e.cfg.AppName, 48)
 	dst = append(dst, " - "...)
-	dst = appendHeaderToken(dst, r.Subtype, 32)
+	dst = appendHeaderToken(dst, msgType(r), 32)
 	dst = append(dst, ' ')
 	if !e.cfg.StructuredData {
 		return append(dst, '-', ' ')
 	}
 	dst = append(dst, "[logshipper@32473"...)
-	for _, p := range [...]struct{ k, v string }{{"source", r.Source}, {"type", r.Subtype}, {"id", r.ID}, {"log_source", e.logSource(r)}} {
+	for _, p := range [...]struct{ k, v string }{{"source", r.Source}, {"type", msgType(r)}, {"id", r.ID}, {"log_source", e.logSource(r)}} {
 		if p.v == "" {
 			continue
 		}
@@ -151,9 +146,10 @@ func (e *encoder) appendHeader(dst []byte, r *event.Record) []byte {
 	return append(dst, ']', ' ')
 }
 
-// appendJSON writes the record's own JSON, compacted when it holds line breaks (newline framing
-// must not see one), optionally inside an envelope. In the envelope, a record that is not JSON
-// goes as a JSON string, and a record that is not CloudTrail (nor Netskope's) gets parse_status.
+// appendJSON writes the record's own JSON (Raw), compacted when it holds line breaks (newline
+// framing must not see one), optionally inside an envelope. In the envelope, a record that is
+// not JSON goes as a JSON string, and a record that is not read as CloudTrail (its Kind is not
+// cloudtrail, or it does not parse) and not Netskope's gets parse_status.
 func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 	raw := r.Raw
 	valid := true
@@ -173,9 +169,9 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 	}
 	dst = append(dst, `{"source":`...)
 	dst = strconv.AppendQuote(dst, r.Source)
-	if r.Subtype != "" {
+	if t := msgType(r); t != "" {
 		dst = append(dst, `,"type":`...)
-		dst = strconv.AppendQuote(dst, r.Subtype)
+		dst = strconv.AppendQuote(dst, t)
 	}
 	if r.ID != "" {
 		dst = append(dst, `,"id":`...)

@@ -314,8 +314,11 @@ func netskopeRecords(t testing.TB) []*event.Record {
 			t.Fatal(err)
 		}
 		for _, r := range tn.Records(ep.kind, ep.typ) {
-			out = append(out, &event.Record{Raw: r.Raw, ID: r.ID, Time: time.Unix(r.Timestamp, 0), Source: "tenant-a", Subtype: ep.typ,
-				Meta: map[string]string{"netskope.endpoint": string(ep.kind) + "/" + ep.typ}})
+			kind := event.KindNetskopeEvent
+			if ep.kind == nssim.Alerts {
+				kind = event.KindNetskopeAlert
+			}
+			out = append(out, &event.Record{Raw: r.Raw, ID: r.ID, Time: time.Unix(r.Timestamp, 0), Source: "tenant-a", Kind: kind, Subtype: ep.typ})
 		}
 	}
 	return out
@@ -324,7 +327,8 @@ func netskopeRecords(t testing.TB) []*event.Record {
 func goldenRecords(t testing.TB) []*event.Record {
 	var recs []*event.Record
 	for i, raw := range pantherRecords(t, 30) {
-		r := &event.Record{Raw: raw, Source: "cloudwatch"}
+		r := asCloudTrail(raw)
+		r.Source = "cloudwatch"
 		if i%3 == 0 {
 			r.Meta = map[string]string{event.MetaLogSourceID: "aws-account-1"}
 		}
@@ -332,12 +336,14 @@ func goldenRecords(t testing.TB) []*event.Record {
 	}
 	recs = append(recs, netskopeRecords(t)...)
 	recs = append(recs, &event.Record{Raw: []byte(`{"hello":"a=b|c\\d","n":1}`), Subtype: "custom", ID: "x-1", Time: time.Unix(1700000000, 0)})
-	// The CloudWatch source's envelope (extract_original_event off), QRadar's text form, and
-	// a record that is not JSON.
+	// The CloudWatch source's envelope (extract_original_event off), a record the file source
+	// found in QRadar's text form, and a record that is not JSON.
 	raws := pantherRecords(t, 2)
-	recs = append(recs,
-		&event.Record{Raw: cloudWatchEnvelope(t, raws[0], 0), Source: "cloudwatch"},
-		&event.Record{Raw: qradarForm(raws[1], 1), Source: "qradar"},
+	cw := asCloudWatch(t, raws[0], 0)
+	cw.Source = "cloudwatch"
+	qr := asCloudTrail(raws[1])
+	qr.Source, qr.Meta = "qradar", map[string]string{event.MetaInputForm: "qradar", event.MetaLogStream: "111122223333_CloudTrail_us-east-1"}
+	recs = append(recs, cw, qr,
 		&event.Record{Raw: []byte("<13>not json = at all|"), Source: "udp", Time: time.Unix(1700000000, 0)})
 	return recs
 }
@@ -403,7 +409,9 @@ func TestMappedFields(t *testing.T) {
 	cfg := testConfig("127.0.0.1:514")
 	e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 	raw := `{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2","errorCode":"AccessDenied","errorMessage":"no = way\nreally","eventID":"e-1","recipientAccountId":"111122223333","eventType":"AwsApiCall","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a|b","principalId":"AID1","accessKeyId":"AKIA1"}}`
-	msg, err := e.message(nil, &event.Record{Raw: []byte(raw), Meta: map[string]string{event.MetaLogSourceID: "gw"}})
+	ct := asCloudTrail([]byte(raw))
+	ct.Meta = map[string]string{event.MetaLogSourceID: "gw"}
+	msg, err := e.message(nil, ct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,14 +436,14 @@ func TestMappedFields(t *testing.T) {
 		}
 	}
 	// A sourceIPAddress that is a service name is not an address: no src.
-	msg, _ = e.message(nil, &event.Record{Raw: []byte(`{"eventTime":"2024-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"s3.amazonaws.com"}`)})
+	msg, _ = e.message(nil, asCloudTrail([]byte(`{"eventTime":"2024-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"s3.amazonaws.com"}`)))
 	if m, _ := parseCEF(msgOf(t, string(msg))); func() bool { _, ok := m.get("src"); return ok }() {
 		t.Errorf("src set from a service name: %s", msg)
 	}
 
 	// Netskope: the CE mapping, $tenant_name from the record's source.
 	r := &event.Record{Raw: []byte(`{"_id":"1","alert_type":"DLP","alert_name":"Leak","dlp_rule_severity":"High","srcip":"10.0.0.1","user":"u@x"}`),
-		Source: "tenant-a", Subtype: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+		Source: "tenant-a", Kind: event.KindNetskopeAlert, Subtype: "dlp"}
 	msg, err = e.message(nil, r)
 	if err != nil {
 		t.Fatal(err)
@@ -451,12 +459,23 @@ func TestMappedFields(t *testing.T) {
 		t.Errorf("src = %q", v)
 	}
 	// A Netskope subtype the mapping lacks is skipped as unmapped.
-	r.Meta = map[string]string{"netskope.endpoint": "alerts/nosuchtype"}
+	r.Subtype = "nosuchtype"
 	if _, err := e.message(nil, r); !isSkipped(err, plugin.ReasonUnmapped) {
 		t.Errorf("unmapped subtype: err = %v", err)
 	}
+	// The mapping is chosen by the Kind's class: an event mapping lacks dlp.
+	r = &event.Record{Raw: r.Raw, Source: "tenant-a", Kind: event.KindNetskopeEvent, Subtype: "dlp"}
+	if _, err := e.message(nil, r); !isSkipped(err, plugin.ReasonUnmapped) {
+		t.Errorf("an event of subtype dlp: err = %v", err)
+	}
+	// The Kind decides, never Meta: a record with the Meta key a Netskope source once set but
+	// no Kind is generic.
+	r = &event.Record{Raw: r.Raw, Subtype: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+	if msg, err := e.message(nil, r); err != nil || !strings.Contains(string(msg), "CEF:0|logshipper|logshipper|1.0|dlp|dlp|Unknown|") {
+		t.Errorf("no Kind: %s (%v)", msg, err)
+	}
 	// A Netskope record that is not JSON: refused (its mapping needs the fields).
-	r = &event.Record{Raw: []byte(`nope`), Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+	r = &event.Record{Raw: []byte(`nope`), Kind: event.KindNetskopeAlert, Subtype: "dlp"}
 	if _, err := e.message(nil, r); !isRefused(err) {
 		t.Errorf("Netskope, not JSON: err = %v", err)
 	}
@@ -477,7 +496,7 @@ func TestLEEFShape(t *testing.T) {
 	cfg.Format = FormatLEEF
 	e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 	raw := `{"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","sourceIPAddress":"198.51.100.7","eventType":"AwsApiCall","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a\tb"}}`
-	msg, err := e.message(nil, &event.Record{Raw: []byte(raw)})
+	msg, err := e.message(nil, asCloudTrail([]byte(raw)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,9 +70,9 @@ func parseLEEF(s string, delim byte) (hdr [5]string, attrs [][2]string, err erro
 	return hdr, attrs, nil
 }
 
-// fuzzEndpoints are the Netskope endpoints a record may come from (the netskope source sets
-// netskope.endpoint), or none: CloudTrail or anything else.
-var fuzzEndpoints = []string{"", "", "alerts/dlp", "alerts/malware", "events/page", "events/audit", "alerts/uba", "alerts/nosuch"}
+// fuzzKinds are the kinds a record may have: none, another product's, cloudtrail (bare, or
+// "cloudtrail+cloudwatch": in the CloudWatch source's envelope), or a Netskope kind.
+var fuzzKinds = []event.Kind{"", "acme/audit", event.KindCloudTrail, "cloudtrail+cloudwatch", event.KindNetskopeAlert, event.KindNetskopeAlert, event.KindNetskopeEvent, event.KindNetskopeEvent}
 
 // FuzzEncodeRecord: any record, in every format (CEF, LEEF with a tab or another delimiter,
 // JSON bare or in an envelope) and header (RFC 5424 with or without structured data, RFC 3164),
@@ -82,14 +82,17 @@ var fuzzEndpoints = []string{"", "", "alerts/dlp", "alerts/malware", "events/pag
 // envelope as JSON.
 func FuzzEncodeRecord(f *testing.F) {
 	for i, raw := range pantherRecords(f, 20) {
-		f.Add(raw, uint8(i), "", "", "")
+		f.Add(raw, uint8(2<<5|i%32), "", "", "")
 		if i < 3 {
-			f.Add(cloudWatchEnvelope(f, raw, i), uint8(i*7), "aws-account-1", "", "")
-			f.Add(qradarForm(raw, i), uint8(i*5), "", "", "")
+			f.Add(raw, uint8(3<<5|i*7%32), "aws-account-1", "", "")
 		}
 	}
 	for i, r := range netskopeRecords(f) {
-		f.Add(r.Raw, uint8(2+i%6), r.Source, r.Subtype, r.ID)
+		k := 6
+		if r.Kind == event.KindNetskopeAlert {
+			k = 4
+		}
+		f.Add(r.Raw, uint8(k<<5|(2+i%6)), r.Source, r.Subtype, r.ID)
 	}
 	f.Add([]byte(`{"hello":"a=b|c\\d","n":1}`), uint8(1), "host\nname", "custom", "x-1")
 	f.Add([]byte("<13>not json = at all|\n\r"), uint8(0x21), "", "t\"y]pe", `i\d`)
@@ -111,16 +114,20 @@ func FuzzEncodeRecord(f *testing.F) {
 		e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 		e.now = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
 		r := &event.Record{Raw: raw, Subtype: typ, ID: id, Source: "fuzz", Time: time.UnixMilli(int64(flags) * 1e9)}
-		if ep := fuzzEndpoints[int(flags>>5)%len(fuzzEndpoints)]; ep != "" || logSource != "" {
-			r.Meta = map[string]string{}
-			if ep != "" {
-				r.Meta["netskope.endpoint"] = ep
-			}
-			if logSource != "" {
-				r.Meta[event.MetaLogSourceID] = logSource
-			}
+		switch k := fuzzKinds[int(flags>>5)%len(fuzzKinds)]; k {
+		case "cloudtrail+cloudwatch":
+			r = asCloudWatch(t, raw, int(flags))
+			r.ID, r.Source, r.Time = id, "fuzz", time.UnixMilli(int64(flags)*1e9)
+		default:
+			r.Kind = k
 		}
-		out, ends, err := e.messages(nil, r, nil)
+		if logSource != "" {
+			if r.Meta == nil {
+				r.Meta = map[string]string{}
+			}
+			r.Meta[event.MetaLogSourceID] = logSource
+		}
+		msg, err := e.message(nil, r)
 		if err != nil {
 			var re *plugin.RefusedError
 			var se *plugin.SkippedError
@@ -130,40 +137,29 @@ func FuzzEncodeRecord(f *testing.F) {
 			return
 		}
 		inUTF8 := utf8.Valid(raw) && utf8.ValidString(logSource) && utf8.ValidString(typ) && utf8.ValidString(id)
-		start := 0
-		for _, end := range ends {
-			if end < start || end > len(out) {
-				t.Fatalf("ends %v out of range of %d bytes", ends, len(out))
-			}
-			msg := out[start:end]
-			start = end
-			if bytes.ContainsAny(msg, "\r\n") {
-				t.Fatalf("message holds a line break: %q", msg)
-			}
-			if inUTF8 && !utf8.Valid(msg) {
-				t.Fatalf("message is not valid UTF-8: %q", msg)
-			}
-			if cfg.Header != HeaderRFC5424 || cfg.StructuredData {
-				continue
-			}
-			body := msgOf(t, string(msg))
-			switch {
-			case cfg.Format == FormatCEF:
-				if _, err := parseCEF(body); err != nil {
-					t.Fatalf("CEF %v: %q", err, body)
-				}
-			case cfg.Format == FormatLEEF:
-				if _, _, err := parseLEEF(body, e.delim); err != nil {
-					t.Fatalf("LEEF %v: %q", err, body)
-				}
-			case cfg.JSONEnvelope:
-				if !json.Valid([]byte(body)) {
-					t.Fatalf("JSON envelope is not JSON: %q", body)
-				}
-			}
+		if bytes.ContainsAny(msg, "\r\n") {
+			t.Fatalf("message holds a line break: %q", msg)
 		}
-		if start != len(out) {
-			t.Fatalf("ends %v leave %d bytes after the last message", ends, len(out)-start)
+		if inUTF8 && !utf8.Valid(msg) {
+			t.Fatalf("message is not valid UTF-8: %q", msg)
+		}
+		if cfg.Header != HeaderRFC5424 || cfg.StructuredData {
+			return
+		}
+		body := msgOf(t, string(msg))
+		switch {
+		case cfg.Format == FormatCEF:
+			if _, err := parseCEF(body); err != nil {
+				t.Fatalf("CEF %v: %q", err, body)
+			}
+		case cfg.Format == FormatLEEF:
+			if _, _, err := parseLEEF(body, e.delim); err != nil {
+				t.Fatalf("LEEF %v: %q", err, body)
+			}
+		case cfg.JSONEnvelope:
+			if !json.Valid([]byte(body)) {
+				t.Fatalf("JSON envelope is not JSON: %q", body)
+			}
 		}
 	})
 }

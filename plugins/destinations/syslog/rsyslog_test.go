@@ -143,7 +143,9 @@ func TestRsyslogIntegration(t *testing.T) {
 	base := func() []*event.Record {
 		recs := []*event.Record{tricky}
 		for _, raw := range ct {
-			recs = append(recs, &event.Record{Raw: raw, Meta: map[string]string{event.MetaLogSourceID: "acct-1"}})
+			r := asCloudTrail(raw)
+			r.Meta = map[string]string{event.MetaLogSourceID: "acct-1"}
+			recs = append(recs, r)
 		}
 		return recs
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -107,7 +106,6 @@ func New(cfg *Config, set plugin.Settings, opts ...Option) (*Destination, error)
 type batchBuf struct {
 	out  []byte
 	msg  []byte
-	cuts []int // where each message of one record ends in msg
 	ends []int
 }
 
@@ -132,16 +130,10 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 	var failed map[int]error
 	truncated := 0
 	for i, r := range recs {
-		// Usually one message; input holding several CloudTrail records gives one each, and
-		// is refused whole when one of them is too large.
-		msgs, cuts, err := d.enc.messages(b.msg[:0], r, b.cuts[:0])
-		b.msg, b.cuts = msgs, cuts
-		cut := 0
-		for k := 0; err == nil && k < len(cuts); k++ {
-			if n := cuts[k] - cut; n > d.max && d.cfg.Oversize != OversizeTruncate {
-				err = plugin.Refused("too_large", fmt.Errorf("the syslog message is %d bytes, more than max_message_bytes (%d)", n, d.max))
-			}
-			cut = cuts[k]
+		msg, err := d.enc.message(b.msg[:0], r)
+		b.msg = msg
+		if err == nil && len(msg) > d.max && d.cfg.Oversize != OversizeTruncate {
+			err = plugin.Refused("too_large", fmt.Errorf("the syslog message is %d bytes, more than max_message_bytes (%d)", len(msg), d.max))
 		}
 		if err != nil {
 			if failed == nil {
@@ -150,17 +142,12 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 			failed[i] = err
 			continue
 		}
-		cut = 0
-		for _, end := range cuts {
-			msg := msgs[cut:end]
-			cut = end
-			if len(msg) > d.max {
-				msg = truncate(msg, d.max)
-				truncated++
-			}
-			b.out = d.frame(b.out, msg)
-			b.ends = append(b.ends, len(b.out))
+		if len(msg) > d.max {
+			msg = truncate(msg, d.max)
+			truncated++
 		}
+		b.out = d.frame(b.out, msg)
+		b.ends = append(b.ends, len(b.out))
 	}
 	if truncated > 0 {
 		d.set.Metrics.Dropped("truncated", truncated)
@@ -338,18 +325,9 @@ const (
 
 // Preview returns the message Write would send for r (header and MSG, without framing).
 func (d *Destination) Preview(r *event.Record) (string, error) {
-	msgs, cuts, err := d.enc.messages(nil, r, nil)
+	msg, err := d.enc.message(nil, r)
 	if err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	start := 0
-	for k, end := range cuts {
-		if k > 0 {
-			sb.WriteByte('\n')
-		}
-		sb.Write(msgs[start:end])
-		start = end
-	}
-	return sb.String(), nil
+	return string(msg), nil
 }

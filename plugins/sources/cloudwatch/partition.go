@@ -398,7 +398,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				late++
 			}
 			lastTs = e.Timestamp
-			recs = append(recs, p.b.build(&e))
+			recs = p.b.appendRecords(recs, &e)
 		}
 		if dups > 0 {
 			// The overlap is read again by design: not a drop, and not at warn level.

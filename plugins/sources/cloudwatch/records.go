@@ -1,21 +1,17 @@
 package cloudwatch
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
-)
-
-// Meta keys this source sets on every record (event.MetaLogSourceID too, in gateway mode).
-const (
-	MetaRegion    = "aws.region"
-	MetaLogGroup  = "aws.log_group"
-	MetaLogStream = "aws.log_stream"
 )
 
 // logEvent is what a record is built from: one FilterLogEvents event.
@@ -37,49 +33,113 @@ type builder struct {
 	defIdent string
 }
 
-// build returns the record of e. Its Raw is always one JSON object:
-//   - extract on and a message that is a JSON object: the message bytes as they are;
-//   - extract on and any other message: {"message":"<the message>"};
-//   - extract off: the envelope {"logGroup","logStream","timestamp","ingestionTime","eventId","message"}.
-func (b *builder) build(e *logEvent) *event.Record {
-	var raw []byte
-	if b.extract {
-		if isJSONObject(e.Message) {
-			raw = []byte(e.Message)
-		} else {
-			raw = make([]byte, 0, len(e.Message)+16)
-			raw = append(raw, `{"message":`...)
-			raw = jsonx.AppendString(raw, e.Message)
-			raw = append(raw, '}')
+// appendRecords appends the records of e to dst: one per CloudTrail record the message holds,
+// or one for a message that holds none.
+//
+// A message that is one CloudTrail record (the usual case, judged in one pass by
+// cloudtrailrecord.Identify) gives one record: Kind cloudtrail, Subtype its eventType, ID the
+// eventId. A message that is not one record but that cloudtrailrecord.Split finds CloudTrail
+// records in (a {"Records":[...]} file, a subscription delivery, a CloudWatch event as JSON)
+// gives one record per element, Meta input_form naming the wrapper; when there are several,
+// element i (from 0) has the ID "<eventId>-<i>". Elements that are not CloudTrail records come
+// out with no Kind. Any other message gives one record with no Kind, as read.
+//
+// Raw is always one JSON object:
+//   - extract on: the CloudTrail record (the message bytes as they are, or the element); a
+//     message without CloudTrail that is a JSON object, as it is; any other message
+//     {"message":"<the message>"};
+//   - extract off: the envelope {"logGroup","logStream","timestamp","ingestionTime","eventId",
+//     "message"} around the message, or around the one element (its eventId then the
+//     record's ID); Payload is the message or the element, and Meta input_form "cloudwatch".
+func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Record {
+	msg := []byte(e.Message)
+	ls := b.logSource(e)
+	sum, err := cloudtrailrecord.Identify(msg)
+	if err == nil {
+		r := b.record(e, e.ID, msg, "", ls)
+		r.Kind, r.Subtype = event.KindCloudTrail, sum.EventType
+		return append(dst, r)
+	}
+	items, err := cloudtrailrecord.Split(msg)
+	if err != nil || (len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord) {
+		return append(dst, b.record(e, e.ID, msg, "", ls))
+	}
+	sums := make([]cloudtrailrecord.Summary, len(items))
+	errs := make([]error, len(items))
+	found := false
+	for i := range items {
+		sums[i], errs[i] = cloudtrailrecord.Identify(items[i].Record)
+		found = found || errs[i] == nil
+	}
+	if !found {
+		return append(dst, b.record(e, e.ID, msg, "", ls))
+	}
+	for i := range items {
+		id := e.ID
+		if len(items) > 1 {
+			id = e.ID + "-" + strconv.Itoa(i)
 		}
-	} else {
-		raw = b.envelope(e)
-	}
-	meta := make(map[string]string, 4)
-	meta[MetaRegion] = b.region
-	meta[MetaLogGroup] = b.group
-	meta[MetaLogStream] = e.Stream
-	if b.idents != nil {
-		id, ok := b.idents.match(e.Message)
-		if !ok {
-			id = b.defIdent
-			if id == "" {
-				id = e.Stream
-			}
+		r := b.record(e, id, items[i].Record, items[i].Envelope.Form.String(), ls)
+		if errs[i] == nil {
+			r.Kind, r.Subtype = event.KindCloudTrail, sums[i].EventType
 		}
-		meta[event.MetaLogSourceID] = id
+		dst = append(dst, r)
 	}
-	return &event.Record{
-		Raw:    raw,
-		ID:     e.ID,
-		Time:   time.UnixMilli(e.Timestamp).UTC(),
-		Source: b.source,
-		Meta:   meta,
-	}
+	return dst
 }
 
-func (b *builder) envelope(e *logEvent) []byte {
-	out := make([]byte, 0, len(e.Message)+len(b.group)+len(e.Stream)+len(e.ID)+128)
+// logSource is the gateway log-source identifier of e ("" when the source is not a gateway):
+// the first pattern that matches the message, else the default identifier, else the stream.
+func (b *builder) logSource(e *logEvent) string {
+	if b.idents == nil {
+		return ""
+	}
+	if ls, ok := b.idents.match(e.Message); ok {
+		return ls
+	}
+	if b.defIdent != "" {
+		return b.defIdent
+	}
+	return e.Stream
+}
+
+// record builds one record of e whose own bytes are rec, with the given ID; form names the
+// wrapper rec was found in inside the message ("" when rec is the message), ls is the
+// log-source identifier ("" for none).
+func (b *builder) record(e *logEvent, id string, rec []byte, form, ls string) *event.Record {
+	r := &event.Record{
+		ID:     id,
+		Time:   time.UnixMilli(e.Timestamp).UTC(),
+		Source: b.source,
+		Meta:   make(map[string]string, 5),
+	}
+	switch {
+	case !b.extract:
+		r.Raw, r.Payload = b.envelope(e, id, rec), rec
+		form = cloudtrailrecord.FormCloudWatch.String()
+	case isJSONObject(rec):
+		r.Raw = rec
+	default:
+		raw := make([]byte, 0, len(rec)+16)
+		raw = append(raw, `{"message":`...)
+		raw = jsonx.AppendString(raw, unsafeString(rec))
+		r.Raw = append(raw, '}')
+	}
+	r.Meta[event.MetaAWSRegion] = b.region
+	r.Meta[event.MetaLogGroup] = b.group
+	r.Meta[event.MetaLogStream] = e.Stream
+	if form != "" {
+		r.Meta[event.MetaInputForm] = form
+	}
+	if ls != "" {
+		r.Meta[event.MetaLogSourceID] = ls
+	}
+	return r
+}
+
+// envelope is the CloudWatch event e as JSON, with id as its eventId and msg as its message.
+func (b *builder) envelope(e *logEvent, id string, msg []byte) []byte {
+	out := make([]byte, 0, len(msg)+len(b.group)+len(e.Stream)+len(id)+128)
 	out = append(out, `{"logGroup":`...)
 	out = jsonx.AppendString(out, b.group)
 	out = append(out, `,"logStream":`...)
@@ -89,20 +149,23 @@ func (b *builder) envelope(e *logEvent) []byte {
 	out = append(out, `,"ingestionTime":`...)
 	out = strconv.AppendInt(out, e.IngestionTime, 10)
 	out = append(out, `,"eventId":`...)
-	out = jsonx.AppendString(out, e.ID)
+	out = jsonx.AppendString(out, id)
 	out = append(out, `,"message":`...)
-	out = jsonx.AppendString(out, e.Message)
+	out = jsonx.AppendString(out, unsafeString(msg))
 	return append(out, '}')
 }
 
-// isJSONObject reports whether s is exactly one JSON object (white space around it allowed).
-func isJSONObject(s string) bool {
-	t := strings.TrimSpace(s)
+// isJSONObject reports whether b is exactly one JSON object (white space around it allowed).
+func isJSONObject(b []byte) bool {
+	t := bytes.TrimSpace(b)
 	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' {
 		return false
 	}
-	return event.ValidObject(t)
+	return event.ValidObject(unsafeString(t))
 }
+
+// unsafeString views b as a string without copying; b must not change while it is in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // identifiers are the gateway's log-source identifier patterns, in order.
 type identifiers struct {

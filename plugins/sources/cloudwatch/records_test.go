@@ -1,11 +1,14 @@
 package cloudwatch
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
 func TestIdentifierPatterns(t *testing.T) {
@@ -91,7 +94,11 @@ func TestBuildRecord(t *testing.T) {
 			tc.b.region = "us-east-1"
 			ev := e
 			ev.Message = tc.msg
-			r := tc.b.build(&ev)
+			recs := tc.b.appendRecords(nil, &ev)
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			r := recs[0]
 			if string(r.Raw) != tc.want {
 				t.Fatalf("raw %s\nwant %s", r.Raw, tc.want)
 			}
@@ -102,10 +109,97 @@ func TestBuildRecord(t *testing.T) {
 			if has == tc.noIdent || id != tc.ident {
 				t.Fatalf("identifier %q (%v)", id, has)
 			}
-			if r.ID != "3791" || r.Time.UnixMilli() != e.Timestamp || r.Meta[MetaLogStream] != e.Stream || r.Meta[MetaRegion] != "us-east-1" {
+			if r.ID != "3791" || r.Time.UnixMilli() != e.Timestamp || r.Meta[event.MetaLogStream] != e.Stream || r.Meta[event.MetaAWSRegion] != "us-east-1" {
 				t.Fatalf("record %+v", r)
 			}
+			if r.Kind != "" || r.Subtype != "" {
+				t.Fatalf("a message without CloudTrail has kind %q/%q", r.Kind, r.Subtype)
+			}
 		})
+	}
+}
+
+// ctRecord is a CloudTrail record with the given eventID and eventType ("" leaves it out).
+func ctRecord(id, eventType string) string {
+	r := `{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"` + id + `"`
+	if eventType != "" {
+		r += `,"eventType":"` + eventType + `"`
+	}
+	return r + `}`
+}
+
+// quoted is s as a JSON string.
+func quoted(s string) string { return string(jsonx.AppendString(nil, s)) }
+
+// TestCloudTrailKinds: a message holding CloudTrail gives one record per CloudTrail record,
+// each saying what it is; with extract off, Raw is an envelope around that one record and
+// Payload the record.
+func TestCloudTrailKinds(t *testing.T) {
+	a, b2 := ctRecord("a", "AwsApiCall"), ctRecord("b", "AwsConsoleSignIn")
+	noName := `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventID":"bad"}`
+	type want struct {
+		id, kind, subtype, rec, form string
+	}
+	ct := string(event.KindCloudTrail)
+	tests := []struct {
+		name string
+		msg  string
+		want []want
+	}{
+		{"bare record", a, []want{{"3791", ct, "AwsApiCall", a, ""}}},
+		{"bare record without eventType", ctRecord("x", ""), []want{{"3791", ct, "", ctRecord("x", ""), ""}}},
+		{"Records file", `{"Records":[` + a + `,` + b2 + `]}`, []want{{"3791-0", ct, "AwsApiCall", a, "records_file"}, {"3791-1", ct, "AwsConsoleSignIn", b2, "records_file"}}},
+		{"Records file of one", `{"Records":[` + a + `]}`, []want{{"3791", ct, "AwsApiCall", a, "records_file"}}},
+		{"Records file with a bad element", `{"Records":[` + a + `,` + noName + `]}`, []want{{"3791-0", ct, "AwsApiCall", a, "records_file"}, {"3791-1", "", "", noName, "records_file"}}},
+		{"subscription", `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":` + quoted(a) + `},{"id":"2","timestamp":2,"message":` + quoted(b2) + `}]}`,
+			[]want{{"3791-0", ct, "AwsApiCall", a, "subscription"}, {"3791-1", ct, "AwsConsoleSignIn", b2, "subscription"}}},
+		{"CloudWatch event as JSON", `{"logGroup":"g","logStream":"s","eventId":"9","message":` + quoted(a) + `}`, []want{{"3791", ct, "AwsApiCall", a, "cloudwatch"}}},
+		{"Records without CloudTrail", `{"Records":[{"a":1}]}`, []want{{"3791", "", "", `{"Records":[{"a":1}]}`, ""}}},
+		{"not CloudTrail", noName, []want{{"3791", "", "", noName, ""}}},
+		{"text", "hello", []want{{"3791", "", "", "hello", ""}}},
+	}
+	for _, tc := range tests {
+		for _, extract := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/extract=%v", tc.name, extract), func(t *testing.T) {
+				bl := builder{source: "cw", region: "us-east-1", group: "g", extract: extract}
+				e := logEvent{ID: "3791", Timestamp: 1767225600123, IngestionTime: 1767225900000, Stream: "s", Message: tc.msg}
+				recs := bl.appendRecords(nil, &e)
+				if len(recs) != len(tc.want) {
+					t.Fatalf("%d records; want %d", len(recs), len(tc.want))
+				}
+				for i, w := range tc.want {
+					r := recs[i]
+					if r.ID != w.id || string(r.Kind) != w.kind || r.Subtype != w.subtype {
+						t.Errorf("record %d: id %q kind %q subtype %q; want %q %q %q", i, r.ID, r.Kind, r.Subtype, w.id, w.kind, w.subtype)
+					}
+					if _, err := r.Fields(); err != nil {
+						t.Errorf("record %d: Raw is not a JSON object: %v", i, err)
+					}
+					rec := w.rec
+					if extract && !isJSONObject([]byte(rec)) {
+						rec = `{"message":` + quoted(rec) + `}`
+					}
+					form := w.form
+					if extract {
+						if r.Payload != nil || string(r.Raw) != rec {
+							t.Errorf("record %d: Raw %s, Payload %q; want Raw %s, no Payload", i, r.Raw, r.Payload, rec)
+						}
+					} else {
+						form = "cloudwatch"
+						env := string(bl.envelope(&e, w.id, []byte(w.rec)))
+						if string(r.Payload) != w.rec || string(r.Raw) != env {
+							t.Errorf("record %d: Raw %s, Payload %s; want Raw %s, Payload %s", i, r.Raw, r.Payload, env, w.rec)
+						}
+					}
+					if got := r.Meta[event.MetaInputForm]; got != form {
+						t.Errorf("record %d: input form %q; want %q", i, got, form)
+					}
+					if r.Meta[event.MetaLogGroup] != "g" || r.Meta[event.MetaLogStream] != "s" || r.Meta[event.MetaAWSRegion] != "us-east-1" || r.Time.UnixMilli() != e.Timestamp || r.Source != "cw" {
+						t.Errorf("record %d: %+v", i, r)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -137,7 +231,8 @@ func FuzzIdentifierPatterns(f *testing.F) {
 	})
 }
 
-// FuzzBuild: every record built is one JSON object.
+// FuzzBuild: every record built is one JSON object, ids are distinct, and what is labelled
+// cloudtrail parses as CloudTrail.
 func FuzzBuild(f *testing.F) {
 	f.Add(`{"a":1}`, true)
 	f.Add("text", true)
@@ -149,9 +244,24 @@ func FuzzBuild(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg string, extract bool) {
 		b := builder{extract: extract, group: "g", region: "r"}
-		r := b.build(&logEvent{ID: "1", Message: msg, Stream: "s"})
-		if _, err := r.Fields(); err != nil {
-			t.Fatalf("%q (extract %v) -> %s: %v", msg, extract, r.Raw, err)
+		recs := b.appendRecords(nil, &logEvent{ID: "1", Message: msg, Stream: "s"})
+		if len(recs) == 0 {
+			t.Fatalf("%q (extract %v): no record", msg, extract)
+		}
+		ids := map[string]bool{}
+		for _, r := range recs {
+			if _, err := r.Fields(); err != nil {
+				t.Fatalf("%q (extract %v) -> %s: %v", msg, extract, r.Raw, err)
+			}
+			if ids[r.ID] {
+				t.Fatalf("%q: two records with the id %q", msg, r.ID)
+			}
+			ids[r.ID] = true
+			if r.Kind == event.KindCloudTrail {
+				if _, err := cloudtrailrecord.Parse(r.RecordBytes()); err != nil {
+					t.Fatalf("%q: a cloudtrail record that does not parse: %v", msg, err)
+				}
+			}
 		}
 	})
 }

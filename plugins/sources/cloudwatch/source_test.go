@@ -39,7 +39,7 @@ func TestLateOutOfOrderExactlyOnce(t *testing.T) {
 	run.Stop(t)
 	checkOnce(t, pub, want)
 	for _, r := range pub.Records() {
-		if r.Meta[MetaRegion] != "us-east-1" || r.Meta[MetaLogGroup] != testGroup || r.Meta[MetaLogStream] != ctStream("us-east-1") || r.Time.IsZero() || r.ID == "" {
+		if r.Meta[event.MetaAWSRegion] != "us-east-1" || r.Meta[event.MetaLogGroup] != testGroup || r.Meta[event.MetaLogStream] != ctStream("us-east-1") || r.Time.IsZero() || r.ID == "" {
 			t.Fatalf("record %+v", r)
 		}
 	}
@@ -126,7 +126,7 @@ func TestMissingGroupOtherRegionFlows(t *testing.T) {
 	pub.WaitKeys(t, rawKey, back)
 	run.Stop(t)
 	for _, r := range pub.Records() {
-		if r.Meta[MetaRegion] == "us-east-1" && !strings.Contains(string(r.Raw), `"us-east-1"`) {
+		if r.Meta[event.MetaAWSRegion] == "us-east-1" && !strings.Contains(string(r.Raw), `"us-east-1"`) {
 			t.Errorf("record %s", r.Raw)
 		}
 	}

@@ -28,6 +28,10 @@ type Config struct {
 	// source starts: beginning or end. Files that appear later are always read from their
 	// beginning (with end, the new file of a rotation would otherwise lose its first lines).
 	StartAt string `yaml:"start_at"`
+	// RecordKind says what the records are, for the destinations that read it: empty (they
+	// carry no Kind), cloudtrail (CloudTrail in any form cloudtrailrecord.Split unwraps, split
+	// into one record each) or netskope (Netskope events and alerts).
+	RecordKind string `yaml:"record_kind"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -73,6 +77,11 @@ func (c *Config) Validate() error {
 	case "beginning", "end":
 	default:
 		p.Addf("start_at: %q is not one of beginning, end", c.StartAt)
+	}
+	switch c.RecordKind {
+	case KindNone, KindCloudTrail, KindNetskope:
+	default:
+		p.Addf("record_kind: %q is not one of cloudtrail, netskope (or empty)", c.RecordKind)
 	}
 	return p.Err()
 }

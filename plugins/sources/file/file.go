@@ -581,8 +581,11 @@ type batcher struct {
 	dirty bool
 }
 
-func (b *batcher) add(ctx context.Context, raw []byte, end int64) error {
-	b.recs = append(b.recs, &event.Record{Raw: raw, Source: b.s.set.Name})
+// add collects the records of one line (or array element) that ends at end. They go into
+// one batch together, so that the position after the line is never published before all of
+// them.
+func (b *batcher) add(ctx context.Context, recs []*event.Record, end int64) error {
+	b.recs = append(b.recs, recs...)
 	b.end, b.dirty = end, true
 	if len(b.recs) >= b.s.cfg.BatchSize {
 		return b.flush(ctx)
@@ -608,16 +611,31 @@ func (b *batcher) flush(ctx context.Context) error {
 	return nil
 }
 
-// check validates one record's bytes; a bad one is dropped with its place in the file.
-func (s *Source) check(ctx context.Context, t *tracked, raw []byte, at int64) (bool, error) {
+// checkSize drops a record larger than max_record_size, with its place in the file.
+func (s *Source) checkSize(ctx context.Context, t *tracked, raw []byte, at int64) (bool, error) {
 	if int64(len(raw)) > int64(s.cfg.MaxRecordSize) {
 		return false, s.set.Dropper.Drop(ctx, raw[:min(len(raw), 64<<10)], plugin.ReasonTooLarge,
 			fmt.Errorf("%s at byte %d: record of %d bytes exceeds max_record_size %s (first 64KiB kept)", t.path, at, len(raw), s.cfg.MaxRecordSize))
 	}
+	return true, nil
+}
+
+// checkObject drops a record that is not one JSON object, with its place in the file.
+func (s *Source) checkObject(ctx context.Context, t *tracked, raw []byte, at int64) (bool, error) {
 	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
 		return false, s.set.Dropper.Drop(ctx, raw, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not a JSON object", t.path, at))
 	}
 	return true, nil
+}
+
+// checked returns the records of one line (or array element) at byte at, dropping what is too
+// large or not what record_kind expects (none when everything was dropped). An error means a
+// drop failed.
+func (s *Source) checked(ctx context.Context, t *tracked, raw []byte, at int64) ([]*event.Record, error) {
+	if ok, err := s.checkSize(ctx, t, raw, at); !ok {
+		return nil, err
+	}
+	return s.records(ctx, t, bytes.Clone(raw), at)
 }
 
 // stopBefore ends a read at input that could not be dropped (the dead-letter store failed):
@@ -663,19 +681,16 @@ func (s *Source) readLines(ctx context.Context, pub plugin.Publisher, t *tracked
 			b.skip(off)
 			continue
 		}
-		ok := len(raw) == 0
-		if !ok {
-			if ok, err = s.check(ctx, t, raw, start); err != nil {
+		var recs []*event.Record
+		if len(raw) > 0 {
+			if recs, err = s.checked(ctx, t, raw, start); err != nil {
 				return stopBefore(ctx, b, err)
 			}
 		}
-		switch {
-		case len(raw) == 0 || !ok:
+		if len(recs) == 0 {
 			b.skip(off)
-		default:
-			if err := b.add(ctx, bytes.Clone(raw), off); err != nil {
-				return err
-			}
+		} else if err := b.add(ctx, recs, off); err != nil {
+			return err
 		}
 		if !complete {
 			break
@@ -750,15 +765,15 @@ func (s *Source) readArray(ctx context.Context, pub plugin.Publisher, t *tracked
 		if end <= t.offset {
 			continue // delivered before
 		}
-		ok, err := s.check(ctx, t, raw, start)
+		recs, err := s.checked(ctx, t, raw, start)
 		if err != nil {
 			return stopBefore(ctx, b, err)
 		}
-		if !ok {
+		if len(recs) == 0 {
 			b.skip(end)
 			continue
 		}
-		if err := b.add(ctx, bytes.Clone(raw), end); err != nil {
+		if err := b.add(ctx, recs, end); err != nil {
 			return err
 		}
 	}

@@ -678,9 +678,12 @@ func TestConfigValidate(t *testing.T) {
 		{"batch size too big", func(c *Config) { c.BatchSize = 100001 }, []string{"batch_size"}},
 		{"max record size", func(c *Config) { c.MaxRecordSize = 63 }, []string{"max_record_size"}},
 		{"start at", func(c *Config) { c.StartAt = "middle" }, []string{`start_at: "middle"`}},
+		{"record kind cloudtrail", func(c *Config) { c.RecordKind = "cloudtrail" }, nil},
+		{"record kind netskope", func(c *Config) { c.RecordKind = "netskope" }, nil},
+		{"record kind", func(c *Config) { c.RecordKind = "CloudTrail" }, []string{`record_kind: "CloudTrail"`}},
 		{"every problem at once", func(c *Config) {
-			*c = Config{}
-		}, []string{"paths", "format", "poll_interval", "batch_size", "max_record_size", "start_at"}},
+			*c = Config{RecordKind: "syslog"}
+		}, []string{"paths", "format", "poll_interval", "batch_size", "max_record_size", "start_at", "record_kind"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -714,7 +717,7 @@ func TestDefaults(t *testing.T) {
 	c := NewConfig().(*Config)
 	want := Config{Format: "auto", Follow: true, PollInterval: time.Second, BatchSize: 1000, MaxRecordSize: 1 << 20, StartAt: "beginning"}
 	if c.Format != want.Format || c.Follow != want.Follow || c.PollInterval != want.PollInterval ||
-		c.BatchSize != want.BatchSize || c.MaxRecordSize != want.MaxRecordSize || c.StartAt != want.StartAt || c.Paths != nil {
+		c.BatchSize != want.BatchSize || c.MaxRecordSize != want.MaxRecordSize || c.StartAt != want.StartAt || c.Paths != nil || c.RecordKind != "" {
 		t.Fatalf("defaults %+v, want %+v (the README lists them)", *c, want)
 	}
 }

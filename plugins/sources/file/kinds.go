@@ -1,0 +1,107 @@
+package file
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// The values of record_kind.
+const (
+	// KindNone: records carry no Kind.
+	KindNone = ""
+	// KindCloudTrail: each line (or array element) is CloudTrail in a form
+	// cloudtrailrecord.Split unwraps, split into one record per CloudTrail record.
+	KindCloudTrail = "cloudtrail"
+	// KindNetskope: each line is a Netskope event or alert.
+	KindNetskope = "netskope"
+)
+
+// records turns one line (or array element), already checked against max_record_size, into
+// its records, dropping to the dead-letter store what record_kind does not accept. raw is the
+// source's own copy: records may keep sub-slices of it. An error means a drop failed.
+func (s *Source) records(ctx context.Context, t *tracked, raw []byte, at int64) ([]*event.Record, error) {
+	switch s.cfg.RecordKind {
+	case KindCloudTrail:
+		return s.cloudTrailRecords(ctx, t, raw, at)
+	case KindNetskope:
+		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
+			return nil, err
+		}
+		r := &event.Record{Raw: raw, Source: s.set.Name}
+		r.Kind, r.Subtype = netskopeKind(r)
+		return []*event.Record{r}, nil
+	default:
+		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
+			return nil, err
+		}
+		return []*event.Record{{Raw: raw, Source: s.set.Name}}, nil
+	}
+}
+
+// cloudTrailRecords splits raw into its CloudTrail records (Kind cloudtrail, Subtype the
+// eventType). Input that holds no CloudTrail record is dropped whole as invalid; an element of
+// a file or delivery that is not one is dropped alone, the others kept.
+func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, at int64) ([]*event.Record, error) {
+	items, err := cloudtrailrecord.Split(raw)
+	if err != nil {
+		return nil, s.set.Dropper.Drop(ctx, raw, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not CloudTrail: %w", t.path, at, err))
+	}
+	recs := make([]*event.Record, 0, len(items))
+	for i := range items {
+		it := &items[i]
+		sum, err := cloudtrailrecord.Identify(it.Record)
+		if err != nil {
+			drop, where := it.Record, fmt.Sprintf("%s at byte %d, element %d", t.path, at, i)
+			if len(items) == 1 {
+				drop, where = raw, fmt.Sprintf("%s at byte %d", t.path, at)
+			}
+			if derr := s.set.Dropper.Drop(ctx, drop, plugin.ReasonInvalid, fmt.Errorf("%s: not a CloudTrail record: %w", where, err)); derr != nil {
+				return nil, derr
+			}
+			continue
+		}
+		r := &event.Record{Raw: it.Record, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType}
+		if env := &it.Envelope; env.Form != cloudtrailrecord.FormRecord {
+			r.Meta = map[string]string{event.MetaInputForm: env.Form.String()}
+			if env.LogGroup != "" {
+				r.Meta[event.MetaLogGroup] = env.LogGroup
+			}
+			if env.LogStream != "" {
+				r.Meta[event.MetaLogStream] = env.LogStream
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
+// netskopeFields are the fields netskopeKind reads.
+var netskopeFields = map[string]struct{}{"alert_type": {}, "event_type": {}}
+
+// netskopeKind says what a Netskope record is: an alert when it has a string alert_type, else
+// an event; the subtype is its alert_type or event_type, lower-cased, with ips and c2 (the
+// types of Netskope's CTEP alerts) as ctep.
+func netskopeKind(r *event.Record) (event.Kind, string) {
+	fields, _, err := r.FieldsNamed(netskopeFields)
+	if err != nil {
+		return event.KindNetskopeEvent, ""
+	}
+	kind := event.KindNetskopeEvent
+	subtype, isAlert := fields["alert_type"].(string)
+	if isAlert {
+		kind = event.KindNetskopeAlert
+	} else {
+		subtype, _ = fields["event_type"].(string)
+	}
+	subtype = strings.ToLower(subtype)
+	switch subtype {
+	case "ips", "c2":
+		subtype = "ctep"
+	}
+	return kind, subtype
+}
