@@ -44,8 +44,8 @@ func only(cfg *config.Config, source string) *config.Config {
 	return &c
 }
 
-// journey2 is the CloudTrail via CloudWatch Logs → SIEM part of a demo run.
-type journey2 struct {
+// cloudwatchJourney is the demo's second journey: CloudTrail via CloudWatch Logs to a SIEM.
+type cloudwatchJourney struct {
 	out      io.Writer
 	show     func(string) string
 	sim      *cloudsim.Sim
@@ -61,7 +61,7 @@ type journey2 struct {
 // run loads the CloudTrail records into CloudWatch Logs, runs the cloudtrail source and its
 // routes until every record is accounted for and the SIEM received what was sent, and prints
 // what happened.
-func (j *journey2) run(ctx context.Context) error {
+func (j *cloudwatchJourney) run(ctx context.Context) error {
 	w := j.out
 	account := cloudsim.Default().AWS.Accounts[0].ID
 	evs, err := replay(trailRecords, trailRegions, time.Now(), replaySpan)

@@ -140,8 +140,8 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 
-	journey1 := only(cfg, sourceName)
-	first, err := runPass(ctx, journey1, reg, log, o.Timeout, func(c counts) bool { return settled(c, float64(total)) })
+	netskopeConfig := only(cfg, sourceName)
+	first, err := runPass(ctx, netskopeConfig, reg, log, o.Timeout, func(c counts) bool { return settled(c, float64(total)) })
 	if err != nil {
 		return fmt.Errorf("demo: first run: %w (log: %s)", err, show(logFile.Name()))
 	}
@@ -150,7 +150,7 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 	// The second run: the same data directory, so the saved positions. It is done once every
 	// endpoint has answered it at least once and what it read (nothing, we expect) is
 	// accounted for.
-	second, err := runPass(ctx, journey1, reg, log, 30*time.Second, func(c counts) bool {
+	second, err := runPass(ctx, netskopeConfig, reg, log, 30*time.Second, func(c counts) bool {
 		return answeredSince(tenant1, sim.Netskope.Stats()) && settled(c, 0)
 	})
 	if err != nil {
@@ -184,7 +184,7 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 			chk.want, chk.missing, chk.twice, chk.extra)
 	}
 
-	j := journey2{
+	j := cloudwatchJourney{
 		out: o.Out, show: show, sim: sim, rcv: rcv, cfg: cfg, reg: reg, log: log, timeout: o.Timeout,
 		archive: filepath.Join(dir, "archive", "cloudtrail.ndjson"), received: receivedFile,
 	}

@@ -468,9 +468,9 @@ func TestMappedFields(t *testing.T) {
 	if _, err := e.message(nil, r); !isSkipped(err, plugin.ReasonUnmapped) {
 		t.Errorf("an event of subtype dlp: err = %v", err)
 	}
-	// The Kind decides, never Meta: a record with the Meta key a Netskope source once set but
-	// no Kind is generic.
-	r = &event.Record{Raw: r.Raw, Subtype: "dlp", Meta: map[string]string{"netskope.endpoint": "alerts/dlp"}}
+	// The Kind decides, never the record's content or Meta: a Netskope alert without its Kind
+	// is generic.
+	r = &event.Record{Raw: r.Raw, Subtype: "dlp", Meta: map[string]string{"endpoint": "alerts/dlp"}}
 	if msg, err := e.message(nil, r); err != nil || !strings.Contains(string(msg), "CEF:0|logshipper|logshipper|1.0|dlp|dlp|Unknown|") {
 		t.Errorf("no Kind: %s (%v)", msg, err)
 	}

@@ -101,7 +101,6 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 		b: builder{
 			ep:     ep,
 			source: s.set.Name,
-			meta:   map[string]string{"netskope.endpoint": ep.String()},
 		},
 	}
 	if bf != nil {

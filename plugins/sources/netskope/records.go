@@ -58,8 +58,7 @@ func recordTime(v []byte) time.Time {
 // builder turns a page's elements into records for one endpoint.
 type builder struct {
 	ep     endpoint
-	source string            // the configuration name
-	meta   map[string]string // shared by every record of the endpoint; read-only
+	source string // the configuration name
 	// until, when set, keeps out records inserted at or after it (epoch seconds): the end of
 	// a backfill range.
 	until int64
@@ -109,7 +108,6 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 			Source:  b.source,
 			Kind:    kind,
 			Subtype: subtype,
-			Meta:    b.meta,
 			// parseAnswer checked it; splicing event_type in keeps it valid.
 			ValidJSON: true,
 		}

@@ -54,12 +54,14 @@ func TestBacklogArrives(t *testing.T) {
 	}
 
 	raws := map[string][]byte{}
+	endpoints := map[string]string{} // the endpoint each record was served on
 	for _, ep := range []struct {
 		kind sim.Kind
 		typ  string
 	}{{sim.Events, "audit"}, {sim.Alerts, "dlp"}, {sim.Alerts, "ctep"}} {
 		for _, r := range w.tenant.Records(ep.kind, ep.typ) {
 			raws[r.ID] = r.Raw
+			endpoints[r.ID] = string(ep.kind) + "/" + ep.typ
 		}
 	}
 	for _, r := range pub.Records() {
@@ -81,7 +83,7 @@ func TestBacklogArrives(t *testing.T) {
 			t.Errorf("record %s: time %v, timestamp %d", r.ID, r.Time, f.Timestamp)
 		}
 		switch {
-		case r.Meta["netskope.endpoint"] == "events/audit":
+		case endpoints[r.ID] == "events/audit":
 			if r.Kind != event.KindNetskopeEvent || r.Subtype != "audit" || string(r.Raw) != `{"event_type":"audit",`+string(orig[1:]) {
 				t.Errorf("event %s: kind %q subtype %q raw %.80s", r.ID, r.Kind, r.Subtype, r.Raw)
 			}
@@ -89,8 +91,8 @@ func TestBacklogArrives(t *testing.T) {
 			if string(r.Raw) != string(orig) {
 				t.Errorf("alert %s: raw changed", r.ID)
 			}
-			if r.Kind != event.KindNetskopeAlert || r.Subtype != strings.TrimPrefix(r.Meta["netskope.endpoint"], "alerts/") {
-				t.Errorf("alert %s: kind %q subtype %q from endpoint %s (alert_type %q)", r.ID, r.Kind, r.Subtype, r.Meta["netskope.endpoint"], f.AlertType)
+			if r.Kind != event.KindNetskopeAlert || r.Subtype != strings.TrimPrefix(endpoints[r.ID], "alerts/") {
+				t.Errorf("alert %s: kind %q subtype %q from endpoint %s (alert_type %q)", r.ID, r.Kind, r.Subtype, endpoints[r.ID], f.AlertType)
 			}
 		}
 	}
