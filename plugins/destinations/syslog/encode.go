@@ -12,6 +12,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -192,7 +193,7 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"event":`...)
-	if valid && json.Valid(raw) {
+	if valid && (r.ValidJSON || jsonx.Valid(raw)) { // a source that checked Raw said so
 		dst = append(dst, raw...)
 	} else {
 		var b bytes.Buffer

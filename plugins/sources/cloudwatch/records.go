@@ -56,13 +56,13 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 	ls := b.logSource(e)
 	sum, err := cloudtrailrecord.Identify(msg)
 	if err == nil {
-		r := b.record(e, e.ID, msg, "", ls)
+		r := b.record(e, e.ID, msg, "", ls, true)
 		r.Kind, r.Subtype = event.KindCloudTrail, sum.EventType
 		return append(dst, r)
 	}
 	items, err := cloudtrailrecord.Split(msg)
 	if err != nil || (len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord) {
-		return append(dst, b.record(e, e.ID, msg, "", ls))
+		return append(dst, b.record(e, e.ID, msg, "", ls, false))
 	}
 	sums := make([]cloudtrailrecord.Summary, len(items))
 	errs := make([]error, len(items))
@@ -72,14 +72,14 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 		found = found || errs[i] == nil
 	}
 	if !found {
-		return append(dst, b.record(e, e.ID, msg, "", ls))
+		return append(dst, b.record(e, e.ID, msg, "", ls, false))
 	}
 	for i := range items {
 		id := e.ID
 		if len(items) > 1 {
 			id = e.ID + "-" + strconv.Itoa(i)
 		}
-		r := b.record(e, id, items[i].Record, items[i].Envelope.Form.String(), ls)
+		r := b.record(e, id, items[i].Record, items[i].Envelope.Form.String(), ls, errs[i] == nil)
 		if errs[i] == nil {
 			r.Kind, r.Subtype = event.KindCloudTrail, sums[i].EventType
 		}
@@ -105,19 +105,22 @@ func (b *builder) logSource(e *logEvent) string {
 
 // record builds one record of e whose own bytes are rec, with the given ID; form names the
 // wrapper rec was found in inside the message ("" when rec is the message), ls is the
-// log-source identifier ("" for none).
-func (b *builder) record(e *logEvent, id string, rec []byte, form, ls string) *event.Record {
+// log-source identifier ("" for none), object says rec is known to be one well-formed JSON
+// object (cloudtrailrecord.Identify accepted it). Raw is always checked or written here, so
+// the record is marked ValidJSON.
+func (b *builder) record(e *logEvent, id string, rec []byte, form, ls string, object bool) *event.Record {
 	r := &event.Record{
-		ID:     id,
-		Time:   time.UnixMilli(e.Timestamp).UTC(),
-		Source: b.source,
-		Meta:   make(map[string]string, 5),
+		ID:        id,
+		Time:      time.UnixMilli(e.Timestamp).UTC(),
+		Source:    b.source,
+		Meta:      make(map[string]string, 5),
+		ValidJSON: true,
 	}
 	switch {
 	case !b.extract:
 		r.Raw, r.Payload = b.envelope(e, id, rec), rec
 		form = cloudtrailrecord.FormCloudWatch.String()
-	case isJSONObject(rec):
+	case object || isJSONObject(rec):
 		r.Raw = rec
 	default:
 		raw := make([]byte, 0, len(rec)+16)

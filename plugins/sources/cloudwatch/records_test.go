@@ -102,8 +102,8 @@ func TestBuildRecord(t *testing.T) {
 			if string(r.Raw) != tc.want {
 				t.Fatalf("raw %s\nwant %s", r.Raw, tc.want)
 			}
-			if _, err := r.Fields(); err != nil {
-				t.Fatalf("not a JSON object: %v", err)
+			if _, err := r.Fields(); err != nil || !r.ValidJSON {
+				t.Fatalf("not a JSON object (%v), or not marked ValidJSON (%v)", err, r.ValidJSON)
 			}
 			id, has := r.Meta[event.MetaLogSourceID]
 			if has == tc.noIdent || id != tc.ident {
@@ -172,8 +172,8 @@ func TestCloudTrailKinds(t *testing.T) {
 					if r.ID != w.id || string(r.Kind) != w.kind || r.Subtype != w.subtype {
 						t.Errorf("record %d: id %q kind %q subtype %q; want %q %q %q", i, r.ID, r.Kind, r.Subtype, w.id, w.kind, w.subtype)
 					}
-					if _, err := r.Fields(); err != nil {
-						t.Errorf("record %d: Raw is not a JSON object: %v", i, err)
+					if _, err := r.Fields(); err != nil || !r.ValidJSON {
+						t.Errorf("record %d: Raw is not a JSON object (%v), or not marked ValidJSON (%v)", i, err, r.ValidJSON)
 					}
 					rec := w.rec
 					if extract && !isJSONObject([]byte(rec)) {

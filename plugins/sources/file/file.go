@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
@@ -620,9 +621,10 @@ func (s *Source) checkSize(ctx context.Context, t *tracked, raw []byte, at int64
 	return true, nil
 }
 
-// checkObject drops a record that is not one JSON object, with its place in the file.
+// checkObject drops a record that is not one JSON object, with its place in the file. A record
+// it lets through is marked ValidJSON.
 func (s *Source) checkObject(ctx context.Context, t *tracked, raw []byte, at int64) (bool, error) {
-	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+	if len(raw) == 0 || raw[0] != '{' || !jsonx.Valid(raw) {
 		return false, s.set.Dropper.Drop(ctx, raw, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not a JSON object", t.path, at))
 	}
 	return true, nil

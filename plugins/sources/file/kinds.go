@@ -32,14 +32,14 @@ func (s *Source) records(ctx context.Context, t *tracked, raw []byte, at int64) 
 		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
 			return nil, err
 		}
-		r := &event.Record{Raw: raw, Source: s.set.Name}
+		r := &event.Record{Raw: raw, Source: s.set.Name, ValidJSON: true}
 		r.Kind, r.Subtype = netskopeKind(r)
 		return []*event.Record{r}, nil
 	default:
 		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
 			return nil, err
 		}
-		return []*event.Record{{Raw: raw, Source: s.set.Name}}, nil
+		return []*event.Record{{Raw: raw, Source: s.set.Name, ValidJSON: true}}, nil
 	}
 }
 
@@ -65,7 +65,8 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 			}
 			continue
 		}
-		r := &event.Record{Raw: it.Record, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType}
+		// Identify accepts only what Parse does: one well-formed JSON object.
+		r := &event.Record{Raw: it.Record, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType, ValidJSON: true}
 		if env := &it.Envelope; env.Form != cloudtrailrecord.FormRecord {
 			r.Meta = map[string]string{event.MetaInputForm: env.Form.String()}
 			if env.LogGroup != "" {

@@ -190,6 +190,9 @@ func TestNoRecordKind(t *testing.T) {
 		if r.Kind != "" || r.Subtype != "" || r.Meta != nil {
 			t.Errorf("%s: kind %q subtype %q meta %v", r.Raw, r.Kind, r.Subtype, r.Meta)
 		}
+		if !r.ValidJSON { // the source checked it as a JSON object
+			t.Errorf("%s: not marked ValidJSON", r.Raw)
+		}
 	}
 	if n := len(f.pub.Records()); n != 2 {
 		t.Fatalf("%d records", n)
