@@ -64,8 +64,10 @@ func (s *Scanner) Skip() error {
 	switch c := s.B[s.I]; {
 	case c == '"':
 		return s.SkipString()
-	case c == '{', c == '[':
-		return s.skipContainer(c)
+	case c == '{':
+		return s.Object(nil)
+	case c == '[':
+		return s.skipArray()
 	case c == '-' || c >= '0' && c <= '9':
 		_, err := s.SkipNumber()
 		return err
@@ -80,27 +82,19 @@ func (s *Scanner) Skip() error {
 	}
 }
 
-func (s *Scanner) skipContainer(open byte) error {
+// skipArray checks the array at I (its opening bracket) and moves past it.
+func (s *Scanner) skipArray() error {
 	if s.Depth++; s.Depth > MaxDepth {
 		return s.Fail("exceeded max depth")
 	}
-	closer := byte('}')
-	if open == '[' {
-		closer = ']'
-	}
 	s.I++
 	s.WS()
-	if s.I < len(s.B) && s.B[s.I] == closer {
+	if s.I < len(s.B) && s.B[s.I] == ']' {
 		s.I++
 		s.Depth--
 		return nil
 	}
 	for {
-		if open == '{' {
-			if err := s.keyColon(); err != nil {
-				return err
-			}
-		}
 		if err := s.Skip(); err != nil {
 			return err
 		}
@@ -111,31 +105,14 @@ func (s *Scanner) skipContainer(open byte) error {
 		switch s.B[s.I] {
 		case ',':
 			s.I++
-		case closer:
+		case ']':
 			s.I++
 			s.Depth--
 			return nil
 		default:
-			return s.Fail("want ',' or the end of the object or array")
+			return s.Fail("after array element: want ',' or ']'")
 		}
 	}
-}
-
-// keyColon checks a member's key and its colon.
-func (s *Scanner) keyColon() error {
-	s.WS()
-	if s.I >= len(s.B) || s.B[s.I] != '"' {
-		return s.Fail("looking for beginning of object key string")
-	}
-	if err := s.SkipString(); err != nil {
-		return err
-	}
-	s.WS()
-	if s.I >= len(s.B) || s.B[s.I] != ':' {
-		return s.Fail("after object key: want ':'")
-	}
-	s.I++
-	return nil
 }
 
 // Key reads the object key at I (its opening quote) and the colon after it. The key's content
@@ -163,8 +140,8 @@ func (s *Scanner) Key() (start, end int, escaped bool, err error) {
 // when escaped), the value is B[vs:ve].
 type Member func(key []byte, escaped bool, vs, ve int)
 
-// Object checks the object at I (its opening brace), calling f for each member in order, and
-// moves past it.
+// Object checks the object at I (its opening brace), calling f (when not nil) for each member
+// in order, and moves past it.
 func (s *Scanner) Object(f Member) error {
 	if s.Depth++; s.Depth > MaxDepth {
 		return s.Fail("exceeded max depth")
@@ -190,7 +167,9 @@ func (s *Scanner) Object(f Member) error {
 		if err := s.Skip(); err != nil {
 			return err
 		}
-		f(s.B[ks:ke], esc, vs, s.I)
+		if f != nil {
+			f(s.B[ks:ke], esc, vs, s.I)
+		}
 		s.WS()
 		if s.I >= len(s.B) {
 			return s.Fail("unexpected end of JSON input")
