@@ -48,6 +48,17 @@ func savedCheckpoint(t *testing.T, st state.Store) *checkpoint {
 	return cp
 }
 
+// waitCheckpointPast waits until the partition saved a checkpoint of a window read to its end at
+// or after at (event time): everything before at was read, delivered and saved. A source that
+// stops saving makes it time out.
+func waitCheckpointPast(t *testing.T, st state.Store, at time.Time) {
+	t.Helper()
+	plugintest.Eventually(t, 0, "a checkpoint saved past "+at.UTC().Format(time.RFC3339Nano), func() bool {
+		cp := savedCheckpoint(t, st)
+		return cp != nil && cp.Done && cp.To >= at.UnixMilli()
+	})
+}
+
 func republished(pub *plugintest.Publisher, msgs []string) int {
 	got := map[string]bool{}
 	for _, k := range pub.Keys(rawKey) {
@@ -82,15 +93,13 @@ func TestCheckpointSavedAgainAfterFailedSave(t *testing.T) {
 
 	b := w.put("us-east-1", ctStream("us-east-1"), 20, 0)
 	pub.WaitKeys(t, rawKey, b)
-	time.Sleep(cfg.Overlap + 500*time.Millisecond) // many more windows, all acknowledged
+	// Windows past b's events and their overlap, all acknowledged, are saved again.
+	waitCheckpointPast(t, st, time.Now().Add(cfg.Overlap))
 	run.Stop(t)
-	if cp := savedCheckpoint(t, st); cp != nil {
-		t.Logf("saved checkpoint after the run ends at %s; the run went on until %s", msTime(cp.To), time.Now().UTC().Format(time.RFC3339Nano))
-	}
 
 	pub2 := plugintest.NewPublisher(plugintest.AckAsync)
 	run2 := plugintest.Start(t, w.source(t, cfg, st), pub2)
-	time.Sleep(cfg.Overlap + 500*time.Millisecond)
+	waitCheckpointPast(t, st, time.Now().Add(cfg.Overlap)) // the restart read past the overlap
 	run2.Stop(t)
 	if n := republished(pub2, b); n > 0 {
 		t.Errorf("after one transient save failure, %d of %d acknowledged events were published again after a restart (the cursor never saved again)", n, len(b))
@@ -131,29 +140,33 @@ func TestNackedBatchReadAgainWhileRunning(t *testing.T) {
 	}()
 	b := w.put("us-east-1", ctStream("us-east-1"), 20, 0)
 	pub.WaitKeys(t, rawKey, b)
-	time.Sleep(3 * cfg.Overlap)
+	// The nacked events come back without a restart.
+	nackedAgain := func() bool {
+		n := 0
+		for _, k := range pub.Keys(rawKey) {
+			for _, m := range a {
+				if k == m {
+					n++
+				}
+			}
+		}
+		return n > len(a)
+	}
+	if !pub.Await(0, nackedAgain) {
+		t.Errorf("the nacked events were not published again while the source ran (only a restart would)")
+	}
+	waitCheckpointPast(t, st, time.Now().Add(cfg.Overlap))
 	close(stop)
 	wg.Wait()
 	pub.AckAll()
 	run.Stop(t)
-	n := 0
-	for _, k := range pub.Keys(rawKey) {
-		for _, m := range a {
-			if k == m {
-				n++
-			}
-		}
-	}
-	if n <= len(a) {
-		t.Errorf("the nacked events were not published again while the source ran for %s (only a restart would)", 3*cfg.Overlap)
-	}
 
 	// Everything was delivered while the source ran: a restart publishes none of it again.
 	pub2 := plugintest.NewPublisher(plugintest.AckAsync)
 	run2 := plugintest.Start(t, w.source(t, cfg, st), pub2)
 	c := w.put("us-east-1", ctStream("us-east-1"), 3, 0)
 	pub2.WaitKeys(t, rawKey, c)
-	time.Sleep(cfg.Overlap) // the overlap is read again: none of it may come back
+	waitCheckpointPast(t, st, time.Now().Add(cfg.Overlap)) // the overlap is read again: none of it may come back
 	run2.Stop(t)
 	if n := republished(pub2, a); n > 0 {
 		t.Errorf("%d of %d nacked events, delivered again while the source ran, were published again after the restart", n, len(a))
