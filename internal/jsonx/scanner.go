@@ -26,6 +26,9 @@ type Scanner struct {
 	// Spaces counts the white-space bytes WS has skipped: a value during whose scan it did not
 	// grow holds no white space between its tokens.
 	Spaces int
+	// DepthLimit is the deepest nesting this scanner accepts, for a reader that bounds nesting
+	// more tightly than MaxDepth; zero (or anything above MaxDepth) means MaxDepth.
+	DepthLimit int
 }
 
 // Valid reports whether b holds exactly one JSON value (white space around it allowed): what
@@ -80,9 +83,19 @@ func (s *Scanner) Skip() error {
 	}
 }
 
-func (s *Scanner) skipContainer(open byte) error {
-	if s.Depth++; s.Depth > MaxDepth {
+// deeper enters an object or array: it counts one more level of nesting and refuses it beyond
+// the scanner's limit.
+func (s *Scanner) deeper() error {
+	s.Depth++
+	if s.Depth > MaxDepth || s.DepthLimit > 0 && s.Depth > s.DepthLimit {
 		return s.Fail("exceeded max depth")
+	}
+	return nil
+}
+
+func (s *Scanner) skipContainer(open byte) error {
+	if err := s.deeper(); err != nil {
+		return err
 	}
 	closer := byte('}')
 	if open == '[' {
@@ -141,22 +154,31 @@ func (s *Scanner) keyColon() error {
 // Key reads the object key at I (its opening quote) and the colon after it. The key's content
 // is B[start:end]; escaped says it holds an escape to decode (AppendUnescaped).
 func (s *Scanner) Key() (start, end int, escaped bool, err error) {
-	start = s.I + 1
-	if j := StringStop(s.B, start); j < len(s.B) && s.B[j] == '"' {
-		s.I = j + 1
-	} else {
-		escaped = true
-		if err := s.SkipString(); err != nil {
-			return 0, 0, false, err
-		}
+	if start, end, escaped, err = s.ReadString(); err != nil {
+		return 0, 0, false, err
 	}
-	end = s.I - 1
 	s.WS()
 	if s.I >= len(s.B) || s.B[s.I] != ':' {
 		return 0, 0, false, s.Fail("after object key: want ':'")
 	}
 	s.I++
 	return start, end, escaped, nil
+}
+
+// ReadString checks the string at I (its opening quote), as SkipString does, and moves past
+// it. Its content is B[start:end]; escaped says it holds an escape to decode (AppendUnescaped).
+// Without one the content is the string's value as it stands, bytes of 0x80 and above
+// unchecked (a reader that needs valid UTF-8 checks them).
+func (s *Scanner) ReadString() (start, end int, escaped bool, err error) {
+	start = s.I + 1
+	if j := StringStop(s.B, start); j < len(s.B) && s.B[j] == '"' {
+		s.I = j + 1
+		return start, j, false, nil
+	}
+	if err := s.SkipString(); err != nil {
+		return 0, 0, false, err
+	}
+	return start, s.I - 1, true, nil
 }
 
 // Member is called by Object for each member: the key's content is key (escapes not decoded
@@ -166,8 +188,8 @@ type Member func(key []byte, escaped bool, vs, ve int)
 // Object checks the object at I (its opening brace), calling f for each member in order, and
 // moves past it.
 func (s *Scanner) Object(f Member) error {
-	if s.Depth++; s.Depth > MaxDepth {
-		return s.Fail("exceeded max depth")
+	if err := s.deeper(); err != nil {
+		return err
 	}
 	s.I++
 	s.WS()

@@ -36,6 +36,75 @@ func TestMaxDepth(t *testing.T) {
 	}
 }
 
+func TestDepthLimit(t *testing.T) {
+	nest := func(n int) []byte { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
+	for _, tc := range []struct {
+		name         string
+		limit, start int // DepthLimit, and the nesting the scanner starts at
+		depth        int // of the input
+		ok           bool
+	}{
+		{"at the limit", 5, 0, 5, true},
+		{"one beyond", 5, 0, 6, false},
+		{"counted from the start depth", 5, 2, 3, true},
+		{"beyond from the start depth", 5, 2, 4, false},
+		{"zero means MaxDepth", 0, 0, MaxDepth, true},
+		{"never above MaxDepth", MaxDepth + 5, 0, MaxDepth + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Scanner{B: nest(tc.depth), Depth: tc.start, DepthLimit: tc.limit}
+			err := s.Skip()
+			if (err == nil) != tc.ok {
+				t.Fatalf("Skip: %v, want success %v", err, tc.ok)
+			}
+			if tc.ok && s.Depth != tc.start {
+				t.Errorf("depth %d after the value, want %d", s.Depth, tc.start)
+			}
+			o := Scanner{B: []byte(`{"a":` + string(nest(tc.depth-1)) + `}`), Depth: tc.start, DepthLimit: tc.limit}
+			if err := o.Object(func([]byte, bool, int, int) {}); (err == nil) != tc.ok {
+				t.Errorf("Object: %v, want success %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestReadString(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		content string // B[start:end]
+		escaped bool
+		err     bool
+	}{
+		{`"plain" tail`, `plain`, false, false},
+		{`""`, ``, false, false},
+		{`"caf\u00e9"`, `caf\u00e9`, true, false},
+		{`"a\"b"`, `a\"b`, true, false},
+		{"\"\xff\xfe\"", "\xff\xfe", false, false},
+		{`"long enough to be read eight bytes at a time, then \n an escape"`, `long enough to be read eight bytes at a time, then \n an escape`, true, false},
+		{`"unterminated`, ``, false, true},
+		{"\"ctl \x01\"", ``, false, true},
+		{`"bad \x"`, ``, false, true},
+		{`"\u12"`, ``, false, true},
+		{`"\`, ``, false, true},
+	} {
+		s := Scanner{B: []byte(tc.in)}
+		start, end, escaped, err := s.ReadString()
+		if tc.err {
+			if err == nil {
+				t.Errorf("%q: no error", tc.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if got := tc.in[start:end]; got != tc.content || escaped != tc.escaped || s.I != end+1 {
+			t.Errorf("%q: content %q escaped %v, stopped at %d; want %q %v, %d", tc.in, got, escaped, s.I, tc.content, tc.escaped, end+1)
+		}
+	}
+}
+
 func TestSyntaxErrorOffset(t *testing.T) {
 	s := Scanner{B: []byte(`{"a":[1,2,x]}`)}
 	err := s.Skip()
