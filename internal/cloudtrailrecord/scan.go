@@ -1,8 +1,6 @@
 package cloudtrailrecord
 
 import (
-	"unicode/utf8"
-
 	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
@@ -48,10 +46,11 @@ func (s *scanner) fail() bool {
 	return false
 }
 
-// json returns the jsonx.Scanner at the scanner's position and nesting; done moves the scanner
-// to where it stopped.
-func (s *scanner) json() jsonx.Scanner {
-	return jsonx.Scanner{B: s.b, I: s.i, Depth: s.depth, DepthLimit: maxDepth}
+// hand sets j to the scanner's input, position and nesting; done moves the scanner to where j
+// stopped. (j is set field by field, not assigned a struct value: a copied struct is written
+// and read back in pieces of different widths, which stalls the CPU on every call.)
+func (s *scanner) hand(j *jsonx.Scanner) {
+	j.B, j.I, j.Depth, j.DepthLimit = s.b, s.i, s.depth, maxDepth
 }
 
 func (s *scanner) done(j *jsonx.Scanner, err error) bool {
@@ -62,33 +61,31 @@ func (s *scanner) done(j *jsonx.Scanner, err error) bool {
 	return true
 }
 
-// text reads the string value whose opening quote is at s.i and returns it decoded.
+// text reads the string value whose opening quote is at s.i and returns it as encoding/json
+// decodes it: a sub-slice of the input when it holds neither an escape nor invalid UTF-8, else
+// a decoded copy.
 func (s *scanner) text() ([]byte, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return nil, s.fail()
 	}
-	j := s.json()
-	start, end, esc, err := j.ReadString()
+	var j jsonx.Scanner
+	s.hand(&j)
+	start, end, decode, err := j.ReadString()
 	if !s.done(&j, err) {
 		return nil, false
 	}
-	return decoded(s.b[start:end], esc), true
-}
-
-// decoded returns a string's content as encoding/json decodes it: raw itself when it holds
-// neither an escape nor invalid UTF-8 (which encoding/json replaces), else a decoded copy.
-func decoded(raw []byte, escaped bool) []byte {
-	if escaped || !utf8.Valid(raw) {
-		return jsonx.AppendUnescaped(make([]byte, 0, len(raw)), raw)
+	if decode {
+		return jsonx.AppendUnescaped(make([]byte, 0, end-start), s.b[start:end]), true
 	}
-	return raw
+	return s.b[start:end], true
 }
 
 // skip reads and checks one value of any kind, returning the bytes it spans.
 func (s *scanner) skip() ([]byte, bool) {
 	s.ws()
 	start := s.i
-	j := s.json()
+	var j jsonx.Scanner
+	s.hand(&j)
 	if !s.done(&j, j.Skip()) {
 		return nil, false
 	}
@@ -133,18 +130,18 @@ func (s *scanner) key() ([]byte, bool) {
 		}
 	}
 	s.first = false
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, s.fail()
-	}
-	j := s.json()
-	start, end, esc, err := j.Key()
-	if !s.done(&j, err) {
-		return nil, false
-	}
-	s.ws()
 	// Decoded as values are: a member named by another value (responseElements.<eventName>)
 	// is found whatever either holds.
-	return decoded(s.b[start:end], esc), true
+	k, ok := s.text()
+	if !ok {
+		return nil, false
+	}
+	if s.peek() != ':' {
+		return nil, s.fail()
+	}
+	s.i++
+	s.ws()
+	return k, true
 }
 
 // elem advances to the next element of the array being read; false at the closing bracket

@@ -1,6 +1,9 @@
 package jsonx
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // MaxDepth is the deepest nesting of objects and arrays a Scanner accepts, as encoding/json's.
 const MaxDepth = 10000
@@ -154,9 +157,16 @@ func (s *Scanner) keyColon() error {
 // Key reads the object key at I (its opening quote) and the colon after it. The key's content
 // is B[start:end]; escaped says it holds an escape to decode (AppendUnescaped).
 func (s *Scanner) Key() (start, end int, escaped bool, err error) {
-	if start, end, escaped, err = s.ReadString(); err != nil {
-		return 0, 0, false, err
+	start = s.I + 1
+	if j := StringStop(s.B, start); j < len(s.B) && s.B[j] == '"' {
+		s.I = j + 1
+	} else {
+		escaped = true
+		if err := s.SkipString(); err != nil {
+			return 0, 0, false, err
+		}
 	}
+	end = s.I - 1
 	s.WS()
 	if s.I >= len(s.B) || s.B[s.I] != ':' {
 		return 0, 0, false, s.Fail("after object key: want ':'")
@@ -166,15 +176,24 @@ func (s *Scanner) Key() (start, end int, escaped bool, err error) {
 }
 
 // ReadString checks the string at I (its opening quote), as SkipString does, and moves past
-// it. Its content is B[start:end]; escaped says it holds an escape to decode (AppendUnescaped).
-// Without one the content is the string's value as it stands, bytes of 0x80 and above
-// unchecked (a reader that needs valid UTF-8 checks them).
-func (s *Scanner) ReadString() (start, end int, escaped bool, err error) {
+// it. Its content is B[start:end]; decode says AppendUnescaped would change it (it holds an
+// escape, or bytes that are not valid UTF-8); without it the content is the string's value as
+// encoding/json decodes it.
+func (s *Scanner) ReadString() (start, end int, decode bool, err error) {
 	start = s.I + 1
-	if j := StringStop(s.B, start); j < len(s.B) && s.B[j] == '"' {
+	j := ASCIIStop(s.B, start)
+	if j < len(s.B) && s.B[j] >= utf8.RuneSelf {
+		// Not ASCII: the rest of a run without escapes is checked as UTF-8.
+		k := StringStop(s.B, j)
+		if k < len(s.B) && s.B[k] == '"' {
+			s.I = k + 1
+			return start, k, !utf8.Valid(s.B[j:k]), nil
+		}
+	} else if j < len(s.B) && s.B[j] == '"' {
 		s.I = j + 1
 		return start, j, false, nil
 	}
+	// An escape, a control character or the end of B.
 	if err := s.SkipString(); err != nil {
 		return 0, 0, false, err
 	}

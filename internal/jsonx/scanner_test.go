@@ -72,23 +72,28 @@ func TestReadString(t *testing.T) {
 	for _, tc := range []struct {
 		in      string
 		content string // B[start:end]
-		escaped bool
+		decode  bool
 		err     bool
 	}{
 		{`"plain" tail`, `plain`, false, false},
 		{`""`, ``, false, false},
+		{`"café, naïve"`, `café, naïve`, false, false},
+		{"\"\xff\xfe\"", "\xff\xfe", true, false},
+		{"\"ok then \xe9\"", "ok then \xe9", true, false},
 		{`"caf\u00e9"`, `caf\u00e9`, true, false},
+		{`"é\n"`, `é\n`, true, false},
 		{`"a\"b"`, `a\"b`, true, false},
-		{"\"\xff\xfe\"", "\xff\xfe", false, false},
 		{`"long enough to be read eight bytes at a time, then \n an escape"`, `long enough to be read eight bytes at a time, then \n an escape`, true, false},
 		{`"unterminated`, ``, false, true},
+		{`"unterminated é`, ``, false, true},
 		{"\"ctl \x01\"", ``, false, true},
+		{"\"é ctl \x01\"", ``, false, true},
 		{`"bad \x"`, ``, false, true},
 		{`"\u12"`, ``, false, true},
 		{`"\`, ``, false, true},
 	} {
 		s := Scanner{B: []byte(tc.in)}
-		start, end, escaped, err := s.ReadString()
+		start, end, decode, err := s.ReadString()
 		if tc.err {
 			if err == nil {
 				t.Errorf("%q: no error", tc.in)
@@ -99,8 +104,8 @@ func TestReadString(t *testing.T) {
 			t.Errorf("%q: %v", tc.in, err)
 			continue
 		}
-		if got := tc.in[start:end]; got != tc.content || escaped != tc.escaped || s.I != end+1 {
-			t.Errorf("%q: content %q escaped %v, stopped at %d; want %q %v, %d", tc.in, got, escaped, s.I, tc.content, tc.escaped, end+1)
+		if got := tc.in[start:end]; got != tc.content || decode != tc.decode || s.I != end+1 {
+			t.Errorf("%q: content %q decode %v, stopped at %d; want %q %v, %d", tc.in, got, decode, s.I, tc.content, tc.decode, end+1)
 		}
 	}
 }
@@ -172,6 +177,22 @@ func FuzzValid(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := Valid([]byte(s)), json.Valid([]byte(s)); got != want {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", s, got, want)
+		}
+		// A string ReadString accepts decodes as encoding/json decodes it.
+		if len(s) > 0 && s[0] == '"' {
+			sc := Scanner{B: []byte(s)}
+			start, end, decode, err := sc.ReadString()
+			var want string
+			if jerr := json.Unmarshal([]byte(s[:max(sc.I, 1)]), &want); (err == nil) != (jerr == nil) {
+				t.Fatalf("ReadString(%q): %v, encoding/json %v", s, err, jerr)
+			}
+			got := s[start:end]
+			if decode {
+				got = string(AppendUnescaped(nil, []byte(got)))
+			}
+			if err == nil && got != want {
+				t.Fatalf("ReadString(%q) = %q (decode %v), encoding/json %q", s, got, decode, want)
+			}
 		}
 		// Whatever the input, SkipUnchecked stays within it.
 		sc := Scanner{B: []byte(s)}
