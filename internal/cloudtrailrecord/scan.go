@@ -1,8 +1,6 @@
 package cloudtrailrecord
 
-import (
-	"github.com/logshipper/logshipper/internal/jsonx"
-)
+import "github.com/logshipper/logshipper/internal/jsonx"
 
 // maxDepth bounds nesting, tighter than jsonx.MaxDepth: a CloudTrail record nests a handful of
 // levels, and input nested deeper than this is not one.
