@@ -1,17 +1,17 @@
 package cloudtrailrecord
 
-import (
-	"unicode/utf8"
+import "github.com/logshipper/logshipper/internal/jsonx"
 
-	"github.com/logshipper/logshipper/internal/jsonx"
-)
-
-// maxDepth bounds nesting so that hostile input cannot grow the stack without limit.
+// maxDepth bounds nesting, tighter than jsonx.MaxDepth: a CloudTrail record nests a handful of
+// levels, and input nested deeper than this is not one.
 const maxDepth = 512
 
-// scanner is a validating JSON reader over one byte slice that never allocates on the path
-// of a well-formed record: values it is not asked for are skipped (and checked) in place,
-// strings come back as sub-slices of the input.
+// scanner walks the members of the few objects the parser reads (the record, userIdentity,
+// sessionContext, an envelope) and reads their string values, over one byte slice, without
+// allocating on the path of a well-formed record: strings come back as sub-slices of the input
+// when they need no decoding. Every grammar check (a value it is not asked for, a string's
+// escapes and control bytes, numbers, literals, nesting) is jsonx.Scanner's: the scanner hands
+// it the input at its position and the nesting it is at, and takes back where it stopped.
 type scanner struct {
 	b     []byte
 	i     int
@@ -21,15 +21,6 @@ type scanner struct {
 	// every level, because nothing nests in between.
 	first bool
 }
-
-// plain marks the bytes a string can hold without a second look: printable ASCII other
-// than '"' and '\\'.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -53,195 +44,60 @@ func (s *scanner) fail() bool {
 	return false
 }
 
-// str reads a string whose opening quote is at s.i. It returns the bytes between the quotes
-// and whether they need decoding (escapes, or invalid UTF-8 that encoding/json would replace).
-func (s *scanner) str() (raw []byte, esc bool, ok bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false, s.fail()
-	}
-	s.i++
-	start := s.i
-	high := false
-	for s.i < len(s.b) {
-		// Fast path: plain ASCII needs no attention.
-		for s.i < len(s.b) && plain[s.b[s.i]] {
-			s.i++
-		}
-		if s.i >= len(s.b) {
-			break
-		}
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			raw = s.b[start:s.i]
-			s.i++
-			if high && !esc && !utf8.Valid(raw) {
-				esc = true
-			}
-			return raw, esc, true
-		case c == '\\':
-			esc = true
-			s.i++
-			if s.i >= len(s.b) {
-				return nil, false, s.fail()
-			}
-			switch s.b[s.i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
-			case 'u':
-				if s.i+5 > len(s.b) {
-					return nil, false, s.fail()
-				}
-				for _, h := range s.b[s.i+1 : s.i+5] {
-					if unhex(h) < 0 {
-						return nil, false, s.fail()
-					}
-				}
-				s.i += 5
-			default:
-				return nil, false, s.fail()
-			}
-		case c < 0x20:
-			return nil, false, s.fail()
-		default:
-			if c >= 0x80 {
-				high = true
-			}
-			s.i++
-		}
-	}
-	return nil, false, s.fail()
+// hand sets j to the scanner's input, position and nesting; done moves the scanner to where j
+// stopped. (j is set field by field, not assigned a struct value: a copied struct is written
+// and read back in pieces of different widths, which stalls the CPU on every call.)
+func (s *scanner) hand(j *jsonx.Scanner) {
+	j.B, j.I, j.Depth, j.DepthLimit = s.b, s.i, s.depth, maxDepth
 }
 
-// text reads a string value and returns it decoded. Unescaped strings are returned as a
-// sub-slice of the input; others are decoded into a new slice.
+func (s *scanner) done(j *jsonx.Scanner, err error) bool {
+	s.i, s.depth = j.I, j.Depth
+	if err != nil {
+		return s.fail()
+	}
+	return true
+}
+
+// text reads the string value whose opening quote is at s.i and returns it as encoding/json
+// decodes it: a sub-slice of the input when it holds neither an escape nor invalid UTF-8, else
+// a decoded copy.
 func (s *scanner) text() ([]byte, bool) {
-	raw, esc, ok := s.str()
-	if !ok {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, s.fail()
+	}
+	var j jsonx.Scanner
+	s.hand(&j)
+	start, end, decode, err := j.ReadString()
+	if !s.done(&j, err) {
 		return nil, false
 	}
-	if esc {
-		return jsonx.AppendUnescaped(make([]byte, 0, len(raw)), raw), true
+	if decode {
+		return jsonx.AppendUnescaped(make([]byte, 0, end-start), s.b[start:end]), true
 	}
-	return raw, true
+	return s.b[start:end], true
 }
 
 // skip reads and checks one value of any kind, returning the bytes it spans.
 func (s *scanner) skip() ([]byte, bool) {
 	s.ws()
 	start := s.i
-	if s.i >= len(s.b) {
-		return nil, s.fail()
-	}
-	switch c := s.b[s.i]; {
-	case c == '"':
-		if _, _, ok := s.str(); !ok {
-			return nil, false
-		}
-	case c == '{':
-		if !s.enter('{') {
-			return nil, false
-		}
-		for {
-			_, ok := s.key()
-			if !ok {
-				break
-			}
-			if _, ok := s.skip(); !ok {
-				return nil, false
-			}
-		}
-		if s.bad {
-			return nil, false
-		}
-	case c == '[':
-		if !s.enter('[') {
-			return nil, false
-		}
-		for s.elem() {
-			if _, ok := s.skip(); !ok {
-				return nil, false
-			}
-		}
-		if s.bad {
-			return nil, false
-		}
-	case c == 't':
-		return s.lit("true", start)
-	case c == 'f':
-		return s.lit("false", start)
-	case c == 'n':
-		return s.lit("null", start)
-	case c == '-' || (c >= '0' && c <= '9'):
-		if !s.num() {
-			return nil, false
-		}
-	default:
-		return nil, s.fail()
+	var j jsonx.Scanner
+	s.hand(&j)
+	if !s.done(&j, j.Skip()) {
+		return nil, false
 	}
 	return s.b[start:s.i], true
-}
-
-func (s *scanner) lit(word string, start int) ([]byte, bool) {
-	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
-		return nil, s.fail()
-	}
-	s.i += len(word)
-	return s.b[start:s.i], true
-}
-
-// num reads a number by the JSON grammar.
-func (s *scanner) num() bool {
-	b := s.b
-	if s.i < len(b) && b[s.i] == '-' {
-		s.i++
-	}
-	switch {
-	case s.i < len(b) && b[s.i] == '0':
-		s.i++
-	case s.i < len(b) && b[s.i] >= '1' && b[s.i] <= '9':
-		for s.i < len(b) && b[s.i] >= '0' && b[s.i] <= '9' {
-			s.i++
-		}
-	default:
-		return s.fail()
-	}
-	if s.i < len(b) && b[s.i] == '.' {
-		s.i++
-		d := s.i
-		for s.i < len(b) && b[s.i] >= '0' && b[s.i] <= '9' {
-			s.i++
-		}
-		if s.i == d {
-			return s.fail()
-		}
-	}
-	if s.i < len(b) && (b[s.i] == 'e' || b[s.i] == 'E') {
-		s.i++
-		if s.i < len(b) && (b[s.i] == '+' || b[s.i] == '-') {
-			s.i++
-		}
-		d := s.i
-		for s.i < len(b) && b[s.i] >= '0' && b[s.i] <= '9' {
-			s.i++
-		}
-		if s.i == d {
-			return s.fail()
-		}
-	}
-	return true
 }
 
 // enter consumes the opening bracket of an object or array and arms key/elem for its first
-// member.
+// member. It is used only at the few levels the parser reads (deeper values are skip's), so
+// the nesting it counts stays far below maxDepth; skip goes on counting from it.
 func (s *scanner) enter(open byte) bool {
 	if s.peek() != open {
 		return s.fail()
 	}
 	s.depth++
-	if s.depth > maxDepth {
-		return s.fail()
-	}
 	s.i++
 	s.first = true
 	return true
@@ -272,6 +128,8 @@ func (s *scanner) key() ([]byte, bool) {
 		}
 	}
 	s.first = false
+	// Decoded as values are: a member named by another value (responseElements.<eventName>)
+	// is found whatever either holds.
 	k, ok := s.text()
 	if !ok {
 		return nil, false
@@ -312,16 +170,4 @@ func (s *scanner) elem() bool {
 func (s *scanner) end() bool {
 	s.ws()
 	return s.i == len(s.b)
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
@@ -129,7 +130,7 @@ func channels(st lake.Stats) string {
 // the first keep members of additionalEventData (it holds every field the mapping did not
 // use); note says how many were left out.
 func prettyEventData(data []byte, keep int) (text, note string, err error) {
-	members, err := objectMembers(data)
+	members, err := event.Members(data)
 	if err != nil {
 		return "", "", err
 	}
@@ -139,11 +140,9 @@ func prettyEventData(data []byte, keep int) (text, note string, err error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(m.key)
-		b.WriteByte(':')
-		val := m.value
-		if string(m.key) == `"additionalEventData"` {
-			inner, err := objectMembers(val)
+		val := m.Value
+		if m.Key == "additionalEventData" {
+			inner, err := event.Members(val)
 			if err == nil && len(inner) > keep {
 				note = fmt.Sprintf("  (additionalEventData: the first %d of its %d fields shown)", keep, len(inner))
 				var ib bytes.Buffer
@@ -152,15 +151,13 @@ func prettyEventData(data []byte, keep int) (text, note string, err error) {
 					if j > 0 {
 						ib.WriteByte(',')
 					}
-					ib.Write(im.key)
-					ib.WriteByte(':')
-					ib.Write(im.value)
+					writeMember(&ib, im.Key, im.Value)
 				}
 				ib.WriteByte('}')
 				val = ib.Bytes()
 			}
 		}
-		b.Write(val)
+		writeMember(&b, m.Key, val)
 	}
 	b.WriteByte('}')
 	var out bytes.Buffer
@@ -170,30 +167,10 @@ func prettyEventData(data []byte, keep int) (text, note string, err error) {
 	return "  " + out.String(), note, nil
 }
 
-type member struct{ key, value []byte }
-
-// objectMembers splits a JSON object into its members, in order, keys and values as written.
-func objectMembers(data []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, fmt.Errorf("not a JSON object: %.40q", data)
-	}
-	var out []member
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, member{key: key, value: v})
-	}
-	return out, nil
+// writeMember writes key (encoded as encoding/json encodes a string), a colon and value.
+func writeMember(b *bytes.Buffer, key string, value []byte) {
+	k, _ := json.Marshal(key) // a string always encodes
+	b.Write(k)
+	b.WriteByte(':')
+	b.Write(value)
 }

@@ -1,6 +1,9 @@
 package jsonx
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // MaxDepth is the deepest nesting of objects and arrays a Scanner accepts, as encoding/json's.
 const MaxDepth = 10000
@@ -26,6 +29,9 @@ type Scanner struct {
 	// Spaces counts the white-space bytes WS has skipped: a value during whose scan it did not
 	// grow holds no white space between its tokens.
 	Spaces int
+	// DepthLimit is the deepest nesting this scanner accepts, for a reader that bounds nesting
+	// more tightly than MaxDepth; zero (or anything above MaxDepth) means MaxDepth.
+	DepthLimit int
 }
 
 // Valid reports whether b holds exactly one JSON value (white space around it allowed): what
@@ -82,10 +88,20 @@ func (s *Scanner) Skip() error {
 	}
 }
 
+// deeper enters an object or array: it counts one more level of nesting and refuses it beyond
+// the scanner's limit.
+func (s *Scanner) deeper() error {
+	s.Depth++
+	if s.Depth > MaxDepth || s.DepthLimit > 0 && s.Depth > s.DepthLimit {
+		return s.Fail("exceeded max depth")
+	}
+	return nil
+}
+
 // skipArray checks the array at I (its opening bracket) and moves past it.
 func (s *Scanner) skipArray() error {
-	if s.Depth++; s.Depth > MaxDepth {
-		return s.Fail("exceeded max depth")
+	if err := s.deeper(); err != nil {
+		return err
 	}
 	s.I++
 	s.WS()
@@ -136,6 +152,31 @@ func (s *Scanner) Key() (start, end int, escaped bool, err error) {
 	return start, end, escaped, nil
 }
 
+// ReadString checks the string at I (its opening quote), as SkipString does, and moves past
+// it. Its content is B[start:end]; decode says AppendUnescaped would change it (it holds an
+// escape, or bytes that are not valid UTF-8); without it the content is the string's value as
+// encoding/json decodes it.
+func (s *Scanner) ReadString() (start, end int, decode bool, err error) {
+	start = s.I + 1
+	j := ASCIIStop(s.B, start)
+	if j < len(s.B) && s.B[j] >= utf8.RuneSelf {
+		// Not ASCII: the rest of a run without escapes is checked as UTF-8.
+		k := StringStop(s.B, j)
+		if k < len(s.B) && s.B[k] == '"' {
+			s.I = k + 1
+			return start, k, !utf8.Valid(s.B[j:k]), nil
+		}
+	} else if j < len(s.B) && s.B[j] == '"' {
+		s.I = j + 1
+		return start, j, false, nil
+	}
+	// An escape, a control character or the end of B.
+	if err := s.SkipString(); err != nil {
+		return 0, 0, false, err
+	}
+	return start, s.I - 1, true, nil
+}
+
 // Member is called by Object for each member: the key's content is key (escapes not decoded
 // when escaped), the value is B[vs:ve].
 type Member func(key []byte, escaped bool, vs, ve int)
@@ -143,8 +184,8 @@ type Member func(key []byte, escaped bool, vs, ve int)
 // Object checks the object at I (its opening brace), calling f (when not nil) for each member
 // in order, and moves past it.
 func (s *Scanner) Object(f Member) error {
-	if s.Depth++; s.Depth > MaxDepth {
-		return s.Fail("exceeded max depth")
+	if err := s.deeper(); err != nil {
+		return err
 	}
 	s.I++
 	s.WS()

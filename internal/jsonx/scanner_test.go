@@ -36,6 +36,80 @@ func TestMaxDepth(t *testing.T) {
 	}
 }
 
+func TestDepthLimit(t *testing.T) {
+	nest := func(n int) []byte { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
+	for _, tc := range []struct {
+		name         string
+		limit, start int // DepthLimit, and the nesting the scanner starts at
+		depth        int // of the input
+		ok           bool
+	}{
+		{"at the limit", 5, 0, 5, true},
+		{"one beyond", 5, 0, 6, false},
+		{"counted from the start depth", 5, 2, 3, true},
+		{"beyond from the start depth", 5, 2, 4, false},
+		{"zero means MaxDepth", 0, 0, MaxDepth, true},
+		{"never above MaxDepth", MaxDepth + 5, 0, MaxDepth + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Scanner{B: nest(tc.depth), Depth: tc.start, DepthLimit: tc.limit}
+			err := s.Skip()
+			if (err == nil) != tc.ok {
+				t.Fatalf("Skip: %v, want success %v", err, tc.ok)
+			}
+			if tc.ok && s.Depth != tc.start {
+				t.Errorf("depth %d after the value, want %d", s.Depth, tc.start)
+			}
+			o := Scanner{B: []byte(`{"a":` + string(nest(tc.depth-1)) + `}`), Depth: tc.start, DepthLimit: tc.limit}
+			if err := o.Object(func([]byte, bool, int, int) {}); (err == nil) != tc.ok {
+				t.Errorf("Object: %v, want success %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestReadString(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		content string // B[start:end]
+		decode  bool
+		err     bool
+	}{
+		{`"plain" tail`, `plain`, false, false},
+		{`""`, ``, false, false},
+		{`"café, naïve"`, `café, naïve`, false, false},
+		{"\"\xff\xfe\"", "\xff\xfe", true, false},
+		{"\"ok then \xe9\"", "ok then \xe9", true, false},
+		{`"caf\u00e9"`, `caf\u00e9`, true, false},
+		{`"é\n"`, `é\n`, true, false},
+		{`"a\"b"`, `a\"b`, true, false},
+		{`"long enough to be read eight bytes at a time, then \n an escape"`, `long enough to be read eight bytes at a time, then \n an escape`, true, false},
+		{`"unterminated`, ``, false, true},
+		{`"unterminated é`, ``, false, true},
+		{"\"ctl \x01\"", ``, false, true},
+		{"\"é ctl \x01\"", ``, false, true},
+		{`"bad \x"`, ``, false, true},
+		{`"\u12"`, ``, false, true},
+		{`"\`, ``, false, true},
+	} {
+		s := Scanner{B: []byte(tc.in)}
+		start, end, decode, err := s.ReadString()
+		if tc.err {
+			if err == nil {
+				t.Errorf("%q: no error", tc.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if got := tc.in[start:end]; got != tc.content || decode != tc.decode || s.I != end+1 {
+			t.Errorf("%q: content %q decode %v, stopped at %d; want %q %v, %d", tc.in, got, decode, s.I, tc.content, tc.decode, end+1)
+		}
+	}
+}
+
 func TestSyntaxErrorOffset(t *testing.T) {
 	s := Scanner{B: []byte(`{"a":[1,2,x]}`)}
 	err := s.Skip()
@@ -103,6 +177,22 @@ func FuzzValid(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := Valid([]byte(s)), json.Valid([]byte(s)); got != want {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", s, got, want)
+		}
+		// A string ReadString accepts decodes as encoding/json decodes it.
+		if len(s) > 0 && s[0] == '"' {
+			sc := Scanner{B: []byte(s)}
+			start, end, decode, err := sc.ReadString()
+			var want string
+			if jerr := json.Unmarshal([]byte(s[:max(sc.I, 1)]), &want); (err == nil) != (jerr == nil) {
+				t.Fatalf("ReadString(%q): %v, encoding/json %v", s, err, jerr)
+			}
+			got := s[start:end]
+			if decode {
+				got = string(AppendUnescaped(nil, []byte(got)))
+			}
+			if err == nil && got != want {
+				t.Fatalf("ReadString(%q) = %q (decode %v), encoding/json %q", s, got, decode, want)
+			}
 		}
 		// Whatever the input, SkipUnchecked stays within it.
 		sc := Scanner{B: []byte(s)}
