@@ -79,15 +79,20 @@ func (p Proxy) Validate() error {
 	return v.Err()
 }
 
-// parseProxyURL reads a proxy URL; its messages never hold the URL's password.
+// parseProxyURL reads a proxy URL; its messages never hold the URL's user information (a
+// password may hold any character, so it is found by its '@', before url.Parse sees it).
 func parseProxyURL(s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
+	if _, _, has := cutUserinfo(s); has {
+		return nil, errors.New("a user name or password in the URL: give them as proxy.username and proxy.password")
+	}
 	u, err := url.Parse(s)
 	if err != nil {
-		// url.Error repeats the whole URL, a password included: keep only its reason.
+		// url.Error repeats the whole URL: keep only its reason (no user information is left
+		// in s to show).
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
@@ -193,25 +198,48 @@ func (*Proxy) UpgradeYAML(n *yaml.Node) (*yaml.Node, []config.Deprecation, error
 		m = config.WithKey(m, "url", config.StringNode(n.Line, ProxyNone))
 		return m, []config.Deprecation{{New: []string{"url: none"}, Note: fmt.Sprintf("%q is read as none", s)}}, nil
 	}
-	withScheme := s
-	if !strings.Contains(withScheme, "://") {
-		withScheme = "http://" + withScheme
+	if s == "" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		// An explicit "" meant a direct connection for the netskope source and the http
+		// destination; it is the system's proxy now, as everywhere.
+		m = config.WithKey(m, "url", config.StringNode(n.Line, ""))
+		return m, []config.Deprecation{{New: []string{"url"}, Note: `"" is the system's proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); write none for a direct connection`}}, nil
 	}
-	u, err := url.Parse(withScheme)
-	if err != nil || u.User == nil {
+	rest, userinfo, has := cutUserinfo(s)
+	if !has {
 		return config.WithKey(m, "url", config.StringNode(n.Line, n.Value)), nil, nil
 	}
-	user := u.User
-	u.User = nil
-	if !strings.Contains(s, "://") {
-		u.Scheme = "" // keep the file's form: no scheme means http
-	}
-	m = config.WithKey(m, "url", config.StringNode(n.Line, strings.TrimPrefix(u.String(), "//")))
-	m = config.WithKey(m, "username", config.StringNode(n.Line, user.Username()))
+	user, pw, hasPW := strings.Cut(userinfo, ":")
+	m = config.WithKey(m, "url", config.StringNode(n.Line, rest))
+	m = config.WithKey(m, "username", config.StringNode(n.Line, unescapeUserinfo(user)))
 	news := []string{"url", "username"}
-	if pw, ok := user.Password(); ok {
-		m = config.WithKey(m, "password", config.StringNode(n.Line, pw))
+	if hasPW {
+		m = config.WithKey(m, "password", config.StringNode(n.Line, unescapeUserinfo(pw)))
 		news = append(news, "password")
 	}
 	return m, []config.Deprecation{{New: news, Note: "credentials in the proxy URL"}}, nil
+}
+
+// cutUserinfo takes the user information out of a proxy URL written with or without its
+// scheme: what stands between the scheme (if any) and the last '@'. A password may hold '/',
+// '?', '#', '@' or '%', so the URL's grammar cannot be trusted to find it; a proxy URL's host
+// and port hold no '@'.
+func cutUserinfo(s string) (rest, userinfo string, has bool) {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s, "", false
+	}
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 && i < at {
+		start = i + len("://")
+	}
+	return s[:start] + s[at+1:], s[start:at], true
+}
+
+// unescapeUserinfo decodes a URL's percent-escapes in a user name or password; text that is
+// not validly escaped is taken as written.
+func unescapeUserinfo(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
