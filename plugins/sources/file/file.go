@@ -136,7 +136,11 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 			return err
 		}
 		if !s.cfg.Follow {
-			return nil
+			again, err := s.settle(ctx)
+			if err != nil || !again {
+				return err
+			}
+			continue // a batch was nacked: read its file again from the saved position
 		}
 		select {
 		case <-ctx.Done():
@@ -144,6 +148,34 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 		case <-time.After(s.cfg.PollInterval):
 		}
 	}
+}
+
+// settle waits, when the source reads its files once (follow off), for every batch published
+// to be acknowledged or nacked. It reports whether a batch was nacked, once that file may be
+// read again (its backoff passed): the caller scans again, and the rewind reads the nacked
+// records in the same run. It returns false, nil when ctx ended first.
+func (s *Source) settle(ctx context.Context) (again bool, err error) {
+	ids := make([]string, 0, len(s.files))
+	for id := range s.files {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if !s.files[id].rewind.Settle(ctx) {
+			return false, nil
+		}
+	}
+	for _, id := range ids {
+		t := s.files[id]
+		if _, nacked := t.rewind.Nacked(); !nacked {
+			continue
+		}
+		if !t.rewind.Wait(ctx) {
+			return false, nil
+		}
+		again = true
+	}
+	return again, nil
 }
 
 // scan reads every matching file from its position to its end, then the files read before that
@@ -212,8 +244,8 @@ func (s *Source) readLogged(ctx context.Context, pub plugin.Publisher, t *tracke
 	if err == nil {
 		err = s.read(ctx, pub, t, size, final)
 	}
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, errNacked) {
+		return nil // after a nack, the rewind reads the file again
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
@@ -609,8 +641,15 @@ func (b *batcher) flush(ctx context.Context) error {
 		return err
 	}
 	b.t.offset = b.end
+	if _, nacked := b.t.rewind.Nacked(); nacked {
+		return errNacked
+	}
 	return nil
 }
+
+// errNacked ends a read once a batch of the file was nacked: reading on would only publish
+// records that the rewind reads again.
+var errNacked = errors.New("a batch of the file was nacked")
 
 // checkSize drops a record larger than max_record_size, with its place in the file.
 func (s *Source) checkSize(ctx context.Context, t *tracked, raw []byte, at int64) (bool, error) {

@@ -1,12 +1,15 @@
 package file
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/state"
 )
@@ -118,4 +121,69 @@ func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// nackFirst is a publisher that nacks the first batch it is given before Publish returns, and
+// acknowledges every other one the same way.
+type nackFirst struct {
+	mu      sync.Mutex
+	batches int
+	ids     []string
+}
+
+func (p *nackFirst) Publish(_ context.Context, recs []*event.Record, ack event.AckFunc) error {
+	p.mu.Lock()
+	p.batches++
+	first := p.batches == 1
+	for _, r := range recs {
+		p.ids = append(p.ids, plugintest.IDKey(r))
+	}
+	p.mu.Unlock()
+	if first {
+		ack(event.Nacked)
+	} else {
+		ack(event.Acked)
+	}
+	return nil
+}
+
+// After a nack the file is not read on: the only records published twice are the nacked
+// batch's, not the rest of the file. With follow off, Run reads the nacked batch again before
+// it returns.
+func TestNackStopsReadingUntilTheRewind(t *testing.T) {
+	for _, follow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "a.ndjson")
+			all := appendIDs(t, path, 1, 1000)
+			cfg := testConfig(t, path)
+			cfg.BatchSize = 10
+			cfg.Follow = follow
+			pub := &nackFirst{}
+			published := func() []string {
+				pub.mu.Lock()
+				defer pub.mu.Unlock()
+				return slices.Clone(pub.ids)
+			}
+			src := fastNacks(New(cfg, plugintest.Settings(t, "src", state.NewMemory().Namespace("plugin/src"))))
+			ctx, cancel := context.WithTimeout(context.Background(), plugintest.DefaultTimeout)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- src.Run(ctx, pub) }()
+			if follow {
+				// Run goes on: wait for the file to be read once more than it holds.
+				plugintest.Eventually(t, 0, "every record, the nacked batch twice", func() bool { return len(published()) >= len(all)+10 })
+				cancel()
+			}
+			if err := <-done; err != nil || ctx.Err() != nil && !follow {
+				t.Fatalf("Run: %v (context: %v)", err, ctx.Err())
+			}
+			got := published()
+			if len(got) != len(all)+10 {
+				t.Fatalf("%d records published for %d in the file and 10 nacked: the file was read on after the nack", len(got), len(all))
+			}
+			if want := append(slices.Clone(all[:10]), all...); !slices.Equal(got[:10], want[:10]) || !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+				t.Fatalf("published %v...; want the nacked batch, then the file from its start", got[:20])
+			}
+		})
+	}
 }
