@@ -103,8 +103,8 @@ func (d *destination) refusesKind(kind event.Kind, subtype string) kindAnswer {
 	}
 	reason, refused := d.refuser.RefuseKind(kind, subtype)
 	a := kindAnswer{valid: true, kind: kind, subtype: subtype, refused: refused, reason: reason}
-	if d.kindsLen.Add(1) <= maxKindAnswers {
-		d.kinds.Store(k, a)
+	if d.kindsLen.Load() < maxKindAnswers && d.kindsLen.Add(1) <= maxKindAnswers {
+		d.kinds.Store(k, a) // past the cap (a source with endless subtypes) answers are not kept
 	}
 	return a
 }

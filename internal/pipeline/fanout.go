@@ -54,12 +54,21 @@ func (rt *route) warnRuleError(log *slog.Logger, n int, err error) {
 }
 
 // noteUnsupported logs that the route's destination refused n records for their kind; kind,
-// subtype and reason are those of one of them.
+// subtype and reason are those of one of them. A kind the destination leaves out on purpose
+// (UBA alerts in CloudTrail Lake) is information; records of no kind refused are a warning: the
+// source does not say what they are (a file source without record_kind) and the route sends
+// nothing.
 func (rt *route) noteUnsupported(log *slog.Logger, n int, kind event.Kind, subtype, reason string) {
-	if count, due := rt.unsupported.add(n); due {
-		log.Info("the destination does not take records of this kind; they are not sent on this route (counted as unsupported_by_destination)",
-			"route", rt.name, "destination", rt.dest.name, "kind", string(kind), "subtype", subtype, "reason", reason, "records", count)
+	count, due := rt.unsupported.add(n)
+	if !due {
+		return
 	}
+	level, msg := slog.LevelInfo, "the destination does not take records of this kind; they are not sent on this route (counted as unsupported_by_destination)"
+	if kind == "" {
+		level, msg = slog.LevelWarn, "the destination does not take records whose source does not say what they are; nothing is sent on this route (counted as unsupported_by_destination; a file source says it with record_kind)"
+	}
+	log.Log(context.Background(), level, msg,
+		"route", rt.name, "destination", rt.dest.name, "kind", string(kind), "subtype", subtype, "reason", reason, "records", count)
 }
 
 // fanout is the Publisher a source writes to: it applies each route's rule, asks the route's

@@ -14,9 +14,10 @@ import (
 // saved (a cursor never saves past a nack) and calls Rewound.
 //
 // A nack makes a rewind due after a backoff: the first nack after a rewind waits
-// Backoff.Delay(n, 0), where n counts the rewinds in a row that saved no progress (no batch
-// was acknowledged before a nack came), so a destination that nacks everything is not asked
-// again and again at once; an acknowledgement that comes before any nack of its round resets n.
+// Backoff.Delay(n, 0), where n counts the rounds in a row (from one rewind to the next) whose
+// first outcome was a nack, so a destination that nacks everything is not asked again and
+// again at once; a round whose first outcome is an acknowledgement resets n. Acknowledgements
+// that come after a round's nack do not: they may be batches published before it.
 // A rewind is ready once it is due and no tracked batch is in flight, so that the outcomes of
 // the batches published before it are known (and saved by the cursor) when the loop reads
 // the saved position. Safe for concurrent use.
