@@ -59,6 +59,19 @@ func (k Kind) Class() string {
 	return c
 }
 
+// NetskopeSubtype spells a Netskope event or alert type as every source gives it in Subtype:
+// lower case, without spaces ("Compromised Credential" is "compromisedcredential", the
+// data-export endpoint's name), and with ips and c2, the types of the alerts of the ctep
+// endpoint, as "ctep".
+func NetskopeSubtype(typ string) string {
+	s := strings.ToLower(strings.ReplaceAll(typ, " ", ""))
+	switch s {
+	case "ips", "c2":
+		return "ctep"
+	}
+	return s
+}
+
 // Record is one log record. Raw holds the record exactly as the source read it (JSON), so a
 // destination that passes records through never pays for a decode and re-encode. Fields are
 // decoded lazily, once, when a rule or a mapping asks for them.

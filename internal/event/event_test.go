@@ -264,3 +264,15 @@ func TestRecordBytes(t *testing.T) {
 		})
 	}
 }
+
+func TestNetskopeSubtype(t *testing.T) {
+	for in, want := range map[string]string{
+		"dlp": "dlp", "DLP": "dlp", "Compromised Credential": "compromisedcredential",
+		"compromisedcredential": "compromisedcredential", "ips": "ctep", "C2": "ctep", "ctep": "ctep",
+		"Security Assessment": "securityassessment", "": "",
+	} {
+		if got := NetskopeSubtype(in); got != want {
+			t.Errorf("NetskopeSubtype(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -115,15 +115,10 @@ func (d *Destination) RefuseKind(kind event.Kind, subtype string) (reason string
 		return "CloudTrail Lake's mappings cover Netskope events and alerts; this record has no kind (its source does not say what it is)", true
 	case kind != event.KindNetskopeEvent && kind != event.KindNetskopeAlert:
 		return fmt.Sprintf("CloudTrail Lake's mappings cover Netskope events and alerts, not %s records", kind), true
-	case kind == event.KindNetskopeAlert && eventSubtype(subtype) == "uba":
+	case kind == event.KindNetskopeAlert && subtype == "uba":
 		return "CloudTrail Lake does not take UBA alerts from the Netskope source", true
 	}
 	return "", false
-}
-
-// eventSubtype is a subtype as eventSource spells it: lower case, without spaces.
-func eventSubtype(subtype string) string {
-	return strings.ToLower(strings.ReplaceAll(subtype, " ", ""))
 }
 
 // Check implements plugin.Checker: GetChannel tells wrong credentials, a missing permission
@@ -344,7 +339,7 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		fields[k] = v
 		return nil
 	}
-	class, subtype := r.Kind.Class(), eventSubtype(r.Subtype)
+	class, subtype := r.Kind.Class(), r.Subtype // sources spell it as eventSource wants (event.NetskopeSubtype)
 	label := subtype + " " + class + "s"
 	m, ok := d.maps.For(class, subtype)
 	if !ok {

@@ -173,7 +173,7 @@ func TestRefuseKind(t *testing.T) {
 		// A subtype no mapping covers is taken: the mapping decides, and counts it as unmapped.
 		{event.KindNetskopeAlert, "nosuchtype", false, ""},
 		{event.KindNetskopeAlert, "uba", true, "UBA alerts"},
-		{event.KindNetskopeAlert, "UBA", true, "UBA alerts"},
+		{event.KindNetskopeAlert, event.NetskopeSubtype("UBA"), true, "UBA alerts"},
 		// A UBA event endpoint would be another thing: only alerts are refused.
 		{event.KindNetskopeEvent, "uba", false, ""},
 		{event.KindCloudTrail, "AwsApiCall", true, "not cloudtrail records"},

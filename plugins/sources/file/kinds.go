@@ -3,7 +3,6 @@ package file
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
@@ -85,8 +84,8 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 var netskopeFields = map[string]struct{}{"alert_type": {}, "event_type": {}}
 
 // netskopeKind says what a Netskope record is: an alert when it has a string alert_type, else
-// an event; the subtype is its alert_type or event_type, lower-cased, with ips and c2 (the
-// types of Netskope's CTEP alerts) as ctep.
+// an event; the subtype is its alert_type or event_type as event.NetskopeSubtype spells it
+// (the same as the Netskope source's).
 func netskopeKind(r *event.Record) (event.Kind, string) {
 	fields, _, err := r.FieldsNamed(netskopeFields)
 	if err != nil {
@@ -99,10 +98,5 @@ func netskopeKind(r *event.Record) (event.Kind, string) {
 	} else {
 		subtype, _ = fields["event_type"].(string)
 	}
-	subtype = strings.ToLower(subtype)
-	switch subtype {
-	case "ips", "c2":
-		subtype = "ctep"
-	}
-	return kind, subtype
+	return kind, event.NetskopeSubtype(subtype)
 }

@@ -1,7 +1,6 @@
 package netskope
 
 import (
-	"strings"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
@@ -25,13 +24,11 @@ func (e endpoint) recordKind() event.Kind {
 	return event.KindNetskopeEvent
 }
 
-// subtype is the Subtype of the endpoint's records: the endpoint's type in lower case, without
-// spaces. The endpoint, not a record's own alert_type, says what an alert is, as Cloud Exchange
-// decides: the ctep endpoint's alerts (alert_type ctep, ips or c2) are all "ctep", the subtype
-// CloudTrail Lake mappings know.
-func (e endpoint) subtype() string {
-	return strings.ToLower(strings.ReplaceAll(e.typ, " ", ""))
-}
+// subtype is the Subtype of the endpoint's records: the endpoint's type as
+// event.NetskopeSubtype spells it. The endpoint, not a record's own alert_type, says what an
+// alert is, as Cloud Exchange decides: the ctep endpoint's alerts (alert_type ctep, ips or c2)
+// are all "ctep", the subtype CloudTrail Lake mappings know.
+func (e endpoint) subtype() string { return event.NetskopeSubtype(e.typ) }
 
 // recordTime reads a record's timestamp: epoch seconds (a number or a string holding one), or
 // a "2006-01-02 15:04:05" (UTC) or RFC 3339 string. Zero when absent or unreadable.
