@@ -41,7 +41,7 @@ type Entry struct {
 // pretty-printed JSON, goes to RecordText, which keeps every byte.
 func (e *Entry) SetRecord(raw []byte) {
 	switch {
-	case jsonx.Valid(raw) && utf8.Valid(raw) && isCompact(raw) && depth(raw) < maxReadDepth:
+	case jsonx.IsCompact(raw) && utf8.Valid(raw) && depth(raw) < maxReadDepth:
 		e.Record = json.RawMessage(raw)
 	case utf8.Valid(raw):
 		e.RecordText = string(raw)
@@ -73,12 +73,6 @@ func depth(raw []byte) int {
 	return most
 }
 
-// isCompact reports whether the valid JSON raw has no insignificant white space.
-func isCompact(raw []byte) bool {
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	return json.Compact(&buf, raw) == nil && bytes.Equal(buf.Bytes(), raw)
-}
 
 // Store appends entries to per-plugin files.
 type Store struct {

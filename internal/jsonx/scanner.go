@@ -1,6 +1,7 @@
 package jsonx
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf8"
 )
@@ -374,4 +375,60 @@ func (s *Scanner) SkipUnchecked() error {
 		return nil // a scalar at the end of B
 	}
 	return s.Fail("unexpected end of JSON input")
+}
+
+// AppendCompact appends src to dst without the white space outside its strings, as
+// encoding/json's Compact does (nothing is escaped or changed); src must be exactly one JSON
+// value, else it returns dst unchanged and a *SyntaxError.
+func AppendCompact(dst, src []byte) ([]byte, error) {
+	s := Scanner{B: src}
+	if err := s.Skip(); err != nil {
+		return dst, err
+	}
+	if s.WS(); s.I != len(src) {
+		return dst, s.Fail("unexpected data after the JSON value")
+	}
+	for i := 0; i < len(src); {
+		switch src[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		case '"':
+			// Checked above: the string ends, and holds no control byte.
+			j := i + 1
+			for {
+				j = StringStop(src, j)
+				if src[j] == '"' {
+					j++
+					break
+				}
+				j += 2 // a backslash and the byte it escapes
+			}
+			dst = append(dst, src[i:j]...)
+			i = j
+		default:
+			j := i + 1
+			for j < len(src) && src[j] != '"' && src[j] != ' ' && src[j] != '\t' && src[j] != '\n' && src[j] != '\r' {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			i = j
+		}
+	}
+	return dst, nil
+}
+
+// IsCompact reports whether b is exactly one JSON value with no white space outside its
+// strings: what AppendCompact would write.
+func IsCompact(b []byte) bool {
+	s := Scanner{B: b}
+	return s.Skip() == nil && s.I == len(b) && s.Spaces == 0
+}
+
+// AppendLine appends raw to dst as one line of text: as it is when it holds no line break,
+// compacted (AppendCompact) when it does, which needs it to be JSON.
+func AppendLine(dst, raw []byte) ([]byte, error) {
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
+		return append(dst, raw...), nil
+	}
+	return AppendCompact(dst, raw)
 }

@@ -1,6 +1,7 @@
 package jsonx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -198,6 +199,47 @@ func FuzzValid(f *testing.F) {
 		sc := Scanner{B: []byte(s)}
 		if sc.SkipUnchecked() == nil && sc.I > len(s) {
 			t.Fatalf("SkipUnchecked(%q) stopped at %d, past the input", s, sc.I)
+		}
+	})
+}
+
+func TestAppendCompact(t *testing.T) {
+	for _, in := range append(validitySeeds, " {\n \"a\" : [ 1 , \"b c\\\" d\" ,\t{ } ]\r\n} ", `"  \\ "`) {
+		var want bytes.Buffer
+		wantErr := json.Compact(&want, []byte(in))
+		got, err := AppendCompact([]byte("x"), []byte(in))
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("%q: error %v, encoding/json says %v", in, err, wantErr)
+			continue
+		}
+		if err != nil {
+			if string(got) != "x" {
+				t.Errorf("%q: appended %q on error", in, got[1:])
+			}
+			continue
+		}
+		if string(got[1:]) != want.String() {
+			t.Errorf("%q: %q, want %q", in, got[1:], want.String())
+		}
+		if IsCompact([]byte(in)) != (want.String() == in) {
+			t.Errorf("%q: IsCompact %v", in, IsCompact([]byte(in)))
+		}
+	}
+}
+
+func FuzzAppendCompact(f *testing.F) {
+	for _, s := range validitySeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var want bytes.Buffer
+		wantErr := json.Compact(&want, []byte(in))
+		got, err := AppendCompact(nil, []byte(in))
+		if (err != nil) != (wantErr != nil) || err == nil && string(got) != want.String() {
+			t.Fatalf("%q: %q (%v), encoding/json gives %q (%v)", in, got, err, want.String(), wantErr)
+		}
+		if wantErr == nil && IsCompact([]byte(in)) != (want.String() == in) {
+			t.Fatalf("%q: IsCompact %v", in, IsCompact([]byte(in)))
 		}
 	})
 }

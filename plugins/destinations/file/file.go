@@ -3,9 +3,7 @@
 package file
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/appendfile"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -46,7 +45,6 @@ type Destination struct {
 	f       *appendfile.File
 	size    int64
 	buf     []byte
-	scratch bytes.Buffer
 	closed  bool
 }
 
@@ -89,7 +87,7 @@ func (d *Destination) Write(_ context.Context, recs []*event.Record) error {
 	var refused map[int]error
 	for i, r := range recs {
 		var err error
-		if d.buf, err = appendLine(d.buf, r.Raw, &d.scratch); err != nil {
+		if d.buf, err = appendLine(d.buf, r.Raw); err != nil {
 			if refused == nil {
 				refused = map[int]error{}
 			}
@@ -143,19 +141,14 @@ func (d *Destination) drop() {
 }
 
 // appendLine appends raw and a newline to buf. A record holding a line break (whitespace between
-// JSON tokens: a JSON string cannot hold one) is compacted onto one line through scratch; one
+// JSON tokens: a JSON string cannot hold one) is compacted onto one line (jsonx.AppendLine); one
 // that is not valid JSON is an error and buf is returned unchanged.
-func appendLine(buf, raw []byte, scratch *bytes.Buffer) ([]byte, error) {
-	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
-		buf = append(buf, raw...)
-		return append(buf, '\n'), nil
-	}
-	scratch.Reset()
-	if err := json.Compact(scratch, raw); err != nil {
+func appendLine(buf, raw []byte) ([]byte, error) {
+	out, err := jsonx.AppendLine(buf, raw)
+	if err != nil {
 		return buf, fmt.Errorf("record spans several lines and is not valid JSON: %w", err)
 	}
-	buf = append(buf, scratch.Bytes()...)
-	return append(buf, '\n'), nil
+	return append(out, '\n'), nil
 }
 
 // rotate shifts path.N to path.N+1 (dropping those past MaxFiles) and starts a new file.

@@ -2,7 +2,6 @@ package httpdest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -86,11 +85,11 @@ func (e *encoder) appendRecord(dst []byte, r *event.Record) ([]byte, error) {
 	raw := r.Raw
 	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' ||
 		bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
+		compact, err := jsonx.AppendCompact(nil, raw)
+		if err != nil {
 			return dst, errNotObject
 		}
-		raw = buf.Bytes()
+		raw = compact
 		if len(raw) < 2 || raw[0] != '{' {
 			return dst, errNotObject
 		}

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -63,7 +63,7 @@ type Destination struct {
 	mu      sync.Mutex
 	out     io.Writer
 	w       *bufio.Writer
-	scratch bytes.Buffer
+	scratch []byte
 }
 
 var _ plugin.Destination = (*Destination)(nil)
@@ -81,7 +81,7 @@ func (d *Destination) Write(_ context.Context, recs []*event.Record) error {
 	defer d.mu.Unlock()
 	var refused map[int]error
 	for i, r := range recs {
-		raw, err := oneLine(r.Raw, &d.scratch)
+		raw, err := d.oneLine(r.Raw)
 		if err != nil {
 			if refused == nil {
 				refused = map[int]error{}
@@ -104,17 +104,19 @@ func (d *Destination) Write(_ context.Context, recs []*event.Record) error {
 	return nil
 }
 
-// oneLine returns raw, compacted through scratch when it holds a line break (whitespace between
-// JSON tokens: a JSON string cannot hold one). A record that is not valid JSON then is an error.
-func oneLine(raw []byte, scratch *bytes.Buffer) ([]byte, error) {
+// oneLine returns raw on one line: as it is, or compacted into d.scratch when it holds a line
+// break (whitespace between JSON tokens: a JSON string cannot hold one). A record that is not
+// valid JSON then is an error.
+func (d *Destination) oneLine(raw []byte) ([]byte, error) {
 	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
 		return raw, nil
 	}
-	scratch.Reset()
-	if err := json.Compact(scratch, raw); err != nil {
+	out, err := jsonx.AppendCompact(d.scratch[:0], raw)
+	if err != nil {
 		return nil, fmt.Errorf("record spans several lines and is not valid JSON: %w", err)
 	}
-	return scratch.Bytes(), nil
+	d.scratch = out
+	return out, nil
 }
 
 // Close implements plugin.Destination. It flushes and leaves the stream open (it is the

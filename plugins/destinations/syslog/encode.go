@@ -155,14 +155,13 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 	raw := r.Raw
 	valid := true
 	if bytes.ContainsAny(raw, "\r\n") {
-		var b bytes.Buffer
-		if err := json.Compact(&b, raw); err != nil {
+		if compact, err := jsonx.AppendCompact(nil, raw); err != nil {
 			if !e.cfg.JSONEnvelope {
 				return dst, plugin.Refused("invalid", fmt.Errorf("record is not JSON: %w", err))
 			}
 			valid = false
 		} else {
-			raw = b.Bytes()
+			raw = compact
 		}
 	}
 	if !e.cfg.JSONEnvelope {
