@@ -73,7 +73,6 @@ func depth(raw []byte) int {
 	return most
 }
 
-
 // Store appends entries to per-plugin files.
 type Store struct {
 	dir string

@@ -41,11 +41,11 @@ type Destination struct {
 	cfg *Config
 	set plugin.Settings
 
-	mu      sync.Mutex
-	f       *appendfile.File
-	size    int64
-	buf     []byte
-	closed  bool
+	mu     sync.Mutex
+	f      *appendfile.File
+	size   int64
+	buf    []byte
+	closed bool
 }
 
 // errClosed is returned by Write after Close.
