@@ -285,13 +285,19 @@ func (e *Engine) setStatus(name, s string) {
 }
 
 // Status returns, for each running plugin configuration, "" when it is healthy or the reason
-// it is not (a source that stopped with an error, a destination stopped by a fatal error).
+// it is not (a source that stopped with an error or is held by a stopped destination, a
+// destination stopped by a fatal error).
 func (e *Engine) Status() map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(e.status))
 	for k, v := range e.status {
 		out[k] = v
+	}
+	for _, s := range e.sources {
+		if d := s.fanout.held(); d != "" && out[s.spec.Name] == "" {
+			out[s.spec.Name] = "held: destination " + d + " stopped"
+		}
 	}
 	for _, d := range e.dests {
 		if err := d.err(); err != nil {

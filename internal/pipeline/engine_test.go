@@ -468,7 +468,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestFatalErrorStopsTheDestinationAndNacks(t *testing.T) {
 	h := newHarness(t)
-	src := newScriptedSource(false, recs("a", "b"), recs("c"), recs("d"))
+	src := newScriptedSource(false, recs("a", "b"))
 	d := &fakeDest{behave: func(int, []string) error {
 		return plugin.Fatal(errors.New("ChannelNotFound: no channel arn:aws:cloudtrail:us-east-1:123:channel/x"))
 	}}
@@ -479,21 +479,87 @@ func TestFatalErrorStopsTheDestinationAndNacks(t *testing.T) {
 	h.route("src", "broken", nil)
 	h.route("src", "other", nil)
 	e, _ := h.start()
-	src.waitAcks(t, 3)
-	for i := range 3 {
-		if o, _ := src.outcome(i); o != event.Nacked {
-			t.Fatalf("batch %d: outcome %v, want nacked: a stopped destination must not let the source move on", i, o)
-		}
+	src.waitAcks(t, 1)
+	if o, _ := src.outcome(0); o != event.Nacked {
+		t.Fatalf("outcome %v, want nacked: a stopped destination must not let the source move on", o)
 	}
-	if got := len(other.delivered()); got != 4 {
-		t.Fatalf("the healthy route delivered %d, want 4", got)
+	if got := len(other.delivered()); got != 2 {
+		t.Fatalf("the healthy route delivered %d, want 2", got)
 	}
 	st := e.Status()
 	if !strings.Contains(st["broken"], "ChannelNotFound") || st["other"] != "" {
 		t.Fatalf("status %v", st)
 	}
-	if n := len(d.callSizes()); n > 2 {
+	if n := len(d.callSizes()); n > 1 {
 		t.Errorf("the stopped destination was called %d times; it should stop calling after the fatal error", n)
+	}
+}
+
+// stepSource publishes one batch each time next receives, and reports each Publish's return.
+type stepSource struct {
+	batches  [][]*event.Record
+	next     chan struct{}
+	returned chan error
+	outcomes chan event.Outcome
+}
+
+func (s *stepSource) Run(ctx context.Context, pub plugin.Publisher) error {
+	for _, b := range s.batches {
+		select {
+		case <-s.next:
+		case <-ctx.Done():
+			return nil
+		}
+		s.returned <- pub.Publish(ctx, b, func(o event.Outcome) { s.outcomes <- o })
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// A source that feeds a destination stopped by a fatal error is held: it publishes nothing more,
+// so its other routes do not receive the records it would read again; it says so in Status, and
+// a stop nacks the batch it was holding.
+func TestStoppedDestinationHoldsItsSources(t *testing.T) {
+	h := newHarness(t)
+	src := &stepSource{batches: [][]*event.Record{recs("a", "b"), recs("c")}, next: make(chan struct{}, 2),
+		returned: make(chan error, 2), outcomes: make(chan event.Outcome, 2)}
+	broken := &fakeDest{behave: func(int, []string) error { return plugin.Fatal(errors.New("wrong credentials")) }}
+	other := &fakeDest{}
+	h.source("src", src)
+	h.dest("broken", broken, fastOpts())
+	h.dest("other", other, fastOpts())
+	h.route("src", "broken", nil)
+	h.route("src", "other", nil)
+	e, stop := h.start()
+	src.next <- struct{}{}
+	if err := <-src.returned; err != nil {
+		t.Fatal(err)
+	}
+	if o := <-src.outcomes; o != event.Nacked {
+		t.Fatalf("first batch %v, want nacked", o)
+	}
+	src.next <- struct{}{} // the destination is stopped now: this batch is held
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.Status()["src"], "held: destination broken stopped") {
+		if time.Now().After(deadline) {
+			t.Fatalf("status %v: the source is not reported held", e.Status())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := other.delivered(); len(got) != 2 {
+		t.Fatalf("the healthy route received %v; want only the first batch's 2 records", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-src.returned; err == nil {
+		t.Error("the held Publish returned no error at the stop")
+	}
+	if o := <-src.outcomes; o != event.Nacked {
+		t.Errorf("held batch %v, want nacked", o)
+	}
+	if got := other.delivered(); len(got) != 2 {
+		t.Errorf("the healthy route received %v after the stop; want 2 records", got)
 	}
 }
 

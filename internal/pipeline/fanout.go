@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
@@ -90,6 +91,8 @@ type fanout struct {
 	// drain ends when the engine gives up delivering (the shutdown timeout); set by Run
 	// before the source starts.
 	drain context.Context
+	// heldBy is the destination, stopped by a fatal error, that holds the source (see hold).
+	heldBy atomic.Pointer[destination]
 }
 
 var _ plugin.Publisher = (*fanout)(nil)
@@ -132,6 +135,11 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 			ack(event.Nacked)
 		}
 		return err
+	}
+	for _, rt := range f.routes {
+		if rt.dest.stopped.Load() {
+			return f.hold(ctx, rt.dest, ack)
+		}
 	}
 	drain := f.drain
 	if drain == nil {
@@ -214,6 +222,32 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		}
 	}
 	return nil
+}
+
+// hold keeps a source that feeds a destination stopped by a fatal error from publishing until
+// it is stopped itself. Every record routed to that destination would be nacked, the source would
+// read the same records again, and its other routes would receive them again and again; held,
+// its position stays where the stopped destination left it, and a restart once it is fixed sends
+// it everything it missed (the other routes then receive again only the batches that were in
+// flight when it stopped). The batch is nacked when ctx ends.
+func (f *fanout) hold(ctx context.Context, d *destination, ack event.AckFunc) error {
+	if f.heldBy.CompareAndSwap(nil, d) {
+		f.log.Error("source held: a destination it feeds stopped; it reads nothing more until the destination is fixed and logshipper restarted, so that its other destinations do not receive the same records again",
+			"destination", d.name, "error", d.err())
+	}
+	<-ctx.Done()
+	if ack != nil {
+		ack(event.Nacked)
+	}
+	return ctx.Err()
+}
+
+// held names the stopped destination that holds the source, or "".
+func (f *fanout) held() string {
+	if d := f.heldBy.Load(); d != nil {
+		return d.name
+	}
+	return ""
 }
 
 // decodeForRules removes records that cannot be decoded (the rules could not judge them) and hands
