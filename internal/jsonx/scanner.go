@@ -115,21 +115,29 @@ func (s *Scanner) skipArray() error {
 		if err := s.Skip(); err != nil {
 			return err
 		}
-		s.WS()
-		if s.I >= len(s.B) {
-			return s.Fail("unexpected end of JSON input")
-		}
-		switch s.B[s.I] {
-		case ',':
-			s.I++
-		case ']':
-			s.I++
-			s.Depth--
-			return nil
-		default:
-			return s.Fail("after array element: want ',' or ']'")
+		if done, err := s.next(']', "after array element: want ',' or ']'"); done || err != nil {
+			return err
 		}
 	}
+}
+
+// next reads what follows an element or a member: a comma (more follow) or the closing
+// bracket (done: the container is left). Anything else is an error saying want.
+func (s *Scanner) next(closer byte, want string) (done bool, err error) {
+	s.WS()
+	if s.I >= len(s.B) {
+		return false, s.Fail("unexpected end of JSON input")
+	}
+	switch s.B[s.I] {
+	case ',':
+		s.I++
+		return false, nil
+	case closer:
+		s.I++
+		s.Depth--
+		return true, nil
+	}
+	return false, s.Fail(want)
 }
 
 // Key reads the object key at I (its opening quote) and the colon after it. The key's content
@@ -212,19 +220,8 @@ func (s *Scanner) Object(f Member) error {
 		if f != nil {
 			f(s.B[ks:ke], esc, vs, s.I)
 		}
-		s.WS()
-		if s.I >= len(s.B) {
-			return s.Fail("unexpected end of JSON input")
-		}
-		switch s.B[s.I] {
-		case ',':
-			s.I++
-		case '}':
-			s.I++
-			s.Depth--
-			return nil
-		default:
-			return s.Fail("after object key:value pair: want ',' or '}'")
+		if done, err := s.next('}', "after object key:value pair: want ',' or '}'"); done || err != nil {
+			return err
 		}
 	}
 }
