@@ -47,9 +47,10 @@ type classifier struct {
 
 // classify returns nil when the records were delivered, or the classified error: Throttled
 // (429, 503, HEC busy) with the server's Retry-After; Fatal for what only a configuration
-// change fixes (credentials, a redirect, an unaccepted encoding, HEC's token, index and channel
-// errors); Refused for the other 4xx (and HEC's data errors), which the engine bisects and
-// dead-letters; a plain error (retried) for the rest.
+// change fixes (credentials, a redirect, a URL or method the server does not serve, an
+// unaccepted encoding, HEC's token, index and channel errors); Refused for the other 4xx (and
+// HEC's data errors), which the engine bisects and dead-letters; a plain error (retried) for
+// the rest.
 func (c *classifier) classify(status int, hdr http.Header, body []byte, now time.Time) error {
 	if c.hec {
 		if err, ok := c.classifyHEC(status, hdr, body, now); ok {
@@ -79,6 +80,11 @@ func (c *classifier) classify(status int, hdr http.Header, body []byte, now time
 			loc = redactURL(u)
 		}
 		return plugin.Fatal(fmt.Errorf("%s redirects to %q (%w): redirects are not followed, set url to where the data should go", c.url, loc, e))
+	case status == http.StatusNotFound, status == http.StatusMethodNotAllowed, status == http.StatusGone,
+		status == http.StatusNotImplemented:
+		// The endpoint, not a record, is wrong: refusing would split every batch down to
+		// single records and dead-letter the whole stream.
+		return plugin.Fatal(fmt.Errorf("%s does not take the request (%w): check url and method", c.url, e))
 	case status == http.StatusRequestTimeout:
 		return e
 	case status >= 200 && status < 300: // not in success_codes
