@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/time/rate"
@@ -68,6 +71,42 @@ type Destination struct {
 	calls   *rate.Limiter
 	// fieldsOf caches each mapping's TopFields, by *mapping.Mapping.
 	fieldsOf sync.Map
+	// summary gathers what was ingested for the periodic INFO line.
+	summary ingestSummary
+}
+
+// summaryEvery is how often the destination logs what it ingested (each call is a DEBUG line):
+// at full rate a line per call would be about a hundred a second.
+const summaryEvery = 10 * time.Second
+
+// ingestSummary counts events ingested and failed by label ("dlp alerts") between two summary
+// lines.
+type ingestSummary struct {
+	mu               sync.Mutex
+	last             time.Time
+	ingested, failed map[string]int
+}
+
+// add counts one Write's results; when a summary line is due it returns the counts since the
+// last one and starts afresh.
+func (s *ingestSummary) add(ingested, failed map[string]int) (in, fail map[string]int, due bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ingested == nil {
+		s.ingested, s.failed = map[string]int{}, map[string]int{}
+	}
+	for k, n := range ingested {
+		s.ingested[k] += n
+	}
+	for k, n := range failed {
+		s.failed[k] += n
+	}
+	if time.Since(s.last) < summaryEvery || len(s.ingested)+len(s.failed) == 0 {
+		return nil, nil, false
+	}
+	in, fail = s.ingested, s.failed
+	s.ingested, s.failed, s.last = map[string]int{}, map[string]int{}, time.Now()
+	return in, fail, true
 }
 
 var (
@@ -186,13 +225,7 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 			return err
 		}
 	}
-	for label, n := range ingested {
-		d.set.Logger.Info(fmt.Sprintf("%d %s ingested into CloudTrail Lake, %d failed", n, label, notIngested[label]), "channel", d.cfg.ChannelARN)
-		delete(notIngested, label)
-	}
-	for label, n := range notIngested {
-		d.set.Logger.Warn(fmt.Sprintf("0 %s ingested into CloudTrail Lake, %d failed", label, n), "channel", d.cfg.ChannelARN)
-	}
+	d.logIngested(ctx, ingested, notIngested)
 	if len(failed) > 0 {
 		return &plugin.BatchError{Failed: failed}
 	}
@@ -533,6 +566,41 @@ func additionalData(dst []byte, parts []kv) []byte {
 		out = append(append(out, `"_truncated_fields":`...), db...)
 	}
 	return append(out, '}')
+}
+
+// logIngested writes a DEBUG line per label for one Write, and at most every summaryEvery an
+// INFO line (WARN when some failed) with what was ingested and what failed since the last one.
+func (d *Destination) logIngested(ctx context.Context, ingested, notIngested map[string]int) {
+	if d.set.Logger.Enabled(ctx, slog.LevelDebug) {
+		for _, label := range slices.Sorted(maps.Keys(ingested)) {
+			d.set.Logger.Debug(fmt.Sprintf("%d %s ingested into CloudTrail Lake, %d failed", ingested[label], label, notIngested[label]), "channel", d.cfg.ChannelARN)
+		}
+		for _, label := range slices.Sorted(maps.Keys(notIngested)) {
+			if ingested[label] == 0 {
+				d.set.Logger.Debug(fmt.Sprintf("0 %s ingested into CloudTrail Lake, %d failed", label, notIngested[label]), "channel", d.cfg.ChannelARN)
+			}
+		}
+	}
+	in, failed, due := d.summary.add(ingested, notIngested)
+	if !due {
+		return
+	}
+	total, totalFailed := 0, 0
+	parts := make([]string, 0, len(in)+len(failed))
+	for _, label := range slices.Sorted(maps.Keys(in)) {
+		total += in[label]
+		parts = append(parts, fmt.Sprintf("%d %s", in[label], label))
+	}
+	for _, label := range slices.Sorted(maps.Keys(failed)) {
+		totalFailed += failed[label]
+		parts = append(parts, fmt.Sprintf("%d %s failed", failed[label], label))
+	}
+	level := slog.LevelInfo
+	if totalFailed > 0 {
+		level = slog.LevelWarn
+	}
+	d.set.Logger.Log(ctx, level, fmt.Sprintf("ingested into CloudTrail Lake: %d events, %d failed (retried or dead-lettered)", total, totalFailed),
+		"channel", d.cfg.ChannelARN, "by_type", strings.Join(parts, ", "))
 }
 
 // logSkipped writes one line per reason for the records left out of a batch (unmapped

@@ -286,3 +286,26 @@ func (f failingDeadLetters) Put(plugin string, es []deadletter.Entry) error {
 	f.t.Errorf("%s dead-lettered %d records (first: %s %s)", plugin, len(es), es[0].Reason, es[0].ID)
 	return nil
 }
+
+// The INFO summary of what was ingested comes at most every summaryEvery, whatever the number of
+// Writes; it gathers every Write since the last line.
+func TestIngestSummaryIsPeriodic(t *testing.T) {
+	var s ingestSummary
+	in, _, due := s.add(map[string]int{"dlp alerts": 3}, nil)
+	if !due || in["dlp alerts"] != 3 {
+		t.Fatalf("first Write: due %v, %v; want a line at once", due, in)
+	}
+	for range 1000 {
+		if _, _, due := s.add(map[string]int{"dlp alerts": 1}, map[string]int{"audit events": 1}); due {
+			t.Fatal("a second line within summaryEvery")
+		}
+	}
+	s.last = s.last.Add(-summaryEvery)
+	in, failed, due := s.add(nil, nil)
+	if !due || in["dlp alerts"] != 1000 || failed["audit events"] != 1000 {
+		t.Fatalf("after summaryEvery: due %v, ingested %v, failed %v; want the 1000 of each gathered", due, in, failed)
+	}
+	if _, _, due := s.add(nil, nil); due {
+		t.Error("a line with nothing to say")
+	}
+}
