@@ -17,7 +17,6 @@ import (
 
 	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/plugin"
-	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
 func newBackfillCmd(reg *plugin.Registry) *cobra.Command {
@@ -57,10 +56,7 @@ read is delivered first; run it again to finish (it starts over from --from).`,
 			}
 			cfg.Admin.Listen = admin
 			stderr := cmd.ErrOrStderr()
-			log := telemetry.NewLogger(stderr, cfg.Log)
-			for _, w := range cfg.Warnings {
-				log.Warn(w)
-			}
+			log := setUpProcess(stderr, cfg)
 			mode, err := progressMode(progress, stderr)
 			if err != nil {
 				return err

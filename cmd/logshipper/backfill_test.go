@@ -248,3 +248,23 @@ siem_mappings:
 		}
 	}
 }
+
+// backfill sets up the process as run does: the configuration's memory_limit applies to it too.
+func TestBackfillAppliesMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "c.yaml"), `
+data_dir: ./data
+memory_limit: 64MiB
+log: {level: debug}
+plugins:
+  - {name: files, type: file, paths: ["./in/*.ndjson"]}
+  - {name: out, type: file, path: ./out.ndjson}
+siem_mappings:
+  - {source: files, destination: out}
+`)
+	_, _, errs := runBackfill(t, dir, "-c", "c.yaml", "--source", "files", "--from", "-1h")
+	if !strings.Contains(errs, "memory limit set") || !strings.Contains(errs, "64MiB") {
+		t.Fatalf("backfill did not apply memory_limit; stderr:\n%s", errs)
+	}
+}

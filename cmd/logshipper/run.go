@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -36,11 +37,7 @@ follow: false), run delivers what is in flight and exits.`,
 			if err != nil {
 				return err
 			}
-			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
-			for _, w := range cfg.Warnings {
-				log.Warn(w)
-			}
-			setMemoryLimit(cfg, log)
+			log := setUpProcess(cmd.ErrOrStderr(), cfg)
 			a, err := app.New(cfg, reg, log, buildVersion())
 			if err != nil {
 				log.Error("cannot start", "error", err)
@@ -72,6 +69,18 @@ follow: false), run delivers what is in flight and exits.`,
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
 	return cmd
+}
+
+// setUpProcess is what every command that runs plugins (run, backfill) does with a loaded
+// configuration before it builds them: the logger, the configuration's warnings, the memory
+// limit.
+func setUpProcess(stderr io.Writer, cfg *config.Config) *slog.Logger {
+	log := telemetry.NewLogger(stderr, cfg.Log)
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	setMemoryLimit(cfg, log)
+	return log
 }
 
 // setMemoryLimit applies memory_limit unless GOMEMLIMIT is set (the runtime read it already).
