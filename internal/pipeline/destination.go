@@ -217,7 +217,9 @@ func (d *destination) deliver(ctx context.Context, items []item) {
 			d.delivered(items)
 			return
 		}
-		d.metrics.Errors.Inc()
+		if !onlySkipped(err) {
+			d.metrics.Errors.Inc()
+		}
 
 		var be *plugin.BatchError
 		var re *plugin.RefusedError
@@ -342,4 +344,20 @@ func finish(items []item, o event.Outcome) {
 		items[i].t.Done(j-i, o)
 		i = j
 	}
+}
+
+// onlySkipped reports a Write error that is a *plugin.BatchError whose every record was left out
+// on purpose (plugin.Skipped): those are drops counted with their reason, not errors.
+func onlySkipped(err error) bool {
+	var be *plugin.BatchError
+	if !errors.As(err, &be) || len(be.Failed) == 0 {
+		return false
+	}
+	for _, e := range be.Failed {
+		var se *plugin.SkippedError
+		if !errors.As(e, &se) {
+			return false
+		}
+	}
+	return true
 }

@@ -275,6 +275,8 @@ func (h *harness) counter(name, plugin string, labels ...string) float64 {
 		return testutil.ToFloat64(m.Retries)
 	case "dropped":
 		return testutil.ToFloat64(m.DroppedCounter(labels[0]))
+	case "errors":
+		return testutil.ToFloat64(m.Errors)
 	}
 	h.t.Fatalf("no counter %s", name)
 	return 0
@@ -954,5 +956,8 @@ func TestSkippedRecordsAreCountedAndAcked(t *testing.T) {
 	}
 	if v := h.counter("sent", "dst"); v != 2 {
 		t.Fatalf("sent = %v", v)
+	}
+	if v := h.counter("errors", "dst"); v != 0 {
+		t.Fatalf("errors = %v: a record left out on purpose is a drop with its reason, not an error", v)
 	}
 }
