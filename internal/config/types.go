@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -120,4 +121,46 @@ func (b ByteSize) String() string {
 		return strconv.FormatInt(int64(b)>>10, 10) + "KiB"
 	}
 	return strconv.FormatInt(int64(b), 10) + "B"
+}
+
+// FileMode is a file's permission bits, written in octal as in chmod: 0600, "0640", 0o600.
+// The leading zero is optional (600 is 0600): a mode is always octal.
+type FileMode uint32
+
+// ParseFileMode reads an octal permission mode of at most 0777.
+func ParseFileMode(s string) (FileMode, error) {
+	t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0o"), "0O")
+	n, err := strconv.ParseUint(t, 8, 32)
+	if err != nil || t == "" || n > 0o777 {
+		return 0, fmt.Errorf("%q is not a permission mode: want octal digits such as 0600 or 0640", s)
+	}
+	return FileMode(n), nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (m *FileMode) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseFileMode(n.Value)
+	if err != nil {
+		return typeError(n, err.Error())
+	}
+	*m = v
+	return nil
+}
+
+// String writes the mode as chmod takes it: 0600.
+func (m FileMode) String() string { return fmt.Sprintf("%#o", uint32(m)) }
+
+// Perm is the mode as os takes it.
+func (m FileMode) Perm() os.FileMode { return os.FileMode(m) & os.ModePerm }
+
+// Dir is the mode of a directory made for files of mode m: whoever may read the files may also
+// enter the directory (0600 gives 0700, 0640 gives 0750).
+func (m FileMode) Dir() os.FileMode {
+	p := m.Perm()
+	for _, b := range []struct{ r, x os.FileMode }{{0o400, 0o100}, {0o040, 0o010}, {0o004, 0o001}} {
+		if p&b.r != 0 {
+			p |= b.x
+		}
+	}
+	return p
 }

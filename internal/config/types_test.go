@@ -2,7 +2,9 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,5 +147,36 @@ func TestSecretUnmarshalYAML(t *testing.T) {
 	}
 	if v.N != 4 {
 		t.Errorf("n = %d: decoding stopped at the secret", v.N)
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    config.FileMode
+		dir     os.FileMode
+		invalid bool
+	}{
+		{in: "0600", want: 0o600, dir: 0o700},
+		{in: "600", want: 0o600, dir: 0o700},
+		{in: "0o640", want: 0o640, dir: 0o750},
+		{in: "0644", want: 0o644, dir: 0o755},
+		{in: "0400", want: 0o400, dir: 0o500},
+		{in: "0800", invalid: true},
+		{in: "01777", invalid: true},
+		{in: "rw-------", invalid: true},
+		{in: "", invalid: true},
+	} {
+		m, err := config.ParseFileMode(tc.in)
+		if (err != nil) != tc.invalid {
+			t.Errorf("%q: error %v, want invalid=%v", tc.in, err, tc.invalid)
+			continue
+		}
+		if tc.invalid {
+			continue
+		}
+		if m != tc.want || m.Dir() != tc.dir || m.String() != fmt.Sprintf("%#o", uint32(tc.want)) {
+			t.Errorf("%q: %v (dir %v); want %v (dir %v)", tc.in, m, m.Dir(), tc.want, tc.dir)
+		}
 	}
 }

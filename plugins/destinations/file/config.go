@@ -16,13 +16,16 @@ type Config struct {
 	// Sync flushes every batch to disk before acknowledging it. Turning it off is faster, and a
 	// machine crash (not a process crash) may then lose acknowledged records.
 	Sync bool `yaml:"sync"`
+	// Mode is the permission of the files written (octal); a directory made for them gets the
+	// matching search bits (0600: 0700). Security logs are for their owner only by default.
+	Mode config.FileMode `yaml:"mode"`
 }
 
 var _ plugin.Config = (*Config)(nil)
 
 // NewConfig returns the defaults.
 func NewConfig() plugin.Config {
-	return &Config{MaxSize: 100 << 20, MaxFiles: 5, Sync: true}
+	return &Config{MaxSize: 100 << 20, MaxFiles: 5, Sync: true, Mode: 0o600}
 }
 
 // Validate implements plugin.Config.
@@ -36,6 +39,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFiles < 0 || c.MaxFiles > 1000 {
 		p.Addf("max_files: must be 0 to 1000")
+	}
+	if c.Mode&0o600 != 0o600 {
+		p.Addf("mode: %s does not let logshipper read and write its own file (want 0600 or wider)", c.Mode)
 	}
 	return p.Err()
 }

@@ -56,7 +56,7 @@ var _ plugin.Destination = (*Destination)(nil)
 // New opens (creating) the file and its directory.
 func New(cfg *Config, set plugin.Settings) (*Destination, error) {
 	d := &Destination{cfg: cfg, set: set}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), cfg.Mode.Dir()); err != nil {
 		return nil, fmt.Errorf("path: %w", err)
 	}
 	if err := d.open(); err != nil {
@@ -66,7 +66,7 @@ func New(cfg *Config, set plugin.Settings) (*Destination, error) {
 }
 
 func (d *Destination) open() error {
-	f, err := appendfile.Open(d.cfg.Path, 0o644)
+	f, err := appendfile.Open(d.cfg.Path, d.cfg.Mode.Perm())
 	if err != nil {
 		return fmt.Errorf("open %s: %w", d.cfg.Path, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/config"
@@ -409,7 +410,9 @@ func TestConfigValidate(t *testing.T) {
 		{"max size negative", func(c *Config) { c.MaxSize = -1 }, []string{"max_size"}},
 		{"max files negative", func(c *Config) { c.MaxFiles = -1 }, []string{"max_files"}},
 		{"max files too many", func(c *Config) { c.MaxFiles = 1001 }, []string{"max_files"}},
-		{"every problem", func(c *Config) { *c = Config{MaxSize: 1, MaxFiles: -1} }, []string{"path", "max_size", "max_files"}},
+		{"group may read", func(c *Config) { c.Mode = 0o640 }, nil},
+		{"owner may not write", func(c *Config) { c.Mode = 0o400 }, []string{"mode: 0400"}},
+		{"every problem", func(c *Config) { *c = Config{MaxSize: 1, MaxFiles: -1} }, []string{"path", "max_size", "max_files", "mode"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -456,3 +459,38 @@ func TestDefaultsAndFactory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The files written, and a directory made for them, are their owner's alone by default; mode
+// widens them.
+func TestFileModes(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	for _, tc := range []struct {
+		mode      config.FileMode
+		file, dir os.FileMode
+	}{{0o600, 0o600, 0o700}, {0o640, 0o640, 0o750}} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "made", "out.ndjson")
+			cfg := configAt(path)
+			cfg.Mode = tc.mode
+			d, err := New(cfg, plugintest.Settings(t, "out", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Write(context.Background(), []*event.Record{plugintest.NewRecord("a", nil)}); err != nil {
+				t.Fatal(err)
+			}
+			_ = d.Close(context.Background())
+			for p, want := range map[string]os.FileMode{path: tc.file, filepath.Dir(path): tc.dir} {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := fi.Mode().Perm(); got != want {
+					t.Errorf("%s: mode %v, want %v", p, got, want)
+				}
+			}
+		})
+	}
+}
+
