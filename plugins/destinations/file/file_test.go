@@ -493,4 +493,3 @@ func TestFileModes(t *testing.T) {
 		})
 	}
 }
-
