@@ -421,11 +421,16 @@ func compileExists(segs []string, v any, at string) (node, error) {
 func compileNot(segs []string, v any, at string) (node, error) {
 	switch t := v.(type) {
 	case string:
-		// Cloud Exchange: "does not contain", without regard to case (a date: "is not").
+		// Cloud Exchange's "Not Like": no match of the pattern, without regard to case, as
+		// $regex alone (a date: "is not").
 		if d, ok := ceDate(t); ok {
 			return notNode{newField(segs, dateEqPred{date{abs: d}})}, nil
 		}
-		return notNode{newField(segs, newContainsFold(t))}, nil
+		p, err := compilePattern(t, "i")
+		if err != nil {
+			return nil, failAt(at, "%v", err)
+		}
+		return notNode{newField(segs, p)}, nil
 	case *object:
 		if len(t.keys) == 0 {
 			return nil, failAt(at, "$not takes an operator expression, such as {\"$gt\": 5}; the object is empty")
@@ -439,22 +444,38 @@ func compileNot(segs []string, v any, at string) (node, error) {
 	return nil, failAt(at, "$not takes an operator expression, such as {\"$gt\": 5}, or a string, not %s", describe(v))
 }
 
-// compileRegex compiles $regex. Alone, as Cloud Exchange writes it (its "Like"), the value is
-// text the field must contain, without regard to case. Beside $options (which Cloud Exchange
-// never writes), it is a regular expression in Go's RE2 syntax.
+// compileRegex compiles $regex: a regular expression the field's string must contain a match of
+// (Python's re.search, which Cloud Exchange's evaluator uses). Alone, as Cloud Exchange writes it
+// (its "Like"), the pattern ignores case, as Cloud Exchange's evaluator does; beside $options, the
+// options are exactly those given (i, m, s, x), as in MongoDB. The syntax is Go's RE2: what Python
+// has and RE2 lacks (lookarounds, backreferences, ...) is an error naming the construct.
 func compileRegex(segs []string, v any, at string, opts any, hasOpts bool, optsAt string) (node, error) {
 	pattern, ok := v.(string)
 	if !ok {
 		return nil, failAt(at, "$regex takes a string, not %s", describe(v))
 	}
-	if !hasOpts {
-		return newField(segs, newContainsFold(pattern)), nil
+	flags := "i"
+	if hasOpts {
+		o, ok := opts.(string)
+		if !ok {
+			return nil, failAt(optsAt, "$options takes a string of options (i, m, s, x), not %s", describe(opts))
+		}
+		var err error
+		if flags, pattern, err = regexOptions(o, pattern); err != nil {
+			return nil, failAt(optsAt, "%v", err)
+		}
 	}
-	o, ok := opts.(string)
-	if !ok {
-		return nil, failAt(optsAt, "$options takes a string of options (i, m, s), not %s", describe(opts))
+	p, err := compilePattern(pattern, flags)
+	if err != nil {
+		return nil, failAt(at, "%v", err)
 	}
-	flags := ""
+	return newField(segs, p), nil
+}
+
+// regexOptions reads $options into RE2 flags; x (verbose) is applied to pattern here, as RE2 has
+// no such flag.
+func regexOptions(o, pattern string) (flags, out string, err error) {
+	verbose := false
 	for _, c := range o {
 		switch c {
 		case 'i', 'm', 's':
@@ -462,26 +483,80 @@ func compileRegex(segs []string, v any, at string, opts any, hasOpts bool, optsA
 				flags += string(c)
 			}
 		case 'x':
-			return nil, failAt(optsAt, "the option x (extended syntax) is not supported by Go's regular expressions (RE2)")
+			verbose = true
 		case 'u':
 			// Unicode is always on.
 		default:
-			return nil, failAt(optsAt, "unknown option %q (known: i, m, s)", c)
+			return "", "", fmt.Errorf("unknown option %q (known: i, m, s, x)", c)
 		}
+	}
+	if verbose {
+		pattern = stripVerbose(pattern)
+	}
+	return flags, pattern, nil
+}
+
+// compilePattern compiles a pattern searched in a string, with RE2 flags ("i", "ms", ...). A
+// pattern without metacharacters that ignores case is a plain case-insensitive "contains", which
+// means the same and is much faster.
+func compilePattern(pattern, flags string) (pred, error) {
+	if flags == "i" && regexp.QuoteMeta(pattern) == pattern {
+		return newContainsFold(pattern), nil
 	}
 	// The pattern is checked alone, so that a problem is shown in the user's text, without the
 	// flags put before it.
 	if _, err := regexp.Compile(pattern); err != nil {
-		return nil, failAt(at, "%s", regexpProblem(err, pattern))
+		return nil, errors.New(regexpProblem(err, pattern))
 	}
 	if flags != "" {
 		pattern = "(?" + flags + ")" + pattern
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return nil, failAt(at, "%s", err)
+		return nil, err
 	}
-	return newField(segs, regexPred{re}), nil
+	return regexPred{re}, nil
+}
+
+// stripVerbose applies Python's re.VERBOSE to a pattern: whitespace is dropped and # starts a
+// comment to the end of the line, except in a character class or after a backslash.
+func stripVerbose(p string) string {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			b.WriteByte(c)
+			b.WriteByte(p[i+1])
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			// A ] first in the class (after an optional ^) is a literal.
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+		case c == '#':
+			for i < len(p) && p[i] != '\n' {
+				i++
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // regexpProblem explains why a pattern does not compile, with a hint when the pattern uses Perl
@@ -497,6 +572,16 @@ func regexpProblem(err error, pattern string) string {
 		msg += ": Go's regular expressions (RE2) have no lookahead, lookbehind, atomic groups or conditionals"
 	case syntax.ErrInvalidEscape:
 		if len(se.Expr) == 2 && se.Expr[1] >= '1' && se.Expr[1] <= '9' {
+			msg += ": Go's regular expressions (RE2) have no backreferences"
+		}
+		if se.Expr == `\Z` {
+			msg += `: write \z for the end of the text`
+		}
+	case syntax.ErrInvalidNamedCapture:
+		switch {
+		case strings.HasPrefix(se.Expr, "(?<=") || strings.HasPrefix(se.Expr, "(?<!"):
+			msg += ": Go's regular expressions (RE2) have no lookahead, lookbehind, atomic groups or conditionals"
+		case strings.HasPrefix(se.Expr, "(?P="):
 			msg += ": Go's regular expressions (RE2) have no backreferences"
 		}
 	case syntax.ErrInvalidRepeatOp:

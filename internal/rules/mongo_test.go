@@ -79,15 +79,23 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"city": "ÆRØSKØBING"}`, true},
 		{`{"line": "ABC"}`, true}, // Python's $ matches before a final newline
 		{`{"plain": "ABC\n"}`, false},
-		// $regex alone is Cloud Exchange's "Like": contains the text, regardless of case
+		// $regex alone is Cloud Exchange's "Like": a regular expression searched in the field,
+		// regardless of case
 		{`{"severity": {"$regex": "IG"}}`, true},
 		{`{"severity": {"$regex": "low"}}`, false},
 		{`{"url": {"$regex": "example.com"}}`, true},
 		{`{"url": {"$regex": "example.org"}}`, false},
-		{`{"plain": {"$regex": "a.c"}}`, false}, // the text, not a pattern
-		{`{"app": {"$regex": "box (personal"}}`, true},
-		{`{"app": {"$regex": "[personal"}}`, false},
+		{`{"plain": {"$regex": "a.c"}}`, true}, // a pattern: . is any character
+		{`{"plain": {"$regex": "^ABC$"}}`, true},
+		{`{"plain": {"$regex": "^b"}}`, false},
+		{`{"severity": {"$regex": "^(low|HIGH)$"}}`, true},
+		{`{"severity": {"$regex": "^(low|medium)$"}}`, false},
+		{`{"url": {"$regex": "example\\.com/path"}}`, true},
+		{`{"url": {"$regex": "example\\.org"}}`, false},
+		{`{"app": {"$regex": "box \\(personal"}}`, true},
+		{`{"app": {"$regex": "\\[personal"}}`, false},
 		{`{"kelvin": {"$regex": "k"}}`, true}, // U+212A KELVIN SIGN folds to k
+		{`{"kelvin": {"$regex": "^273 k$"}}`, true},
 		{`{"city": {"$regex": "SKØB"}}`, true},
 		{`{"severity": {"$regex": ""}}`, true},
 		{`{"bytes": {"$regex": "20"}}`, false}, // not a string
@@ -96,6 +104,8 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"severity": {"$not": "xyz"}}`, true},
 		{`{"severity": {"$not": "IG"}}`, false},
 		{`{"missing": {"$not": "IG"}}`, true},
+		{`{"severity": {"$not": "^h.*h$"}}`, false}, // a pattern, as $regex's
+		{`{"severity": {"$not": "^l.*w$"}}`, true},
 		// $in and $nin compare exactly, with case, as Cloud Exchange does
 		{`{"alert_type": {"$in": ["dlp", "malware"]}}`, true},
 		{`{"alert_type": {"$in": ["DLP", "malware"]}}`, false},
@@ -122,6 +132,11 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"severity": {"$not": {"$regex": "^l", "$options": ""}}}`, true},
 		{`{"tags": {"$regex": "^B$", "$options": "i"}}`, true},
 		{`{"count": {"$regex": "3", "$options": ""}}`, false},
+		{`{"plain": {"$regex": "B", "$options": ""}}`, false}, // $options without i: case counts
+		{"{\"severity\": {\"$regex\": \"^ h i g h $ # the level\", \"$options\": \"x\"}}", true},
+		{"{\"app\": {\"$regex\": \"box[ ]\\\\( per sonal \\\\)\", \"$options\": \"xi\"}}", true},
+		{"{\"app\": {\"$regex\": \"box[ ]\\\\( per sonal \\\\)\", \"$options\": \"x\"}}", false},
+		{`{"plain": {"$regex": "a\\ b", "$options": "x"}}`, false}, // an escaped space stays
 
 		// numbers: int64, uint64 and float64 compare exactly with each other
 		{`{"bytes": 2048}`, true},
@@ -394,8 +409,13 @@ func TestCompileMongoErrors(t *testing.T) {
 		{"lookahead", `{"a": {"$regex": "foo(?=bar)", "$options": ""}}`, "a.$regex", "no lookahead"},
 		{"backreference", `{"a": {"$regex": "(a)\\1", "$options": ""}}`, "a.$regex", "no backreferences"},
 		{"possessive", `{"a": {"$regex": "a++", "$options": ""}}`, "a.$regex", "possessive"},
-		{"option x", `{"a": {"$regex": "a", "$options": "ix"}}`, "a.$options", "option x (extended syntax) is not supported"},
-		{"unknown option", `{"a": {"$regex": "a", "$options": "q"}}`, "a.$options", `unknown option 'q'`},
+		{"unknown option", `{"a": {"$regex": "a", "$options": "q"}}`, "a.$options", `unknown option 'q' (known: i, m, s, x)`},
+		{"bad regex alone", `{"a": {"$regex": "box (personal"}}`, "a.$regex", `missing closing ) in "box (personal"`},
+		{"lookbehind alone", `{"a": {"$regex": "(?<!x)y"}}`, "a.$regex", "no lookahead, lookbehind"},
+		{"backreference alone", `{"a": {"$regex": "(a)\\1"}}`, "a.$regex", "no backreferences"},
+		{"named backreference", `{"a": {"$regex": "(?P<x>a)(?P=x)"}}`, "a.$regex", "no backreferences"},
+		{"python end of text", `{"a": {"$regex": "a\\Z"}}`, "a.$regex", `write \z for the end of the text`},
+		{"bad $not pattern", `{"a": {"$not": "[x"}}`, "a.$not", `missing closing ] in "[x"`},
 		{"options not a string", `{"a": {"$regex": "a", "$options": 1}}`, "a.$options", "takes a string of options"},
 		{"options alone", `{"a": {"$options": "i"}}`, "a.$options", "no $regex beside it"},
 		{"regex not a string", `{"a": {"$regex": 5}}`, "a.$regex", "$regex takes a string, not a number"},
