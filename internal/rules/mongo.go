@@ -569,6 +569,10 @@ func regexpProblem(err error, pattern string) string {
 	msg := fmt.Sprintf("%s in %q", se.Code, se.Expr)
 	switch se.Code {
 	case syntax.ErrInvalidPerlOp:
+		if se.Expr == "(?P" && strings.Contains(pattern, "(?P=") {
+			msg += ": Go's regular expressions (RE2) have no backreferences"
+			break
+		}
 		msg += ": Go's regular expressions (RE2) have no lookahead, lookbehind, atomic groups or conditionals"
 	case syntax.ErrInvalidEscape:
 		if len(se.Expr) == 2 && se.Expr[1] >= '1' && se.Expr[1] <= '9' {
@@ -578,11 +582,8 @@ func regexpProblem(err error, pattern string) string {
 			msg += `: write \z for the end of the text`
 		}
 	case syntax.ErrInvalidNamedCapture:
-		switch {
-		case strings.HasPrefix(se.Expr, "(?<=") || strings.HasPrefix(se.Expr, "(?<!"):
+		if strings.HasPrefix(se.Expr, "(?<=") || strings.HasPrefix(se.Expr, "(?<!") {
 			msg += ": Go's regular expressions (RE2) have no lookahead, lookbehind, atomic groups or conditionals"
-		case strings.HasPrefix(se.Expr, "(?P="):
-			msg += ": Go's regular expressions (RE2) have no backreferences"
 		}
 	case syntax.ErrInvalidRepeatOp:
 		msg += ": Go's regular expressions (RE2) have no possessive quantifiers (a++)"
