@@ -4,6 +4,7 @@ import (
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/lakeapi"
+	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -42,6 +43,11 @@ func (c *Config) Validate() error {
 	}
 	if c.CallsPerSecond < 1 || c.CallsPerSecond > 100 {
 		p.Addf("calls_per_second: must be 1 to 100 (the service allows 100 per account)")
+	}
+	if c.Mapping != "" {
+		if _, err := mapping.LoadFile(c.Mapping); err != nil {
+			p.Addf("mapping: %v", err)
+		}
 	}
 	return p.Err()
 }

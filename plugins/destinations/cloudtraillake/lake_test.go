@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -145,16 +146,18 @@ func TestConfigurationErrorsAreFatal(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	for _, tc := range []struct{ arn, want string }{
-		{"", "channel_arn: missing"},
-		{"arn:aws:cloudtrail:us-east-1:123:channel/x", "channel_arn:"},
-		{cloudsim.DemoChannelARN, ""},
+	for _, tc := range []struct{ arn, mapping, want string }{
+		{"", "", "channel_arn: missing"},
+		{"arn:aws:cloudtrail:us-east-1:123:channel/x", "", "channel_arn:"},
+		{cloudsim.DemoChannelARN, "", ""},
+		// New refuses a mapping file it cannot load, so validate must too.
+		{cloudsim.DemoChannelARN, filepath.Join(t.TempDir(), "missing.json"), "mapping: "},
 	} {
 		c := NewConfig().(*Config)
-		c.ChannelARN = tc.arn
+		c.ChannelARN, c.Mapping = tc.arn, tc.mapping
 		err := c.Validate()
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("%q: %v, want %q", tc.arn, err, tc.want)
+			t.Errorf("%q, mapping %q: %v, want %q", tc.arn, tc.mapping, err, tc.want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/sim/cwlogs/filterpattern"
 )
 
 // Config is the aws_cloudwatch_logs source's configuration. The AWS access keys (credentials,
@@ -128,8 +129,10 @@ func (c *Config) Validate() error {
 	if c.LogStreamPrefix != "" && !logStreamRe.MatchString(c.LogStreamPrefix) {
 		p.Addf("log_stream_prefix: %q is not a log stream name prefix (no ':' or '*')", c.LogStreamPrefix)
 	}
-	if len(c.FilterPattern) > 1024 {
-		p.Addf("filter_pattern: longer than 1024 characters")
+	if len(c.FilterPattern) > filterpattern.MaxLength {
+		p.Addf("filter_pattern: longer than %d characters", filterpattern.MaxLength)
+	} else if _, err := filterpattern.Parse(c.FilterPattern); err != nil {
+		p.Addf("filter_pattern: %q is not CloudWatch Logs filter syntax (CloudWatch Logs would refuse it): %v", c.FilterPattern, err)
 	}
 	if c.UseAsGatewayLogSource {
 		if _, err := parseIdentifierPatterns(c.LogSourceIdentifierPattern); err != nil {

@@ -32,6 +32,12 @@ func TestValidate(t *testing.T) {
 		{"bad start", func(c *Config) { c.StartPosition = "yesterday" }, "start_position"},
 		{"window not past overlap", func(c *Config) { c.MaxWindow = c.Overlap }, "max_window"},
 		{"no rps", func(c *Config) { c.RequestsPerSecond = 0 }, "requests_per_second"},
+		// The service refuses a bad filter pattern at the first read; validate refuses it first.
+		{"bad filter pattern", func(c *Config) { c.FilterPattern = `{ $.eventName = ` }, "filter_pattern: "},
+		{"unbalanced quote", func(c *Config) { c.FilterPattern = `"Failed to` }, "filter_pattern: "},
+		{"json filter pattern", func(c *Config) { c.FilterPattern = `{ $.eventName = "ConsoleLogin" && $.errorCode NOT EXISTS }` }, ""},
+		{"terms filter pattern", func(c *Config) { c.FilterPattern = `?ERROR ?WARN -Exiting` }, ""},
+		{"long filter pattern", func(c *Config) { c.FilterPattern = strings.Repeat("a", 1025) }, "longer than 1024"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
