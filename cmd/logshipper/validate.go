@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -34,7 +35,9 @@ destination's hard limits, such as CloudTrail Lake's 100 events a call or the ht
 destination's max_body_bytes, can still cut batches smaller.)
 
 With --check it also asks the outside world: each plugin configuration that can (CloudTrail
-Lake: GetChannel) checks its credentials, permissions and target, and says which is wrong.`,
+Lake: GetChannel; Netskope; http) checks its credentials, permissions and target, and says
+which is wrong; the others are listed as "not checked". --check creates no file or directory
+of the configuration.`,
 		Example: `  logshipper validate -c examples/file-to-file.yaml
   logshipper validate -c lake.yaml --check`,
 		Args: cobra.NoArgs,
@@ -65,20 +68,34 @@ Lake: GetChannel) checks its credentials, permissions and target, and says which
 }
 
 // runChecks builds each plugin configuration that can check itself, on a throw-away state
-// store and directory (a running logshipper keeps its data_dir), and prints one line for each.
+// store and directory (a running logshipper keeps its data_dir), and prints one line for each
+// plugin configuration: ok, FAILED, or not checked. A plugin that cannot check itself is not
+// built, so that --check creates none of its files or directories.
 func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) bool {
-	dir, err := os.MkdirTemp("", "logshipper-check-")
-	if err != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "check:", err)
-		return false
-	}
-	defer os.RemoveAll(dir)
+	out := cmd.OutOrStdout()
+	var dir string
+	defer func() {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+	}()
 	log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
 	metrics := telemetry.NewMetrics(buildVersion())
 	mem := state.NewMemory()
 	ok := true
 	for _, p := range cfg.Plugins {
 		f, _ := reg.Lookup(p.Type, p.Kind)
+		if !f.Checks {
+			fmt.Fprintf(out, "check %s (%s): not checked (this plugin type has no check)\n", p.Name, p.Type)
+			continue
+		}
+		if dir == "" {
+			var err error
+			if dir, err = os.MkdirTemp("", "logshipper-check-"); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "check:", err)
+				return false
+			}
+		}
 		set := plugin.Settings{Name: p.Name, Logger: log.With("plugin", p.Name), Metrics: metrics.Plugin(p.Name), State: mem.Namespace(p.Name), DataDir: dir}
 		var inst any
 		var err error
@@ -89,32 +106,34 @@ func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) boo
 			inst, err = f.NewDestination(p.Options, set)
 		}
 		if err != nil {
-			fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): cannot build: %v\n", p.Name, p.Type, err)
+			fmt.Fprintf(out, "check %s (%s): cannot build: %v\n", p.Name, p.Type, err)
 			ok = false
 			continue
 		}
-		c, can := inst.(plugin.Checker)
-		if !can {
-			if d, isDest := inst.(plugin.Destination); isDest {
-				_ = d.Close(cmd.Context())
-			}
-			continue
+		err = errNoCheck
+		if c, can := inst.(plugin.Checker); can {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			err = c.Check(ctx)
+			cancel()
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		err = c.Check(ctx)
-		cancel()
 		if d, isDest := inst.(plugin.Destination); isDest {
 			_ = d.Close(cmd.Context())
 		}
-		if err != nil {
-			fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): FAILED: %v\n", p.Name, p.Type, err)
+		switch {
+		case errors.Is(err, errNoCheck):
+			fmt.Fprintf(out, "check %s (%s): not checked (this plugin type has no check)\n", p.Name, p.Type)
+		case err != nil:
+			fmt.Fprintf(out, "check %s (%s): FAILED: %v\n", p.Name, p.Type, err)
 			ok = false
-			continue
+		default:
+			fmt.Fprintf(out, "check %s (%s): ok\n", p.Name, p.Type)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "check %s (%s): ok\n", p.Name, p.Type)
 	}
 	return ok
 }
+
+// errNoCheck stands for the check of a plugin that has none.
+var errNoCheck = errors.New("no check")
 
 // deliveryLine shows a destination's effective shared keys, in the configuration's own YAML flow
 // form, so a line can be copied into an entry.

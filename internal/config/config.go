@@ -70,6 +70,27 @@ func (c *Config) Validate() error {
 	return p.Err()
 }
 
+var _ Warner = AdminConfig{}
+
+// Warnings implements Warner: the profiler served where others can reach it.
+func (a AdminConfig) Warnings() []string {
+	if !a.PProf || a.Listen == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(a.Listen)
+	if err != nil {
+		return nil // Validate reports it
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	where := host
+	if where == "" || where == "0.0.0.0" || where == "::" {
+		where = "every address of this machine"
+	}
+	return []string{fmt.Sprintf("pprof: on, and listen %q serves it on %s: a profile shows record contents in memory to anyone who reaches the port; listen on 127.0.0.1 or turn pprof off", a.Listen, where)}
+}
+
 // AdminConfig is the `admin:` section.
 type AdminConfig struct {
 	// Listen is host:port for the admin server; empty turns it off.

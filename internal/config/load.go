@@ -178,10 +178,12 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		return nil
 	}
 	l.errs = append(l.errs, ValidateTree(cfg, "")...)
+	cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
 	for i, p := range cfg.Plugins {
 		l.errs = append(l.errs, ValidateTree(p, pluginPath(i, p.Name))...)
 		// Options has no yaml key, so the walk above does not reach it.
 		l.errs = append(l.errs, ValidateTree(p.Options, pluginPath(i, p.Name))...)
+		cfg.Warnings = append(cfg.Warnings, WarnTree(p.Options, pluginPath(i, p.Name))...)
 	}
 	l.rules(cfg)
 	l.routes(cfg)

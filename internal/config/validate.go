@@ -13,18 +13,44 @@ type Validator interface {
 	Validate() error
 }
 
-var validatorType = reflect.TypeFor[Validator]()
+// Warner is implemented by configuration structs whose valid settings still deserve a warning
+// (an insecure choice). Warnings lists them, each starting with its key, in the form of a
+// Validate problem ("insecure_skip_verify: ...").
+type Warner interface {
+	Warnings() []string
+}
 
 // ValidateTree calls Validate on v and on every struct reachable from it through fields with a
 // yaml key, slices and maps, and returns every problem, each prefixed with its path (yaml keys
 // joined by dots, indexes in brackets). It never stops at the first problem.
 func ValidateTree(v any, path string) []error {
 	var errs []error
-	walkValidate(reflect.ValueOf(v), path, &errs)
+	walkStructs(reflect.ValueOf(v), path, func(s any, path string) {
+		if val, ok := s.(Validator); ok {
+			addErrs(&errs, path, val.Validate())
+		}
+	})
 	return errs
 }
 
-func walkValidate(v reflect.Value, path string, errs *[]error) {
+// WarnTree collects the Warnings of v and of every struct reachable from it, as ValidateTree
+// walks, each prefixed with its path.
+func WarnTree(v any, path string) []string {
+	var out []string
+	walkStructs(reflect.ValueOf(v), path, func(s any, path string) {
+		if w, ok := s.(Warner); ok {
+			for _, msg := range w.Warnings() {
+				out = append(out, (&LineError{Path: path, Err: errors.New(msg)}).Error())
+			}
+		}
+	})
+	return out
+}
+
+// walkStructs calls visit with every struct reachable from v (through fields with a yaml key,
+// pointers, interfaces, slices and maps), as a pointer to it, so that methods with either
+// receiver are found, and with its path.
+func walkStructs(v reflect.Value, path string, visit func(s any, path string)) {
 	if !v.IsValid() {
 		return
 	}
@@ -32,25 +58,21 @@ func walkValidate(v reflect.Value, path string, errs *[]error) {
 		if v.IsNil() {
 			return
 		}
-		// The struct behind the pointer is addressable, so the struct case below calls its
-		// Validate exactly once.
-		walkValidate(v.Elem(), path, errs)
+		// The struct behind the pointer is addressable, so the struct case below visits it
+		// exactly once.
+		walkStructs(v.Elem(), path, visit)
 		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		if !v.CanAddr() && reflect.PointerTo(v.Type()).Implements(validatorType) {
-			// A map value or a struct in an interface: validate a copy that has an address, or
-			// a Validate with a pointer receiver would be skipped.
+		if !v.CanAddr() {
+			// A map value or a struct in an interface: visit a copy that has an address, or
+			// a method with a pointer receiver would be missed.
 			c := reflect.New(v.Type()).Elem()
 			c.Set(v)
 			v = c
 		}
-		if v.CanAddr() && v.Addr().Type().Implements(validatorType) {
-			addErrs(errs, path, v.Addr().Interface().(Validator).Validate())
-		} else if v.Type().Implements(validatorType) {
-			addErrs(errs, path, v.Interface().(Validator).Validate())
-		}
+		visit(v.Addr().Interface(), path)
 		t := v.Type()
 		for i := range t.NumField() {
 			f := t.Field(i)
@@ -69,20 +91,20 @@ func walkValidate(v reflect.Value, path string, errs *[]error) {
 				fp = joinPath(path, name)
 			}
 			fv := v.Field(i)
-			// Walk into structs and containers only; a Validate on the parent covers scalars.
+			// Walk into structs and containers only; a method of the parent covers scalars.
 			switch fv.Kind() {
 			case reflect.Struct, reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Array, reflect.Map:
-				walkValidate(fv, fp, errs)
+				walkStructs(fv, fp, visit)
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			walkValidate(v.Index(i), fmt.Sprintf("%s[%d]", path, i), errs)
+			walkStructs(v.Index(i), fmt.Sprintf("%s[%d]", path, i), visit)
 		}
 	case reflect.Map:
 		iter := v.MapRange()
 		for iter.Next() {
-			walkValidate(iter.Value(), joinPath(path, fmt.Sprint(iter.Key().Interface())), errs)
+			walkStructs(iter.Value(), joinPath(path, fmt.Sprint(iter.Key().Interface())), visit)
 		}
 	}
 }

@@ -64,6 +64,8 @@ func (t TLS) Validate() error {
 	return p.Err()
 }
 
+var _ config.Warner = TLS{}
+
 // ClientConfig builds the client's TLS configuration: the system's CAs plus ca_file, the client
 // certificate, server_name and min_version. When insecure_skip_verify is on it logs a warning
 // on log (which carries the plugin's name); what names the peer goes in peer ("tenant

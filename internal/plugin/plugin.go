@@ -167,6 +167,9 @@ type Factory struct {
 	NewSource func(cfg Config, set Settings) (Source, error)
 	// NewDestination builds a destination from a validated configuration.
 	NewDestination func(cfg Config, set Settings) (Destination, error)
+	// Checks says that what NewSource or NewDestination builds is a Checker: `validate --check`
+	// builds only such plugins (building others can create their files and directories).
+	Checks bool
 	// Delivery holds a destination's own defaults for the keys every destination shares
 	// (batch, workers, queue_size, retry), chosen for what its peer accepts; a zero field takes
 	// the global default. Read it through DeliveryDefaults. Sources leave it zero.

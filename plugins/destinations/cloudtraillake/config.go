@@ -1,6 +1,8 @@
 package cloudtraillake
 
 import (
+	"strings"
+
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/lakeapi"
@@ -46,7 +48,8 @@ func (c *Config) Validate() error {
 	}
 	if c.Mapping != "" {
 		if _, err := mapping.LoadFile(c.Mapping); err != nil {
-			p.Addf("mapping: %v", err)
+			// LoadFile's error starts with "mapping: " when the file cannot be read.
+			p.Addf("mapping: %s", strings.TrimPrefix(err.Error(), "mapping: "))
 		}
 	}
 	return p.Err()

@@ -45,6 +45,7 @@ func Factory() plugin.Factory {
 		Type:      Type,
 		Kind:      plugin.KindDestination,
 		Summary:   "maps records to CloudTrail Lake open audit events and puts them into a channel",
+		Checks:    true,
 		NewConfig: NewConfig,
 		NewDestination: func(c plugin.Config, set plugin.Settings) (plugin.Destination, error) {
 			return New(context.Background(), c.(*Config), set)

@@ -197,6 +197,30 @@ func (c *Config) Validate() error {
 	return p.Err()
 }
 
+var _ config.Warner = (*Config)(nil)
+
+// Warnings implements config.Warner: credentials sent in clear.
+func (c *Config) Warnings() []string {
+	var secrets []string
+	if c.Token.IsSet() {
+		secrets = append(secrets, "token")
+	}
+	if c.Password.IsSet() {
+		secrets = append(secrets, "password")
+	}
+	if len(c.Headers) > 0 {
+		secrets = append(secrets, "headers")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || len(secrets) == 0 {
+		return nil
+	}
+	if w := netconf.CleartextWarning(u, strings.Join(secrets, ", ")); w != "" {
+		return []string{"url: " + w}
+	}
+	return nil
+}
+
 // checkURL accepts an absolute http(s) URL with a host and no credentials or fragment.
 func checkURL(s string) error {
 	u, err := url.Parse(s)

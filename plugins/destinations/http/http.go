@@ -49,6 +49,7 @@ func Factory() plugin.Factory {
 		Type:      Type,
 		Kind:      plugin.KindDestination,
 		Summary:   "sends JSON batches (NDJSON or array, gzip) to an HTTP endpoint or Splunk HEC",
+		Checks:    true,
 		NewConfig: NewConfig,
 		NewDestination: func(c plugin.Config, set plugin.Settings) (plugin.Destination, error) {
 			return New(c.(*Config), set)

@@ -216,7 +216,8 @@ func (c *Config) Validate() error {
 	}
 	if c.Mapping != "" {
 		if _, err := mapping.LoadFile(c.Mapping); err != nil {
-			p.Addf("mapping: %v", err)
+			// LoadFile's error starts with "mapping: " when the file cannot be read.
+			p.Addf("mapping: %s", strings.TrimPrefix(err.Error(), "mapping: "))
 		}
 	}
 	if c.Protocol != ProtoTLS && !c.TLS.IsZero() {

@@ -159,6 +159,20 @@ func suggest(s string, known []string) string {
 	return best
 }
 
+var _ config.Warner = (*Config)(nil)
+
+// Warnings implements config.Warner: the token sent in clear.
+func (c *Config) Warnings() []string {
+	u, err := tenantURL(c.Tenant)
+	if err != nil || !c.APIToken.IsSet() {
+		return nil
+	}
+	if w := netconf.CleartextWarning(u, "api_token"); w != "" {
+		return []string{"tenant: " + w}
+	}
+	return nil
+}
+
 // tenantURL parses the tenant option: a URL, or a bare host name taken as https.
 func tenantURL(s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)

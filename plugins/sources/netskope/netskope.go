@@ -75,6 +75,7 @@ func Factory() plugin.Factory {
 		Type:      Type,
 		Kind:      plugin.KindSource,
 		Summary:   "pulls events and alerts from a Netskope tenant's REST API v2 data-export iterators",
+		Checks:    true,
 		NewConfig: NewConfig,
 		NewSource: func(c plugin.Config, set plugin.Settings) (plugin.Source, error) {
 			return buildSource(c.(*Config), set, ps)
