@@ -212,7 +212,7 @@ func (r *Rule) MatchFields(fields map[string]any, hasUint64 bool) (bool, error) 
 	}
 	out, err := expr.Run(r.program, fields)
 	if err != nil {
-		return false, fmt.Errorf("rule %s: %w", r.name, err)
+		return false, matchError(r.name, r.source, err)
 	}
 	b, _ := out.(bool)
 	return b, nil
