@@ -41,8 +41,8 @@ records' own).
 T is an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01, UTC), now, or a
 negative duration from now (-24h, -7d). SIGINT or SIGTERM stops it gracefully: what was
 read is delivered first; run it again to finish (it starts over from --from).`,
-		Example: `  logshipper backfill -c logshipper.yaml --source netskope-acme --from -7d
-  logshipper backfill -c logshipper.yaml --source netskope-acme --from 2026-11-01 --to 2026-11-02`,
+		Example: `  logshipper backfill -c examples/netskope-to-cloudtrail-lake.yaml --source netskope-acme --from -7d
+  logshipper backfill -c examples/netskope-to-cloudtrail-lake.yaml --source netskope-acme --from -2h --to -1h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()

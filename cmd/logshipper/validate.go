@@ -36,7 +36,7 @@ destination's max_body_bytes, can still cut batches smaller.)
 With --check it also asks the outside world: each plugin configuration that can (CloudTrail
 Lake: GetChannel) checks its credentials, permissions and target, and says which is wrong.`,
 		Example: `  logshipper validate -c examples/file-to-file.yaml
-  logshipper validate -c lake.yaml --check`,
+  logshipper validate -c examples/netskope-to-cloudtrail-lake.yaml --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
