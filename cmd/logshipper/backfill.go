@@ -41,8 +41,8 @@ records' own).
 T is an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01, UTC), now, or a
 negative duration from now (-24h, -7d). SIGINT or SIGTERM stops it gracefully: what was
 read is delivered first; run it again to finish (it starts over from --from).`,
-		Example: `  logshipper backfill -c logshipper.yaml --source netskope-acme --from -7d
-  logshipper backfill -c logshipper.yaml --source netskope-acme --from 2026-11-01 --to 2026-11-02`,
+		Example: `  logshipper backfill -c examples/netskope-to-cloudtrail-lake.yaml --source netskope-acme --from -7d
+  logshipper backfill -c examples/netskope-to-cloudtrail-lake.yaml --source netskope-acme --from -2h --to -1h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
@@ -56,12 +56,13 @@ read is delivered first; run it again to finish (it starts over from --from).`,
 			}
 			cfg.Admin.Listen = admin
 			stderr := cmd.ErrOrStderr()
-			log := setUpProcess(stderr, cfg)
 			mode, err := progressMode(progress, stderr)
 			if err != nil {
 				return err
 			}
 			bar := newProgressDisplay(stderr, mode, r.From, r.To, now)
+			// Log lines go through the display, which keeps a bar below them.
+			log := setUpProcess(bar.logs(), cfg)
 			r.Progress = bar.update
 			a, err := app.NewBackfill(cfg, reg, log, buildVersion(), app.Backfill{Source: source, Range: r})
 			if err != nil {
@@ -193,7 +194,9 @@ func progressMode(s string, w io.Writer) (progressKind, error) {
 }
 
 // progressDisplay draws a backfill's progress: the share of the range read (the mean over its
-// parts, a finished part counting whole), the records delivered, their rate, and an ETA.
+// parts, a finished part counting whole), the records delivered, their rate, and an ETA. As a
+// bar it owns the terminal's last line: log lines written through logs() appear above it and
+// the bar is drawn again below each, so per-batch lines never scroll it away.
 type progressDisplay struct {
 	w        io.Writer
 	kind     progressKind
@@ -202,7 +205,13 @@ type progressDisplay struct {
 
 	mu    sync.Mutex
 	parts map[string]plugin.BackfillProgress
+
+	termMu sync.Mutex // serializes writes to w in bar mode
+	drawn  string     // the bar on the terminal's last line; "" when none
 }
+
+// clearLine returns the cursor to the start of the line and erases it.
+const clearLine = "\r\033[K"
 
 func newProgressDisplay(w io.Writer, kind progressKind, from, to, now time.Time) *progressDisplay {
 	return &progressDisplay{w: w, kind: kind, from: from, to: to, started: now, parts: map[string]plugin.BackfillProgress{}}
@@ -259,14 +268,64 @@ func (b *progressDisplay) line(now time.Time, width int) string {
 	return s
 }
 
+// logs is the writer for the process's log lines: w itself, or in bar mode a writer that
+// lifts the bar, writes the line and draws the bar again below it.
+func (b *progressDisplay) logs() io.Writer {
+	if b.kind != progressBar {
+		return b.w
+	}
+	return barLogWriter{b}
+}
+
+// barLogWriter writes log lines above a progress bar. slog handlers write a whole line per
+// Write.
+type barLogWriter struct{ b *progressDisplay }
+
+func (l barLogWriter) Write(p []byte) (int, error) {
+	l.b.termMu.Lock()
+	defer l.b.termMu.Unlock()
+	if l.b.drawn != "" {
+		if _, err := io.WriteString(l.b.w, clearLine); err != nil {
+			return 0, err
+		}
+	}
+	n, err := l.b.w.Write(p)
+	if err != nil {
+		return n, err
+	}
+	if l.b.drawn != "" {
+		if _, err := io.WriteString(l.b.w, l.b.drawn); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// draw replaces the bar on the last line with s; with final, it ends the line and the bar
+// is no longer redrawn below log lines.
+func (b *progressDisplay) draw(s string, final bool) {
+	b.termMu.Lock()
+	defer b.termMu.Unlock()
+	if final {
+		fmt.Fprint(b.w, clearLine+s+"\n")
+		b.drawn = ""
+		return
+	}
+	fmt.Fprint(b.w, clearLine+s)
+	b.drawn = s
+}
+
 // start draws until the returned function is called, which draws the last state.
 func (b *progressDisplay) start() (stop func()) {
 	if b.kind == progressNone {
 		return func() {}
 	}
-	every, width, prefix, end := 5*time.Second, 0, "backfill: ", "\n"
+	every, width := 5*time.Second, 0
+	show := func(now time.Time, final bool) { fmt.Fprint(b.w, "backfill: "+b.line(now, width)+"\n") }
 	if b.kind == progressBar {
-		every, width, prefix, end = 250*time.Millisecond, 30, "\r\033[K", ""
+		every, width = 250*time.Millisecond, 30
+		show = func(now time.Time, final bool) { b.draw(b.line(now, width), final) }
+		show(time.Now(), false)
 	}
 	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -276,10 +335,10 @@ func (b *progressDisplay) start() (stop func()) {
 		for {
 			select {
 			case <-quit:
-				fmt.Fprint(b.w, prefix+b.line(time.Now(), width)+"\n")
+				show(time.Now(), true)
 				return
 			case now := <-t.C:
-				fmt.Fprint(b.w, prefix+b.line(now, width)+end)
+				show(now, false)
 			}
 		}
 	}()

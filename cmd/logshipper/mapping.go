@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -27,9 +28,11 @@ func newMappingCmd(reg *plugin.Registry) *cobra.Command {
 prints, for each sample record (NDJSON or a JSON array; - for standard input), what it would
 send, or why the record would not be sent (unmapped subtype, UBA alert, invalid record).
 --kind and --subtype say what the samples are, as a source would (the netskope source sets
-them from the endpoint it read: netskope/alert and dlp for alerts/dlp).`,
-		Example: `  logshipper mapping preview -c lake.yaml --destination lake --input dlp.ndjson --kind netskope/alert --subtype dlp`,
-		Args:    cobra.NoArgs,
+them from the endpoint it read: netskope/alert and dlp for alerts/dlp). With --kind
+netskope/alert and no --subtype, each sample's subtype is its own alert_type.`,
+		Example: `  logshipper mapping preview -c examples/netskope-to-cloudtrail-lake.yaml --destination cloudtrail-lake --input examples/records.ndjson --kind netskope/alert
+  logshipper mapping preview -c examples/netskope-to-cloudtrail-lake.yaml --destination cloudtrail-lake --input examples/records.ndjson --kind netskope/alert --subtype dlp`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
 			if err != nil {
@@ -61,12 +64,17 @@ them from the endpoint it read: netskope/alert and dlp for alerts/dlp).`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			hinted := false
 			for _, s := range recs {
 				s.rec.Source = "preview"
-				s.rec.Kind, s.rec.Subtype = event.Kind(kind), subtype
+				s.rec.Kind, s.rec.Subtype = event.Kind(kind), sampleSubtype(s.rec, event.Kind(kind), subtype)
 				got, err := pv.Preview(s.rec)
 				if err != nil {
 					fmt.Fprintf(out, "%s: not sent: %v\n", s.where, err)
+					if kind == "" && !hinted {
+						hinted = true
+						fmt.Fprintln(cmd.ErrOrStderr(), "hint: --kind and --subtype say what the samples are (a destination such as CloudTrail Lake maps records by them)")
+					}
 					continue
 				}
 				fmt.Fprintf(out, "%s: %s\n", s.where, got)
@@ -83,4 +91,20 @@ them from the endpoint it read: netskope/alert and dlp for alerts/dlp).`,
 	_ = preview.MarkFlagRequired("input")
 	cmd.AddCommand(preview)
 	return cmd
+}
+
+// sampleSubtype is the subtype a sample is previewed as: the --subtype flag when given; for a
+// Netskope alert without one, the record's own alert_type, spelled as the netskope source
+// spells an endpoint's type.
+func sampleSubtype(r *event.Record, kind event.Kind, flag string) string {
+	if flag != "" || kind != event.KindNetskopeAlert {
+		return flag
+	}
+	var f struct {
+		AlertType string `json:"alert_type"`
+	}
+	if err := json.Unmarshal(r.Raw, &f); err != nil {
+		return ""
+	}
+	return event.NetskopeSubtype(f.AlertType)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,15 +18,85 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
+// buildInfo is what the binary knows about its own build.
+type buildInfo struct {
+	Version  string // -ldflags version, else the module version, else "dev"
+	Revision string // vcs.revision: the commit built; "" when not stamped
+	Time     string // vcs.time: the commit's time
+	Modified bool   // vcs.modified: the tree had uncommitted changes
 }
+
+// readBuildInfo describes this binary: the version set with -ldflags, the module version and
+// the VCS stamp that go build embeds (runtime/debug.ReadBuildInfo).
+func readBuildInfo() buildInfo {
+	bi, _ := debug.ReadBuildInfo()
+	return describeBuild(version, bi)
+}
+
+// describeBuild combines a version set with -ldflags (may be empty) with the build
+// information Go embeds (may be nil).
+func describeBuild(ldVersion string, bi *debug.BuildInfo) buildInfo {
+	b := buildInfo{Version: ldVersion}
+	if bi != nil {
+		if b.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			b.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.Revision = s.Value
+			case "vcs.time":
+				b.Time = s.Value
+			case "vcs.modified":
+				b.Modified = s.Value == "true"
+			}
+		}
+	}
+	if b.Version == "" {
+		b.Version = "dev"
+	}
+	return b
+}
+
+// Short is the version as metrics and logs carry it: the version, and for a development
+// build the commit's first 12 hex digits (+dirty when the tree had changes).
+func (b buildInfo) Short() string {
+	if b.Version != "dev" || b.Revision == "" {
+		return b.Version
+	}
+	s := b.Version + "-" + shortRevision(b.Revision)
+	if b.Modified {
+		s += "+dirty"
+	}
+	return s
+}
+
+// String is the version command's line, without the program name.
+func (b buildInfo) String() string {
+	parts := []string{}
+	if b.Revision != "" {
+		c := "commit " + shortRevision(b.Revision)
+		if b.Modified {
+			c += " (modified)"
+		}
+		parts = append(parts, c)
+	}
+	if b.Time != "" {
+		parts = append(parts, b.Time)
+	}
+	parts = append(parts, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
+	return b.Version + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func shortRevision(r string) string {
+	if len(r) > 12 {
+		return r[:12]
+	}
+	return r
+}
+
+// buildVersion is the version metrics and plugins are told.
+func buildVersion() string { return readBuildInfo().Short() }
 
 // exitCode is an error that only carries the process's exit status: what went wrong was
 // already printed.
@@ -83,7 +154,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "logshipper %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(cmd.OutOrStdout(), "logshipper %s\n", readBuildInfo())
 			return nil
 		},
 	}

@@ -30,8 +30,8 @@ func newRulesCmd(reg *plugin.Registry) *cobra.Command {
 		Long: `test evaluates one business rule of the configuration against sample records (NDJSON,
 or a JSON array; - reads standard input) and prints, for each record, whether it matches.
 With --matches-only it prints only the matching records, as NDJSON, for piping.`,
-		Example: `  logshipper rules test -c examples/file-to-file.yaml --rule high-severity --input examples/records.ndjson
-  cat alerts.ndjson | logshipper rules test -c my.yaml --rule dlp-only --input - --matches-only`,
+		Example: `  logshipper rules test -c examples/fan-out-with-rules.yaml --rule high-severity-dlp --input examples/records.ndjson
+  logshipper rules test -c examples/fan-out-with-rules.yaml --rule high-severity-dlp --input - --matches-only < examples/records.ndjson`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)

@@ -39,7 +39,7 @@ Lake: GetChannel; Netskope; http) checks its credentials, permissions and target
 which is wrong; the others are listed as "not checked". --check creates no file or directory
 of the configuration.`,
 		Example: `  logshipper validate -c examples/file-to-file.yaml
-  logshipper validate -c lake.yaml --check`,
+  logshipper validate -c examples/netskope-to-cloudtrail-lake.yaml --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)

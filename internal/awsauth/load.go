@@ -50,7 +50,7 @@ type loadOptions struct {
 	logger *slog.Logger
 }
 
-// WithLogger sets where Load's warnings go (default slog.Default()).
+// WithLogger sets where Load's warnings and the SDK's own log lines go (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *loadOptions) { o.logger = l } }
 
 // Load builds the SDK configuration for c. region is the plugin's region (from a channel ARN,
@@ -73,7 +73,7 @@ func Load(ctx context.Context, c Config, region string, opts ...Option) (aws.Con
 	if err != nil {
 		return aws.Config{}, err
 	}
-	lopts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(hc)}
+	lopts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(hc), awsconfig.WithLogger(newSDKLogger(lo.logger))}
 	if c.Region != "" {
 		region = c.Region
 	}

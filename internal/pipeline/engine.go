@@ -62,6 +62,7 @@ type Engine struct {
 	mu      sync.Mutex
 	status  map[string]string // plugin name -> "" when healthy, else why not
 	srcErrs []error           // sources that stopped with an error
+	running int               // sources whose Run has not returned
 }
 
 // sourceErrors returns the errors the sources stopped with, so that a process whose sources
@@ -172,6 +173,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var feedMu sync.Mutex
 	var srcWG sync.WaitGroup
+	e.mu.Lock()
+	e.running = len(e.sources)
+	e.mu.Unlock()
 	for _, s := range e.sources {
 		srcWG.Go(func() {
 			e.runSource(ctx, s)
@@ -196,7 +200,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	case <-srcDone:
 		// Every source finished on its own (files read, follow off): deliver what is in flight,
 		// as long as it takes, unless asked to stop.
-		log.Info("every source finished; delivering the records in flight")
+		if len(e.sourceErrors()) > 0 {
+			log.Info("every source has stopped; delivering the records in flight, then exiting")
+		} else {
+			log.Info("every source finished; delivering the records in flight")
+		}
 		select {
 		case <-destDone:
 		case <-ctx.Done():
@@ -262,6 +270,10 @@ func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 	e.setStatus(s.spec.Name, "")
 	s.spec.Logger.Info("source started", "routes", len(s.fanout.routes))
 	err := s.spec.Source.Run(ctx, s.fanout)
+	e.mu.Lock()
+	e.running--
+	others := e.running
+	e.mu.Unlock()
 	switch {
 	case err == nil || (ctx.Err() != nil && errors.Is(err, ctx.Err())):
 		if ctx.Err() == nil {
@@ -274,7 +286,11 @@ func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 		e.srcErrs = append(e.srcErrs, fmt.Errorf("source %s: %w", s.spec.Name, err))
 		e.mu.Unlock()
 		s.spec.Metrics.Errors.Inc()
-		s.spec.Logger.Error("source stopped; the other plugin configurations keep running", "error", err)
+		if others > 0 {
+			s.spec.Logger.Error("source stopped; the other plugin configurations keep running", "error", err, "sources_running", others)
+		} else {
+			s.spec.Logger.Error("source stopped; no other source is running, so logshipper delivers the records in flight and exits", "error", err)
+		}
 	}
 }
 

@@ -811,22 +811,35 @@ func TestSourceErrorStopsOnlyThatSource(t *testing.T) {
 	}
 }
 
-type stuckDest struct{ release chan struct{} }
+// stuckDest never returns from Write or Close until release is closed; started receives once
+// a Write has begun.
+type stuckDest struct{ release, started chan struct{} }
 
-func (s *stuckDest) Write(ctx context.Context, _ []*event.Record) error { <-s.release; return nil }
-func (s *stuckDest) Close(context.Context) error                        { <-s.release; return nil }
+func (s *stuckDest) Write(ctx context.Context, _ []*event.Record) error {
+	select {
+	case s.started <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return nil
+}
+func (s *stuckDest) Close(context.Context) error { <-s.release; return nil }
 
 func TestStuckDestinationDoesNotHangShutdown(t *testing.T) {
 	h := newHarness(t)
 	h.timeout = 50 * time.Millisecond
-	stuck := &stuckDest{release: make(chan struct{})}
+	stuck := &stuckDest{release: make(chan struct{}), started: make(chan struct{}, 1)}
 	defer close(stuck.release)
 	src := newScriptedSource(false, recs("a"))
 	h.source("src", src)
 	h.dest("dst", stuck, fastOpts())
 	h.route("src", "dst", nil)
 	_, stop := h.start()
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-stuck.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the destination's Write never began")
+	}
 	start := time.Now()
 	err := stop()
 	if el := time.Since(start); el > 5*time.Second {

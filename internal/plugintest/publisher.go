@@ -64,6 +64,7 @@ type Batch struct {
 	raws    [][]byte // copies of Raw at Publish time
 	mu      sync.Mutex
 	outcome event.Outcome // 0 until acknowledged
+	settled bool          // the source's acknowledgement callback has returned
 }
 
 // Publish implements plugin.Publisher. While the publisher is blocked it waits for Unblock or
@@ -233,11 +234,16 @@ func (p *Publisher) AckAll() int {
 	return n
 }
 
-// Pending returns the batches not acknowledged yet.
+// Pending returns the batches not acknowledged yet, and those whose acknowledgement the source
+// is still handling (its callback has not returned): once Pending is empty, the source has
+// seen every outcome, so what it saves on them is saved.
 func (p *Publisher) Pending() []*Batch {
 	var out []*Batch
 	for _, b := range p.Batches() {
-		if b.Outcome() == 0 {
+		b.mu.Lock()
+		settled := b.settled
+		b.mu.Unlock()
+		if !settled {
 			out = append(out, b)
 		}
 	}
@@ -330,6 +336,9 @@ func (b *Batch) finish(o event.Outcome) bool {
 	if b.ack != nil {
 		b.ack(o)
 	}
+	b.mu.Lock()
+	b.settled = true
+	b.mu.Unlock()
 	b.p.mu.Lock()
 	b.p.notifyLocked()
 	b.p.mu.Unlock()

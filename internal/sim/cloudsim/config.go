@@ -5,13 +5,12 @@
 package cloudsim
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/logshipper/logshipper/internal/config"
 )
 
 // Config is cloudsim's configuration file. Every section has working defaults (Default), so
@@ -121,7 +120,8 @@ func Default() *Config {
 	}
 }
 
-// Load reads a configuration file over the defaults; unknown keys are errors.
+// Load reads a configuration file over the defaults; unknown keys and values of the wrong type
+// are errors, reported as logshipper reports its own configuration's (a *config.Error).
 func Load(path string) (*Config, error) {
 	c := Default()
 	if path == "" {
@@ -131,10 +131,10 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloudsim config: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
-		return nil, fmt.Errorf("cloudsim config %s: %w", path, err)
+	// logshipper's strict decoding: every unknown key and type error, with line, path and a
+	// suggestion, in one error.
+	if err := config.DecodeStrict(b, path, c); err != nil {
+		return nil, err
 	}
 	// Files named in the configuration are relative to it.
 	rel := func(p *string) {

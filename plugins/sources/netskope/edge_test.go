@@ -204,7 +204,7 @@ func TestReseedSkipsTheDeliveredTail(t *testing.T) {
 				}
 				return false
 			})
-			time.Sleep(50 * time.Millisecond)
+			pub1.WaitUntil(t, 0, "every page to be acknowledged", func() bool { return len(pub1.Pending()) == 0 })
 			if err := stop1(); err != nil {
 				t.Fatal(err)
 			}
@@ -230,7 +230,7 @@ func TestReseedSkipsTheDeliveredTail(t *testing.T) {
 			pub2 := plugintest.NewPublisher(plugintest.AckAsync)
 			stop2 := runFor(t, fast(s2, 100), pub2)
 			pub2.WaitUntil(t, 0, "resend, the seed and a next", func() bool { return len(w.requests("")) >= before+3 })
-			time.Sleep(50 * time.Millisecond)
+			pub2.WaitUntil(t, 0, "every page to be acknowledged", func() bool { return len(pub2.Pending()) == 0 })
 			_ = stop2()
 			rs := w.requests("")[before:]
 			if rs[0].op != opResend || rs[1].op != opEpoch(pos.HWM) {

@@ -349,7 +349,7 @@ func TestRestart(t *testing.T) {
 	if !slices.Equal(b0.Keys(plugintest.RawKey), first.Keys(plugintest.RawKey)) {
 		t.Error("the resent page differs from the page first published")
 	}
-	time.Sleep(200 * time.Millisecond) // the caught-up source sleeps its wait_time
+	pub2.WaitUntil(t, 0, "every page to be acknowledged", func() bool { return len(pub2.Pending()) == 0 })
 	if err := stop2(); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestRestart(t *testing.T) {
 	pub3 := plugintest.NewPublisher(plugintest.AckAsync)
 	stop3 := runFor(t, fast(s3, 100), pub3)
 	waitIDs(t, pub3, fresh, 0)
-	time.Sleep(100 * time.Millisecond)
+	pub3.WaitUntil(t, 0, "every page to be acknowledged", func() bool { return len(pub3.Pending()) == 0 })
 	_ = stop3()
 	if got := idsOf(pub3.Records()); !slices.Equal(got, sortedCopy(fresh)) {
 		t.Errorf("after a graceful restart the source published %d ids %v; want only the 5 new ones", len(got), got)
