@@ -92,3 +92,24 @@ func FuzzRepairUTF8(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRepairUTF8 is what a valid record costs each source: one utf8.Valid, no copy.
+func BenchmarkRepairUTF8(b *testing.B) {
+	ascii := []byte(`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","userName":"alice"},"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1","userAgent":"aws-cli/2","requestParameters":{"bucketName":"b","key":"k"},"responseElements":null,"eventID":"1","readOnly":true,"eventType":"AwsApiCall","recipientAccountId":"123456789012"}`)
+	for _, bc := range []struct {
+		name string
+		rec  []byte
+	}{
+		{"valid ASCII", ascii},
+		{"valid non-ASCII", bytes.ReplaceAll(ascii, []byte("alice"), []byte("zoë"))},
+		{"invalid", bytes.ReplaceAll(ascii, []byte("alice"), []byte("al\xe9ce"))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.rec)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = RepairUTF8(bc.rec)
+			}
+		})
+	}
+}
