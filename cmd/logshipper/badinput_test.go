@@ -307,6 +307,7 @@ func TestE2EBadInputNetskopeIntoCloudTrailLake(t *testing.T) {
 		name: "ns-invalid-utf8.json", endpoint: "dlp",
 		bad:  nsStep{body: readBadInput(t, "ns-invalid-utf8.json")},
 		lake: []string{"bi-utf8-01", "bi-utf8-02", "bi-utf8-03"},
+		logs: []logWant{{"WARN", "records held bytes that are not UTF-8: each such byte was replaced by U+FFFD and the records sent on (logshipper_records_repaired_total)", nil}},
 	}, {
 		name: "generated: a record of 2 MB", endpoint: "securityassessment",
 		bad:  nsStep{body: huge},
@@ -475,7 +476,8 @@ siem_mappings:
 			t.Errorf("%s is in the lake, and should not be", id)
 		}
 	}
-	// Invalid UTF-8 reaches the lake as U+FFFD, in valid JSON.
+	// Invalid UTF-8 reaches the lake as U+FFFD, in valid JSON, repaired by the source (counted
+	// below, logged above).
 	if evs := got["bi-utf8-02"]; len(evs) == 1 {
 		var data struct {
 			UserIdentity struct {
@@ -563,12 +565,13 @@ siem_mappings:
 		}
 	}
 
-	// Every drop is counted by reason.
+	// Every drop is counted by reason, and the repaired record too.
 	for series, want := range map[string]float64{
-		`logshipper_records_dropped_total{plugin="ns",reason="invalid"}`:     float64(wantDead["ns"]),
-		`logshipper_records_dropped_total{plugin="lake",reason="refused"}`:   float64(wantDead["lake"] - 1),
-		`logshipper_records_dropped_total{plugin="lake",reason="too_large"}`: 1,
-		`logshipper_records_sent_total{plugin="lake"}`:                       float64(len(wantLake)),
+		`logshipper_records_dropped_total{plugin="ns",reason="invalid"}`:       float64(wantDead["ns"]),
+		`logshipper_records_dropped_total{plugin="lake",reason="refused"}`:     float64(wantDead["lake"] - 1),
+		`logshipper_records_dropped_total{plugin="lake",reason="too_large"}`:   1,
+		`logshipper_records_sent_total{plugin="lake"}`:                         float64(len(wantLake)),
+		`logshipper_records_repaired_total{plugin="ns",reason="invalid_utf8"}`: 1,
 	} {
 		if metrics[series] != want {
 			t.Errorf("%s = %v, want %v (%v)", series, metrics[series], want, recordSeries(metrics))

@@ -13,6 +13,7 @@ import (
 //	logshipper_records_received_total{plugin}         records a source read / a destination was given
 //	logshipper_records_sent_total{plugin}             records a destination delivered
 //	logshipper_records_dropped_total{plugin,reason}   records that did not go on, by reason
+//	logshipper_records_repaired_total{plugin,reason}  records a source changed so that they go on, by reason
 //	logshipper_errors_total{plugin}                   failed calls and reads
 //	logshipper_retries_total{plugin}                  batches retried
 //	logshipper_batch_records{plugin}                  histogram of records per delivered batch
@@ -27,6 +28,7 @@ type Metrics struct {
 	received    *prometheus.CounterVec
 	sent        *prometheus.CounterVec
 	dropped     *prometheus.CounterVec
+	repaired    *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	retries     *prometheus.CounterVec
 	batch       *prometheus.HistogramVec
@@ -46,6 +48,7 @@ func NewMetrics(version string) *Metrics {
 	m.received = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_received_total", Help: "Records read by a source or given to a destination."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.sent = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_sent_total", Help: "Records a destination delivered."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.dropped = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_dropped_total", Help: "Records that did not go on, by reason."}, []string{"plugin", "reason"})).(*prometheus.CounterVec)
+	m.repaired = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_repaired_total", Help: "Records a source changed so that they could go on (invalid_utf8: bytes that are not UTF-8 replaced by U+FFFD), by reason."}, []string{"plugin", "reason"})).(*prometheus.CounterVec)
 	m.errors = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_errors_total", Help: "Failed reads and calls."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.retries = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_retries_total", Help: "Batches retried after a failure."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.batch = f(prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logshipper_batch_records", Help: "Records per batch written.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}, []string{"plugin"})).(*prometheus.HistogramVec)
@@ -73,6 +76,7 @@ func (m *Metrics) Plugin(name string) *PluginMetrics {
 		Checkpoints: m.checkpoints.WithLabelValues(name),
 		Late:        m.late.WithLabelValues(name),
 		dropped:     m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
+		repaired:    m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
 		up:          m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
 	}
 }
@@ -89,8 +93,9 @@ type PluginMetrics struct {
 	Checkpoints prometheus.Counter
 	Late        prometheus.Counter
 
-	dropped *prometheus.CounterVec
-	up      *prometheus.GaugeVec
+	dropped  *prometheus.CounterVec
+	repaired *prometheus.CounterVec
+	up       *prometheus.GaugeVec
 }
 
 // Dropped counts n records dropped for reason.
@@ -103,6 +108,16 @@ func (p *PluginMetrics) DroppedCounter(reason string) prometheus.Counter {
 	return p.dropped.WithLabelValues(reason)
 }
 
+// Repaired counts n records repaired for reason.
+func (p *PluginMetrics) Repaired(reason string, n int) {
+	p.repaired.WithLabelValues(reason).Add(float64(n))
+}
+
+// RepairedCounter returns the counter of records repaired for reason (for tests and the CLI).
+func (p *PluginMetrics) RepairedCounter(reason string) prometheus.Counter {
+	return p.repaired.WithLabelValues(reason)
+}
+
 // Up marks the instance (of kind "source" or "destination") running or stopped.
 func (p *PluginMetrics) Up(kind string, up bool) {
 	v := 0.0
@@ -113,7 +128,7 @@ func (p *PluginMetrics) Up(kind string, up bool) {
 }
 
 // Counts returns the current value of every counter and gauge named logshipper_*, keyed by
-// metric name and then by the value of the `plugin` label (with `/reason` appended for drops).
+// metric name and then by the value of the `plugin` label (with `/reason` appended for drops and repairs).
 // It serves summaries such as the demo's; Prometheus scrapes /metrics.
 func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 	fams, err := m.Registry.Gather()

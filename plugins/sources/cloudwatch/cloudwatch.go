@@ -217,6 +217,7 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 	errs := make(chan error, len(s.regions))
 	for _, r := range s.regions {
 		p := s.newPartition(r)
+		p.b.repairs = plugin.NewRepairs(p.log, s.set.Metrics)
 		go func() {
 			err := p.run(ctx, pub)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
+	"github.com/logshipper/logshipper/internal/plugin"
 )
 
 // logEvent is what a record is built from: one FilterLogEvents event.
@@ -31,6 +32,9 @@ type builder struct {
 	extract  bool
 	idents   *identifiers // nil: not a gateway log source
 	defIdent string
+	// repairs counts the messages whose invalid UTF-8 was repaired, and logs them with the
+	// partition's logger (region and log group).
+	repairs *plugin.Repairs
 }
 
 // appendRecords appends the records of e to dst: one per CloudTrail record the message holds,
@@ -44,6 +48,11 @@ type builder struct {
 // element i (from 0) has the ID "<eventId>-<i>". Elements that are not CloudTrail records come
 // out with no Kind. Any other message gives one record with no Kind, as read.
 //
+// A message that is not valid UTF-8 is repaired first (jsonx.RepairUTF8: each invalid byte
+// becomes U+FFFD) and counted. The SDK's JSON decoding already reads such bytes as U+FFFD, and
+// CloudWatch Logs stores them so, so this guards the records' bytes rather than expecting them;
+// a valid message costs one utf8.Valid.
+//
 // Raw is always one JSON object:
 //   - extract on: the CloudTrail record (the message bytes as they are, or the element); a
 //     message without CloudTrail that is a JSON object, as it is; any other message
@@ -53,6 +62,10 @@ type builder struct {
 //     record's ID); Payload is the message or the element, and Meta input_form "cloudwatch".
 func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Record {
 	msg := []byte(e.Message)
+	if fixed, first := jsonx.RepairUTF8(msg); first >= 0 {
+		msg = fixed
+		b.repairs.Note(plugin.RepairInvalidUTF8, "log_stream", e.Stream, "event_id", e.ID, "invalid_byte", first)
+	}
 	ls := b.logSource(e)
 	sum, err := cloudtrailrecord.Identify(msg)
 	if err == nil {

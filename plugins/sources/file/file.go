@@ -53,13 +53,14 @@ type Source struct {
 	files       map[string]*tracked // by fileID
 	restored    bool                // the saved positions were loaded
 	scanned     bool                // the first scan is over: files found from now on are new
+	repairs     *plugin.Repairs
 }
 
 var _ plugin.Source = (*Source)(nil)
 
 // New returns a file source.
 func New(cfg *Config, set plugin.Settings) *Source {
-	return &Source{cfg: cfg, set: set, files: map[string]*tracked{}, nackBackoff: retry.Backoff{Initial: nackInitial, Max: nackMax}}
+	return &Source{cfg: cfg, set: set, files: map[string]*tracked{}, nackBackoff: retry.Backoff{Initial: nackInitial, Max: nackMax}, repairs: plugin.NewRepairs(set.Logger, set.Metrics)}
 }
 
 // The wait before a file is read again after a nack: from 1 s doubling up to a minute with

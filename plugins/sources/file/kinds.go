@@ -6,6 +6,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -31,14 +32,14 @@ func (s *Source) records(ctx context.Context, t *tracked, raw []byte, at int64) 
 		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
 			return nil, err
 		}
-		r := &event.Record{Raw: raw, Source: s.set.Name, ValidJSON: true}
+		r := &event.Record{Raw: s.validUTF8(t, raw, at, -1), Source: s.set.Name, ValidJSON: true}
 		r.Kind, r.Subtype = netskopeKind(r)
 		return []*event.Record{r}, nil
 	default:
 		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
 			return nil, err
 		}
-		return []*event.Record{{Raw: raw, Source: s.set.Name, ValidJSON: true}}, nil
+		return []*event.Record{{Raw: s.validUTF8(t, raw, at, -1), Source: s.set.Name, ValidJSON: true}}, nil
 	}
 }
 
@@ -65,7 +66,17 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 			continue
 		}
 		// Identify accepts only what Parse does: one well-formed JSON object.
-		r := &event.Record{Raw: it.Record, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType, ValidJSON: true}
+		elem := -1
+		if len(items) > 1 {
+			elem = i
+		}
+		rec := s.validUTF8(t, it.Record, at, elem)
+		if len(rec) != len(it.Record) {
+			// Repaired (a repair makes it longer: one byte becomes three): the eventType read
+			// from the bytes as they were may need it too.
+			sum.EventType = jsonx.RepairUTF8String(sum.EventType)
+		}
+		r := &event.Record{Raw: rec, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType, ValidJSON: true}
 		if env := &it.Envelope; env.Form != cloudtrailrecord.FormRecord {
 			r.Meta = map[string]string{event.MetaInputForm: env.Form.String()}
 			if env.LogGroup != "" {
@@ -78,6 +89,22 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 		recs = append(recs, r)
 	}
 	return recs, nil
+}
+
+// validUTF8 returns rec, a JSON record read at byte at of the file (element elem of what was
+// read there, -1 when it is all of it), as valid UTF-8: repaired (jsonx.RepairUTF8) and counted
+// when it is not.
+func (s *Source) validUTF8(t *tracked, rec []byte, at int64, elem int) []byte {
+	fixed, first := jsonx.RepairUTF8(rec)
+	if first < 0 {
+		return rec
+	}
+	where := []any{"path", t.path, "offset", at, "invalid_byte", first}
+	if elem >= 0 {
+		where = append(where, "element", elem)
+	}
+	s.repairs.Note(plugin.RepairInvalidUTF8, where...)
+	return fixed
 }
 
 // netskopeFields are the fields netskopeKind reads.

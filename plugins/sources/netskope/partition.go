@@ -103,6 +103,7 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 			source: s.set.Name,
 		},
 	}
+	p.b.repairs = plugin.NewRepairs(p.log, s.set.Metrics)
 	if bf != nil {
 		p.seedAt = bf.from
 		p.stopAt = bf.to

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/jsonx"
+	"github.com/logshipper/logshipper/internal/plugin"
 )
 
 // endpoint is one data-export endpoint: kind "events" or "alerts", and its type.
@@ -59,6 +61,9 @@ type builder struct {
 	// until, when set, keeps out records inserted at or after it (epoch seconds): the end of
 	// a backfill range.
 	until int64
+	// repairs counts the records whose invalid UTF-8 was repaired, and logs them with the
+	// partition's logger (tenant and endpoint).
+	repairs *plugin.Repairs
 }
 
 // build returns the records of the valid elements, in page order, and the invalid elements.
@@ -68,6 +73,9 @@ type builder struct {
 // into the bytes rather than re-encoded: `{"event_type":"audit",` replaces the opening brace,
 // or, when the record already has a top-level event_type, only that value is replaced. Every
 // other byte stays as received. The event records of a page share one allocation.
+//
+// A record that is not valid UTF-8 is repaired (jsonx.RepairUTF8: each invalid byte becomes
+// U+FFFD, as every JSON decoder reads it) and counted; a valid one costs one utf8.Valid.
 func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later int) {
 	recs = make([]*event.Record, 0, len(a.elems))
 	kind, subtype := b.ep.recordKind(), b.ep.subtype()
@@ -114,6 +122,10 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 			r.Raw = arena[start:len(arena):len(arena)]
 		} else {
 			r.Raw = e.raw[:len(e.raw):len(e.raw)]
+		}
+		if fixed, first := jsonx.RepairUTF8(r.Raw); first >= 0 {
+			r.Raw, r.ID = fixed, jsonx.RepairUTF8String(r.ID)
+			b.repairs.Note(plugin.RepairInvalidUTF8, "record", e.pos+1, "_id", r.ID, "invalid_byte", first)
 		}
 		recs = append(recs, r)
 	}
