@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -96,6 +97,7 @@ type partition struct {
 	b      builder
 
 	api          logsAPI
+	extra        bool      // the region comes from other_regions only, where a missing group is expected
 	missingSince time.Time // when the group was first found missing; zero when it is there
 	lastMissLog  time.Time
 
@@ -125,6 +127,7 @@ func (s *Source) newPartition(region string) *partition {
 			extract: s.cfg.ExtractOriginalEvent, idents: s.idents, defIdent: s.cfg.DefaultLogSourceIdentifier,
 		},
 		rewind: retry.NewRewinder(retry.Backoff{Initial: s.tune.nackBase, Max: s.cfg.MaxBackoff}),
+		extra:  !slices.ContainsFunc(s.cfg.Regions, func(r string) bool { return strings.TrimSpace(r) == region }),
 	}
 	return p
 }
@@ -619,11 +622,21 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 		case code == "ThrottlingException" || code == "TooManyRequestsException" || code == "LimitExceededException":
 			p.s.set.Metrics.Retries.Inc()
 		case code == "ResourceNotFoundException":
-			p.s.set.Metrics.Errors.Inc()
 			now := time.Now()
-			if p.missingSince.IsZero() {
+			first := p.missingSince.IsZero()
+			if first {
 				p.missingSince = now
 			}
+			if p.extra {
+				// A group missing in one of other_regions is expected (not every region has
+				// it): said once, not an error, and checked again with backoff.
+				if first {
+					p.log.Info("the log group does not exist in this region of other_regions; checking again with backoff (up to max_backoff), the other regions go on",
+						"max_backoff", cfg.MaxBackoff)
+				}
+				break
+			}
+			p.s.set.Metrics.Errors.Inc()
 			if now.Sub(p.lastMissLog) >= time.Minute {
 				p.lastMissLog = now
 				p.log.Error("the log group does not exist (or was deleted) in this region; retrying, the other regions go on",
