@@ -9,6 +9,9 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
 )
 
+// sampleFile holds the project's sample CloudTrail records (the ones examples/cloudsim.yaml loads).
+const sampleFile = "../../../internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson"
+
 // beginningConfig is start_position beginning with the windows of examples/cloudwatch-to-syslog.yaml
 // (one window from the beginning), scaled down: lag 50 ms, overlap 2 s.
 func beginningConfig(w *world) *Config {
@@ -40,7 +43,7 @@ func TestBeginningWaitsForEventsNotVisibleYet(t *testing.T) {
 // the load with start_position beginning, as in the example.
 func TestBeginningReadsLoadedSample(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{IngestDelay: 300 * time.Millisecond, IngestJitter: 300 * time.Millisecond})
-	f, err := os.Open("../../../internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson")
+	f, err := os.Open(sampleFile)
 	if err != nil {
 		t.Fatal(err)
 	}
