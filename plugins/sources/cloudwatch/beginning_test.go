@@ -1,9 +1,17 @@
 package cloudwatch
 
 import (
+	"context"
+	"log/slog"
+	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/smithy-go"
 
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
@@ -59,5 +67,75 @@ func TestBeginningReadsLoadedSample(t *testing.T) {
 	run.Stop(t)
 	if !ok {
 		t.Errorf("%d of the %d loaded sample records read with start_position beginning; Late()=%d", len(pub.Records()), n, s.Late())
+	}
+}
+
+// describeDenied refuses DescribeLogStreams, as credentials without logs:DescribeLogStreams.
+type describeDenied struct{ logsAPI }
+
+func (describeDenied) DescribeLogStreams(context.Context, *cloudwatchlogs.DescribeLogStreamsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeLogStreams"}
+}
+
+// start_position beginning is the streams' first event time; without DescribeLogStreams it is
+// max_window before the earliest event found, with a warning that older events of other
+// streams are skipped. Either way the events are read.
+func TestBeginningStartByDescribeLogStreams(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		denied bool
+	}{{"allowed", false}, {"denied", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, cwlogs.Options{})
+			want := w.put("us-east-1", ctStream("us-east-1"), 5, 2*time.Hour)
+			earliest := int64(math.MaxInt64)
+			out, err := w.client("us-east-1").FilterLogEvents(context.Background(), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(testGroup)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range out.Events {
+				earliest = min(earliest, aws.ToInt64(e.Timestamp))
+			}
+			cfg := w.config("us-east-1")
+			cfg.StartPosition = "beginning"
+			var logs lockedBuffer
+			set := plugintest.Settings(t, "cw", nil)
+			set.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("plugin", "cw")
+			s, err := New(cfg, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig := s.tune.newAPI
+			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
+				api, err := orig(ctx, region)
+				if tc.denied {
+					return describeDenied{api}, err
+				}
+				return api, err
+			}
+			pub := plugintest.NewPublisher(plugintest.AckAsync)
+			run := plugintest.Start(t, s, pub)
+			pub.WaitUntil(t, 10*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+			run.Stop(t)
+			raw, err := set.State.Get(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, err := decodeCheckpoint(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStart := earliest
+			if tc.denied {
+				wantStart = earliest - cfg.MaxWindow.Milliseconds()
+			}
+			if cp.Start != wantStart {
+				t.Errorf("start %s, want %s (earliest event %s)", msTime(cp.Start), msTime(wantStart), msTime(earliest))
+			}
+			warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "logs:DescribeLogStreams")
+			if warned != tc.denied {
+				t.Errorf("warning about DescribeLogStreams: %v, want %v\n%s", warned, tc.denied, logs.String())
+			}
+		})
 	}
 }

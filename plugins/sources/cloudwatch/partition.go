@@ -268,8 +268,9 @@ func (p *partition) beginning(ctx context.Context) (int64, error) {
 const describeMaxPages = 200
 
 // firstEventTime returns the earliest firstEventTimestamp of the selected streams, and false
-// when the streams cannot tell it (DescribeLogStreams not allowed, no stream with events, or
-// more streams than describeMaxPages pages list), which is logged as a warning.
+// when the streams cannot tell it (DescribeLogStreams not allowed, no stream with a first
+// event time yet, or more streams than describeMaxPages pages list), which is logged as a
+// warning.
 func (p *partition) firstEventTime(ctx context.Context) (int64, bool, error) {
 	cfg := p.s.cfg
 	in := &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(cfg.LogGroup)}
@@ -299,6 +300,10 @@ func (p *partition) firstEventTime(ctx context.Context) (int64, bool, error) {
 			}
 		}
 		if out.NextToken == nil {
+			if !found {
+				p.log.Warn("start_position beginning: DescribeLogStreams gives no first event time for the selected streams yet; starting max_window before the earliest event FilterLogEvents returned: events of other streams older than that are skipped",
+					"max_window", cfg.MaxWindow)
+			}
 			return first, found, nil
 		}
 		in.NextToken = out.NextToken
