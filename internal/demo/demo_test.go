@@ -27,7 +27,7 @@ func TestDemoEmbeddedConfig(t *testing.T) {
 		"${AWS_SECRET_ACCESS_KEY:-" + acct.SecretAccessKey + "}",
 		"${NETSKOPE_API_TOKEN:-" + def.Netskope.Tokens[0].Value + "}",
 		"${NETSKOPE_TENANT:-http://" + def.Netskope.Listen + "}",
-		"${AWS_ENDPOINT:-http://" + def.AWS.Listen + "}",
+		"${AWS_ENDPOINT_URL:-http://" + def.AWS.Listen + "}",
 	} {
 		if !strings.Contains(string(Config), want) {
 			t.Errorf("demo.yaml lacks %q", want)

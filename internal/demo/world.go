@@ -70,7 +70,7 @@ func variables(sim *cloudsim.Sim, siem, dir string) map[string]string {
 		"DEMO_DIR":              dir,
 		"NETSKOPE_TENANT":       sim.Endpoints["netskope"],
 		"NETSKOPE_API_TOKEN":    cfg.Netskope.Tokens[0].Value,
-		"AWS_ENDPOINT":          sim.Endpoints["aws"],
+		"AWS_ENDPOINT_URL":      sim.Endpoints["aws"],
 		"AWS_ACCESS_KEY_ID":     acct.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": acct.SecretAccessKey,
 		"SYSLOG_ADDRESS":        siem,

@@ -20,7 +20,8 @@ type LogsConfig struct {
 	IngestJitter time.Duration `yaml:"ingest_jitter"`
 	Faults       LogsFaults    `yaml:"faults"`
 	// Load puts CloudTrail records (raw NDJSON, {"Records":[...]} files or arrays) into a log
-	// group, in stream <account>_CloudTrail_<region>.
+	// group, in stream <account>_CloudTrail_<region>, visible as CloudTrail delivers them:
+	// IngestDelay (plus jitter) after their eventTime, so past records are visible at once.
 	Load []LogsLoad `yaml:"load"`
 }
 

@@ -23,6 +23,13 @@ type InputEvent struct {
 // number of them; they become visible as PutLogEvents' would (see Options.IngestDelay).
 // It is meant for loaders, tests and benchmarks.
 func (s *Service) Put(account, region, group, stream string, events []InputEvent) error {
+	return s.put(account, region, group, stream, events, false)
+}
+
+// put stores events as Put does. With delivered, each event becomes visible as CloudTrail
+// delivers: the ingestion delay counts from its timestamp, not from now, so an event whose
+// delay has passed is visible at once.
+func (s *Service) put(account, region, group, stream string, events []InputEvent, delivered bool) error {
 	if e := validateGroupName("logGroupName", group); e != nil {
 		return e
 	}
@@ -37,7 +44,12 @@ func (s *Service) Put(account, region, group, stream string, events []InputEvent
 		if !utf8.ValidString(msg) {
 			msg = strings.ToValidUTF8(msg, "\uFFFD")
 		}
-		evs[i] = event{ts: min(max(in.Timestamp, 0), maxTimestamp), seq: s.seq.Add(1), ingest: s.ingestTime(now), msg: msg}
+		ts := min(max(in.Timestamp, 0), maxTimestamp)
+		ingest := s.ingestTime(now)
+		if delivered {
+			ingest = max(now, s.ingestTime(ts))
+		}
+		evs[i] = event{ts: ts, seq: s.seq.Add(1), ingest: ingest, msg: msg}
 		size += int64(len(msg))
 	}
 	sortEvents(evs)
@@ -62,8 +74,10 @@ func CloudTrailStream(account, region string) string {
 // per line (NDJSON) or concatenated, CloudTrail log files {"Records":[...]}, or JSON arrays of
 // records, in any mix. CloudTrail writes eventTime as 2006-01-02T15:04:05Z; the space-separated
 // forms that some tools write are accepted too, and a record without a readable eventTime is
-// stamped with the current time. It returns how many records it stored; on error (input that is
-// not JSON, or a record that is not an object) it stores none.
+// stamped with the current time. The records are visible as CloudTrail delivers them:
+// Options.IngestDelay (plus jitter) after their eventTime, so past records are visible at once
+// and only recent ones arrive late. It returns how many records it stored; on error (input that
+// is not JSON, or a record that is not an object) it stores none.
 func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (int, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
 	var events []InputEvent
@@ -130,7 +144,7 @@ func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (in
 	if len(events) == 0 {
 		return 0, nil
 	}
-	if err := s.Put(account, region, group, CloudTrailStream(account, region), events); err != nil {
+	if err := s.put(account, region, group, CloudTrailStream(account, region), events, true); err != nil {
 		return 0, err
 	}
 	return len(events), nil

@@ -24,9 +24,9 @@ const pageEvents = 10_000
 
 // cloudTrailPage is a FilterLogEvents response of 10,000 real CloudTrail records.
 func cloudTrailPage(b *testing.B) []byte {
-	f, err := os.Open("/work/shared/testdata/cloudtrail/panther-rule-tests.ndjson")
+	f, err := os.Open(sampleFile)
 	if err != nil {
-		b.Skipf("CloudTrail samples: %v", err)
+		b.Fatalf("CloudTrail samples: %v", err)
 	}
 	defer f.Close()
 	var msgs [][]byte

@@ -44,6 +44,7 @@ func Factory() plugin.Factory {
 // logsAPI is the part of the CloudWatch Logs client the source uses.
 type logsAPI interface {
 	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+	DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error)
 }
 
 // limiters hold the shared request limiters, by credential identity and region.
@@ -88,7 +89,10 @@ type Source struct {
 	overlapDups atomic.Int64 // events of an overlap read again and not published again
 }
 
-var _ plugin.Source = (*Source)(nil)
+var (
+	_ plugin.Source = (*Source)(nil)
+	_ logsAPI       = (*cloudwatchlogs.Client)(nil)
+)
 
 // tuning holds what tests change.
 type tuning struct {

@@ -154,6 +154,10 @@ func (c *countingAPI) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.Fi
 	return out, err
 }
 
+func (c *countingAPI) DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	return c.next.DescribeLogStreams(ctx, in, o...)
+}
+
 // checkOnce fails unless every message in want was published exactly once, and no eventId twice.
 func checkOnce(t testing.TB, pub *plugintest.Publisher, want []string) {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -96,6 +97,7 @@ type partition struct {
 	b      builder
 
 	api          logsAPI
+	extra        bool      // the region comes from other_regions only, where a missing group is expected
 	missingSince time.Time // when the group was first found missing; zero when it is there
 	lastMissLog  time.Time
 
@@ -125,6 +127,7 @@ func (s *Source) newPartition(region string) *partition {
 			extract: s.cfg.ExtractOriginalEvent, idents: s.idents, defIdent: s.cfg.DefaultLogSourceIdentifier,
 		},
 		rewind: retry.NewRewinder(retry.Backoff{Initial: s.tune.nackBase, Max: s.cfg.MaxBackoff}),
+		extra:  !slices.ContainsFunc(s.cfg.Regions, func(r string) bool { return strings.TrimSpace(r) == region }),
 	}
 	return p
 }
@@ -201,15 +204,13 @@ func (p *partition) load(ctx context.Context, cur *state.Cursor) (*checkpoint, e
 		}
 		return cp, nil
 	}
-	// start_position beginning needs the earliest event first; the others are resolved at
+	// start_position beginning needs the group's data first; the others are resolved at
 	// once (a missing group is waited for after the first checkpoint was saved).
 	var start int64
 	if strings.EqualFold(strings.TrimSpace(p.s.cfg.StartPosition), "beginning") {
-		earliest, err := p.probe(ctx)
-		if err != nil {
+		if start, err = p.beginning(ctx); err != nil {
 			return nil, err
 		}
-		start = p.beginning(earliest, p.now())
 	} else if start, err = parseStartPosition(p.s.cfg.StartPosition, p.now()); err != nil {
 		return nil, plugin.Fatal(fmt.Errorf("start_position: %w", err))
 	}
@@ -227,18 +228,129 @@ func (p *partition) load(ctx context.Context, cur *state.Cursor) (*checkpoint, e
 	return cp, nil
 }
 
-// maxEventAge is how old an event CloudWatch Logs accepts (14 days).
-const maxEventAge = 14 * 24 * time.Hour
-
-// beginning is the start of start_position beginning: max_window before the earliest event
-// the probe found (FilterLogEvents returns events in timestamp order per stream, the margin
-// covers other streams' interleaving), or, in a group without events, the oldest timestamp
-// CloudWatch Logs still accepts.
-func (p *partition) beginning(earliest int64, now time.Time) int64 {
-	if earliest >= 0 {
-		return max(earliest-p.s.cfg.MaxWindow.Milliseconds(), 0)
+// beginning resolves start_position beginning: the first event time of the selected streams
+// (DescribeLogStreams' firstEventTimestamp, which counts events not yet visible to
+// FilterLogEvents), or the earliest event the probe finds when it is earlier. Until
+// FilterLogEvents shows an event, no start is fixed: a window read over data not visible yet
+// would pass over it, and the checkpoint would move past time that is still to receive
+// events; the partition checks again every poll_interval. Without DescribeLogStreams (not
+// allowed), the start is max_window before the probe's earliest event (FilterLogEvents returns
+// events in timestamp order per stream; the margin covers other streams' interleaving).
+func (p *partition) beginning(ctx context.Context) (int64, error) {
+	for waiting := false; ; {
+		earliest, err := p.probe(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if earliest >= 0 {
+			first, ok, err := p.firstEventTime(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if ok {
+				return min(first, earliest), nil
+			}
+			return max(earliest-p.s.cfg.MaxWindow.Milliseconds(), 0), nil
+		}
+		if !waiting {
+			waiting = true
+			p.log.Info("start_position beginning: the log group shows no event yet; waiting for the first one before fixing the start",
+				"check_every", p.s.cfg.PollInterval)
+		}
+		if !retry.Sleep(ctx, p.s.cfg.PollInterval) {
+			return 0, ctx.Err()
+		}
 	}
-	return now.Add(-maxEventAge).UnixMilli()
+}
+
+// describeMaxPages bounds the DescribeLogStreams pages read for the first event time (50
+// streams a page).
+const describeMaxPages = 200
+
+// firstEventTime returns the earliest firstEventTimestamp of the selected streams, and false
+// when the streams cannot tell it (DescribeLogStreams not allowed, no stream with a first
+// event time yet, or more streams than describeMaxPages pages list), which is logged as a
+// warning.
+func (p *partition) firstEventTime(ctx context.Context) (int64, bool, error) {
+	cfg := p.s.cfg
+	in := &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(cfg.LogGroup)}
+	switch {
+	case cfg.LogStream != "":
+		in.LogStreamNamePrefix = aws.String(cfg.LogStream)
+	case cfg.LogStreamPrefix != "":
+		in.LogStreamNamePrefix = aws.String(cfg.LogStreamPrefix)
+	}
+	first, found := int64(math.MaxInt64), false
+	for range describeMaxPages {
+		out, err := p.describe(ctx, in)
+		if errors.Is(err, errDescribeDenied) {
+			p.log.Warn("start_position beginning: DescribeLogStreams is not allowed (grant logs:DescribeLogStreams); starting max_window before the earliest event FilterLogEvents returned: events of other streams older than that are skipped",
+				"err", err, "max_window", cfg.MaxWindow)
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		for _, st := range out.LogStreams {
+			if cfg.LogStream != "" && aws.ToString(st.LogStreamName) != cfg.LogStream {
+				continue
+			}
+			if st.FirstEventTimestamp != nil {
+				first, found = min(first, aws.ToInt64(st.FirstEventTimestamp)), true
+			}
+		}
+		if out.NextToken == nil {
+			if !found {
+				p.log.Warn("start_position beginning: DescribeLogStreams gives no first event time for the selected streams yet; starting max_window before the earliest event FilterLogEvents returned: events of other streams older than that are skipped",
+					"max_window", cfg.MaxWindow)
+			}
+			return first, found, nil
+		}
+		in.NextToken = out.NextToken
+	}
+	p.log.Warn("start_position beginning: too many log streams to list; starting max_window before the earliest event FilterLogEvents returned: events of other streams older than that are skipped",
+		"pages", describeMaxPages, "max_window", cfg.MaxWindow)
+	return 0, false, nil
+}
+
+// errDescribeDenied is DescribeLogStreams refused to these credentials.
+var errDescribeDenied = errors.New("DescribeLogStreams is not allowed")
+
+// describe makes one DescribeLogStreams call, waiting for the shared limiter and retrying
+// throttling and transient errors with backoff until ctx ends; a missing group is no stream.
+func (p *partition) describe(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	for attempt := 1; ; attempt++ {
+		if err := p.lim.Wait(ctx); err != nil {
+			return nil, err
+		}
+		out, err := p.api.DescribeLogStreams(ctx, in)
+		if err == nil {
+			return out, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var pe *pinError
+		if errors.As(err, &pe) {
+			return nil, plugin.Fatal(pe)
+		}
+		code, _ := apiError(err)
+		switch code {
+		case "AccessDeniedException", "AccessDenied":
+			return nil, fmt.Errorf("%w: %w", errDescribeDenied, err)
+		case "ResourceNotFoundException":
+			return &cloudwatchlogs.DescribeLogStreamsOutput{}, nil
+		case "ThrottlingException", "TooManyRequestsException", "LimitExceededException":
+			p.s.set.Metrics.Retries.Inc()
+		default:
+			p.s.set.Metrics.Errors.Inc()
+			p.s.set.Metrics.Retries.Inc()
+			p.log.Warn("DescribeLogStreams failed; retrying", "err", err, "attempt", attempt)
+		}
+		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // probeMaxPages bounds the pages the probe follows looking for a first event.
@@ -515,11 +627,21 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 		case code == "ThrottlingException" || code == "TooManyRequestsException" || code == "LimitExceededException":
 			p.s.set.Metrics.Retries.Inc()
 		case code == "ResourceNotFoundException":
-			p.s.set.Metrics.Errors.Inc()
 			now := time.Now()
-			if p.missingSince.IsZero() {
+			first := p.missingSince.IsZero()
+			if first {
 				p.missingSince = now
 			}
+			if p.extra {
+				// A group missing in one of other_regions is expected (not every region has
+				// it): said once, not an error, and checked again with backoff.
+				if first {
+					p.log.Info("the log group does not exist in this region of other_regions; checking again with backoff (up to max_backoff), the other regions go on",
+						"max_backoff", cfg.MaxBackoff)
+				}
+				break
+			}
+			p.s.set.Metrics.Errors.Inc()
 			if now.Sub(p.lastMissLog) >= time.Minute {
 				p.lastMissLog = now
 				p.log.Error("the log group does not exist (or was deleted) in this region; retrying, the other regions go on",

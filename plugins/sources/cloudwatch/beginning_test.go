@@ -1,0 +1,141 @@
+package cloudwatch
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/smithy-go"
+
+	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/sim/cwlogs"
+)
+
+// sampleFile holds the project's sample CloudTrail records (the ones examples/cloudsim.yaml loads).
+const sampleFile = "../../../internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson"
+
+// beginningConfig is start_position beginning with the windows of examples/cloudwatch-to-syslog.yaml
+// (one window from the beginning), scaled down: lag 50 ms, overlap 2 s.
+func beginningConfig(w *world) *Config {
+	cfg := w.config("us-east-1")
+	cfg.StartPosition = "beginning"
+	cfg.MaxWindow = 876000 * time.Hour
+	return cfg
+}
+
+// Events put a moment before they become visible, with timestamps older than lag+overlap, are
+// all read by a source started at once with start_position beginning: the start is not fixed
+// (and no window read) before the group shows its data.
+func TestBeginningWaitsForEventsNotVisibleYet(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{IngestDelay: 700 * time.Millisecond})
+	want := w.put("us-east-1", ctStream("us-east-1"), 20, time.Minute)
+	s := w.source(t, beginningConfig(w), nil)
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	ok := pub.Await(5*time.Second, func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+	run.Stop(t)
+	if !ok {
+		t.Errorf("%d of %d events (put one minute old, visible 700 ms later) never read with start_position beginning",
+			len(pub.MissingKeys(rawKey, want)), len(want))
+	}
+}
+
+// The sample CloudTrail records of examples/cloudsim.yaml (eventTimes from 2019 on), loaded into
+// a simulator whose events become visible late, are all read by a source started right after
+// the load with start_position beginning, as in the example.
+func TestBeginningReadsLoadedSample(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{IngestDelay: 300 * time.Millisecond, IngestJitter: 300 * time.Millisecond})
+	f, err := os.Open(sampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.svc.LoadCloudTrail(testAccount, "us-east-1", testGroup, f)
+	f.Close()
+	if err != nil || n < 300 {
+		t.Fatalf("loaded %d: %v", n, err)
+	}
+	s := w.source(t, beginningConfig(w), nil)
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	ok := pub.Await(5*time.Second, func() bool { return len(pub.Records()) >= n })
+	run.Stop(t)
+	if !ok {
+		t.Errorf("%d of the %d loaded sample records read with start_position beginning; Late()=%d", len(pub.Records()), n, s.Late())
+	}
+}
+
+// describeDenied refuses DescribeLogStreams, as credentials without logs:DescribeLogStreams.
+type describeDenied struct{ logsAPI }
+
+func (describeDenied) DescribeLogStreams(context.Context, *cloudwatchlogs.DescribeLogStreamsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeLogStreams"}
+}
+
+// start_position beginning is the streams' first event time; without DescribeLogStreams it is
+// max_window before the earliest event found, with a warning that older events of other
+// streams are skipped. Either way the events are read.
+func TestBeginningStartByDescribeLogStreams(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		denied bool
+	}{{"allowed", false}, {"denied", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, cwlogs.Options{})
+			want := w.put("us-east-1", ctStream("us-east-1"), 5, 2*time.Hour)
+			earliest := int64(math.MaxInt64)
+			out, err := w.client("us-east-1").FilterLogEvents(context.Background(), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(testGroup)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range out.Events {
+				earliest = min(earliest, aws.ToInt64(e.Timestamp))
+			}
+			cfg := w.config("us-east-1")
+			cfg.StartPosition = "beginning"
+			var logs lockedBuffer
+			set := plugintest.Settings(t, "cw", nil)
+			set.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("plugin", "cw")
+			s, err := New(cfg, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig := s.tune.newAPI
+			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
+				api, err := orig(ctx, region)
+				if tc.denied {
+					return describeDenied{api}, err
+				}
+				return api, err
+			}
+			pub := plugintest.NewPublisher(plugintest.AckAsync)
+			run := plugintest.Start(t, s, pub)
+			pub.WaitUntil(t, 10*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+			run.Stop(t)
+			raw, err := set.State.Get(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, err := decodeCheckpoint(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStart := earliest
+			if tc.denied {
+				wantStart = earliest - cfg.MaxWindow.Milliseconds()
+			}
+			if cp.Start != wantStart {
+				t.Errorf("start %s, want %s (earliest event %s)", msTime(cp.Start), msTime(wantStart), msTime(earliest))
+			}
+			warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "logs:DescribeLogStreams")
+			if warned != tc.denied {
+				t.Errorf("warning about DescribeLogStreams: %v, want %v\n%s", warned, tc.denied, logs.String())
+			}
+		})
+	}
+}
