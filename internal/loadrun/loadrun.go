@@ -191,10 +191,13 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		profDone <- nil
 	}
 
-	// In a crash run, the next SIGKILL comes between 0.3 s and 2.5 s after the last start.
-	nextKill := time.Time{}
+	// In a crash run, the next SIGKILL comes between 0.3 s and 2.5 s after the last start; the
+	// first one also comes once 10% to 60% of the records are delivered, whichever is first, so
+	// that a run faster than its kill delays is still killed.
+	nextKill, firstKillAt := time.Time{}, int64(-1)
 	if mode == Crash && o.Kills > 0 {
 		nextKill = time.Now().Add(killDelay(rnd))
+		firstKillAt = int64(float64(j.want()) * (0.1 + 0.5*rnd.Float64()))
 	}
 	last, lastChange := int64(-1), time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -222,7 +225,7 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 			logf("%s", res.Note)
 			break
 		}
-		if !nextKill.IsZero() && time.Now().After(nextKill) {
+		if !nextKill.IsZero() && (time.Now().After(nextKill) || res.Kills == 0 && firstKillAt >= 0 && got >= firstKillAt) {
 			use.add(p.kill9())
 			res.Kills++
 			logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
