@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -35,7 +36,7 @@ func (a *App) serveAdmin(addr string, withPProf bool) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin: listen on %s: %w (set admin.listen to another address, or to \"\" to turn it off)", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := adminServer(mux, a.log)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("admin server stopped", "error", err)
@@ -62,4 +63,11 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(notReady) == 0, "not_ready": notReady})
+}
+
+// adminServer is the admin endpoints' server. net/http's own complaints (an accept error, a
+// handler's panic) go to the structured log like every other line, not to stderr as plain text.
+func adminServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.With("component", "admin").Handler(), slog.LevelWarn)}
 }
