@@ -148,8 +148,8 @@ siem_mappings:
 	}
 	for _, want := range []string{
 		// The factory's initial interval (2s) against the user's max_interval.
-		"test.yaml: plugins[1] (out): retry.max_interval: must be at least retry.initial_interval (2s)",
-		"test.yaml: plugins[1] (out): workers: must be 1 to 64",
+		"test.yaml: line 3: plugins[1] (out): retry.max_interval: must be at least retry.initial_interval (2s)",
+		"test.yaml: line 3: plugins[1] (out): workers: must be 1 to 64",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%s", want, err)

@@ -62,6 +62,7 @@ func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Confi
 	l := &loader{reg: reg, lines: linePaths{}}
 	cfg := l.parse(data, res)
 	if len(l.errs) > 0 {
+		l.placeLines()
 		return nil, l.fail(name)
 	}
 	cfg.Path = name
@@ -87,6 +88,78 @@ func (l *loader) fail(name string) error {
 		l.errs[i] = redactErr{e, subs}
 	}
 	return &Error{File: name, Problems: l.errs}
+}
+
+// placeLines gives a line to each problem found after decoding (a Validate method, a rule, a
+// mapping) that has a path but no line: the line of its path's deepest key that the file holds,
+// the key its message starts with included ("plugins[0] (in)" + "poll_interval: must be ...").
+func (l *loader) placeLines() {
+	at := map[string]int{}
+	for line, lp := range l.lines {
+		if prev, ok := at[lp.path]; !ok || line < prev {
+			at[lp.path] = line
+		}
+	}
+	for _, e := range l.errs {
+		var le *LineError
+		if !errors.As(e, &le) || le.Line > 0 || le.Path == "" {
+			continue
+		}
+		p := le.Path
+		if k := leadingKey(le.Err.Error()); k != "" {
+			p = joinPath(p, k)
+		}
+		for ; p != "" && le.Line == 0; p = parentPath(p) {
+			if line, ok := at[p]; ok {
+				le.Line = line
+				continue
+			}
+			// A key whose line holds deeper keys too (batch: {max_records: 10}) is known by
+			// them.
+			for q, line := range at {
+				if strings.HasPrefix(q, p+".") || strings.HasPrefix(q, p+"[") || strings.HasPrefix(q, p+": ") {
+					if le.Line == 0 || line < le.Line {
+						le.Line = line
+					}
+				}
+			}
+		}
+	}
+}
+
+// leadingKey is the key a problem's message starts with ("batch.max_records" of
+// "batch.max_records: must be ..."), or "".
+func leadingKey(msg string) string {
+	k, _, ok := strings.Cut(msg, ": ")
+	if !ok || k == "" {
+		return ""
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '[' || c == ']') {
+			return ""
+		}
+	}
+	return k
+}
+
+// parentPath is the path one level up: "a.b" -> "a", "x[2]" -> "x", "plugins[1] (n): k" ->
+// "plugins[1] (n)" -> "plugins[1]"; "" at the top.
+func parentPath(p string) string {
+	tail := p
+	if i := strings.LastIndex(p, ": "); i >= 0 {
+		tail = p[i+2:]
+	}
+	switch {
+	case strings.HasSuffix(p, ")") && strings.Contains(p, " ("):
+		return p[:strings.LastIndex(p, " (")]
+	case strings.HasSuffix(tail, "]") && strings.Contains(tail, "["):
+		return p[:strings.LastIndex(p, "[")]
+	case strings.Contains(tail, "."):
+		return p[:strings.LastIndex(p, ".")]
+	case tail != p:
+		return p[:strings.LastIndex(p, ": ")]
+	}
+	return ""
 }
 
 // lineOf orders problems: those with a line first, by line; the others after, as found.

@@ -290,3 +290,28 @@ func TestCheckKeysMergeList(t *testing.T) {
 		t.Errorf("errs = %v", errs)
 	}
 }
+
+func TestParentPathAndLeadingKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"plugins[1] (out): batch.max_records": "plugins[1] (out): batch",
+		"plugins[1] (out): batch":             "plugins[1] (out)",
+		"plugins[1] (out)":                    "plugins[1]",
+		"plugins[1]":                          "plugins",
+		"siem_mappings[0].rule":               "siem_mappings[0]",
+		"log":                                 "",
+	} {
+		if got := parentPath(in); got != want {
+			t.Errorf("parentPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"batch.max_records: must be at least 1": "batch.max_records",
+		"name: missing":                         "name",
+		"the same source, rule and destination": "",
+		`"x" is not host:port`:                  "",
+	} {
+		if got := leadingKey(in); got != want {
+			t.Errorf("leadingKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
