@@ -76,6 +76,9 @@ type loader struct {
 	subs  substitutions // interpolated values, hidden in messages
 	lines linePaths     // line -> path, to put paths on the decoder's type errors
 	warns []string      // deprecated keys met (see Upgrader)
+	// unreadable names plugin entries that could not be read at all (no or an unknown type):
+	// their problem is reported; a mapping naming them is not reported again.
+	unreadable []string
 }
 
 func (l *loader) fail(name string) error {
@@ -221,6 +224,10 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 	checkKeys(root, reflect.TypeOf(top), "", &l.errs, l.lines)
 	l.decode(root, &top)
 	cfg := &top.Config
+	// Problems of the file's shape and of the top-level keys: the values are half-set, and
+	// checking them would only add noise. Problems of one plugin entry stop only that entry's
+	// checks (below): every other problem is still reported, in one pass.
+	topOK := len(l.errs) == 0
 
 	// How the mappings use each name tells a source from a destination for types that are both.
 	roles := map[string]map[plugin.Kind]bool{}
@@ -236,23 +243,32 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		use(r.Destination, plugin.KindDestination)
 	}
 	names := map[string]int{}
+	broken := map[*Plugin]bool{} // entries that did not decode: their values are not checked
 	for i := range top.Plugins {
-		if p := l.plugin(&top.Plugins[i], i, roles); p != nil {
-			if prev, dup := names[p.Name]; dup && p.Name != "" {
-				l.errs = append(l.errs, &LineError{Line: p.Line, Path: fmt.Sprintf("plugins[%d] (%s)", i, p.Name), Err: fmt.Errorf("name: already used by plugins[%d]", prev)})
+		before := len(l.errs)
+		p := l.plugin(&top.Plugins[i], i, roles)
+		if p == nil {
+			if name := entryName(&top.Plugins[i]); name != "" {
+				l.unreadable = append(l.unreadable, name)
 			}
-			names[p.Name] = i
-			cfg.Plugins = append(cfg.Plugins, p)
+			continue
 		}
+		broken[p] = len(l.errs) > before
+		if prev, dup := names[p.Name]; dup && p.Name != "" {
+			l.errs = append(l.errs, &LineError{Line: p.Line, Path: fmt.Sprintf("plugins[%d] (%s)", i, p.Name), Err: fmt.Errorf("name: already used by plugins[%d]", prev)})
+		}
+		names[p.Name] = i
+		cfg.Plugins = append(cfg.Plugins, p)
 	}
-	if len(l.errs) > 0 {
-		// Values of a section that failed to decode are half-set: validating them would only
-		// add noise to the real problem.
+	if !topOK {
 		return nil
 	}
 	l.errs = append(l.errs, ValidateTree(cfg, "")...)
 	cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
 	for i, p := range cfg.Plugins {
+		if broken[p] {
+			continue
+		}
 		l.errs = append(l.errs, ValidateTree(p, pluginPath(i, p.Name))...)
 		// Options has no yaml key, so the walk above does not reach it.
 		l.errs = append(l.errs, ValidateTree(p.Options, pluginPath(i, p.Name))...)
@@ -583,6 +599,7 @@ func (l *loader) routes(cfg *Config) {
 		switch src, ok := cfg.Plugin(r.Source); {
 		case r.Source == "":
 			v.Addf("source: missing")
+		case !ok && slices.Contains(l.unreadable, r.Source):
 		case !ok:
 			v.Addf("source: no plugin configuration is named %q", r.Source)
 		case src.Kind != plugin.KindSource:
@@ -591,6 +608,7 @@ func (l *loader) routes(cfg *Config) {
 		switch dst, ok := cfg.Plugin(r.Destination); {
 		case r.Destination == "":
 			v.Addf("destination: missing")
+		case !ok && slices.Contains(l.unreadable, r.Destination):
 		case !ok:
 			v.Addf("destination: no plugin configuration is named %q", r.Destination)
 		case dst.Kind != plugin.KindDestination:
