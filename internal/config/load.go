@@ -93,6 +93,37 @@ func (l *loader) fail(name string) error {
 	return &Error{File: name, Problems: l.errs}
 }
 
+// syntaxMessage is the YAML parser's message for data, naming the line where the text stops
+// being YAML. The parser names the start of the block it was reading ("line 1: did not find
+// expected '-' indicator" for a list item indented one space too few on line 3): the first
+// line whose addition makes the text fail with the same message is the one to fix.
+func syntaxMessage(data []byte, msg string) string {
+	var reported int
+	rest, ok := "", false
+	if _, err := fmt.Sscanf(msg, "line %d:", &reported); err == nil {
+		_, rest, ok = strings.Cut(msg, ": ")
+	}
+	if !ok {
+		return msg
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for n := reported; n <= len(lines) && n <= 10000; n++ {
+		var doc yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:n], nil), &doc)
+		if err == nil {
+			continue
+		}
+		if strings.HasSuffix(err.Error(), rest) {
+			if n == reported {
+				return msg
+			}
+			return fmt.Sprintf("line %d: %s (the block it belongs to starts on line %d: check the indentation)", n, rest, reported)
+		}
+		break // a different problem first (a flow collection cut short): keep the parser's line
+	}
+	return msg
+}
+
 // placeLines gives a line to each problem found after decoding (a Validate method, a rule, a
 // mapping) that has a path but no line: the line of its path's deepest key that the file holds,
 // the key its message starts with included ("plugins[0] (in)" + "poll_interval: must be ...").
@@ -200,7 +231,7 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		if err.Error() == "EOF" {
 			l.errs = append(l.errs, errors.New("the file is empty"))
 		} else {
-			l.errs = append(l.errs, errors.New(strings.TrimPrefix(err.Error(), "yaml: ")))
+			l.errs = append(l.errs, errors.New(syntaxMessage(data, strings.TrimPrefix(err.Error(), "yaml: "))))
 		}
 		return nil
 	}
