@@ -584,3 +584,21 @@ func TestDecodeInline(t *testing.T) {
 		t.Fatalf("%v", errs)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint string
+		warn     bool
+	}{
+		{"", false},
+		{"https://logs.example.internal", false},
+		{"http://127.0.0.1:4566", false},
+		{"http://localhost:4566", false},
+		{"http://10.1.2.3:4566", true},
+	} {
+		w := (&awsauth.Config{Endpoint: tc.endpoint}).Warnings()
+		if (len(w) > 0) != tc.warn || tc.warn && !strings.Contains(w[0], "endpoint: every record") {
+			t.Errorf("endpoint %q: warnings %q, want a warning: %v", tc.endpoint, w, tc.warn)
+		}
+	}
+}

@@ -160,3 +160,21 @@ func checkEndpoint(s string) error {
 	}
 	return nil
 }
+
+var _ config.Warner = (*Config)(nil)
+
+// Warnings implements config.Warner: an endpoint over plain http to another machine. Requests
+// are signed, so the secret key never travels, but a session token does, and every record.
+func (c *Config) Warnings() []string {
+	if c.Endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return nil
+	}
+	if w := netconf.CleartextWarning(u, "every record (and a session token, if any)"); w != "" {
+		return []string{"endpoint: " + w}
+	}
+	return nil
+}
