@@ -13,7 +13,7 @@ import (
 // encoding/json reads it; every integer keeps its value exactly (int64, else uint64, and HasUint64
 // says when a uint64 is there); other numbers are the float64 encoding/json gives.
 func FuzzFields(f *testing.F) {
-	for _, glob := range []string{"../mapping/testdata/records/*.json", "/work/shared/testdata/cloudtrail/awsdocs/*.json"} {
+	for _, glob := range []string{"../mapping/testdata/records/*.json", "../cloudtrailrecord/testdata/awsdocs/*.json"} {
 		files, _ := filepath.Glob(glob)
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {

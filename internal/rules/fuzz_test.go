@@ -11,7 +11,7 @@ import (
 )
 
 // fuzzRecords are seed records: the package's samples, the mapping package's Netskope records
-// and the Netskope audit records of /work/shared/testdata.
+// and the Netskope audit records of the repository's testdata/netskope.
 func fuzzRecords(f *testing.F) [][]byte {
 	f.Helper()
 	out := [][]byte{[]byte(sample), []byte(dlpAlert), []byte(mongoSample), []byte(`{}`), []byte(`[]`), []byte(`{"a":1}{"b":2}`)}
@@ -21,7 +21,7 @@ func fuzzRecords(f *testing.F) [][]byte {
 			out = append(out, b)
 		}
 	}
-	if fh, err := os.Open("/work/shared/testdata/netskope/panther-audit-tests.ndjson"); err == nil {
+	if fh, err := os.Open("../../testdata/netskope/panther-audit-tests.ndjson"); err == nil {
 		defer fh.Close()
 		sc := bufio.NewScanner(fh)
 		sc.Buffer(nil, 1<<20)

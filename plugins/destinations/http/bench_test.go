@@ -13,13 +13,13 @@ import (
 	"github.com/logshipper/logshipper/internal/event"
 )
 
-const benchFile = "/work/shared/testdata/cloudtrail/panther-rule-tests.ndjson"
+const benchFile = "../../../internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson"
 
 // benchRecords returns 500 CloudTrail records (the file's lines, over again) and their size.
 func benchRecords(b *testing.B) ([]*event.Record, int) {
 	f, err := os.Open(benchFile)
 	if err != nil {
-		b.Skipf("no benchmark data: %v", err)
+		b.Fatalf("benchmark data: %v", err)
 	}
 	defer func() { _ = f.Close() }()
 	var lines [][]byte

@@ -27,7 +27,7 @@ func allCloudTrail(t testing.TB) []*event.Record {
 		recs = append(recs, asCloudTrail(raw))
 	}
 	for _, dir := range []string{"awsdocs", "cloudwatch-envelopes"} {
-		files, _ := filepath.Glob(filepath.Join("/work/shared/testdata/cloudtrail", dir, "*.json"))
+		files, _ := filepath.Glob(filepath.Join("../../../internal/cloudtrailrecord/testdata", dir, "*.json"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
