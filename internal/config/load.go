@@ -255,10 +255,14 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 	checkKeys(root, reflect.TypeOf(top), "", &l.errs, l.lines)
 	l.decode(root, &top)
 	cfg := &top.Config
-	// Problems of the file's shape and of the top-level keys: the values are half-set, and
-	// checking them would only add noise. Problems of one plugin entry stop only that entry's
-	// checks (below): every other problem is still reported, in one pass.
-	topOK := len(l.errs) == 0
+	// A top-level section with a problem of its own (a value of the wrong type, an unknown
+	// key) is half-set: checking its values would only add noise. Every other section is
+	// still checked, and a plugin entry that does not decode stops only its own checks
+	// (below): every problem is reported in one pass.
+	failed := map[string]bool{}
+	for _, e := range l.errs {
+		failed[topSection(e)] = true
+	}
 
 	// How the mappings use each name tells a source from a destination for types that are both.
 	roles := map[string]map[plugin.Kind]bool{}
@@ -291,11 +295,13 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		names[p.Name] = i
 		cfg.Plugins = append(cfg.Plugins, p)
 	}
-	if !topOK {
-		return nil
+	if failed[""] {
+		return nil // a problem of no section: the file's shape
 	}
-	l.errs = append(l.errs, ValidateTree(cfg, "")...)
-	cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
+	if len(failed) == 0 {
+		l.errs = append(l.errs, ValidateTree(cfg, "")...)
+		cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
+	}
 	for i, p := range cfg.Plugins {
 		if broken[p] {
 			continue
@@ -305,9 +311,31 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		l.errs = append(l.errs, ValidateTree(p.Options, pluginPath(i, p.Name))...)
 		cfg.Warnings = append(cfg.Warnings, WarnTree(p.Options, pluginPath(i, p.Name))...)
 	}
+	if failed["business_rules"] {
+		return nil
+	}
 	l.rules(cfg)
-	l.routes(cfg)
+	if !failed["siem_mappings"] {
+		l.routes(cfg)
+	}
+	if len(l.errs) > 0 {
+		return nil
+	}
 	return cfg
+}
+
+// topSection is the top-level key a problem is under ("log" for "log.level: ..."), or "" when
+// it names none.
+func topSection(err error) string {
+	var le *LineError
+	if !errors.As(err, &le) || le.Path == "" {
+		return ""
+	}
+	p := le.Path
+	if i := strings.IndexAny(p, ".[ :"); i >= 0 {
+		p = p[:i]
+	}
+	return p
 }
 
 // decode fills out from n and puts paths on the decoder's type errors.
