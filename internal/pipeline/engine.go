@@ -230,6 +230,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	errs = append(errs, e.closeDestinations(ctx)...)
 	errs = append(errs, e.sourceErrors()...)
+	// A destination stopped by a fatal error left records unacknowledged (and held its
+	// sources): the run failed, whatever the sources did.
+	for _, d := range e.dests {
+		if err := d.err(); err != nil {
+			errs = append(errs, fmt.Errorf("destination %s stopped: %w", d.name, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
