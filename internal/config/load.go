@@ -301,6 +301,16 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 	if len(failed) == 0 {
 		l.errs = append(l.errs, ValidateTree(cfg, "")...)
 		cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
+	} else {
+		// The sections that decoded are checked one by one.
+		v := reflect.ValueOf(cfg).Elem()
+		for i := range v.NumField() {
+			key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+			if key == "" || key == "-" || failed[key] || !v.Field(i).CanAddr() {
+				continue
+			}
+			l.errs = append(l.errs, ValidateTree(v.Field(i).Addr().Interface(), key)...)
+		}
 	}
 	for i, p := range cfg.Plugins {
 		if broken[p] {
