@@ -107,7 +107,7 @@ func syntaxMessage(data []byte, msg string) string {
 		return msg
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	for n := reported; n <= len(lines) && n <= 10000; n++ {
+	for n := reported; n <= len(lines) && n <= reported+500; n++ {
 		var doc yaml.Node
 		err := yaml.Unmarshal(bytes.Join(lines[:n], nil), &doc)
 		if err == nil {
@@ -148,6 +148,12 @@ func (l *loader) placeLines() {
 				le.Line = line
 				continue
 			}
+			// Entries other than plugins are noted by index alone ("business_rules[0].filter"
+			// for "business_rules[0] (r1): filter").
+			if line, ok := at[plainPath(p)]; ok {
+				le.Line = line
+				continue
+			}
 			// A key whose line holds deeper keys too (batch: {max_records: 10}) is known by
 			// them.
 			for q, line := range at {
@@ -159,6 +165,21 @@ func (l *loader) placeLines() {
 			}
 		}
 	}
+}
+
+// plainPath drops an entry's name from a path, as the key walk notes it: "business_rules[0]
+// (r1): filter" is "business_rules[0].filter".
+func plainPath(p string) string {
+	i := strings.Index(p, " (")
+	j := strings.Index(p, ")")
+	if i < 0 || j < i {
+		return p
+	}
+	rest := strings.TrimPrefix(p[j+1:], ": ")
+	if rest == "" {
+		return p[:i]
+	}
+	return p[:i] + "." + rest
 }
 
 // leadingKey is the key a problem's message starts with ("batch.max_records" of

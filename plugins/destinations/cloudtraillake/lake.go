@@ -619,8 +619,14 @@ func (d *Destination) logSkipped(recs []*event.Record, failed map[int]error) {
 	}
 }
 
-// Close implements plugin.Destination.
-func (d *Destination) Close(context.Context) error { return nil }
+// Close implements plugin.Destination: what was ingested since the last summary line is logged.
+func (d *Destination) Close(ctx context.Context) error {
+	d.summary.mu.Lock()
+	d.summary.last = time.Time{} // due now, if there is anything to say
+	d.summary.mu.Unlock()
+	d.logIngested(ctx, nil, nil)
+	return nil
+}
 
 // Preview returns exactly what Write would send for r: the audit event's id and eventData, or
 // why the record would not be sent.

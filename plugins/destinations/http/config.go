@@ -208,8 +208,11 @@ func (c *Config) Warnings() []string {
 	if c.Password.IsSet() {
 		secrets = append(secrets, "password")
 	}
-	if len(c.Headers) > 0 {
-		secrets = append(secrets, "headers")
+	for name := range c.Headers {
+		if credentialHeader(name) {
+			secrets = append(secrets, "headers")
+			break
+		}
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || len(secrets) == 0 {
@@ -219,6 +222,18 @@ func (c *Config) Warnings() []string {
 		return []string{"url: " + w}
 	}
 	return nil
+}
+
+// credentialHeader reports a header name that carries a credential (Authorization, a cookie, an
+// API key or token): a Content-Type sent in clear is no secret.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"authorization", "cookie", "token", "key", "secret", "password", "auth"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkURL accepts an absolute http(s) URL with a host and no credentials or fragment.

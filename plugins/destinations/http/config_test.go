@@ -95,3 +95,24 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("batch limits %+v do not keep under max_body_bytes", l)
 	}
 }
+
+// Credentials over plain http to another machine are a warning; a header that carries none is not.
+func TestCleartextWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		url     string
+		headers map[string]config.Secret
+		warn    bool
+	}{
+		{"content type only", "http://siem.example:8080/in", map[string]config.Secret{"Content-Type": config.NewSecret("application/json")}, false},
+		{"authorization header", "http://siem.example:8080/in", map[string]config.Secret{"Authorization": config.NewSecret("Bearer x")}, true},
+		{"api key header", "http://siem.example:8080/in", map[string]config.Secret{"X-Api-Key": config.NewSecret("k")}, true},
+		{"https", "https://siem.example/in", map[string]config.Secret{"Authorization": config.NewSecret("Bearer x")}, false},
+		{"loopback", "http://127.0.0.1:8080/in", map[string]config.Secret{"Authorization": config.NewSecret("Bearer x")}, false},
+	} {
+		c := &Config{URL: tc.url, Headers: tc.headers}
+		if w := c.Warnings(); (len(w) > 0) != tc.warn {
+			t.Errorf("%s: warnings %q, want a warning: %v", tc.name, w, tc.warn)
+		}
+	}
+}

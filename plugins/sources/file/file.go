@@ -141,7 +141,14 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 			if err != nil || !again {
 				return err
 			}
-			continue // a batch was nacked: read its file again from the saved position
+			// A batch was nacked: read its file again from the saved position, at the pace of
+			// the polls (a file the next scan cannot rewind yet must not make this spin).
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(s.cfg.PollInterval):
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
