@@ -66,7 +66,7 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 		msg = fixed
 		b.repairs.Note(plugin.RepairInvalidUTF8, "log_stream", e.Stream, "event_id", e.ID, "invalid_byte", first)
 	}
-	ls := b.logSource(e)
+	ls := b.logSource(e, msg)
 	sum, err := cloudtrailrecord.Identify(msg)
 	if err == nil {
 		r := b.record(e, e.ID, msg, "", ls, true)
@@ -102,12 +102,13 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 }
 
 // logSource is the gateway log-source identifier of e ("" when the source is not a gateway):
-// the first pattern that matches the message, else the default identifier, else the stream.
-func (b *builder) logSource(e *logEvent) string {
+// the first pattern that matches its message msg (valid UTF-8, repaired when it was not, so that
+// an identifier made of its text is too), else the default identifier, else the stream.
+func (b *builder) logSource(e *logEvent, msg []byte) string {
 	if b.idents == nil {
 		return ""
 	}
-	if ls, ok := b.idents.match(e.Message); ok {
+	if ls, ok := b.idents.match(unsafeString(msg)); ok {
 		return ls
 	}
 	if b.defIdent != "" {
