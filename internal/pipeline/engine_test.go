@@ -282,6 +282,19 @@ func (h *harness) counter(name, plugin string, labels ...string) float64 {
 	return 0
 }
 
+// eventually waits until cond holds, polling; it fails the test after 5 s, naming what it
+// waited for.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // ---- tests ----
 
 func TestFanOutAcksOnceAfterEveryRoute(t *testing.T) {
@@ -541,13 +554,9 @@ func TestStoppedDestinationHoldsItsSources(t *testing.T) {
 		t.Fatalf("first batch %v, want nacked", o)
 	}
 	src.next <- struct{}{} // the destination is stopped now: this batch is held
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(e.Status()["src"], "held: destination broken stopped") {
-		if time.Now().After(deadline) {
-			t.Fatalf("status %v: the source is not reported held", e.Status())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the source to be reported held", func() bool {
+		return strings.Contains(e.Status()["src"], "held: destination broken stopped")
+	})
 	if got := other.delivered(); len(got) != 2 {
 		t.Fatalf("the healthy route received %v; want only the first batch's 2 records", got)
 	}
@@ -625,9 +634,7 @@ func TestBatchLimits(t *testing.T) {
 			h.dest("dst", limitedDest{d}, o)
 			h.route("src", "dst", nil)
 			_, stop := h.start()
-			for deadline := time.Now().Add(5 * time.Second); len(d.delivered()) < tc.records/2 && time.Now().Before(deadline); {
-				time.Sleep(time.Millisecond)
-			}
+			eventually(t, "half the records to be delivered", func() bool { return len(d.delivered()) >= tc.records/2 })
 			_ = stop()
 			if got := len(d.delivered()); got != tc.records {
 				t.Fatalf("delivered %d, want %d (the final partial batch is flushed at stop)", got, tc.records)
@@ -800,10 +807,7 @@ func TestSourceErrorStopsOnlyThatSource(t *testing.T) {
 	h.route("good", "dst", nil)
 	e, stop := h.start()
 	good.waitAcks(t, 1)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(e.Status()["bad"], "401") && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the failed source in the status", func() bool { return strings.Contains(e.Status()["bad"], "401") })
 	if st := e.Status(); !strings.Contains(st["bad"], "401") || st["good"] != "" {
 		t.Fatalf("status %v", st)
 	}

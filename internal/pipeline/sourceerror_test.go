@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -40,10 +39,7 @@ func TestSourceErrorMessageNamesWhatKeepsRunning(t *testing.T) {
 			}
 			_, stop := h.start()
 			defer func() { _ = stop() }()
-			deadline := time.Now().Add(5 * time.Second)
-			for !strings.Contains(logs.String(), "source stopped") && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
-			}
+			eventually(t, "the source's stop to be logged", func() bool { return strings.Contains(logs.String(), "source stopped") })
 			got := logs.String()
 			if !strings.Contains(got, tt.want) || strings.Contains(got, tt.notWant) {
 				t.Errorf("log %q: want %q and not %q", got, tt.want, tt.notWant)
