@@ -377,8 +377,9 @@ siem_mappings:
 		u, d := m[`logshipper_records_dropped_total{plugin="lake",reason="unsupported_by_destination"}`], m[`logshipper_records_dropped_total{plugin="lake",reason="duplicate"}`]
 		accepted := float64(lakeNow.Total - lakeBefore.Total + lakeNow.Duplicates - lakeBefore.Duplicates)
 		// Filtered and refused-by-kind records never enter the lake's queue; a repeated id is
-		// skipped by the lake after it.
-		return m[`logshipper_queue_records{plugin="lake"}`] == 0 && r == f+u+lr && lr == s+d && s == accepted
+		// skipped by the lake after it. The UBA endpoint may be read after the others: the
+		// fresh UBA alerts must have been counted too (u > 0) before the moment is judged.
+		return m[`logshipper_queue_records{plugin="lake"}`] == 0 && r == f+u+lr && lr == s+d && s == accepted && u > 0
 	}
 	deadline = time.Now().Add(20 * time.Second)
 	for !quiet() {
