@@ -142,7 +142,8 @@ func runExampleLine(t *testing.T, line string) (stdout, stderr string, code int)
 			args = append(args, fields[i])
 		}
 	}
-	var out, errb bytes.Buffer
+	// lockedBuffer: a command may write from several goroutines, as a process may to its files.
+	var out, errb lockedBuffer
 	cmd := newRootCmd(&out, &errb)
 	cmd.SetIn(bytes.NewReader(stdin))
 	cmd.SetArgs(args)
@@ -159,7 +160,7 @@ func runExampleLine(t *testing.T, line string) (stdout, stderr string, code int)
 		code = 1
 	}
 	if outFile != "" {
-		if err := os.WriteFile(outFile, out.Bytes(), 0o600); err != nil {
+		if err := os.WriteFile(outFile, []byte(out.String()), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
