@@ -100,7 +100,8 @@ func docFiles(t *testing.T, root string) []string {
 	return out
 }
 
-var fenceLine = regexp.MustCompile("^ {0,3}(```+|~~~+)\\s*([^\\s`]*)")
+// fenceLine opens a fenced block, at any indentation (a block inside a list item too).
+var fenceLine = regexp.MustCompile("^[ \\t]*(```+|~~~+)\\s*([^\\s`]*)")
 
 // fencedBlocks returns the fenced blocks of a Markdown text.
 func fencedBlocks(file, text string) []docBlock {
@@ -208,7 +209,11 @@ func TestDocExamples(t *testing.T) {
 				if why, ok := docLinesNotRun[l]; ok {
 					t.Skipf("%s: %s", b.where(), why)
 				}
-				if f := strings.Fields(l); f[0] != "logshipper" && f[0] != "./logshipper" {
+				f := strings.Fields(l)
+				for len(f) > 1 && strings.Contains(f[0], "=") { // VAR=value before the command
+					f = f[1:]
+				}
+				if f[0] != "logshipper" && f[0] != "./logshipper" {
 					t.Fatalf("%s: %q runs %s, which this test cannot: make it a logshipper line or name it in docLinesNotRun with why", b.where(), l, f[0])
 				}
 				runExampleOK(t, b.where(), l)
