@@ -206,7 +206,7 @@ type progressDisplay struct {
 	mu    sync.Mutex
 	parts map[string]plugin.BackfillProgress
 
-	termMu sync.Mutex // serializes writes to w in bar mode
+	termMu sync.Mutex // serializes writes to w
 	drawn  string     // the bar on the terminal's last line; "" when none
 }
 
@@ -268,13 +268,24 @@ func (b *progressDisplay) line(now time.Time, width int) string {
 	return s
 }
 
-// logs is the writer for the process's log lines: w itself, or in bar mode a writer that
-// lifts the bar, writes the line and draws the bar again below it.
+// logs is the writer for the process's log lines: w, one line at a time beside the progress
+// lines, or in bar mode a writer that lifts the bar, writes the line and draws the bar again
+// below it.
 func (b *progressDisplay) logs() io.Writer {
 	if b.kind != progressBar {
-		return b.w
+		return lineWriter{b}
 	}
 	return barLogWriter{b}
+}
+
+// lineWriter writes log lines to w under termMu, so that they never interleave with a
+// progress line written at the same time.
+type lineWriter struct{ b *progressDisplay }
+
+func (l lineWriter) Write(p []byte) (int, error) {
+	l.b.termMu.Lock()
+	defer l.b.termMu.Unlock()
+	return l.b.w.Write(p)
 }
 
 // barLogWriter writes log lines above a progress bar. slog handlers write a whole line per
@@ -321,7 +332,12 @@ func (b *progressDisplay) start() (stop func()) {
 		return func() {}
 	}
 	every, width := 5*time.Second, 0
-	show := func(now time.Time, final bool) { fmt.Fprint(b.w, "backfill: "+b.line(now, width)+"\n") }
+	show := func(now time.Time, final bool) {
+		line := "backfill: " + b.line(now, width) + "\n"
+		b.termMu.Lock()
+		defer b.termMu.Unlock()
+		fmt.Fprint(b.w, line)
+	}
 	if b.kind == progressBar {
 		every, width = 250*time.Millisecond, 30
 		show = func(now time.Time, final bool) { b.draw(b.line(now, width), final) }

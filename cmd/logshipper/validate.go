@@ -29,8 +29,8 @@ interpolation, defaults) and reports every problem at once, each with its line o
 It exits 0 when the file is valid (warnings are printed but do not fail it), 1 otherwise.
 Secrets are never printed.
 
-For each destination it prints the engine's settings it will run with: batch, retry, workers
-and queue_size, each as the file gives it or else the destination type's own default. (A
+For each destination it prints the engine's settings it will run with: batch, retry, workers,
+queue_size and spool_max_size, each as the file gives it or else the destination type's own default. (A
 destination's hard limits, such as CloudTrail Lake's 100 events a call or the http
 destination's max_body_bytes, can still cut batches smaller.)
 
@@ -138,9 +138,9 @@ var errNoCheck = errors.New("no check")
 // deliveryLine shows a destination's effective shared keys, in the configuration's own YAML flow
 // form, so a line can be copied into an entry.
 func deliveryLine(p *config.Plugin) string {
-	return fmt.Sprintf("  %s (%s): batch: {max_records: %d, max_bytes: %s, max_wait: %s}, retry: {initial_interval: %s, max_interval: %s}, workers: %d, queue_size: %d",
+	return fmt.Sprintf("  %s (%s): batch: {max_records: %d, max_bytes: %s, max_wait: %s}, retry: {initial_interval: %s, max_interval: %s}, workers: %d, queue_size: %d, spool_max_size: %s",
 		p.Name, p.Type, p.Batch.MaxRecords, p.Batch.MaxBytes, shortDuration(p.Batch.MaxWait),
-		shortDuration(p.Retry.InitialInterval), shortDuration(p.Retry.MaxInterval), p.Workers, p.QueueSize)
+		shortDuration(p.Retry.InitialInterval), shortDuration(p.Retry.MaxInterval), p.Workers, p.QueueSize, p.SpoolMaxSize)
 }
 
 // shortDuration writes d as time.Duration does, less its zero trailing units: 1m rather than

@@ -16,6 +16,7 @@ import (
 	"github.com/logshipper/logshipper/internal/pipeline"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/retry"
+	"github.com/logshipper/logshipper/internal/spool"
 	"github.com/logshipper/logshipper/internal/state"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
@@ -27,6 +28,7 @@ type App struct {
 	metrics *telemetry.Metrics
 	db      *state.DB
 	dlq     *deadletter.Store
+	spools  []*spool.Spool
 	engine  *pipeline.Engine
 	dataDir string
 	job     *Backfill // nil for the live run
@@ -133,7 +135,16 @@ func (a *App) build(reg *plugin.Registry) error {
 			if err != nil {
 				return fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
 			}
-			dests = append(dests, pipeline.DestinationSpec{Name: p.Name, Destination: dst, Metrics: set.Metrics, Logger: set.Logger, Options: DestinationOptions(p)})
+			spec := pipeline.DestinationSpec{Name: p.Name, Destination: dst, Metrics: set.Metrics, Logger: set.Logger, Options: DestinationOptions(p)}
+			if p.SpoolMaxSize > 0 {
+				sp, err := spool.Open(context.Background(), filepath.Join(a.dataDir, "spool", p.Name), int64(p.SpoolMaxSize), a.db.Namespace("spool/"+p.Name), set.Logger)
+				if err != nil {
+					return fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
+				}
+				a.spools = append(a.spools, sp)
+				spec.Spool = sp
+			}
+			dests = append(dests, spec)
 		}
 	}
 	var routes []pipeline.RouteSpec
@@ -221,7 +232,11 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) close() error {
-	return errors.Join(a.dlq.Close(), a.db.Close())
+	errs := []error{a.dlq.Close()}
+	for _, sp := range a.spools {
+		errs = append(errs, sp.Close())
+	}
+	return errors.Join(append(errs, a.db.Close())...)
 }
 
 // Metrics exposes the registry, for tests.

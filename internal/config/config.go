@@ -128,6 +128,10 @@ type Plugin struct {
 	Retry     RetryConfig `yaml:"retry"`
 	Workers   int         `yaml:"workers"`
 	QueueSize int         `yaml:"queue_size"`
+	// SpoolMaxSize bounds the records kept on disk (<data_dir>/spool/<name>) while a fatal error
+	// has stopped the destination, sent when it runs again; 0 keeps none, and the sources
+	// feeding it then stop when it stops.
+	SpoolMaxSize ByteSize `yaml:"spool_max_size"`
 
 	// Kind is the factory's kind, set by the loader.
 	Kind plugin.Kind `yaml:"-"`
@@ -162,6 +166,7 @@ func destinationDefaults(p *Plugin, d plugin.DeliveryDefaults) {
 	p.Retry = RetryConfig{InitialInterval: d.RetryInitialInterval, MaxInterval: d.RetryMaxInterval}
 	p.Workers = d.Workers
 	p.QueueSize = d.QueueSize
+	p.SpoolMaxSize = ByteSize(d.SpoolMaxSize)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
@@ -205,6 +210,9 @@ func (p *Plugin) Validate() error {
 	}
 	if p.QueueSize < 1 {
 		v.Addf("queue_size: must be at least 1")
+	}
+	if p.SpoolMaxSize != 0 && p.SpoolMaxSize < p.Batch.MaxBytes {
+		v.Addf("spool_max_size: must be 0 (keep nothing) or at least batch.max_bytes (%s), the most one batch holds", p.Batch.MaxBytes)
 	}
 	return v.Err()
 }

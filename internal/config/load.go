@@ -499,7 +499,7 @@ func pluginPath(i int, name string) string {
 var sharedKeys = yamlFields(reflect.TypeOf(Plugin{}))
 
 // destinationKeys are the shared keys only a destination takes.
-var destinationKeys = []string{"batch", "retry", "workers", "queue_size"}
+var destinationKeys = []string{"batch", "retry", "workers", "queue_size", "spool_max_size"}
 
 // checkOptionKeys is checkKeys for the keys of a plugin entry that are not shared keys: they
 // must be fields of the type's options t. The shared keys of the kind are candidates for the

@@ -55,8 +55,29 @@ type destination struct {
 
 	queue   chan item
 	batches chan []item
-	stopped atomic.Bool // a fatal error stopped it: new work is nacked at once
+	stopped atomic.Bool // a fatal error stopped it: its records go to the spool, or are nacked
 	failure atomic.Pointer[error]
+
+	// spool keeps the records routed to the destination while it is stopped; nil when the
+	// configuration has none (spool_max_size: 0). spoolErr is set once the spool refused
+	// records (full, or the disk failed): from then on its sources are held.
+	spool    Spooler
+	spoolErr atomic.Pointer[error]
+}
+
+// Spooler keeps on disk the records of a destination stopped by a fatal error, and gives them
+// back at the next start (internal/spool).
+type Spooler interface {
+	// Append keeps recs; when it returns nil they are on disk.
+	Append(recs []*event.Record) error
+	// Replay hands on, in batches, what earlier runs kept, and forgets each batch once it is
+	// acknowledged.
+	Replay(ctx context.Context, batch int, publish func(context.Context, []*event.Record, event.AckFunc) error) error
+	// Pending reports whether earlier runs kept records.
+	Pending() bool
+	Dir() string
+	Size() int64
+	Max() int64
 }
 
 func newDestination(name string, d plugin.Destination, o DestinationOptions, dlq DeadLetters, m *telemetry.PluginMetrics, log *slog.Logger) *destination {
@@ -112,7 +133,7 @@ func (d *destination) refusesKind(kind event.Kind, subtype string) kindAnswer {
 // enqueue queues one record, blocking while the queue is full (backpressure). last says it is
 // the final record of its Publish call for this destination.
 func (d *destination) enqueue(ctx context.Context, r *event.Record, t *event.Tracker, last bool) error {
-	if d.stopped.Load() {
+	if d.stopped.Load() && !d.spooling() {
 		t.Done(1, event.Nacked)
 		return nil
 	}
@@ -198,7 +219,11 @@ func (d *destination) batch() {
 func (d *destination) deliver(ctx context.Context, items []item) {
 	attempt := 0
 	for len(items) > 0 {
-		if d.stopped.Load() || ctx.Err() != nil {
+		if d.stopped.Load() {
+			d.park(items)
+			return
+		}
+		if ctx.Err() != nil {
 			finish(items, event.Nacked)
 			return
 		}
@@ -227,7 +252,7 @@ func (d *destination) deliver(ctx context.Context, items []item) {
 		switch {
 		case plugin.IsFatal(err):
 			d.fail(err)
-			finish(items, event.Nacked)
+			d.park(items)
 			return
 		case errors.As(err, &be):
 			var ok, again []item
@@ -319,11 +344,62 @@ func (d *destination) refuse(items []item, reason plugin.Reason, code string, er
 
 // fail stops the destination after an error retrying cannot fix.
 func (d *destination) fail(err error) {
-	if d.stopped.CompareAndSwap(false, true) {
-		d.failure.Store(&err)
-		d.metrics.Up("destination", false)
-		d.log.Error("destination stopped: fix its configuration and restart; its records stay unacknowledged and will be read again", "error", err)
+	if !d.stopped.CompareAndSwap(false, true) {
+		return
 	}
+	d.failure.Store(&err)
+	d.metrics.Up("destination", false)
+	if d.spool == nil {
+		d.log.Error("destination stopped: fix its configuration and restart; its records stay unacknowledged and its sources stop reading, so that their other destinations do not receive them again",
+			"error", err)
+		return
+	}
+	d.log.Error("destination stopped: fix its configuration and restart; until then its records are kept in its spool and sent when it starts again, and its sources and their other destinations go on",
+		"error", err, "spool", d.spool.Dir(), "spool_bytes", d.spool.Size(), "spool_max_size", d.spool.Max())
+}
+
+// spooling reports whether records for the destination, stopped, can go to its spool.
+func (d *destination) spooling() bool {
+	return d.spool != nil && d.spoolErr.Load() == nil
+}
+
+// park keeps the items of a stopped destination in its spool and acknowledges them; they are
+// sent when it runs again. Without a spool, or when the spool refuses them, they are nacked:
+// their sources read them again after the restart.
+func (d *destination) park(items []item) {
+	if !d.spooling() {
+		finish(items, event.Nacked)
+		return
+	}
+	recs := make([]*event.Record, len(items))
+	for i, it := range items {
+		recs[i] = it.rec
+	}
+	if err := d.spool.Append(recs); err != nil {
+		if d.spoolErr.CompareAndSwap(nil, &err) {
+			d.log.Error("the spool of the stopped destination takes no more records; they stay unacknowledged and the sources feeding it stop reading",
+				"spool", d.spool.Dir(), "error", err)
+		}
+		finish(items, event.Nacked)
+		return
+	}
+	d.metrics.Spooled.Add(float64(len(items)))
+	d.metrics.SpoolBytes.Set(float64(d.spool.Size()))
+	finish(items, event.Acked)
+}
+
+// holdsSources reports whether the destination stopped and its records can no longer be kept:
+// the sources feeding it must stop reading.
+func (d *destination) holdsSources() bool {
+	return d.stopped.Load() && !d.spooling()
+}
+
+// spoolError is why the spool refused records, if it did.
+func (d *destination) spoolError() error {
+	if p := d.spoolErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // err returns the error that stopped the destination, if any.
@@ -360,4 +436,42 @@ func onlySkipped(err error) bool {
 		}
 	}
 	return true
+}
+
+// replay sends what earlier runs kept in the spool, in batches of the destination's size, each
+// acknowledged to the spool once delivered (or kept again, if the destination stops again). It
+// ends when the spool is read, or when ctx (stop reading) ends.
+func (d *destination) replay(ctx, drain context.Context) {
+	d.log.Info("sending the records earlier runs kept in the spool", "spool", d.spool.Dir(), "spool_bytes", d.spool.Size())
+	d.metrics.SpoolBytes.Set(float64(d.spool.Size()))
+	sent := 0
+	err := d.spool.Replay(ctx, d.opts.MaxRecords, func(ctx context.Context, recs []*event.Record, spoolAck event.AckFunc) error {
+		ack := func(o event.Outcome) {
+			spoolAck(o)
+			d.metrics.SpoolBytes.Set(float64(d.spool.Size()))
+		}
+		if err := ctx.Err(); err != nil {
+			ack(event.Nacked)
+			return err
+		}
+		t := event.NewTracker(ack)
+		defer t.Release()
+		t.Add(len(recs))
+		for i, r := range recs {
+			if err := d.enqueue(drain, r, t, i == len(recs)-1); err != nil {
+				t.Done(len(recs)-i, event.Nacked)
+				return err
+			}
+		}
+		sent += len(recs)
+		return nil
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		d.log.Info("replay of the spool stopped; it goes on from there at the next start", "records", sent)
+	case err != nil:
+		d.log.Error("replay of the spool failed; what it did not send stays in the spool for the next start", "records", sent, "error", err)
+	default:
+		d.log.Info("the records the spool held are handed to the destination", "records", sent)
+	}
 }

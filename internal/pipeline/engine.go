@@ -33,6 +33,9 @@ type DestinationSpec struct {
 	Options     DestinationOptions
 	Metrics     *telemetry.PluginMetrics
 	Logger      *slog.Logger
+	// Spool keeps the destination's records while a fatal error has stopped it, and gives back
+	// at the start what earlier runs kept; nil for none (its sources then stop when it stops).
+	Spool Spooler
 }
 
 // RouteSpec is one SIEM mapping.
@@ -101,6 +104,7 @@ func New(opts Options, sources []SourceSpec, dests []DestinationSpec, routes []R
 			return nil, fmt.Errorf("pipeline: destination %q: workers, queue size and batch size must be positive", d.Name)
 		}
 		byDest[d.Name] = newDestination(d.Name, d.Destination, d.Options, opts.DeadLetters, d.Metrics, d.Logger)
+		byDest[d.Name].spool = d.Spool
 	}
 	routesBySource := map[string][]*route{}
 	usedDest := map[string]bool{}
@@ -172,19 +176,34 @@ func (e *Engine) Run(ctx context.Context) error {
 		s.fanout.drain = deliverCtx
 	}
 	var feedMu sync.Mutex
+	fed := func(d *destination) {
+		feedMu.Lock()
+		defer feedMu.Unlock()
+		if feeders[d]--; feeders[d] == 0 {
+			close(d.queue)
+		}
+	}
+	// What earlier runs kept in a destination's spool goes to it first, beside what its
+	// sources read now; the replay feeds it like a source.
 	var srcWG sync.WaitGroup
+	for _, d := range e.dests {
+		if d.spool == nil || !d.spool.Pending() {
+			continue
+		}
+		feeders[d]++
+		srcWG.Go(func() {
+			defer fed(d)
+			d.replay(ctx, deliverCtx)
+		})
+	}
 	e.mu.Lock()
 	e.running = len(e.sources)
 	e.mu.Unlock()
 	for _, s := range e.sources {
 		srcWG.Go(func() {
 			e.runSource(ctx, s)
-			feedMu.Lock()
-			defer feedMu.Unlock()
 			for _, d := range s.dests {
-				if feeders[d]--; feeders[d] == 0 {
-					close(d.queue)
-				}
+				fed(d)
 			}
 		})
 	}
@@ -230,10 +249,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	errs = append(errs, e.closeDestinations(ctx)...)
 	errs = append(errs, e.sourceErrors()...)
-	// A destination stopped by a fatal error left records unacknowledged (and held its
-	// sources): the run failed, whatever the sources did.
+	// A destination stopped by a fatal error has records it did not deliver (in its spool, or
+	// unacknowledged at their sources): the run failed, whatever the sources did.
 	for _, d := range e.dests {
 		if err := d.err(); err != nil {
+			if d.spool != nil && d.spool.Size() > 0 {
+				err = fmt.Errorf("%w (its spool %s holds %d bytes of records, sent when it starts again)", err, d.spool.Dir(), d.spool.Size())
+			}
 			errs = append(errs, fmt.Errorf("destination %s stopped: %w", d.name, err))
 		}
 	}
@@ -276,7 +298,14 @@ func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 	defer s.spec.Metrics.Up("source", false)
 	e.setStatus(s.spec.Name, "")
 	s.spec.Logger.Info("source started", "routes", len(s.fanout.routes))
-	err := s.spec.Source.Run(ctx, s.fanout)
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	s.fanout.stop = stop
+	err := s.spec.Source.Run(sctx, s.fanout)
+	var held *HeldError
+	if ctx.Err() == nil && errors.As(context.Cause(sctx), &held) {
+		err = held
+	}
 	e.mu.Lock()
 	e.running--
 	others := e.running
@@ -316,11 +345,6 @@ func (e *Engine) Status() map[string]string {
 	out := make(map[string]string, len(e.status))
 	for k, v := range e.status {
 		out[k] = v
-	}
-	for _, s := range e.sources {
-		if d := s.fanout.held(); d != "" && out[s.spec.Name] == "" {
-			out[s.spec.Name] = "held: destination " + d + " stopped"
-		}
 	}
 	for _, d := range e.dests {
 		if err := d.err(); err != nil {

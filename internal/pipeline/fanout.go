@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/event"
@@ -91,8 +90,9 @@ type fanout struct {
 	// drain ends when the engine gives up delivering (the shutdown timeout); set by Run
 	// before the source starts.
 	drain context.Context
-	// heldBy is the destination, stopped by a fatal error, that holds the source (see hold).
-	heldBy atomic.Pointer[destination]
+	// stop ends the source's run with a cause (see checkStopped); set by the engine before the
+	// source starts.
+	stop context.CancelCauseFunc
 }
 
 var _ plugin.Publisher = (*fanout)(nil)
@@ -136,10 +136,8 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		}
 		return err
 	}
-	for _, rt := range f.routes {
-		if rt.dest.stopped.Load() {
-			return f.hold(ctx, rt.dest, ack)
-		}
+	if err := f.checkStopped(ack); err != nil {
+		return err
 	}
 	drain := f.drain
 	if drain == nil {
@@ -224,31 +222,67 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 	return nil
 }
 
-// hold keeps a source that feeds a destination stopped by a fatal error from publishing until
-// it is stopped itself. Every record routed to that destination would be nacked, the source would
-// read the same records again, and its other routes would receive them again and again; held,
-// its position stays where the stopped destination left it, and a restart once it is fixed sends
-// it everything it missed (the other routes then receive again only the batches that were in
-// flight when it stopped). The batch is nacked when ctx ends.
-func (f *fanout) hold(ctx context.Context, d *destination, ack event.AckFunc) error {
-	if f.heldBy.CompareAndSwap(nil, d) {
-		f.log.Error("source held: a destination it feeds stopped; it reads nothing more until the destination is fixed and logshipper restarted, so that its other destinations do not receive the same records again",
-			"destination", d.name, "error", d.err())
+// checkStopped stops the source, nacking the batch, when a destination it feeds stopped and
+// the records routed to it cannot be kept (it has no spool, or its spool refused records), or
+// when every destination it feeds stopped. In the first case each record routed there would be
+// nacked, the source would read the same records again, and its other destinations would
+// receive them again and again; in the second, reading on would only move the source's
+// position with nothing delivered. Stopped, the source keeps its position where its
+// destinations left it (plus what went to spools), and a restart once they are fixed sends
+// everything on.
+func (f *fanout) checkStopped(ack event.AckFunc) error {
+	stopped := 0
+	var first *destination
+	for _, rt := range f.routes {
+		if rt.dest.holdsSources() {
+			return f.stopSource(&HeldError{Destination: rt.dest.name, Err: rt.dest.err(), Spool: rt.dest.spoolError()}, ack)
+		}
+		if rt.dest.stopped.Load() {
+			stopped++
+			if first == nil {
+				first = rt.dest
+			}
+		}
 	}
-	<-ctx.Done()
+	if stopped == len(f.routes) {
+		return f.stopSource(&HeldError{Destination: first.name, Err: first.err(), All: true}, ack)
+	}
+	return nil
+}
+
+// stopSource ends the source's run with err and nacks the batch.
+func (f *fanout) stopSource(err *HeldError, ack event.AckFunc) error {
+	if f.stop != nil {
+		f.stop(err)
+	}
 	if ack != nil {
 		ack(event.Nacked)
 	}
-	return ctx.Err()
+	return err
 }
 
-// held names the stopped destination that holds the source, or "".
-func (f *fanout) held() string {
-	if d := f.heldBy.Load(); d != nil {
-		return d.name
-	}
-	return ""
+// HeldError is why the engine stopped a source: a destination it feeds stopped (Err says why)
+// and its records could not be kept in its spool (Spool says why, nil when it has none), or
+// every destination it feeds stopped (All).
+type HeldError struct {
+	Destination string
+	Err         error
+	Spool       error
+	All         bool
 }
+
+func (e *HeldError) Error() string {
+	switch {
+	case e.All:
+		return fmt.Sprintf("every destination this source feeds stopped (%s: %v); it stops reading and keeps its position until they are fixed and logshipper restarted", e.Destination, e.Err)
+	case e.Spool != nil:
+		return fmt.Sprintf("destination %s stopped (%v) and its spool takes no more records (%v); the source stops reading so that its other destinations do not receive the same records again: fix %s and restart", e.Destination, e.Err, e.Spool, e.Destination)
+	default:
+		return fmt.Sprintf("destination %s stopped (%v) and has no spool (spool_max_size: 0); the source stops reading so that its other destinations do not receive the same records again: fix %s and restart", e.Destination, e.Err, e.Destination)
+	}
+}
+
+func (e *HeldError) Unwrap() error { return e.Err }
 
 // decodeForRules removes records that cannot be decoded (the rules could not judge them) and hands
 // them to the dead-letter store; for the others it returns the fields the rules read (whole

@@ -19,6 +19,9 @@ type DeliveryDefaults struct {
 	QueueSize            int
 	RetryInitialInterval time.Duration
 	RetryMaxInterval     time.Duration
+	// SpoolMaxSize bounds, in bytes, the records kept on disk for the destination while a fatal
+	// error has stopped it.
+	SpoolMaxSize int64
 }
 
 // GlobalDeliveryDefaults are the defaults of a destination whose factory sets none: batches of
@@ -33,6 +36,7 @@ func GlobalDeliveryDefaults() DeliveryDefaults {
 		QueueSize:            10000,
 		RetryInitialInterval: time.Second,
 		RetryMaxInterval:     time.Minute,
+		SpoolMaxSize:         1 << 30,
 	}
 }
 
@@ -56,6 +60,9 @@ func (d DeliveryDefaults) OrGlobal() DeliveryDefaults {
 	fill(&d.QueueSize, g.QueueSize)
 	fillDur(&d.RetryInitialInterval, g.RetryInitialInterval)
 	fillDur(&d.RetryMaxInterval, g.RetryMaxInterval)
+	if d.SpoolMaxSize == 0 {
+		d.SpoolMaxSize = g.SpoolMaxSize
+	}
 	return d
 }
 

@@ -13,6 +13,7 @@ func TestDeliveryDefaultsOrGlobal(t *testing.T) {
 		BatchMaxRecords: 100, BatchMaxBytes: 1 << 20, BatchMaxWait: 2 * time.Second,
 		Workers: 8, QueueSize: 2000,
 		RetryInitialInterval: 100 * time.Millisecond, RetryMaxInterval: 10 * time.Second,
+		SpoolMaxSize: 64 << 20,
 	}
 	partial := global
 	partial.BatchMaxRecords, partial.RetryMaxInterval = 2000, 5*time.Minute
@@ -43,6 +44,7 @@ func TestGlobalDeliveryDefaults(t *testing.T) {
 		BatchMaxRecords: 500, BatchMaxBytes: 4 << 20, BatchMaxWait: time.Second,
 		Workers: 2, QueueSize: 10000,
 		RetryInitialInterval: time.Second, RetryMaxInterval: time.Minute,
+		SpoolMaxSize: 1 << 30,
 	}
 	if got := plugin.GlobalDeliveryDefaults(); got != want {
 		t.Errorf("GlobalDeliveryDefaults() = %+v, want %+v", got, want)

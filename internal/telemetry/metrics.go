@@ -36,6 +36,8 @@ type Metrics struct {
 	queue       *prometheus.GaugeVec
 	checkpoints *prometheus.CounterVec
 	late        *prometheus.CounterVec
+	spooled     *prometheus.CounterVec
+	spoolBytes  *prometheus.GaugeVec
 	up          *prometheus.GaugeVec
 }
 
@@ -56,6 +58,8 @@ func NewMetrics(version string) *Metrics {
 	m.queue = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_queue_records", Help: "Records waiting for a destination."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.checkpoints = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_checkpoints_total", Help: "Source positions saved."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.late = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_late_total", Help: "Records that reached their origin later than the source is sure to see (CloudWatch: ingested more than lag+overlap after their time); records like them may be missed."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.spooled = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_spooled_total", Help: "Records a destination stopped by a fatal error kept in its spool on disk, to be sent when it runs again."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
 	r.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -75,6 +79,8 @@ func (m *Metrics) Plugin(name string) *PluginMetrics {
 		Queue:       m.queue.WithLabelValues(name),
 		Checkpoints: m.checkpoints.WithLabelValues(name),
 		Late:        m.late.WithLabelValues(name),
+		Spooled:     m.spooled.WithLabelValues(name),
+		SpoolBytes:  m.spoolBytes.WithLabelValues(name),
 		dropped:     m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
 		repaired:    m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
 		up:          m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
@@ -92,6 +98,8 @@ type PluginMetrics struct {
 	Queue       prometheus.Gauge
 	Checkpoints prometheus.Counter
 	Late        prometheus.Counter
+	Spooled     prometheus.Counter
+	SpoolBytes  prometheus.Gauge
 
 	dropped  *prometheus.CounterVec
 	repaired *prometheus.CounterVec
