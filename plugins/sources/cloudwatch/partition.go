@@ -499,12 +499,15 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				ID: aws.ToString(fe.EventId), Timestamp: aws.ToInt64(fe.Timestamp), IngestionTime: aws.ToInt64(fe.IngestionTime),
 				Stream: aws.ToString(fe.LogStreamName), Message: aws.ToString(fe.Message),
 			}
-			if _, ok := cp.Seen[e.ID]; ok && e.ID != "" {
+			// The seen set is saved as JSON, which reads an id back as valid UTF-8: it is kept
+			// under that form, so that a restart recognises it.
+			seenID := jsonx.RepairUTF8String(e.ID)
+			if _, ok := cp.Seen[seenID]; ok && seenID != "" {
 				dups++
 				continue
 			}
-			if e.ID != "" {
-				cp.Seen[e.ID] = e.Timestamp
+			if seenID != "" {
+				cp.Seen[seenID] = e.Timestamp
 			}
 			if e.IngestionTime-e.Timestamp > lateMs {
 				late++
