@@ -1,7 +1,8 @@
 // Package cwlogs simulates Amazon CloudWatch Logs for cloudsim: the awsJson1.1 protocol
 // (POST /, X-Amz-Target: Logs_20140328.<Op>) with the operations a log shipper uses —
 // CreateLogGroup, CreateLogStream, DeleteLogGroup, DeleteLogStream, PutLogEvents,
-// DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents — with state per
+// PutRetentionPolicy, DeleteRetentionPolicy, DescribeLogGroups, DescribeLogStreams,
+// GetLogEvents and FilterLogEvents — with state per
 // account and region, the service's validation, limits, error shapes and quotas, plus switches
 // for injected faults (throttling, 5xx, empty pages, slow and cut answers) and for late,
 // out-of-order ingestion.
@@ -125,6 +126,7 @@ type Service struct {
 
 	seq    atomic.Uint64 // event sequence, unique across the service
 	served atomic.Uint64 // events returned by GetLogEvents and FilterLogEvents
+	calls  sync.Map      // operation name -> *atomic.Uint64: requests answered with success
 	slow   atomic.Uint64 // requests delayed by Faults.SlowRate
 	cut    atomic.Uint64 // answers cut by Faults.CutRate
 
@@ -171,11 +173,27 @@ type Stats struct {
 	EventsServed uint64 // events returned by GetLogEvents and FilterLogEvents (cut answers too)
 	Slow         uint64 // requests delayed by Faults.SlowRate
 	Cut          uint64 // answers cut by Faults.CutRate
+	// Calls counts the requests answered with success, by operation (FilterLogEvents, ...).
+	Calls map[string]uint64
 }
 
 // Stats returns the service's counters.
 func (s *Service) Stats() Stats {
-	return Stats{EventsStored: s.seq.Load(), EventsServed: s.served.Load(), Slow: s.slow.Load(), Cut: s.cut.Load()}
+	st := Stats{EventsStored: s.seq.Load(), EventsServed: s.served.Load(), Slow: s.slow.Load(), Cut: s.cut.Load(), Calls: map[string]uint64{}}
+	s.calls.Range(func(k, v any) bool {
+		st.Calls[k.(string)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	return st
+}
+
+// countCall counts a request of op answered with success.
+func (s *Service) countCall(op string) {
+	c, ok := s.calls.Load(op)
+	if !ok {
+		c, _ = s.calls.LoadOrStore(op, new(atomic.Uint64))
+	}
+	c.(*atomic.Uint64).Add(1)
 }
 
 // SetFaults replaces the injected faults.
@@ -297,15 +315,17 @@ func errPattern() *awssim.Error { return errInvalid("Invalid filter pattern") }
 type handlerFunc func(s *Service, rs *regionState, body []byte) (any, *awssim.Error)
 
 var handlers = map[string]handlerFunc{
-	"CreateLogGroup":     (*Service).createLogGroup,
-	"CreateLogStream":    (*Service).createLogStream,
-	"DeleteLogGroup":     (*Service).deleteLogGroup,
-	"DeleteLogStream":    (*Service).deleteLogStream,
-	"PutLogEvents":       (*Service).putLogEvents,
-	"DescribeLogGroups":  (*Service).describeLogGroups,
-	"DescribeLogStreams": (*Service).describeLogStreams,
-	"GetLogEvents":       (*Service).getLogEvents,
-	"FilterLogEvents":    (*Service).filterLogEvents,
+	"CreateLogGroup":        (*Service).createLogGroup,
+	"CreateLogStream":       (*Service).createLogStream,
+	"DeleteLogGroup":        (*Service).deleteLogGroup,
+	"DeleteLogStream":       (*Service).deleteLogStream,
+	"PutLogEvents":          (*Service).putLogEvents,
+	"DescribeLogGroups":     (*Service).describeLogGroups,
+	"DescribeLogStreams":    (*Service).describeLogStreams,
+	"GetLogEvents":          (*Service).getLogEvents,
+	"FilterLogEvents":       (*Service).filterLogEvents,
+	"PutRetentionPolicy":    (*Service).putRetentionPolicy,
+	"DeleteRetentionPolicy": (*Service).deleteRetentionPolicy,
 }
 
 // maxBody bounds request bodies: a full PutLogEvents batch JSON-escaped, with room to spare.
@@ -368,6 +388,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		awssim.WriteJSONError(w, e)
 		return
 	}
+	s.countCall(op)
 	var b []byte
 	switch v := out.(type) {
 	case nil:

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -186,6 +187,84 @@ func (s *Service) deleteLogStream(rs *regionState, body []byte) (any, *awssim.Er
 
 // ---------------------------------------------------------------------------------------------
 
+// retentionDays are the values retentionInDays takes.
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func validateRetention(days int) *awssim.Error {
+	if slices.Contains(retentionDays, days) {
+		return nil
+	}
+	set := make([]string, len(retentionDays))
+	for i, d := range retentionDays {
+		set[i] = strconv.Itoa(d)
+	}
+	return errValidation(days, "retentionInDays", "Member must satisfy enum value set: ["+strings.Join(set, ", ")+"]")
+}
+
+type putRetentionPolicyInput struct {
+	LogGroupName    *string `json:"logGroupName"`
+	RetentionInDays *int    `json:"retentionInDays"`
+}
+
+func (s *Service) putRetentionPolicy(rs *regionState, body []byte) (any, *awssim.Error) {
+	var in putRetentionPolicyInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
+		return nil, e
+	}
+	if in.RetentionInDays == nil {
+		return nil, errValidation("null", "retentionInDays", "Member must not be null")
+	}
+	return nil, rs.setRetention(*in.LogGroupName, *in.RetentionInDays, s.nowMs())
+}
+
+func (s *Service) deleteRetentionPolicy(rs *regionState, body []byte) (any, *awssim.Error) {
+	var in createLogGroupInput
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
+		return nil, e
+	}
+	return nil, rs.setRetention(*in.LogGroupName, 0, s.nowMs())
+}
+
+// setRetention sets a group's retentionInDays (0: never expire) at nowMs.
+func (rs *regionState) setRetention(name string, days int, nowMs int64) *awssim.Error {
+	if days != 0 {
+		if e := validateRetention(days); e != nil {
+			return e
+		}
+	}
+	g := rs.group(name)
+	if g == nil {
+		return errGroupNotFound()
+	}
+	g.mu.Lock()
+	g.setRetentionLocked(days, nowMs)
+	g.mu.Unlock()
+	return nil
+}
+
+// SetRetention sets the retentionInDays of a group of an account and region, as
+// PutRetentionPolicy does (0 removes it, as DeleteRetentionPolicy does): from then on its
+// events older than that are gone, and PutLogEvents refuses them; events that expired before
+// stay gone. It is meant for loaders and tests.
+func (s *Service) SetRetention(account, region, group string, days int) error {
+	rs := s.region(account, region, false)
+	if rs == nil {
+		return errGroupNotFound()
+	}
+	if e := rs.setRetention(group, days, s.nowMs()); e != nil {
+		return e
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+
 type inputLogEvent struct {
 	Timestamp *int64  `json:"timestamp"`
 	Message   *string `json:"message"`
@@ -257,16 +336,25 @@ func (s *Service) putLogEvents(rs *regionState, body []byte) (any, *awssim.Error
 	}
 
 	now := s.nowMs()
-	// Events are sorted: the too old ones come first, the too new ones last.
+	// Events are sorted: the too old ones come first, the too new ones last. Events older
+	// than the group's retention period are refused as expired.
 	oldest := now - MaxEventAge.Milliseconds()
 	newest := now + MaxEventFuture.Milliseconds()
-	first := sort.Search(n, func(i int) bool { return *in.LogEvents[i].Timestamp >= oldest })
-	end := sort.Search(n, func(i int) bool { return *in.LogEvents[i].Timestamp > newest })
+	g.mu.RLock()
+	kept := g.oldestKeptLocked(now)
+	g.mu.RUnlock()
+	tooOld := sort.Search(n, func(i int) bool { return *in.LogEvents[i].Timestamp >= oldest })
+	expired := sort.Search(n, func(i int) bool { return *in.LogEvents[i].Timestamp >= kept })
+	first := max(tooOld, expired)
+	end := max(first, sort.Search(n, func(i int) bool { return *in.LogEvents[i].Timestamp > newest }))
 	var rej *rejectedLogEventsInfo
 	if first > 0 || end < n {
 		rej = &rejectedLogEventsInfo{}
-		if first > 0 {
-			rej.TooOldLogEventEndIndex = &first
+		if tooOld > 0 {
+			rej.TooOldLogEventEndIndex = &tooOld
+		}
+		if expired > 0 {
+			rej.ExpiredLogEventEndIndex = &expired
 		}
 		if end < n {
 			rej.TooNewLogEventStartIndex = &end
@@ -333,6 +421,7 @@ type logGroupOut struct {
 	StoredBytes       int64  `json:"storedBytes"`
 	LogGroupClass     string `json:"logGroupClass"`
 	LogGroupArn       string `json:"logGroupArn"`
+	RetentionInDays   *int   `json:"retentionInDays,omitempty"`
 }
 
 type describeLogGroupsOutput struct {
@@ -407,12 +496,16 @@ func (s *Service) describeLogGroups(rs *regionState, body []byte) (any, *awssim.
 	out := describeLogGroupsOutput{LogGroups: make([]logGroupOut, 0, len(groups))}
 	for _, g := range groups {
 		g.mu.RLock()
-		b := g.bytes
+		b, days := g.bytes, g.retention
 		g.mu.RUnlock()
-		out.LogGroups = append(out.LogGroups, logGroupOut{
+		lg := logGroupOut{
 			LogGroupName: g.name, CreationTime: g.created, Arn: g.arn + ":*", StoredBytes: b,
 			LogGroupClass: "STANDARD", LogGroupArn: g.arn,
-		})
+		}
+		if days > 0 {
+			lg.RetentionInDays = &days
+		}
+		out.LogGroups = append(out.LogGroups, lg)
 	}
 	if more {
 		t := s.encodeNameToken(groups[len(groups)-1].name)

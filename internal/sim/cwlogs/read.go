@@ -275,6 +275,7 @@ func (s *Service) filterLogEvents(rs *regionState, body []byte) (any, *awssim.Er
 			q.streams = append(q.streams, st)
 		}
 	}
+	q.lo = max(q.lo, g.oldestKeptLocked(q.nowMs)) // expired events are gone
 	if q.lo <= q.hi {
 		hits, next = scan(q, make([]hit, 0, min(q.limit, 1024)))
 	}
@@ -412,6 +413,7 @@ func (s *Service) getLogEvents(rs *regionState, body []byte) (any, *awssim.Error
 
 	var hits []event
 	g.mu.RLock()
+	lo = max(lo, g.oldestKeptLocked(now)) // expired events are gone
 	st := g.streams[*in.LogStreamName]
 	if st == nil {
 		g.mu.RUnlock()

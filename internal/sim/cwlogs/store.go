@@ -82,7 +82,32 @@ type group struct {
 	streams map[string]*stream
 	names   []string // sorted stream names
 	bytes   int64
+	// retention is the group's retentionInDays, 0 when its events never expire.
+	retention int
+	// deletedBefore is the expiry boundary of the retention periods set before: what expired
+	// under them stays deleted.
+	deletedBefore int64
 }
+
+// oldestKeptLocked is the earliest timestamp (ms) of an event the group still holds at nowMs:
+// events older than the retention period are deleted (the service deletes them some time after
+// they expire; the simulator at once), 0 without retention. Deleting them leaves the streams'
+// firstEventTimestamp as it was, as the service does. The caller holds g.mu.
+func (g *group) oldestKeptLocked(nowMs int64) int64 {
+	if g.retention <= 0 {
+		return g.deletedBefore
+	}
+	return max(nowMs-int64(g.retention)*dayMs, g.deletedBefore)
+}
+
+// setRetentionLocked sets the retention period; what expired under the one before stays
+// deleted. The caller holds g.mu for writing.
+func (g *group) setRetentionLocked(days int, nowMs int64) {
+	g.deletedBefore = g.oldestKeptLocked(nowMs)
+	g.retention = days
+}
+
+const dayMs = 24 * 60 * 60 * 1000
 
 // createStream creates a stream; it returns the existing one and false if it exists.
 // The caller holds g.mu for writing.

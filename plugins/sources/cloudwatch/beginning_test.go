@@ -139,3 +139,80 @@ func TestBeginningStartByDescribeLogStreams(t *testing.T) {
 		})
 	}
 }
+
+// A stream whose firstEventTimestamp is a year old, in a group that keeps events 7 days (the
+// year-old events deleted, the stream's first event time left as it was): start_position
+// beginning starts at the retention limit, near the data, and reads it with a few
+// FilterLogEvents calls rather than one per max_window over a year. Without DescribeLogGroups
+// the start is the streams' first event time, with a warning.
+func TestBeginningStartsAtTheGroupsRetention(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		denied bool
+	}{{"allowed", false}, {"denied", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, cwlogs.Options{})
+			w.put("us-east-1", ctStream("us-east-1"), 3, 365*24*time.Hour)
+			want := w.put("us-east-1", ctStream("us-east-1"), 20, 2*24*time.Hour)
+			if err := w.svc.SetRetention(testAccount, "us-east-1", testGroup, 7); err != nil {
+				t.Fatal(err)
+			}
+			cfg := w.config("us-east-1")
+			cfg.StartPosition = "beginning"
+			cfg.MaxWindow = 24 * time.Hour
+			cfg.PollInterval = time.Hour // no poll once caught up: the calls counted are the catching up
+			var logs lockedBuffer
+			set := plugintest.Settings(t, "cw", nil)
+			set.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("plugin", "cw")
+			s, err := New(cfg, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig := s.tune.newAPI
+			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
+				api, err := orig(ctx, region)
+				if tc.denied {
+					return groupsDenied{api}, err
+				}
+				return api, err
+			}
+			pub := plugintest.NewPublisher(plugintest.AckAsync)
+			run := plugintest.Start(t, s, pub)
+			pub.WaitUntil(t, 20*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+			run.Stop(t)
+			raw, err := set.State.Get(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, err := decodeCheckpoint(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := time.Now().Add(-7 * 24 * time.Hour).UnixMilli()
+			calls := w.svc.Stats().Calls["FilterLogEvents"]
+			if tc.denied {
+				if cp.Start > time.Now().Add(-364*24*time.Hour).UnixMilli() {
+					t.Errorf("start %s without DescribeLogGroups, want the streams' first event time a year ago", msTime(cp.Start))
+				}
+				if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "logs:DescribeLogGroups") {
+					t.Errorf("no warning about DescribeLogGroups:\n%s", logs.String())
+				}
+				return
+			}
+			if cp.Start < limit-time.Minute.Milliseconds() || cp.Start > limit+time.Minute.Milliseconds() {
+				t.Errorf("start %s, want the retention limit %s (data from %s on)", msTime(cp.Start), msTime(limit), msTime(limit+5*24*time.Hour.Milliseconds()))
+			}
+			// the probe and a window a day over 7 days
+			if calls > 12 {
+				t.Errorf("cloudsim served %d FilterLogEvents calls to read 7 days of windows a day wide", calls)
+			}
+		})
+	}
+}
+
+// groupsDenied refuses DescribeLogGroups, as credentials without logs:DescribeLogGroups.
+type groupsDenied struct{ logsAPI }
+
+func (groupsDenied) DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeLogGroups"}
+}

@@ -154,6 +154,10 @@ func (c *countingAPI) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.Fi
 	return out, err
 }
 
+func (c *countingAPI) DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
+	return c.next.DescribeLogGroups(ctx, in, o...)
+}
+
 func (c *countingAPI) DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
 	return c.next.DescribeLogStreams(ctx, in, o...)
 }

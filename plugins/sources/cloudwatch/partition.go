@@ -236,6 +236,12 @@ func (p *partition) load(ctx context.Context, cur *state.Cursor) (*checkpoint, e
 // events; the partition checks again every poll_interval. Without DescribeLogStreams (not
 // allowed), the start is max_window before the probe's earliest event (FilterLogEvents returns
 // events in timestamp order per stream; the margin covers other streams' interleaving).
+//
+// firstEventTimestamp stays the first event ever stored after the group's retention deleted
+// it: a stream a year old in a group that keeps 7 days would have the windows walk a year of
+// nothing. No event older than now minus the retention period (DescribeLogGroups'
+// retentionInDays) can still arrive (PutLogEvents refuses it), and those not deleted yet are
+// visible, so no earlier than the probe's event: the start is raised to the later of the two.
 func (p *partition) beginning(ctx context.Context) (int64, error) {
 	for waiting := false; ; {
 		earliest, err := p.probe(ctx)
@@ -247,10 +253,22 @@ func (p *partition) beginning(ctx context.Context) (int64, error) {
 			if err != nil {
 				return 0, err
 			}
+			start := max(earliest-p.s.cfg.MaxWindow.Milliseconds(), 0)
 			if ok {
-				return min(first, earliest), nil
+				start = min(first, earliest)
 			}
-			return max(earliest-p.s.cfg.MaxWindow.Milliseconds(), 0), nil
+			days, err := p.retentionDays(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if days > 0 {
+				if floor := min(p.now().UnixMilli()-int64(days)*24*time.Hour.Milliseconds(), earliest); floor > start {
+					p.log.Info("start_position beginning: the log group keeps events for retentionInDays; the streams' first event time is older than that, so the start is the retention limit (or the earliest event still there)",
+						"retention_days", days, "first_event", msTime(start), "from", msTime(floor))
+					start = floor
+				}
+			}
+			return start, nil
 		}
 		if !waiting {
 			waiting = true
@@ -261,6 +279,36 @@ func (p *partition) beginning(ctx context.Context) (int64, error) {
 			return 0, ctx.Err()
 		}
 	}
+}
+
+// retentionDays returns the log group's retentionInDays (DescribeLogGroups), 0 when it keeps
+// events for ever or cannot tell (DescribeLogGroups not allowed: a warning that the start may
+// lie long before the oldest event still stored).
+func (p *partition) retentionDays(ctx context.Context) (int, error) {
+	group := p.s.cfg.LogGroup
+	// The group's own name sorts first among the names it prefixes: one page finds it.
+	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)}
+	var out *cloudwatchlogs.DescribeLogGroupsOutput
+	err := p.retrying(ctx, "DescribeLogGroups", func(ctx context.Context) (err error) {
+		out, err = p.api.DescribeLogGroups(ctx, in)
+		return err
+	})
+	switch {
+	case errors.Is(err, errDenied):
+		p.log.Warn("start_position beginning: DescribeLogGroups is not allowed (grant logs:DescribeLogGroups); the log group's retention is unknown, so the start is the streams' first event time, which may lie long before the oldest event the retention left: windows are read from there",
+			"err", err)
+		return 0, nil
+	case errors.Is(err, errNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	for _, g := range out.LogGroups {
+		if aws.ToString(g.LogGroupName) == group {
+			return int(aws.ToInt32(g.RetentionInDays)), nil
+		}
+	}
+	return 0, nil
 }
 
 // describeMaxPages bounds the DescribeLogStreams pages read for the first event time (50
@@ -283,7 +331,7 @@ func (p *partition) firstEventTime(ctx context.Context) (int64, bool, error) {
 	first, found := int64(math.MaxInt64), false
 	for range describeMaxPages {
 		out, err := p.describe(ctx, in)
-		if errors.Is(err, errDescribeDenied) {
+		if errors.Is(err, errDenied) {
 			p.log.Warn("start_position beginning: DescribeLogStreams is not allowed (grant logs:DescribeLogStreams); starting max_window before the earliest event FilterLogEvents returned: events of other streams older than that are skipped",
 				"err", err, "max_window", cfg.MaxWindow)
 			return 0, false, nil
@@ -313,42 +361,60 @@ func (p *partition) firstEventTime(ctx context.Context) (int64, bool, error) {
 	return 0, false, nil
 }
 
-// errDescribeDenied is DescribeLogStreams refused to these credentials.
-var errDescribeDenied = errors.New("DescribeLogStreams is not allowed")
+// errDenied is a Describe call refused to these credentials; errNotFound a Describe call of a
+// group that does not exist.
+var (
+	errDenied   = errors.New("not allowed")
+	errNotFound = errors.New("not found")
+)
 
-// describe makes one DescribeLogStreams call, waiting for the shared limiter and retrying
-// throttling and transient errors with backoff until ctx ends; a missing group is no stream.
+// describe makes one DescribeLogStreams call (see retrying); a missing group is no stream.
 func (p *partition) describe(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	var out *cloudwatchlogs.DescribeLogStreamsOutput
+	err := p.retrying(ctx, "DescribeLogStreams", func(ctx context.Context) (err error) {
+		out, err = p.api.DescribeLogStreams(ctx, in)
+		return err
+	})
+	if errors.Is(err, errNotFound) {
+		return &cloudwatchlogs.DescribeLogStreamsOutput{}, nil
+	}
+	return out, err
+}
+
+// retrying makes one call of the Describe operation op, waiting for the shared limiter and
+// retrying throttling and transient errors with backoff until ctx ends. Access denied is
+// errDenied, a missing resource errNotFound, a changed pinned certificate fatal.
+func (p *partition) retrying(ctx context.Context, op string, call func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		if err := p.lim.Wait(ctx); err != nil {
-			return nil, err
+			return err
 		}
-		out, err := p.api.DescribeLogStreams(ctx, in)
+		err := call(ctx)
 		if err == nil {
-			return out, nil
+			return nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 		var pe *pinError
 		if errors.As(err, &pe) {
-			return nil, plugin.Fatal(pe)
+			return plugin.Fatal(pe)
 		}
 		code, _ := apiError(err)
 		switch code {
 		case "AccessDeniedException", "AccessDenied":
-			return nil, fmt.Errorf("%w: %w", errDescribeDenied, err)
+			return fmt.Errorf("%s: %w: %w", op, errDenied, err)
 		case "ResourceNotFoundException":
-			return &cloudwatchlogs.DescribeLogStreamsOutput{}, nil
+			return fmt.Errorf("%s: %w: %w", op, errNotFound, err)
 		case "ThrottlingException", "TooManyRequestsException", "LimitExceededException":
 			p.s.set.Metrics.Retries.Inc()
 		default:
 			p.s.set.Metrics.Errors.Inc()
 			p.s.set.Metrics.Retries.Inc()
-			p.log.Warn("DescribeLogStreams failed; retrying", "err", err, "attempt", attempt)
+			p.log.Warn(op+" failed; retrying", "err", err, "attempt", attempt)
 		}
 		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
@@ -499,12 +565,15 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				ID: aws.ToString(fe.EventId), Timestamp: aws.ToInt64(fe.Timestamp), IngestionTime: aws.ToInt64(fe.IngestionTime),
 				Stream: aws.ToString(fe.LogStreamName), Message: aws.ToString(fe.Message),
 			}
-			if _, ok := cp.Seen[e.ID]; ok && e.ID != "" {
+			// The seen set is saved as JSON, which reads an id back as valid UTF-8: it is kept
+			// under that form, so that a restart recognises it.
+			seenID := jsonx.RepairUTF8String(e.ID)
+			if _, ok := cp.Seen[seenID]; ok && seenID != "" {
 				dups++
 				continue
 			}
-			if e.ID != "" {
-				cp.Seen[e.ID] = e.Timestamp
+			if seenID != "" {
+				cp.Seen[seenID] = e.Timestamp
 			}
 			if e.IngestionTime-e.Timestamp > lateMs {
 				late++

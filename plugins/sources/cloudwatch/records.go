@@ -49,7 +49,7 @@ type builder struct {
 // out with no Kind. Any other message gives one record with no Kind, as read.
 //
 // A message that is not valid UTF-8 is repaired first (jsonx.RepairUTF8: each invalid byte
-// becomes U+FFFD) and counted. The SDK's JSON decoding already reads such bytes as U+FFFD, and
+// becomes U+FFFD) and counted, and so are the event's stream name and eventId. The SDK's JSON decoding already reads such bytes as U+FFFD, and
 // CloudWatch Logs stores them so, so this guards the records' bytes rather than expecting them;
 // a valid message costs one utf8.Valid.
 //
@@ -62,8 +62,15 @@ type builder struct {
 //     record's ID); Payload is the message or the element, and Meta input_form "cloudwatch".
 func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Record {
 	msg := []byte(e.Message)
-	if fixed, first := jsonx.RepairUTF8(msg); first >= 0 {
+	fixed, first := jsonx.RepairUTF8(msg)
+	stream, id := jsonx.RepairUTF8String(e.Stream), jsonx.RepairUTF8String(e.ID)
+	if first >= 0 || len(stream) != len(e.Stream) || len(id) != len(e.ID) {
+		// The stream name and eventId go into the records (Meta, ID, the envelope) as the
+		// message does: valid UTF-8 too, the event counted once.
 		msg = fixed
+		re := *e
+		re.Stream, re.ID = stream, id
+		e = &re
 		b.repairs.Note(plugin.RepairInvalidUTF8, "log_stream", e.Stream, "event_id", e.ID, "invalid_byte", first)
 	}
 	ls := b.logSource(e, msg)

@@ -59,3 +59,50 @@ func TestInvalidUTF8MessagesAreRepaired(t *testing.T) {
 		})
 	}
 }
+
+// The stream name and eventId of an event go into its records (Meta, ID, the envelope) as
+// valid UTF-8 too: repaired, and the event counted once, whatever else was repaired.
+func TestInvalidUTF8StreamAndIDAreRepaired(t *testing.T) {
+	ct := `{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventID":"1","eventType":"AwsApiCall"}`
+	tests := []struct {
+		name, stream, id, msg string
+		extract, gateway      bool
+		wantStream, wantID    string
+	}{
+		{"stream, extracted", "s\xff", "ev1", ct, true, false, "s\uFFFD", "ev1"},
+		{"eventId, enveloped", "s", "ev\xc3", ct, false, false, "s", "ev\uFFFD"},
+		{"stream and message, enveloped", "s\xe9", "ev1", "text \xff", false, false, "s\uFFFD", "ev1"},
+		{"stream as the gateway's identifier", "s\xff", "ev1", ct, true, true, "s\uFFFD", "ev1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := telemetry.NewMetrics("test").Plugin("cw")
+			b := builder{source: "cw", region: "us-east-1", group: "g", extract: tc.extract, repairs: plugin.NewRepairs(plugintest.Logger(t), m)}
+			if tc.gateway {
+				b.idents = &identifiers{}
+			}
+			recs := b.appendRecords(nil, &logEvent{ID: tc.id, Timestamp: 1, IngestionTime: 2, Stream: tc.stream, Message: tc.msg})
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			r := recs[0]
+			if !utf8.Valid(r.Raw) || !utf8.Valid(r.Payload) || !utf8.ValidString(r.ID) {
+				t.Errorf("record %q (payload %q, id %q): not valid UTF-8", r.Raw, r.Payload, r.ID)
+			}
+			for k, v := range r.Meta {
+				if !utf8.ValidString(v) {
+					t.Errorf("meta %s %q: not valid UTF-8", k, v)
+				}
+			}
+			if r.Meta[event.MetaLogStream] != tc.wantStream || r.ID != tc.wantID {
+				t.Errorf("stream %q id %q, want %q %q", r.Meta[event.MetaLogStream], r.ID, tc.wantStream, tc.wantID)
+			}
+			if tc.gateway && r.Meta[event.MetaLogSourceID] != tc.wantStream {
+				t.Errorf("log source identifier %q, want %q", r.Meta[event.MetaLogSourceID], tc.wantStream)
+			}
+			if got := testutil.ToFloat64(m.RepairedCounter(plugin.RepairInvalidUTF8)); got != 1 {
+				t.Errorf("%v repaired, want 1", got)
+			}
+		})
+	}
+}

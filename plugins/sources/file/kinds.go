@@ -3,6 +3,7 @@ package file
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
@@ -32,14 +33,22 @@ func (s *Source) records(ctx context.Context, t *tracked, raw []byte, at int64) 
 		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
 			return nil, err
 		}
-		r := &event.Record{Raw: s.validUTF8(t, raw, at, -1), Source: s.set.Name, ValidJSON: true}
+		rec, ok, err := s.validUTF8(ctx, t, raw, at, -1)
+		if !ok {
+			return nil, err
+		}
+		r := &event.Record{Raw: rec, Source: s.set.Name, ValidJSON: true}
 		r.Kind, r.Subtype = netskopeKind(r)
 		return []*event.Record{r}, nil
 	default:
 		if ok, err := s.checkObject(ctx, t, raw, at); !ok {
 			return nil, err
 		}
-		return []*event.Record{{Raw: s.validUTF8(t, raw, at, -1), Source: s.set.Name, ValidJSON: true}}, nil
+		rec, ok, err := s.validUTF8(ctx, t, raw, at, -1)
+		if !ok {
+			return nil, err
+		}
+		return []*event.Record{{Raw: rec, Source: s.set.Name, ValidJSON: true}}, nil
 	}
 }
 
@@ -52,6 +61,9 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 		return nil, s.set.Dropper.Drop(ctx, raw, plugin.ReasonInvalid, fmt.Errorf("%s at byte %d: not CloudTrail: %w", t.path, at, err))
 	}
 	recs := make([]*event.Record, 0, len(items))
+	// noted: a record of raw was counted as repaired; enveloped: raw wraps its records, and
+	// invalid bytes of a JSON string in the wrapper are read as U+FFFD while unwrapping.
+	noted, enveloped := false, false
 	for i := range items {
 		it := &items[i]
 		sum, err := cloudtrailrecord.Identify(it.Record)
@@ -70,41 +82,75 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 		if len(items) > 1 {
 			elem = i
 		}
-		rec := s.validUTF8(t, it.Record, at, elem)
+		rec, ok, err := s.validUTF8(ctx, t, it.Record, at, elem)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
 		if len(rec) != len(it.Record) {
+			noted = true
 			// Repaired (a repair makes it longer: one byte becomes three): the eventType read
 			// from the bytes as they were may need it too.
 			sum.EventType = jsonx.RepairUTF8String(sum.EventType)
 		}
 		r := &event.Record{Raw: rec, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType, ValidJSON: true}
 		if env := &it.Envelope; env.Form != cloudtrailrecord.FormRecord {
+			enveloped = true
 			r.Meta = map[string]string{event.MetaInputForm: env.Form.String()}
-			if env.LogGroup != "" {
-				r.Meta[event.MetaLogGroup] = env.LogGroup
+			// The envelope's names go to destinations as they are: valid UTF-8 too. A record
+			// whose names alone were repaired is counted once, as a repaired record is.
+			group, stream := jsonx.RepairUTF8String(env.LogGroup), jsonx.RepairUTF8String(env.LogStream)
+			if (len(group) != len(env.LogGroup) || len(stream) != len(env.LogStream)) && len(rec) == len(it.Record) {
+				where := []any{"path", t.path, "offset", at, "envelope", "log_group/log_stream"}
+				if elem >= 0 {
+					where = append(where, "element", elem)
+				}
+				s.repairs.Note(plugin.RepairInvalidUTF8, where...)
+				noted = true
 			}
-			if env.LogStream != "" {
-				r.Meta[event.MetaLogStream] = env.LogStream
+			if group != "" {
+				r.Meta[event.MetaLogGroup] = group
+			}
+			if stream != "" {
+				r.Meta[event.MetaLogStream] = stream
 			}
 		}
 		recs = append(recs, r)
+	}
+	if enveloped && !noted && len(recs) > 0 && !utf8.Valid(raw) {
+		// The wrapper's invalid bytes were inside its JSON strings, unwrapped as U+FFFD: what
+		// goes on is valid, and the repair is counted as the others are.
+		s.repairs.Note(plugin.RepairInvalidUTF8, "path", t.path, "offset", at, "envelope", "json string")
 	}
 	return recs, nil
 }
 
 // validUTF8 returns rec, a JSON record read at byte at of the file (element elem of what was
 // read there, -1 when it is all of it), as valid UTF-8: repaired (jsonx.RepairUTF8) and counted
-// when it is not.
-func (s *Source) validUTF8(t *tracked, rec []byte, at int64, elem int) []byte {
+// when it is not. A repair makes a record longer (each invalid byte becomes the three bytes of
+// U+FFFD): a repaired record longer than max_record_size is dropped as too large, its bytes as
+// read, and ok is false (err when the drop failed).
+func (s *Source) validUTF8(ctx context.Context, t *tracked, rec []byte, at int64, elem int) (out []byte, ok bool, err error) {
 	fixed, first := jsonx.RepairUTF8(rec)
 	if first < 0 {
-		return rec
+		return rec, true, nil
 	}
 	where := []any{"path", t.path, "offset", at, "invalid_byte", first}
 	if elem >= 0 {
 		where = append(where, "element", elem)
 	}
 	s.repairs.Note(plugin.RepairInvalidUTF8, where...)
-	return fixed
+	if int64(len(fixed)) > int64(s.cfg.MaxRecordSize) {
+		place := fmt.Sprintf("%s at byte %d", t.path, at)
+		if elem >= 0 {
+			place = fmt.Sprintf("%s, element %d", place, elem)
+		}
+		return nil, false, s.set.Dropper.Drop(ctx, rec, plugin.ReasonTooLarge,
+			fmt.Errorf("%s: record of %d bytes is %d bytes once its invalid UTF-8 is repaired, over max_record_size %s", place, len(rec), len(fixed), s.cfg.MaxRecordSize))
+	}
+	return fixed, true, nil
 }
 
 // netskopeFields are the fields netskopeKind reads.
