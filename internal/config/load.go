@@ -136,7 +136,7 @@ func (l *loader) placeLines() {
 	}
 	for _, e := range l.errs {
 		var le *LineError
-		if !errors.As(e, &le) || le.Line > 0 || le.Path == "" {
+		if !errors.As(e, &le) || le.Line > 0 || le.Path == "" && leadingKey(le.Err.Error()) == "" {
 			continue
 		}
 		p := le.Path
@@ -323,7 +323,15 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		l.errs = append(l.errs, ValidateTree(cfg, "")...)
 		cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
 	} else {
-		// The sections that decoded are checked one by one.
+		// The top-level scalars that decoded are checked, then the sections that decoded, one
+		// by one.
+		var top []error
+		addErrs(&top, "", cfg.Validate())
+		for _, e := range top {
+			if !failed[leadingKey(e.Error())] {
+				l.errs = append(l.errs, e)
+			}
+		}
 		v := reflect.ValueOf(cfg).Elem()
 		for i := range v.NumField() {
 			key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")

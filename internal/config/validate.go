@@ -120,10 +120,8 @@ func addErrs(errs *[]error, path string, err error) {
 		}
 		return
 	}
-	if path == "" {
-		*errs = append(*errs, err)
-		return
-	}
+	// With no path the problem still becomes a LineError: the loader finds its line by the key
+	// its message starts with ("data_dir: must not be empty").
 	*errs = append(*errs, &LineError{Path: path, Err: err})
 }
 
