@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/rules"
 )
@@ -738,6 +739,11 @@ func (l *loader) routes(cfg *Config) {
 		}
 		pairs[pair] = i
 	}
+	for i, r := range cfg.SIEMMappings {
+		if w := refusedKinds(cfg, r); w != "" {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] (%s): %s", i, r.Name, w))
+		}
+	}
 	for _, p := range cfg.Plugins {
 		if !used[p.Name] {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is in no siem_mapping: it will not run", p.Name, p.Type))
@@ -746,4 +752,57 @@ func (l *loader) routes(cfg *Config) {
 	if len(cfg.SIEMMappings) == 0 {
 		cfg.Warnings = append(cfg.Warnings, "no siem_mappings: nothing will flow")
 	}
+}
+
+// refusedKinds is the warning for mapping r when its destination refuses every kind of record
+// its source gives (a file source without record_kind feeding CloudTrail Lake): at run the
+// mapping would send nothing, each record counted unsupported_by_destination. "" when it sends.
+func refusedKinds(cfg *Config, r RouteConfig) string {
+	src, ok := cfg.Plugin(r.Source)
+	if !ok || src.Kind != plugin.KindSource {
+		return ""
+	}
+	dst, ok := cfg.Plugin(r.Destination)
+	if !ok || dst.Kind != plugin.KindDestination {
+		return ""
+	}
+	ks, ok := src.Options.(KindedSource)
+	if !ok {
+		return ""
+	}
+	kr, ok := dst.Options.(plugin.KindRefuser)
+	if !ok {
+		return ""
+	}
+	takesAny := func(kinds []event.Kind) bool {
+		for _, k := range kinds {
+			if _, refused := kr.RefuseKind(k, ""); !refused {
+				return true
+			}
+		}
+		return false
+	}
+	key, value, choices := ks.RecordKinds()
+	kinds, known := choices[value]
+	if !known || len(kinds) == 0 || takesAny(kinds) {
+		return ""
+	}
+	reason, _ := kr.RefuseKind(kinds[0], "")
+	what := fmt.Sprintf("%s is %q", key, value)
+	if value == "" {
+		what = key + " is not set"
+	}
+	var fixes []string
+	for v, ks := range choices {
+		if v != "" && takesAny(ks) {
+			fixes = append(fixes, key+": "+v)
+		}
+	}
+	sort.Strings(fixes)
+	fix := "this destination takes none of its kinds"
+	if len(fixes) > 0 {
+		fix = fmt.Sprintf("set %s on %q if its records are such", strings.Join(fixes, " or "), r.Source)
+	}
+	return fmt.Sprintf("destination %q (%s) refuses every record of source %q (%s): %s; the mapping would send nothing (each record counted unsupported_by_destination); %s",
+		r.Destination, dst.Type, r.Source, what, reason, fix)
 }

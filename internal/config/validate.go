@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/logshipper/logshipper/internal/event"
 )
 
 // Validator is implemented by configuration structs. Validate checks the struct's own fields;
@@ -18,6 +20,15 @@ type Validator interface {
 // Validate problem ("insecure_skip_verify: ...").
 type Warner interface {
 	Warnings() []string
+}
+
+// KindedSource is implemented by source configurations whose key chooses the kinds of their
+// records (the file source's record_kind). The loader warns of a SIEM mapping whose destination
+// (a plugin.KindRefuser) refuses every kind the source's records carry: it would send nothing.
+type KindedSource interface {
+	// RecordKinds returns the key, its value in this configuration, and the kinds of record
+	// each of its values gives ("" is a record of no kind).
+	RecordKinds() (key, value string, kinds map[string][]event.Kind)
 }
 
 // ValidateTree calls Validate on v and on every struct reachable from it through fields with a
