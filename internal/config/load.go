@@ -39,9 +39,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Option changes what Load and Parse check.
+type Option func(*loader)
+
+// CheckHost adds the checks of this machine that run would otherwise fail on when it starts,
+// without creating anything: data_dir and the files plugins write (HostChecker) must be
+// usable (a directory where one is needed, writable). validate and run ask for them; tests
+// of configurations written for other machines do not.
+func CheckHost() Option { return func(l *loader) { l.host = true } }
+
 // Load reads, interpolates, decodes, defaults and validates the file at path. Plugin options
 // are decoded with the factories of reg. On failure the error is an *Error listing everything.
-func Load(path string, reg *plugin.Registry, res Resolver) (*Config, error) {
+func Load(path string, reg *plugin.Registry, res Resolver, opts ...Option) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
@@ -49,7 +58,7 @@ func Load(path string, reg *plugin.Registry, res Resolver) (*Config, error) {
 	if res.Dir == "" {
 		res.Dir = filepath.Dir(path)
 	}
-	return Parse(data, path, reg, res)
+	return Parse(data, path, reg, res, opts...)
 }
 
 // topLevel mirrors Config with the plugin entries left as raw nodes.
@@ -59,8 +68,11 @@ type topLevel struct {
 }
 
 // Parse is Load on bytes already read; name is used in messages.
-func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Config, error) {
+func Parse(data []byte, name string, reg *plugin.Registry, res Resolver, opts ...Option) (*Config, error) {
 	l := &loader{reg: reg, lines: linePaths{}}
+	for _, o := range opts {
+		o(l)
+	}
 	cfg := l.parse(data, res)
 	if len(l.errs) > 0 {
 		l.placeLines()
@@ -80,6 +92,7 @@ type loader struct {
 	// unreadable names plugin entries that could not be read at all (no or an unknown type):
 	// their problem is reported; a mapping naming them is not reported again.
 	unreadable []string
+	host       bool // CheckHost
 }
 
 func (l *loader) fail(name string) error {
@@ -350,6 +363,15 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		// Options has no yaml key, so the walk above does not reach it.
 		l.errs = append(l.errs, ValidateTree(p.Options, pluginPath(i, p.Name))...)
 		cfg.Warnings = append(cfg.Warnings, WarnTree(p.Options, pluginPath(i, p.Name))...)
+		if l.host {
+			l.errs = append(l.errs, hostTree(p.Options, pluginPath(i, p.Name))...)
+		}
+	}
+	l.claims(cfg, broken)
+	if l.host && !failed["data_dir"] && cfg.DataDir != "" {
+		if err := CheckDirUsable(cfg.DataDir); err != nil {
+			l.errs = append(l.errs, &LineError{Err: fmt.Errorf("data_dir: %w", err)})
+		}
 	}
 	if failed["business_rules"] {
 		return nil
@@ -805,4 +827,26 @@ func refusedKinds(cfg *Config, r RouteConfig) string {
 	}
 	return fmt.Sprintf("destination %q (%s) refuses every record of source %q (%s): %s; the mapping would send nothing (each record counted unsupported_by_destination); %s",
 		r.Destination, dst.Type, r.Source, what, reason, fix)
+}
+
+// claims reports two plugin entries that claim one thing no two configurations of a process may
+// share (Claimer): the second is refused, as its factory would refuse it at run.
+func (l *loader) claims(cfg *Config, broken map[*Plugin]bool) {
+	owner := map[string]string{} // key -> path of the entry that claimed it
+	for i, p := range cfg.Plugins {
+		c, ok := p.Options.(Claimer)
+		if !ok || broken[p] || p.Name == "" {
+			continue
+		}
+		path := pluginPath(i, p.Name)
+		for _, cl := range c.Claims(p.Name) {
+			if first, taken := owner[cl.Key]; taken {
+				// The first conflict says what to change; the entry's other claims follow
+				// from the same setting.
+				l.errs = append(l.errs, &LineError{Line: p.Line, Path: path, Err: errors.New(cl.Problem(first))})
+				break
+			}
+			owner[cl.Key] = path
+		}
+	}
 }

@@ -31,6 +31,41 @@ type KindedSource interface {
 	RecordKinds() (key, value string, kinds map[string][]event.Kind)
 }
 
+// HostChecker is implemented by configuration structs that name places on this machine that
+// run writes (a file destination's path). CheckHost reports what would stop run from using them,
+// creating nothing; the loader calls it only when asked (CheckHost), as validate and run do.
+type HostChecker interface {
+	CheckHost() error
+}
+
+// Claimer is implemented by plugin configurations that need something no other configuration
+// of the process may use (a Netskope tenant's iterator indexes). The loader refuses a second
+// entry with a key of the first, with the second's Problem.
+type Claimer interface {
+	// Claims lists what the configuration named name claims.
+	Claims(name string) []Claim
+}
+
+// Claim is one thing a Claimer needs for itself.
+type Claim struct {
+	// Key identifies what is claimed: two entries with one key conflict.
+	Key string
+	// Problem is the problem of the entry that claims Key second, given the path of the first
+	// ("plugins[0] (acme)"); it starts with the key of the option to change.
+	Problem func(first string) string
+}
+
+// hostTree is ValidateTree for HostChecker.
+func hostTree(v any, path string) []error {
+	var errs []error
+	walkStructs(reflect.ValueOf(v), path, func(s any, path string) {
+		if h, ok := s.(HostChecker); ok {
+			addErrs(&errs, path, h.CheckHost())
+		}
+	})
+	return errs
+}
+
 // ValidateTree calls Validate on v and on every struct reachable from it through fields with a
 // yaml key, slices and maps, and returns every problem, each prefixed with its path (yaml keys
 // joined by dots, indexes in brackets). It never stops at the first problem.
