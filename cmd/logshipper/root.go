@@ -138,7 +138,7 @@ mappings that connect them. See examples/ and docs/.`,
 // loadConfig loads the configuration at path. When the file has problems it prints them all to
 // stderr and returns exitCode(1): the caller only returns the error.
 func loadConfig(cmd *cobra.Command, path string, reg *plugin.Registry) (*config.Config, error) {
-	cfg, err := config.Load(path, reg, config.Resolver{})
+	cfg, err := config.Load(path, reg, config.Resolver{}, config.CheckHost())
 	var ce *config.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())

@@ -105,8 +105,12 @@ func (a AdminConfig) Validate() error {
 	if a.Listen == "" {
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(a.Listen); err != nil {
+	_, port, err := net.SplitHostPort(a.Listen)
+	if err != nil {
 		return fmt.Errorf("listen: %q is not host:port", a.Listen)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("listen: %q: the port is not 0-65535 (or a service name of this machine)", a.Listen)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/rules"
 )
@@ -38,9 +39,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Option changes what Load and Parse check.
+type Option func(*loader)
+
+// CheckHost adds the checks of this machine that run would otherwise fail on when it starts,
+// without creating anything: data_dir and the files plugins write (HostChecker) must be
+// usable (a directory where one is needed, writable). validate and run ask for them; tests
+// of configurations written for other machines do not.
+func CheckHost() Option { return func(l *loader) { l.host = true } }
+
 // Load reads, interpolates, decodes, defaults and validates the file at path. Plugin options
 // are decoded with the factories of reg. On failure the error is an *Error listing everything.
-func Load(path string, reg *plugin.Registry, res Resolver) (*Config, error) {
+func Load(path string, reg *plugin.Registry, res Resolver, opts ...Option) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
@@ -48,7 +58,7 @@ func Load(path string, reg *plugin.Registry, res Resolver) (*Config, error) {
 	if res.Dir == "" {
 		res.Dir = filepath.Dir(path)
 	}
-	return Parse(data, path, reg, res)
+	return Parse(data, path, reg, res, opts...)
 }
 
 // topLevel mirrors Config with the plugin entries left as raw nodes.
@@ -58,8 +68,11 @@ type topLevel struct {
 }
 
 // Parse is Load on bytes already read; name is used in messages.
-func Parse(data []byte, name string, reg *plugin.Registry, res Resolver) (*Config, error) {
+func Parse(data []byte, name string, reg *plugin.Registry, res Resolver, opts ...Option) (*Config, error) {
 	l := &loader{reg: reg, lines: linePaths{}}
+	for _, o := range opts {
+		o(l)
+	}
 	cfg := l.parse(data, res)
 	if len(l.errs) > 0 {
 		l.placeLines()
@@ -79,6 +92,7 @@ type loader struct {
 	// unreadable names plugin entries that could not be read at all (no or an unknown type):
 	// their problem is reported; a mapping naming them is not reported again.
 	unreadable []string
+	host       bool // CheckHost
 }
 
 func (l *loader) fail(name string) error {
@@ -136,7 +150,7 @@ func (l *loader) placeLines() {
 	}
 	for _, e := range l.errs {
 		var le *LineError
-		if !errors.As(e, &le) || le.Line > 0 || le.Path == "" {
+		if !errors.As(e, &le) || le.Line > 0 || le.Path == "" && leadingKey(le.Err.Error()) == "" {
 			continue
 		}
 		p := le.Path
@@ -323,7 +337,15 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		l.errs = append(l.errs, ValidateTree(cfg, "")...)
 		cfg.Warnings = append(cfg.Warnings, WarnTree(cfg, "")...)
 	} else {
-		// The sections that decoded are checked one by one.
+		// The top-level scalars that decoded are checked, then the sections that decoded, one
+		// by one.
+		var top []error
+		addErrs(&top, "", cfg.Validate())
+		for _, e := range top {
+			if !failed[leadingKey(e.Error())] {
+				l.errs = append(l.errs, e)
+			}
+		}
 		v := reflect.ValueOf(cfg).Elem()
 		for i := range v.NumField() {
 			key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
@@ -341,6 +363,15 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		// Options has no yaml key, so the walk above does not reach it.
 		l.errs = append(l.errs, ValidateTree(p.Options, pluginPath(i, p.Name))...)
 		cfg.Warnings = append(cfg.Warnings, WarnTree(p.Options, pluginPath(i, p.Name))...)
+		if l.host {
+			l.errs = append(l.errs, hostTree(p.Options, pluginPath(i, p.Name))...)
+		}
+	}
+	l.claims(cfg, broken)
+	if l.host && !failed["data_dir"] && cfg.DataDir != "" {
+		if err := CheckDirUsable(cfg.DataDir); err != nil {
+			l.errs = append(l.errs, &LineError{Err: fmt.Errorf("data_dir: %w", err)})
+		}
 	}
 	if failed["business_rules"] {
 		return nil
@@ -730,6 +761,11 @@ func (l *loader) routes(cfg *Config) {
 		}
 		pairs[pair] = i
 	}
+	for i, r := range cfg.SIEMMappings {
+		if w := refusedKinds(cfg, r); w != "" {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] (%s): %s", i, r.Name, w))
+		}
+	}
 	for _, p := range cfg.Plugins {
 		if !used[p.Name] {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is in no siem_mapping: it will not run", p.Name, p.Type))
@@ -737,5 +773,80 @@ func (l *loader) routes(cfg *Config) {
 	}
 	if len(cfg.SIEMMappings) == 0 {
 		cfg.Warnings = append(cfg.Warnings, "no siem_mappings: nothing will flow")
+	}
+}
+
+// refusedKinds is the warning for mapping r when its destination refuses every kind of record
+// its source gives (a file source without record_kind feeding CloudTrail Lake): at run the
+// mapping would send nothing, each record counted unsupported_by_destination. "" when it sends.
+func refusedKinds(cfg *Config, r RouteConfig) string {
+	src, ok := cfg.Plugin(r.Source)
+	if !ok || src.Kind != plugin.KindSource {
+		return ""
+	}
+	dst, ok := cfg.Plugin(r.Destination)
+	if !ok || dst.Kind != plugin.KindDestination {
+		return ""
+	}
+	ks, ok := src.Options.(KindedSource)
+	if !ok {
+		return ""
+	}
+	kr, ok := dst.Options.(plugin.KindRefuser)
+	if !ok {
+		return ""
+	}
+	takesAny := func(kinds []event.Kind) bool {
+		for _, k := range kinds {
+			if _, refused := kr.RefuseKind(k, ""); !refused {
+				return true
+			}
+		}
+		return false
+	}
+	key, value, choices := ks.RecordKinds()
+	kinds, known := choices[value]
+	if !known || len(kinds) == 0 || takesAny(kinds) {
+		return ""
+	}
+	reason, _ := kr.RefuseKind(kinds[0], "")
+	what := fmt.Sprintf("%s is %q", key, value)
+	if value == "" {
+		what = key + " is not set"
+	}
+	var fixes []string
+	for v, ks := range choices {
+		if v != "" && takesAny(ks) {
+			fixes = append(fixes, key+": "+v)
+		}
+	}
+	sort.Strings(fixes)
+	fix := "this destination takes none of its kinds"
+	if len(fixes) > 0 {
+		fix = fmt.Sprintf("set %s on %q if its records are such", strings.Join(fixes, " or "), r.Source)
+	}
+	return fmt.Sprintf("destination %q (%s) refuses every record of source %q (%s): %s; the mapping would send nothing (each record counted unsupported_by_destination); %s",
+		r.Destination, dst.Type, r.Source, what, reason, fix)
+}
+
+// claims reports two plugin entries that claim one thing no two configurations of a process may
+// share (Claimer): the second is refused, as its factory would refuse it at run.
+func (l *loader) claims(cfg *Config, broken map[*Plugin]bool) {
+	owner := map[string]string{} // key -> path of the entry that claimed it
+	for i, p := range cfg.Plugins {
+		c, ok := p.Options.(Claimer)
+		if !ok || broken[p] || p.Name == "" {
+			continue
+		}
+		path := pluginPath(i, p.Name)
+		for _, cl := range c.Claims(p.Name) {
+			if first, taken := owner[cl.Key]; taken {
+				// The first conflict says what to change; the entry's other claims follow
+				// from the same setting.
+				l.errs = append(l.errs, &LineError{Line: p.Line, Path: path, Err: errors.New(cl.Problem(first))})
+				break
+			}
+			owner[cl.Key] = path
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/logshipper/logshipper/internal/event"
 )
 
 // Validator is implemented by configuration structs. Validate checks the struct's own fields;
@@ -18,6 +20,50 @@ type Validator interface {
 // Validate problem ("insecure_skip_verify: ...").
 type Warner interface {
 	Warnings() []string
+}
+
+// KindedSource is implemented by source configurations whose key chooses the kinds of their
+// records (the file source's record_kind). The loader warns of a SIEM mapping whose destination
+// (a plugin.KindRefuser) refuses every kind the source's records carry: it would send nothing.
+type KindedSource interface {
+	// RecordKinds returns the key, its value in this configuration, and the kinds of record
+	// each of its values gives ("" is a record of no kind).
+	RecordKinds() (key, value string, kinds map[string][]event.Kind)
+}
+
+// HostChecker is implemented by configuration structs that name places on this machine that
+// run writes (a file destination's path). CheckHost reports what would stop run from using them,
+// creating nothing; the loader calls it only when asked (CheckHost), as validate and run do.
+type HostChecker interface {
+	CheckHost() error
+}
+
+// Claimer is implemented by plugin configurations that need something no other configuration
+// of the process may use (a Netskope tenant's iterator indexes). The loader refuses a second
+// entry with a key of the first, with the second's Problem.
+type Claimer interface {
+	// Claims lists what the configuration named name claims.
+	Claims(name string) []Claim
+}
+
+// Claim is one thing a Claimer needs for itself.
+type Claim struct {
+	// Key identifies what is claimed: two entries with one key conflict.
+	Key string
+	// Problem is the problem of the entry that claims Key second, given the path of the first
+	// ("plugins[0] (acme)"); it starts with the key of the option to change.
+	Problem func(first string) string
+}
+
+// hostTree is ValidateTree for HostChecker.
+func hostTree(v any, path string) []error {
+	var errs []error
+	walkStructs(reflect.ValueOf(v), path, func(s any, path string) {
+		if h, ok := s.(HostChecker); ok {
+			addErrs(&errs, path, h.CheckHost())
+		}
+	})
+	return errs
 }
 
 // ValidateTree calls Validate on v and on every struct reachable from it through fields with a
@@ -120,10 +166,8 @@ func addErrs(errs *[]error, path string, err error) {
 		}
 		return
 	}
-	if path == "" {
-		*errs = append(*errs, err)
-		return
-	}
+	// With no path the problem still becomes a LineError: the loader finds its line by the key
+	// its message starts with ("data_dir: must not be empty").
 	*errs = append(*errs, &LineError{Path: path, Err: err})
 }
 

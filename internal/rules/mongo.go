@@ -421,12 +421,12 @@ func compileExists(segs []string, v any, at string) (node, error) {
 func compileNot(segs []string, v any, at string) (node, error) {
 	switch t := v.(type) {
 	case string:
-		// Cloud Exchange's "Not Like": no match of the pattern, without regard to case, as
-		// $regex alone (a date: "is not").
+		// Cloud Exchange's "Not Like": no match of the pattern, with case, as $regex alone (a
+		// date: "is not").
 		if d, ok := ceDate(t); ok {
 			return notNode{newField(segs, dateEqPred{date{abs: d}})}, nil
 		}
-		p, err := compilePattern(t, "i")
+		p, err := compilePattern(t, "")
 		if err != nil {
 			return nil, failAt(at, "%v", err)
 		}
@@ -445,16 +445,16 @@ func compileNot(segs []string, v any, at string) (node, error) {
 }
 
 // compileRegex compiles $regex: a regular expression the field's string must contain a match of
-// (Python's re.search, which Cloud Exchange's evaluator uses). Alone, as Cloud Exchange writes it
-// (its "Like"), the pattern ignores case, as Cloud Exchange's evaluator does; beside $options, the
-// options are exactly those given (i, m, s, x), as in MongoDB. The syntax is Go's RE2: what Python
-// has and RE2 lacks (lookarounds, backreferences, ...) is an error naming the construct.
+// (Python's re.search, which Cloud Exchange's evaluator uses). Case counts unless $options has i,
+// as in MongoDB and in Cloud Exchange's evaluator (mongoquery searches with no flags); $options
+// gives exactly the options i, m, s and x. The syntax is Go's RE2: what Python has and RE2 lacks
+// (lookarounds, backreferences, ...) is an error naming the construct.
 func compileRegex(segs []string, v any, at string, opts any, hasOpts bool, optsAt string) (node, error) {
 	pattern, ok := v.(string)
 	if !ok {
 		return nil, failAt(at, "$regex takes a string, not %s", describe(v))
 	}
-	flags := "i"
+	flags := ""
 	if hasOpts {
 		o, ok := opts.(string)
 		if !ok {

@@ -80,29 +80,40 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"line": "ABC"}`, true}, // Python's $ matches before a final newline
 		{`{"plain": "ABC\n"}`, false},
 		// $regex alone is Cloud Exchange's "Like": a regular expression searched in the field,
-		// regardless of case
-		{`{"severity": {"$regex": "IG"}}`, true},
+		// with case, as in MongoDB and Cloud Exchange's evaluator
+		{`{"severity": {"$regex": "IG"}}`, false},
+		{`{"severity": {"$regex": "ig"}}`, true},
+		{`{"severity": {"$regex": "IG", "$options": "i"}}`, true},
 		{`{"severity": {"$regex": "low"}}`, false},
-		{`{"url": {"$regex": "example.com"}}`, true},
+		{`{"url": {"$regex": "example.com"}}`, false}, // the URL says Example.COM
+		{`{"url": {"$regex": "Example.COM"}}`, true},
+		{`{"url": {"$regex": "example.com", "$options": "i"}}`, true},
 		{`{"url": {"$regex": "example.org"}}`, false},
 		{`{"plain": {"$regex": "a.c"}}`, true}, // a pattern: . is any character
-		{`{"plain": {"$regex": "^ABC$"}}`, true},
+		{`{"plain": {"$regex": "^ABC$"}}`, false},
+		{`{"plain": {"$regex": "^abc$"}}`, true},
 		{`{"plain": {"$regex": "^b"}}`, false},
-		{`{"severity": {"$regex": "^(low|HIGH)$"}}`, true},
+		{`{"severity": {"$regex": "^(low|HIGH)$"}}`, false},
+		{`{"severity": {"$regex": "^(low|high)$"}}`, true},
 		{`{"severity": {"$regex": "^(low|medium)$"}}`, false},
-		{`{"url": {"$regex": "example\\.com/path"}}`, true},
+		{`{"url": {"$regex": "Example\\.COM/path"}}`, true},
+		{`{"url": {"$regex": "example\\.com/path", "$options": "i"}}`, true},
 		{`{"url": {"$regex": "example\\.org"}}`, false},
-		{`{"app": {"$regex": "box \\(personal"}}`, true},
+		{`{"app": {"$regex": "Box \\(Personal"}}`, true},
+		{`{"app": {"$regex": "box \\(personal", "$options": "i"}}`, true},
 		{`{"app": {"$regex": "\\[personal"}}`, false},
-		{`{"kelvin": {"$regex": "k"}}`, true}, // U+212A KELVIN SIGN folds to k
-		{`{"kelvin": {"$regex": "^273 k$"}}`, true},
-		{`{"city": {"$regex": "SKØB"}}`, true},
+		{`{"kelvin": {"$regex": "k"}}`, false},
+		{`{"kelvin": {"$regex": "k", "$options": "i"}}`, true}, // U+212A KELVIN SIGN folds to k
+		{`{"kelvin": {"$regex": "^273 k$", "$options": "i"}}`, true},
+		{`{"city": {"$regex": "SKØB"}}`, false},
+		{`{"city": {"$regex": "SKØB", "$options": "i"}}`, true},
 		{`{"severity": {"$regex": ""}}`, true},
 		{`{"bytes": {"$regex": "20"}}`, false}, // not a string
 		{`{"missing": {"$regex": ""}}`, false},
 		// $not with a string is Cloud Exchange's "Not Like"
 		{`{"severity": {"$not": "xyz"}}`, true},
-		{`{"severity": {"$not": "IG"}}`, false},
+		{`{"severity": {"$not": "IG"}}`, true}, // with case, as $regex
+		{`{"severity": {"$not": "ig"}}`, false},
 		{`{"missing": {"$not": "IG"}}`, true},
 		{`{"severity": {"$not": "^h.*h$"}}`, false}, // a pattern, as $regex's
 		{`{"severity": {"$not": "^l.*w$"}}`, true},
@@ -233,7 +244,7 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"user": {"name": "alice"}}`, true},   // an object of sub-field conditions
 		{`{"user": {"name": "alice", "address": {"city": {"$in": ["Lyon"]}}}}`, true},
 		{`{"user": {"name": "alice", "address": {"city": {"$in": ["Paris"]}}}}`, false},
-		{`{"user": {"$exists": true, "name": {"$regex": "LIC"}}}`, true},
+		{`{"user": {"$exists": true, "name": {"$regex": "lic"}}}`, true},
 		{`{"user.name.first": "x"}`, false},
 		{`{"user.name.first": {"$exists": false}}`, true},
 		{`{"user.missing": null}`, true},
@@ -250,8 +261,8 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"tags": {"$nin": ["z"]}}`, true},
 		{`{"tags": {"$ne": "a"}}`, false},
 		{`{"tags": {"$ne": "z"}}`, true},
-		{`{"tags": {"$regex": "B"}}`, true},
-		{`{"tags": {"$not": "B"}}`, false},
+		{`{"tags": {"$regex": "b"}}`, true},
+		{`{"tags": {"$not": "b"}}`, false},
 		{`{"tags": ["a", "b"]}`, true}, // or when the whole array is equal
 		{`{"tags": ["b", "a"]}`, false},
 		{`{"tags": {"$in": [["a", "b"]]}}`, true},
@@ -269,7 +280,7 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"empty": {"$ne": "x"}}`, true},
 		{`{"files.name": "b.docx"}`, true},
 		{`{"files.name": "c.docx"}`, false},
-		{`{"files.name": {"$regex": "PDF"}}`, true},
+		{`{"files.name": {"$regex": "PDF", "$options": "i"}}`, true},
 		{`{"files.size": {"$gt": 1000}}`, true},
 		{`{"files.size": {"$gt": 5000}}`, false},
 		{`{"files.1.name": "b.docx"}`, true},
@@ -307,7 +318,7 @@ func TestCompileMongoMatch(t *testing.T) {
 		{`{"query": "alert_type IN (\"dlp\")", "mongo": "{\"$and\":[{\"alert_type\":{\"$in\":[\"dlp\"]}}]}", "isValid": true}`, true},
 		{`{"mongo": "{\"$and\":[{\"alert_type\":{\"$in\":[\"malware\"]}}]}"}`, false},
 		{`"{\"severity\": \"high\"}"`, true},
-		{`{"$and":[{"severity":"High"},{"url":{"$regex":"EXAMPLE"}},{"bytes":{"$gte":1024}}]}`, true},
+		{`{"$and":[{"severity":"High"},{"url":{"$regex":"EXAMPLE","$options":"i"}},{"bytes":{"$gte":1024}}]}`, true},
 		{`{"$or":[{"user%name":{"$regex":"bob"}},{"type":{"$ne":"nspolicy"}}]}`, false},
 	}
 	r := rec(mongoSample)
@@ -635,7 +646,7 @@ func TestMongoMatchDoesNotAllocate(t *testing.T) {
 	rule, err := CompileMongo("r", `{"$and": [
 		{"severity": {"$in": ["high", "critical"]}},
 		{"alert_type": "DLP"},
-		{"user.name": {"$regex": "LIC"}},
+		{"user.name": {"$regex": "LIC", "$options": "i"}},
 		{"files.size": {"$gt": 1000}},
 		{"transaction_id": {"$ne": 1}},
 		{"timestamp": {"$gt": {"__RELATIVE__": {"__amount__": -36500, "__unit__": "day"}}}},
@@ -708,7 +719,7 @@ func TestDLPAlertSize(t *testing.T) {
 const benchFilter = `{"$and":[
 	{"alert_type":{"$in":["DLP","Malware"]}},
 	{"dlp_rule_severity":"high"},
-	{"dlp_profile":{"$regex":"pci"}},
+	{"dlp_profile":{"$regex":"pci","$options":"i"}},
 	{"dlp_incident_id":4012345678901234567},
 	{"file_size":{"$gte":1024}},
 	{"other_categories":{"$in":["Collaboration"]}},

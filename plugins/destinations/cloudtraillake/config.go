@@ -1,10 +1,12 @@
 package cloudtraillake
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/lakeapi"
 	"github.com/logshipper/logshipper/internal/mapping"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -28,7 +30,26 @@ type Config struct {
 	CallsPerSecond int `yaml:"calls_per_second"`
 }
 
-var _ plugin.Config = (*Config)(nil)
+var (
+	_ plugin.Config      = (*Config)(nil)
+	_ plugin.KindRefuser = (*Config)(nil)
+)
+
+// RefuseKind implements plugin.KindRefuser, for the destination and for validate, which warns
+// of a mapping that brings it only records it refuses. The lake's mappings cover Netskope events
+// and alerts; of those, UBA alerts are not taken, as Cloud Exchange decides by the endpoint the
+// alert came from (its Subtype).
+func (c *Config) RefuseKind(kind event.Kind, subtype string) (reason string, refused bool) {
+	switch {
+	case kind == "":
+		return "CloudTrail Lake's mappings cover Netskope events and alerts; this record has no kind (its source does not say what it is)", true
+	case kind != event.KindNetskopeEvent && kind != event.KindNetskopeAlert:
+		return fmt.Sprintf("CloudTrail Lake's mappings cover Netskope events and alerts, not %s records", kind), true
+	case kind == event.KindNetskopeAlert && subtype == "uba":
+		return "CloudTrail Lake does not take UBA alerts from the Netskope source", true
+	}
+	return "", false
+}
 
 // NewConfig returns the defaults.
 func NewConfig() plugin.Config {

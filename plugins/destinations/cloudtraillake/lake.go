@@ -146,19 +146,9 @@ func (d *Destination) BatchLimits() plugin.BatchLimits {
 	return plugin.BatchLimits{MaxRecords: maxEvents, MaxBytes: maxBody - 64<<10}
 }
 
-// RefuseKind implements plugin.KindRefuser. The lake's mappings cover Netskope events and
-// alerts; of those, UBA alerts are not taken, as Cloud Exchange decides by the endpoint the
-// alert came from (its Subtype).
+// RefuseKind implements plugin.KindRefuser, as the configuration answers it.
 func (d *Destination) RefuseKind(kind event.Kind, subtype string) (reason string, refused bool) {
-	switch {
-	case kind == "":
-		return "CloudTrail Lake's mappings cover Netskope events and alerts; this record has no kind (its source does not say what it is)", true
-	case kind != event.KindNetskopeEvent && kind != event.KindNetskopeAlert:
-		return fmt.Sprintf("CloudTrail Lake's mappings cover Netskope events and alerts, not %s records", kind), true
-	case kind == event.KindNetskopeAlert && subtype == "uba":
-		return "CloudTrail Lake does not take UBA alerts from the Netskope source", true
-	}
-	return "", false
+	return d.cfg.RefuseKind(kind, subtype)
 }
 
 // Check implements plugin.Checker: GetChannel tells wrong credentials, a missing permission

@@ -1,6 +1,8 @@
 package file
 
 import (
+	"fmt"
+
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -21,7 +23,22 @@ type Config struct {
 	Mode config.FileMode `yaml:"mode"`
 }
 
-var _ plugin.Config = (*Config)(nil)
+var (
+	_ plugin.Config      = (*Config)(nil)
+	_ config.HostChecker = (*Config)(nil)
+)
+
+// CheckHost implements config.HostChecker: the file can be opened for appending, or created
+// with its directory, as New does.
+func (c *Config) CheckHost() error {
+	if c.Path == "" {
+		return nil // Validate reports it
+	}
+	if err := config.CheckFileWritable(c.Path); err != nil {
+		return fmt.Errorf("path: %w", err)
+	}
+	return nil
+}
 
 // NewConfig returns the defaults.
 func NewConfig() plugin.Config {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -34,7 +35,19 @@ type Config struct {
 	RecordKind string `yaml:"record_kind"`
 }
 
-var _ plugin.Config = (*Config)(nil)
+var (
+	_ plugin.Config       = (*Config)(nil)
+	_ config.KindedSource = (*Config)(nil)
+)
+
+// RecordKinds implements config.KindedSource: record_kind chooses the kinds of the records.
+func (c *Config) RecordKinds() (key, value string, kinds map[string][]event.Kind) {
+	return "record_kind", c.RecordKind, map[string][]event.Kind{
+		KindNone:       {""},
+		KindCloudTrail: {event.KindCloudTrail},
+		KindNetskope:   {event.KindNetskopeEvent, event.KindNetskopeAlert},
+	}
+}
 
 // NewConfig returns the defaults.
 func NewConfig() plugin.Config {

@@ -159,7 +159,35 @@ func suggest(s string, known []string) string {
 	return best
 }
 
-var _ config.Warner = (*Config)(nil)
+var (
+	_ config.Warner  = (*Config)(nil)
+	_ config.Claimer = (*Config)(nil)
+)
+
+// Claims implements config.Claimer: the tenant's iterator indexes of the live source and of its
+// backfills. Two configurations of one process reading one index would split its pages between
+// them; the sources' factory refuses the second too, when it is built.
+func (c *Config) Claims(name string) []config.Claim {
+	u, err := tenantURL(c.Tenant)
+	if err != nil {
+		return nil // Validate reports it
+	}
+	base := strings.TrimRight(u.String(), "/")
+	prefix := c.IndexPrefix
+	if prefix == "" {
+		prefix = defaultIndexPrefix(name)
+	}
+	var out []config.Claim
+	for _, p := range []string{prefix, BackfillIndexPrefix(prefix)} {
+		out = append(out, config.Claim{
+			Key: "netskope index\x00" + base + "\x00" + p,
+			Problem: func(first string) string {
+				return fmt.Sprintf("index_prefix: %q on %s is already read by %s; two readers of one index split its pages between them: give one of them its own index_prefix", p, base, first)
+			},
+		})
+	}
+	return out
+}
 
 // Warnings implements config.Warner: the token sent in clear.
 func (c *Config) Warnings() []string {
