@@ -86,8 +86,8 @@ siem_mappings:
 	// Each destination's effective settings: stdout's own default workers (1), the file's
 	// values, and nothing for the source.
 	for _, want := range []string{
-		"  out (stdout): batch: {max_records: 500, max_bytes: 4MiB, max_wait: 1s}, retry: {initial_interval: 1s, max_interval: 1m}, workers: 1, queue_size: 10000\n",
-		"  spare (stdout): batch: {max_records: 20, max_bytes: 4MiB, max_wait: 250ms}, retry: {initial_interval: 1s, max_interval: 2h}, workers: 3, queue_size: 10000\n",
+		"  out (stdout): batch: {max_records: 500, max_bytes: 4MiB, max_wait: 1s}, retry: {initial_interval: 1s, max_interval: 1m}, workers: 1, queue_size: 10000, spool_max_size: 1GiB\n",
+		"  spare (stdout): batch: {max_records: 20, max_bytes: 4MiB, max_wait: 250ms}, retry: {initial_interval: 1s, max_interval: 2h}, workers: 3, queue_size: 10000, spool_max_size: 1GiB\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("validate does not show %q:\n%s", want, out)

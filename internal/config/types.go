@@ -115,6 +115,8 @@ func typeError(n *yaml.Node, msg string) error {
 
 func (b ByteSize) String() string {
 	switch {
+	case b >= 1<<30 && b%(1<<30) == 0:
+		return strconv.FormatInt(int64(b)>>30, 10) + "GiB"
 	case b >= 1<<20 && b%(1<<20) == 0:
 		return strconv.FormatInt(int64(b)>>20, 10) + "MiB"
 	case b >= 1<<10 && b%(1<<10) == 0:
