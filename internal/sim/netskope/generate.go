@@ -56,6 +56,7 @@ type genCtx struct {
 	r       rng
 	ts, ins int64
 	user    int
+	omit    map[string]bool // top-level fields left out (Generator.Omit)
 }
 
 // generated is one freshly generated record.
@@ -66,9 +67,11 @@ type generated struct {
 }
 
 // generate builds record number idx of an endpoint. prefix is the
-// endpoint's 32-bit id prefix; seedMix mixes the tenant seed into ids.
-func (ts *typeSpec) generate(r rng, idx uint64, prefix uint32, seedMix uint64, ins, maxLagSec int64, buf []byte) generated {
-	ctx := genCtx{r: r, ins: ins, ts: ins}
+// endpoint's 32-bit id prefix; seedMix mixes the tenant seed into ids. The
+// top-level fields of omit are left out (their values are still drawn, so the
+// other fields do not change); a record without _id has the id "".
+func (ts *typeSpec) generate(r rng, idx uint64, prefix uint32, seedMix uint64, ins, maxLagSec int64, omit map[string]bool, buf []byte) generated {
+	ctx := genCtx{r: r, ins: ins, ts: ins, omit: omit}
 	if maxLagSec > 0 {
 		ctx.ts = ins - int64(ctx.r.intn(int(maxLagSec)+1))
 	}
@@ -96,12 +99,16 @@ func (ts *typeSpec) generate(r rng, idx uint64, prefix uint32, seedMix uint64, i
 		x >>= 4
 	}
 	buf = append(buf, '{')
-	buf = writeFields(buf, v.fields, &ctx, id[:])
+	buf = writeFields(buf, v.fields, &ctx, id[:], true)
 	buf = append(buf, '}')
-	return generated{raw: buf, id: string(id[:]), ts: ctx.ts}
+	g := generated{raw: buf, id: string(id[:]), ts: ctx.ts}
+	if omit["_id"] {
+		g.id = ""
+	}
+	return g
 }
 
-func writeFields(buf []byte, fields []*fieldSpec, ctx *genCtx, id []byte) []byte {
+func writeFields(buf []byte, fields []*fieldSpec, ctx *genCtx, id []byte, top bool) []byte {
 	first := true
 	for _, f := range fields {
 		if !f.core && ctx.r.float() >= optionalShare {
@@ -115,7 +122,7 @@ func writeFields(buf []byte, fields []*fieldSpec, ctx *genCtx, id []byte) []byte
 		if f.kind == fkGroup {
 			before := len(buf)
 			buf = append(buf, '{')
-			buf = writeFields(buf, f.children, ctx, id)
+			buf = writeFields(buf, f.children, ctx, id, false)
 			if len(buf) == before+1 { // no child chosen: leave the group out
 				buf = buf[:mark]
 				continue
@@ -123,6 +130,10 @@ func writeFields(buf []byte, fields []*fieldSpec, ctx *genCtx, id []byte) []byte
 			buf = append(buf, '}')
 		} else {
 			buf = writeValue(buf, f, ctx, id)
+		}
+		if top && ctx.omit[f.name] {
+			buf = buf[:mark]
+			continue
 		}
 		first = false
 	}

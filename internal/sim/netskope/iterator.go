@@ -50,6 +50,7 @@ const recentDupPool = 1024
 
 type genState struct {
 	cfg     Generator
+	omit    map[string]bool // cfg.Omit as a set
 	start   time.Time
 	emitted int64  // continuous records due so far (emitted or skipped)
 	index   uint64 // next record number (ids and content derive from it)
@@ -138,7 +139,7 @@ func (s *stream) appendGenerated(ins int64) {
 	if g.cfg.MaxLag > 0 {
 		maxLag = int64(g.cfg.MaxLag / time.Second)
 	}
-	gr := s.spec.generate(r, idx, s.prefix, s.seedMix^s.salt, ins, maxLag, s.scratch[:0])
+	gr := s.spec.generate(r, idx, s.prefix, s.seedMix^s.salt, ins, maxLag, g.omit, s.scratch[:0])
 	s.scratch = gr.raw[:0]
 	raw := append([]byte(nil), gr.raw...)
 	rec := record{raw: raw, id: gr.id, ts: gr.ts, ins: ins}

@@ -133,6 +133,13 @@ type Generator struct {
 	// MaxLag lets "timestamp" lag "_insertion_epoch_timestamp" by a random
 	// 0..MaxLag (whole seconds). Zero: equal.
 	MaxLag time.Duration
+	// Omit lists top-level fields the generated records leave out, as real
+	// records do (incident records and several vendors' samples have no
+	// "_insertion_epoch_timestamp"): "_insertion_epoch_timestamp",
+	// "timestamp", "_id", any field. A record's place on the iterator
+	// clock does not change. Without "_id" a record's ID (Records,
+	// UniqueIDs) is "".
+	Omit []string
 }
 
 // NewIndexStart says where an index seen for the first time with
@@ -276,6 +283,12 @@ func New(opts Options) *Tenant {
 			cursors: make(map[string]*cursor),
 		}
 		s.gen.cfg = generatorFor(opts.Generators, ep)
+		if len(s.gen.cfg.Omit) > 0 {
+			s.gen.omit = make(map[string]bool, len(s.gen.cfg.Omit))
+			for _, f := range s.gen.cfg.Omit {
+				s.gen.omit[f] = true
+			}
+		}
 		s.gen.start = start
 		s.addBacklog(start)
 		t.streams[ep] = s

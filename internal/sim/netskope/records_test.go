@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -378,5 +379,47 @@ func TestEmbeddedFieldTable(t *testing.T) {
 	var sf schemaFile
 	if err := json.Unmarshal(fieldsJSON, &sf); err != nil || !strings.Contains(sf.License, "BSD-3-Clause") {
 		t.Fatalf("license %q: %v", sf.License, err)
+	}
+}
+
+// Generator.Omit leaves top-level fields out of generated records, and nothing else changes:
+// the records are those of the same seed without Omit, less those members, at the same
+// places on the iterator clock.
+func TestOmitLeavesFieldsOut(t *testing.T) {
+	for _, omit := range [][]string{
+		{"_insertion_epoch_timestamp"},
+		{"_insertion_epoch_timestamp", "timestamp", "_id"},
+	} {
+		t.Run(strings.Join(omit, ","), func(t *testing.T) {
+			build := func(omit []string) []Record {
+				tn := New(Options{Seed: 7, Now: func() time.Time { return t0 }, Generators: map[string]Generator{
+					"*": {Backlog: 40, BacklogSpan: time.Minute, Omit: omit},
+				}})
+				return tn.Records(Alerts, "dlp")
+			}
+			full, cut := build(nil), build(omit)
+			if len(full) != 40 || len(cut) != len(full) {
+				t.Fatalf("%d and %d records, want 40", len(full), len(cut))
+			}
+			for i := range cut {
+				m := decodeNumbers(t, cut[i].Raw)
+				want := decodeNumbers(t, full[i].Raw)
+				for _, f := range omit {
+					if _, ok := m[f]; ok {
+						t.Fatalf("record %d has %s: %s", i, f, cut[i].Raw)
+					}
+					delete(want, f)
+				}
+				if len(m) != len(want) {
+					t.Fatalf("record %d has %d fields, want %d", i, len(m), len(want))
+				}
+				if cut[i].Inserted != full[i].Inserted {
+					t.Fatalf("record %d inserted at %d, want %d", i, cut[i].Inserted, full[i].Inserted)
+				}
+				if wantID := full[i].ID; slices.Contains(omit, "_id") && cut[i].ID != "" || !slices.Contains(omit, "_id") && cut[i].ID != wantID {
+					t.Fatalf("record %d ID %q", i, cut[i].ID)
+				}
+			}
+		})
 	}
 }
