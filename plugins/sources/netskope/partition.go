@@ -74,10 +74,13 @@ type partition struct {
 
 	hwm      int64  // timestamp_hwm of the last page acknowledged (or the seek target)
 	lastPage string // fingerprint of the last non-empty page acknowledged
-	lastTail string // its records inserted in its hwm second (see tailOf)
-	// skip is set when the index is seeded again at hwm: the page answered starts with the
-	// records of lastTail, already delivered. Cleared once a page is acknowledged.
-	skip   string
+	// lastTail identifies the last records delivered on the index (see tail.go);
+	// legacyTail is a tail saved by an earlier version, until a page is acknowledged.
+	lastTail   []uint64
+	legacyTail legacyTail
+	// skip is set when the index is seeded again at hwm: the page answered may start with
+	// records of the tail, already delivered. Cleared once a page is acknowledged.
+	skip   bool
 	nextAt time.Time // wait_time: no request before
 
 	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
@@ -150,10 +153,11 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		// Starting afresh would skip everything since the position was saved: say so and stop.
 		return "", plugin.Fatal(fmt.Errorf("netskope %s: the saved position %q is unreadable (%v): run 'logshipper backfill' for the gap after deleting the plugin's state, or restore data_dir from a backup", p.ep, saved, err))
 	}
-	p.hwm, p.lastPage, p.lastTail = pos.HWM, pos.Page, pos.Tail
+	p.hwm, p.lastPage = pos.HWM, pos.Page
+	p.lastTail, p.legacyTail = decodeTail(pos.Tail)
 	if pos.Index != p.index {
 		p.log.Info("the index name changed; seeding the new index at the saved position", "saved_index", pos.Index, "hwm", pos.HWM)
-		p.skip = p.lastTail
+		p.skip = true
 		return opEpoch(pos.HWM), nil
 	}
 	if pos.State == stateAcked {
@@ -218,15 +222,22 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			// believed): seek the saved mark again, which cannot skip a record.
 			p.log.Info("resend answered an empty page; seeding the index again at the saved position", "hwm", p.hwm)
 			op = opEpoch(p.hwm)
-			p.skip = p.lastTail
+			p.skip = true
 			continue
 		}
 		hwm := p.hwm
 		if a.hasHWM && a.hwm > 0 {
 			hwm = a.hwm
 		}
-		if p.skip != "" && used != opNext {
-			if n := skipDelivered(a, p.skip); n > 0 {
+		tail := p.lastTail
+		if p.skip && used != opNext {
+			n := skipDelivered(a.elems, tail)
+			if n == 0 {
+				if n = p.legacyTail.skip(a.elems); n > 0 {
+					tail = extendTail(nil, a.elems[:n])
+				}
+			}
+			if n > 0 {
 				p.log.Debug("the page seeded at the saved position starts with records already delivered; skipping them", "records", n)
 				a = &answer{elems: a.elems[n:], hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
 			}
@@ -240,10 +251,11 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		p.log.Debug("page", "operation", used, "records", len(recs), "invalid", len(invalid),
 			"hwm", hwm, "wait_time", a.waitTime, "bytes", rep.size)
 
-		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage, Tail: p.lastTail}
+		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage, Tail: p.savedTail()}
 		if fp != "" {
+			tail = extendTail(tail, a.elems)
 			pos.Page = fp
-			pos.Tail = tailOf(rep.ans, hwm)
+			pos.Tail = encodeTail(tail)
 		}
 		if p.cursor.Err() != nil {
 			p.newCursor()
@@ -277,9 +289,9 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			continue
 		}
 		p.hwm = hwm
-		p.skip = ""
+		p.skip = false
 		if fp != "" {
-			p.lastPage, p.lastTail = fp, pos.Tail
+			p.lastPage, p.lastTail, p.legacyTail = fp, tail, legacyTail{}
 		}
 		op = opNext
 		if p.stopAt > 0 {
@@ -336,7 +348,7 @@ func (p *partition) savePending(ctx context.Context) bool {
 	if p.pendingStored.Load() {
 		return true
 	}
-	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.lastTail}
+	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail()}
 	for attempt := 1; ; attempt++ {
 		err := p.store.Put(ctx, p.key, pos.encode())
 		if err == nil {
@@ -502,51 +514,12 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 	}
 }
 
-// tailOf identifies the records at the end of a page inserted in its hwm second, as
-// "<second>:<count>:<CRC-64 of their bytes>"; "" when there are none. Seeded again at that
-// second (after a resend found nothing, or under a new index name), the index answers them
-// again first, and skipDelivered recognises them.
-func tailOf(a *answer, hwm int64) string {
-	n := 0
-	for i := len(a.elems) - 1; i >= 0; i-- {
-		if ins, ok := epochOf(a.elems[i].rec.inserted); !ok || ins != hwm || a.elems[i].err != nil {
-			break
-		}
-		n++
+// savedTail is the tail as saved in a position.
+func (p *partition) savedTail() string {
+	if p.lastTail == nil {
+		return p.legacyTail.String()
 	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d:%d:%016x", hwm, n, tailCRC(a.elems[len(a.elems)-n:]))
-}
-
-// skipDelivered returns how many records at the start of a page are the tail described by
-// tail (see tailOf), byte for byte; 0 when they are not, so nothing is skipped on a doubt.
-func skipDelivered(a *answer, tail string) int {
-	var sec int64
-	var n int
-	var crc uint64
-	if _, err := fmt.Sscanf(tail, "%d:%d:%x", &sec, &n, &crc); err != nil || n <= 0 || n > len(a.elems) {
-		return 0
-	}
-	for _, e := range a.elems[:n] {
-		if ins, ok := epochOf(e.rec.inserted); !ok || ins != sec || e.err != nil {
-			return 0
-		}
-	}
-	if tailCRC(a.elems[:n]) != crc {
-		return 0
-	}
-	return n
-}
-
-func tailCRC(elems []elem) uint64 {
-	var c uint64
-	for _, e := range elems {
-		c = crc64.Update(c, crcTable, e.raw)
-		c = crc64.Update(c, crcTable, []byte{'\n'})
-	}
-	return c
+	return encodeTail(p.lastTail)
 }
 
 // looksLikeJSON reports whether a body starts as a JSON object would.
