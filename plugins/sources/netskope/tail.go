@@ -1,6 +1,8 @@
 package netskope
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/crc64"
 	"strconv"
@@ -46,12 +48,11 @@ func extendTail(tail []uint64, elems []elem) []uint64 {
 
 // encodeTail writes a tail as 16 hex digits per record, oldest first.
 func encodeTail(tail []uint64) string {
-	var b strings.Builder
-	b.Grow(16 * len(tail))
+	raw := make([]byte, 0, 8*len(tail))
 	for _, s := range tail {
-		fmt.Fprintf(&b, "%016x", s)
+		raw = binary.BigEndian.AppendUint64(raw, s)
 	}
-	return b.String()
+	return hex.EncodeToString(raw)
 }
 
 // decodeTail reads what encodeTail wrote. A tail saved by an earlier version
