@@ -173,7 +173,7 @@ func (m *Mapping) ApplyTo(out *Output, rec map[string]any) error {
 	out.Used, out.Header, out.Dropped = out.Used[:0], out.Header[:0], nil
 	for i := range c.header {
 		e := &c.header[i]
-		v, ok := m.resolve(out, e, rec)
+		v, _, ok := m.resolve(out, e, rec)
 		if !ok {
 			continue
 		}
@@ -186,8 +186,9 @@ func (m *Mapping) ApplyTo(out *Output, rec map[string]any) error {
 	}
 	for i := range c.ext {
 		e := &c.ext[i]
-		if v, ok := m.resolve(out, e, rec); ok {
+		if v, fromRecord, ok := m.resolve(out, e, rec); ok {
 			out.setLeaf(e.node, v)
+			out.nodes[e.node].rec = fromRecord
 		}
 	}
 	if m.ctRules {
@@ -196,21 +197,22 @@ func (m *Mapping) ApplyTo(out *Output, rec map[string]any) error {
 	return nil
 }
 
-// resolve finds and converts one entry's value.
-func (m *Mapping) resolve(out *Output, e *entry, rec map[string]any) (value, bool) {
+// resolve finds and converts one entry's value; fromRecord is false when it is the
+// default_value.
+func (m *Mapping) resolve(out *Output, e *entry, rec map[string]any) (v value, fromRecord, ok bool) {
 	raw, state := e.lookup(rec)
 	if state == found {
 		v, err := e.conv.convert(raw)
 		if err == nil {
 			out.addUsed(e.field)
-			return v, true
+			return v, true, true
 		}
 		out.Dropped = append(out.Dropped, Dropped{Target: e.target, Field: e.field, Reason: e.conv.name + ": " + err.Error()})
 	} else if state == empty {
 		out.addUsed(e.field)
 	}
 	if !e.hasDef {
-		return value{}, false
+		return value{}, false, false
 	}
-	return e.defVal, true
+	return e.defVal, false, true
 }

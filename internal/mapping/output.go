@@ -67,6 +67,7 @@ type node struct {
 	next   int32 // next sibling, -1 when none
 	obj    bool
 	live   bool // a leaf that has a value, or an object with a live descendant
+	rec    bool // a leaf whose value Apply read from the record (not a default_value, not Set)
 	val    value
 }
 
@@ -173,6 +174,7 @@ func (o *Output) setLeaf(i int32, v value) {
 	n := &o.nodes[i]
 	n.val = v
 	n.live = true
+	n.rec = false
 	for p := n.parent; p >= 0 && !o.nodes[p].live; p = o.nodes[p].parent {
 		o.nodes[p].live = true
 	}

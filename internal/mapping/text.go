@@ -12,7 +12,12 @@ type Leaf struct {
 	// Name is the target's dotted path ("src", "userIdentity.type").
 	Name string
 	v    value
+	rec  bool
 }
+
+// FromRecord reports whether Apply read the value from the record: false for a default_value
+// (a fixed text such as a CEF label's) and for a value added with Output.Set.
+func (l Leaf) FromRecord() bool { return l.rec }
 
 // Value is the leaf's value as Output.Get returns it (string, int64, uint64, float64, bool,
 // nil, or a map or slice).
@@ -73,7 +78,7 @@ func (o *Output) leaves(i int32, yield func(Leaf) bool) bool {
 		if n.parent > 0 {
 			name = (&tree{nodes: o.nodes}).path(c)
 		}
-		if !yield(Leaf{Name: name, v: n.val}) {
+		if !yield(Leaf{Name: name, v: n.val, rec: n.rec}) {
 			return false
 		}
 	}

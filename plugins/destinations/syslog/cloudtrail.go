@@ -113,6 +113,7 @@ type pair struct {
 	start, end int   // the value text: buf[start:end]
 	ms         int64 // isTime: the value as epoch milliseconds (LEEF devTime)
 	isTime     bool
+	fromRecord bool // the mapping read the value from the record (not a fixed text)
 }
 
 func (l *fieldList) reset() { l.buf, l.pairs = l.buf[:0], l.pairs[:0] }
@@ -137,7 +138,7 @@ func (l *fieldList) addInt(k string, v int64) {
 func (l *fieldList) addLeaf(leaf mapping.Leaf) {
 	n := len(l.buf)
 	l.buf = leaf.AppendText(l.buf)
-	p := pair{key: leaf.Name, start: n, end: len(l.buf)}
+	p := pair{key: leaf.Name, start: n, end: len(l.buf), fromRecord: leaf.FromRecord()}
 	if leaf.Name == "rt" {
 		if t, ok := leafTime(leaf); ok {
 			p.ms, p.isTime = t.UnixMilli(), true
@@ -155,10 +156,17 @@ func (l *fieldList) has(k string) bool {
 	return false
 }
 
-// orphan reports a custom-field label (cs1Label, cn2Label, flexString1Label, ...) whose field
-// has no value in this record: a label alone says nothing, so it is left out.
-func (l *fieldList) orphan(k string) bool {
-	field, ok := strings.CutSuffix(k, "Label")
+// orphan reports a custom-field label (cs1Label, cn2Label, flexString1Label, ...) whose text
+// is fixed (the mapping's default_value, or the built-in CloudTrail labels) and whose field has
+// no value in this record: such a label alone says nothing, so it is left out. A label the
+// mapping read from the record carries data and is kept: CE's incident mapping puts the
+// record's severity, acting_user, file_lang ... in cfp3Label, c6a4Label, c6a1Label ... with no
+// field beside them, and CE's syslog plugin sends them.
+func (l *fieldList) orphan(p *pair) bool {
+	if p.fromRecord {
+		return false
+	}
+	field, ok := strings.CutSuffix(p.key, "Label")
 	return ok && field != "" && !l.has(field)
 }
 
@@ -434,7 +442,7 @@ func (e *encoder) appendBody(dst []byte, h header, l *fieldList, logSource strin
 	first := true
 	for i := range l.pairs {
 		p := &l.pairs[i]
-		if l.orphan(p.key) {
+		if l.orphan(p) {
 			continue
 		}
 		n := len(dst)
@@ -490,7 +498,7 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 	}
 	for i := range l.pairs {
 		p := &l.pairs[i]
-		if l.orphan(p.key) {
+		if l.orphan(p) {
 			continue
 		}
 		if p.key == "rt" && p.isTime {

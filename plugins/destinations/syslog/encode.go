@@ -245,7 +245,42 @@ func (e *encoder) headerOf(out *mapping.Output, r *event.Record) header {
 			h.severity = v
 		}
 	}
+	if r.Kind == event.KindNetskopeEvent || r.Kind == event.KindNetskopeAlert {
+		h.severity = ceSeverity(h.severity, r.Subtype)
+	}
 	return h
+}
+
+// CE's syslog plugin does not send a Netskope record's severity field as it is: its CEF
+// generator looks the lower-cased value up in one of two maps, audit events in their own (their
+// severity_level counts down: 1 is High), and writes Unknown for any value the map lacks
+// (netskopeoss/ta_cloud_exchange_plugins, syslog/utils/syslog_constants.py SEVERITY_MAP and
+// AUDIT_SEVERITY_MAP, applied in syslog_cef_generator.py get_cef_event). A CE user's SIEM
+// rules expect those words, so the same maps apply here, whatever mapping file is used.
+var (
+	ceSeverityMap = map[string]string{
+		"low": "Low", "med": "Medium", "medium": "Medium", "high": "High", "very-high": "Very-High", "critical": "Very-High",
+		"0": "Low", "1": "Low", "2": "Low", "3": "Low", "4": "Medium", "5": "Medium", "6": "Medium",
+		"7": "High", "8": "High", "9": "Very-High", "10": "Very-High",
+	}
+	ceAuditSeverityMap = map[string]string{
+		"low": "Low", "med": "Medium", "medium": "Medium", "high": "High", "very-high": "High", "critical": "High",
+		"0": "Unknown", "1": "High", "2": "Medium", "3": "Unknown", "4": "Low", "5": "Unknown", "6": "Info",
+		"7": "Unknown", "8": "Unknown", "9": "Unknown", "10": "Unknown",
+	}
+)
+
+// ceSeverity is the CEF severity CE writes for a Netskope record of subtype whose mapped
+// Severity header value is v.
+func ceSeverity(v, subtype string) string {
+	m := ceSeverityMap
+	if strings.EqualFold(subtype, "audit") {
+		m = ceAuditSeverityMap
+	}
+	if s, ok := m[strings.ToLower(v)]; ok {
+		return s
+	}
+	return "Unknown"
 }
 
 func textOf(v any) string {

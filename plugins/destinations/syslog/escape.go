@@ -2,16 +2,55 @@ package syslog
 
 import "unicode/utf8"
 
-// CEF (ArcSight "Implementing ArcSight CEF", rev. 25):
-//   - header fields: a backslash and a pipe are escaped with a backslash (\\, \|); a header
-//     cannot hold a line break, so CR and LF become a space;
-//   - extension values: a backslash, an equals sign and line breaks are escaped (\\, \=, \n,
-//     \r); a pipe is not;
-//   - extension keys are letters, digits and underscores (the dictionary's keys, cs1Label ...).
+// Control characters. Neither CEF nor LEEF defines an escape for a control character other than
+// a line break, and RFC 5424 §8.2 tells senders to avoid them (a receiver may change them, as
+// rsyslog does into "#033"). So C0 controls other than TAB, CR and LF, DEL (0x7F), and C1 controls
+// (U+0080-U+009F) are written as the visible text \xHH (two hex digits, as Cloud Exchange's
+// unicode_escape writes them), in headers and values of both formats; that text then follows the
+// format's own rules (CEF escapes its backslash). TAB is data in CEF and LEEF (LEEF's default
+// delimiter is TAB, where it becomes a space like any delimiter); CR and LF follow each format's
+// line-break rule below.
+
+// control reports whether s[i:] starts with a control character written as \xHH: its code
+// point (hh) and how many bytes it takes (n, 0 when it is none).
+func control[T string | []byte](s T, i int) (hh byte, n int) {
+	switch c := s[i]; {
+	case c < 0x20 && c != '\t' && c != '\r' && c != '\n', c == 0x7f:
+		return c, 1
+	case c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9f:
+		return s[i+1], 2 // U+0080-U+009F in UTF-8
+	}
+	return 0, 0
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendVisible appends the text \xHH, with its backslash written as bs (CEF: `\\`).
+func appendVisible(dst []byte, hh byte, bs string) []byte {
+	dst = append(dst, bs...)
+	return append(dst, 'x', hexDigits[hh>>4], hexDigits[hh&0xf])
+}
+
+// CEF (ArcSight "Implementing ArcSight CEF", rev. 25, "CEF:0 Header" and "Character
+// Encoding"): "If a pipe (|) is used in the header, it has to be escaped with a backslash";
+// "If a backslash (\) is used in the header or the extension, it has to be escaped with another
+// backslash"; "If an equal sign (=) is used in the extensions, it has to be escaped with a
+// backslash"; pipes in the extension and equal signs in the header need no escaping;
+// "Multi-line fields can be sent by CEF by encoding the newline character as \n or \r", and
+// "multiple lines are only allowed in the value part of the extensions". So:
+//   - header fields: \\ and \|; CR and LF become a space;
+//   - extension values: \\, \=, \n and \r; a pipe is not escaped;
+//   - extension keys are letters, digits and underscores (the dictionary's keys, cs1Label ...);
+//   - control characters: \xHH (above), its backslash escaped: \\xHH.
 
 // appendCEFHeader appends s as a CEF header field.
 func appendCEFHeader(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
+		if hh, n := control(s, i); n > 0 {
+			dst = appendVisible(dst, hh, `\\`)
+			i += n - 1
+			continue
+		}
 		switch c := s[i]; c {
 		case '\\', '|':
 			dst = append(dst, '\\', c)
@@ -26,8 +65,13 @@ func appendCEFHeader(dst []byte, s string) []byte {
 
 // appendCEFValue appends s as a CEF extension value.
 func appendCEFValue(dst []byte, s []byte) []byte {
-	for _, c := range s {
-		switch c {
+	for i := 0; i < len(s); i++ {
+		if hh, n := control(s, i); n > 0 {
+			dst = appendVisible(dst, hh, `\\`)
+			i += n - 1
+			continue
+		}
+		switch c := s[i]; c {
 		case '\\', '=':
 			dst = append(dst, '\\', c)
 		case '\n':
@@ -56,21 +100,29 @@ func isKeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
 
-// LEEF 2.0 (IBM QRadar "Log Event Extended Format" v2): the header is pipe-delimited, and
-// attributes are key=value pairs separated by the delimiter the header declares. LEEF defines
-// no escape for the delimiter inside a value, and QRadar splits on it, so:
-//   - header fields: a backslash and a pipe are escaped with a backslash, CR and LF become a
-//     space (as in CEF);
-//   - attribute values: the delimiter, CR and LF become a space; an equals sign is kept (QRadar
-//     splits a pair at its first "=").
+// LEEF (IBM QRadar "Log Event Extended Format (LEEF)" version 2, "LEEF event components" and
+// "Best practices guidelines for LEEF events"): the header is a set of values delimited by
+// pipes, LEEF:2.0|Vendor|Product|Version|EventID|DelimiterCharacter|, and the attributes are
+// key=value pairs separated by the delimiter the header declares (a character, or its hex value
+// as x09 or 0x09; LEEF 1.0: TAB). LEEF defines no escape at all, neither in the header nor in
+// values: a backslash is an ordinary character, and the guide asks that tab, pipe and caret
+// delimiters be avoided in keys and values. QRadar splits the header on every pipe and the
+// attributes on every delimiter, so what would split them is replaced:
+//   - header fields: a pipe, CR and LF become a space; a backslash is kept as it is;
+//   - attribute values: the delimiter, CR and LF become a space; an equals sign is kept
+//     (QRadar splits a pair at its first "="), and so is a pipe;
+//   - control characters: \xHH (above), the backslash as it is.
 
 // appendLEEFHeader appends s as a LEEF header field.
-func appendLEEFHeader(dst []byte, s string) []byte { return appendCEFHeader(dst, s) }
-
-// appendLEEFValue appends s as a LEEF attribute value with delimiter delim.
-func appendLEEFValue(dst []byte, s []byte, delim byte) []byte {
-	for _, c := range s {
-		if c == delim || c == '\r' || c == '\n' {
+func appendLEEFHeader(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if hh, n := control(s, i); n > 0 {
+			dst = appendVisible(dst, hh, `\`)
+			i += n - 1
+			continue
+		}
+		c := s[i]
+		if c == '|' || c == '\r' || c == '\n' {
 			c = ' '
 		}
 		dst = append(dst, c)
@@ -78,12 +130,39 @@ func appendLEEFValue(dst []byte, s []byte, delim byte) []byte {
 	return dst
 }
 
-// RFC 5424 §6.3.3: inside a PARAM-VALUE, '"', '\' and ']' are escaped with a backslash.
+// appendLEEFValue appends s as a LEEF attribute value with delimiter delim.
+func appendLEEFValue(dst []byte, s []byte, delim byte) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == delim || c == '\r' || c == '\n' {
+			dst = append(dst, ' ')
+			continue
+		}
+		if hh, n := control(s, i); n > 0 {
+			dst = appendVisible(dst, hh, `\`)
+			i += n - 1
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// RFC 5424 §6.3.3: inside a PARAM-VALUE, '"', '\' and ']' are escaped with a backslash. The
+// value has no escape for a line break, which would end a newline-framed message, so CR, LF and
+// the control characters are written as the text \xHH, its backslash escaped.
 func appendSDValue(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
+		if hh, n := control(s, i); n > 0 {
+			dst = appendVisible(dst, hh, `\\`)
+			i += n - 1
+			continue
+		}
 		switch c := s[i]; c {
 		case '"', '\\', ']':
 			dst = append(dst, '\\', c)
+		case '\r', '\n':
+			dst = appendVisible(dst, c, `\\`)
 		default:
 			dst = append(dst, c)
 		}

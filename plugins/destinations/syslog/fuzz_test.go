@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -13,62 +11,6 @@ import (
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
-
-// parseLEEF is a small, strict LEEF 2.0 parser for the tests: four header fields after the
-// version (vendor, product, version, event id; \\ and \| unescaped), the delimiter field,
-// then attributes key=value split on the delimiter, each with a word as key.
-func parseLEEF(s string, delim byte) (hdr [5]string, attrs [][2]string, err error) {
-	rest, ok := strings.CutPrefix(s, "LEEF:2.0|")
-	if !ok {
-		return hdr, nil, fmt.Errorf("not LEEF:2.0: %q", s)
-	}
-	var cur []byte
-	field, i := 0, 0
-	for ; i < len(rest) && field < 4; i++ {
-		switch c := rest[i]; {
-		case c == '\\' && i+1 < len(rest) && (rest[i+1] == '\\' || rest[i+1] == '|'):
-			cur = append(cur, rest[i+1])
-			i++
-		case c == '\\':
-			return hdr, nil, fmt.Errorf("header: lone backslash at %d", i)
-		case c == '|':
-			hdr[field] = string(cur)
-			cur = cur[:0]
-			field++
-		default:
-			cur = append(cur, c)
-		}
-	}
-	if field < 4 {
-		return hdr, nil, fmt.Errorf("header has %d fields", field)
-	}
-	rest = rest[i:]
-	want := string(delim) + "|"
-	if delim == '\t' {
-		want = "x09|"
-	}
-	if !strings.HasPrefix(rest, want) {
-		return hdr, nil, fmt.Errorf("delimiter field: %q does not start with %q", rest, want)
-	}
-	hdr[4] = want[:len(want)-1]
-	rest = rest[len(want):]
-	if rest == "" {
-		return hdr, nil, nil
-	}
-	for _, a := range strings.Split(rest, string(delim)) {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return hdr, nil, fmt.Errorf("attribute %q has no key", a)
-		}
-		for j := 0; j < len(k); j++ {
-			if !isKeyByte(k[j]) {
-				return hdr, nil, fmt.Errorf("attribute key %q is not a word", k)
-			}
-		}
-		attrs = append(attrs, [2]string{k, v})
-	}
-	return hdr, attrs, nil
-}
 
 // fuzzKinds are the kinds a record may have: none, another product's, cloudtrail (bare, or
 // "cloudtrail+cloudwatch": in the CloudWatch source's envelope), or a Netskope kind.
@@ -153,8 +95,8 @@ func FuzzEncodeRecord(f *testing.F) {
 				t.Fatalf("CEF %v: %q", err, body)
 			}
 		case cfg.Format == FormatLEEF:
-			if _, _, err := parseLEEF(body, e.delim); err != nil {
-				t.Fatalf("LEEF %v: %q", err, body)
+			if m, err := parseLEEF(body); err != nil || m.Delim != e.delim {
+				t.Fatalf("LEEF %v (delimiter %q): %q", err, m.Delim, body)
 			}
 		case cfg.JSONEnvelope:
 			if !json.Valid([]byte(body)) {

@@ -24,6 +24,10 @@ type logEvent struct {
 	Message       string
 }
 
+// reasonEmpty is the drop reason (logshipper_records_dropped_total) of a CloudTrail file or
+// delivery that holds no record: nothing is lost, and the count shows it arrived.
+const reasonEmpty = "empty"
+
 // builder turns events of one partition into records.
 type builder struct {
 	source   string
@@ -35,10 +39,14 @@ type builder struct {
 	// repairs counts the messages whose invalid UTF-8 was repaired, and logs them with the
 	// partition's logger (region and log group).
 	repairs *plugin.Repairs
+	// empty counts a message that is a CloudTrail file or delivery with nothing in it
+	// ({"Records":[]}, an empty logEvents): it gives no record. Nil: not counted.
+	empty func(e *logEvent)
 }
 
 // appendRecords appends the records of e to dst: one per CloudTrail record the message holds,
-// or one for a message that holds none.
+// or one for a message that holds none. A CloudTrail file or delivery with no element
+// ({"Records":[]}) holds nothing to send: it gives no record, and is counted (b.empty).
 //
 // A message that is one CloudTrail record (the usual case, judged in one pass by
 // cloudtrailrecord.Identify) gives one record: Kind cloudtrail, Subtype its eventType, ID the
@@ -81,6 +89,12 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 		return append(dst, r)
 	}
 	items, err := cloudtrailrecord.Split(msg)
+	if err == nil && len(items) == 0 {
+		if b.empty != nil {
+			b.empty(e)
+		}
+		return dst
+	}
 	if err != nil || (len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord) {
 		return append(dst, b.record(e, e.ID, msg, "", ls, false))
 	}

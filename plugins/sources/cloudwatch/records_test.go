@@ -157,15 +157,22 @@ func TestCloudTrailKinds(t *testing.T) {
 		{"Records without CloudTrail", `{"Records":[{"a":1}]}`, []want{{"3791", "", "", `{"Records":[{"a":1}]}`, ""}}},
 		{"not CloudTrail", noName, []want{{"3791", "", "", noName, ""}}},
 		{"text", "hello", []want{{"3791", "", "", "hello", ""}}},
+		{"empty Records file", `{"Records":[]}`, nil},
+		{"empty delivery", `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}`, nil},
 	}
 	for _, tc := range tests {
 		for _, extract := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/extract=%v", tc.name, extract), func(t *testing.T) {
-				bl := builder{source: "cw", region: "us-east-1", group: "g", extract: extract}
+				empties := 0
+				bl := builder{source: "cw", region: "us-east-1", group: "g", extract: extract, empty: func(*logEvent) { empties++ }}
 				e := logEvent{ID: "3791", Timestamp: 1767225600123, IngestionTime: 1767225900000, Stream: "s", Message: tc.msg}
 				recs := bl.appendRecords(nil, &e)
 				if len(recs) != len(tc.want) {
 					t.Fatalf("%d records; want %d", len(recs), len(tc.want))
+				}
+				// A file or delivery with nothing in it gives no record and is counted.
+				if wantEmpty := len(tc.want) == 0; (empties == 1) != wantEmpty || empties > 1 {
+					t.Errorf("counted %d empty messages; want %v", empties, wantEmpty)
 				}
 				for i, w := range tc.want {
 					r := recs[i]

@@ -8,6 +8,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // ct is a CloudTrail record with the given eventID and eventType ("" leaves it out).
@@ -60,6 +61,8 @@ func TestRecordKindCloudTrail(t *testing.T) {
 		{"CloudWatch event around text", `{"logGroup":"g","logStream":"s","eventId":"1","message":"text"}`, nil, []string{`{"logGroup":"g","logStream":"s","eventId":"1","message":"text"}`}},
 		{"not JSON", `nope`, nil, []string{`nope`}},
 		{"Records, none CloudTrail", `{"Records":[{"x":1},{"y":2}]}`, nil, []string{`{"x":1}`, `{"y":2}`}},
+		{"empty Records file", `{"Records":[]}`, nil, nil},
+		{"empty delivery", `{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[]}`, nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +99,14 @@ func TestRecordKindCloudTrail(t *testing.T) {
 			}
 			if got := f.saved()[path]; got != size(t, path) {
 				t.Errorf("saved offset %d, want the file's size %d", got, size(t, path))
+			}
+			// A file or delivery with nothing in it gives no record and is counted.
+			wantEmpty := 0.0
+			if strings.HasPrefix(tc.name, "empty") {
+				wantEmpty = 1
+			}
+			if got := testutil.ToFloat64(f.set.Metrics.DroppedCounter(reasonEmpty)); got != wantEmpty {
+				t.Errorf("counted %v empty inputs, want %v", got, wantEmpty)
 			}
 		})
 	}
