@@ -19,6 +19,7 @@ const (
 	ReasonInvalid     Reason = "invalid"                    // not a well-formed record
 	ReasonRefused     Reason = "refused"                    // the destination refused it for good
 	ReasonRuleError   Reason = "rule_error"                 // the route's rule failed on it (a type mismatch on its values)
+	ReasonEmpty       Reason = "empty"                      // a container of records (a CloudTrail file or delivery) that holds none
 )
 
 // Deadletters reports whether records dropped for r are kept in the dead-letter store. Records

@@ -224,7 +224,7 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 		p := s.newPartition(r)
 		p.b.repairs = plugin.NewRepairs(p.log, s.set.Metrics)
 		p.b.empty = func(e *logEvent) {
-			s.set.Metrics.Dropped(reasonEmpty, 1)
+			s.set.Metrics.Dropped(string(plugin.ReasonEmpty), 1)
 			p.log.Info("a CloudTrail file or delivery with no record in it: nothing to send", "log_stream", e.Stream, "event_id", e.ID)
 		}
 		go func() {

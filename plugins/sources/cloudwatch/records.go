@@ -24,10 +24,6 @@ type logEvent struct {
 	Message       string
 }
 
-// reasonEmpty is the drop reason (logshipper_records_dropped_total) of a CloudTrail file or
-// delivery that holds no record: nothing is lost, and the count shows it arrived.
-const reasonEmpty = "empty"
-
 // builder turns events of one partition into records.
 type builder struct {
 	source   string

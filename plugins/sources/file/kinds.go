@@ -22,10 +22,6 @@ const (
 	KindNetskope = "netskope"
 )
 
-// reasonEmpty is the drop reason (logshipper_records_dropped_total) of a CloudTrail file or
-// delivery that holds no record: nothing is lost, and the count shows it arrived.
-const reasonEmpty = "empty"
-
 // records turns one line (or array element), already checked against max_record_size, into
 // its records, dropping to the dead-letter store what record_kind does not accept. raw is the
 // source's own copy: records may keep sub-slices of it. An error means a drop failed.
@@ -66,7 +62,7 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 	}
 	if len(items) == 0 {
 		// A CloudTrail file or delivery with no element ({"Records":[]}): no record, counted.
-		s.set.Metrics.Dropped(reasonEmpty, 1)
+		s.set.Metrics.Dropped(string(plugin.ReasonEmpty), 1)
 		s.set.Logger.Info("a CloudTrail file or delivery with no record in it: nothing to send", "path", t.path, "offset", at)
 		return nil, nil
 	}

@@ -105,7 +105,7 @@ func TestRecordKindCloudTrail(t *testing.T) {
 			if strings.HasPrefix(tc.name, "empty") {
 				wantEmpty = 1
 			}
-			if got := testutil.ToFloat64(f.set.Metrics.DroppedCounter(reasonEmpty)); got != wantEmpty {
+			if got := testutil.ToFloat64(f.set.Metrics.DroppedCounter(string(plugin.ReasonEmpty))); got != wantEmpty {
 				t.Errorf("counted %v empty inputs, want %v", got, wantEmpty)
 			}
 		})
