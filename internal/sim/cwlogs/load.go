@@ -157,7 +157,7 @@ func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (in
 	}
 	now := s.now()
 	if m, moved := retime(recs, now); moved {
-		s.logger.Info("cwlogs: moved the times of loaded CloudTrail records into the range CloudWatch Logs accepts (14 days back to 2 hours ahead), order and spacing kept",
+		s.logger.Info("cwlogs: moved the times of loaded CloudTrail records into the range CloudWatch Logs accepts (14 days back to 2 hours ahead): the newest at now, order kept, spacing multiplied by spacing_scale",
 			"account", account, "region", region, "group", group, "records", len(recs), "moved", m.moved,
 			"from_oldest", m.oldest.UTC().Format(time.RFC3339), "from_newest", m.newest.UTC().Format(time.RFC3339),
 			"shift", m.shift.String(), "spacing_scale", m.scale)
