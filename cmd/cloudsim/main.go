@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -58,6 +59,7 @@ Without -c it serves the demo's world on 127.0.0.1:4566-4569.`,
 			if err != nil {
 				return err
 			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			sim, err := cloudsim.Start(cfg)
 			if err != nil {
 				return err

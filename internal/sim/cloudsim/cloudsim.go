@@ -88,7 +88,7 @@ func (s *Sim) startAWS() error {
 	}
 	rt := awssim.NewRouter(awssim.NewVerifier(s.Keys))
 	sts.New(sts.Config{Keys: s.Keys}).Register(rt)
-	logs, err := newLogs(s.cfg.AWS.Logs, s.cfg.Seed, s.cfg.AWS.Accounts[0].ID)
+	logs, err := newLogs(s.cfg.AWS.Logs, s.cfg.Seed, s.cfg.AWS.Accounts[0].ID, s.cfg.Logger)
 	if err != nil {
 		return err
 	}

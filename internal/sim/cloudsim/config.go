@@ -6,6 +6,7 @@ package cloudsim
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,6 +22,9 @@ type Config struct {
 	Netskope NetskopeConfig `yaml:"netskope"`
 	Admin    AdminConfig    `yaml:"admin"`
 	Seed     int64          `yaml:"seed"`
+	// Logger gets what the simulators do on their own initiative, such as moving the times of
+	// loaded CloudTrail samples into the range CloudWatch Logs accepts; nil discards it.
+	Logger *slog.Logger `yaml:"-"`
 }
 
 // AWSConfig is the one listener of every AWS service, and the accounts it knows.

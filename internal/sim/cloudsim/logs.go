@@ -2,6 +2,7 @@ package cloudsim
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -21,7 +22,10 @@ type LogsConfig struct {
 	Faults       LogsFaults    `yaml:"faults"`
 	// Load puts CloudTrail records (raw NDJSON, {"Records":[...]} files or arrays) into a log
 	// group, in stream <account>_CloudTrail_<region>, visible as CloudTrail delivers them:
-	// IngestDelay (plus jitter) after their eventTime, so past records are visible at once.
+	// IngestDelay (plus jitter) after their eventTime, so past records are visible at once. A
+	// file with a record older than 14 days or more than 2 hours ahead (which CloudWatch Logs
+	// refuses) has its times moved, newest to now, order and spacing kept (scaled down when
+	// they span more than 14 days), each eventTime rewritten; the move is logged.
 	Load []LogsLoad `yaml:"load"`
 }
 
@@ -53,7 +57,7 @@ func DefaultLogs() LogsConfig { return LogsConfig{} }
 // LogsService is the running CloudWatch Logs.
 type LogsService = cwlogs.Service
 
-func newLogs(c LogsConfig, seed int64, defaultAccount string) (*LogsService, error) {
+func newLogs(c LogsConfig, seed int64, defaultAccount string, logger *slog.Logger) (*LogsService, error) {
 	rates := cwlogs.DefaultRates()
 	for api, r := range c.Quotas {
 		rates[api] = r
@@ -63,6 +67,7 @@ func newLogs(c LogsConfig, seed int64, defaultAccount string) (*LogsService, err
 		Faults: cwlogs.Faults{ThrottleRate: c.Faults.ThrottleRate, UnavailableRate: c.Faults.UnavailableRate,
 			EmptyPageRate: c.Faults.EmptyPageRate, SlowRate: c.Faults.SlowRate, SlowDelay: c.Faults.SlowDelay,
 			CutRate: c.Faults.CutRate, Ops: c.Faults.Ops},
+		Logger: logger,
 	})
 	for i, l := range c.Load {
 		account := l.Account

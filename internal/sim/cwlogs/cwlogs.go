@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -107,11 +108,15 @@ type Options struct {
 	TokenTTL time.Duration
 	// Seed seeds the random source of faults and jitter; 0 picks a random seed.
 	Seed uint64
+	// Logger gets what the service does on its own initiative (LoadCloudTrail moving sample
+	// times); nil discards it.
+	Logger *slog.Logger
 }
 
 // Service is a simulated CloudWatch Logs. It is an http.Handler and safe for concurrent use.
 type Service struct {
 	now        func() time.Time
+	logger     *slog.Logger
 	quota      *awssim.Quota
 	delay      time.Duration
 	jitter     time.Duration
@@ -144,9 +149,13 @@ func New(opts Options) *Service {
 		tokenTTL:   opts.TokenTTL,
 		faults:     opts.Faults,
 		regions:    map[string]*regionState{},
+		logger:     opts.Logger,
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
 	}
 	rates := opts.Rates
 	if rates == nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -74,30 +75,40 @@ func CloudTrailStream(account, region string) string {
 // per line (NDJSON) or concatenated, CloudTrail log files {"Records":[...]}, or JSON arrays of
 // records, in any mix. CloudTrail writes eventTime as 2006-01-02T15:04:05Z; the space-separated
 // forms that some tools write are accepted too, and a record without a readable eventTime is
-// stamped with the current time. The records are visible as CloudTrail delivers them:
-// Options.IngestDelay (plus jitter) after their eventTime, so past records are visible at once
-// and only recent ones arrive late. It returns how many records it stored; on error (input that
-// is not JSON, or a record that is not an object) it stores none.
+// stamped with the current time.
+//
+// CloudWatch Logs takes no event older than MaxEventAge (14 days) nor more than MaxEventFuture
+// (2 hours) ahead, and samples are often years old: when any record's time is outside that
+// range, the records' times are moved (see retime) so that the newest is now, their order and
+// spacing kept; a load spanning more than MaxEventAge less an hour has its spacing scaled down
+// to fit. Each moved record's eventTime is rewritten to its new time, in its own layout, so the
+// record and its event agree; the move is logged (Options.Logger). Records within the range
+// keep their times.
+//
+// The records are visible as CloudTrail delivers them: Options.IngestDelay (plus jitter) after
+// their (new) eventTime, so past records are visible at once and only recent ones arrive late.
+// It returns how many records it stored; on error (input that is not JSON, or a record that is
+// not an object) it stores none.
 func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (int, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
-	var events []InputEvent
+	var recs []loadedRecord
 	add := func(raw json.RawMessage) error {
 		var rec struct {
 			EventTime *string `json:"eventTime"`
 		}
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return fmt.Errorf("record %d: %w", len(events)+1, err)
-		}
-		ts, ok := parseEventTime(rec.EventTime)
-		if !ok {
-			ts = s.nowMs()
+			return fmt.Errorf("record %d: %w", len(recs)+1, err)
 		}
 		var buf bytes.Buffer
 		buf.Grow(len(raw))
 		if err := json.Compact(&buf, raw); err != nil {
-			return fmt.Errorf("record %d: %w", len(events)+1, err)
+			return fmt.Errorf("record %d: %w", len(recs)+1, err)
 		}
-		events = append(events, InputEvent{Timestamp: ts, Message: buf.String()})
+		lr := loadedRecord{msg: buf.String()}
+		if t, layout, ok := parseEventTimeLayout(rec.EventTime); ok {
+			lr.t, lr.layout, lr.timeOK, lr.oldTime = t, layout, true, *rec.EventTime
+		}
+		recs = append(recs, lr)
 		return nil
 	}
 	for {
@@ -106,15 +117,15 @@ func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (in
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return 0, fmt.Errorf("cloudtrail input after %d records: %w", len(events), err)
+			return 0, fmt.Errorf("cloudtrail input after %d records: %w", len(recs), err)
 		}
 		switch firstByte(raw) {
 		case '[':
-			var recs []json.RawMessage
-			if err := json.Unmarshal(raw, &recs); err != nil {
+			var arr []json.RawMessage
+			if err := json.Unmarshal(raw, &arr); err != nil {
 				return 0, err
 			}
-			for _, rec := range recs {
+			for _, rec := range arr {
 				if err := add(rec); err != nil {
 					return 0, err
 				}
@@ -124,7 +135,7 @@ func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (in
 				Records *[]json.RawMessage `json:"Records"`
 			}
 			if err := json.Unmarshal(raw, &file); err != nil {
-				return 0, fmt.Errorf("record %d: %w", len(events)+1, err)
+				return 0, fmt.Errorf("record %d: %w", len(recs)+1, err)
 			}
 			if file.Records == nil {
 				if err := add(raw); err != nil {
@@ -138,16 +149,136 @@ func (s *Service) LoadCloudTrail(account, region, group string, r io.Reader) (in
 				}
 			}
 		default:
-			return 0, fmt.Errorf("record %d: not a JSON object or array", len(events)+1)
+			return 0, fmt.Errorf("record %d: not a JSON object or array", len(recs)+1)
 		}
 	}
-	if len(events) == 0 {
+	if len(recs) == 0 {
 		return 0, nil
+	}
+	now := s.now()
+	if m, moved := retime(recs, now); moved {
+		s.logger.Info("cwlogs: moved the times of loaded CloudTrail records into the range CloudWatch Logs accepts (14 days back to 2 hours ahead): the newest at now, order kept, spacing multiplied by spacing_scale",
+			"account", account, "region", region, "group", group, "records", len(recs), "moved", m.moved,
+			"from_oldest", m.oldest.UTC().Format(time.RFC3339), "from_newest", m.newest.UTC().Format(time.RFC3339),
+			"shift", m.shift.String(), "spacing_scale", m.scale)
+	}
+	events := make([]InputEvent, len(recs))
+	for i, lr := range recs {
+		ts := now.UnixMilli()
+		if lr.timeOK {
+			ts = lr.t.UnixMilli()
+		}
+		events[i] = InputEvent{Timestamp: ts, Message: lr.msg}
 	}
 	if err := s.put(account, region, group, CloudTrailStream(account, region), events, true); err != nil {
 		return 0, err
 	}
-	return len(events), nil
+	return len(recs), nil
+}
+
+// loadedRecord is a CloudTrail record being loaded.
+type loadedRecord struct {
+	msg     string    // the record, compact
+	t       time.Time // its eventTime, when timeOK
+	layout  string    // the layout its eventTime was written in
+	oldTime string    // its eventTime as written
+	timeOK  bool
+}
+
+// retimeMove describes how retime moved a load's times.
+type retimeMove struct {
+	moved          int       // records whose time was moved
+	oldest, newest time.Time // the records' times before the move
+	shift          time.Duration
+	scale          float64 // 1 unless the spacing was scaled down to fit
+}
+
+// retimeMargin keeps moved records this far inside CloudWatch Logs' 14-day limit.
+const retimeMargin = time.Hour
+
+// retime moves the times of recs that have one, when any lies outside what PutLogEvents takes
+// at now (older than MaxEventAge, or more than MaxEventFuture ahead): the newest goes to now
+// (rounded down to a whole second) and every other keeps its distance from it, so order and
+// spacing stay; when the times span more than MaxEventAge - retimeMargin, the distances are
+// scaled down to fit. Each moved record's eventTime is rewritten in the layout it had. moved
+// is false when nothing needed moving.
+func retime(recs []loadedRecord, now time.Time) (retimeMove, bool) {
+	var m retimeMove
+	first := true
+	for _, r := range recs {
+		if !r.timeOK {
+			continue
+		}
+		if first || r.t.Before(m.oldest) {
+			m.oldest = r.t
+		}
+		if first || r.t.After(m.newest) {
+			m.newest = r.t
+		}
+		first = false
+	}
+	if first || !m.oldest.Before(now.Add(-MaxEventAge)) && !m.newest.After(now.Add(MaxEventFuture)) {
+		return m, false
+	}
+	target := now.Truncate(time.Second)
+	m.shift = target.Sub(m.newest).Truncate(time.Second)
+	m.scale = 1
+	window := MaxEventAge - retimeMargin
+	if span := m.newest.Sub(m.oldest); span > window {
+		m.scale = float64(window) / float64(span)
+	}
+	for i := range recs {
+		r := &recs[i]
+		if !r.timeOK {
+			continue
+		}
+		t := r.t.Add(m.shift)
+		if m.scale != 1 {
+			t = target.Add(-time.Duration(float64(m.newest.Sub(r.t)) * m.scale))
+		}
+		digits := fractionDigits(r.oldTime)
+		t = t.Truncate(max(time.Millisecond, time.Duration(math.Pow10(9-digits)))).In(r.t.Location())
+		old := `"eventTime":` + jsonQuote(r.oldTime)
+		r.msg = strings.Replace(r.msg, old, `"eventTime":`+jsonQuote(formatLike(t, r.layout, r.oldTime)), 1)
+		r.t = t
+		m.moved++
+	}
+	return m, true
+}
+
+// fractionDigits counts the digits of the fractional seconds of a time as written.
+func fractionDigits(s string) int {
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range s[i+1:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n++
+	}
+	return min(n, 9)
+}
+
+// formatLike formats t in layout as old was written: exactly as many fractional digits (none
+// when 0), and a numeric offset (+00:00) where old had one instead of Z.
+func formatLike(t time.Time, layout, old string) string {
+	frac := ""
+	if digits := fractionDigits(old); digits > 0 {
+		frac = "." + strings.Repeat("0", digits)
+	}
+	layout = strings.Replace(layout, ".999999999", frac, 1)
+	if !strings.HasSuffix(old, "Z") {
+		layout = strings.Replace(layout, "Z07:00", "-07:00", 1)
+	}
+	return t.Format(layout)
+}
+
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 var eventTimeLayouts = []string{
@@ -159,15 +290,21 @@ var eventTimeLayouts = []string{
 
 // parseEventTime reads a CloudTrail eventTime (UTC unless it says otherwise) as ms.
 func parseEventTime(s *string) (int64, bool) {
+	t, _, ok := parseEventTimeLayout(s)
+	return t.UnixMilli(), ok
+}
+
+// parseEventTimeLayout reads a CloudTrail eventTime and tells the layout it was written in.
+func parseEventTimeLayout(s *string) (time.Time, string, bool) {
 	if s == nil {
-		return 0, false
+		return time.Time{}, "", false
 	}
 	for _, layout := range eventTimeLayouts {
 		if t, err := time.Parse(layout, *s); err == nil {
-			return t.UnixMilli(), true
+			return t, layout, true
 		}
 	}
-	return 0, false
+	return time.Time{}, "", false
 }
 
 func firstByte(b []byte) byte {

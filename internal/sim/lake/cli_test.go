@@ -98,9 +98,7 @@ func (e cliEnv) run(accessKey string, args ...string) (string, string, int) {
 }
 
 func TestAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
+	requireAWSCLI(t)
 	if testing.Short() {
 		t.Skip("starts the AWS CLI several times")
 	}

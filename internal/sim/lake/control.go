@@ -14,18 +14,27 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/awssim"
 )
 
-// TargetPrefix is the awsJson1.1 X-Amz-Target prefix of the CloudTrail control-plane API.
+// TargetPrefix is the awsJson1.1 X-Amz-Target prefix of the CloudTrail control-plane API, as
+// botocore (the AWS CLI) sends it.
 const TargetPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+
+// ShortTargetPrefix is the same API's prefix as the AWS SDK for Go v2 (cloudtrail v1.56)
+// sends it; the service takes both.
+const ShortTargetPrefix = "CloudTrail_20131101."
 
 var channelParamRe = regexp.MustCompile(`^[a-zA-Z0-9._/\-:]{3,256}$`)
 
-// ControlHandler serves the cloudtrail API (awsJson1.1): GetChannel and ListChannels.
+// ControlHandler serves the cloudtrail API (awsJson1.1): GetChannel, ListChannels,
+// ListEventDataStores, StartQuery, DescribeQuery and GetQueryResults.
 func (s *Service) ControlHandler() http.Handler { return http.HandlerFunc(s.serveControl) }
 
 func (s *Service) serveControl(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", newRequestID())
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, TargetPrefix)
+	if !ok {
+		op, ok = strings.CutPrefix(target, ShortTargetPrefix)
+	}
 	if r.Method != http.MethodPost || !ok {
 		awssim.WriteJSONError(w, awssim.Errorf(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %q", target))
 		return
@@ -50,8 +59,17 @@ func (s *Service) serveControl(w http.ResponseWriter, r *http.Request) {
 		out, aerr = s.getChannel(caller, body)
 	case "ListChannels":
 		out, aerr = s.listChannels(caller, body)
+	case "ListEventDataStores":
+		out, aerr = s.listEventDataStores(caller, body)
+	case "StartQuery":
+		out, aerr = s.startQuery(caller, body)
+	case "DescribeQuery":
+		out, aerr = s.describeQuery(caller, body)
+	case "GetQueryResults":
+		out, aerr = s.getQueryResults(caller, body)
 	default:
-		aerr = awssim.Errorf(http.StatusBadRequest, "UnknownOperationException", "cloudsim does not implement CloudTrail %s", op)
+		aerr = awssim.Errorf(http.StatusBadRequest, "UnknownOperationException",
+			"cloudsim does not implement CloudTrail %s (it implements GetChannel, ListChannels, ListEventDataStores, StartQuery, DescribeQuery and GetQueryResults)", op)
 	}
 	if aerr != nil {
 		awssim.WriteJSONError(w, aerr)

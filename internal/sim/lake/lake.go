@@ -1,6 +1,8 @@
 // Package lake simulates AWS CloudTrail Lake for cloudsim: the data plane's PutAuditEvents
-// (service cloudtrail-data, restJson1), the control plane's GetChannel and ListChannels
-// (service cloudtrail, awsJson1.1), and an unsigned admin API to query what was ingested.
+// (service cloudtrail-data, restJson1), the control plane's GetChannel, ListChannels,
+// ListEventDataStores and the SQL query operations StartQuery, DescribeQuery and
+// GetQueryResults (service cloudtrail, awsJson1.1, for the subset of SQL in sql.go), and an
+// unsigned admin API to query what was ingested.
 //
 // The handlers expect a router in front of them that verifies SigV4 and puts an
 // awssim.Caller in the request context; a request without one is refused with 403
@@ -229,6 +231,9 @@ type Service struct {
 
 	outMu sync.Mutex
 	out   *bufio.Writer
+
+	qmu     sync.Mutex // guards queries
+	queries queryStore
 }
 
 type counters struct {
