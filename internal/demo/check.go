@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/rules"
@@ -75,7 +74,9 @@ func keptIDs(name string, rule *rules.Rule, want map[string]bool) error {
 		if err != nil {
 			return fmt.Errorf("archive %s: %w", name, err)
 		}
-		if at, _ := fields["alert_type"].(string); strings.EqualFold(at, "uba") {
+		// The archive holds the records as read: an alert names its type, which the file
+		// source would spell as its endpoint's.
+		if at, ok := fields["alert_type"].(string); ok && event.NetskopeUBA(event.KindNetskopeAlert, event.NetskopeSubtype(at)) {
 			continue
 		}
 		if ok, err := rule.Match(r); err == nil && ok {

@@ -177,6 +177,9 @@ func TestRefuseKind(t *testing.T) {
 		{event.KindNetskopeAlert, "nosuchtype", false, ""},
 		{event.KindNetskopeAlert, "uba", true, "UBA alerts"},
 		{event.KindNetskopeAlert, event.NetskopeSubtype("UBA"), true, "UBA alerts"},
+		// An anomaly alert (a record read without its endpoint, named by its alert_type) is a
+		// UBA alert, not netskopealert.anomaly.
+		{event.KindNetskopeAlert, event.NetskopeSubtype("anomaly"), true, "UBA alerts"},
 		// A UBA event endpoint would be another thing: only alerts are refused.
 		{event.KindNetskopeEvent, "uba", false, ""},
 		{event.KindCloudTrail, "AwsApiCall", true, "not cloudtrail records"},
