@@ -21,6 +21,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 // TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
@@ -841,7 +842,7 @@ siem_mappings: [{source: alerts, destination: lake}]
 	events := sim.Lake.Query(lake.Filter{})
 	got := map[string]int{}
 	for _, e := range events {
-		got[e.ID]++
+		got[cloudtraillake.RecordIDOf(e.ID)]++
 		if strings.Contains(e.EventSource, "uba") {
 			t.Fatalf("a UBA alert reached the lake: %s", e.ID)
 		}

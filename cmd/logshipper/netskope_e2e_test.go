@@ -19,6 +19,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 // Journey 1 end to end, as real processes over real sockets: a Netskope tenant (cloudsim, in
@@ -339,7 +340,7 @@ siem_mappings:
 		}
 		have := map[string]bool{}
 		for _, e := range lk.Query(lake.Filter{}) {
-			have[e.ID] = true
+			have[cloudtraillake.RecordIDOf(e.ID)] = true
 		}
 		var out []string
 		for id := range v.expected {
@@ -418,7 +419,7 @@ siem_mappings:
 	events := lk.Query(lake.Filter{})
 	got := map[string]int{}
 	for _, e := range events {
-		got[e.ID]++
+		got[cloudtraillake.RecordIDOf(e.ID)]++
 	}
 	for id := range atT.expected {
 		if got[id] != 1 {
@@ -459,7 +460,8 @@ siem_mappings:
 		if i%3 != 0 {
 			continue // a third of them is plenty, and keeps the test quick under -race
 		}
-		src := decodeExact(t, final.raw[e.ID])
+		id := cloudtraillake.RecordIDOf(e.ID)
+		src := decodeExact(t, final.raw[id])
 		data := decodeExact(t, e.EventData)
 		uid, _ := data["UID"].(string)
 		if tid, ok := src["transaction_id"].(json.Number); ok {
@@ -469,7 +471,7 @@ siem_mappings:
 			if nineteenDigits.MatchString(tid.String()) {
 				checked++
 			}
-		} else if uid != e.ID {
+		} else if uid != id {
 			t.Fatalf("%s: UID %q, want the _id", e.ID, uid)
 		}
 		extra, _ := data["additionalEventData"].(map[string]any)
