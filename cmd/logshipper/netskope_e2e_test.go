@@ -454,7 +454,7 @@ siem_mappings:
 	}
 
 	// 64-bit ids keep every digit: the UID (transaction_id, else _id) and the unmapped ids in
-	// additionalEventData are the source's digits, exactly.
+	// additionalEventData (strings there) are the source's digits, exactly.
 	checked := 0
 	for i, e := range events {
 		if i%3 != 0 {
@@ -480,7 +480,8 @@ siem_mappings:
 			if !ok || !nineteenDigits.MatchString(want.String()) {
 				continue
 			}
-			if got, ok := extra[k].(json.Number); !ok || got.String() != want.String() {
+			// A string of the digits, as Cloud Exchange writes it.
+			if got, ok := extra[k].(string); !ok || got != want.String() {
 				t.Fatalf("%s: %s is %v in additionalEventData, want %s", e.ID, k, extra[k], want)
 			}
 			checked++

@@ -516,9 +516,39 @@ type kv struct {
 	v []byte
 }
 
+// id64Fields are Netskope's 64-bit id fields: those of type Integer64 whose examples in
+// Netskope's field dictionary (netskopeoss/Data-Schema schema/event_schema.json) hold 16 to 19
+// digits, and app_session_id, which real records fill with 19 digits. Cloud Exchange puts
+// them in additionalEventData as strings, and users' lake queries compare them as strings
+// (additionalEventData.transaction_id = '...'); so does this destination, with every digit.
+var id64Fields = map[string]struct{}{
+	"app_session_id": {}, "browser_session_id": {}, "connection_id": {}, "dlp_incident_id": {},
+	"dlp_parent_id": {}, "incident_id": {}, "latest_incident_id": {}, "request_id": {},
+	"transaction_id": {}, "x-cs-page-id": {}, "x-cs-session-id": {}, "x-request-id": {},
+	"x-transaction-id": {},
+}
+
+// isJSONInteger reports whether v, a compact JSON value, is an integer: digits, with an
+// optional leading minus.
+func isJSONInteger(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+	}
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // unusedMembers are the record's top-level members the mapping did not read, the last of a
 // repeated key, sorted by key; each value as it is in the record when it is already compact,
-// valid JSON, else encoded again.
+// valid JSON, else encoded again; a 64-bit id field's integer (id64Fields) as a string of its
+// digits.
 func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv {
 	for _, mb := range members {
 		if out.Uses(mb.Key) {
@@ -533,6 +563,9 @@ func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv
 			if v, err = json.Marshal(dec); err != nil {
 				continue
 			}
+		}
+		if _, ok := id64Fields[mb.Key]; ok && isJSONInteger(v) {
+			v = append(append(append(make([]byte, 0, len(v)+2), '"'), v...), '"')
 		}
 		parts = append(parts, kv{mb.Key, v})
 	}
