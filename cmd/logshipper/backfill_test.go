@@ -14,6 +14,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 func TestParseWhen(t *testing.T) {
@@ -178,7 +179,7 @@ siem_mappings:
 	}
 	got := map[string]int{}
 	for _, e := range sim.Lake.Query(lake.Filter{}) {
-		got[e.ID]++
+		got[cloudtraillake.RecordIDOf(e.ID)]++
 		if strings.Contains(e.EventSource, "uba") {
 			t.Fatalf("a UBA alert reached the lake: %s", e.ID)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 // TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
@@ -729,9 +730,12 @@ siem_mappings: [{source: in, destination: lake}]
 		want                       []string
 	}{
 		{"dlp alert", `{"_id":"a1","alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com","srcip":"10.1.2.3","alert_name":"Block","transaction_id":9007199254740993123}`,
-			"netskope/alert", "dlp", []string{`stdin:1: {"id":"a1"`, `"eventSource":"netskopealert.dlp"`, `"eventTime":"2026-11-23T08:00:00Z"`, `9007199254740993123`}},
+			"netskope/alert", "dlp", []string{`stdin:1: {"id":"a1-`, `"eventSource":"netskopealert.dlp"`, `"eventTime":"2026-11-23T08:00:00Z"`, `9007199254740993123`}},
 		{"uba alert", `{"_id":"u1","alert_type":"uba","timestamp":1795420800,"user":"bob@example.com"}`,
 			"netskope/alert", "uba", []string{`stdin:1: not sent: skipped (unsupported_by_destination): CloudTrail Lake does not take UBA alerts`}},
+		// An anomaly alert named by its own alert_type (no --subtype) is a UBA alert.
+		{"anomaly alert", `{"_id":"u2","alert_type":"anomaly","timestamp":1795420800,"user":"bob@example.com"}`,
+			"netskope/alert", "", []string{`stdin:1: not sent: skipped (unsupported_by_destination): CloudTrail Lake does not take UBA alerts`}},
 		{"no kind", `{"_id":"a2","alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com"}`,
 			"", "", []string{`stdin:1: not sent: skipped (unsupported_by_destination)`, "no kind"}},
 	}
@@ -841,7 +845,7 @@ siem_mappings: [{source: alerts, destination: lake}]
 	events := sim.Lake.Query(lake.Filter{})
 	got := map[string]int{}
 	for _, e := range events {
-		got[e.ID]++
+		got[cloudtraillake.RecordIDOf(e.ID)]++
 		if strings.Contains(e.EventSource, "uba") {
 			t.Fatalf("a UBA alert reached the lake: %s", e.ID)
 		}

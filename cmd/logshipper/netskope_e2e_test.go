@@ -19,6 +19,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 // Journey 1 end to end, as real processes over real sockets: a Netskope tenant (cloudsim, in
@@ -339,7 +340,7 @@ siem_mappings:
 		}
 		have := map[string]bool{}
 		for _, e := range lk.Query(lake.Filter{}) {
-			have[e.ID] = true
+			have[cloudtraillake.RecordIDOf(e.ID)] = true
 		}
 		var out []string
 		for id := range v.expected {
@@ -418,7 +419,7 @@ siem_mappings:
 	events := lk.Query(lake.Filter{})
 	got := map[string]int{}
 	for _, e := range events {
-		got[e.ID]++
+		got[cloudtraillake.RecordIDOf(e.ID)]++
 	}
 	for id := range atT.expected {
 		if got[id] != 1 {
@@ -453,13 +454,14 @@ siem_mappings:
 	}
 
 	// 64-bit ids keep every digit: the UID (transaction_id, else _id) and the unmapped ids in
-	// additionalEventData are the source's digits, exactly.
+	// additionalEventData (strings there) are the source's digits, exactly.
 	checked := 0
 	for i, e := range events {
 		if i%3 != 0 {
 			continue // a third of them is plenty, and keeps the test quick under -race
 		}
-		src := decodeExact(t, final.raw[e.ID])
+		id := cloudtraillake.RecordIDOf(e.ID)
+		src := decodeExact(t, final.raw[id])
 		data := decodeExact(t, e.EventData)
 		uid, _ := data["UID"].(string)
 		if tid, ok := src["transaction_id"].(json.Number); ok {
@@ -469,7 +471,7 @@ siem_mappings:
 			if nineteenDigits.MatchString(tid.String()) {
 				checked++
 			}
-		} else if uid != e.ID {
+		} else if uid != id {
 			t.Fatalf("%s: UID %q, want the _id", e.ID, uid)
 		}
 		extra, _ := data["additionalEventData"].(map[string]any)
@@ -478,7 +480,8 @@ siem_mappings:
 			if !ok || !nineteenDigits.MatchString(want.String()) {
 				continue
 			}
-			if got, ok := extra[k].(json.Number); !ok || got.String() != want.String() {
+			// A string of the digits, as Cloud Exchange writes it.
+			if got, ok := extra[k].(string); !ok || got != want.String() {
 				t.Fatalf("%s: %s is %v in additionalEventData, want %s", e.ID, k, extra[k], want)
 			}
 			checked++

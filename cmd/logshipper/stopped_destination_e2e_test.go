@@ -11,6 +11,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 const heldConfig = `
@@ -125,7 +126,7 @@ func TestE2EStoppedDestinationSpoolsAndTheOthersGoOn(t *testing.T) {
 	stored := func() map[string]int {
 		got := map[string]int{}
 		for _, e := range sim.Lake.Query(lake.Filter{}) {
-			got[e.ID]++
+			got[cloudtraillake.RecordIDOf(e.ID)]++
 		}
 		return got
 	}

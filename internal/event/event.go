@@ -61,15 +61,28 @@ func (k Kind) Class() string {
 
 // NetskopeSubtype spells a Netskope event or alert type as every source gives it in Subtype:
 // lower case, without spaces ("Compromised Credential" is "compromisedcredential", the
-// data-export endpoint's name), and with ips and c2, the types of the alerts of the ctep
-// endpoint, as "ctep".
+// data-export endpoint's name), and named after the endpoint that serves it: ips and c2, the
+// types of the alerts of the ctep endpoint, are "ctep"; anomaly, the type of the uba
+// endpoint's anomaly alerts (a type of its own in Netskope's v1 API and in Cloud Exchange's
+// mapping files), is "uba". A source that knows the endpoint a record came from (the netskope
+// source) gives the endpoint's type; one that does not (the file source, a preview) gives the
+// record's own type spelled this way, so both name the same thing alike.
 func NetskopeSubtype(typ string) string {
 	s := strings.ToLower(strings.ReplaceAll(typ, " ", ""))
 	switch s {
 	case "ips", "c2":
 		return "ctep"
+	case "anomaly":
+		return "uba"
 	}
 	return s
+}
+
+// NetskopeUBA is the one rule that says whether a record is a Netskope UBA (user behaviour
+// analytics) alert: by the endpoint it came from, its Kind and Subtype, never by its fields
+// (alert_type, type). Every destination and check that treats UBA alerts apart asks it.
+func NetskopeUBA(kind Kind, subtype string) bool {
+	return kind == KindNetskopeAlert && subtype == "uba"
 }
 
 // Record is one log record. Raw holds the record exactly as the source read it (JSON), so a

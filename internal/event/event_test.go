@@ -270,9 +270,34 @@ func TestNetskopeSubtype(t *testing.T) {
 		"dlp": "dlp", "DLP": "dlp", "Compromised Credential": "compromisedcredential",
 		"compromisedcredential": "compromisedcredential", "ips": "ctep", "C2": "ctep", "ctep": "ctep",
 		"Security Assessment": "securityassessment", "": "",
+		"uba": "uba", "anomaly": "uba", "Anomaly": "uba",
 	} {
 		if got := NetskopeSubtype(in); got != want {
 			t.Errorf("NetskopeSubtype(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNetskopeUBA(t *testing.T) {
+	tests := []struct {
+		kind    Kind
+		subtype string
+		want    bool
+	}{
+		{KindNetskopeAlert, "uba", true},
+		// A record that names itself an anomaly is a uba endpoint's alert once spelled.
+		{KindNetskopeAlert, NetskopeSubtype("anomaly"), true},
+		{KindNetskopeAlert, "dlp", false},
+		// The rule reads the endpoint, not the spelling a record gives: "anomaly" unspelled is
+		// no endpoint's name.
+		{KindNetskopeAlert, "anomaly", false},
+		{KindNetskopeEvent, "uba", false},
+		{KindCloudTrail, "uba", false},
+		{"", "uba", false},
+	}
+	for _, tc := range tests {
+		if got := NetskopeUBA(tc.kind, tc.subtype); got != tc.want {
+			t.Errorf("NetskopeUBA(%q, %q) = %v, want %v", tc.kind, tc.subtype, got, tc.want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
 	"github.com/logshipper/logshipper/plugins/all"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 // The Netskope journey: every event type and every alert type but UBA (CloudTrail Lake does not
@@ -146,8 +147,12 @@ func (j *netskopeJourney) got() int64  { return j.sim.Lake.Stats().Total }
 
 func (j *netskopeJourney) finish(r *Result) {
 	stored := j.sim.Lake.StoredIDs()
+	records := make(map[string]bool, len(stored)) // the _ids the audit event ids were made from
+	for id := range stored {
+		records[cloudtraillake.RecordIDOf(id)] = true
+	}
 	for id := range j.wantIDs {
-		if stored[id] == 0 {
+		if !records[id] {
 			r.Lost++
 		} else {
 			r.Got++

@@ -15,7 +15,8 @@ import (
 //   - sets userIdentity.details to {"access_method": <record's access_method, or null>};
 //   - formats eventTime, epoch seconds, as %Y-%m-%dT%H:%M:%SZ, in the host's local time zone (a
 //     bug: CloudTrail wants UTC; here it is always UTC);
-//   - leaves _id out of additionalEventData (it is the audit event's id).
+//   - leaves _id and the mapping's fields out of additionalEventData (it is the audit event's
+//     id); access_method stays there, beside its copy in userIdentity.details.
 //
 // cloudTrail does the same, with these differences: userIdentity.details is set only when the
 // mapping has no userIdentity.details target of its own; eventTime is UTC whatever TZ says, and
@@ -72,7 +73,8 @@ func (m *Mapping) cloudTrail(out *Output, rec map[string]any) error {
 			if v, err = valueOf(am); err != nil {
 				v = strValue(toString(am))
 			}
-			out.addUsed("access_method")
+			// access_method is not counted as used: CE leaves out of additionalEventData
+			// only _id and its mapping's fields, so it keeps access_method there too.
 		} else {
 			v = value{k: vNull}
 		}

@@ -37,15 +37,15 @@ var (
 
 // RefuseKind implements plugin.KindRefuser, for the destination and for validate, which warns
 // of a mapping that brings it only records it refuses. The lake's mappings cover Netskope events
-// and alerts; of those, UBA alerts are not taken, as Cloud Exchange decides by the endpoint the
-// alert came from (its Subtype).
+// and alerts; of those, UBA alerts are not taken, decided by event.NetskopeUBA: by the endpoint
+// the alert came from (its Subtype), as Cloud Exchange decides.
 func (c *Config) RefuseKind(kind event.Kind, subtype string) (reason string, refused bool) {
 	switch {
 	case kind == "":
 		return "CloudTrail Lake's mappings cover Netskope events and alerts; this record has no kind (its source does not say what it is)", true
 	case kind != event.KindNetskopeEvent && kind != event.KindNetskopeAlert:
 		return fmt.Sprintf("CloudTrail Lake's mappings cover Netskope events and alerts, not %s records", kind), true
-	case kind == event.KindNetskopeAlert && subtype == "uba":
+	case event.NetskopeUBA(kind, subtype):
 		return "CloudTrail Lake does not take UBA alerts from the Netskope source", true
 	}
 	return "", false

@@ -6,6 +6,9 @@ package cloudtraillake
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,7 +193,9 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 			continue
 		}
 		if seen[p.ev.ID] {
-			failed[i] = plugin.Skipped(plugin.ReasonDuplicate, fmt.Errorf("id %s twice in one batch", p.ev.ID))
+			// The same id is the same _id and the same eventData: the record twice (a source
+			// that read it twice). The first is sent; this one is counted as a duplicate.
+			failed[i] = plugin.Skipped(plugin.ReasonDuplicate, fmt.Errorf("the same record (audit event id %s) twice in one batch", p.ev.ID))
 			continue
 		}
 		seen[p.ev.ID] = true
@@ -331,6 +336,35 @@ func safeID(id string) string {
 	return string(b)
 }
 
+// idDigest is how many hex digits of the eventData's SHA-256 end an audit event id (64 bits).
+const idDigest = 16
+
+// AuditEventID is the id a record's audit event is put with: the record's id (Netskope's _id,
+// each character outside [-_A-Za-z0-9] made "_", cut to fit), "-", and the first 64 bits of the
+// SHA-256 of its eventData in hex (sum), 128 characters at most. Netskope gives the same _id
+// to records of different endpoints and to distinct audit events; an id of _id alone made
+// PutAuditEvents refuse a call holding two of them (DuplicatedAuditEventId), and a lake that
+// keeps the first event of an id would keep one of them and answer the other successful. With
+// the eventData in it, records that differ in anything the lake would hold (eventSource, the
+// endpoint's, included) have ids of their own, while the same record sent again (a retry, a
+// page read twice) has the same id. eventData's UID keeps the _id for queries.
+func AuditEventID(recordID string, sum [sha256.Size]byte) string {
+	id := safeID(recordID)
+	if len(id) > 128-1-idDigest {
+		id = id[:128-1-idDigest]
+	}
+	return id + "-" + hex.EncodeToString(sum[:idDigest/2])
+}
+
+// RecordIDOf is the record id an audit event id was made from by AuditEventID (as safeID
+// spelled it): what tests and checks compare with the records' _id.
+func RecordIDOf(auditEventID string) string {
+	if i := strings.LastIndexByte(auditEventID, '-'); i >= 0 && len(auditEventID)-i-1 == idDigest {
+		return auditEventID[:i]
+	}
+	return auditEventID
+}
+
 // prepare maps one record into an audit event, or says why it cannot go. What the record is
 // comes from its Kind and Subtype, as its source set them; a kind RefuseKind refuses is
 // skipped here too, for callers other than the engine (Preview, tests). The record is not
@@ -394,22 +428,20 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 			id = s
 		}
 	}
-	id = safeID(id)
-	if len(id) > 128 {
-		id = id[:128]
-	}
-	if id == "" {
+	if safeID(id) == "" {
 		if v, ok := fields["_id"]; ok {
 			return prepared{}, plugin.Refused("InvalidData", fmt.Errorf("_id is %s, not a string to use as the audit event id", jsonKind(v)))
 		}
 		return prepared{}, plugin.Refused("InvalidData", errors.New("record has no _id to use as the audit event id"))
 	}
+	sum := sha256.Sum256(data)
+	id = AuditEventID(id, sum)
 	// payload is what the event adds to the request body: eventData as a JSON string, where
 	// each quote and backslash takes two bytes (AppendJSON writes valid UTF-8 and no control
 	// character), the id, the checksum and the keys around them.
 	payload := len(data) + bytes.Count(data, []byte{'"'}) + bytes.Count(data, []byte{'\\'}) + len(id) + 128
 	// data is not touched again: the event's string shares it.
-	return prepared{ev: lakeapi.AuditEvent{ID: id, EventData: unsafe.String(unsafe.SliceData(data), len(data)), EventDataChecksum: lakeapi.Checksum(data)},
+	return prepared{ev: lakeapi.AuditEvent{ID: id, EventData: unsafe.String(unsafe.SliceData(data), len(data)), EventDataChecksum: base64.StdEncoding.EncodeToString(sum[:])},
 		label: label, payload: payload}, nil
 }
 
@@ -484,9 +516,39 @@ type kv struct {
 	v []byte
 }
 
+// id64Fields are Netskope's 64-bit id fields: those of type Integer64 whose examples in
+// Netskope's field dictionary (netskopeoss/Data-Schema schema/event_schema.json) hold 16 to 19
+// digits, and app_session_id, which real records fill with 19 digits. Cloud Exchange puts
+// them in additionalEventData as strings, and users' lake queries compare them as strings
+// (additionalEventData.transaction_id = '...'); so does this destination, with every digit.
+var id64Fields = map[string]struct{}{
+	"app_session_id": {}, "browser_session_id": {}, "connection_id": {}, "dlp_incident_id": {},
+	"dlp_parent_id": {}, "incident_id": {}, "latest_incident_id": {}, "request_id": {},
+	"transaction_id": {}, "x-cs-page-id": {}, "x-cs-session-id": {}, "x-request-id": {},
+	"x-transaction-id": {},
+}
+
+// isJSONInteger reports whether v, a compact JSON value, is an integer: digits, with an
+// optional leading minus.
+func isJSONInteger(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+	}
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // unusedMembers are the record's top-level members the mapping did not read, the last of a
 // repeated key, sorted by key; each value as it is in the record when it is already compact,
-// valid JSON, else encoded again.
+// valid JSON, else encoded again; a 64-bit id field's integer (id64Fields) as a string of its
+// digits.
 func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv {
 	for _, mb := range members {
 		if out.Uses(mb.Key) {
@@ -501,6 +563,9 @@ func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv
 			if v, err = json.Marshal(dec); err != nil {
 				continue
 			}
+		}
+		if _, ok := id64Fields[mb.Key]; ok && isJSONInteger(v) {
+			v = append(append(append(make([]byte, 0, len(v)+2), '"'), v...), '"')
 		}
 		parts = append(parts, kv{mb.Key, v})
 	}

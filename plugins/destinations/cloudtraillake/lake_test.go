@@ -2,9 +2,12 @@ package cloudtraillake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -97,7 +100,7 @@ func TestWriteMapsAndDelivers(t *testing.T) {
 	}
 	a1 := ""
 	for _, e := range got {
-		if e.ID == "a1" {
+		if RecordIDOf(e.ID) == "a1" {
 			a1 = e.EventSource + " " + string(e.EventData)
 		}
 	}
@@ -105,6 +108,109 @@ func TestWriteMapsAndDelivers(t *testing.T) {
 		if !strings.Contains(a1, want) {
 			t.Errorf("a1 lacks %q: %s", want, a1)
 		}
+	}
+}
+
+// Netskope gives one _id to records of different endpoints and to distinct audit events (the
+// public Netskope audit samples of panther-labs/panther-analysis hold five distinct events with
+// _id 1e589befa3da30132362f32a). Each is a record of its own: all of them reach the lake, in one
+// call or in several, each under its own audit event id and with the _id as its UID; the same
+// record twice in one call is sent once and counted as a duplicate; sent again in a later call it
+// keeps its id (so a lake that deduplicates ids keeps one copy).
+func TestRecordsSharingAnIDAllArrive(t *testing.T) {
+	const shared = "1e589befa3da30132362f32a"
+	audit := func(what string) *event.Record {
+		raw := fmt.Sprintf(`{"_id":%q,"timestamp":1702318213,"user":"admin@example.com","audit_log_event":%q,"event_type":"audit"}`, shared, what)
+		return &event.Record{ID: shared, Raw: []byte(raw), Kind: event.KindNetskopeEvent, Subtype: "audit"}
+	}
+	tests := []struct {
+		name    string
+		calls   [][]*event.Record
+		sources []string // eventSource of each event the lake must hold
+		dups    int      // records counted as duplicates
+	}{
+		{"across endpoints, one call", [][]*event.Record{{alert(shared, "dlp", ""), alert(shared, "malware", "")}},
+			[]string{"netskopealert.dlp", "netskopealert.malware"}, 0},
+		{"across endpoints, two calls", [][]*event.Record{{alert(shared, "dlp", "")}, {alert(shared, "malware", "")}},
+			[]string{"netskopealert.dlp", "netskopealert.malware"}, 0},
+		{"distinct audit events, one call", [][]*event.Record{{audit("Rest API V2 Call"), audit("Deleted rbi template")}},
+			[]string{"netskopeevent.audit", "netskopeevent.audit"}, 0},
+		{"distinct audit events, two calls", [][]*event.Record{{audit("Rest API V2 Call")}, {audit("Deleted rbi template")}},
+			[]string{"netskopeevent.audit", "netskopeevent.audit"}, 0},
+		{"the same record twice in one call", [][]*event.Record{{audit("Login Successful"), audit("Login Successful")}},
+			[]string{"netskopeevent.audit"}, 1},
+		{"the same record in two calls", [][]*event.Record{{audit("Login Successful")}, {audit("Login Successful")}},
+			[]string{"netskopeevent.audit"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSim(t)
+			d := newDest(t, s, nil)
+			dups := 0
+			for i, call := range tc.calls {
+				err := d.Write(context.Background(), call)
+				var be *plugin.BatchError
+				if errors.As(err, &be) {
+					for j, e := range be.Failed {
+						var se *plugin.SkippedError
+						if !errors.As(e, &se) || se.Reason != plugin.ReasonDuplicate {
+							t.Fatalf("call %d record %d: %v", i, j, e)
+						}
+						dups++
+					}
+				} else if err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			if dups != tc.dups {
+				t.Errorf("%d records counted as duplicates, want %d", dups, tc.dups)
+			}
+			var sources []string
+			ids := map[string]bool{}
+			for _, e := range s.Lake.Query(lake.Filter{}) {
+				sources = append(sources, e.EventSource)
+				ids[e.ID] = true
+				if got := RecordIDOf(e.ID); got != shared {
+					t.Errorf("audit event id %s: RecordIDOf = %q, want %q", e.ID, got, shared)
+				}
+				var data struct{ UID string }
+				if err := json.Unmarshal(e.EventData, &data); err != nil || data.UID == "" {
+					t.Errorf("eventData %s: UID %q (%v)", e.EventData, data.UID, err)
+				}
+			}
+			slices.Sort(sources)
+			if !slices.Equal(sources, tc.sources) {
+				t.Errorf("the lake holds %v, want %v", sources, tc.sources)
+			}
+			if len(ids) != len(tc.sources) {
+				t.Errorf("%d distinct ids for %d events", len(ids), len(tc.sources))
+			}
+			if st := s.Lake.Stats(); st.DuplicateConflicts != 0 {
+				t.Errorf("the lake saw %d ids re-sent with other eventData", st.DuplicateConflicts)
+			}
+		})
+	}
+}
+
+func TestAuditEventID(t *testing.T) {
+	sum := sha256.Sum256([]byte("{}"))
+	long := strings.Repeat("a", 200)
+	for _, tc := range []struct{ id, wantRecord string }{
+		{"5182808a2a99fc688d4a8057", "5182808a2a99fc688d4a8057"},
+		{"a b/c", "a_b_c"},
+		{"with-dashes-in-it", "with-dashes-in-it"},
+		{long, long[:111]},
+	} {
+		got := AuditEventID(tc.id, sum)
+		if len(got) > 128 || !regexp.MustCompile(`^[-_A-Za-z0-9]+$`).MatchString(got) {
+			t.Errorf("AuditEventID(%q) = %q: not 1-128 of [-_A-Za-z0-9]", tc.id, got)
+		}
+		if r := RecordIDOf(got); r != tc.wantRecord {
+			t.Errorf("RecordIDOf(%q) = %q, want %q", got, r, tc.wantRecord)
+		}
+	}
+	if a, b := AuditEventID("x", sha256.Sum256([]byte("a"))), AuditEventID("x", sha256.Sum256([]byte("b"))); a == b {
+		t.Errorf("two eventData give one id %s", a)
 	}
 }
 
@@ -177,6 +283,9 @@ func TestRefuseKind(t *testing.T) {
 		{event.KindNetskopeAlert, "nosuchtype", false, ""},
 		{event.KindNetskopeAlert, "uba", true, "UBA alerts"},
 		{event.KindNetskopeAlert, event.NetskopeSubtype("UBA"), true, "UBA alerts"},
+		// An anomaly alert (a record read without its endpoint, named by its alert_type) is a
+		// UBA alert, not netskopealert.anomaly.
+		{event.KindNetskopeAlert, event.NetskopeSubtype("anomaly"), true, "UBA alerts"},
 		// A UBA event endpoint would be another thing: only alerts are refused.
 		{event.KindNetskopeEvent, "uba", false, ""},
 		{event.KindCloudTrail, "AwsApiCall", true, "not cloudtrail records"},
@@ -252,7 +361,7 @@ func TestEngineRefusesKindsTheLakeDoesNotTake(t *testing.T) {
 	}
 	var got []string
 	for _, ev := range s.Lake.Query(lake.Filter{}) {
-		got = append(got, ev.ID+" "+ev.EventSource)
+		got = append(got, RecordIDOf(ev.ID)+" "+ev.EventSource)
 	}
 	slices.Sort(got)
 	want := []string{"e1 netskopealert.dlp", "e3 netskopealert.malware", "ev1 netskopeevent.audit"}

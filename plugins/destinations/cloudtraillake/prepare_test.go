@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -70,7 +71,7 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 		return nil
 	}
 	m, ok := d.maps.For(r.Kind.Class(), r.Subtype)
-	if !ok || r.Kind == event.KindNetskopeAlert && r.Subtype == "uba" {
+	if !ok || event.NetskopeUBA(r.Kind, r.Subtype) {
 		return nil
 	}
 	out, err := m.Apply(fields)
@@ -82,6 +83,12 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 		b, err := json.Marshal(fields[k])
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, id64 := id64Fields[k]; id64 {
+			switch n := fields[k].(type) {
+			case int64, uint64: // a 64-bit id is a string of its digits
+				b, _ = json.Marshal(fmt.Sprint(n))
+			}
 		}
 		parts = append(parts, kv{k, b})
 	}

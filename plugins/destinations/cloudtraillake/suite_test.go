@@ -14,8 +14,8 @@ import (
 
 // asDLPAlert makes a suite record a Netskope DLP alert the default mapping maps: the fields the
 // mapping requires are put before the record's own members, which stay as they are (they go to
-// additionalEventData). The audit event's id is the record's ID (the suite's ids are plain
-// ASCII, quoted alike by %q and JSON).
+// additionalEventData). The audit event's id is made from the record's ID (the suite's ids are
+// plain ASCII, quoted alike by %q and JSON).
 func asDLPAlert(r *event.Record) *event.Record {
 	raw := fmt.Appendf(nil, `{"_id":%q,"alert_type":"DLP","timestamp":1795420800,"user":"alice@example.com","alert_name":"DLP rule"`, r.ID)
 	if body := bytes.TrimSpace(r.Raw[1:]); len(body) > 1 { // r.Raw is not {}
@@ -28,8 +28,8 @@ func asDLPAlert(r *event.Record) *event.Record {
 }
 
 // The lake passes the destination conformance suite against cloudsim's CloudTrail Lake, with
-// the suite's records made into Netskope DLP alerts; arrivals are the audit events' ids, in
-// ingestion order.
+// the suite's records made into Netskope DLP alerts; arrivals are the records' ids the audit
+// events' ids were made from (RecordIDOf), in ingestion order.
 func TestDestinationSuite(t *testing.T) {
 	var s *cloudsim.Sim
 	plugintest.RunDestinationSuite(t, plugintest.DestinationHarness{
@@ -38,7 +38,7 @@ func TestDestinationSuite(t *testing.T) {
 		Delivered: func(*testing.T) []string {
 			var ids []string
 			for _, ev := range s.Lake.Query(lake.Filter{}) {
-				ids = append(ids, ev.ID)
+				ids = append(ids, RecordIDOf(ev.ID))
 			}
 			return ids
 		},

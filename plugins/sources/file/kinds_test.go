@@ -155,7 +155,8 @@ func TestRecordKindCloudTrailLineIsOneBatch(t *testing.T) {
 }
 
 // With record_kind netskope, a record with a string alert_type is an alert of that type, any
-// other an event of its event_type; subtypes are lower-cased, ips and c2 are ctep.
+// other an event of its event_type; subtypes are lower-cased and named after the endpoint that
+// serves them: ips and c2 are ctep, anomaly is uba (a UBA alert whichever way it names itself).
 func TestRecordKindNetskope(t *testing.T) {
 	tests := []struct {
 		line, kind, subtype string
@@ -164,6 +165,8 @@ func TestRecordKindNetskope(t *testing.T) {
 		{`{"_id":"2","alert_type":"Malware","event_type":"page"}`, "netskope/alert", "malware"},
 		{`{"_id":"3","alert_type":"ips"}`, "netskope/alert", "ctep"},
 		{`{"_id":"4","alert_type":"C2"}`, "netskope/alert", "ctep"},
+		{`{"_id":"8","alert_type":"anomaly","type":"anomaly"}`, "netskope/alert", "uba"},
+		{`{"_id":"9","alert_type":"uba","type":"anomaly"}`, "netskope/alert", "uba"},
 		{`{"_id":"5","event_type":"Audit"}`, "netskope/event", "audit"},
 		{`{"_id":"6","alert_type":7,"event_type":"page"}`, "netskope/event", "page"},
 		{`{"_id":"7"}`, "netskope/event", ""},
