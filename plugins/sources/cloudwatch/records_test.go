@@ -154,6 +154,7 @@ func TestCloudTrailKinds(t *testing.T) {
 		{"subscription", `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":` + quoted(a) + `},{"id":"2","timestamp":2,"message":` + quoted(b2) + `}]}`,
 			[]want{{"3791-0", ct, "AwsApiCall", a, "subscription"}, {"3791-1", ct, "AwsConsoleSignIn", b2, "subscription"}}},
 		{"CloudWatch event as JSON", `{"logGroup":"g","logStream":"s","eventId":"9","message":` + quoted(a) + `}`, []want{{"3791", ct, "AwsApiCall", a, "cloudwatch"}}},
+		{"QRadar text form", `{LogStreamName: 111111111111_CloudTrail_us-east-2,Timestamp: 1505744407363,Message: ` + a + `,IngestionTime: 1505744407506,EventId: 3357}`, []want{{"3791", ct, "AwsApiCall", a, "qradar"}}},
 		{"Records without CloudTrail", `{"Records":[{"a":1}]}`, []want{{"3791", "", "", `{"Records":[{"a":1}]}`, ""}}},
 		{"not CloudTrail", noName, []want{{"3791", "", "", noName, ""}}},
 		{"text", "hello", []want{{"3791", "", "", "hello", ""}}},
