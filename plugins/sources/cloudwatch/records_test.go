@@ -9,6 +9,8 @@ import (
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/plugintest"
 )
 
 func TestIdentifierPatterns(t *testing.T) {
@@ -94,7 +96,7 @@ func TestBuildRecord(t *testing.T) {
 			tc.b.region = "us-east-1"
 			ev := e
 			ev.Message = tc.msg
-			recs := tc.b.appendRecords(nil, &ev)
+			recs := appendAll(&tc.b, nil, &ev)
 			if len(recs) != 1 {
 				t.Fatalf("%d records", len(recs))
 			}
@@ -164,7 +166,7 @@ func TestCloudTrailKinds(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/extract=%v", tc.name, extract), func(t *testing.T) {
 				bl := builder{source: "cw", region: "us-east-1", group: "g", extract: extract}
 				e := logEvent{ID: "3791", Timestamp: 1767225600123, IngestionTime: 1767225900000, Stream: "s", Message: tc.msg}
-				recs := bl.appendRecords(nil, &e)
+				recs := appendAll(&bl, nil, &e)
 				if len(recs) != len(tc.want) {
 					t.Fatalf("%d records; want %d", len(recs), len(tc.want))
 				}
@@ -245,8 +247,10 @@ func FuzzBuild(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg string, extract bool) {
 		b := builder{extract: extract, group: "g", region: "r"}
-		recs := b.appendRecords(nil, &logEvent{ID: "1", Message: msg, Stream: "s"})
-		if len(recs) == 0 {
+		d := &plugintest.Dropper{}
+		b.drops = d
+		recs := appendAll(&b, nil, &logEvent{ID: "1", Message: msg, Stream: "s"})
+		if len(recs) == 0 && d.Count(plugin.ReasonControlMessage) == 0 {
 			t.Fatalf("%q (extract %v): no record", msg, extract)
 		}
 		ids := map[string]bool{}
