@@ -64,7 +64,8 @@ const jsaRecord = `{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","prin
 // Issue 14, item 7: a CloudWatch Logs message in QRadar's text form ({LogStreamName: ...,
 // Message: {...}, EventId: ...}, as the JSA documentation shows it) reaches the SIEM as the
 // CloudTrail record it wraps (its eventName, category and eventID), not as a message that is
-// not CloudTrail.
+// not CloudTrail. Item 8 on the same path: a subscription CONTROL_MESSAGE stored in the group
+// does not reach the SIEM; it is counted as dropped (control_message) and logged.
 func TestE2ECloudWatchQRadarTextFormToSyslog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -87,19 +88,23 @@ func TestE2ECloudWatchQRadarTextFormToSyslog(t *testing.T) {
 		fmt.Sprintf("{LogStreamName: %s,Timestamp: %d,Message: %s,IngestionTime: %d,EventId: 33577865368733960549686361093419037811738467383245488128}", stream, now, jsaRecord, now+143),
 		fmt.Sprintf("{LogStreamName: %s, Timestamp: %d, Message: %s, IngestionTime: %d, EventId: 33577865368733960549686361093419037811738467383245488129}", stream, now, strings.Replace(jsaRecord, "b5b3c2b0", "c5b3c2b0", 1), now+143),
 	}
-	events := make([]cwlogs.InputEvent, len(forms))
+	events := make([]cwlogs.InputEvent, len(forms), len(forms)+1)
 	for i, f := range forms {
 		events[i] = cwlogs.InputEvent{Timestamp: now, Message: f}
 	}
+	// The health check CloudWatch Logs sends a subscription destination, as the CloudWatch Logs
+	// user guide shows it.
+	events = append(events, cwlogs.InputEvent{Timestamp: now, Message: `{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1432826855000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}`})
 	if err := sim.Logs.Put(a.ID, region, group, stream, events); err != nil {
 		t.Fatal(err)
 	}
 
 	rcv := startLineReceiver(t)
 	dir := t.TempDir()
+	admin := freeAddr(t)
 	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(`
 data_dir: ./data
-admin: {listen: ""}
+admin: {listen: "%s"}
 log: {level: info, format: json}
 plugins:
   - name: in
@@ -124,7 +129,7 @@ plugins:
     batch: {max_wait: 10ms}
 siem_mappings:
   - {source: in, destination: out}
-`, a.AccessKeyID, sim.Endpoints["aws"], region, group, rcv.ln.Addr()))
+`, admin, a.AccessKeyID, sim.Endpoints["aws"], region, group, rcv.ln.Addr()))
 	p := startShipper(t, dir, "run", "-c", "c.yaml")
 	waitFor(t, 60*time.Second, "both messages at the SIEM", func() bool {
 		select {
@@ -134,6 +139,13 @@ siem_mappings:
 		}
 		return len(rcv.messages()) >= len(forms)
 	})
+	const dropped = `logshipper_records_dropped_total{plugin="in",reason="control_message"}`
+	waitFor(t, 30*time.Second, "the control message counted as dropped", func() bool {
+		return scrapeMetrics(t, admin)[dropped] == 1
+	})
+	if lines := logLines(p.stderr.String(), map[string]string{"level": "WARN", "plugin": "in", "reason": "control_message"}); len(lines) != 1 {
+		t.Errorf("%d WARN lines for the control message, want 1:\n%s", len(lines), lastChars(p.stderr.String(), 4000))
+	}
 	msgs := rcv.messages()
 	if len(msgs) != len(forms) {
 		t.Fatalf("%d messages for %d events:\n%s", len(msgs), len(forms), strings.Join(msgs, "\n"))
