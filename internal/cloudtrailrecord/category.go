@@ -328,7 +328,18 @@ func classify(ev *Event) {
 			ev.Category = "error.other"
 		}
 	}
-	ev.Severity = severity(ev)
+	t := matchTechnique(ev)
+	if t == nil {
+		ev.Severity = severity(ev, baseSeverity[ev.Action])
+		return
+	}
+	// A known attack technique: its severity at least, and a category naming its tactic.
+	ev.Severity = severity(ev, max(baseSeverity[ev.Action], t.sev))
+	ev.Technique, ev.TechniqueName = t.id, t.idName
+	ev.Action = "attack." + t.tactic + "." + t.name
+	if !strings.HasPrefix(ev.Category, "error.") {
+		ev.Category = ev.Action
+	}
 }
 
 // apiActivity picks the API Activity activity: the category's last word when it is a CRUD
@@ -437,9 +448,10 @@ var baseSeverity = map[string]int{
 	"resource.other":                   2,
 }
 
-// severity applies the rules README.md sets out, in order.
-func severity(ev *Event) int {
-	sev := baseSeverity[ev.Action]
+// severity applies the rules README.md sets out, in order, to base, the severity of the
+// call's category (or of its attack technique, when higher).
+func severity(ev *Event, base int) int {
+	sev := base
 	root := ev.Identity.Type == "Root"
 	switch {
 	case ev.Action == "authentication.console.success" && root:
@@ -447,7 +459,7 @@ func severity(ev *Event) int {
 	case ev.Action == "authentication.console.failure" && root:
 		return 7
 	case ev.Action == "authentication.console.success" && ev.MFAUsed == False:
-		sev = 4
+		sev = max(sev, 4)
 	}
 	switch ev.Category {
 	case "error.access_denied":

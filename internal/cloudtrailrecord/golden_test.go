@@ -39,10 +39,20 @@ func describe(ev *Event) string {
 	if ev.Action != ev.Category {
 		cat += " (" + ev.Action + ")"
 	}
-	return fmt.Sprintf("%s/%s -> %s outcome=%s severity=%d ocsf=%d/%d %s: %s user=%s/%s",
+	line := fmt.Sprintf("%s/%s -> %s outcome=%s severity=%d ocsf=%d/%d %s: %s user=%s/%s",
 		sourceKey(ev.EventSource), ev.EventName, cat, ev.Outcome, ev.Severity,
 		ev.OCSF.ClassUID, ev.OCSF.ActivityID, ev.OCSF.ClassName, ev.OCSF.ActivityName,
 		ev.Identity.Type, ev.Identity.UserName)
+	if ev.Identity.RoleName != "" {
+		line += " role=" + ev.Identity.RoleName
+	}
+	if ev.AccountID != ev.RecipientAccountID {
+		line += " account=" + ev.AccountID + " (userIdentity)"
+	}
+	if ev.Technique != "" {
+		line += " attack=" + ev.Technique
+	}
+	return line
 }
 
 func checkGolden(t *testing.T, name string, got []byte) {

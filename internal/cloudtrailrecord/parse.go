@@ -93,6 +93,15 @@ type Identity struct {
 	// userName (the role behind an AssumedRole session).
 	SessionIssuerARN  string
 	SessionIssuerName string
+	// RoleName and SessionName are derived for an AssumedRole identity: the role is
+	// SessionIssuerName, else the role in the ARN (arn:aws:sts::<account>:assumed-role/<role>/
+	// <session>); the session is the one in the ARN, else what follows the colon of
+	// principalId (<role id>:<session>). Both are empty for the other types.
+	RoleName    string
+	SessionName string
+	// OnBehalfOfUserID is onBehalfOf.userId: the IAM Identity Center user a request was made
+	// for (type IdentityCenterUser, and sessions that carry the user's identity).
+	OnBehalfOfUserID string
 	// MFAAuthenticated is sessionContext.attributes.mfaAuthenticated.
 	MFAAuthenticated Tri
 }
@@ -136,7 +145,7 @@ type Event struct {
 	EventType          string // AwsApiCall, AwsConsoleSignIn, AwsServiceEvent, AwsCloudTrailInsight, ...
 	EventCategory      string // Management, Data, Insight, NetworkActivity
 	RequestID          string
-	RecipientAccountID string
+	RecipientAccountID string // recipientAccountId as the record has it; see AccountID
 	ErrorCode          string
 	ErrorMessage       string
 	ReadOnly           Tri
@@ -156,13 +165,22 @@ type Event struct {
 	Resources           []byte
 
 	// Derived.
-	Category string // see README.md for the list
+
+	// AccountID is the account the event belongs to: recipientAccountId, else (records
+	// written before CloudTrail added recipientAccountId) userIdentity.accountId.
+	AccountID string
+	Category  string // see README.md for the list
 	// Action is the category the call has whatever its result: for a denied StopLogging,
 	// Category is "error.access_denied" and Action "logging.tampering".
 	Action   string
 	Outcome  Outcome
 	Severity int // 0-10, the CEF scale
 	OCSF     OCSF
+	// Technique is the MITRE ATT&CK technique id of a call the attack table (attack.go) lists
+	// ("T1648", "T1098.001"), and TechniqueName its ATT&CK name; empty for the other calls.
+	// Category and Action of such a call are attack.<tactic>.<technique>.
+	Technique     string
+	TechniqueName string
 }
 
 // Parse reads one CloudTrail record (a JSON object) and derives its category, outcome,
@@ -197,6 +215,7 @@ func ParseInto(ev *Event, record []byte) error {
 		{f.idType, &id.Type}, {f.idPrincipalID, &id.PrincipalID}, {f.idARN, &id.ARN},
 		{f.idAccountID, &id.AccountID}, {f.idAccessKeyID, &id.AccessKeyID}, {f.idInvokedBy, &id.InvokedBy},
 		{f.issuerARN, &id.SessionIssuerARN}, {f.issuerUserName, &id.SessionIssuerName}, {f.idUserName, &userName},
+		{f.onBehalfOfUserID, &id.OnBehalfOfUserID},
 	}
 	n := 0
 	for _, p := range pairs {
@@ -222,6 +241,13 @@ func ParseInto(ev *Event, record []byte) error {
 	ev.Resources = f.resources
 	id.MFAAuthenticated = f.mfaAuthenticated
 	id.UserName = deriveUserName(id, userName)
+	if id.Type == "AssumedRole" {
+		id.RoleName, id.SessionName = roleAndSession(id)
+	}
+	ev.AccountID = ev.RecipientAccountID
+	if ev.AccountID == "" {
+		ev.AccountID = id.AccountID
+	}
 
 	t, err := parseTime(f.eventTime)
 	if err != nil {
@@ -318,6 +344,23 @@ func deriveUserName(id *Identity, userName string) string {
 	return ""
 }
 
+// roleAndSession returns the role and the session name of an AssumedRole identity.
+func roleAndSession(id *Identity) (role, session string) {
+	// arn:aws:sts::123456789012:assumed-role/Role/session
+	if _, res, ok := strings.Cut(id.ARN, ":assumed-role/"); ok {
+		role, session, _ = strings.Cut(res, "/")
+	}
+	if id.SessionIssuerName != "" {
+		role = id.SessionIssuerName
+	}
+	if session == "" {
+		if _, s, ok := strings.Cut(id.PrincipalID, ":"); ok {
+			session = s
+		}
+	}
+	return role, session
+}
+
 // fields holds the raw values Parse reads, as sub-slices of the record (or decoded copies
 // when a string had escapes).
 type fields struct {
@@ -325,7 +368,7 @@ type fields struct {
 	eventID, eventType, eventCategory, requestID, recipientAccountID                []byte
 	errorCode, errorMessage, consoleLogin                                           []byte
 	idType, idPrincipalID, idARN, idAccountID, idAccessKeyID, idUserName            []byte
-	idInvokedBy, issuerARN, issuerUserName                                          []byte
+	idInvokedBy, issuerARN, issuerUserName, onBehalfOfUserID                        []byte
 	readOnly, managementEvent, mfaUsed, mfaAuthenticated                            Tri
 
 	requestParameters, responseElements, additionalEventData, resources []byte
@@ -481,6 +524,12 @@ func (f *fields) identity(s *scanner) bool {
 			f.idUserName, good = s.optText()
 		case "invokedBy":
 			f.idInvokedBy, good = s.optText()
+		case "onBehalfOf":
+			var raw []byte
+			raw, good = s.optRaw()
+			if good && raw != nil {
+				f.onBehalfOfUserID = subText(raw, "userId")
+			}
 		case "sessionContext":
 			good = f.sessionContext(s)
 		default:

@@ -40,12 +40,25 @@ func (f Form) String() string {
 // Envelope holds what a wrapper said about the record inside it. Zero values mean absent.
 type Envelope struct {
 	Form          Form
+	MessageType   string // subscription: messageType, DATA_MESSAGE or CONTROL_MESSAGE
 	Owner         string // subscription: the account that owns the log group
 	LogGroup      string
 	LogStream     string
 	EventID       string // the CloudWatch Logs event id
 	Timestamp     time.Time
 	IngestionTime time.Time
+}
+
+// ControlMessage is the messageType of the message CloudWatch Logs sends to a subscription's
+// destination to check that it can be reached ("CWL CONTROL MESSAGE: Checking health of
+// destination ..."): it holds no log event of the group, only that health check.
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html
+const ControlMessage = "CONTROL_MESSAGE"
+
+// Control reports whether e is a subscription delivery's envelope whose messageType is
+// CONTROL_MESSAGE: its logEvents are CloudWatch Logs' health check, not records.
+func (e *Envelope) Control() bool {
+	return e.Form == FormSubscription && e.MessageType == ControlMessage
 }
 
 // Item is one record found by Split.
@@ -106,6 +119,8 @@ func Split(input []byte) ([]Item, error) {
 			} else {
 				_, good = s.skip()
 			}
+		case "messageType":
+			good = s.envText(&env.MessageType)
 		case "owner":
 			good = s.envText(&env.Owner)
 		case "logGroup", "logGroupName":

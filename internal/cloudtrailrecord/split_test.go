@@ -43,7 +43,10 @@ func TestSplitForms(t *testing.T) {
 			wantForm: FormQRadar, wantN: 1, wantEnv: Envelope{Form: FormQRadar, LogStream: "s", IngestionTime: time.UnixMilli(5).UTC()}, wantFirst: `{"eventName": "x"`},
 		{name: "subscription", in: `{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1700000000000,"message":` + string(quoted) + `},{"id":"2","timestamp":1700000000000,"message":` + string(quoted) + `}]}`,
 			wantForm: FormSubscription, wantN: 2,
-			wantEnv: Envelope{Form: FormSubscription, Owner: "123456789012", LogGroup: "g", LogStream: "s", EventID: "1", Timestamp: ts}},
+			wantEnv: Envelope{Form: FormSubscription, MessageType: "DATA_MESSAGE", Owner: "123456789012", LogGroup: "g", LogStream: "s", EventID: "1", Timestamp: ts}},
+		{name: "subscription control message", in: `{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1432826855000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}`,
+			wantForm: FormSubscription, wantN: 1, wantFirst: "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream.",
+			wantEnv: Envelope{Form: FormSubscription, MessageType: ControlMessage, Owner: "CloudwatchLogs", Timestamp: time.UnixMilli(1432826855000).UTC()}},
 		{name: "not json", in: `hello world`, wantForm: FormRecord, wantN: 1, wantFirst: "hello world"},
 		{name: "broken json", in: `{"Records":[` + sampleRecord, wantForm: FormRecord, wantN: 1, wantFirst: `{"Records":[` + sampleRecord},
 		{name: "other json", in: `{"a":1}`, wantForm: FormRecord, wantN: 1, wantFirst: `{"a":1}`},
@@ -107,5 +110,23 @@ func TestSplitQRadarPanther(t *testing.T) {
 	}
 	if !strings.Contains(sampleRecord, `, \"quoted\" }`) {
 		t.Fatal("sample record lost its awkward characters")
+	}
+}
+
+// Control is true only for a subscription delivery whose messageType is CONTROL_MESSAGE.
+func TestEnvelopeControl(t *testing.T) {
+	tests := []struct {
+		env  Envelope
+		want bool
+	}{
+		{Envelope{Form: FormSubscription, MessageType: ControlMessage}, true},
+		{Envelope{Form: FormSubscription, MessageType: "DATA_MESSAGE"}, false},
+		{Envelope{Form: FormSubscription}, false},
+		{Envelope{Form: FormCloudWatch, MessageType: ControlMessage}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.env.Control(); got != tt.want {
+			t.Errorf("%+v: Control() = %v, want %v", tt.env, got, tt.want)
+		}
 	}
 }

@@ -20,6 +20,9 @@ const (
 	ReasonRefused     Reason = "refused"                    // the destination refused it for good
 	ReasonRuleError   Reason = "rule_error"                 // the route's rule failed on it (a type mismatch on its values)
 	ReasonEmpty       Reason = "empty"                      // a container of records (a CloudTrail file or delivery) that holds none
+	// ReasonControlMessage: a CloudWatch Logs subscription's CONTROL_MESSAGE, the health check
+	// CloudWatch Logs sends to a subscription destination; it holds no log event.
+	ReasonControlMessage Reason = "control_message"
 )
 
 // Deadletters reports whether records dropped for r are kept in the dead-letter store. Records

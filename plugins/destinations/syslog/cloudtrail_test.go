@@ -328,7 +328,7 @@ func TestUserCloudTrailMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "CEF:0|Amazon|||||7|act=logging.tampering cs1=record cs2=x-StopLogging"; !strings.HasSuffix(got, want) {
+	if want := "CEF:0|Amazon|||||7|act=attack.defense_evasion.cloudtrail_stop cs1=record cs2=x-StopLogging"; !strings.HasSuffix(got, want) {
 		t.Errorf("got %s\nwant ...%s", got, want)
 	}
 }

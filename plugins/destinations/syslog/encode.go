@@ -191,6 +191,10 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 		dst = append(dst, st...)
 		dst = append(dst, '"')
 	}
+	if t := e.attackTechnique(r); t != "" {
+		dst = append(dst, `,"attack_technique":`...)
+		dst = strconv.AppendQuote(dst, t)
+	}
 	dst = append(dst, `,"event":`...)
 	if valid && (r.ValidJSON || jsonx.Valid(raw)) { // a source that checked Raw said so
 		dst = append(dst, raw...)
@@ -304,7 +308,7 @@ func appendCEFStart(dst []byte, h header) []byte {
 
 // leefKeys renames the CEF dictionary keys that LEEF predefines under another name.
 var leefKeys = map[string]string{
-	"suser": "usrName", "spt": "srcPort", "dpt": "dstPort", "dvchost": "devName",
+	"suser": "usrName", "spriv": "role", "spt": "srcPort", "dpt": "dstPort", "dvchost": "devName",
 	"smac": "srcMAC", "dmac": "dstMAC", "in": "srcBytes", "out": "dstBytes",
 }
 

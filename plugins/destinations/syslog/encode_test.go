@@ -314,7 +314,7 @@ func TestLEEFShape(t *testing.T) {
 		got[k] = v
 	}
 	want := map[string]string{"devTime": "2024-01-02T03:04:05.000+0000", "devTimeFormat": LEEFTimeFormat, "src": "198.51.100.7",
-		"usrName": "a b", "sev": "5", "cat": "iam.user.create", "outcome": "success", "cn1": "3001", "flexString2": "Create"}
+		"usrName": "a b", "sev": "6", "cat": "attack.persistence.iam_create_admin_user", AttackTechniqueKey: "T1136.003", "outcome": "success", "cn1": "3001", "flexString2": "Create"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q (%s)", k, got[k], v, body)

@@ -90,7 +90,7 @@ func BenchmarkPage(b *testing.B) {
 						continue
 					}
 					seen[e.ID] = e.Timestamp
-					recs = bl.appendRecords(recs, &e)
+					recs = appendAll(&bl, recs, &e)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pageEvents), "ns/event")
@@ -125,7 +125,7 @@ func BenchmarkBuild(b *testing.B) {
 			b.ReportAllocs()
 			recs := make([]*event.Record, 0, 1)
 			for b.Loop() {
-				recs = bc.b.appendRecords(recs[:0], &e)
+				recs = appendAll(&bc.b, recs[:0], &e)
 			}
 		})
 	}

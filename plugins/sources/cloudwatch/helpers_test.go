@@ -184,3 +184,12 @@ func checkOnce(t testing.TB, pub *plugintest.Publisher, want []string) {
 }
 
 var _ plugin.Publisher = (*plugintest.Publisher)(nil)
+
+// appendAll is b.appendRecords for a message that is not dropped (no Dropper call can fail).
+func appendAll(b *builder, dst []*event.Record, e *logEvent) []*event.Record {
+	recs, err := b.appendRecords(context.Background(), dst, e)
+	if err != nil {
+		panic(err)
+	}
+	return recs
+}

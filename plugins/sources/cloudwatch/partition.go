@@ -125,6 +125,7 @@ func (s *Source) newPartition(region string) *partition {
 		b: builder{
 			source: s.set.Name, region: region, group: s.cfg.LogGroup,
 			extract: s.cfg.ExtractOriginalEvent, idents: s.idents, defIdent: s.cfg.DefaultLogSourceIdentifier,
+			drops: s.set.Dropper,
 		},
 		rewind: retry.NewRewinder(retry.Backoff{Initial: s.tune.nackBase, Max: s.cfg.MaxBackoff}),
 		extra:  !slices.ContainsFunc(s.cfg.Regions, func(r string) bool { return strings.TrimSpace(r) == region }),
@@ -579,7 +580,10 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				late++
 			}
 			lastTs = e.Timestamp
-			recs = p.b.appendRecords(recs, &e)
+			var err error
+			if recs, err = p.b.appendRecords(ctx, recs, &e); err != nil {
+				return err
+			}
 		}
 		if dups > 0 {
 			// The overlap is read again by design: not a drop, and not at warn level.

@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -38,6 +39,9 @@ type builder struct {
 	// empty counts a message that is a CloudTrail file or delivery with nothing in it
 	// ({"Records":[]}, an empty logEvents): it gives no record. Nil: not counted.
 	empty func(e *logEvent)
+	// drops counts and logs the messages dropped at the source (subscription health checks);
+	// nil: they are dropped uncounted.
+	drops plugin.Dropper
 }
 
 // appendRecords appends the records of e to dst: one per CloudTrail record the message holds,
@@ -64,7 +68,7 @@ type builder struct {
 //   - extract off: the envelope {"logGroup","logStream","timestamp","ingestionTime","eventId",
 //     "message"} around the message, or around the one element (its eventId then the
 //     record's ID); Payload is the message or the element, and Meta input_form "cloudwatch".
-func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Record {
+func (b *builder) appendRecords(ctx context.Context, dst []*event.Record, e *logEvent) ([]*event.Record, error) {
 	msg := []byte(e.Message)
 	fixed, first := jsonx.RepairUTF8(msg)
 	stream, id := jsonx.RepairUTF8String(e.Stream), jsonx.RepairUTF8String(e.ID)
@@ -82,17 +86,26 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 	if err == nil {
 		r := b.record(e, e.ID, msg, "", ls, true)
 		r.Kind, r.Subtype = event.KindCloudTrail, sum.EventType
-		return append(dst, r)
+		return append(dst, r), nil
 	}
 	items, err := cloudtrailrecord.Split(msg)
 	if err == nil && len(items) == 0 {
 		if b.empty != nil {
 			b.empty(e)
 		}
-		return dst
+		return dst, nil
 	}
 	if err != nil || (len(items) == 1 && items[0].Envelope.Form == cloudtrailrecord.FormRecord) {
-		return append(dst, b.record(e, e.ID, msg, "", ls, false))
+		return append(dst, b.record(e, e.ID, msg, "", ls, false)), nil
+	}
+	if len(items) > 0 && items[0].Envelope.Control() {
+		if b.drops == nil {
+			return dst, nil
+		}
+		if err := b.drops.Drop(ctx, msg, plugin.ReasonControlMessage, fmt.Errorf("log stream %s, event %s: a subscription CONTROL_MESSAGE (CloudWatch Logs' health check of a subscription destination), not a log event", e.Stream, e.ID)); err != nil {
+			return dst, fmt.Errorf("drop the control message of event %s: %w", e.ID, err)
+		}
+		return dst, nil
 	}
 	sums := make([]cloudtrailrecord.Summary, len(items))
 	errs := make([]error, len(items))
@@ -102,7 +115,7 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 		found = found || errs[i] == nil
 	}
 	if !found {
-		return append(dst, b.record(e, e.ID, msg, "", ls, false))
+		return append(dst, b.record(e, e.ID, msg, "", ls, false)), nil
 	}
 	for i := range items {
 		id := e.ID
@@ -115,7 +128,7 @@ func (b *builder) appendRecords(dst []*event.Record, e *logEvent) []*event.Recor
 		}
 		dst = append(dst, r)
 	}
-	return dst
+	return dst, nil
 }
 
 // logSource is the gateway log-source identifier of e ("" when the source is not a gateway):

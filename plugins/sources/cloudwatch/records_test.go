@@ -9,6 +9,8 @@ import (
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
+	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/plugintest"
 )
 
 func TestIdentifierPatterns(t *testing.T) {
@@ -94,7 +96,7 @@ func TestBuildRecord(t *testing.T) {
 			tc.b.region = "us-east-1"
 			ev := e
 			ev.Message = tc.msg
-			recs := tc.b.appendRecords(nil, &ev)
+			recs := appendAll(&tc.b, nil, &ev)
 			if len(recs) != 1 {
 				t.Fatalf("%d records", len(recs))
 			}
@@ -154,6 +156,7 @@ func TestCloudTrailKinds(t *testing.T) {
 		{"subscription", `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":` + quoted(a) + `},{"id":"2","timestamp":2,"message":` + quoted(b2) + `}]}`,
 			[]want{{"3791-0", ct, "AwsApiCall", a, "subscription"}, {"3791-1", ct, "AwsConsoleSignIn", b2, "subscription"}}},
 		{"CloudWatch event as JSON", `{"logGroup":"g","logStream":"s","eventId":"9","message":` + quoted(a) + `}`, []want{{"3791", ct, "AwsApiCall", a, "cloudwatch"}}},
+		{"QRadar text form", `{LogStreamName: 111111111111_CloudTrail_us-east-2,Timestamp: 1505744407363,Message: ` + a + `,IngestionTime: 1505744407506,EventId: 3357}`, []want{{"3791", ct, "AwsApiCall", a, "qradar"}}},
 		{"Records without CloudTrail", `{"Records":[{"a":1}]}`, []want{{"3791", "", "", `{"Records":[{"a":1}]}`, ""}}},
 		{"not CloudTrail", noName, []want{{"3791", "", "", noName, ""}}},
 		{"text", "hello", []want{{"3791", "", "", "hello", ""}}},
@@ -166,7 +169,7 @@ func TestCloudTrailKinds(t *testing.T) {
 				empties := 0
 				bl := builder{source: "cw", region: "us-east-1", group: "g", extract: extract, empty: func(*logEvent) { empties++ }}
 				e := logEvent{ID: "3791", Timestamp: 1767225600123, IngestionTime: 1767225900000, Stream: "s", Message: tc.msg}
-				recs := bl.appendRecords(nil, &e)
+				recs := appendAll(&bl, nil, &e)
 				if len(recs) != len(tc.want) {
 					t.Fatalf("%d records; want %d", len(recs), len(tc.want))
 				}
@@ -251,8 +254,10 @@ func FuzzBuild(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg string, extract bool) {
 		b := builder{extract: extract, group: "g", region: "r"}
-		recs := b.appendRecords(nil, &logEvent{ID: "1", Message: msg, Stream: "s"})
-		if len(recs) == 0 {
+		d := &plugintest.Dropper{}
+		b.drops = d
+		recs := appendAll(&b, nil, &logEvent{ID: "1", Message: msg, Stream: "s"})
+		if len(recs) == 0 && d.Count(plugin.ReasonControlMessage) == 0 {
 			t.Fatalf("%q (extract %v): no record", msg, extract)
 		}
 		ids := map[string]bool{}

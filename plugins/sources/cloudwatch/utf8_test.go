@@ -39,7 +39,7 @@ func TestInvalidUTF8MessagesAreRepaired(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := telemetry.NewMetrics("test").Plugin("cw")
 			b := builder{source: "cw", region: "us-east-1", group: "g", extract: tc.extract, repairs: plugin.NewRepairs(plugintest.Logger(t), m)}
-			recs := b.appendRecords(nil, &logEvent{ID: "ev1", Timestamp: 1, IngestionTime: 2, Stream: "s", Message: tc.msg})
+			recs := appendAll(&b, nil, &logEvent{ID: "ev1", Timestamp: 1, IngestionTime: 2, Stream: "s", Message: tc.msg})
 			var raws []string
 			for _, r := range recs {
 				raws = append(raws, string(r.Raw))
@@ -81,7 +81,7 @@ func TestInvalidUTF8StreamAndIDAreRepaired(t *testing.T) {
 			if tc.gateway {
 				b.idents = &identifiers{}
 			}
-			recs := b.appendRecords(nil, &logEvent{ID: tc.id, Timestamp: 1, IngestionTime: 2, Stream: tc.stream, Message: tc.msg})
+			recs := appendAll(&b, nil, &logEvent{ID: tc.id, Timestamp: 1, IngestionTime: 2, Stream: tc.stream, Message: tc.msg})
 			if len(recs) != 1 {
 				t.Fatalf("%d records", len(recs))
 			}

@@ -54,7 +54,8 @@ func (s *Source) records(ctx context.Context, t *tracked, raw []byte, at int64) 
 
 // cloudTrailRecords splits raw into its CloudTrail records (Kind cloudtrail, Subtype the
 // eventType). Input that holds no CloudTrail record is dropped whole as invalid; an element of
-// a file or delivery that is not one is dropped alone, the others kept.
+// a file or delivery that is not one is dropped alone, the others kept. A subscription
+// delivery whose messageType is CONTROL_MESSAGE is dropped whole as control_message.
 func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, at int64) ([]*event.Record, error) {
 	items, err := cloudtrailrecord.Split(raw)
 	if err != nil {
@@ -65,6 +66,10 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 		s.set.Metrics.Dropped(string(plugin.ReasonEmpty), 1)
 		s.set.Logger.Info("a CloudTrail file or delivery with no record in it: nothing to send", "path", t.path, "offset", at)
 		return nil, nil
+	}
+	if items[0].Envelope.Control() {
+		// CloudWatch Logs' health check of a subscription destination: no log event in it.
+		return nil, s.set.Dropper.Drop(ctx, raw, plugin.ReasonControlMessage, fmt.Errorf("%s at byte %d: a subscription CONTROL_MESSAGE, not a log event", t.path, at))
 	}
 	recs := make([]*event.Record, 0, len(items))
 	// noted: a record of raw was counted as repaired; enveloped: raw wraps its records, and

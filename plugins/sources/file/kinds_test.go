@@ -131,6 +131,27 @@ func TestRecordKindCloudTrailArray(t *testing.T) {
 	f.expectDrops(plugin.ReasonInvalid)
 }
 
+// Issue 14, item 8: a subscription CONTROL_MESSAGE (CloudWatch Logs' health check of a
+// subscription destination, as the CloudWatch Logs user guide shows it) is dropped whole as
+// control_message, not dead-lettered as invalid; the records around it go on.
+func TestRecordKindCloudTrailControlMessage(t *testing.T) {
+	a := ct("a", "AwsApiCall")
+	control := `{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1432826855000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}`
+	path := filepath.Join(t.TempDir(), "ct.ndjson")
+	writeFile(t, path, a+"\n"+control+"\n"+a+"\n")
+	cfg := testConfig(t, path)
+	cfg.RecordKind = KindCloudTrail
+	f := newFixture(t, cfg, nil)
+	f.scan()
+	if n := len(f.pub.Records()); n != 2 {
+		t.Fatalf("%d records, want the 2 around the control message", n)
+	}
+	d := f.expectDrops(plugin.ReasonControlMessage)
+	if string(d[0].Raw) != control || d[0].Err == nil || !strings.Contains(d[0].Err.Error(), path) {
+		t.Fatalf("drop %q: %v", d[0].Raw, d[0].Err)
+	}
+}
+
 // A line holding more records than batch_size still goes out whole in one batch: the
 // position after it is never published before all its records.
 func TestRecordKindCloudTrailLineIsOneBatch(t *testing.T) {
