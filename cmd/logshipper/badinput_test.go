@@ -26,6 +26,7 @@ import (
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
 	"github.com/logshipper/logshipper/internal/sim/lake"
+	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 )
 
 // The bad-input corpus (testdata/badinput, see its README) pushed through the shipper as a user
@@ -429,7 +430,8 @@ siem_mappings:
 	inLake := func() map[string][]lake.StoredEvent {
 		out := map[string][]lake.StoredEvent{}
 		for _, e := range sim.Lake.Query(lake.Filter{}) {
-			out[e.ID] = append(out[e.ID], e)
+			id := cloudtraillake.RecordIDOf(e.ID)
+			out[id] = append(out[id], e)
 		}
 		return out
 	}
