@@ -151,6 +151,17 @@ type Settings struct {
 	DataDir string
 	// Dropper receives input a source had to drop. Nil for destinations.
 	Dropper Dropper
+	// Partitions says which of a source's partitions this process reads (cluster mode);
+	// nil means all of them (AllPartitions). Nil for destinations.
+	Partitions Partitions
+}
+
+// PartitionsOf returns set.Partitions, or AllPartitions when it is nil.
+func (set Settings) PartitionsOf() Partitions {
+	if set.Partitions == nil {
+		return AllPartitions{}
+	}
+	return set.Partitions
 }
 
 // Factory builds instances of one plugin type.
