@@ -56,4 +56,4 @@ func (AllPartitions) Acquire(ctx context.Context, _ string) (Lease, error) {
 type ownLease struct{ ctx context.Context }
 
 func (l ownLease) Context() context.Context { return l.ctx }
-func (ownLease) Release()                    {}
+func (ownLease) Release()                   {}
