@@ -2,7 +2,9 @@ package plugintest
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +23,9 @@ const (
 	CaseStopIdle         = "StopIdle"
 	CaseStopWhileBlocked = "StopWhileBlocked"
 	CaseStopBeforeStart  = "StopBeforeStart"
+	// The cases of sources with partitions (SourceHarness.NewOwned).
+	CaseHandOver = "PartitionHandOver"
+	CaseFenced   = "PartitionFenced"
 )
 
 // PromptStop is how soon Run must return once its context ends.
@@ -43,6 +48,14 @@ type SourceHarness struct {
 	Key func(rec *event.Record) string
 	// Skip names cases that do not apply to this source, with the reason.
 	Skip map[string]string
+
+	// NewOwned builds a source instance like New that reads only the partitions parts grants
+	// it (plugin.Settings.Partitions). A source with partitions sets it and Partition; without
+	// them the partition cases are skipped.
+	NewOwned func(t *testing.T, store state.Store, parts plugin.Partitions) plugin.Source
+	// Partition returns the key (as given to Partitions.Acquire) of the partition a published
+	// record was read from.
+	Partition func(rec *event.Record) string
 }
 
 // RunSourceSuite checks that a source delivers at least once and keeps its checkpoint right:
@@ -60,6 +73,15 @@ type SourceHarness struct {
 //   - NackInProcess: a nacked batch's records are published again during the same run, after
 //     the nack and without a restart, while the batches published after it are acknowledged;
 //     and the source keeps publishing new records.
+//   - PartitionHandOver (with NewOwned): every partition is handed from one process to
+//     another while a batch of each is in flight: the first releases a partition only once
+//     the batches it published from it are acknowledged, publishes nothing from it after the
+//     release, and the second starts where the first saved its position: it publishes every
+//     record produced since and none acknowledged before the hand-over.
+//   - PartitionFenced (with NewOwned): when another process has written the positions (a
+//     state write fails with plugin.ErrNotOwner), the source releases the partitions it could
+//     not save, tries each such write once (no retry loop on a refused write), acquires them
+//     again, and goes on publishing; Run does not return.
 //   - StopIdle, StopWhileBlocked, StopBeforeStart: Run returns nil within PromptStop of its
 //     context's end, when idle, while blocked in Publish (and the batch it could not publish is
 //     published after a restart), and when the context ended before Run was called.
@@ -80,11 +102,16 @@ func RunSourceSuite(t *testing.T, h SourceHarness) {
 		{CaseStopIdle, (*sourceCase).stopIdle},
 		{CaseStopWhileBlocked, (*sourceCase).stopWhileBlocked},
 		{CaseStopBeforeStart, (*sourceCase).stopBeforeStart},
+		{CaseHandOver, (*sourceCase).handOver},
+		{CaseFenced, (*sourceCase).fenced},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if why, ok := h.Skip[c.name]; ok {
 				t.Skip(why)
+			}
+			if (c.name == CaseHandOver || c.name == CaseFenced) && (h.NewOwned == nil || h.Partition == nil) {
+				t.Skip("the source has no partitions (SourceHarness.NewOwned and Partition are not set)")
 			}
 			h.Setup(t)
 			sc := &sourceCase{h: h, store: state.NewMemory().Namespace("plugin/suite")}
@@ -325,6 +352,132 @@ func (c *sourceCase) stopBeforeStart(t *testing.T) {
 	for _, v := range pub.Violations() {
 		t.Errorf("publisher contract: %s", v)
 	}
+}
+
+// handOverGrace is how long handOver gives a source that releases a partition without waiting
+// for its batches in flight to do so, before it acknowledges them.
+const handOverGrace = 100 * time.Millisecond
+
+func (c *sourceCase) handOver(t *testing.T) {
+	parts := NewPartitions("a")
+	fs := NewFencedStore()
+	a := c.startOwned(t, Manual, fs.View("a", "plugin/suite"), parts.Node("a"))
+	acked := c.produce(t, a, 3)
+	a.pub.AckAll()
+	inFlight := c.produce(t, a, 3) // not acknowledged before the hand-over
+
+	var (
+		mu       sync.Mutex
+		problems []string
+		after    = map[string]int{} // partition → how many batches a had published at its release
+	)
+	parts.OnRelease(func(r Release) {
+		if r.Node != "a" {
+			return
+		}
+		batches := a.pub.Batches()
+		var open []int
+		for _, b := range batches {
+			if b.Outcome() == 0 && c.batchOf(b, r.Key) {
+				open = append(open, b.Seq)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		after[r.Key] = len(batches)
+		if len(open) > 0 {
+			problems = append(problems, fmt.Sprintf("partition %q was released while its batches %v were neither acknowledged nor nacked", r.Key, open))
+		}
+	})
+	keys := parts.Keys()
+	if len(keys) == 0 {
+		t.Fatal("the source acquired no partition")
+	}
+	parts.GrantAll("b")
+	// A source that releases without waiting for its batches in flight shows it here.
+	Poll(handOverGrace, func() bool { return parts.Released(keys...) })
+	Eventually(t, 0, fmt.Sprintf("the first process to release the partitions %v once its batches were acknowledged", keys), func() bool {
+		a.pub.AckAll()
+		return parts.Released(keys...)
+	})
+	published := a.pub.Keys(c.h.Key)
+	if missing := missingFrom(published, append(acked, inFlight...)); len(missing) > 0 {
+		t.Fatalf("records %s were not published before the hand-over", abbreviate(missing))
+	}
+
+	fresh := c.h.Produce(t, 2)
+	b := c.startOwned(t, AckAsync, fs.View("b", "plugin/suite"), parts.Node("b"))
+	b.pub.WaitKeys(t, c.h.Key, fresh)
+	// Give a stray replay of records acknowledged before the hand-over one more round to show up.
+	c.produce(t, b, 1)
+	a.pub.AckAll()
+	c.stop(t, b)
+	c.stop(t, a)
+
+	mu.Lock()
+	for _, p := range problems {
+		t.Error(p)
+	}
+	for _, bt := range a.pub.Batches() {
+		for _, k := range keys {
+			if n, ok := after[k]; ok && bt.Seq >= n && c.batchOf(bt, k) {
+				t.Errorf("batch %d of partition %q was published after its lease was released: %s", bt.Seq, k, abbreviate(bt.Keys(c.h.Key)))
+			}
+		}
+	}
+	mu.Unlock()
+	if dup := intersect(b.pub.Keys(c.h.Key), published); len(dup) > 0 {
+		t.Errorf("the new owner published %d records acknowledged before the hand-over: it did not start where the old owner saved its position: %s", len(dup), abbreviate(dup))
+	}
+}
+
+func (c *sourceCase) fenced(t *testing.T) {
+	parts := NewPartitions("a")
+	fs := NewFencedStore()
+	in := c.startOwned(t, AckAsync, fs.View("a", "plugin/suite"), parts.Node("a"))
+	c.produce(t, in, 3)
+	in.pub.WaitUntil(t, 0, "every batch to be acknowledged", func() bool { return len(in.pub.Pending()) == 0 })
+	before := len(parts.Releases())
+	fs.Touch() // another process saved every position: this one's next write of each is refused
+	c.produce(t, in, 3)
+	Eventually(t, 0, "a state write to be refused and the partitions it was for released", func() bool {
+		refused := map[string]bool{}
+		for _, r := range fs.Refused() {
+			refused[r.Key] = true
+		}
+		return len(refused) > 0 && len(parts.Releases())-before >= len(refused)
+	})
+	// The partitions are the process's again: it reads on from the positions the store holds.
+	c.produce(t, in, 2)
+	c.stop(t, in)
+	n := map[string]int{}
+	for _, r := range fs.Refused() {
+		if n[r.Key]++; n[r.Key] > 1 {
+			t.Errorf("the refused write of %q was tried again (%d times) without the partition being acquired again", r.Key, n[r.Key])
+		}
+	}
+	for _, r := range parts.Releases()[before:] {
+		if parts.Acquired("a", r.Key) < 2 {
+			t.Errorf("partition %q was released and not acquired again", r.Key)
+		}
+	}
+}
+
+// startOwned starts an instance of NewOwned.
+func (c *sourceCase) startOwned(t *testing.T, mode AckMode, store state.Store, parts plugin.Partitions) *instance {
+	t.Helper()
+	pub := NewPublisher(mode)
+	return &instance{pub: pub, run: Start(t, c.h.NewOwned(t, store, parts), pub)}
+}
+
+// batchOf reports whether b holds a record of partition key.
+func (c *sourceCase) batchOf(b *Batch, key string) bool {
+	for _, r := range b.Records {
+		if r != nil && c.h.Partition(r) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func stopWithin(t *testing.T, r *Running, d time.Duration) {
