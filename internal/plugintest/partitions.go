@@ -366,7 +366,7 @@ func (n *fencedNS) Put(_ context.Context, key string, value []byte) error {
 	full := n.prefix + key
 	if cur := s.vals[full].rev; cur != n.v.revs[full] {
 		s.refused = append(s.refused, Refusal{View: n.v.node, Key: key})
-		return fmt.Errorf("state %s: put %q: revision %d, %s last saw %d: %w", n.prefix[:len(n.prefix)-1], key, cur, n.v.node, n.v.revs[full], plugin.ErrNotOwner)
+		return fmt.Errorf("state %s: put %q: revision %d, view %s last saw %d: %w", n.prefix[:len(n.prefix)-1], key, cur, n.v.node, n.v.revs[full], plugin.ErrNotOwner)
 	}
 	s.rev++
 	s.vals[full] = fencedValue{val: append([]byte(nil), value...), rev: s.rev}

@@ -33,6 +33,9 @@ var _ plugin.Backfiller = (*Source)(nil)
 // last page was acknowledged; when ctx ends (nil then, what was acknowledged is reported); or
 // with a fatal error (401, 403).
 //
+// It takes no lease (plugin.Partitions): in cluster mode it runs in the one process it is
+// started in, on indexes and positions of its own, whichever process reads the live partitions.
+//
 // Nothing is saved: a backfill that is stopped is run again from From (delivering again what
 // it had delivered, with the same ids). Records of the last page inserted at or after To are
 // left out (the live source reads them). Two backfills of one configuration must not run at
@@ -52,7 +55,7 @@ func (s *Source) Backfill(ctx context.Context, pub plugin.Publisher, opts plugin
 	prefix := BackfillIndexPrefix(s.prefix)
 	var mu sync.Mutex
 	eps := s.endpoints()
-	parts := make([]*partition, len(eps))
+	runs := make([]func(context.Context) error, len(eps))
 	for i, ep := range eps {
 		var total int64
 		rng := &backfillRange{from: opts.From, to: opts.To.Unix(), onPage: func(n int, hwm int64, done bool) {
@@ -63,7 +66,8 @@ func (s *Source) Backfill(ctx context.Context, pub plugin.Publisher, opts plugin
 				opts.Progress(plugin.BackfillProgress{Part: ep.String(), Records: total, Position: time.Unix(hwm, 0).UTC(), Done: done})
 			}
 		}}
-		parts[i] = s.newPartition(ep, indexName(prefix, ep), store, rng)
+		p := s.newPartition(ep, indexName(prefix, ep), store, rng)
+		runs[i] = func(ctx context.Context) error { return p.run(ctx, ctx, pub) }
 		if opts.Progress != nil {
 			// Every part is known before the first page: a progress bar counts them all.
 			opts.Progress(plugin.BackfillProgress{Part: ep.String(), Position: opts.From.UTC()})
@@ -71,5 +75,5 @@ func (s *Source) Backfill(ctx context.Context, pub plugin.Publisher, opts plugin
 	}
 	s.set.Logger.Info("netskope backfill", "tenant", s.client.host, "from", opts.From.UTC().Format(time.RFC3339),
 		"to", opts.To.UTC().Format(time.RFC3339), "endpoints", len(eps), "index_prefix", prefix)
-	return s.runPartitions(ctx, pub, parts)
+	return s.runAll(ctx, runs)
 }

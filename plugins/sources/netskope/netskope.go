@@ -56,6 +56,7 @@ package netskope
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -163,30 +164,72 @@ func (s *Source) endpoints() []endpoint {
 	return out
 }
 
-// Run implements plugin.Source: one partition per endpoint, until ctx ends or one of them
-// meets a fatal error (401, 403, an unreadable state store), which stops them all.
+// Run implements plugin.Source: one partition per endpoint, each read while this process owns
+// it (see readOwned), until ctx ends or one of them meets a fatal error (401, 403, an
+// unreadable state store), which stops them all.
 func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 	if ctx.Err() != nil {
 		return nil
 	}
 	eps := s.endpoints()
 	s.set.Logger.Info("reading netskope tenant", "tenant", s.client.host, "endpoints", len(eps), "index_prefix", s.prefix)
-	parts := make([]*partition, len(eps))
+	owned := s.set.PartitionsOf()
+	runs := make([]func(context.Context) error, len(eps))
 	for i, ep := range eps {
-		parts[i] = s.newPartition(ep, indexName(s.prefix, ep), s.set.State, nil)
+		runs[i] = func(ctx context.Context) error { return s.readOwned(ctx, pub, owned, ep) }
 	}
-	return s.runPartitions(ctx, pub, parts)
+	return s.runAll(ctx, runs)
 }
 
-// runPartitions runs parts until they all return; the first error stops the others.
-func (s *Source) runPartitions(ctx context.Context, pub plugin.Publisher, parts []*partition) error {
+// readOwned reads the partition of one endpoint (key "<kind>/<type>", as its position's) while
+// this process owns it: it acquires the partition, reads it from the position saved in the
+// state store under the lease, and when the lease ends while ctx does not (the partition is
+// handed to another process, or lost), or a state write is refused because another process
+// wrote the position (plugin.ErrNotOwner), it stops reading, waits for the outcome of its page
+// in flight (the partition always does before it reads on), releases the partition and
+// acquires it again, which waits until this process owns it anew.
+func (s *Source) readOwned(ctx context.Context, pub plugin.Publisher, owned plugin.Partitions, ep endpoint) error {
+	key := ep.String()
+	log := s.logger(ep).With("partition", key)
+	var nextAt time.Time // the wait_time asked for, kept from one lease to the next
+	for {
+		lease, err := owned.Acquire(ctx, key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("netskope tenant %s, endpoint %s: acquiring the partition: %w", s.client.host, ep, err)
+		}
+		p := s.newPartition(ep, indexName(s.prefix, ep), s.set.State, nil)
+		p.nextAt = nextAt
+		err = p.run(ctx, lease.Context(), pub)
+		nextAt = p.nextAt
+		lease.Release()
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch cause := context.Cause(lease.Context()); {
+		case errors.Is(err, plugin.ErrNotOwner):
+			log.Warn("partition lost: another process saved its position; reading it again once this process owns it", "error", err)
+		case err != nil:
+			return err
+		case errors.Is(cause, plugin.ErrNotOwner):
+			log.Warn("partition lost: its lease ended; reading it again once this process owns it", "cause", cause)
+		default:
+			log.Info("partition handed over", "cause", cause)
+		}
+	}
+}
+
+// runAll runs every function until they all return; the first error stops the others.
+func (s *Source) runAll(ctx context.Context, runs []func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.client.hc.CloseIdleConnections()
-	errs := make(chan error, len(parts))
-	for _, p := range parts {
+	errs := make(chan error, len(runs))
+	for _, run := range runs {
 		go func() {
-			err := p.run(ctx, pub)
+			err := run(ctx)
 			if err != nil {
 				cancel()
 			}
@@ -194,7 +237,7 @@ func (s *Source) runPartitions(ctx context.Context, pub plugin.Publisher, parts 
 		}()
 	}
 	var first error
-	for range parts {
+	for range runs {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}

@@ -173,24 +173,34 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 }
 
 // run is the partition's loop: at most one page between the server and its acknowledgement.
-func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
-	op, err := p.restore(ctx, p.start)
+// It reads while lease (a context under ctx: the partition's lease) lasts, and waits for the
+// outcome of its page in flight until ctx ends, so that once it returned with ctx alive,
+// nothing it published is in flight. It returns nil when lease ended, an error wrapping
+// plugin.ErrNotOwner when a state write was refused because another process wrote the
+// position, or a fatal error.
+func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error {
+	op, err := p.restore(lease, p.start)
 	if err != nil {
+		if lease.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer p.releasePage()
-	for ctx.Err() == nil {
+	for lease.Err() == nil {
 		p.releasePage() // the last page is acknowledged (or given up): another may be read
 		if isEpoch(op) {
 			p.hwm, _ = strconv.ParseInt(op, 10, 64)
 		}
-		if op != opResend && !p.savePending(ctx) {
-			return nil // ctx ended
+		if op != opResend {
+			if err := p.savePending(lease); err != nil {
+				return err // lease ended (nil) or ErrNotOwner
+			}
 		}
 		asked := p.s.tune.now()
-		rep, used, err := p.fetch(ctx, op)
+		rep, used, err := p.fetch(lease, op)
 		if err != nil {
-			if ctx.Err() != nil {
+			if lease.Err() != nil {
 				return nil
 			}
 			return err
@@ -199,7 +209,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			// The tenant answers this operation with the same broken page every time: it is
 			// kept in the dead-letter store, and the index goes on past it.
 			// rep.cause names the tenant, the endpoint, the operation and what is broken.
-			if !p.drop(ctx, rep.poison, fmt.Errorf("given up after %d identical answers: %w", malformedLimit, rep.cause)) {
+			if !p.drop(lease, rep.poison, fmt.Errorf("given up after %d identical answers: %w", malformedLimit, rep.cause)) {
 				return nil
 			}
 			op = opNext
@@ -244,7 +254,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		}
 		recs, invalid, later := p.b.build(a)
 		for _, e := range invalid {
-			if !p.drop(ctx, e.raw, fmt.Errorf("netskope tenant %s, endpoint %s: record %d of the page: %w", p.s.client.host, p.ep, e.pos+1, e.err)) {
+			if !p.drop(lease, e.raw, fmt.Errorf("netskope tenant %s, endpoint %s: record %d of the page: %w", p.s.client.host, p.ep, e.pos+1, e.err)) {
 				return nil
 			}
 		}
@@ -264,11 +274,14 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		// The page's body is not needed while its records are delivered (events are copies;
 		// alerts keep their own slices of it): let the collector have what nothing else holds.
 		rep, a = nil, nil
-		outcome, ok := p.publish(ctx, pub, recs, p.rewind.Track(p.cursor.Track(pos.encode())))
+		outcome, ok := p.publish(ctx, lease, pub, recs, p.rewind.Track(p.cursor.Track(pos.encode())))
 		if !ok {
-			return nil // ctx ended: the page is read again after a restart
+			return nil // the page was not taken, or ctx ended: it is read again after a restart
 		}
-		if err := p.cursor.Err(); err != nil {
+		if err := p.cursor.Err(); errors.Is(err, plugin.ErrNotOwner) {
+			// Another process owns the partition and saved its position: it reads on from there.
+			return fmt.Errorf("netskope tenant %s, endpoint %s: saving the position: %w", p.s.client.host, p.ep, err)
+		} else if err != nil {
 			// The saved position stays "pending": a restart resends, nothing is lost.
 			p.s.set.Metrics.Errors.Inc()
 			p.log.Error("saving the position failed; a restart will ask for this page again", "error", err)
@@ -281,7 +294,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs),
 				"retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
-			if !p.rewind.Wait(ctx) {
+			if !p.rewind.Wait(lease) {
 				return nil
 			}
 			p.rewind.Rewound()
@@ -304,7 +317,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			}
 		}
 		p.releasePage()
-		if !retry.Sleep(ctx, time.Until(p.nextAt)) {
+		if !retry.Sleep(lease, time.Until(p.nextAt)) {
 			return nil
 		}
 	}
@@ -342,40 +355,46 @@ func (p *partition) start() (time.Time, error) {
 }
 
 // savePending saves the "pending" state before a request that moves the index, retrying a
-// failing store with backoff: no such request is made while it is not saved. It returns false
-// when ctx ended.
-func (p *partition) savePending(ctx context.Context) bool {
+// failing store with backoff: no such request is made while it is not saved. It returns nil
+// once saved or when ctx ended, and the error of a write refused because another process
+// wrote the position (plugin.ErrNotOwner), which is not retried.
+func (p *partition) savePending(ctx context.Context) error {
 	if p.pendingStored.Load() {
-		return true
+		return nil
 	}
 	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail()}
 	for attempt := 1; ; attempt++ {
 		err := p.store.Put(ctx, p.key, pos.encode())
 		if err == nil {
 			p.pendingStored.Store(true)
-			return true
+			return nil
+		}
+		if errors.Is(err, plugin.ErrNotOwner) {
+			return fmt.Errorf("netskope tenant %s, endpoint %s: saving the position: %w", p.s.client.host, p.ep, err)
 		}
 		if ctx.Err() != nil {
-			return false
+			return nil
 		}
 		d := p.s.backoff(attempt)
 		p.s.set.Metrics.Errors.Inc()
 		p.log.Error("cannot save the position; not reading until it can be saved", "error", err, "retry_in", d.Round(time.Millisecond))
 		if !retry.Sleep(ctx, d) {
-			return false
+			return nil
 		}
 	}
 }
 
-// publish hands recs on and waits for their acknowledgement. ok is false when ctx ended first.
-func (p *partition) publish(ctx context.Context, pub plugin.Publisher, recs []*event.Record, ack event.AckFunc) (event.Outcome, bool) {
+// publish hands recs on under lease and waits for their acknowledgement until ctx ends: a
+// page taken is waited for also when the lease ended meanwhile. ok is false when the lease
+// ended before the page was taken (it is nacked then), or ctx ended first.
+func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, recs []*event.Record, ack event.AckFunc) (event.Outcome, bool) {
 	done := make(chan event.Outcome, 1)
-	err := pub.Publish(ctx, recs, func(o event.Outcome) {
+	err := pub.Publish(lease, recs, func(o event.Outcome) {
 		ack(o)
 		done <- o
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		if lease.Err() != nil {
 			return 0, false
 		}
 		// Publish fails only when its ctx ends; anything else is taken as a nack.

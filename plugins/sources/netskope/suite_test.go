@@ -1,6 +1,7 @@
 package netskope
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/event"
@@ -37,6 +38,8 @@ func TestSourceSuite(t *testing.T) {
 		calls  int
 		events []string
 		alerts []string
+		mu     sync.Mutex
+		partOf map[string]string // record id → partition key
 	)
 	eps := suiteEndpoints()
 	for _, ep := range eps {
@@ -50,6 +53,9 @@ func TestSourceSuite(t *testing.T) {
 		Setup: func(t *testing.T) {
 			w = newWorld(t, sim.Options{RateLimit: -1, PageSize: suitePageSize})
 			calls = 0
+			mu.Lock()
+			partOf = map[string]string{}
+			mu.Unlock()
 		},
 		New: func(t *testing.T, store state.Store) plugin.Source {
 			s, err := New(w.config(events, alerts), plugintest.Settings(t, "src", store))
@@ -57,6 +63,20 @@ func TestSourceSuite(t *testing.T) {
 				t.Fatal(err)
 			}
 			return fast(s, 200)
+		},
+		NewOwned: func(t *testing.T, store state.Store, parts plugin.Partitions) plugin.Source {
+			set := plugintest.Settings(t, "src", store)
+			set.Partitions = parts
+			s, err := New(w.config(events, alerts), set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fast(s, 200)
+		},
+		Partition: func(r *event.Record) string {
+			mu.Lock()
+			defer mu.Unlock()
+			return partOf[r.ID]
 		},
 		Produce: func(t *testing.T, n int) []string {
 			if n > suitePageSize {
@@ -72,8 +92,11 @@ func TestSourceSuite(t *testing.T) {
 			}
 			recs := w.tenant.Records(ep.Kind, ep.Type)
 			var ids []string
+			mu.Lock()
+			defer mu.Unlock()
 			for _, r := range recs[len(recs)-n:] {
 				ids = append(ids, r.ID)
+				partOf[r.ID] = string(ep.Kind) + "/" + ep.Type
 			}
 			return ids
 		},
