@@ -104,6 +104,26 @@ func (w *world) source(t testing.TB, cfg *Config, store state.Store) *Source {
 	return s
 }
 
+// ownedSource builds a source like source that reads the partitions parts grants it.
+func (w *world) ownedSource(t testing.TB, cfg *Config, store state.Store, parts plugin.Partitions) *Source {
+	t.Helper()
+	set := plugintest.Settings(t, "cw", store)
+	set.Partitions = parts
+	s, err := New(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tune.backoffBase = 5 * time.Millisecond
+	s.tune.nackBase = 2 * time.Second
+	return s
+}
+
+// partitionOf is the partition key of a record the test configuration (all streams of
+// testGroup) published.
+func partitionOf(r *event.Record) string {
+	return r.Meta[event.MetaAWSRegion] + "/" + testGroup + "/all"
+}
+
 // put stores n events (JSON messages {"n":k,"tag":tag}) with timestamps around now minus
 // age, in a stream of region, and returns their messages.
 func (w *world) put(region, stream string, n int, age time.Duration) []string {

@@ -137,7 +137,16 @@ func (s *Source) newPartition(region string) *partition {
 // (after a nack or a failed save); the scan already waited what it had to.
 var errRescan = errors.New("reading again from the saved checkpoint")
 
-// run reads until ctx ends (nil) or a fatal error.
+// partitionKey is the partition's key for plugin.Partitions: its checkpoint's key without the
+// "cw/" prefix, "<region>/<log group>/<stream selection>".
+func (p *partition) partitionKey() string { return strings.TrimPrefix(p.key, "cw/") }
+
+// run reads until ctx ends (nil) or a fatal error, while this process owns the partition: it
+// acquires it, reads it from the checkpoint saved in the state store under the lease, and when
+// the lease ends while ctx does not (the partition is handed to another process, or lost), or
+// a checkpoint write is refused because another process wrote it (plugin.ErrNotOwner), it
+// stops reading, waits until every page it published is acknowledged or nacked, releases the
+// partition and acquires it again, which waits until this process owns it anew.
 func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 	for attempt := 1; p.api == nil; attempt++ {
 		api, err := p.s.tune.newAPI(ctx, p.region)
@@ -159,25 +168,62 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			return nil
 		}
 	}
+	owned := p.s.set.PartitionsOf()
+	key := p.partitionKey()
+	for {
+		lease, err := owned.Acquire(ctx, key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("log group %s in %s: acquiring the partition: %w", p.s.cfg.LogGroup, p.region, err)
+		}
+		err = p.read(ctx, lease.Context(), pub)
+		if ctx.Err() == nil && (err == nil || errors.Is(err, plugin.ErrNotOwner)) {
+			p.rewind.Settle(ctx)
+		}
+		lease.Release()
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch cause := context.Cause(lease.Context()); {
+		case errors.Is(err, plugin.ErrNotOwner):
+			p.log.Warn("partition lost: another process saved its checkpoint; reading it again once this process owns it", "partition", key, "err", err)
+		case err != nil:
+			return err
+		case errors.Is(cause, plugin.ErrNotOwner):
+			p.log.Warn("partition lost: its lease ended; reading it again once this process owns it", "partition", key, "cause", cause)
+		default:
+			p.log.Info("partition handed over", "partition", key, "cause", cause)
+		}
+		// What this lease left nacked is read again from the checkpoint by the next one.
+		p.rewind.Rewound()
+	}
+}
+
+// read reads the partition from its saved checkpoint while lease lasts. It returns nil when
+// lease ended, an error wrapping plugin.ErrNotOwner when a checkpoint write was refused, or a
+// fatal error; pages it published may still be in flight.
+func (p *partition) read(ctx, lease context.Context, pub plugin.Publisher) error {
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.key)
-		cp, err := p.load(ctx, cur)
+		cp, err := p.load(lease, cur)
 		if err == nil {
-			err = p.scan(ctx, pub, cur, cp)
+			err = p.scan(ctx, lease, pub, cur, cp)
 		}
-		if ctx.Err() != nil {
+		if lease.Err() != nil {
 			return nil
 		}
 		if errors.Is(err, errRescan) {
 			attempt = 1
 			continue
 		}
-		if plugin.IsFatal(err) {
+		if plugin.IsFatal(err) || errors.Is(err, plugin.ErrNotOwner) {
 			return err
 		}
 		p.s.set.Metrics.Errors.Inc()
 		p.log.Error("partition failed; restarting from the last checkpoint", "err", err)
-		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
+		if !retry.Sleep(lease, p.s.backoff(attempt)) {
 			return nil
 		}
 		attempt++
@@ -470,7 +516,10 @@ func (p *partition) now() time.Time {
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
 
-// scan reads windows until ctx ends, an error, or a rescan is due (errRescan):
+// scan reads windows until lease ends, an error, or a rescan is due (errRescan); it waits for
+// pages in flight to settle (before a rescan) until ctx ends:
+//   - a checkpoint save refused because another process wrote the checkpoint ends the scan
+//     with that error (wrapping plugin.ErrNotOwner), not retried;
 //   - a failed checkpoint save pins the cursor: once the pages in flight settled, the scan
 //     starts again from the last checkpoint saved, with a new cursor;
 //   - a nacked batch is a wall for the cursor: the partition reads on (new records keep
@@ -478,7 +527,7 @@ func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC33
 //     and starts again from the saved checkpoint, with a new cursor; the saved seen set
 //     removes what was delivered, so the nacked records (and those after them not saved) are
 //     published again.
-func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint) error {
+func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint) error {
 	cfg := p.s.cfg
 	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
 	lateMs := lag + overlap
@@ -493,19 +542,21 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 	lastTs := int64(math.MinInt64) // the timestamp of the last event published
 	caughtUp := false
 	for {
-		if ctx.Err() != nil {
+		if lease.Err() != nil {
 			return nil
 		}
 		if commits.Load() > 0 {
 			p.saveFails = 0
 		}
-		if err := cur.Err(); err != nil {
+		if err := cur.Err(); errors.Is(err, plugin.ErrNotOwner) {
+			return fmt.Errorf("log group %s in %s: saving the checkpoint: %w", cfg.LogGroup, p.region, err)
+		} else if err != nil {
 			p.s.set.Metrics.Errors.Inc()
 			p.saveFails++
 			d := p.s.backoff(p.saveFails)
 			p.log.Error("saving the checkpoint failed; reading again from the last checkpoint saved once the pages in flight settled",
 				"err", err, "retry_in", d)
-			if !p.rewind.Settle(ctx) || !retry.Sleep(ctx, d) {
+			if !p.rewind.Settle(ctx) || !retry.Sleep(lease, d) {
 				return nil
 			}
 			p.rewind.Rewound() // a nack of this scan is read again by the rescan too
@@ -518,7 +569,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				p.log.Warn("a batch was not delivered: no checkpoint is saved past it; reading it again from the saved checkpoint soon",
 					"retry_in", wait.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
 			} else if wait == 0 {
-				if !p.rewind.Wait(ctx) {
+				if !p.rewind.Wait(lease) {
 					return nil
 				}
 				p.rewind.Rewound()
@@ -527,7 +578,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			}
 		}
 		if cp.Done {
-			if caughtUp && !retry.Sleep(ctx, cfg.PollInterval) {
+			if caughtUp && !retry.Sleep(lease, cfg.PollInterval) {
 				return nil
 			}
 			now := p.now().UnixMilli()
@@ -545,7 +596,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			}
 			cp.From, cp.To, cp.Token, cp.Done = from, to, "", false
 		}
-		out, err := p.fetch(ctx, cp)
+		out, err := p.fetch(lease, cp)
 		if errors.Is(err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the window again from its start (duplicates are removed by eventId)",
 				"from", msTime(cp.From), "to", msTime(cp.To))
@@ -553,7 +604,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			continue
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if lease.Err() != nil {
 				return nil
 			}
 			return err
@@ -581,7 +632,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 			}
 			lastTs = e.Timestamp
 			var err error
-			if recs, err = p.b.appendRecords(ctx, recs, &e); err != nil {
+			if recs, err = p.b.appendRecords(lease, recs, &e); err != nil {
 				return err
 			}
 		}
@@ -598,7 +649,7 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 		if len(recs) == 0 && !cp.Done {
 			continue // an empty page (or one of duplicates) with a token: the scan goes on
 		}
-		if err := p.s.waitEPS(ctx, len(recs)); err != nil {
+		if err := p.s.waitEPS(lease, len(recs)); err != nil {
 			return nil
 		}
 		// Only the ids a later read can meet again are kept: the next window's overlap, and,
@@ -610,8 +661,8 @@ func (p *partition) scan(ctx context.Context, pub plugin.Publisher, cur *state.C
 				}
 			}
 		}
-		if err := pub.Publish(ctx, recs, p.rewind.Track(cur.Track(cp.encode()))); err != nil {
-			if ctx.Err() != nil {
+		if err := pub.Publish(lease, recs, p.rewind.Track(cur.Track(cp.encode()))); err != nil {
+			if lease.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("publish: %w", err)

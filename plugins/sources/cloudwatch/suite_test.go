@@ -28,6 +28,12 @@ func TestSourceSuite(t *testing.T) {
 			s.tune.nackBase = 20 * time.Millisecond // NackInProcess waits for the rescan
 			return s
 		},
+		NewOwned: func(t *testing.T, store state.Store, parts plugin.Partitions) plugin.Source {
+			s := w.ownedSource(t, w.config("us-east-1", "eu-west-1"), store, parts)
+			s.tune.nackBase = 20 * time.Millisecond
+			return s
+		},
+		Partition: partitionOf,
 		Produce: func(t *testing.T, n int) []string {
 			calls++
 			region := "us-east-1"
