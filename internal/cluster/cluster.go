@@ -103,6 +103,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error
 		nc.Close()
 		return nil, err
 	}
+	c.refreshMembers() // Acquire starts from the live members, not from this node alone
 	c.wg.Add(1)
 	go c.memberLoop()
 	log.Info("joined the cluster", "servers", nc.ConnectedUrlRedacted(), "lease_ttl", cfg.LeaseTTL, "replicas", cfg.Replicas)

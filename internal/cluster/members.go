@@ -76,7 +76,6 @@ func (c *Cluster) memberLoop() {
 	t := time.NewTicker(c.pollInterval())
 	defer t.Stop()
 	lastBeat := time.Now()
-	c.refreshMembers()
 	for {
 		select {
 		case <-c.stop:
