@@ -1,0 +1,200 @@
+// Package clustertest starts a real NATS JetStream cluster inside the test process: n
+// nats-server nodes clustered over loopback routes, each with its own store directory, for the
+// tests of cluster mode (internal/cluster, the sources, and the end-to-end tests that run
+// logshipper as real processes and hand them URLs).
+package clustertest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// startTimeout bounds how long a node may take to accept connections and how long the cluster
+// may take to elect its JetStream meta leader.
+const startTimeout = 60 * time.Second
+
+// Cluster is a running n-node NATS JetStream cluster on loopback.
+type Cluster struct {
+	t     testing.TB
+	mu    sync.Mutex
+	opts  []*server.Options
+	nodes []*server.Server // nil: stopped
+}
+
+// Start starts n nodes (n ≥ 1; a JetStream cluster needs 3 for replicas 3) with JetStream on,
+// waits until they accept clients and the JetStream meta leader is elected, and stops them when
+// the test ends.
+func Start(t testing.TB, n int) *Cluster {
+	t.Helper()
+	if n < 1 {
+		t.Fatalf("clustertest.Start: n = %d; want at least 1", n)
+	}
+	clientPorts := freePorts(t, n)
+	routePorts := freePorts(t, n)
+	var routes []*url.URL
+	for _, p := range routePorts {
+		routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))})
+	}
+	c := &Cluster{t: t, opts: make([]*server.Options, n), nodes: make([]*server.Server, n)}
+	for i := range n {
+		o := &server.Options{
+			ServerName:             fmt.Sprintf("n%d", i),
+			Host:                   "127.0.0.1",
+			Port:                   clientPorts[i],
+			NoLog:                  true,
+			NoSigs:                 true,
+			JetStream:              true,
+			JetStreamMaxMemory:     64 << 20,
+			JetStreamMaxStore:      256 << 20,
+			StoreDir:               t.TempDir(),
+			DisableJetStreamBanner: true,
+		}
+		if n > 1 {
+			o.Cluster = server.ClusterOpts{Name: "logshipper-test", Host: "127.0.0.1", Port: routePorts[i]}
+			o.Routes = routes
+		}
+		c.opts[i] = o
+	}
+	t.Cleanup(c.stopAll)
+	for i := range n {
+		c.start(i)
+	}
+	c.WaitReady()
+	return c
+}
+
+// URLs are the client URLs of every node (stopped ones included: a client given all of them
+// reaches whichever is up).
+func (c *Cluster) URLs() []string {
+	out := make([]string, len(c.opts))
+	for i, o := range c.opts {
+		out[i] = "nats://" + net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+	}
+	return out
+}
+
+// URL is node i's client URL.
+func (c *Cluster) URL(i int) string { return c.URLs()[i] }
+
+// Server is node i's server (nil while it is stopped).
+func (c *Cluster) Server(i int) *server.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// Stop shuts node i down (its store directory is kept for Restart).
+func (c *Cluster) Stop(i int) {
+	c.t.Helper()
+	c.mu.Lock()
+	s := c.nodes[i]
+	c.nodes[i] = nil
+	c.mu.Unlock()
+	if s == nil {
+		c.t.Fatalf("clustertest: node %d is already stopped", i)
+	}
+	s.Shutdown()
+	s.WaitForShutdown()
+}
+
+// Restart starts node i again on its ports and store directory and waits until the cluster
+// has a meta leader again and node i's JetStream is current.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	c.start(i)
+	c.WaitReady()
+}
+
+// WaitReady waits until every running node accepts clients, exactly one running node is the
+// JetStream meta leader, and every running node's JetStream view is current.
+func (c *Cluster) WaitReady() {
+	c.t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		c.mu.Lock()
+		running := 0
+		leaders, current := 0, 0
+		for _, s := range c.nodes {
+			if s == nil {
+				continue
+			}
+			running++
+			if s.JetStreamIsLeader() {
+				leaders++
+			}
+			if len(c.nodes) == 1 || s.JetStreamIsCurrent() {
+				current++
+			}
+		}
+		c.mu.Unlock()
+		if (len(c.nodes) == 1 || leaders == 1) && current == running {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("clustertest: no JetStream meta leader after %s (%d running, %d leaders, %d current)", startTimeout, running, leaders, current)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the servers' own state: there is no event to wait on
+	}
+}
+
+func (c *Cluster) start(i int) {
+	c.t.Helper()
+	o := *c.opts[i] // the server keeps and changes its options
+	o.Routes = append([]*url.URL(nil), c.opts[i].Routes...)
+	s, err := server.NewServer(&o)
+	if err != nil {
+		c.t.Fatalf("clustertest: node %d: %v", i, err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(startTimeout) {
+		s.Shutdown()
+		c.t.Fatalf("clustertest: node %d does not accept connections after %s", i, startTimeout)
+	}
+	c.mu.Lock()
+	c.nodes[i] = s
+	c.mu.Unlock()
+}
+
+func (c *Cluster) stopAll() {
+	c.mu.Lock()
+	nodes := c.nodes
+	c.nodes = make([]*server.Server, len(nodes))
+	c.mu.Unlock()
+	for _, s := range nodes {
+		if s != nil {
+			s.Shutdown()
+		}
+	}
+	for _, s := range nodes {
+		if s != nil {
+			s.WaitForShutdown()
+		}
+	}
+}
+
+// freePorts returns n loopback ports free at the time of the call (held open together so they
+// differ).
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ls := make([]net.Listener, n)
+	ports := make([]int, n)
+	for i := range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("clustertest: free port: %v", err)
+		}
+		ls[i] = l
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	return ports
+}

@@ -1,0 +1,217 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/logshipper/logshipper/internal/plugin"
+)
+
+// partitions is one source's view of the leases.
+type partitions struct {
+	c      *Cluster
+	plugin string
+	log    *slog.Logger
+}
+
+var _ plugin.Partitions = (*partitions)(nil)
+
+// leaseValue is the value of "lease.<escaped plugin/partition>".
+type leaseValue struct {
+	Owner     string    `json:"owner"`
+	Plugin    string    `json:"plugin"`
+	Partition string    `json:"partition"`
+	Since     time.Time `json:"since"`
+	Renewed   time.Time `json:"renewed"`
+}
+
+func leaseKey(pluginName, key string) string { return "lease." + escape(pluginName+"/"+key) }
+
+// Acquire implements plugin.Partitions: it waits until this member is the rendezvous winner of
+// "<plugin>/<key>" among the live members and has created the lease key (which fails while
+// another member holds it), retrying when the members change and every pollInterval.
+func (p *partitions) Acquire(ctx context.Context, key string) (plugin.Lease, error) {
+	c := p.c
+	id := p.plugin + "/" + key
+	lk := leaseKey(p.plugin, key)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	var waitingFor string
+	for {
+		members, changed := c.view()
+		if w := winner(members, id); w == c.cfg.Node && !c.frozen.Load() {
+			now := time.Now()
+			v := leaseValue{Owner: c.cfg.Node, Plugin: p.plugin, Partition: key, Since: now, Renewed: now}
+			b, _ := json.Marshal(v)
+			rev, err := c.leasesKV.Create(ctx, lk, b)
+			switch {
+			case err == nil:
+				p.log.Info("partition acquired", "partition", key, "members", len(members))
+				return p.start(ctx, key, lk, v, rev, now), nil
+			case casRefused(err):
+				if waitingFor != "lease" {
+					p.log.Info("partition is this member's; waiting for its lease to be released or to expire", "partition", key)
+					waitingFor = "lease"
+				}
+			case ctx.Err() == nil:
+				p.log.Warn("creating a partition lease failed; retrying", "partition", key, "error", err)
+			}
+		} else if waitingFor != w {
+			p.log.Debug("partition belongs to another member", "partition", key, "owner", w)
+			waitingFor = w
+		}
+		t.Reset(c.pollInterval())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.stop:
+			return nil, ErrClosed
+		case <-changed:
+		case <-t.C:
+		}
+	}
+}
+
+// lease is one held partition. Its goroutine renews the key every LeaseTTL/3 until Release,
+// Close or a loss, and ends the context on a loss or when another member wins the partition.
+type lease struct {
+	p           *partitions
+	key, lk     string
+	val         leaseValue
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
+	release     chan struct{}
+	releaseOnce sync.Once
+	done        chan struct{}
+}
+
+var _ plugin.Lease = (*lease)(nil)
+
+func (p *partitions) start(ctx context.Context, key, lk string, v leaseValue, rev uint64, sent time.Time) *lease {
+	lctx, cancel := context.WithCancelCause(ctx)
+	l := &lease{p: p, key: key, lk: lk, val: v, ctx: lctx, cancel: cancel, release: make(chan struct{}), done: make(chan struct{})}
+	p.c.wg.Add(1)
+	go l.run(rev, sent)
+	return l
+}
+
+// Context implements plugin.Lease; context.Cause tells why it ended (ErrLeaseLost,
+// ErrHandover, ErrClosed, or the Acquire context's end).
+func (l *lease) Context() context.Context { return l.ctx }
+
+// Release implements plugin.Lease: it deletes the lease key (if this member still holds it)
+// so the partition's next owner takes it at once, and returns when that is done.
+func (l *lease) Release() {
+	l.releaseOnce.Do(func() { close(l.release) })
+	<-l.done
+}
+
+func (l *lease) run(rev uint64, lastOK time.Time) {
+	c := l.p.c
+	defer c.wg.Done()
+	defer close(l.done)
+	ttl := c.cfg.LeaseTTL
+	log := l.p.log.With("partition", l.key)
+	id := l.p.plugin + "/" + l.key
+	handingOver := false
+	var retryAt time.Time
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		members, changed := c.view()
+		if w := winner(members, id); !handingOver && w != c.cfg.Node {
+			handingOver = true
+			log.Info("partition handed over: the members changed and another member owns it now; draining before release", "to", w, "members", members)
+			l.cancel(ErrHandover)
+		}
+		deadline := lastOK.Add(ttl)
+		renewAt := lastOK.Add(ttl / 3)
+		if retryAt.After(renewAt) {
+			renewAt = retryAt
+		}
+		wake := renewAt
+		if deadline.Before(wake) {
+			wake = deadline
+		}
+		t.Reset(time.Until(wake))
+		select {
+		case <-l.release:
+			l.cancel(errReleased)
+			l.delete(rev, log)
+			return
+		case <-c.stop:
+			log.Warn("cluster closed with the partition still leased; the lease expires within lease_ttl", "lease_ttl", ttl)
+			l.cancel(ErrClosed)
+			return
+		case <-changed:
+			continue
+		case <-t.C:
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			log.Warn("partition lost: no lease renewal succeeded within lease_ttl", "lease_ttl", ttl, "last_renewal", lastOK)
+			l.cancel(ErrLeaseLost)
+			l.waitRelease()
+			return
+		}
+		if now.Before(renewAt) {
+			continue
+		}
+		if c.frozen.Load() {
+			retryAt = now.Add(c.pollInterval())
+			continue
+		}
+		l.val.Renewed = now
+		b, _ := json.Marshal(l.val)
+		rctx, cancel := context.WithDeadline(context.Background(), deadline)
+		nrev, err := c.leasesKV.Update(rctx, l.lk, b, rev)
+		cancel()
+		switch {
+		case err == nil:
+			rev, lastOK, retryAt = nrev, now, time.Time{}
+		case casRefused(err):
+			log.Warn("partition lost: its lease expired or was taken before renewal", "error", err)
+			l.cancel(ErrLeaseLost)
+			l.waitRelease()
+			return
+		default:
+			log.Warn("lease renewal failed; retrying", "error", err)
+			retryAt = now.Add(c.pollInterval())
+		}
+	}
+}
+
+// errReleased ends a lease's context when the source released it.
+var errReleased = errors.New("cluster: partition lease released")
+
+// waitRelease is a lost lease's end: nothing to delete (another member may own the key now),
+// but the source's Release returns only after it is called.
+func (l *lease) waitRelease() {
+	select {
+	case <-l.release:
+	case <-l.p.c.stop:
+	}
+}
+
+// delete removes the lease key if it still has the revision this member wrote.
+func (l *lease) delete(rev uint64, log *slog.Logger) {
+	c := l.p.c
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL)
+	defer cancel()
+	err := c.leasesKV.Delete(ctx, l.lk, jetstream.LastRevision(rev))
+	switch {
+	case err == nil:
+		log.Info("partition released")
+	case casRefused(err):
+		log.Warn("partition released, but its lease had already expired or been taken", "error", err)
+	default:
+		log.Warn("deleting the released lease failed; it expires within lease_ttl", "error", fmt.Errorf("delete %s: %w", l.lk, err))
+	}
+}
