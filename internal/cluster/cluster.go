@@ -59,7 +59,7 @@ type Cluster struct {
 var (
 	// ErrLeaseLost: the lease could not be renewed in time; another member may own the
 	// partition already.
-	ErrLeaseLost = errors.New("cluster: partition lease lost")
+	ErrLeaseLost = fmt.Errorf("cluster: partition lease lost: %w", plugin.ErrNotOwner)
 	// ErrHandover: the members changed and another member is now the partition's owner; drain
 	// and Release.
 	ErrHandover = errors.New("cluster: partition handed over to another member")
