@@ -22,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/plugins/all"
@@ -281,7 +282,7 @@ func folderKind(file string) plugin.Kind {
 
 // configKeys are the top-level keys of a configuration.
 func configKeys() map[string]bool {
-	keys := map[string]bool{"plugins": true}
+	keys := map[string]bool{"plugins": true, app.ClusterSection: true}
 	t := reflect.TypeOf(config.Config{})
 	for i := range t.NumField() {
 		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
@@ -426,7 +427,7 @@ func parseProblems(n *yaml.Node, name string, reg *plugin.Registry, res config.R
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Parse(data, name, reg, res)
+	cfg, err := config.Parse(data, name, reg, res, app.LoadOptions()...)
 	if err != nil {
 		return fmt.Errorf("%w\nthe configuration validated:\n%s", err, data)
 	}
