@@ -23,8 +23,8 @@ func seedState(t *testing.T, dataDir string) map[string]string {
 	}
 	defer db.Close()
 	want := map[string]string{
-		"plugin/acme alerts/dlp":   `{"iterator":"a"}`,
-		"plugin/acme events/page":  `{"iterator":"b"}`,
+		"plugin/acme alerts/dlp":    `{"iterator":"a"}`,
+		"plugin/acme events/page":   `{"iterator":"b"}`,
 		"plugin/cw us-east-1/trail": "\x00binary\xff",
 		"spool/lake head":           "12",
 	}
