@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/config"
@@ -50,6 +51,10 @@ type App struct {
 type namespacer interface {
 	Namespace(name string) state.Store
 }
+
+// ConnectTimeout bounds joining the cluster at start: a member that cannot reach NATS by then
+// exits, for its supervisor (systemd, Compose) to start it again.
+const ConnectTimeout = 30 * time.Second
 
 // ClusterSection is the top-level key of the cluster configuration.
 const ClusterSection = "cluster"
@@ -127,7 +132,9 @@ func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *sl
 	node := ""
 	// A backfill reads a past range once, on its own local state: it does not join.
 	if cc := ClusterConfig(cfg); cc != nil && job == nil {
-		c, err := cluster.Connect(ctx, *cc, log)
+		cctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+		c, err := cluster.Connect(cctx, *cc, log)
+		cancel()
 		if err != nil {
 			_ = a.close()
 			return nil, fmt.Errorf("cluster: cannot join through %s: %w", strings.Join(cc.URLs, ", "), err)
