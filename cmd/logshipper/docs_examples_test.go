@@ -22,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/plugins/all"
@@ -50,13 +51,24 @@ var docLinesNotRun = map[string]string{
 	"bin/loadrun -shipper bin/logshipper-old -journeys netskope -modes plain -records 300000":            "compares two builds of logshipper over 300,000 records: minutes, and a build of an older commit",
 	"bin/loadrun -shipper bin/logshipper -journeys netskope -modes plain -records 300000":                "compares two builds of logshipper over 300,000 records: minutes, and a build of an older commit",
 	"go test -run '^$' -bench . -benchtime 2s ./plugins/sources/netskope ./internal/rules ./internal/mapping ./plugins/destinations/cloudtraillake ./internal/lakeapi ./plugins/sources/cloudwatch ./internal/cloudtrailrecord ./plugins/destinations/syslog ./internal/event": "the benchmarks: minutes of CPU; go test ./... compiles and runs each benchmark's package tests",
-	"go test -run '^$' -fuzz '^FuzzParseAnswer$' -fuzztime 60s -fuzzminimizetime 5s ./plugins/sources/netskope":                                                                                                                                                                "fuzzes for a minute; go test runs the fuzz test on its seed corpus",
+	"nats-server -c n1.conf &":                                    "starts a NATS server of docs/cluster.md: the cluster's own tests start real 3-node JetStream clusters (internal/cluster/clustertest)",
+	"nats-server -c n2.conf &":                                    "starts a NATS server of docs/cluster.md: the cluster's own tests start real 3-node JetStream clusters (internal/cluster/clustertest)",
+	"nats-server -c n3.conf &":                                    "starts a NATS server of docs/cluster.md: the cluster's own tests start real 3-node JetStream clusters (internal/cluster/clustertest)",
+	"logshipper validate -c /etc/logshipper/cluster.yaml --check": "needs a running NATS JetStream cluster, which this test does not start; TestValidateCheckClusterUnreachable and TestClusterCheckLine cover the check",
+	"LOGSHIPPER_NODE=ls-1 LOGSHIPPER_ADMIN=127.0.0.1:9871 logshipper run -c /etc/logshipper/cluster.yaml &":     "runs a cluster member until stopped, against a NATS cluster this test does not start; the cluster e2e tests run members as real processes",
+	"LOGSHIPPER_NODE=ls-2 LOGSHIPPER_ADMIN=127.0.0.1:9872 logshipper run -c /etc/logshipper/cluster.yaml &":     "runs a cluster member until stopped, against a NATS cluster this test does not start; the cluster e2e tests run members as real processes",
+	"LOGSHIPPER_NODE=ls-3 LOGSHIPPER_ADMIN=127.0.0.1:9873 logshipper run -c /etc/logshipper/cluster.yaml &":     "runs a cluster member until stopped, against a NATS cluster this test does not start; the cluster e2e tests run members as real processes",
+	"logshipper cluster status -c /etc/logshipper/cluster.yaml":                                                 "needs a running NATS JetStream cluster, which this test does not start; TestClusterStatusCommand covers the command on a fake cluster",
+	"logshipper state import -c examples/cluster.yaml -i state.jsonl":                                           "needs a running NATS JetStream cluster, which this test does not start; TestStateExportImport covers the command on a memory store",
+	"go test -run '^$' -fuzz '^FuzzParseAnswer$' -fuzztime 60s -fuzzminimizetime 5s ./plugins/sources/netskope": "fuzzes for a minute; go test runs the fuzz test on its seed corpus",
 }
 
 // docEnv holds the environment variables the docs' YAML examples leave to the reader, with a
 // value of the right shape. Any other variable reads as unset.
 var docEnv = map[string]string{
 	"NETSKOPE_API_TOKEN": "doc-example-token",
+	"NATS_TOKEN":         "doc-example-nats-token",
+	"LOGSHIPPER_NODE":    "ls-1",
 	"PROXY_PASSWORD":     "doc-example-password",
 }
 
@@ -281,7 +293,7 @@ func folderKind(file string) plugin.Kind {
 
 // configKeys are the top-level keys of a configuration.
 func configKeys() map[string]bool {
-	keys := map[string]bool{"plugins": true}
+	keys := map[string]bool{"plugins": true, app.ClusterSection: true}
 	t := reflect.TypeOf(config.Config{})
 	for i := range t.NumField() {
 		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
@@ -426,7 +438,7 @@ func parseProblems(n *yaml.Node, name string, reg *plugin.Registry, res config.R
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Parse(data, name, reg, res)
+	cfg, err := config.Parse(data, name, reg, res, app.LoadOptions()...)
 	if err != nil {
 		return fmt.Errorf("%w\nthe configuration validated:\n%s", err, data)
 	}

@@ -15,6 +15,9 @@ var notRunByTest = map[string]string{
 	"logshipper demo": "runs the whole demo; TestDemoRuns covers it",
 	"logshipper demo --records 50000 --dir /tmp/ls-demo":                                                 "runs the whole demo; TestDemoRuns covers it",
 	"logshipper backfill -c examples/netskope-to-cloudtrail-lake.yaml --source netskope-acme --from -7d": "reads a week of cloudsim's tenant; TestE2EBackfillNetskopeIntoLake covers a backfill",
+	"logshipper cluster status -c examples/cluster.yaml":                                                 "needs a NATS JetStream cluster, which this test does not start yet, and internal/cluster's connection that does not join (cluster.Observe); TestClusterStatusCommand covers the command on a fake cluster",
+	"logshipper cluster status -c examples/cluster.yaml --json":                                          "needs a NATS JetStream cluster, which this test does not start yet, and internal/cluster's connection that does not join (cluster.Observe); TestClusterStatusCommand covers the command on a fake cluster",
+	"logshipper state import -c examples/cluster.yaml -i state.jsonl":                                    "needs a NATS JetStream cluster, which this test does not start yet; TestStateExportImport covers the command on a memory store",
 }
 
 // helpExample is one command line of a command's Example text.

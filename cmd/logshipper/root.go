@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/plugins/all"
@@ -130,6 +131,8 @@ mappings that connect them. See examples/ and docs/.`,
 		newRulesCmd(reg),
 		newMappingCmd(reg),
 		newPluginsCmd(reg),
+		newClusterCmd(reg, liveCluster()),
+		newStateCmd(reg, liveCluster()),
 		newVersionCmd(),
 	)
 	return root
@@ -138,7 +141,8 @@ mappings that connect them. See examples/ and docs/.`,
 // loadConfig loads the configuration at path. When the file has problems it prints them all to
 // stderr and returns exitCode(1): the caller only returns the error.
 func loadConfig(cmd *cobra.Command, path string, reg *plugin.Registry) (*config.Config, error) {
-	cfg, err := config.Load(path, reg, config.Resolver{}, config.CheckHost())
+	opts := append([]config.Option{config.CheckHost()}, app.LoadOptions()...)
+	cfg, err := config.Load(path, reg, config.Resolver{}, opts...)
 	var ce *config.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintln(cmd.ErrOrStderr(), ce.Error())

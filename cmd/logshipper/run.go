@@ -38,7 +38,7 @@ follow: false), run delivers what is in flight and exits.`,
 				return err
 			}
 			log := setUpProcess(cmd.ErrOrStderr(), cfg)
-			a, err := app.New(cfg, reg, log, buildVersion())
+			a, err := app.New(cmd.Context(), cfg, reg, log, buildVersion())
 			if err != nil {
 				log.Error("cannot start", "error", err)
 				return exitCode(1)

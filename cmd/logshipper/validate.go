@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/logshipper/logshipper/internal/app"
+	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/state"
@@ -34,10 +36,14 @@ queue_size and spool_max_size, each as the file gives it or else the destination
 destination's hard limits, such as CloudTrail Lake's 100 events a call or the http
 destination's max_body_bytes, can still cut batches smaller.)
 
+With a cluster: section it prints the cluster's line (NATS servers, node, replicas).
+
 With --check it also asks the outside world: each plugin configuration that can (CloudTrail
 Lake: GetChannel; Netskope; http) checks its credentials, permissions and target, and says
-which is wrong; the others are listed as "not checked". --check creates no file or directory
-of the configuration.`,
+which is wrong; the others are listed as "not checked". With a cluster: section, --check
+connects to NATS and reports whether JetStream answers and how many replicas it can give a
+bucket (FAILED when fewer than replicas). --check creates no file or directory of the
+configuration, and nothing in the cluster.`,
 		Example: `  logshipper validate -c examples/file-to-file.yaml
   logshipper validate -c examples/netskope-to-cloudtrail-lake.yaml --check`,
 		Args: cobra.NoArgs,
@@ -51,6 +57,9 @@ of the configuration.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d plugin configurations, %d business rules, %d siem mappings)\n",
 				path, len(cfg.Plugins), len(cfg.BusinessRules), len(cfg.SIEMMappings))
+			if cc := app.ClusterConfig(cfg); cc != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "  cluster: %s\n", cc)
+			}
 			for _, p := range cfg.Plugins {
 				if p.Kind == plugin.KindDestination {
 					fmt.Fprintln(cmd.OutOrStdout(), deliveryLine(p))
@@ -83,6 +92,14 @@ func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) boo
 	metrics := telemetry.NewMetrics(buildVersion())
 	mem := state.NewMemory()
 	ok := true
+	if cc := app.ClusterConfig(cfg); cc != nil {
+		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+		res, err := cluster.Check(ctx, *cc)
+		cancel()
+		line, good := clusterCheckLine(cc, res, err)
+		fmt.Fprintln(out, line)
+		ok = ok && good
+	}
 	for _, p := range cfg.Plugins {
 		f, _ := reg.Lookup(p.Type, p.Kind)
 		if !f.Checks {
@@ -130,6 +147,21 @@ func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) boo
 		}
 	}
 	return ok
+}
+
+// clusterCheckLine is validate --check's line for the cluster section: ok when JetStream
+// answers and can keep cc.Replicas copies of a bucket.
+func clusterCheckLine(cc *cluster.Config, res cluster.CheckResult, err error) (string, bool) {
+	head := fmt.Sprintf("check cluster (%s)", strings.Join(cc.URLs, ","))
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s: FAILED: %v", head, err), false
+	case !res.JetStream:
+		return fmt.Sprintf("%s: FAILED: %s answers but JetStream is not enabled (start nats-server with -js, or jetstream {} in its configuration)", head, res.Server), false
+	case res.Replicas < cc.Replicas:
+		return fmt.Sprintf("%s: FAILED: replicas: %d, but the JetStream cluster of %s has %d server(s); lower replicas or add servers", head, cc.Replicas, res.Server, res.Replicas), false
+	}
+	return fmt.Sprintf("%s: ok (%s, JetStream on, up to %d replicas; replicas: %d)", head, res.Server, res.Replicas, cc.Replicas), true
 }
 
 // errNoCheck stands for the check of a plugin that has none.

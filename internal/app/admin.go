@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/logshipper/logshipper/internal/cluster"
 )
 
 // serveAdmin serves /metrics, /healthz and /readyz on addr, and /debug/pprof/ when asked,
@@ -50,19 +52,68 @@ func (a *App) serveAdmin(addr string, withPProf bool) (stop func(), err error) {
 	}, nil
 }
 
-// readyz answers 200 when every plugin configuration runs, else 503 with the ones that do not.
-func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+// readyz answers 200 when every plugin configuration runs (and, in cluster mode, the member
+// reaches the cluster), else 503 with what is not ready.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	var cl clusterStatuser
+	if a.cluster != nil {
+		cl = a.cluster
+	}
+	code, body := readiness(r.Context(), a.engine.Status(), cl)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// clusterStatuser is what /readyz asks of the cluster.
+type clusterStatuser interface {
+	Status(ctx context.Context) (cluster.Status, error)
+}
+
+var _ clusterStatuser = (*cluster.Cluster)(nil)
+
+// readyzClusterTimeout bounds /readyz's read of the cluster's members and leases.
+const readyzClusterTimeout = 2 * time.Second
+
+// readiness is /readyz's answer from the engine's status of each plugin configuration and, in
+// cluster mode (cl not nil), the cluster's: "cluster": "connected" with this member's node and
+// the partitions it holds, or "disconnected" (not ready) when the members and leases cannot be
+// read.
+func readiness(ctx context.Context, engine map[string]string, cl clusterStatuser) (int, map[string]any) {
 	notReady := map[string]string{}
-	for name, s := range a.engine.Status() {
+	for name, s := range engine {
 		if s != "" && s != "finished" {
 			notReady[name] = s
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	if len(notReady) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
+	body := map[string]any{}
+	if cl != nil {
+		ctx, cancel := context.WithTimeout(ctx, readyzClusterTimeout)
+		st, err := cl.Status(ctx)
+		cancel()
+		if err != nil {
+			body["cluster"] = "disconnected"
+			notReady["cluster"] = "disconnected: " + err.Error()
+		} else {
+			body["cluster"] = "connected"
+			body["node"] = st.Node
+			body["members"] = len(st.Members)
+			owned := 0
+			for _, l := range st.Leases {
+				if l.Owner == st.Node {
+					owned++
+				}
+			}
+			body["partitions_owned"] = owned
+		}
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(notReady) == 0, "not_ready": notReady})
+	body["ready"] = len(notReady) == 0
+	body["not_ready"] = notReady
+	code := http.StatusOK
+	if len(notReady) > 0 {
+		code = http.StatusServiceUnavailable
+	}
+	return code, body
 }
 
 // adminServer is the admin endpoints' server. net/http's own complaints (an accept error, a

@@ -1,6 +1,12 @@
 // Package app wires a loaded configuration into a running engine: it opens the state store and
 // the dead-letter store under data_dir, builds every plugin instance with its settings, serves
 // the admin endpoints, and runs until its context ends.
+//
+// With a `cluster:` section the process is a member of a cluster (internal/cluster): the
+// plugins' state lives in the cluster's JetStream key-value store instead of the bbolt file,
+// each source reads the partitions this member holds the lease of, and every metric carries the
+// node label. Dead letters and spools stay in data_dir, and a backfill runs on its own local
+// state, as in a single process.
 package app
 
 import (
@@ -10,7 +16,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/pipeline"
@@ -32,12 +41,42 @@ type App struct {
 	engine  *pipeline.Engine
 	dataDir string
 	job     *Backfill // nil for the live run
+	// cluster is this process's membership; nil in a single process.
+	cluster *cluster.Cluster
+	// state holds the plugins' state namespaces: the bbolt file, or the cluster's store.
+	state namespacer
 }
 
-// New opens data_dir (failing at once if another process owns it) and builds every plugin
+// namespacer gives the state store of one namespace (state.DB, state.Store).
+type namespacer interface {
+	Namespace(name string) state.Store
+}
+
+// ConnectTimeout bounds joining the cluster at start: a member that cannot reach NATS by then
+// exits, for its supervisor (systemd, Compose) to start it again.
+const ConnectTimeout = 30 * time.Second
+
+// ClusterSection is the top-level key of the cluster configuration.
+const ClusterSection = "cluster"
+
+// LoadOptions are the config.Load options for the sections that this package reads and
+// internal/config cannot know: `cluster:`.
+func LoadOptions() []config.Option {
+	return []config.Option{config.Section(ClusterSection, func() any { return cluster.NewConfig() })}
+}
+
+// ClusterConfig returns the configuration's `cluster:` section (loaded with LoadOptions), or
+// nil when it has none: a single process.
+func ClusterConfig(cfg *config.Config) *cluster.Config {
+	c, _ := cfg.Sections[ClusterSection].(*cluster.Config)
+	return c
+}
+
+// New opens data_dir (failing at once if another process owns it), joins the cluster when the
+// configuration has a `cluster:` section (ctx bounds the connection), and builds every plugin
 // configuration used by a SIEM mapping.
-func New(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version string) (*App, error) {
-	return open(cfg, reg, log, version, cfg.DataDir, nil)
+func New(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version string) (*App, error) {
+	return open(ctx, cfg, reg, log, version, cfg.DataDir, nil)
 }
 
 // Backfill is a backfill job: one source reads a past range once, through the SIEM mappings
@@ -73,10 +112,10 @@ func NewBackfill(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, ver
 	if routes == 0 {
 		return nil, fmt.Errorf("backfill: no siem_mappings entry starts from %s: its records would go nowhere", job.Source)
 	}
-	return open(cfg, reg, log, version, BackfillDataDir(cfg, job.Source), &job)
+	return open(context.Background(), cfg, reg, log, version, BackfillDataDir(cfg, job.Source), &job)
 }
 
-func open(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version, dataDir string, job *Backfill) (*App, error) {
+func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version, dataDir string, job *Backfill) (*App, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
@@ -89,7 +128,21 @@ func open(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, version, d
 		_ = db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(version), db: db, dlq: dlq, dataDir: dataDir, job: job}
+	a := &App{cfg: cfg, log: log, db: db, state: db, dlq: dlq, dataDir: dataDir, job: job}
+	node := ""
+	// A backfill reads a past range once, on its own local state: it does not join.
+	if cc := ClusterConfig(cfg); cc != nil && job == nil {
+		cctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+		c, err := cluster.Connect(cctx, *cc, log)
+		cancel()
+		if err != nil {
+			_ = a.close()
+			return nil, fmt.Errorf("cluster: cannot join through %s: %w", strings.Join(cc.URLs, ", "), err)
+		}
+		a.cluster, a.state, node = c, c.Store(), cc.Node
+		log.Info("cluster joined", "cluster", cc.String())
+	}
+	a.metrics = telemetry.NewNodeMetrics(version, node)
 	if err := a.build(reg); err != nil {
 		_ = a.close()
 		return nil, err
@@ -117,6 +170,9 @@ func (a *App) build(reg *plugin.Registry) error {
 		}
 		switch p.Kind {
 		case plugin.KindSource:
+			if a.cluster != nil {
+				set.Partitions = a.cluster.Partitions(p.Name)
+			}
 			set.Dropper = &pipeline.Dropper{Name: p.Name, DLQ: a.dlq, Metrics: set.Metrics, Logger: set.Logger}
 			src, err := f.NewSource(p.Options, set)
 			if err != nil {
@@ -206,7 +262,7 @@ func (a *App) settings(p *config.Plugin) (plugin.Settings, error) {
 		Name:    p.Name,
 		Logger:  a.log.With("plugin", p.Name),
 		Metrics: a.metrics.Plugin(p.Name),
-		State:   a.db.Namespace("plugin/" + p.Name),
+		State:   a.state.Namespace("plugin/" + p.Name),
 		DataDir: dir,
 	}, nil
 }
@@ -225,14 +281,24 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	a.log.Info("logshipper running", "config", a.cfg.Path, "data_dir", a.dataDir, "routes", len(a.mappings()), "admin", a.cfg.Admin.Listen)
+	a.log.Info("logshipper running", "config", a.cfg.Path, "data_dir", a.dataDir, "routes", len(a.mappings()), "admin", a.cfg.Admin.Listen, "cluster", a.cluster != nil)
 	err := a.engine.Run(ctx)
 	a.log.Info("logshipper stopped")
 	return err
 }
 
+// close releases what open took. The cluster goes first: the engine has stopped, so the sources
+// released their leases, and Close hands them over and leaves.
 func (a *App) close() error {
-	errs := []error{a.dlq.Close()}
+	var errs []error
+	if a.cluster != nil {
+		if err := a.cluster.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: leave: %w", err))
+		}
+	}
+	if a.dlq != nil {
+		errs = append(errs, a.dlq.Close())
+	}
 	for _, sp := range a.spools {
 		errs = append(errs, sp.Close())
 	}

@@ -35,6 +35,11 @@ type Config struct {
 	// SIEMMappings are the routes: source + rule + destination.
 	SIEMMappings []RouteConfig `yaml:"siem_mappings"`
 
+	// Sections are the top-level sections the caller added (Section), by key: each the value
+	// its constructor returned, decoded and validated. A section the file does not have has no
+	// entry.
+	Sections map[string]any `yaml:"-"`
+
 	// Rules holds every business rule, compiled, with All.
 	Rules *rules.Set `yaml:"-"`
 	// Warnings are problems that do not stop the configuration from running.

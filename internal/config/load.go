@@ -48,6 +48,21 @@ type Option func(*loader)
 // of configurations written for other machines do not.
 func CheckHost() Option { return func(l *loader) { l.host = true } }
 
+// Section adds a top-level section whose type lives in a package internal/config cannot import
+// (internal/cluster's `cluster:`). newValue returns a pointer to the section's defaults; when
+// the file has the key, the loader checks its keys (an unknown key with "did you mean"), decodes
+// it over the defaults, validates it with ValidateTree (Validator at every level, each problem
+// with its path and line), collects its Warnings and, with CheckHost, its HostChecker problems,
+// and stores it in Config.Sections[name]. A file without the key gets no entry.
+func Section(name string, newValue func() any) Option {
+	return func(l *loader) { l.sections = append(l.sections, section{name: name, newValue: newValue}) }
+}
+
+type section struct {
+	name     string
+	newValue func() any
+}
+
 // Load reads, interpolates, decodes, defaults and validates the file at path. Plugin options
 // are decoded with the factories of reg. On failure the error is an *Error listing everything.
 func Load(path string, reg *plugin.Registry, res Resolver, opts ...Option) (*Config, error) {
@@ -93,6 +108,7 @@ type loader struct {
 	// their problem is reported; a mapping naming them is not reported again.
 	unreadable []string
 	host       bool // CheckHost
+	sections   []section
 }
 
 func (l *loader) fail(name string) error {
@@ -287,9 +303,25 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 
 	top := topLevel{Config: *Default()}
 	dropExtensionKeys(root)
-	checkKeys(root, reflect.TypeOf(top), "", &l.errs, l.lines)
+	fields := yamlFields(reflect.TypeOf(top))
+	values := map[string]any{}
+	for _, s := range l.sections {
+		values[s.name] = s.newValue()
+		fields[s.name] = reflect.TypeOf(values[s.name])
+	}
+	checkFields(root, fields, "", &l.errs, l.lines)
 	l.decode(root, &top)
 	cfg := &top.Config
+	for j := 0; j+1 < len(root.Content); j += 2 {
+		name := root.Content[j].Value
+		if v, ok := values[name]; ok {
+			l.decode(root.Content[j+1], v)
+			if cfg.Sections == nil {
+				cfg.Sections = map[string]any{}
+			}
+			cfg.Sections[name] = v
+		}
+	}
 	// A top-level section with a problem of its own (a value of the wrong type, an unknown
 	// key) is half-set: checking its values would only add noise. Every other section is
 	// still checked, and a plugin entry that does not decode stops only its own checks
@@ -365,6 +397,17 @@ func (l *loader) parse(data []byte, res Resolver) *Config {
 		cfg.Warnings = append(cfg.Warnings, WarnTree(p.Options, pluginPath(i, p.Name))...)
 		if l.host {
 			l.errs = append(l.errs, hostTree(p.Options, pluginPath(i, p.Name))...)
+		}
+	}
+	for _, s := range l.sections {
+		v, ok := cfg.Sections[s.name]
+		if !ok || failed[s.name] {
+			continue
+		}
+		l.errs = append(l.errs, ValidateTree(v, s.name)...)
+		cfg.Warnings = append(cfg.Warnings, WarnTree(v, s.name)...)
+		if l.host {
+			l.errs = append(l.errs, hostTree(v, s.name)...)
 		}
 	}
 	l.claims(cfg, broken)

@@ -197,7 +197,7 @@ func Run(ctx context.Context, reg *plugin.Registry, o Options) error {
 // runPass runs the shipper until done says the records are accounted for, then stops it
 // gracefully (in-flight records are delivered, positions saved) and returns its counts.
 func runPass(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *slog.Logger, timeout time.Duration, done func(counts) bool) (pass, error) {
-	a, err := app.New(cfg, reg, log, "demo")
+	a, err := app.New(ctx, cfg, reg, log, "demo")
 	if err != nil {
 		return pass{}, err
 	}

@@ -22,6 +22,10 @@ import (
 //	logshipper_checkpoints_total{plugin}              positions saved
 //	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
+//
+// In cluster mode every series, the Go runtime's and the process's included, also carries
+// `node`, the member's name (NewNodeMetrics), so that the series of several processes scraped
+// into one Prometheus stay apart.
 type Metrics struct {
 	Registry *prometheus.Registry
 
@@ -42,10 +46,18 @@ type Metrics struct {
 }
 
 // NewMetrics creates the collectors on a fresh registry (no global state), with the Go runtime
-// and process collectors beside them.
-func NewMetrics(version string) *Metrics {
+// and process collectors beside them: the metrics of a single process.
+func NewMetrics(version string) *Metrics { return NewNodeMetrics(version, "") }
+
+// NewNodeMetrics is NewMetrics for cluster member node: every series carries the constant label
+// node="<node>". An empty node adds no label (a single process).
+func NewNodeMetrics(version, node string) *Metrics {
 	r := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) prometheus.Collector { r.MustRegister(c); return c }
+	var reg prometheus.Registerer = r
+	if node != "" {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, r)
+	}
+	f := func(c prometheus.Collector) prometheus.Collector { reg.MustRegister(c); return c }
 	m := &Metrics{Registry: r}
 	m.received = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_received_total", Help: "Records read by a source or given to a destination."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.sent = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_sent_total", Help: "Records a destination delivered."}, []string{"plugin"})).(*prometheus.CounterVec)
@@ -62,7 +74,7 @@ func NewMetrics(version string) *Metrics {
 	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
-	r.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info.WithLabelValues(version).Set(1)
 	return m
 }

@@ -73,3 +73,48 @@ func TestMetricsSchemeAndCounts(t *testing.T) {
 		t.Fatalf("build info: %d %v", n, err)
 	}
 }
+
+// A cluster member's series carry its node; a single process's carry no node label.
+func TestNodeLabel(t *testing.T) {
+	tests := []struct {
+		node string
+		want string // the node label on every series; "" for none
+	}{
+		{node: "", want: ""},
+		{node: "ls-2", want: "ls-2"},
+	}
+	for _, tt := range tests {
+		t.Run("node="+tt.node, func(t *testing.T) {
+			m := NewNodeMetrics("v1", tt.node)
+			m.Plugin("lake").Sent.Add(2)
+			fams, err := m.Registry.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, f := range fams {
+				for _, mt := range f.GetMetric() {
+					got := ""
+					for _, l := range mt.GetLabel() {
+						if l.GetName() == "node" {
+							got = l.GetValue()
+						}
+					}
+					if got != tt.want {
+						t.Errorf("%s: node label %q; want %q", f.GetName(), got, tt.want)
+					}
+					seen[f.GetName()] = true
+				}
+			}
+			for _, name := range []string{"logshipper_records_sent_total", "logshipper_build_info", "go_goroutines"} {
+				if !seen[name] {
+					t.Errorf("no series %s", name)
+				}
+			}
+			c, err := m.Counts()
+			if err != nil || c["logshipper_records_sent_total"]["lake"] != 2 {
+				t.Errorf("Counts = %v, %v; want lake sent 2", c["logshipper_records_sent_total"], err)
+			}
+		})
+	}
+}

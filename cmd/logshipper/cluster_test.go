@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/cluster"
+	"github.com/logshipper/logshipper/internal/state"
+	"github.com/logshipper/logshipper/plugins/all"
+)
+
+// fakeCluster stands for a cluster reached through clusterDial.
+type fakeCluster struct {
+	st     cluster.Status
+	store  *state.Memory
+	closed bool
+}
+
+func (f *fakeCluster) Status(context.Context) (cluster.Status, error) { return f.st, nil }
+func (f *fakeCluster) Close() error                                   { f.closed = true; return nil }
+func (f *fakeCluster) Store() state.Store                             { return f.store.Namespace("cluster") }
+
+// fakeDial reaches f, or fails with err; it records the node it was asked to be.
+func fakeDial(f *fakeCluster, err error, nodes *[]string) clusterDial {
+	return clusterDial{
+		observe: func(_ context.Context, cc cluster.Config, _ *slog.Logger) (clusterReader, error) {
+			if err != nil {
+				return nil, err
+			}
+			return f, nil
+		},
+		join: func(_ context.Context, cc cluster.Config, _ *slog.Logger) (clusterMember, error) {
+			if err != nil {
+				return nil, err
+			}
+			*nodes = append(*nodes, cc.Node)
+			return f, nil
+		},
+	}
+}
+
+const clusterConfigYAML = `
+data_dir: %DIR%/data
+admin: {listen: ""}
+cluster: {urls: ["nats://n1:4222", "nats://n2:4222"], node: ls-1, token: s3cret-nats-token}
+plugins:
+  - {name: acme, type: netskope, tenant: "http://127.0.0.1:1", api_token: t, proxy: none}
+  - {name: out, type: stdout}
+siem_mappings: [{source: acme, destination: out}]
+`
+
+func writeClusterConfig(t *testing.T) (path, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "c.yaml")
+	writeFile(t, path, strings.ReplaceAll(clusterConfigYAML, "%DIR%", dir))
+	return path, dir
+}
+
+// execute runs the root command, its cluster and state commands reaching the cluster through
+// dial, and returns its output and exit code.
+func execute(t *testing.T, dial clusterDial, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	root := newRootCmd(&out, &errb)
+	reg := all.Registry()
+	// The cluster and state commands of root dial real clusters: replace them with fakes.
+	for _, c := range root.Commands() {
+		if c.Name() == "cluster" || c.Name() == "state" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.AddCommand(newClusterCmd(reg, dial), newStateCmd(reg, dial))
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	err := root.Execute()
+	var ec exitCode
+	switch {
+	case err == nil:
+	case errors.As(err, &ec):
+		code = int(ec)
+	default:
+		errb.WriteString("logshipper: " + err.Error() + "\n")
+		code = 1
+	}
+	return out.String(), errb.String(), code
+}
+
+func sampleStatus(now time.Time) cluster.Status {
+	return cluster.Status{
+		Node: "",
+		Members: []cluster.Member{
+			{Node: "ls-2", Started: now.Add(-time.Hour), Seen: now.Add(-1200 * time.Millisecond)},
+			{Node: "ls-1", Started: now.Add(-2 * time.Hour), Seen: now.Add(-300 * time.Millisecond)},
+		},
+		Leases: []cluster.LeaseInfo{
+			{Plugin: "acme", Partition: "events/page", Owner: "ls-2", Since: now.Add(-time.Hour), Renewed: now.Add(-2 * time.Second)},
+			{Plugin: "acme", Partition: "alerts/dlp", Owner: "ls-1", Since: now.Add(-2 * time.Hour), Renewed: now.Add(-time.Second)},
+			{Plugin: "cw", Partition: "us-east-1/trail", Owner: "ls-3", Since: now.Add(-time.Minute), Renewed: now.Add(-20 * time.Second)},
+		},
+	}
+}
+
+func TestClusterStatusCommand(t *testing.T) {
+	path, _ := writeClusterConfig(t)
+	f := &fakeCluster{st: sampleStatus(time.Now())}
+	var nodes []string
+
+	out, errOut, code := execute(t, fakeDial(f, nil, &nodes), "", "cluster", "status", "-c", path)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if !f.closed {
+		t.Error("the connection was not closed")
+	}
+	if len(nodes) != 0 {
+		t.Errorf("status joined the cluster as %q; it must only observe", nodes)
+	}
+	for _, want := range []string{
+		"cluster nats://n1:4222,nats://n2:4222 (buckets logshipper_*): 2 members, 3 partition leases",
+		"acme: 2 partitions",
+		"cw: 1 partition\n",
+		"ls-3 (not a live member)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Members by node, leases by partition within their source.
+	if i, j := strings.Index(out, "\nls-1 "), strings.Index(out, "\nls-2 "); i < 0 || j < i {
+		t.Errorf("members not listed by node:\n%s", out)
+	}
+	if i, j := strings.Index(out, "alerts/dlp"), strings.Index(out, "events/page"); i < 0 || j < i {
+		t.Errorf("leases not listed by partition:\n%s", out)
+	}
+	if strings.Contains(out+errOut, "s3cret") {
+		t.Error("the token was printed")
+	}
+
+	out, errOut, code = execute(t, fakeDial(f, nil, &nodes), "", "cluster", "status", "-c", path, "--json")
+	if code != 0 {
+		t.Fatalf("--json: exit %d:\n%s%s", code, out, errOut)
+	}
+	var got statusOut
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json: %v:\n%s", err, out)
+	}
+	if len(got.Members) != 2 || got.Members[0].Node != "ls-1" || got.Members[0].Partitions != 1 {
+		t.Errorf("members = %+v", got.Members)
+	}
+	if l := got.Leases["acme"]; len(l) != 2 || l[0].Partition != "alerts/dlp" || l[0].Owner != "ls-1" || !l[0].OwnerLive || l[0].RenewedAgeSeconds < 1 {
+		t.Errorf("leases of acme = %+v", l)
+	}
+	if l := got.Leases["cw"]; len(l) != 1 || l[0].OwnerLive {
+		t.Errorf("leases of cw = %+v; want its owner not live", l)
+	}
+}
+
+func TestClusterStatusFails(t *testing.T) {
+	path, dir := writeClusterConfig(t)
+	single := filepath.Join(dir, "single.yaml")
+	writeFile(t, single, "plugins: [{name: in, type: file, paths: [x]}, {name: out, type: stdout}]\nsiem_mappings: [{source: in, destination: out}]\n")
+	var nodes []string
+	tests := []struct {
+		name string
+		dial clusterDial
+		file string
+		want string
+	}{
+		{"unreachable", fakeDial(nil, errors.New("nats: no servers available for connection"), &nodes), path,
+			"cluster status: cannot reach the cluster through nats://n1:4222, nats://n2:4222: nats: no servers available for connection"},
+		{"no cluster section", fakeDial(&fakeCluster{}, nil, &nodes), single, "has no cluster: section"},
+		{"no observer yet", liveCluster(), path, "cluster.Observe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := execute(t, tt.dial, "", "cluster", "status", "-c", tt.file)
+			if code != 1 || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d, want 1; stderr lacks %q:\n%s%s", code, tt.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestAge(t *testing.T) {
+	now := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{now.Add(-1234 * time.Millisecond), "1.2s"},
+		{now.Add(-90 * time.Second), "1m30s"},
+		{now.Add(time.Second), "0s"}, // a clock ahead of this one
+	}
+	for _, tt := range tests {
+		if got := age(now, tt.t); got != tt.want {
+			t.Errorf("age(%s) = %q; want %q", now.Sub(tt.t), got, tt.want)
+		}
+	}
+}
