@@ -1,9 +1,3 @@
-//go:build clusterlanded
-
-// These tests need internal/cluster's JetStream implementation and its test harness
-// (internal/cluster/clustertest), written at the same time as this wiring: build them with
-// -tags clusterlanded until both are on main, then drop the tag.
-
 package app_test
 
 import (
