@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,15 +45,11 @@ type clusterDial struct {
 	join func(ctx context.Context, cfg cluster.Config, log *slog.Logger) (clusterMember, error)
 }
 
-// errNoObserver is what `cluster status` says while internal/cluster offers no connection that
-// reads the buckets without joining.
-var errNoObserver = errors.New("internal/cluster has no connection that reads the members and leases without joining the cluster (cluster.Observe)")
-
 // liveCluster dials real clusters.
 func liveCluster() clusterDial {
 	return clusterDial{
-		observe: func(context.Context, cluster.Config, *slog.Logger) (clusterReader, error) {
-			return nil, errNoObserver
+		observe: func(ctx context.Context, cfg cluster.Config, log *slog.Logger) (clusterReader, error) {
+			return cluster.Observe(ctx, cfg, log)
 		},
 		join: func(ctx context.Context, cfg cluster.Config, log *slog.Logger) (clusterMember, error) {
 			return cluster.Connect(ctx, cfg, log)

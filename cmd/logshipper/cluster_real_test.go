@@ -6,13 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/cluster/clustertest"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/plugins/all"
 )
 
@@ -72,6 +75,91 @@ func TestStateImportRealCluster(t *testing.T) {
 		got, err := c.Store().Namespace(ns).Get(context.Background(), key)
 		if err != nil || string(got) != v {
 			t.Errorf("%s = %q, %v; want %q", k, got, err, v)
+		}
+	}
+}
+
+// cluster status reads a real cluster without joining it: it shows the members and who holds
+// each lease, and the members' partitions stay where they are.
+func TestClusterStatusRealCluster(t *testing.T) {
+	srv := clustertest.Start(t, 3)
+	path, _ := realClusterConfig(t, srv.URLs())
+	cfg, err := config.Load(path, all.Registry(), config.Resolver{}, app.LoadOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var members []*cluster.Cluster
+	for _, node := range []string{"ls-a", "ls-b"} {
+		cc := *app.ClusterConfig(cfg)
+		cc.Node = node
+		c, err := cluster.Connect(ctx, cc, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		members = append(members, c)
+	}
+	// Each member asks for every partition; each gets the ones it wins.
+	keys := []string{"alerts/dlp", "events/audit", "alerts/malware", "events/page"}
+	owners := map[string]string{}
+	var leases []plugin.Lease
+	for _, k := range keys {
+		type won struct {
+			owner string
+			lease plugin.Lease
+		}
+		got := make(chan won, 2)
+		for i, c := range members {
+			go func() {
+				// The loser waits until its deadline; the winner's lease lives on.
+				actx, cancel := context.WithCancel(ctx)
+				timer := time.AfterFunc(3*time.Second, cancel)
+				l, err := c.Partitions("acme").Acquire(actx, k)
+				if err != nil {
+					got <- won{}
+					return
+				}
+				timer.Stop()
+				t.Cleanup(cancel)
+				got <- won{[]string{"ls-a", "ls-b"}[i], l}
+			}()
+		}
+		for range members {
+			if w := <-got; w.lease != nil {
+				owners[k] = w.owner
+				leases = append(leases, w.lease)
+			}
+		}
+	}
+	out, errOut, code := runCLI(t, "", "cluster", "status", "-c", path)
+	if code != 0 {
+		t.Fatalf("cluster status: exit %d:\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"ls-a", "ls-b"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cluster status does not show member %s:\n%s", want, out)
+		}
+	}
+	for k, o := range owners {
+		if !regexp.MustCompile(regexp.QuoteMeta(k) + `\s+` + o + `\b`).MatchString(out) {
+			t.Errorf("cluster status does not show %s owned by %s:\n%s", k, o, out)
+		}
+	}
+	if len(owners) != len(keys) {
+		t.Fatalf("owners %v: every partition should have one", owners)
+	}
+	st, err := members[0].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Members) != 2 {
+		t.Errorf("after cluster status the members are %v; the status command must not join", st.Members)
+	}
+	for _, l := range leases {
+		if l.Context().Err() != nil {
+			t.Errorf("a lease ended while cluster status read the cluster: %v", context.Cause(l.Context()))
 		}
 	}
 }

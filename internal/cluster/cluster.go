@@ -110,6 +110,46 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error
 	return c, nil
 }
 
+// Observe connects to a cluster without joining it: it reads the members and leases (Status)
+// and holds no member key, so no partition moves to it. It creates nothing: a cluster whose
+// buckets do not exist yet (no member ever ran) is an error saying so. Close only drains.
+func Observe(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	log = log.With("cluster", cfg.Bucket)
+	nc, err := dial(cfg, log, false)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{cfg: cfg, log: log, nc: nc, started: time.Now(), changed: make(chan struct{}), stop: make(chan struct{})}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("cluster: JetStream client: %w", err)
+	}
+	c.js = js
+	for _, b := range []struct {
+		name string
+		kv   *jetstream.KeyValue
+	}{{cfg.Bucket + "_leases", &c.leasesKV}, {cfg.Bucket + "_state", &c.stateKV}} {
+		kv, err := js.KeyValue(ctx, b.name)
+		if err != nil {
+			nc.Close()
+			if errors.Is(err, jetstream.ErrBucketNotFound) {
+				return nil, fmt.Errorf("cluster: no bucket %s on %s: no member of this cluster (bucket: %s) has run yet", b.name, nc.ConnectedUrlRedacted(), cfg.Bucket)
+			}
+			return nil, fmt.Errorf("cluster: bucket %s on %s: %w", b.name, nc.ConnectedUrlRedacted(), err)
+		}
+		*b.kv = kv
+	}
+	c.store = newKVStore(c.stateKV)
+	return c, nil
+}
+
 func (c *Cluster) setup(ctx context.Context) error {
 	js, err := jetstream.New(c.nc)
 	if err != nil {
