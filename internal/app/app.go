@@ -164,13 +164,13 @@ func (a *App) build(reg *plugin.Registry) error {
 			continue
 		}
 		f, _ := reg.Lookup(p.Type, p.Kind)
-		set, err := a.settings(p)
+		set, err := a.settings(p, f)
 		if err != nil {
 			return err
 		}
 		switch p.Kind {
 		case plugin.KindSource:
-			if a.cluster != nil {
+			if a.cluster != nil && !f.NodeLocal {
 				set.Partitions = a.cluster.Partitions(p.Name)
 			}
 			set.Dropper = &pipeline.Dropper{Name: p.Name, DLQ: a.dlq, Metrics: set.Metrics, Logger: set.Logger}
@@ -253,16 +253,23 @@ func DestinationOptions(p *config.Plugin) pipeline.DestinationOptions {
 	}
 }
 
-func (a *App) settings(p *config.Plugin) (plugin.Settings, error) {
+// settings builds what plugin configuration p of factory f is given. Its state is in the
+// cluster's store in cluster mode, unless f is NodeLocal (its positions describe this
+// machine): then, as in a single process, in the local bbolt store.
+func (a *App) settings(p *config.Plugin, f plugin.Factory) (plugin.Settings, error) {
 	dir := filepath.Join(a.dataDir, "plugins", p.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return plugin.Settings{}, fmt.Errorf("plugin %s: %w", p.Name, err)
+	}
+	var st namespacer = a.state
+	if f.NodeLocal {
+		st = a.db
 	}
 	return plugin.Settings{
 		Name:    p.Name,
 		Logger:  a.log.With("plugin", p.Name),
 		Metrics: a.metrics.Plugin(p.Name),
-		State:   a.state.Namespace("plugin/" + p.Name),
+		State:   st.Namespace("plugin/" + p.Name),
 		DataDir: dir,
 	}, nil
 }

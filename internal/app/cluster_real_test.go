@@ -15,11 +15,13 @@ import (
 	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/cluster/clustertest"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/state"
 	"github.com/logshipper/logshipper/plugins/all"
 )
 
-// A member on a real 3-node JetStream cluster keeps its plugins' state in the cluster's store
-// and labels its metrics with its node.
+// A member on a real 3-node JetStream cluster labels its metrics with its node; a node-local
+// source (file: its positions name this machine's files) keeps its state in the process's own
+// store, not in the cluster's, where another member would take it over.
 func TestMemberStateInCluster(t *testing.T) {
 	srv := clustertest.Start(t, 3)
 	dir := t.TempDir()
@@ -71,7 +73,7 @@ siem_mappings:
 			}
 		}
 	}
-	// The source's position is in the cluster, not in the local file.
+	// The file source's position is in the local store, not in the cluster.
 	cc := *app.ClusterConfig(cfg)
 	cc.Node = "checker"
 	c, err := cluster.Connect(ctx, cc, log)
@@ -79,8 +81,15 @@ siem_mappings:
 		t.Fatal(err)
 	}
 	defer c.Close()
-	keys, err := c.Store().Namespace("plugin/in").Keys(ctx, "")
-	if err != nil || len(keys) == 0 {
-		t.Fatalf("the cluster holds no state of source in: %q, %v", keys, err)
+	if keys, err := c.Store().Namespace("plugin/in").Keys(ctx, ""); err != nil || len(keys) != 0 {
+		t.Errorf("the cluster holds state of the node-local source in: %q, %v", keys, err)
+	}
+	db, err := state.Open(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if keys, err := db.Namespace("plugin/in").Keys(ctx, ""); err != nil || len(keys) == 0 {
+		t.Errorf("the local store holds no state of source in: %q, %v", keys, err)
 	}
 }

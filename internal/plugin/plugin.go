@@ -181,6 +181,10 @@ type Factory struct {
 	// Checks says that what NewSource or NewDestination builds is a Checker: `validate --check`
 	// builds only such plugins (building others can create their files and directories).
 	Checks bool
+	// NodeLocal says a source reads what is on this machine (local files): in cluster mode
+	// each process reads its own, the source's state stays in the process's local store (its
+	// positions name this machine's files), and it takes no partition leases.
+	NodeLocal bool
 	// Delivery holds a destination's own defaults for the keys every destination shares
 	// (batch, workers, queue_size, retry), chosen for what its peer accepts; a zero field takes
 	// the global default. Read it through DeliveryDefaults. Sources leave it zero.

@@ -37,6 +37,7 @@ func Factory() plugin.Factory {
 		Kind:      plugin.KindSource,
 		Summary:   "reads NDJSON or JSON-array files matched by globs, following appended lines",
 		NewConfig: NewConfig,
+		NodeLocal: true,
 		NewSource: func(c plugin.Config, set plugin.Settings) (plugin.Source, error) {
 			return New(c.(*Config), set), nil
 		},
