@@ -51,7 +51,10 @@ func (c *captured) registry(t *testing.T) *plugin.Registry {
 		plugin.Factory{Type: "capture", Kind: plugin.KindSource, Summary: "test", NewConfig: func() plugin.Config { return &emptyConfig{} },
 			NewSource: func(_ plugin.Config, set plugin.Settings) (plugin.Source, error) { keep(set); return idleSource{}, nil }},
 		plugin.Factory{Type: "capture", Kind: plugin.KindDestination, Summary: "test", NewConfig: func() plugin.Config { return &emptyConfig{} },
-			NewDestination: func(_ plugin.Config, set plugin.Settings) (plugin.Destination, error) { keep(set); return nullDestination{}, nil }},
+			NewDestination: func(_ plugin.Config, set plugin.Settings) (plugin.Destination, error) {
+				keep(set)
+				return nullDestination{}, nil
+			}},
 	)
 	reg, err := plugin.NewRegistry(fs...)
 	if err != nil {
