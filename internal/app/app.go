@@ -255,7 +255,8 @@ func DestinationOptions(p *config.Plugin) pipeline.DestinationOptions {
 
 // settings builds what plugin configuration p of factory f is given. Its state is in the
 // cluster's store in cluster mode, unless f is NodeLocal (its positions describe this
-// machine): then, as in a single process, in the local bbolt store.
+// machine): then, as in a single process, in the local bbolt store. In cluster mode its share
+// of the API quotas is the member's (1/N of N live members).
 func (a *App) settings(p *config.Plugin, f plugin.Factory) (plugin.Settings, error) {
 	dir := filepath.Join(a.dataDir, "plugins", p.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -265,13 +266,17 @@ func (a *App) settings(p *config.Plugin, f plugin.Factory) (plugin.Settings, err
 	if f.NodeLocal {
 		st = a.db
 	}
-	return plugin.Settings{
+	set := plugin.Settings{
 		Name:    p.Name,
 		Logger:  a.log.With("plugin", p.Name),
 		Metrics: a.metrics.Plugin(p.Name),
 		State:   st.Namespace("plugin/" + p.Name),
 		DataDir: dir,
-	}, nil
+	}
+	if a.cluster != nil {
+		set.Share = a.cluster.Share()
+	}
+	return set, nil
 }
 
 // Run serves the admin endpoints and runs the engine until ctx ends, then stops gracefully.

@@ -336,6 +336,27 @@ func (c *Cluster) Partitions(pluginName string) plugin.Partitions {
 	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName)}
 }
 
+// Share is this member's part of the API quotas the members divide: 1/N of N live members,
+// changing when a member joins, leaves or dies (its heartbeat expires after LeaseTTL). A member
+// learns of a change within pollInterval (a tenth of LeaseTTL); the member giving a partition
+// up sees the newcomer, and so its own share shrink, before the newcomer can own it.
+func (c *Cluster) Share() plugin.Share { return memberShare{c} }
+
+// memberShare is the Share of a Cluster, read from its member view.
+type memberShare struct{ c *Cluster }
+
+var _ plugin.Share = memberShare{}
+
+func (s memberShare) Fraction() float64 {
+	members, _ := s.c.view()
+	return 1 / float64(max(len(members), 1))
+}
+
+func (s memberShare) Changed() <-chan struct{} {
+	_, changed := s.c.view()
+	return changed
+}
+
 // Node is this process's member name.
 func (c *Cluster) Node() string { return c.cfg.Node }
 

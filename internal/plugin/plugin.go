@@ -154,6 +154,9 @@ type Settings struct {
 	// Partitions says which of a source's partitions this process reads (cluster mode);
 	// nil means all of them (AllPartitions). Nil for destinations.
 	Partitions Partitions
+	// Share is this process's part of the API quotas the cluster's members divide (cluster
+	// mode); nil means the whole quota (AllShare).
+	Share Share
 }
 
 // PartitionsOf returns set.Partitions, or AllPartitions when it is nil.

@@ -22,8 +22,6 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/time/rate"
-
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
@@ -72,7 +70,9 @@ type Destination struct {
 	client  *lakeapi.Client
 	maps    *mapping.Set
 	account string
-	calls   *rate.Limiter
+	// calls paces PutAuditEvents at calls_per_second, times this member's share of the
+	// account's quota in cluster mode (every member delivers what its sources read).
+	calls *plugin.QuotaLimiter
 	// fieldsOf caches each mapping's TopFields, by *mapping.Mapping.
 	fieldsOf sync.Map
 	// summary gathers what was ingested for the periodic INFO line.
@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *Config, set plugin.Settings) (*Destination, e
 	return &Destination{
 		cfg: cfg, set: set, maps: maps, account: account,
 		client: lakeapi.New(awsCfg, func(o *lakeapi.Options) { o.Region = region }),
-		calls:  rate.NewLimiter(rate.Limit(cfg.CallsPerSecond), 1),
+		calls:  plugin.NewQuotaLimiter(float64(cfg.CallsPerSecond), 1, set.ShareOf(), set.Logger),
 	}, nil
 }
 

@@ -27,7 +27,9 @@ const Type = "aws_cloudwatch_logs"
 
 // Factory registers the source. The sources it builds share one FilterLogEvents limiter per
 // (credential identity, region), so that every configuration reading one account and region
-// stays together under the service's quota.
+// stays together under the service's quota. In cluster mode the limiter allows this member's
+// share of requests_per_second (plugin.Settings.Share): every member may read log groups of
+// that account and region.
 func Factory() plugin.Factory {
 	lims := newLimiters()
 	return plugin.Factory{
@@ -51,23 +53,24 @@ type logsAPI interface {
 // limiters hold the shared request limiters, by credential identity and region.
 type limiters struct {
 	mu sync.Mutex
-	m  map[limiterKey]*rate.Limiter
+	m  map[limiterKey]*plugin.QuotaLimiter
 }
 
 type limiterKey struct{ identity, region string }
 
-func newLimiters() *limiters { return &limiters{m: map[limiterKey]*rate.Limiter{}} }
+func newLimiters() *limiters { return &limiters{m: map[limiterKey]*plugin.QuotaLimiter{}} }
 
-// get returns the limiter of identity and region, creating it at rps; the first configuration
-// to ask sets its rate.
-func (l *limiters) get(identity, region string, rps float64) *rate.Limiter {
+// get returns the limiter of identity and region, creating it at rps times the share (this
+// process's part of the quota in cluster mode; every configuration of one process has the same
+// share); the first configuration to ask sets its rate, and log says when the share changes it.
+func (l *limiters) get(identity, region string, rps float64, share plugin.Share, log *slog.Logger) *plugin.QuotaLimiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := limiterKey{identity, region}
 	if lim := l.m[k]; lim != nil {
 		return lim
 	}
-	lim := rate.NewLimiter(rate.Limit(rps), 1)
+	lim := plugin.NewQuotaLimiter(rps, 1, share, log)
 	l.m[k] = lim
 	return lim
 }

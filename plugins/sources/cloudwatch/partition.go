@@ -17,7 +17,6 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go"
-	"golang.org/x/time/rate"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
@@ -93,7 +92,7 @@ type partition struct {
 	region string
 	key    string
 	log    *slog.Logger
-	lim    *rate.Limiter
+	lim    *plugin.QuotaLimiter
 	b      builder
 
 	api          logsAPI
@@ -121,7 +120,7 @@ func (s *Source) newPartition(region string) *partition {
 		region: region,
 		key:    "cw/" + region + "/" + s.cfg.LogGroup + "/" + s.streamSelection(),
 		log:    s.logger(region),
-		lim:    s.lims.get(s.identity, region, s.cfg.RequestsPerSecond),
+		lim:    s.lims.get(s.identity, region, s.cfg.RequestsPerSecond, s.set.ShareOf(), s.set.Logger.With("region", region)),
 		b: builder{
 			source: s.set.Name, region: region, group: s.cfg.LogGroup,
 			extract: s.cfg.ExtractOriginalEvent, idents: s.idents, defIdent: s.cfg.DefaultLogSourceIdentifier,
@@ -152,7 +151,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 		api, err := p.s.tune.newAPI(ctx, p.region)
 		if err == nil {
 			p.api = api
-			p.lim = p.s.lims.get(p.s.limiterIdentity(), p.region, p.s.cfg.RequestsPerSecond)
+			p.lim = p.s.lims.get(p.s.limiterIdentity(), p.region, p.s.cfg.RequestsPerSecond, p.s.set.ShareOf(), p.s.set.Logger.With("region", p.region))
 			break
 		}
 		if ctx.Err() != nil {

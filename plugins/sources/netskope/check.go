@@ -32,7 +32,7 @@ func (s *Source) Check(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, ep := range eps {
 		wg.Go(func() {
-			pace := s.pacers.get(s.client, ep, s.tune.perSecond)
+			pace := s.pacers.get(s.client, ep, s.tune.perSecond, s.set.ShareOf(), s.logger(ep))
 			for attempt := 1; ; attempt++ {
 				if err := pace.wait(ctx); err != nil {
 					errs[i] = err

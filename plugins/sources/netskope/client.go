@@ -18,9 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/logshipper/logshipper/internal/netconf"
+	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/retry"
 )
 
@@ -290,8 +289,13 @@ func retryAfter(h http.Header, li limitInfo) time.Duration {
 // second the API allows, and the pauses its answers ask for (RateLimit-Remaining: 0 until
 // RateLimit-Reset, 429 until Retry-After). Every reader of that endpoint in the process (the
 // live source, a backfill, two configurations sharing a token) built by one Factory shares it.
+//
+// In cluster mode an endpoint read by one configuration is one partition, read by one member
+// at a time: its pacer allows the whole rate. An endpoint that several configurations read with
+// one token is several partitions, which different members may own: its pacer allows this
+// member's share of the rate (plugin.Settings.Share).
 type pacer struct {
-	lim *rate.Limiter
+	lim *plugin.QuotaLimiter
 
 	mu        sync.Mutex
 	notBefore time.Time
@@ -303,9 +307,13 @@ type pacers struct {
 	mu     sync.Mutex
 	m      map[string]*pacer
 	claims map[string]string // tenant + index prefix -> the configuration reading them
+	// readers are the configurations reading each (tenant, token, endpoint), by pacerKey.
+	readers map[string]map[string]bool
 }
 
-func newPacers() *pacers { return &pacers{m: map[string]*pacer{}, claims: map[string]string{}} }
+func newPacers() *pacers {
+	return &pacers{m: map[string]*pacer{}, claims: map[string]string{}, readers: map[string]map[string]bool{}}
+}
 
 // claim records that the configuration name reads the indexes of prefix on a tenant, and
 // refuses a second configuration doing so: two readers of one index split its pages.
@@ -320,16 +328,38 @@ func (ps *pacers) claim(tenant, prefix, name string) error {
 	return nil
 }
 
-// get returns the shared pacer of (tenant, token, endpoint).
-func (ps *pacers) get(c *client, ep endpoint, perSecond float64) *pacer {
+// pacerKey names the (tenant, token, endpoint) whose rate limit one pacer keeps.
+func pacerKey(c *client, ep endpoint) string {
 	sum := sha256.Sum256([]byte(c.token))
-	key := c.base + "\x00" + hex.EncodeToString(sum[:8]) + "\x00" + ep.String() + "\x00" + strconv.FormatFloat(perSecond, 'g', -1, 64)
+	return c.base + "\x00" + hex.EncodeToString(sum[:8]) + "\x00" + ep.String()
+}
+
+// read records that the configuration name reads ep of c's tenant with c's token. Every
+// configuration is built, and so recorded, before any pacer is made.
+func (ps *pacers) read(c *client, ep endpoint, name string) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	p, ok := ps.m[key]
+	k := pacerKey(c, ep)
+	if ps.readers[k] == nil {
+		ps.readers[k] = map[string]bool{}
+	}
+	ps.readers[k][name] = true
+}
+
+// get returns the shared pacer of (tenant, token, endpoint), allowing perSecond, or this
+// member's share of it when several configurations read the endpoint with the token.
+func (ps *pacers) get(c *client, ep endpoint, perSecond float64, share plugin.Share, log *slog.Logger) *pacer {
+	key := pacerKey(c, ep)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	rkey := key + "\x00" + strconv.FormatFloat(perSecond, 'g', -1, 64)
+	p, ok := ps.m[rkey]
 	if !ok {
-		p = &pacer{lim: rate.NewLimiter(rate.Limit(perSecond), 1)}
-		ps.m[key] = p
+		if len(ps.readers[key]) <= 1 {
+			share, log = plugin.AllShare{}, nil
+		}
+		p = &pacer{lim: plugin.NewQuotaLimiter(perSecond, 1, share, log)}
+		ps.m[rkey] = p
 	}
 	return p
 }

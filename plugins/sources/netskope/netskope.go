@@ -134,7 +134,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 	if err := ps.claim(c.base, BackfillIndexPrefix(prefix), set.Name); err != nil {
 		return nil, err
 	}
-	return &Source{
+	s := &Source{
 		cfg:    cfg,
 		set:    set,
 		client: c,
@@ -149,7 +149,11 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 			maxWait:     maxWaitTime,
 			smallPage:   1 << 20,
 		},
-	}, nil
+	}
+	for _, ep := range s.endpoints() {
+		ps.read(c, ep, set.Name)
+	}
+	return s, nil
 }
 
 // endpoints lists the configured endpoints, events first.

@@ -100,7 +100,7 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 		log:   s.logger(ep).With("index", index),
 		store: store,
 		key:   cursorKey(ep),
-		pacer: s.pacers.get(s.client, ep, s.tune.perSecond),
+		pacer: s.pacers.get(s.client, ep, s.tune.perSecond, s.set.ShareOf(), s.logger(ep)),
 		b: builder{
 			ep:     ep,
 			source: s.set.Name,
