@@ -180,7 +180,9 @@ func (w *ceWorld) start(i int) {
 }
 
 // startAll starts the three members: the first alone until it answers on /readyz (it creates
-// the key-value buckets), then the other two together.
+// the key-value buckets), then the other two together. Members that find no bucket and create
+// it at the same moment stall in the JetStream stream API until their connect timeout ends
+// (internal/cluster's openKV: create, then turn direct gets off, from every member at once).
 func (w *ceWorld) startAll() {
 	w.t.Helper()
 	w.start(0)
