@@ -179,16 +179,13 @@ func (w *ceWorld) start(i int) {
 	m.inc = inc
 }
 
-// startAll starts the three members: the first alone until it answers on /readyz (it creates
-// the key-value buckets), then the other two together. Members that find no bucket and create
-// it at the same moment stall in the JetStream stream API until their connect timeout ends
-// (internal/cluster's openKV: create, then turn direct gets off, from every member at once).
+// startAll starts the three members at the same moment, as a compose file or three systemd
+// units do: they race to create the key-value buckets of the new cluster.
 func (w *ceWorld) startAll() {
 	w.t.Helper()
-	w.start(0)
-	waitFor(w.t, 30*time.Second, "the first member to join", func() bool { return w.owned(0) >= 0 })
-	w.start(1)
-	w.start(2)
+	for i := range w.mem {
+		w.start(i)
+	}
 }
 
 // signal sends sig to member i's process.

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
@@ -187,7 +188,30 @@ func (c *Cluster) setup(ctx context.Context) error {
 // bucket binds the bucket if it exists, updating its configuration when it differs from cfg
 // (another TTL or replica count in the configuration), or creates it.
 func (c *Cluster) bucket(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return openKV(ctx, c.js, cfg, c.log)
+	return openKVRetrying(ctx, c.js, cfg, c.log)
+}
+
+// attemptTimeout bounds one attempt at opening a bucket. Members started together on a new
+// NATS cluster create, bind and update the same bucket at once, and a JetStream request caught
+// in that race can go unanswered; a fresh attempt finds the bucket made.
+const attemptTimeout = 3 * time.Second
+
+// openKVRetrying is openKV tried again, with a backoff, until it succeeds, ctx ends, or the
+// cluster refuses the replica count (trying again cannot change that).
+func openKVRetrying(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, log *slog.Logger) (jetstream.KeyValue, error) {
+	b := retry.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		kv, err := openKV(actx, js, cfg, log)
+		cancel()
+		if err == nil || ctx.Err() != nil || replicasRefused(err) {
+			return kv, err
+		}
+		log.Debug("opening a key-value bucket failed; trying again", "bucket", cfg.Bucket, "attempt", attempt+1, "error", err)
+		if !retry.Sleep(ctx, b.Delay(attempt, 0)) {
+			return nil, err
+		}
+	}
 }
 
 // openKV binds or creates a key-value bucket whose reads go to the stream's leader: a

@@ -1,0 +1,35 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/cluster/clustertest"
+)
+
+// Members started at the same moment on a new NATS cluster (a compose file, three systemd
+// units) all join: they race to create, bind and update the same buckets, and none may hang
+// until its deadline.
+func TestMembersStartedTogetherAllJoin(t *testing.T) {
+	nats := clustertest.Start(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	errs := make(chan error, 3)
+	for i := range 3 {
+		cfg := testConfig(nats, "together", fmt.Sprintf("m%d", i), 2*time.Second)
+		go func() {
+			c, err := Connect(ctx, cfg, testLog(t, cfg.Node))
+			if err == nil {
+				t.Cleanup(func() { c.Close() })
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("a member started with the others did not join: %v", err)
+		}
+	}
+}
