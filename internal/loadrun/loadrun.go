@@ -97,6 +97,8 @@ type Result struct {
 	Note     string
 	Procs    int       // shipper processes in cluster mode; 0: one, not in cluster mode
 	Takeover *Takeover // a cluster crash run's kill and takeover
+	// MemberRSS is each cluster member's peak RSS, bytes, in the order of their node names.
+	MemberRSS []int64
 }
 
 // PerSecond is records the source held, per second of the run.
@@ -384,6 +386,11 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		logf("no profile: %v", err)
 	}
 	res.CPU, res.MaxRSS = use.cpu, use.maxRSS
+	if len(members) > 1 {
+		for _, m := range members {
+			res.MemberRSS = append(res.MemberRSS, m.p.peak)
+		}
+	}
 	j.finish(&res)
 	if tk != nil {
 		logs := map[string]string{}

@@ -61,6 +61,15 @@ func WriteTable(w io.Writer, rs []Result) {
 		}
 	}
 	for _, r := range rs {
+		if len(r.MemberRSS) > 0 {
+			var mb []string
+			for _, v := range r.MemberRSS {
+				mb = append(mb, fmt.Sprintf("%.0f", float64(v)/(1<<20)))
+			}
+			fmt.Fprintf(&b, "\n- %s/%s%s: peak RSS per process %s MB", r.Journey, r.Mode, r.procs(), strings.Join(mb, ", "))
+		}
+	}
+	for _, r := range rs {
 		if tk := r.Takeover; tk != nil {
 			alo, ahi, an := Range(tk.Acquired)
 			lo, hi, n := Range(tk.First)
