@@ -3,6 +3,7 @@
 // which builds the shipper and runs them all).
 //
 //	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope,cloudtrail -modes plain,fault,crash
+//	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope -modes plain,crash -cluster 3
 package main
 
 import (
@@ -43,6 +44,8 @@ func run() error {
 	flag.StringVar(&o.TrailSamples, "trail-samples", "internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson", "real CloudTrail records to make the CloudTrail journey's records from")
 	flag.StringVar(&journeys, "journeys", strings.Join(loadrun.Journeys, ","), "journeys to run")
 	flag.StringVar(&modes, "modes", "plain,fault,crash", "runs per journey: plain, fault, crash")
+	flag.IntVar(&o.Cluster, "cluster", 0, "run this many shipper processes in cluster mode on a 3-node NATS JetStream cluster (0: one process, no cluster)")
+	flag.DurationVar(&o.LeaseTTL, "lease-ttl", 15*time.Second, "the cluster's lease_ttl (-cluster)")
 	floor := flag.String("floor", "", "internal: be the floor's process for this file of records")
 	flag.Parse()
 	if *floor != "" {

@@ -20,7 +20,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/cluster"
+	"github.com/logshipper/logshipper/internal/cluster/clustertest"
 )
 
 // Mode is the kind of run.
@@ -67,25 +71,34 @@ type Options struct {
 	// are made from.
 	TrailSamples string
 	Progress     io.Writer
+	// Cluster, when above 0, runs that many shipper processes in cluster mode on a 3-node NATS
+	// JetStream cluster started in this process (see cluster.go).
+	Cluster int
+	// LeaseTTL is the cluster's lease_ttl (its default when 0).
+	LeaseTTL time.Duration
 }
 
 // Result is one run's figures.
 type Result struct {
-	Journey string
-	Mode    Mode
-	Held    int64 // records the source held
-	Want    int64 // of those, the ones the far end must get (the rest are filtered)
-	Got     int64 // distinct records the far end got
-	Lost    int64 // wanted, not got
-	Twice   int64 // stored or received more than once
-	Resent  int64 // ids sent again and deduplicated by the far end
-	Wall    time.Duration
-	CPU     time.Duration // the shipper's user+system time, all its processes together
-	MaxRSS  int64         // bytes, the largest of its processes
-	Kills   int
-	Faults  string // what was injected, as counted by cloudsim
-	Floor   Floor
-	Note    string
+	Journey  string
+	Mode     Mode
+	Held     int64 // records the source held
+	Want     int64 // of those, the ones the far end must get (the rest are filtered)
+	Got      int64 // distinct records the far end got
+	Lost     int64 // wanted, not got
+	Twice    int64 // stored or received more than once
+	Resent   int64 // ids sent again and deduplicated by the far end
+	Wall     time.Duration
+	CPU      time.Duration // the shipper's user+system time, all its processes together
+	MaxRSS   int64         // bytes, the largest of its processes
+	Kills    int
+	Faults   string // what was injected, as counted by cloudsim
+	Floor    Floor
+	Note     string
+	Procs    int       // shipper processes in cluster mode; 0: one, not in cluster mode
+	Takeover *Takeover // a cluster crash run's kill and takeover
+	// MemberRSS is each cluster member's peak RSS, bytes, in the order of their node names.
+	MemberRSS []int64
 }
 
 // PerSecond is records the source held, per second of the run.
@@ -160,30 +173,71 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 	logf("cloudsim holds %d records (%d to deliver), ready in %s", j.held(), j.want(), time.Since(start).Round(time.Millisecond))
 
 	pprofAddr := ""
-	if o.Profile != "" && mode == Plain {
+	if o.Profile != "" && mode == Plain && o.Cluster == 0 {
 		if pprofAddr, err = freeAddr(); err != nil {
 			return Result{}, err
 		}
 	}
-	cfg := filepath.Join(dir, "logshipper.yaml")
-	if err := os.WriteFile(cfg, j.config(dir, pprofAddr), 0o644); err != nil {
-		return Result{}, fmt.Errorf("loadrun: %w", err)
-	}
-	logFile, err := os.OpenFile(filepath.Join(dir, "logshipper.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return Result{}, fmt.Errorf("loadrun: %w", err)
-	}
-	defer logFile.Close()
+	res := Result{Journey: name, Mode: mode, Held: j.held(), Want: j.want(), Procs: o.Cluster}
 
-	res := Result{Journey: name, Mode: mode, Held: j.held(), Want: j.want()}
+	// The members: one shipper process, or in cluster mode o.Cluster of them on one
+	// configuration, each with its node name and local directory in its environment.
+	cfgText := j.config(dir, pprofAddr)
+	members := []*member{{log: filepath.Join(dir, "logshipper.log")}}
+	var urls []string
+	if o.Cluster > 0 {
+		if o.LeaseTTL <= 0 {
+			o.LeaseTTL = cluster.NewConfig().LeaseTTL
+		}
+		srv, err := clustertest.StartServers(filepath.Join(dir, "nats"), 3)
+		if err != nil {
+			return Result{}, fmt.Errorf("loadrun: NATS JetStream cluster: %w", err)
+		}
+		defer srv.Stop()
+		urls = srv.URLs()
+		cfgText = append(j.config("${LS_DIR}", ""), clusterSection(urls, o.LeaseTTL)...)
+		members = members[:0]
+		for i := range o.Cluster {
+			node := fmt.Sprintf("ls%d", i+1)
+			mdir := filepath.Join(dir, node)
+			if err := os.MkdirAll(mdir, 0o755); err != nil {
+				return Result{}, fmt.Errorf("loadrun: %w", err)
+			}
+			members = append(members, &member{node: node, env: []string{"LS_NODE=" + node, "LS_DIR=" + mdir},
+				log: filepath.Join(dir, "logshipper-"+node+".log")})
+		}
+		logf("NATS JetStream cluster of 3 nodes at %s; %d shipper processes, lease TTL %s", strings.Join(urls, ","), o.Cluster, o.LeaseTTL)
+	}
+	cfg := filepath.Join(dir, "logshipper.yaml")
+	if err := os.WriteFile(cfg, cfgText, 0o644); err != nil {
+		return Result{}, fmt.Errorf("loadrun: %w", err)
+	}
+	for _, m := range members {
+		f, err := os.OpenFile(m.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return Result{}, fmt.Errorf("loadrun: %w", err)
+		}
+		defer f.Close()
+		m.out = f
+	}
+
 	var use usage
 	rnd := rand.New(rand.NewPCG(uint64(o.Seed), 0x10ad))
 	begin := time.Now()
-	p, err := startShipper(o.Shipper, cfg, logFile)
-	if err != nil {
-		return Result{}, err
+	for i, m := range members {
+		if m.p, err = startShipper(o.Shipper, cfg, m.out, m.env); err != nil {
+			return Result{}, err
+		}
+		defer m.p.kill()
+		if i == 0 && len(members) > 1 {
+			// The first member creates the cluster's buckets before the others start: members
+			// that all start at once on a fresh NATS cluster time out creating them (see
+			// docs/benchmarks.md, "Cluster mode").
+			if err := waitJoined(ctx, m, time.Minute); err != nil {
+				return Result{}, err
+			}
+		}
 	}
-	defer p.kill()
 	profDone := make(chan error, 1)
 	if pprofAddr != "" {
 		go func() { profDone <- takeProfile(ctx, pprofAddr, o.Profile, o.ProfileFor) }()
@@ -193,12 +247,27 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 
 	// In a crash run, the next SIGKILL comes between 0.3 s and 2.5 s after the last start; the
 	// first one also comes once 10% to 60% of the records are delivered, whichever is first, so
-	// that a run faster than its kill delays is still killed.
+	// that a run faster than its kill delays is still killed. A cluster crash run kills one
+	// member once, when 30% are delivered, and does not restart it: what it measures is the
+	// other members taking its partitions over.
 	nextKill, firstKillAt := time.Time{}, int64(-1)
-	if mode == Crash && o.Kills > 0 {
+	if mode == Crash && o.Kills > 0 && o.Cluster == 0 {
 		nextKill = time.Now().Add(killDelay(rnd))
 		firstKillAt = int64(float64(j.want()) * (0.1 + 0.5*rnd.Float64()))
 	}
+	pj, _ := j.(partitioned)
+	clusterKill := mode == Crash && o.Cluster > 1 && pj != nil
+	if mode == Crash && o.Cluster > 0 && !clusterKill {
+		logf("no kill: a cluster crash run needs at least 2 processes and a journey whose far end tells the partitions apart")
+	}
+	var (
+		tk       *Takeover
+		killAt   time.Time
+		base     map[string]int64
+		samples  []takeoverSample
+		lastSamp time.Time
+	)
+	const sampling = 100 * time.Millisecond
 	last, lastChange := int64(-1), time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -209,29 +278,66 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 			return res, ctx.Err()
 		case <-tick.C:
 		}
-		p.sample()
+		for _, m := range members {
+			if !m.dead {
+				m.p.sample()
+			}
+		}
 		got := j.got()
 		if got != last {
 			last, lastChange = got, time.Now()
 		}
+		if tk != nil && len(samples) < maxSamples(o.LeaseTTL, sampling) && time.Since(lastSamp) >= sampling {
+			lastSamp = time.Now()
+			samples = append(samples, takeoverSample{at: lastSamp, counts: pick(pj.delivered(), tk.Partitions)})
+		}
 		if got >= j.want() {
 			break
 		}
-		if err := p.exited(); err != nil {
-			return res, fmt.Errorf("loadrun: the shipper stopped by itself (%v) with %d of %d delivered; see %s", err, got, j.want(), logFile.Name())
+		for _, m := range members {
+			if err := m.p.exited(); err != nil && !m.dead {
+				return res, fmt.Errorf("loadrun: the shipper %sstopped by itself (%v) with %d of %d delivered; see %s", m.node+" ", err, got, j.want(), m.log)
+			}
 		}
 		if time.Since(lastChange) > o.Stall {
 			res.Note = fmt.Sprintf("gave up: nothing new arrived for %s", o.Stall)
 			logf("%s", res.Note)
 			break
 		}
-		if !nextKill.IsZero() && (time.Now().After(nextKill) || res.Kills == 0 && firstKillAt >= 0 && got >= firstKillAt) {
+		if clusterKill && tk == nil && got >= int64(0.3*float64(j.want())) {
+			own, err := owners(ctx, urls, o.LeaseTTL, pj.plugin())
+			if err != nil {
+				return res, fmt.Errorf("loadrun: reading the partitions' owners: %w", err)
+			}
+			now := pj.delivered()
+			want := pj.wanted()
+			victim, parts := chooseVictim(own, func(part string) bool { return now[part] < want[part] })
+			if victim == "" {
+				return res, fmt.Errorf("loadrun: no member owns a partition with records left (%d leases)", len(own))
+			}
+			for _, m := range members {
+				if m.node == victim {
+					base = pick(pj.delivered(), parts)
+					killAt = time.Now()
+					use.add(m.p.kill9())
+					m.dead = true
+				}
+			}
+			if killAt.IsZero() {
+				return res, fmt.Errorf("loadrun: the owner %q is none of the members", victim)
+			}
+			res.Kills++
+			tk = &Takeover{Victim: victim, Partitions: parts, Sampling: sampling}
+			logf("kill -9 %s at %d of %d delivered; it owned %d partitions with records left: %s", victim, got, j.want(), len(parts), strings.Join(parts, ", "))
+		}
+		if p := members[0].p; !nextKill.IsZero() && (time.Now().After(nextKill) || res.Kills == 0 && firstKillAt >= 0 && got >= firstKillAt) {
 			use.add(p.kill9())
 			res.Kills++
 			logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
-			if p, err = startShipper(o.Shipper, cfg, logFile); err != nil {
+			if members[0].p, err = startShipper(o.Shipper, cfg, members[0].out, members[0].env); err != nil {
 				return res, err
 			}
+			defer members[0].p.kill()
 			nextKill = time.Time{}
 			if res.Kills < o.Kills {
 				nextKill = time.Now().Add(killDelay(rnd))
@@ -239,20 +345,67 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		}
 		if time.Since(lastReport) >= 5*time.Second {
 			lastReport = time.Now()
-			logf("%d of %d delivered, %.0f/s, shipper RSS %s", got, j.want(), float64(got)/time.Since(begin).Seconds(), p.rss())
+			var rss []string
+			for _, m := range members {
+				if !m.dead {
+					rss = append(rss, m.p.rss())
+				}
+			}
+			logf("%d of %d delivered, %.0f/s, shipper RSS %s", got, j.want(), float64(got)/time.Since(begin).Seconds(), strings.Join(rss, ", "))
 		}
 	}
 	res.Wall = time.Since(begin)
-	u, err := p.stop(30 * time.Second)
-	use.add(u)
-	if err != nil {
-		return res, err
+	if tk != nil {
+		// The last samples: a partition may have been taken over in the last tick.
+		samples = append(samples, takeoverSample{at: time.Now(), counts: pick(pj.delivered(), tk.Partitions)})
+	}
+	// Every member is asked to stop at once, so none hands its partitions to another that is
+	// about to stop too.
+	stopped := make(chan stopResult, len(members))
+	live := 0
+	for _, m := range members {
+		if m.dead {
+			continue
+		}
+		live++
+		go func() {
+			u, err := m.p.stop(30 * time.Second)
+			stopped <- stopResult{u, err}
+		}()
+	}
+	var stopErr error
+	for range live {
+		r := <-stopped
+		use.add(r.u)
+		stopErr = errors.Join(stopErr, r.err)
+	}
+	if stopErr != nil {
+		return res, stopErr
 	}
 	if err := <-profDone; err != nil {
 		logf("no profile: %v", err)
 	}
 	res.CPU, res.MaxRSS = use.cpu, use.maxRSS
+	if len(members) > 1 {
+		for _, m := range members {
+			res.MemberRSS = append(res.MemberRSS, m.p.peak)
+		}
+	}
 	j.finish(&res)
+	if tk != nil {
+		logs := map[string]string{}
+		for _, m := range members {
+			logs[m.node] = m.log
+		}
+		if err := measureTakeover(tk, killAt, base, samples, logs, pj.plugin()); err != nil {
+			logf("takeover: %v", err)
+		}
+		res.Takeover = tk
+		lo, hi, n := Range(tk.First)
+		alo, ahi, an := Range(tk.Acquired)
+		logf("takeover of %s's %d partitions: acquired by another member %s–%s after the kill (%d), first new record in the lake %s–%s after it (%d)",
+			tk.Victim, len(tk.Partitions), alo.Round(time.Millisecond), ahi.Round(time.Millisecond), an, lo.Round(time.Millisecond), hi.Round(time.Millisecond), n)
+	}
 	if res.Floor, err = j.floor(dir); err != nil {
 		logf("no floor: %v", err)
 	}
@@ -266,4 +419,32 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 // while the shipper restores its positions and some in full flow.
 func killDelay(r *rand.Rand) time.Duration {
 	return 300*time.Millisecond + time.Duration(r.Int64N(int64(2200*time.Millisecond)))
+}
+
+// member is one shipper process of a run and its restarts.
+type member struct {
+	node string   // its cluster node name; empty outside cluster mode
+	env  []string // added to its environment
+	log  string   // its log file
+	out  *os.File
+	p    *shipper
+	dead bool // killed and not restarted
+}
+
+type stopResult struct {
+	u   usage
+	err error
+}
+
+// maxSamples bounds the far end's samples after a cluster kill to twice the lease TTL and a
+// minute: a takeover takes one TTL, and each sample reads every stored id.
+func maxSamples(ttl, every time.Duration) int { return int((2*ttl + time.Minute) / every) }
+
+// pick is counts of the partitions in parts only.
+func pick(counts map[string]int64, parts []string) map[string]int64 {
+	out := make(map[string]int64, len(parts))
+	for _, p := range parts {
+		out[p] = counts[p]
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package loadrun
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -28,15 +29,18 @@ func TestSmallRuns(t *testing.T) {
 		journey string
 		mode    Mode
 		records int
+		cluster int
 	}{
-		{"netskope", Plain, 3000},
-		{"cloudtrail", Fault, 3000},
-		{"cloudtrail", Crash, 60000}, // long enough for the kills to land
+		{"netskope", Plain, 3000, 0},
+		{"cloudtrail", Fault, 3000, 0},
+		{"cloudtrail", Crash, 60000, 0}, // long enough for the kills to land
+		{"netskope", Crash, 60000, 3},   // one member killed, its partitions taken over
 	} {
-		t.Run(tc.journey+"/"+string(tc.mode), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%s/cluster%d", tc.journey, tc.mode, tc.cluster), func(t *testing.T) {
 			o := Options{
 				Shipper: bin, Dir: t.TempDir(), Records: tc.records, Seed: 7, FaultRate: 0.2, Kills: 2,
 				Stall: time.Minute, TrailSamples: "../cloudtrailrecord/testdata/panther-rule-tests.ndjson",
+				Cluster: tc.cluster, LeaseTTL: 3 * time.Second,
 			}
 			r, err := Run(context.Background(), tc.journey, tc.mode, o)
 			if err != nil {
@@ -53,6 +57,15 @@ func TestSmallRuns(t *testing.T) {
 			}
 			if tc.mode == Crash && r.Kills == 0 {
 				t.Fatalf("the run ended before the first kill")
+			}
+			if tc.cluster > 1 && tc.mode == Crash {
+				tk := r.Takeover
+				if tk == nil || len(tk.Partitions) == 0 || len(tk.Acquired) != len(tk.Partitions) || len(tk.First) == 0 {
+					t.Fatalf("takeover not measured: %+v", tk)
+				}
+				if lo, _, _ := Range(tk.Acquired); lo < o.LeaseTTL/2 {
+					t.Fatalf("a partition of the killed member was taken %s after the kill, before its lease (TTL %s) could expire", lo, o.LeaseTTL)
+				}
 			}
 			t.Logf("%+v", r)
 		})

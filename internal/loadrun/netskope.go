@@ -60,6 +60,8 @@ type netskopeJourney struct {
 	alerts  []string
 	recs    [][]byte            // every record, as the source publishes it (events get event_type)
 	wantIDs map[string]struct{} // the _ids the rule keeps
+	// wantPart is the partition (endpoint, "events/page", "alerts/dlp") of each wanted _id.
+	wantPart map[string]string
 }
 
 func newNetskope(o Options, mode Mode) (*netskopeJourney, error) {
@@ -114,7 +116,7 @@ func newNetskope(o Options, mode Mode) (*netskopeJourney, error) {
 		sim.Close()
 		return nil, fmt.Errorf("the generated configuration has no rule lake-worthy")
 	}
-	j.wantIDs = map[string]struct{}{}
+	j.wantIDs, j.wantPart = map[string]struct{}{}, map[string]string{}
 	for _, ep := range netskope.Endpoints() {
 		if ep.Kind == netskope.Alerts && !slices.Contains(j.alerts, ep.Type) {
 			continue
@@ -128,6 +130,7 @@ func newNetskope(o Options, mode Mode) (*netskopeJourney, error) {
 			j.recs = append(j.recs, raw)
 			if ok, err := rule.Match(&event.Record{Raw: raw}); err == nil && ok {
 				j.wantIDs[r.ID] = struct{}{}
+				j.wantPart[r.ID] = ep.String() // the source's partition key
 			}
 		}
 	}
@@ -185,3 +188,25 @@ func (j *netskopeJourney) finish(r *Result) {
 func (j *netskopeJourney) floor(dir string) (Floor, error) { return measureFloor(dir, j.recs) }
 
 func (j *netskopeJourney) close() { j.sim.Close() }
+
+var _ partitioned = (*netskopeJourney)(nil)
+
+func (j *netskopeJourney) plugin() string { return "netskope" }
+
+func (j *netskopeJourney) delivered() map[string]int64 {
+	out := map[string]int64{}
+	for id := range j.sim.Lake.StoredIDs() {
+		if part, ok := j.wantPart[cloudtraillake.RecordIDOf(id)]; ok {
+			out[part]++
+		}
+	}
+	return out
+}
+
+func (j *netskopeJourney) wanted() map[string]int64 {
+	out := map[string]int64{}
+	for _, part := range j.wantPart {
+		out[part]++
+	}
+	return out
+}

@@ -22,9 +22,14 @@ type shipper struct {
 	peak int64 // the largest VmHWM seen, bytes
 }
 
-func startShipper(bin, cfg string, log io.Writer) (*shipper, error) {
+// startShipper starts bin on the configuration cfg, with env added to this process's
+// environment, writing its output to log.
+func startShipper(bin, cfg string, log io.Writer, env []string) (*shipper, error) {
 	cmd := exec.Command(bin, "run", "-c", cfg)
 	cmd.Stdout, cmd.Stderr = log, log
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("loadrun: starting %s: %w", bin, err)
 	}

@@ -43,16 +43,16 @@ func WriteTable(w io.Writer, rs []Result) {
 	plain := map[string]Result{}
 	for _, r := range rs {
 		if r.Mode == Plain {
-			plain[r.Journey] = r
+			plain[r.Journey+r.procs()] = r
 		}
 	}
 	for _, r := range rs {
 		slow := "—"
-		if p, ok := plain[r.Journey]; ok && r.Mode != Plain && p.PerSecond() > 0 && r.PerSecond() > 0 {
+		if p, ok := plain[r.Journey+r.procs()]; ok && r.Mode != Plain && p.PerSecond() > 0 && r.PerSecond() > 0 {
 			slow = fmt.Sprintf("%.1fx", p.PerSecond()/r.PerSecond()) // per record: runs may differ in size
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d of %d | %d | %d | %d | %.1f s | %s | %.0f | %.2f | %.0f MB | %.2f | %d |\n",
-			r.Journey, r.Mode, r.Held, r.Got, r.Want, r.Lost, r.Twice, r.Resent, r.Wall.Seconds(), slow, r.PerSecond(),
+			r.Journey, string(r.Mode)+r.procs(), r.Held, r.Got, r.Want, r.Lost, r.Twice, r.Resent, r.Wall.Seconds(), slow, r.PerSecond(),
 			r.CPUPerMillion(), float64(r.MaxRSS)/(1<<20), r.Floor.CPUPerMillion(), r.Kills)
 	}
 	for _, r := range rs {
@@ -60,6 +60,32 @@ func WriteTable(w io.Writer, rs []Result) {
 			fmt.Fprintf(&b, "\n- %s/%s: %s %s", r.Journey, r.Mode, r.Faults, strings.TrimSpace(r.Note))
 		}
 	}
+	for _, r := range rs {
+		if len(r.MemberRSS) > 0 {
+			var mb []string
+			for _, v := range r.MemberRSS {
+				mb = append(mb, fmt.Sprintf("%.0f", float64(v)/(1<<20)))
+			}
+			fmt.Fprintf(&b, "\n- %s/%s%s: peak RSS per process %s MB", r.Journey, r.Mode, r.procs(), strings.Join(mb, ", "))
+		}
+	}
+	for _, r := range rs {
+		if tk := r.Takeover; tk != nil {
+			alo, ahi, an := Range(tk.Acquired)
+			lo, hi, n := Range(tk.First)
+			fmt.Fprintf(&b, "\n- %s/%s%s: killed %s, which owned %d partitions with records left (%s); taken over (\"partition acquired\" in the new owner's log) %.1f–%.1f s after the kill (%d of them); first new record of one of them stored in the lake %.1f–%.1f s after the kill (%d of them; sampled every %s)",
+				r.Journey, r.Mode, r.procs(), tk.Victim, len(tk.Partitions), strings.Join(tk.Partitions, ", "),
+				alo.Seconds(), ahi.Seconds(), an, lo.Seconds(), hi.Seconds(), n, tk.Sampling)
+		}
+	}
 	b.WriteString("\n")
 	_, _ = w.Write(b.Bytes())
+}
+
+// procs names a cluster run's processes for the table ("" outside cluster mode).
+func (r Result) procs() string {
+	if r.Procs == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", cluster of %d", r.Procs)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,7 +24,7 @@ const startTimeout = 60 * time.Second
 
 // Cluster is a running n-node NATS JetStream cluster on loopback.
 type Cluster struct {
-	t     testing.TB
+	t     testing.TB // nil when started by StartServers
 	mu    sync.Mutex
 	opts  []*server.Options
 	nodes []*server.Server // nil: stopped
@@ -33,17 +35,66 @@ type Cluster struct {
 // the test ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
-	if n < 1 {
-		t.Fatalf("clustertest.Start: n = %d; want at least 1", n)
+	c, err := newCluster(n, func(int) (string, error) { return t.TempDir(), nil })
+	if err != nil {
+		t.Fatalf("clustertest.Start: %v", err)
 	}
-	clientPorts := freePorts(t, n)
-	routePorts := freePorts(t, n)
+	c.t = t
+	t.Cleanup(c.stopAll)
+	if err := c.startAll(); err != nil {
+		t.Fatalf("clustertest.Start: %v", err)
+	}
+	return c
+}
+
+// Servers is a cluster started outside a test (by the load run's cluster mode): the same
+// nodes as Start's, stopped by Stop.
+type Servers struct{ c *Cluster }
+
+// StartServers starts n nodes as Start does, each storing under its own directory in dir, and
+// waits until the cluster is ready. On an error, the nodes it started are stopped.
+func StartServers(dir string, n int) (*Servers, error) {
+	c, err := newCluster(n, func(i int) (string, error) {
+		d := filepath.Join(dir, fmt.Sprintf("n%d", i))
+		return d, os.MkdirAll(d, 0o755)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.startAll(); err != nil {
+		c.stopAll()
+		return nil, err
+	}
+	return &Servers{c: c}, nil
+}
+
+// URLs are the client URLs of every node.
+func (s *Servers) URLs() []string { return s.c.URLs() }
+
+// Stop shuts every node down and waits until they are down.
+func (s *Servers) Stop() { s.c.stopAll() }
+
+// newCluster chooses the ports and options of n nodes; storeDir gives node i its store
+// directory. It starts nothing.
+func newCluster(n int, storeDir func(i int) (string, error)) (*Cluster, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("n = %d; want at least 1", n)
+	}
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	clientPorts, routePorts := ports[:n], ports[n:]
 	var routes []*url.URL
 	for _, p := range routePorts {
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))})
 	}
-	c := &Cluster{t: t, opts: make([]*server.Options, n), nodes: make([]*server.Server, n)}
+	c := &Cluster{opts: make([]*server.Options, n), nodes: make([]*server.Server, n)}
 	for i := range n {
+		dir, err := storeDir(i)
+		if err != nil {
+			return nil, fmt.Errorf("node %d's store directory: %w", i, err)
+		}
 		o := &server.Options{
 			ServerName:             fmt.Sprintf("n%d", i),
 			Host:                   "127.0.0.1",
@@ -53,7 +104,7 @@ func Start(t testing.TB, n int) *Cluster {
 			JetStream:              true,
 			JetStreamMaxMemory:     64 << 20,
 			JetStreamMaxStore:      256 << 20,
-			StoreDir:               t.TempDir(),
+			StoreDir:               dir,
 			DisableJetStreamBanner: true,
 		}
 		if n > 1 {
@@ -62,12 +113,17 @@ func Start(t testing.TB, n int) *Cluster {
 		}
 		c.opts[i] = o
 	}
-	t.Cleanup(c.stopAll)
-	for i := range n {
-		c.start(i)
+	return c, nil
+}
+
+// startAll starts every node and waits until the cluster is ready.
+func (c *Cluster) startAll() error {
+	for i := range c.opts {
+		if err := c.start(i); err != nil {
+			return err
+		}
 	}
-	c.WaitReady()
-	return c
+	return c.waitReady()
 }
 
 // URLs are the client URLs of every node (stopped ones included: a client given all of them
@@ -108,7 +164,9 @@ func (c *Cluster) Stop(i int) {
 // has a meta leader again and node i's JetStream is current.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
-	c.start(i)
+	if err := c.start(i); err != nil {
+		c.t.Fatalf("clustertest: %v", err)
+	}
 	c.WaitReady()
 }
 
@@ -116,6 +174,12 @@ func (c *Cluster) Restart(i int) {
 // JetStream meta leader, and every running node's JetStream view is current.
 func (c *Cluster) WaitReady() {
 	c.t.Helper()
+	if err := c.waitReady(); err != nil {
+		c.t.Fatalf("clustertest: %v", err)
+	}
+}
+
+func (c *Cluster) waitReady() error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		c.mu.Lock()
@@ -135,31 +199,31 @@ func (c *Cluster) WaitReady() {
 		}
 		c.mu.Unlock()
 		if (len(c.nodes) == 1 || leaders == 1) && current == running {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("clustertest: no JetStream meta leader after %s (%d running, %d leaders, %d current)", startTimeout, running, leaders, current)
+			return fmt.Errorf("no JetStream meta leader after %s (%d running, %d leaders, %d current)", startTimeout, running, leaders, current)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the servers' own state: there is no event to wait on
 	}
 }
 
-func (c *Cluster) start(i int) {
-	c.t.Helper()
+func (c *Cluster) start(i int) error {
 	o := *c.opts[i] // the server keeps and changes its options
 	o.Routes = append([]*url.URL(nil), c.opts[i].Routes...)
 	s, err := server.NewServer(&o)
 	if err != nil {
-		c.t.Fatalf("clustertest: node %d: %v", i, err)
+		return fmt.Errorf("node %d: %w", i, err)
 	}
 	go s.Start()
 	if !s.ReadyForConnections(startTimeout) {
 		s.Shutdown()
-		c.t.Fatalf("clustertest: node %d does not accept connections after %s", i, startTimeout)
+		return fmt.Errorf("node %d does not accept connections after %s", i, startTimeout)
 	}
 	c.mu.Lock()
 	c.nodes[i] = s
 	c.mu.Unlock()
+	return nil
 }
 
 func (c *Cluster) stopAll() {
@@ -181,20 +245,21 @@ func (c *Cluster) stopAll() {
 
 // freePorts returns n loopback ports free at the time of the call (held open together so they
 // differ).
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ls := make([]net.Listener, n)
+func freePorts(n int) ([]int, error) {
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
 	ports := make([]int, n)
 	for i := range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("clustertest: free port: %v", err)
+			return nil, fmt.Errorf("free port: %w", err)
 		}
-		ls[i] = l
+		ls = append(ls, l)
 		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return ports
+	return ports, nil
 }
