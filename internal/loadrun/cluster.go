@@ -197,30 +197,3 @@ func measureTakeover(tk *Takeover, killAt time.Time, base map[string]int64, samp
 	}
 	return nil
 }
-
-// waitJoined waits until m's log says it joined the cluster.
-func waitJoined(ctx context.Context, m *member, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		b, err := os.ReadFile(m.log)
-		if err != nil {
-			return fmt.Errorf("loadrun: %w", err)
-		}
-		if strings.Contains(string(b), `"msg":"joined the cluster"`) {
-			return nil
-		}
-		if err := m.p.exited(); err != nil {
-			return fmt.Errorf("loadrun: the shipper %s stopped (%v) before it joined the cluster; see %s", m.node, err, m.log)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("loadrun: the shipper %s did not join the cluster within %s; see %s", m.node, timeout, m.log)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-}

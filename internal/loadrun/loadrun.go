@@ -224,19 +224,11 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 	var use usage
 	rnd := rand.New(rand.NewPCG(uint64(o.Seed), 0x10ad))
 	begin := time.Now()
-	for i, m := range members {
+	for _, m := range members {
 		if m.p, err = startShipper(o.Shipper, cfg, m.out, m.env); err != nil {
 			return Result{}, err
 		}
 		defer m.p.kill()
-		if i == 0 && len(members) > 1 {
-			// The first member creates the cluster's buckets before the others start: members
-			// that all start at once on a fresh NATS cluster time out creating them (see
-			// docs/benchmarks.md, "Cluster mode").
-			if err := waitJoined(ctx, m, time.Minute); err != nil {
-				return Result{}, err
-			}
-		}
 	}
 	profDone := make(chan error, 1)
 	if pprofAddr != "" {
