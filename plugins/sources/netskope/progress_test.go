@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/plugintest"
-	"github.com/logshipper/logshipper/internal/state"
 	sim "github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/internal/state"
 )
 
 // savedHWM returns the timestamp_hwm of the position saved for key ("alerts/dlp"), or 0.
