@@ -197,7 +197,7 @@ func TestClusterStatusFails(t *testing.T) {
 		{"unreachable", fakeDial(nil, errors.New("nats: no servers available for connection"), &nodes), path,
 			"cluster status: cannot reach the cluster through nats://n1:4222, nats://n2:4222: nats: no servers available for connection"},
 		{"no cluster section", fakeDial(&fakeCluster{}, nil, &nodes), single, "has no cluster: section"},
-		{"no observer yet", liveCluster(), path, "cluster.Observe"},
+		{"no NATS server", liveCluster(), path, "cluster status: cannot reach the cluster through nats://n1:4222, nats://n2:4222: cluster: connect to NATS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
