@@ -99,8 +99,10 @@ func newClusterStatusCmd(reg *plugin.Registry, dial clusterDial) *cobra.Command 
 		Long: `status connects to the NATS servers of the configuration's cluster: section as a
 client (it does not join: no partition moves) and prints the live members (node, when it
 joined, its last heartbeat) and every partition lease by source: the partition, its owner,
-since when it holds it and how long ago it renewed it. A lease whose owner is no longer a
-live member is marked; it passes to another member within lease_ttl.
+since when it holds it, how long ago it renewed it, and its lag: how long before now is the
+time of the latest data of the partition delivered and saved, as of the owner's last renewal
+("-" until the owner has saved a position under this lease). A lease whose owner is no longer
+a live member is marked; it passes to another member within lease_ttl.
 
 It exits 1 when it cannot reach the cluster.`,
 		Example: `  logshipper cluster status -c examples/cluster.yaml
@@ -169,13 +171,13 @@ func printStatus(w io.Writer, cc *cluster.Config, st cluster.Status, now time.Ti
 	for _, g := range leasesByPlugin(st.Leases) {
 		fmt.Fprintf(w, "\n%s: %s\n", g.plugin, plural(len(g.leases), "partition"))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  PARTITION\tOWNER\tHELD SINCE\tRENEWED")
+		fmt.Fprintln(tw, "  PARTITION\tOWNER\tHELD SINCE\tRENEWED\tLAG")
 		for _, l := range g.leases {
 			owner := l.Owner
 			if !live[owner] {
 				owner += ownerGone
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s ago\n", l.Partition, owner, stamp(l.Since), age(now, l.Renewed))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s ago\t%s\n", l.Partition, owner, stamp(l.Since), age(now, l.Renewed), lag(now, l.Progress))
 		}
 		_ = tw.Flush()
 	}
@@ -221,6 +223,14 @@ func age(now, t time.Time) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
+// lag is how long before now the partition's progress is, to the second; "-" when unknown.
+func lag(now, progress time.Time) string {
+	if progress.IsZero() {
+		return "-"
+	}
+	return max(0, now.Sub(progress)).Round(time.Second).String()
+}
+
 type memberOut struct {
 	Node       string    `json:"node"`
 	Started    time.Time `json:"started"`
@@ -236,6 +246,11 @@ type leaseOut struct {
 	Renewed   time.Time `json:"renewed"`
 	// RenewedAgeSeconds is how long before the status was read the lease was renewed.
 	RenewedAgeSeconds float64 `json:"renewed_age_seconds"`
+	// Progress is the time of the latest data of the partition delivered and saved, as of the
+	// last renewal; absent until the owner reports it.
+	Progress time.Time `json:"progress,omitzero"`
+	// LagSeconds is how long before the status was read Progress is; absent with it.
+	LagSeconds *float64 `json:"lag_seconds,omitempty"`
 }
 
 type statusOut struct {
@@ -259,10 +274,16 @@ func statusJSON(st cluster.Status, now time.Time) statusOut {
 	slices.SortFunc(out.Members, func(a, b memberOut) int { return cmp.Compare(a.Node, b.Node) })
 	for _, g := range leasesByPlugin(st.Leases) {
 		for _, l := range g.leases {
-			out.Leases[g.plugin] = append(out.Leases[g.plugin], leaseOut{
+			lo := leaseOut{
 				Partition: l.Partition, Owner: l.Owner, OwnerLive: live[l.Owner], Since: l.Since.UTC(), Renewed: l.Renewed.UTC(),
 				RenewedAgeSeconds: max(0, now.Sub(l.Renewed).Round(time.Millisecond).Seconds()),
-			})
+			}
+			if !l.Progress.IsZero() {
+				lo.Progress = l.Progress.UTC()
+				secs := max(0, now.Sub(l.Progress).Round(time.Millisecond).Seconds())
+				lo.LagSeconds = &secs
+			}
+			out.Leases[g.plugin] = append(out.Leases[g.plugin], lo)
 		}
 	}
 	return out

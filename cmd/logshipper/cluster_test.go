@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +102,8 @@ func sampleStatus(now time.Time) cluster.Status {
 			{Node: "ls-1", Started: now.Add(-2 * time.Hour), Seen: now.Add(-300 * time.Millisecond)},
 		},
 		Leases: []cluster.LeaseInfo{
-			{Plugin: "acme", Partition: "events/page", Owner: "ls-2", Since: now.Add(-time.Hour), Renewed: now.Add(-2 * time.Second)},
-			{Plugin: "acme", Partition: "alerts/dlp", Owner: "ls-1", Since: now.Add(-2 * time.Hour), Renewed: now.Add(-time.Second)},
+			{Plugin: "acme", Partition: "events/page", Owner: "ls-2", Since: now.Add(-time.Hour), Renewed: now.Add(-2 * time.Second), Progress: now.Add(-83 * time.Second)},
+			{Plugin: "acme", Partition: "alerts/dlp", Owner: "ls-1", Since: now.Add(-2 * time.Hour), Renewed: now.Add(-time.Second), Progress: now.Add(-12 * time.Second)},
 			{Plugin: "cw", Partition: "us-east-1/trail", Owner: "ls-3", Since: now.Add(-time.Minute), Renewed: now.Add(-20 * time.Second)},
 		},
 	}
@@ -133,6 +134,18 @@ func TestClusterStatusCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	// The LAG column: now − progress, to the second; "-" for a lease without progress. (The
+	// command reads the clock a moment after sampleStatus did.)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^  PARTITION\s+OWNER\s+HELD SINCE\s+RENEWED\s+LAG$`),
+		regexp.MustCompile(`(?m)^  alerts/dlp\s+ls-1\s+\S+\s+\S+ ago\s+1[23]s$`),
+		regexp.MustCompile(`(?m)^  events/page\s+ls-2\s+\S+\s+\S+ ago\s+1m2[34]s$`),
+		regexp.MustCompile(`(?m)^  us-east-1/trail\s+ls-3 \(not a live member\)\s+\S+\s+\S+ ago\s+-$`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("output does not match %s:\n%s", want, out)
+		}
+	}
 	// Members by node, leases by partition within their source.
 	if i, j := strings.Index(out, "\nls-1 "), strings.Index(out, "\nls-2 "); i < 0 || j < i {
 		t.Errorf("members not listed by node:\n%s", out)
@@ -157,9 +170,16 @@ func TestClusterStatusCommand(t *testing.T) {
 	}
 	if l := got.Leases["acme"]; len(l) != 2 || l[0].Partition != "alerts/dlp" || l[0].Owner != "ls-1" || !l[0].OwnerLive || l[0].RenewedAgeSeconds < 1 {
 		t.Errorf("leases of acme = %+v", l)
+	} else if want := f.st.Leases[1].Progress; !l[0].Progress.Equal(want) || l[0].LagSeconds == nil || *l[0].LagSeconds < 12 || *l[0].LagSeconds > 60 {
+		t.Errorf("alerts/dlp progress %s, lag_seconds %v; want progress %s, lag_seconds from 12", l[0].Progress, l[0].LagSeconds, want)
 	}
 	if l := got.Leases["cw"]; len(l) != 1 || l[0].OwnerLive {
 		t.Errorf("leases of cw = %+v; want its owner not live", l)
+	} else if !l[0].Progress.IsZero() || l[0].LagSeconds != nil {
+		t.Errorf("cw lease without progress: progress %s, lag_seconds %v; want neither", l[0].Progress, l[0].LagSeconds)
+	}
+	if strings.Count(out, `"progress"`) != 2 || strings.Count(out, `"lag_seconds"`) != 2 {
+		t.Errorf("--json: progress and lag_seconds belong to the two leases with progress only:\n%s", out)
 	}
 }
 
@@ -177,7 +197,7 @@ func TestClusterStatusFails(t *testing.T) {
 		{"unreachable", fakeDial(nil, errors.New("nats: no servers available for connection"), &nodes), path,
 			"cluster status: cannot reach the cluster through nats://n1:4222, nats://n2:4222: nats: no servers available for connection"},
 		{"no cluster section", fakeDial(&fakeCluster{}, nil, &nodes), single, "has no cluster: section"},
-		{"no observer yet", liveCluster(), path, "cluster.Observe"},
+		{"no NATS server", liveCluster(), path, "cluster status: cannot reach the cluster through nats://n1:4222, nats://n2:4222: cluster: connect to NATS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,6 +206,24 @@ func TestClusterStatusFails(t *testing.T) {
 				t.Fatalf("exit %d, want 1; stderr lacks %q:\n%s%s", code, tt.want, out, errOut)
 			}
 		})
+	}
+}
+
+func TestLag(t *testing.T) {
+	now := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	tests := []struct {
+		progress time.Time
+		want     string
+	}{
+		{time.Time{}, "-"},
+		{now.Add(-1400 * time.Millisecond), "1s"},
+		{now.Add(-90*time.Second - 600*time.Millisecond), "1m31s"},
+		{now.Add(time.Minute), "0s"}, // data stamped ahead of this clock
+	}
+	for _, tt := range tests {
+		if got := lag(now, tt.progress); got != tt.want {
+			t.Errorf("lag(%s) = %q; want %q", tt.progress, got, tt.want)
+		}
 	}
 }
 

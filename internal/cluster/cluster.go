@@ -360,6 +360,15 @@ func (c *Cluster) Partitions(pluginName string) plugin.Partitions {
 	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName)}
 }
 
+// MeteredPartitions is Partitions whose leases also show their partition's lag in lag: at each
+// renewal (every LeaseTTL/3) the time between the renewal and the progress its source reported
+// (plugin.ProgressLease), in seconds, under the partition key; the series is removed when the
+// lease ends (released, lost, handed over). A partition whose source reported no progress yet
+// has no series.
+func (c *Cluster) MeteredPartitions(pluginName string, lag LagGauge) plugin.Partitions {
+	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName), lag: lag}
+}
+
 // Share is this member's part of the API quotas the members divide: 1/N of N live members,
 // changing when a member joins, leaves or dies (its heartbeat expires after LeaseTTL). A member
 // learns of a change within pollInterval (a tenth of LeaseTTL); the member giving a partition
@@ -406,6 +415,10 @@ type LeaseInfo struct {
 	Owner             string
 	// Since is when the owner took it; Renewed its last renewal.
 	Since, Renewed time.Time
+	// Progress is how far the owner's source had got at the last renewal: the time of the
+	// latest data of the partition delivered and saved (plugin.ProgressLease). Zero until the
+	// owner's source reports one under this lease.
+	Progress time.Time
 }
 
 // Status reads the members and leases from the buckets.
@@ -442,7 +455,7 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 				c.log.Warn("cluster status: unreadable lease", "key", e.Key(), "error", err)
 				continue
 			}
-			st.Leases = append(st.Leases, LeaseInfo{Plugin: l.Plugin, Partition: l.Partition, Owner: l.Owner, Since: l.Since, Renewed: l.Renewed})
+			st.Leases = append(st.Leases, LeaseInfo{Plugin: l.Plugin, Partition: l.Partition, Owner: l.Owner, Since: l.Since, Renewed: l.Renewed, Progress: l.Progress})
 		}
 	}
 	slices.SortFunc(st.Members, func(a, b Member) int { return strings.Compare(a.Node, b.Node) })

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -19,7 +21,17 @@ type partitions struct {
 	c      *Cluster
 	plugin string
 	log    *slog.Logger
+	lag    LagGauge // nil: no lag metric
 }
+
+// LagGauge is where a member shows the lag of the partitions it holds: a gauge by partition
+// key, as a *prometheus.GaugeVec with the one variable label "partition".
+type LagGauge interface {
+	WithLabelValues(lvs ...string) prometheus.Gauge
+	DeleteLabelValues(lvs ...string) bool
+}
+
+var _ LagGauge = (*prometheus.GaugeVec)(nil)
 
 var _ plugin.Partitions = (*partitions)(nil)
 
@@ -30,6 +42,9 @@ type leaseValue struct {
 	Partition string    `json:"partition"`
 	Since     time.Time `json:"since"`
 	Renewed   time.Time `json:"renewed"`
+	// Progress is the latest progress the owner's source reported (plugin.ProgressLease),
+	// written with the renewal after it; absent until the source reports one.
+	Progress time.Time `json:"progress,omitzero"`
 }
 
 func leaseKey(pluginName, key string) string { return "lease." + escape(pluginName+"/"+key) }
@@ -90,9 +105,15 @@ type lease struct {
 	release     chan struct{}
 	releaseOnce sync.Once
 	done        chan struct{}
+	// progress is the latest plugin.ProgressLease report, in Unix nanoseconds (0: none); the
+	// next renewal writes it.
+	progress atomic.Int64
 }
 
-var _ plugin.Lease = (*lease)(nil)
+var (
+	_ plugin.Lease         = (*lease)(nil)
+	_ plugin.ProgressLease = (*lease)(nil)
+)
 
 func (p *partitions) start(ctx context.Context, key, lk string, v leaseValue, rev uint64, sent time.Time) *lease {
 	lctx, cancel := context.WithCancelCause(ctx)
@@ -106,6 +127,10 @@ func (p *partitions) start(ctx context.Context, key, lk string, v leaseValue, re
 // ErrHandover, ErrClosed, or the Acquire context's end).
 func (l *lease) Context() context.Context { return l.ctx }
 
+// Progress implements plugin.ProgressLease: the lease's next renewal writes at into the lease
+// key, where Status reads it. It costs no write of its own.
+func (l *lease) Progress(at time.Time) { l.progress.Store(at.UnixNano()) }
+
 // Release implements plugin.Lease: it deletes the lease key (if this member still holds it)
 // so the partition's next owner takes it at once, and returns when that is done.
 func (l *lease) Release() {
@@ -117,6 +142,7 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 	c := l.p.c
 	defer c.wg.Done()
 	defer close(l.done)
+	defer l.forgetLag()
 	ttl := c.cfg.LeaseTTL
 	log := l.p.log.With("partition", l.key)
 	id := l.p.plugin + "/" + l.key
@@ -158,6 +184,7 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 		if !now.Before(deadline) {
 			log.Warn("partition lost: no lease renewal succeeded within lease_ttl", "lease_ttl", ttl, "last_renewal", lastOK)
 			l.cancel(ErrLeaseLost)
+			l.forgetLag()
 			l.waitRelease()
 			return
 		}
@@ -169,6 +196,9 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 			continue
 		}
 		l.val.Renewed = now
+		if ns := l.progress.Load(); ns != 0 {
+			l.val.Progress = time.Unix(0, ns).UTC()
+		}
 		b, _ := json.Marshal(l.val)
 		rctx, cancel := context.WithDeadline(context.Background(), deadline)
 		nrev, err := c.leasesKV.Update(rctx, l.lk, b, rev)
@@ -176,15 +206,33 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 		switch {
 		case err == nil:
 			rev, lastOK, retryAt = nrev, now, time.Time{}
+			l.setLag(now)
 		case casRefused(err):
 			log.Warn("partition lost: its lease expired or was taken before renewal", "error", err)
 			l.cancel(ErrLeaseLost)
+			l.forgetLag()
 			l.waitRelease()
 			return
 		default:
 			log.Warn("lease renewal failed; retrying", "error", err)
 			retryAt = now.Add(c.pollInterval())
 		}
+	}
+}
+
+// setLag sets the partition's lag gauge to the time between now and the progress written by
+// the renewal at now, when the source reported progress.
+func (l *lease) setLag(now time.Time) {
+	if l.p.lag == nil || l.val.Progress.IsZero() {
+		return
+	}
+	l.p.lag.WithLabelValues(l.key).Set(max(0, now.Sub(l.val.Progress).Seconds()))
+}
+
+// forgetLag removes the partition's lag gauge: this member no longer holds it.
+func (l *lease) forgetLag() {
+	if l.p.lag != nil {
+		l.p.lag.DeleteLabelValues(l.key)
 	}
 }
 

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Partitions decides which partitions of a source this process reads. In a single process it
@@ -32,6 +33,25 @@ type Lease interface {
 	// acknowledged or nacked, so the next owner starts from a position nothing is in flight
 	// past. Calling it more than once is harmless.
 	Release()
+}
+
+// ProgressLease is a Lease that carries how far its partition has got, for `logshipper cluster
+// status` and the partition lag metric of cluster mode. A single process's leases are not
+// ProgressLeases; a source calls ReportProgress, which needs no check.
+type ProgressLease interface {
+	// Progress records at, the time of the latest data of the partition that is delivered and
+	// whose position is saved (the source's own clock of its data: a Netskope page's
+	// timestamp_hwm, a CloudWatch window's end). The latest call wins.
+	Progress(at time.Time)
+}
+
+// ReportProgress tells l how far its partition has got (ProgressLease.Progress) when l carries
+// progress, and does nothing otherwise. A source calls it with the time its saved position
+// stands for, when it reads the position at the lease's start and after each save.
+func ReportProgress(l Lease, at time.Time) {
+	if pl, ok := l.(ProgressLease); ok && !at.IsZero() {
+		pl.Progress(at)
+	}
 }
 
 // ErrNotOwner is returned (wrapped) by a state store write that ownership fencing refused: the

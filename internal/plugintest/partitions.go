@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/state"
@@ -34,8 +35,9 @@ var ErrLeaseLost = fmt.Errorf("plugintest: the lease expired: %w", plugin.ErrNot
 //   - Lose ends the holder's lease with cause ErrLeaseLost and lets the owner acquire it at
 //     once, without waiting for a Release, as a lease that expired.
 //
-// It keeps the keys acquired and every Release, and can call a hook at each Release (before
-// any other node can acquire the partition). Safe for concurrent use.
+// It keeps the keys acquired, every Release and every progress report (its leases are
+// plugin.ProgressLeases), and can call a hook at each Release (before any other node can
+// acquire the partition). Safe for concurrent use.
 type Partitions struct {
 	mu        sync.Mutex
 	changed   chan struct{}
@@ -45,7 +47,14 @@ type Partitions struct {
 	keys      map[string]bool
 	acquired  map[string]int // by node + "\x00" + key
 	releases  []Release
+	progress  []ProgressReport
 	onRelease func(Release)
+}
+
+// ProgressReport is one plugin.ProgressLease.Progress call on a lease of Partitions.
+type ProgressReport struct {
+	Node, Key string
+	At        time.Time
 }
 
 // Release is one Lease.Release call (the first of a lease; later calls are not recorded).
@@ -210,6 +219,28 @@ func (p *Partitions) Releases() []Release {
 	return append([]Release(nil), p.releases...)
 }
 
+// Progress returns every progress report so far on key, by any node, in order.
+func (p *Partitions) Progress(key string) []ProgressReport {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []ProgressReport
+	for _, r := range p.progress {
+		if r.Key == key {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// LastProgress returns the latest progress reported on key, by any node.
+func (p *Partitions) LastProgress(key string) (ProgressReport, bool) {
+	rs := p.Progress(key)
+	if len(rs) == 0 {
+		return ProgressReport{}, false
+	}
+	return rs[len(rs)-1], true
+}
+
 // WaitHeld waits until node holds a lease on every key given, failing the test after
 // DefaultTimeout.
 func (p *Partitions) WaitHeld(t testing.TB, node string, keys ...string) {
@@ -254,9 +285,19 @@ type fakeLease struct {
 	lost bool // under p.mu
 }
 
-var _ plugin.Lease = (*fakeLease)(nil)
+var (
+	_ plugin.Lease         = (*fakeLease)(nil)
+	_ plugin.ProgressLease = (*fakeLease)(nil)
+)
 
 func (l *fakeLease) Context() context.Context { return l.ctx }
+
+// Progress records the report (Partitions.Progress).
+func (l *fakeLease) Progress(at time.Time) {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	l.p.progress = append(l.p.progress, ProgressReport{Node: l.node, Key: l.key, At: at})
+}
 
 func (l *fakeLease) Release() {
 	l.once.Do(func() {

@@ -22,6 +22,7 @@ import (
 //	logshipper_checkpoints_total{plugin}              positions saved
 //	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
+//	logshipper_partition_lag_seconds{plugin,partition} cluster mode: how far behind the present a partition this member holds is
 //
 // In cluster mode every series, the Go runtime's and the process's included, also carries
 // `node`, the member's name (NewNodeMetrics), so that the series of several processes scraped
@@ -43,6 +44,7 @@ type Metrics struct {
 	spooled     *prometheus.CounterVec
 	spoolBytes  *prometheus.GaugeVec
 	up          *prometheus.GaugeVec
+	lag         *prometheus.GaugeVec
 }
 
 // NewMetrics creates the collectors on a fresh registry (no global state), with the Go runtime
@@ -73,6 +75,7 @@ func NewNodeMetrics(version, node string) *Metrics {
 	m.spooled = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_spooled_total", Help: "Records a destination stopped by a fatal error kept in its spool on disk, to be sent when it runs again."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
+	m.lag = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partition_lag_seconds", Help: "Cluster mode: the time between a lease renewal and the latest data of the partition delivered and saved, for each partition this member holds."}, []string{"plugin", "partition"})).(*prometheus.GaugeVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
 	reg.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info.WithLabelValues(version).Set(1)
@@ -82,20 +85,21 @@ func NewNodeMetrics(version, node string) *Metrics {
 // Plugin returns the collectors of one plugin instance.
 func (m *Metrics) Plugin(name string) *PluginMetrics {
 	return &PluginMetrics{
-		Received:    m.received.WithLabelValues(name),
-		Sent:        m.sent.WithLabelValues(name),
-		Errors:      m.errors.WithLabelValues(name),
-		Retries:     m.retries.WithLabelValues(name),
-		BatchSize:   m.batch.WithLabelValues(name),
-		Latency:     m.latency.WithLabelValues(name),
-		Queue:       m.queue.WithLabelValues(name),
-		Checkpoints: m.checkpoints.WithLabelValues(name),
-		Late:        m.late.WithLabelValues(name),
-		Spooled:     m.spooled.WithLabelValues(name),
-		SpoolBytes:  m.spoolBytes.WithLabelValues(name),
-		dropped:     m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
-		repaired:    m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
-		up:          m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
+		Received:     m.received.WithLabelValues(name),
+		Sent:         m.sent.WithLabelValues(name),
+		Errors:       m.errors.WithLabelValues(name),
+		Retries:      m.retries.WithLabelValues(name),
+		BatchSize:    m.batch.WithLabelValues(name),
+		Latency:      m.latency.WithLabelValues(name),
+		Queue:        m.queue.WithLabelValues(name),
+		Checkpoints:  m.checkpoints.WithLabelValues(name),
+		Late:         m.late.WithLabelValues(name),
+		Spooled:      m.spooled.WithLabelValues(name),
+		SpoolBytes:   m.spoolBytes.WithLabelValues(name),
+		dropped:      m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
+		repaired:     m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
+		up:           m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
+		PartitionLag: m.lag.MustCurryWith(prometheus.Labels{"plugin": name}),
 	}
 }
 
@@ -112,6 +116,9 @@ type PluginMetrics struct {
 	Late        prometheus.Counter
 	Spooled     prometheus.Counter
 	SpoolBytes  prometheus.Gauge
+	// PartitionLag is logshipper_partition_lag_seconds of this instance, by partition: the
+	// cluster membership sets it for the partitions this member holds.
+	PartitionLag *prometheus.GaugeVec
 
 	dropped  *prometheus.CounterVec
 	repaired *prometheus.CounterVec
@@ -148,7 +155,8 @@ func (p *PluginMetrics) Up(kind string, up bool) {
 }
 
 // Counts returns the current value of every counter and gauge named logshipper_*, keyed by
-// metric name and then by the value of the `plugin` label (with `/reason` appended for drops and repairs).
+// metric name and then by the value of the `plugin` label (with `/reason` appended for drops and
+// repairs, `/partition` for partition lags).
 // It serves summaries such as the demo's; Prometheus scrapes /metrics.
 func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 	fams, err := m.Registry.Gather()
@@ -167,7 +175,7 @@ func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 				switch l.GetName() {
 				case "plugin":
 					key = l.GetValue() + key
-				case "reason":
+				case "reason", "partition":
 					key += "/" + l.GetValue()
 				}
 			}

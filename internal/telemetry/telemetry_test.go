@@ -46,6 +46,8 @@ func TestMetricsSchemeAndCounts(t *testing.T) {
 	dst.Dropped("refused", 1)
 	dst.Dropped("filtered", 2)
 	dst.Up("destination", true)
+	src.PartitionLag.WithLabelValues("alerts/dlp").Set(3)
+	src.PartitionLag.WithLabelValues("events/page").Set(5)
 	if v := testutil.ToFloat64(dst.DroppedCounter("refused")); v != 1 {
 		t.Fatalf("refused = %v", v)
 	}
@@ -63,6 +65,8 @@ func TestMetricsSchemeAndCounts(t *testing.T) {
 		{"logshipper_records_dropped_total", "lake/refused", 1},
 		{"logshipper_records_dropped_total", "lake/filtered", 2},
 		{"logshipper_plugin_up", "lake", 1},
+		{"logshipper_partition_lag_seconds", "tenant-a/alerts/dlp", 3},
+		{"logshipper_partition_lag_seconds", "tenant-a/events/page", 5},
 	} {
 		if got := c[tc.metric][tc.key]; got != tc.want {
 			t.Errorf("%s[%s] = %v, want %v", tc.metric, tc.key, got, tc.want)

@@ -1,6 +1,7 @@
 package cloudwatch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,6 +85,34 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 		c.Seen = map[string]int64{}
 	}
 	return &c, nil
+}
+
+// progress is how far the partition has got once cp is saved: every event up to the window's
+// end is delivered when the window was read to its end, else every event up to its start (the
+// windows before it were read to their ends). Zero when there is no such time.
+func (c *checkpoint) progress() time.Time {
+	ms := c.From
+	if c.Done {
+		ms = c.To
+	}
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// checkpointProgress is the progress of an encoded checkpoint, read from the fields before
+// "seen", which encode writes last (the large part, not needed here); the token, a JSON string,
+// cannot hold the `,"seen":` looked for.
+func checkpointProgress(b []byte) time.Time {
+	if i := bytes.Index(b, []byte(`,"seen":`)); i >= 0 {
+		b = append(b[:i:i], '}')
+	}
+	var c checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return time.Time{}
+	}
+	return c.progress()
 }
 
 // partition reads one log group (and stream selection) in one region.
@@ -177,7 +206,7 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 			}
 			return fmt.Errorf("log group %s in %s: acquiring the partition: %w", p.s.cfg.LogGroup, p.region, err)
 		}
-		err = p.read(ctx, lease.Context(), pub)
+		err = p.read(ctx, lease, pub)
 		if ctx.Err() == nil && (err == nil || errors.Is(err, plugin.ErrNotOwner)) {
 			p.rewind.Settle(ctx)
 		}
@@ -200,15 +229,19 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 	}
 }
 
-// read reads the partition from its saved checkpoint while lease lasts. It returns nil when
-// lease ended, an error wrapping plugin.ErrNotOwner when a checkpoint write was refused, or a
-// fatal error; pages it published may still be in flight.
-func (p *partition) read(ctx, lease context.Context, pub plugin.Publisher) error {
+// read reads the partition from its saved checkpoint while owned lasts, telling owned how far
+// it has got (the checkpoint's progress) when it read the checkpoint and after each save. It
+// returns nil when the lease ended, an error wrapping plugin.ErrNotOwner when a checkpoint
+// write was refused, or a fatal error; pages it published may still be in flight.
+func (p *partition) read(ctx context.Context, owned plugin.Lease, pub plugin.Publisher) error {
+	lease := owned.Context()
+	report := func(at time.Time) { plugin.ReportProgress(owned, at) }
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.key)
 		cp, err := p.load(lease, cur)
 		if err == nil {
-			err = p.scan(ctx, lease, pub, cur, cp)
+			report(cp.progress())
+			err = p.scan(ctx, lease, pub, cur, cp, report)
 		}
 		if lease.Err() != nil {
 			return nil
@@ -526,7 +559,9 @@ func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC33
 //     and starts again from the saved checkpoint, with a new cursor; the saved seen set
 //     removes what was delivered, so the nacked records (and those after them not saved) are
 //     published again.
-func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint) error {
+//
+// report is told the progress of each checkpoint saved.
+func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint, report func(time.Time)) error {
 	cfg := p.s.cfg
 	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
 	lateMs := lag + overlap
@@ -534,9 +569,10 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		commits   atomic.Int64
 		nackNoted bool // the pending nack was logged
 	)
-	cur.OnCommit(func([]byte) {
+	cur.OnCommit(func(saved []byte) {
 		commits.Add(1)
 		p.s.set.Metrics.Checkpoints.Inc()
+		report(checkpointProgress(saved))
 	})
 	lastTs := int64(math.MinInt64) // the timestamp of the last event published
 	caughtUp := false

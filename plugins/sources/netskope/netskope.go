@@ -205,7 +205,7 @@ func (s *Source) readOwned(ctx context.Context, pub plugin.Publisher, owned plug
 			return fmt.Errorf("netskope tenant %s, endpoint %s: acquiring the partition: %w", s.client.host, ep, err)
 		}
 		p := s.newPartition(ep, indexName(s.prefix, ep), s.set.State, nil)
-		p.nextAt = nextAt
+		p.nextAt, p.lease = nextAt, lease
 		err = p.run(ctx, lease.Context(), pub)
 		nextAt = p.nextAt
 		lease.Release()

@@ -88,6 +88,10 @@ type partition struct {
 	seedAt time.Time
 	stopAt int64
 	onPage func(records int, hwm int64, done bool)
+
+	// lease is the partition's lease, told how far the partition has got (the saved
+	// position's hwm) when the position is read and after each save; nil for a backfill.
+	lease plugin.Lease
 }
 
 func cursorKey(ep endpoint) string { return "position/" + ep.String() }
@@ -122,10 +126,22 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 // save. Only one page is ever in flight, so nothing tracked is left behind.
 func (p *partition) newCursor() {
 	p.cursor = state.NewCursor(p.store, p.key)
-	p.cursor.OnCommit(func([]byte) {
+	p.cursor.OnCommit(func(saved []byte) {
 		p.pendingStored.Store(false)
 		p.s.set.Metrics.Checkpoints.Inc()
+		var pos position
+		if json.Unmarshal(saved, &pos) == nil {
+			p.reportProgress(pos.HWM)
+		}
 	})
+}
+
+// reportProgress tells the lease that the partition is delivered and saved up to hwm (epoch
+// seconds; 0: not known).
+func (p *partition) reportProgress(hwm int64) {
+	if p.lease != nil && hwm > 0 {
+		plugin.ReportProgress(p.lease, time.Unix(hwm, 0))
+	}
 }
 
 // restore reads the saved position and returns the first operation (see the package doc).
@@ -155,6 +171,7 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 	}
 	p.hwm, p.lastPage = pos.HWM, pos.Page
 	p.lastTail, p.legacyTail = decodeTail(pos.Tail)
+	p.reportProgress(pos.HWM) // every state saves the hwm of the last page acknowledged
 	if pos.Index != p.index {
 		p.log.Info("the index name changed; seeding the new index at the saved position", "saved_index", pos.Index, "hwm", pos.HWM)
 		p.skip = true
