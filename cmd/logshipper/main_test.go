@@ -324,7 +324,17 @@ func appendRecords(t *testing.T, path string, from, to int) {
 // delivered counts each id in the output file; it fails on any line that is not a whole record.
 func delivered(t *testing.T, path string) map[string]int {
 	t.Helper()
+	return deliveredTorn(t, path, 0)
+}
+
+// deliveredTorn is delivered for a file written by processes killed with SIGKILL: a write the
+// kill cut short leaves a fragment that the next process ends with a newline (appendfile), a
+// line of its own that no reader takes, whose records the source sends again. Up to maxTorn
+// such lines are allowed, each the start of a whole record line found elsewhere in the file.
+func deliveredTorn(t *testing.T, path string, maxTorn int) map[string]int {
+	t.Helper()
 	out := map[string]int{}
+	var torn [][]byte
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return out
@@ -333,7 +343,7 @@ func delivered(t *testing.T, path string) map[string]int {
 		t.Fatal(err)
 	}
 	// A last line without its newline is being written right now (the shipper may be running):
-	// only whole lines are judged. A torn line before the end is a real failure.
+	// only whole lines are judged. A torn line before the end is a failure beyond maxTorn.
 	if i := bytes.LastIndexByte(b, '\n'); i < len(b)-1 {
 		b = b[:i+1]
 	}
@@ -346,9 +356,25 @@ func delivered(t *testing.T, path string) map[string]int {
 			TID json.Number `json:"transaction_id"`
 		}
 		if err := json.Unmarshal(line, &r); err != nil {
-			t.Fatalf("torn or invalid line in output: %q: %v", line, err)
+			if len(torn) >= maxTorn {
+				t.Fatalf("torn or invalid line in output: %q: %v", line, err)
+			}
+			torn = append(torn, line)
+			continue
 		}
 		out[r.ID]++
+	}
+	for _, frag := range torn {
+		whole := false
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if len(line) > len(frag) && bytes.HasPrefix(line, frag) {
+				whole = true
+				break
+			}
+		}
+		if !whole {
+			t.Fatalf("a line that is neither a record nor the start of one: %q", frag)
+		}
 	}
 	return out
 }
@@ -461,11 +487,12 @@ func TestE2EKill9LosesNothing(t *testing.T) {
 		p.wait(t, 10*time.Second)
 	}
 	p := startShipper(t, dir, "run", "-c", "c.yaml")
-	waitFor(t, 30*time.Second, "every record", func() bool { return len(delivered(t, out)) == written })
+	// Each kill may cut one write of the file destination short.
+	waitFor(t, 30*time.Second, "every record", func() bool { return len(deliveredTorn(t, out, rounds)) == written })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait(t, 20*time.Second)
 	dups := 0
-	for _, n := range delivered(t, out) {
+	for _, n := range deliveredTorn(t, out, rounds) {
 		dups += n - 1
 	}
 	t.Logf("%d records, %d kill -9 restarts: none lost, %d delivered twice (at least once)", written, rounds, dups)
