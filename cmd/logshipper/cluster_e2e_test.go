@@ -414,13 +414,8 @@ func (w *ceWorld) cwDelivered() map[string]int {
 		if err != nil {
 			continue
 		}
-		if i := bytes.LastIndexByte(b, '\n'); i < len(b)-1 {
-			b = b[:i+1] // a line being written
-		}
-		for _, line := range bytes.Split(b, []byte("\n")) {
-			if len(line) == 0 {
-				continue
-			}
+		// A member is killed once at most: one write cut short per file.
+		for _, line := range recordLines(w.t, b, 1) {
 			var r struct {
 				ID string `json:"eventID"`
 			}
