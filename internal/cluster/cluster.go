@@ -196,15 +196,22 @@ func (c *Cluster) bucket(ctx context.Context, cfg jetstream.KeyValueConfig) (jet
 // in that race can go unanswered; a fresh attempt finds the bucket made.
 const attemptTimeout = 3 * time.Second
 
+// placementGrace is how long a refused replica count is tried again: a NATS cluster that has
+// just started answers "no suitable peers for placement" until it has heard from its servers.
+const placementGrace = 5 * time.Second
+
 // openKVRetrying is openKV tried again, with a backoff, until it succeeds, ctx ends, or the
 // cluster refuses the replica count (trying again cannot change that).
 func openKVRetrying(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, log *slog.Logger) (jetstream.KeyValue, error) {
 	b := retry.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		kv, err := openKV(actx, js, cfg, log)
 		cancel()
-		if err == nil || ctx.Err() != nil || replicasRefused(err) {
+		// A replica count refused is final, unless the NATS cluster is still forming (its
+		// servers have not all been heard from yet): that passes within seconds.
+		if err == nil || ctx.Err() != nil || replicasRefused(err) && time.Since(start) > placementGrace {
 			return kv, err
 		}
 		log.Debug("opening a key-value bucket failed; trying again", "bucket", cfg.Bucket, "attempt", attempt+1, "error", err)

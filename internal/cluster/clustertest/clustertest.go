@@ -5,17 +5,21 @@
 package clustertest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // startTimeout bounds how long a node may take to accept connections and how long the cluster
@@ -197,14 +201,58 @@ func (c *Cluster) waitReady() error {
 				current++
 			}
 		}
+		urls := c.runningURLs()
 		c.mu.Unlock()
 		if (len(c.nodes) == 1 || leaders == 1) && current == running {
-			return nil
+			// A meta leader is elected; placement may still lack peers it has not heard from
+			// yet ("no suitable peers for placement"): wait until a stream kept on every
+			// running node can be made.
+			return placeable(urls, running, deadline)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("no JetStream meta leader after %s (%d running, %d leaders, %d current)", startTimeout, running, leaders, current)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the servers' own state: there is no event to wait on
+	}
+}
+
+// runningURLs returns the client URLs of the running nodes; c.mu is held.
+func (c *Cluster) runningURLs() []string {
+	var out []string
+	for i, s := range c.nodes {
+		if s != nil {
+			out = append(out, "nats://"+net.JoinHostPort(c.opts[i].Host, strconv.Itoa(c.opts[i].Port)))
+		}
+	}
+	return out
+}
+
+// placeable waits until JetStream places a stream with replicas copies, creating and deleting
+// a probe stream, or deadline passes.
+func placeable(urls []string, replicas int, deadline time.Time) error {
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.Timeout(2*time.Second))
+	if err != nil {
+		return fmt.Errorf("connect to the cluster: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	name := "CLUSTERTEST_PROBE_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{"clustertest.probe." + name}, Replicas: replicas, Storage: jetstream.MemoryStorage})
+		if err == nil {
+			err = js.DeleteStream(ctx, name)
+			cancel()
+			return err
+		}
+		cancel()
+		if time.Now().After(deadline) {
+			return fmt.Errorf("JetStream cannot place a stream on %d nodes after %s: %w", replicas, startTimeout, err)
+		}
+		time.Sleep(50 * time.Millisecond) // placement becomes possible with no event to wait on
 	}
 }
 
