@@ -98,13 +98,28 @@ func readiness(ctx context.Context, engine map[string]string, cl clusterStatuser
 			body["cluster"] = "connected"
 			body["node"] = st.Node
 			body["members"] = len(st.Members)
-			owned := 0
-			for _, l := range st.Leases {
-				if l.Owner == st.Node {
-					owned++
-				}
+			// The partitions this member reads, with their lag when their source reported
+			// progress (as `cluster status` shows it).
+			type owned struct {
+				Plugin    string   `json:"plugin"`
+				Partition string   `json:"partition"`
+				Lag       *float64 `json:"lag_seconds,omitempty"`
 			}
-			body["partitions_owned"] = owned
+			parts := []owned{}
+			now := time.Now()
+			for _, l := range st.Leases {
+				if l.Owner != st.Node {
+					continue
+				}
+				o := owned{Plugin: l.Plugin, Partition: l.Partition}
+				if !l.Progress.IsZero() {
+					lag := now.Sub(l.Progress).Round(time.Second).Seconds()
+					o.Lag = &lag
+				}
+				parts = append(parts, o)
+			}
+			body["partitions_owned"] = len(parts)
+			body["partitions"] = parts
 		}
 	}
 	body["ready"] = len(notReady) == 0

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/cluster"
 )
@@ -38,7 +39,8 @@ func (f fakeCluster) Status(context.Context) (cluster.Status, error) { return f.
 func TestReadiness(t *testing.T) {
 	running := map[string]string{"in": "", "out": ""}
 	st := cluster.Status{Node: "a", Members: []cluster.Member{{Node: "a"}, {Node: "b"}},
-		Leases: []cluster.LeaseInfo{{Plugin: "in", Partition: "p1", Owner: "a"}, {Plugin: "in", Partition: "p2", Owner: "b"}}}
+		Leases: []cluster.LeaseInfo{{Plugin: "in", Partition: "p1", Owner: "a", Progress: time.Now().Add(-90 * time.Second)},
+			{Plugin: "in", Partition: "p3", Owner: "a"}, {Plugin: "in", Partition: "p2", Owner: "b"}}}
 	tests := []struct {
 		name     string
 		engine   map[string]string
@@ -50,7 +52,8 @@ func TestReadiness(t *testing.T) {
 		{name: "single process", engine: running, code: 200, want: []string{`"ready":true`}, wantNone: []string{"cluster"}},
 		{name: "a plugin down", engine: map[string]string{"in": "", "out": "stopped: boom"}, code: 503, want: []string{`"ready":false`, `"out":"stopped: boom"`}},
 		{name: "cluster connected", engine: running, cl: fakeCluster{st: st}, code: 200,
-			want: []string{`"ready":true`, `"cluster":"connected"`, `"node":"a"`, `"members":2`, `"partitions_owned":1`}},
+			want: []string{`"ready":true`, `"cluster":"connected"`, `"node":"a"`, `"members":2`, `"partitions_owned":2`,
+				`{"plugin":"in","partition":"p1","lag_seconds":90}`, `{"plugin":"in","partition":"p3"}`}, wantNone: []string{`"p2"`}},
 		{name: "cluster disconnected", engine: running, cl: fakeCluster{err: errors.New("nats: no servers available")}, code: 503,
 			want: []string{`"ready":false`, `"cluster":"disconnected"`, `"cluster":"disconnected: nats: no servers available"`}},
 	}
