@@ -98,33 +98,11 @@ func TestBeginningStartByDescribeLogStreams(t *testing.T) {
 			}
 			cfg := w.config("us-east-1")
 			cfg.StartPosition = "beginning"
-			var logs lockedBuffer
-			set := plugintest.Settings(t, "cw", nil)
-			set.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("plugin", "cw")
-			s, err := New(cfg, set)
-			if err != nil {
-				t.Fatal(err)
+			var wrap func(logsAPI) logsAPI
+			if tc.denied {
+				wrap = func(api logsAPI) logsAPI { return describeDenied{api} }
 			}
-			orig := s.tune.newAPI
-			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-				api, err := orig(ctx, region)
-				if tc.denied {
-					return describeDenied{api}, err
-				}
-				return api, err
-			}
-			pub := plugintest.NewPublisher(plugintest.AckAsync)
-			run := plugintest.Start(t, s, pub)
-			pub.WaitUntil(t, 10*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
-			run.Stop(t)
-			raw, err := set.State.Get(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection())
-			if err != nil {
-				t.Fatal(err)
-			}
-			cp, err := decodeCheckpoint(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cp, logs := readFromBeginning(t, cfg, wrap, want, 10*time.Second)
 			wantStart := earliest
 			if tc.denied {
 				wantStart = earliest - cfg.MaxWindow.Milliseconds()
@@ -161,33 +139,11 @@ func TestBeginningStartsAtTheGroupsRetention(t *testing.T) {
 			cfg.StartPosition = "beginning"
 			cfg.MaxWindow = 24 * time.Hour
 			cfg.PollInterval = time.Hour // no poll once caught up: the calls counted are the catching up
-			var logs lockedBuffer
-			set := plugintest.Settings(t, "cw", nil)
-			set.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("plugin", "cw")
-			s, err := New(cfg, set)
-			if err != nil {
-				t.Fatal(err)
+			var wrap func(logsAPI) logsAPI
+			if tc.denied {
+				wrap = func(api logsAPI) logsAPI { return groupsDenied{api} }
 			}
-			orig := s.tune.newAPI
-			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-				api, err := orig(ctx, region)
-				if tc.denied {
-					return groupsDenied{api}, err
-				}
-				return api, err
-			}
-			pub := plugintest.NewPublisher(plugintest.AckAsync)
-			run := plugintest.Start(t, s, pub)
-			pub.WaitUntil(t, 20*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
-			run.Stop(t)
-			raw, err := set.State.Get(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection())
-			if err != nil {
-				t.Fatal(err)
-			}
-			cp, err := decodeCheckpoint(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cp, logs := readFromBeginning(t, cfg, wrap, want, 20*time.Second)
 			limit := time.Now().Add(-7 * 24 * time.Hour).UnixMilli()
 			calls := w.svc.Stats().Calls["FilterLogEvents"]
 			if tc.denied {
@@ -208,6 +164,39 @@ func TestBeginningStartsAtTheGroupsRetention(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readFromBeginning runs a source of cfg, its AWS API wrapped by wrap when not nil, until every
+// record in want was published, and returns the first checkpoint it saved and its log.
+func readFromBeginning(t *testing.T, cfg *Config, wrap func(logsAPI) logsAPI, want []string, timeout time.Duration) (*checkpoint, *lockedBuffer) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	set := plugintest.Settings(t, "cw", nil)
+	set.Logger = slog.New(slog.NewTextHandler(logs, nil)).With("plugin", "cw")
+	s, err := New(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		orig := s.tune.newAPI
+		s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
+			api, err := orig(ctx, region)
+			return wrap(api), err
+		}
+	}
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitUntil(t, timeout, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+	run.Stop(t)
+	raw, err := set.State.Get(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := decodeCheckpoint(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp, logs
 }
 
 // groupsDenied refuses DescribeLogGroups, as credentials without logs:DescribeLogGroups.
