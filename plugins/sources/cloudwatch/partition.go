@@ -235,12 +235,19 @@ func (p *partition) run(ctx context.Context, pub plugin.Publisher) error {
 // write was refused, or a fatal error; pages it published may still be in flight.
 func (p *partition) read(ctx context.Context, owned plugin.Lease, pub plugin.Publisher) error {
 	lease := owned.Context()
-	report := func(at time.Time) { plugin.ReportProgress(owned, at) }
+	// Only a cluster's lease carries progress: a single process does not decode its saved
+	// checkpoints for it (report stays nil).
+	var report func(time.Time)
+	if _, ok := owned.(plugin.ProgressLease); ok {
+		report = func(at time.Time) { plugin.ReportProgress(owned, at) }
+	}
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.key)
 		cp, err := p.load(lease, cur)
 		if err == nil {
-			report(cp.progress())
+			if report != nil {
+				report(cp.progress())
+			}
 			err = p.scan(ctx, lease, pub, cur, cp, report)
 		}
 		if lease.Err() != nil {
@@ -560,7 +567,7 @@ func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC33
 //     removes what was delivered, so the nacked records (and those after them not saved) are
 //     published again.
 //
-// report is told the progress of each checkpoint saved.
+// report, when not nil, is told the progress of each checkpoint saved.
 func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint, report func(time.Time)) error {
 	cfg := p.s.cfg
 	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
@@ -572,7 +579,9 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 	cur.OnCommit(func(saved []byte) {
 		commits.Add(1)
 		p.s.set.Metrics.Checkpoints.Inc()
-		report(checkpointProgress(saved))
+		if report != nil {
+			report(checkpointProgress(saved))
+		}
 	})
 	lastTs := int64(math.MinInt64) // the timestamp of the last event published
 	caughtUp := false
