@@ -168,6 +168,19 @@ func printStatus(w io.Writer, cc *cluster.Config, st cluster.Status, now time.Ti
 		fmt.Fprintf(tw, "%s\t%s\t%s ago\t%d\n", m.Node, stamp(m.Started), age(now, m.Seen), owned[m.Node])
 	}
 	_ = tw.Flush()
+	if qs := quotaRows(members); len(qs) > 0 {
+		fmt.Fprintf(w, "\nAPI quotas (divided among the members that call them, by use; held back: the member would call more):\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  QUOTA\tNODE\tCALLS/S\tHELD BACK")
+		for _, q := range qs {
+			held := "no"
+			if q.use.HeldBack {
+				held = "yes"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%s\n", q.key, q.node, q.use.Rate, held)
+		}
+		_ = tw.Flush()
+	}
 	for _, g := range leasesByPlugin(st.Leases) {
 		fmt.Fprintf(w, "\n%s: %s\n", g.plugin, plural(len(g.leases), "partition"))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -181,6 +194,23 @@ func printStatus(w io.Writer, cc *cluster.Config, st cluster.Status, now time.Ti
 		}
 		_ = tw.Flush()
 	}
+}
+
+type quotaRow struct {
+	key, node string
+	use       cluster.QuotaUse
+}
+
+// quotaRows lists each member's use of each quota, by quota then node.
+func quotaRows(members []cluster.Member) []quotaRow {
+	var rows []quotaRow
+	for _, m := range members {
+		for k, u := range m.Quotas {
+			rows = append(rows, quotaRow{key: k, node: m.Node, use: u})
+		}
+	}
+	slices.SortFunc(rows, func(a, b quotaRow) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.node, b.node)) })
+	return rows
 }
 
 type pluginLeases struct {
@@ -236,6 +266,13 @@ type memberOut struct {
 	Started    time.Time `json:"started"`
 	LastSeen   time.Time `json:"last_seen"`
 	Partitions int       `json:"partitions"`
+	// Quotas is the member's use of each API quota it calls, by quota key.
+	Quotas map[string]quotaOut `json:"quotas,omitempty"`
+}
+
+type quotaOut struct {
+	CallsPerSecond float64 `json:"calls_per_second"`
+	HeldBack       bool    `json:"held_back"`
 }
 
 type leaseOut struct {
@@ -269,7 +306,14 @@ func statusJSON(st cluster.Status, now time.Time) statusOut {
 	live := map[string]bool{}
 	for _, m := range st.Members {
 		live[m.Node] = true
-		out.Members = append(out.Members, memberOut{Node: m.Node, Started: m.Started.UTC(), LastSeen: m.Seen.UTC(), Partitions: owned[m.Node]})
+		mo := memberOut{Node: m.Node, Started: m.Started.UTC(), LastSeen: m.Seen.UTC(), Partitions: owned[m.Node]}
+		for k, u := range m.Quotas {
+			if mo.Quotas == nil {
+				mo.Quotas = map[string]quotaOut{}
+			}
+			mo.Quotas[k] = quotaOut{CallsPerSecond: u.Rate, HeldBack: u.HeldBack}
+		}
+		out.Members = append(out.Members, mo)
 	}
 	slices.SortFunc(out.Members, func(a, b memberOut) int { return cmp.Compare(a.Node, b.Node) })
 	for _, g := range leasesByPlugin(st.Leases) {

@@ -98,8 +98,10 @@ func sampleStatus(now time.Time) cluster.Status {
 	return cluster.Status{
 		Node: "",
 		Members: []cluster.Member{
-			{Node: "ls-2", Started: now.Add(-time.Hour), Seen: now.Add(-1200 * time.Millisecond)},
-			{Node: "ls-1", Started: now.Add(-2 * time.Hour), Seen: now.Add(-300 * time.Millisecond)},
+			{Node: "ls-2", Started: now.Add(-time.Hour), Seen: now.Add(-1200 * time.Millisecond),
+				Quotas: map[string]cluster.QuotaUse{"PutAuditEvents/us-east-1/0a1b2c3d4e5f": {Rate: 71.25, HeldBack: true}}},
+			{Node: "ls-1", Started: now.Add(-2 * time.Hour), Seen: now.Add(-300 * time.Millisecond),
+				Quotas: map[string]cluster.QuotaUse{"PutAuditEvents/us-east-1/0a1b2c3d4e5f": {Rate: 3}}},
 		},
 		Leases: []cluster.LeaseInfo{
 			{Plugin: "acme", Partition: "events/page", Owner: "ls-2", Since: now.Add(-time.Hour), Renewed: now.Add(-2 * time.Second), Progress: now.Add(-83 * time.Second)},
@@ -141,6 +143,8 @@ func TestClusterStatusCommand(t *testing.T) {
 		regexp.MustCompile(`(?m)^  alerts/dlp\s+ls-1\s+\S+\s+\S+ ago\s+1[23]s$`),
 		regexp.MustCompile(`(?m)^  events/page\s+ls-2\s+\S+\s+\S+ ago\s+1m2[34]s$`),
 		regexp.MustCompile(`(?m)^  us-east-1/trail\s+ls-3 \(not a live member\)\s+\S+\s+\S+ ago\s+-$`),
+		// Each member's use of each quota, by quota then node.
+		regexp.MustCompile(`(?m)^  QUOTA\s+NODE\s+CALLS/S\s+HELD BACK\n  PutAuditEvents/us-east-1/0a1b2c3d4e5f\s+ls-1\s+3\.0\s+no\n  PutAuditEvents/us-east-1/0a1b2c3d4e5f\s+ls-2\s+71\.2\s+yes$`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("output does not match %s:\n%s", want, out)
@@ -167,6 +171,8 @@ func TestClusterStatusCommand(t *testing.T) {
 	}
 	if len(got.Members) != 2 || got.Members[0].Node != "ls-1" || got.Members[0].Partitions != 1 {
 		t.Errorf("members = %+v", got.Members)
+	} else if q := got.Members[1].Quotas["PutAuditEvents/us-east-1/0a1b2c3d4e5f"]; q.CallsPerSecond != 71.25 || !q.HeldBack {
+		t.Errorf("ls-2's quota use = %+v; want 71.25 calls/s, held back", q)
 	}
 	if l := got.Leases["acme"]; len(l) != 2 || l[0].Partition != "alerts/dlp" || l[0].Owner != "ls-1" || !l[0].OwnerLive || l[0].RenewedAgeSeconds < 1 {
 		t.Errorf("leases of acme = %+v", l)

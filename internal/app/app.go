@@ -256,7 +256,7 @@ func DestinationOptions(p *config.Plugin) pipeline.DestinationOptions {
 // settings builds what plugin configuration p of factory f is given. Its state is in the
 // cluster's store in cluster mode, unless f is NodeLocal (its positions describe this
 // machine): then, as in a single process, in the local bbolt store. In cluster mode its share
-// of the API quotas is the member's (1/N of N live members).
+// of the API quotas is the member's (divided among the members by use: internal/cluster/quota.go).
 func (a *App) settings(p *config.Plugin, f plugin.Factory) (plugin.Settings, error) {
 	dir := filepath.Join(a.dataDir, "plugins", p.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -49,6 +49,13 @@ type Cluster struct {
 	mu      sync.Mutex
 	members []string      // live members, sorted; always includes this node
 	changed chan struct{} // closed when members changes
+	// peerQuotas is the quota use each other live member published, by member and quota key.
+	peerQuotas map[string]map[string]quotaUse
+
+	// qmu guards the quotas this member uses (quota.go); taken before mu, never after.
+	qmu      sync.Mutex
+	quotas   map[string]*quotaShare
+	qchanged chan struct{} // closed when a quota's fraction changes
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -74,6 +81,8 @@ type memberValue struct {
 	Instance string    `json:"instance"`
 	Started  time.Time `json:"started"`
 	Seen     time.Time `json:"seen"`
+	// Quotas is the member's use of each API quota it calls, by quota key (quota.go).
+	Quotas map[string]quotaUse `json:"quotas,omitempty"`
 }
 
 // Connect dials NATS, checks JetStream, creates or binds the key-value buckets and starts this
@@ -98,6 +107,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error
 		instance: randomID(),
 		members:  []string{cfg.Node},
 		changed:  make(chan struct{}),
+		qchanged: make(chan struct{}),
 		stop:     make(chan struct{}),
 	}
 	if err := c.setup(ctx); err != nil {
@@ -126,7 +136,7 @@ func Observe(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: log, nc: nc, started: time.Now(), changed: make(chan struct{}), stop: make(chan struct{})}
+	c := &Cluster{cfg: cfg, log: log, nc: nc, started: time.Now(), changed: make(chan struct{}), qchanged: make(chan struct{}), stop: make(chan struct{})}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
@@ -376,27 +386,6 @@ func (c *Cluster) MeteredPartitions(pluginName string, lag LagGauge) plugin.Part
 	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName), lag: lag}
 }
 
-// Share is this member's part of the API quotas the members divide: 1/N of N live members,
-// changing when a member joins, leaves or dies (its heartbeat expires after LeaseTTL). A member
-// learns of a change within pollInterval (a tenth of LeaseTTL); the member giving a partition
-// up sees the newcomer, and so its own share shrink, before the newcomer can own it.
-func (c *Cluster) Share() plugin.Share { return memberShare{c} }
-
-// memberShare is the Share of a Cluster, read from its member view.
-type memberShare struct{ c *Cluster }
-
-var _ plugin.Share = memberShare{}
-
-func (s memberShare) Fraction() float64 {
-	members, _ := s.c.view()
-	return 1 / float64(max(len(members), 1))
-}
-
-func (s memberShare) Changed() <-chan struct{} {
-	_, changed := s.c.view()
-	return changed
-}
-
 // Node is this process's member name.
 func (c *Cluster) Node() string { return c.cfg.Node }
 
@@ -414,6 +403,14 @@ type Member struct {
 	Seen time.Time
 	// Started is when it joined.
 	Started time.Time
+	// Quotas is its use of each API quota it calls, by quota key, over its last window.
+	Quotas map[string]QuotaUse
+}
+
+// QuotaUse is a member's use of one API quota.
+type QuotaUse struct {
+	Rate     float64 // calls per second
+	HeldBack bool    // its calls waited on its part of the quota: it would call more
 }
 
 // LeaseInfo is one partition's lease.
@@ -455,7 +452,14 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 				c.log.Warn("cluster status: unreadable member", "key", e.Key(), "error", err)
 				continue
 			}
-			st.Members = append(st.Members, Member{Node: m.Node, Seen: m.Seen, Started: m.Started})
+			mem := Member{Node: m.Node, Seen: m.Seen, Started: m.Started}
+			for k, u := range m.Quotas {
+				if mem.Quotas == nil {
+					mem.Quotas = map[string]QuotaUse{}
+				}
+				mem.Quotas[k] = QuotaUse(u)
+			}
+			st.Members = append(st.Members, mem)
 		case strings.HasPrefix(e.Key(), "lease."):
 			var l leaseValue
 			if err := json.Unmarshal(e.Value(), &l); err != nil {

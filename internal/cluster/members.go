@@ -22,8 +22,9 @@ func (c *Cluster) pollInterval() time.Duration {
 	return max(c.cfg.LeaseTTL/10, 20*time.Millisecond)
 }
 
-func (c *Cluster) memberValue() []byte {
-	b, _ := json.Marshal(memberValue{Node: c.cfg.Node, Instance: c.instance, Started: c.started, Seen: time.Now()})
+// memberValue is this member's key: who it is, and the quota uses it publishes (quotas).
+func (c *Cluster) memberValue(quotas map[string]quotaUse) []byte {
+	b, _ := json.Marshal(memberValue{Node: c.cfg.Node, Instance: c.instance, Started: c.started, Seen: time.Now(), Quotas: quotas})
 	return b
 }
 
@@ -36,7 +37,7 @@ func (c *Cluster) join(ctx context.Context) error {
 	waitLogged := false
 	deadline := time.Now().Add(2 * c.cfg.LeaseTTL)
 	for {
-		rev, err := c.leasesKV.Create(ctx, key, c.memberValue())
+		rev, err := c.leasesKV.Create(ctx, key, c.memberValue(nil))
 		if err == nil {
 			c.memberRev.Store(rev)
 			return nil
@@ -69,8 +70,9 @@ func (c *Cluster) join(ctx context.Context) error {
 	}
 }
 
-// memberLoop renews this member's heartbeat every LeaseTTL/3 and reads the member set every
-// pollInterval until Close.
+// memberLoop renews this member's heartbeat every LeaseTTL/3 (sooner when its use of a quota
+// changed much), reads the member set every pollInterval and divides the quotas anew, until
+// Close.
 func (c *Cluster) memberLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.pollInterval())
@@ -85,12 +87,14 @@ func (c *Cluster) memberLoop() {
 		if c.frozen.Load() {
 			continue
 		}
-		if time.Since(lastBeat) >= c.cfg.LeaseTTL/3 {
+		publish := c.sampleQuotas(time.Now())
+		if publish || time.Since(lastBeat) >= c.cfg.LeaseTTL/3 {
 			if c.heartbeat() {
 				lastBeat = time.Now()
 			}
 		}
 		c.refreshMembers()
+		c.divideQuotas(time.Now())
 	}
 }
 
@@ -100,16 +104,19 @@ func (c *Cluster) heartbeat() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL/3)
 	defer cancel()
 	key := memberKey(c.cfg.Node)
-	rev, err := c.leasesKV.Update(ctx, key, c.memberValue(), c.memberRev.Load())
+	quotas := c.publishedQuotas()
+	value := c.memberValue(quotas)
+	rev, err := c.leasesKV.Update(ctx, key, value, c.memberRev.Load())
 	if err == nil {
 		c.memberRev.Store(rev)
+		c.published(quotas, time.Now())
 		return true
 	}
 	if !casRefused(err) {
 		c.log.Warn("member heartbeat failed; retrying", "error", err)
 		return false
 	}
-	rev, err = c.leasesKV.Create(ctx, key, c.memberValue())
+	rev, err = c.leasesKV.Create(ctx, key, value)
 	if err != nil {
 		if casRefused(err) {
 			c.log.Error("another process holds this node's member key: two processes run with one cluster.node", "error", err)
@@ -120,31 +127,25 @@ func (c *Cluster) heartbeat() bool {
 	}
 	c.log.Warn("this member's key had expired (the process was cut off or stalled past lease_ttl); joined again")
 	c.memberRev.Store(rev)
+	c.published(quotas, time.Now())
 	return true
 }
 
-// refreshMembers reads the live members and, when the set changed, wakes everything waiting on
-// it (Acquire, lease handover).
+// refreshMembers reads the live members and the quota uses they publish and, when the set of
+// members changed, wakes everything waiting on it (Acquire, lease handover).
 func (c *Cluster) refreshMembers() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL/2)
 	defer cancel()
-	kl, err := c.leasesKV.ListKeysFiltered(ctx, "members.*")
+	names, quotas, err := c.readMembers(ctx)
 	if err != nil {
 		c.log.Warn("reading the members failed; retrying", "error", err)
 		return
 	}
-	names := []string{c.cfg.Node}
-	for k := range kl.Keys() {
-		names = append(names, strings.TrimPrefix(k, "members."))
-	}
-	_ = kl.Stop()
-	if ctx.Err() != nil {
-		c.log.Warn("reading the members timed out; retrying")
-		return
-	}
+	names = append(names, c.cfg.Node)
 	slices.Sort(names)
 	names = slices.Compact(names)
 	c.mu.Lock()
+	c.peerQuotas = quotas
 	if slices.Equal(names, c.members) {
 		c.mu.Unlock()
 		return
@@ -155,6 +156,42 @@ func (c *Cluster) refreshMembers() {
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
 	c.log.Info("members changed", "members", names, "before", old)
+}
+
+// readMembers reads every member key: the names of the live members (an expired key is gone
+// from the bucket) and the quota uses of the others.
+func (c *Cluster) readMembers(ctx context.Context) ([]string, map[string]map[string]quotaUse, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := c.leasesKV.Watch(ctx, "members.*", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, nil, fmt.Errorf("read bucket %s: %w", c.leasesKV.Bucket(), err)
+	}
+	defer func() { _ = w.Stop() }()
+	var names []string
+	quotas := map[string]map[string]quotaUse{}
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case e = <-w.Updates():
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("read bucket %s: %w", c.leasesKV.Bucket(), ctx.Err())
+		}
+		if e == nil {
+			return names, quotas, nil
+		}
+		name := strings.TrimPrefix(e.Key(), "members.")
+		names = append(names, name)
+		if name == c.cfg.Node {
+			continue
+		}
+		var m memberValue
+		if err := json.Unmarshal(e.Value(), &m); err != nil {
+			c.log.Warn("a member's key is unreadable; its quota use is not counted", "key", e.Key(), "error", err)
+			continue
+		}
+		quotas[name] = m.Quotas
+	}
 }
 
 // view returns the live members and a channel closed when they change.

@@ -41,7 +41,7 @@ func TestQuotaLimiterFollowsTheShare(t *testing.T) {
 }
 
 func TestQuotaLimiterWithoutShareHasTheWholeQuota(t *testing.T) {
-	for _, share := range []plugin.Share{nil, plugin.AllShare{}, plugin.Settings{}.ShareOf()} {
+	for _, share := range []plugin.Quota{nil, plugin.AllShare{}, plugin.Settings{}.ShareOf().Quota("PutAuditEvents/r/a", 4)} {
 		if got := plugin.NewQuotaLimiter(4, 1, share, nil).Limit(); got != 4 {
 			t.Errorf("share %T: Limit = %v; want 4", share, got)
 		}
@@ -52,7 +52,7 @@ func TestQuotaLimiterWithoutShareHasTheWholeQuota(t *testing.T) {
 // come at the higher rate.
 func TestQuotaLimiterWaitUsesTheNewRate(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, nil)).With("plugin", "lake")
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})).With("plugin", "lake")
 	share := plugintest.NewShare(0.001) // 1 call per 1000 s: a second call would wait
 	q := plugin.NewQuotaLimiter(1000, 1, share, log)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -76,3 +76,36 @@ func TestQuotaLimiterWaitUsesTheNewRate(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// Every call a Wait lets through is told to the quota, which is how a cluster learns each
+// member's use.
+func TestQuotaLimiterTellsTheQuotaOfEachCall(t *testing.T) {
+	share := plugintest.NewShare(1)
+	q := plugin.NewQuotaLimiter(1000, 1, share.Quota("k", 1000), nil)
+	for range 5 {
+		if err := q.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := share.Taken(); got != 5 {
+		t.Errorf("the quota was told of %d calls; want 5", got)
+	}
+	if got := share.Keys()["k"]; got != 1000 {
+		t.Errorf("the quota asked for is %v per second; want 1000", got)
+	}
+}
+
+// A quota key scopes by API and region and never shows a credential.
+func TestQuotaKeyHidesTheCredential(t *testing.T) {
+	a := plugin.QuotaKey("FilterLogEvents", "eu-west-1", "key:AKIAEXAMPLE@https://logs")
+	b := plugin.QuotaKey("FilterLogEvents", "eu-west-1", "key:AKIAOTHER@https://logs")
+	if a == b {
+		t.Errorf("two credentials give one key %q", a)
+	}
+	if !strings.HasPrefix(a, "FilterLogEvents/eu-west-1/") || strings.Contains(a, "AKIA") {
+		t.Errorf("key %q: want the API and region, and no credential", a)
+	}
+	if a != plugin.QuotaKey("FilterLogEvents", "eu-west-1", "key:AKIAEXAMPLE@https://logs") {
+		t.Error("the same scope gives two keys")
+	}
+}

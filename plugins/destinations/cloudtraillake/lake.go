@@ -139,7 +139,8 @@ func New(ctx context.Context, cfg *Config, set plugin.Settings) (*Destination, e
 	return &Destination{
 		cfg: cfg, set: set, maps: maps, account: account,
 		client: lakeapi.New(awsCfg, func(o *lakeapi.Options) { o.Region = region }),
-		calls:  plugin.NewQuotaLimiter(float64(cfg.CallsPerSecond), 1, set.ShareOf(), set.Logger),
+		calls: plugin.NewQuotaLimiter(float64(cfg.CallsPerSecond), 1,
+			set.ShareOf().Quota(plugin.QuotaKey("PutAuditEvents", region, account), float64(cfg.CallsPerSecond)), set.Logger),
 	}, nil
 }
 

@@ -70,7 +70,7 @@ func (l *limiters) get(identity, region string, rps float64, share plugin.Share,
 	if lim := l.m[k]; lim != nil {
 		return lim
 	}
-	lim := plugin.NewQuotaLimiter(rps, 1, share, log)
+	lim := plugin.NewQuotaLimiter(rps, 1, share.Quota(plugin.QuotaKey("FilterLogEvents", region, identity), rps), log)
 	l.m[k] = lim
 	return lim
 }

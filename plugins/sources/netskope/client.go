@@ -358,7 +358,8 @@ func (ps *pacers) get(c *client, ep endpoint, perSecond float64, share plugin.Sh
 		if len(ps.readers[key]) <= 1 {
 			share, log = plugin.AllShare{}, nil
 		}
-		p = &pacer{lim: plugin.NewQuotaLimiter(perSecond, 1, share, log)}
+		quota := share.Quota(plugin.QuotaKey("netskope:"+ep.String(), c.base, c.token), perSecond)
+		p = &pacer{lim: plugin.NewQuotaLimiter(perSecond, 1, quota, log)}
 		ps.m[rkey] = p
 	}
 	return p
