@@ -42,6 +42,7 @@ type Cluster struct {
 	instance string // tells this process's member key from another's with the same node name
 
 	memberRev atomic.Uint64
+	hbMu      sync.Mutex // one heartbeat at a time: memberLoop's and quotaLoop's
 	// frozen pauses every renewal (member heartbeat and leases), as if the process were
 	// stopped: tests use it to make a member lose its leases.
 	frozen atomic.Bool
@@ -115,8 +116,9 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error
 		return nil, err
 	}
 	c.refreshMembers() // Acquire starts from the live members, not from this node alone
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.memberLoop()
+	go c.quotaLoop()
 	log.Info("joined the cluster", "servers", nc.ConnectedUrlRedacted(), "lease_ttl", cfg.LeaseTTL, "replicas", cfg.Replicas)
 	return c, nil
 }
@@ -201,10 +203,12 @@ func (c *Cluster) bucket(ctx context.Context, cfg jetstream.KeyValueConfig) (jet
 	return openKVRetrying(ctx, c.js, cfg, c.log)
 }
 
-// attemptTimeout bounds one attempt at opening a bucket. Members started together on a new
-// NATS cluster create, bind and update the same bucket at once, and a JetStream request caught
-// in that race can go unanswered; a fresh attempt finds the bucket made.
-const attemptTimeout = 3 * time.Second
+// attemptTimeout bounds attempt n (from 0) at opening a bucket: a second, a second more each
+// time, at most three. Members started together on a new NATS cluster create, bind and update
+// the same bucket at once, and a JetStream request caught in that race can go unanswered; a
+// fresh attempt finds the bucket made. The first attempts are short, so that a lost answer
+// costs about a second; the later ones long, for a server slow to create a bucket.
+func attemptTimeout(n int) time.Duration { return min(time.Duration(n+1)*time.Second, 3*time.Second) }
 
 // placementGrace is how long a refused replica count is tried again: a NATS cluster that has
 // just started answers "no suitable peers for placement" until it has heard from its servers.
@@ -216,7 +220,7 @@ func openKVRetrying(ctx context.Context, js jetstream.JetStream, cfg jetstream.K
 	b := retry.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout(attempt))
 		kv, err := openKV(actx, js, cfg, log)
 		cancel()
 		// A replica count refused is final, unless the NATS cluster is still forming (its

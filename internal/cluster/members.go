@@ -70,9 +70,8 @@ func (c *Cluster) join(ctx context.Context) error {
 	}
 }
 
-// memberLoop renews this member's heartbeat every LeaseTTL/3 (sooner when its use of a quota
-// changed much), reads the member set every pollInterval and divides the quotas anew, until
-// Close.
+// memberLoop renews this member's heartbeat every LeaseTTL/3 and reads the member set every
+// pollInterval until Close (quotaLoop publishes a changed quota use sooner).
 func (c *Cluster) memberLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.pollInterval())
@@ -87,8 +86,7 @@ func (c *Cluster) memberLoop() {
 		if c.frozen.Load() {
 			continue
 		}
-		publish := c.sampleQuotas(time.Now())
-		if publish || time.Since(lastBeat) >= c.cfg.LeaseTTL/3 {
+		if time.Since(lastBeat) >= c.cfg.LeaseTTL/3 {
 			if c.heartbeat() {
 				lastBeat = time.Now()
 			}
@@ -101,6 +99,8 @@ func (c *Cluster) memberLoop() {
 // heartbeat renews the member key (compare-and-set on its revision). A key gone (this process
 // was cut off or frozen past the TTL) is created again.
 func (c *Cluster) heartbeat() bool {
+	c.hbMu.Lock()
+	defer c.hbMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL/3)
 	defer cancel()
 	key := memberKey(c.cfg.Node)

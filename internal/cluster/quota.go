@@ -1,10 +1,15 @@
 package cluster
 
 import (
+	"context"
+	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/logshipper/logshipper/internal/plugin"
 )
@@ -12,21 +17,23 @@ import (
 // How the members divide a quota (an API limit per account or tenant that every member calling
 // it draws on).
 //
-// Each member measures its use of each quota over a window (quotaWindow): the calls it made
-// and whether it was held back (its limiter made calls wait for more than a fifth of the
-// window: it would have called more). It publishes that use in its member key, at once when it
-// changed much, else with the heartbeat. Every member divides each quota among the live
+// Each member measures its use of each quota over a window (quotaWindow, a second): the calls
+// it made and whether it was held back (its limiter made calls wait for more than a fifth of
+// the window: it would have called more). It publishes that use in its member key, at once
+// when it changed much, else with the heartbeat, and watches the other members' keys, so that
+// a change is seen within milliseconds (and within pollInterval by the member listing if the
+// watch is down). Every member divides each quota among the live
 // members that published a use of it, by max-min fairness: a member held back asks for
-// everything, another for 1.25 × its rate (at least a floor, a quarter of an equal part, so
+// everything, another for 1.25 × its rate (at least a floor, a tenth of an equal part, so
 // that it can start calling again); every ask below an equal part is met, the rest is divided
 // equally among the larger ones, and what nobody asks for is divided equally among all. All
 // members compute the same division from the same published uses, so together they stay within
 // the quota; a member that finished its work leaves its part to the others, a member with
 // more work than the others gets more.
 //
-// A member's own ask grows only once the others can have read it (published, then
-// 2 × pollInterval), and shrinks at once: a member never takes a larger part before the others
-// made room for it.
+// A member's own ask grows only once the others can have read it (published, then half a
+// window), and shrinks at once: a member does not take a larger part before the others made
+// room for it.
 
 const (
 	// heldBackShare: a member whose calls waited on the limiter for more than this part of the
@@ -35,7 +42,7 @@ const (
 	// askHeadroom: a member not held back asks for its rate times this.
 	askHeadroom = 1.25
 	// floorShare: the least a member asks for, as a part of an equal division.
-	floorShare = 0.25
+	floorShare = 0.1
 )
 
 // quotaUse is a member's use of one quota over the last window, as published in its member key.
@@ -154,9 +161,91 @@ func (s memberShare) Quota(key string, perSecond float64) plugin.Quota {
 	return q
 }
 
-// quotaWindow is how long a member measures its use of a quota before publishing it anew.
+// quotaWindow is how long a member measures its use of a quota before publishing it anew: a
+// second (less with a lease TTL under 4 s).
 func (c *Cluster) quotaWindow() time.Duration {
-	return max(2*c.pollInterval(), 500*time.Millisecond)
+	return max(min(time.Second, c.cfg.LeaseTTL/4), 50*time.Millisecond)
+}
+
+// quotaLoop measures this member's use of its quotas every quarter window, publishes it when it
+// changed much, and divides the quotas anew on each measure and each change another member
+// publishes (read by watching the member keys), until Close.
+func (c *Cluster) quotaLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.quotaWindow() / 4)
+	defer t.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		w         jetstream.KeyWatcher
+		updates   <-chan jetstream.KeyValueEntry
+		lastWatch time.Time
+	)
+	defer func() {
+		if w != nil {
+			_ = w.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case e, ok := <-updates:
+			if !ok {
+				w, updates = nil, nil
+				continue
+			}
+			if e != nil && c.notePeer(e) {
+				c.divideQuotas(time.Now())
+			}
+			continue
+		case <-t.C:
+		}
+		if c.frozen.Load() {
+			continue
+		}
+		if w == nil && time.Since(lastWatch) >= c.pollInterval() {
+			lastWatch = time.Now()
+			var err error
+			if w, err = c.leasesKV.Watch(ctx, "members.*", jetstream.UpdatesOnly()); err != nil {
+				c.log.Debug("watching the members' quota use failed; the member listing reads it meanwhile", "error", err)
+				w = nil
+			} else {
+				updates = w.Updates()
+			}
+		}
+		now := time.Now()
+		if c.sampleQuotas(now) {
+			c.heartbeat()
+		}
+		c.divideQuotas(now)
+	}
+}
+
+// notePeer records the quota use another member published in e (a member key); it reports
+// whether e was another member's.
+func (c *Cluster) notePeer(e jetstream.KeyValueEntry) bool {
+	name := strings.TrimPrefix(e.Key(), "members.")
+	if name == c.cfg.Node {
+		return false
+	}
+	var m memberValue
+	if e.Operation() == jetstream.KeyValuePut {
+		if err := json.Unmarshal(e.Value(), &m); err != nil {
+			return false
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.peerQuotas == nil {
+		c.peerQuotas = map[string]map[string]quotaUse{}
+	}
+	if e.Operation() == jetstream.KeyValuePut {
+		c.peerQuotas[name] = m.Quotas
+	} else {
+		delete(c.peerQuotas, name)
+	}
+	return true
 }
 
 // sampleQuotas measures each quota's use over the window past and reports whether one changed
@@ -249,7 +338,7 @@ func (c *Cluster) divideLocked(q *quotaShare, now time.Time) float64 {
 	c.mu.Unlock()
 	n := len(others) + 1
 	own := q.pub.ask(q.perSecond, n)
-	if q.pubAt.IsZero() || now.Sub(q.pubAt) < 2*c.pollInterval() {
+	if q.pubAt.IsZero() || now.Sub(q.pubAt) < c.quotaWindow()/2 {
 		own = min(own, q.prev.ask(q.perSecond, n))
 	}
 	asks := []float64{own}
