@@ -171,7 +171,9 @@ func (a *App) build(reg *plugin.Registry) error {
 		switch p.Kind {
 		case plugin.KindSource:
 			if a.cluster != nil && !f.NodeLocal {
-				set.Partitions = a.cluster.MeteredPartitions(p.Name, set.Metrics.PartitionLag)
+				set.Partitions = a.cluster.MeteredPartitions(p.Name, cluster.PartitionMetrics{
+					Lag: set.Metrics.PartitionLag, Moves: set.Metrics.PartitionMoves, Owned: set.Metrics.PartitionsOwned(),
+				})
 			}
 			set.Dropper = &pipeline.Dropper{Name: p.Name, DLQ: a.dlq, Metrics: set.Metrics, Logger: set.Logger}
 			src, err := f.NewSource(p.Options, set)

@@ -381,13 +381,14 @@ func (c *Cluster) Partitions(pluginName string) plugin.Partitions {
 	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName)}
 }
 
-// MeteredPartitions is Partitions whose leases also show their partition's lag in lag: at each
-// renewal (every LeaseTTL/3) the time between the renewal and the progress its source reported
+// MeteredPartitions is Partitions whose leases also show in m. m.Lag: at each renewal (every
+// LeaseTTL/3) the time between the renewal and the progress its source reported
 // (plugin.ProgressLease), in seconds, under the partition key; the series is removed when the
 // lease ends (released, lost, handed over). A partition whose source reported no progress yet
-// has no series.
-func (c *Cluster) MeteredPartitions(pluginName string, lag LagGauge) plugin.Partitions {
-	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName), lag: lag}
+// has no series. m.Moves: each lease's start ("acquired") and end ("handed_over", "released",
+// "lost", "lost_at_release", "release_failed", "closed"), by event. m.Owned: the leases held.
+func (c *Cluster) MeteredPartitions(pluginName string, m PartitionMetrics) plugin.Partitions {
+	return newPartitions(c, pluginName, m)
 }
 
 // Node is this process's member name.

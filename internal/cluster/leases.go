@@ -21,7 +21,19 @@ type partitions struct {
 	c      *Cluster
 	plugin string
 	log    *slog.Logger
-	lag    LagGauge // nil: no lag metric
+	m      PartitionMetrics
+}
+
+// PartitionMetrics are where a member shows the partitions of one source it holds. A nil field
+// shows nothing.
+type PartitionMetrics struct {
+	// Lag is the lag of each partition held, at each renewal.
+	Lag LagGauge
+	// Moves counts the leases by event: every lease counts "acquired" when it starts and one
+	// end event (moveEnds) when it ends.
+	Moves MoveCounter
+	// Owned is the number of leases held: up at "acquired", down at the lease's end event.
+	Owned prometheus.Gauge
 }
 
 // LagGauge is where a member shows the lag of the partitions it holds: a gauge by partition
@@ -31,7 +43,55 @@ type LagGauge interface {
 	DeleteLabelValues(lvs ...string) bool
 }
 
-var _ LagGauge = (*prometheus.GaugeVec)(nil)
+// MoveCounter is where a member counts the moves of the partitions: a counter by event, as a
+// *prometheus.CounterVec with the one variable label "event".
+type MoveCounter interface {
+	WithLabelValues(lvs ...string) prometheus.Counter
+}
+
+var (
+	_ LagGauge    = (*prometheus.GaugeVec)(nil)
+	_ MoveCounter = (*prometheus.CounterVec)(nil)
+)
+
+// The events of PartitionMetrics.Moves: moveAcquired starts a lease, the others end it.
+const (
+	// moveAcquired: this member created the lease; the partition is its own.
+	moveAcquired = "acquired"
+	// moveHandedOver: the members changed, another member won the partition, and the source
+	// released it after draining: the lease key is deleted and the new owner takes it at once.
+	moveHandedOver = "handed_over"
+	// moveReleased: the source released the partition while it was still this member's (the
+	// source or the process stopped): the lease key is deleted.
+	moveReleased = "released"
+	// moveLost: no renewal succeeded within lease_ttl, or a renewal was refused because the
+	// lease had expired or been taken; another member may own the partition already.
+	moveLost = "lost"
+	// moveLostAtRelease: the source released the partition, but its lease had expired or been
+	// taken before: a loss seen only when deleting the key.
+	moveLostAtRelease = "lost_at_release"
+	// moveReleaseFailed: the source released the partition but deleting the lease key failed;
+	// the key expires within lease_ttl, and the next owner waits for that.
+	moveReleaseFailed = "release_failed"
+	// moveClosed: the cluster closed with the lease held; the key expires within lease_ttl.
+	moveClosed = "closed"
+)
+
+// moveEnds are the events that end a lease.
+func moveEnds() []string {
+	return []string{moveHandedOver, moveReleased, moveLost, moveLostAtRelease, moveReleaseFailed, moveClosed}
+}
+
+// newPartitions is one source's view of the leases, showing them in m. The counters of every
+// event start at 0, so that a rate of a move that never happened reads 0 rather than nothing.
+func newPartitions(c *Cluster, pluginName string, m PartitionMetrics) *partitions {
+	if m.Moves != nil {
+		for _, ev := range append(moveEnds(), moveAcquired) {
+			m.Moves.WithLabelValues(ev)
+		}
+	}
+	return &partitions{c: c, plugin: pluginName, log: c.log.With("plugin", pluginName), m: m}
+}
 
 var _ plugin.Partitions = (*partitions)(nil)
 
@@ -69,6 +129,10 @@ func (p *partitions) Acquire(ctx context.Context, key string) (plugin.Lease, err
 			switch {
 			case err == nil:
 				p.log.Info("partition acquired", "partition", key, "members", len(members))
+				p.counted(moveAcquired)
+				if p.m.Owned != nil {
+					p.m.Owned.Inc()
+				}
 				return p.start(ctx, key, lk, v, rev, now), nil
 			case casRefused(err):
 				if waitingFor != "lease" {
@@ -142,7 +206,6 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 	c := l.p.c
 	defer c.wg.Done()
 	defer close(l.done)
-	defer l.forgetLag()
 	ttl := c.cfg.LeaseTTL
 	log := l.p.log.With("partition", l.key)
 	id := l.p.plugin + "/" + l.key
@@ -170,10 +233,11 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 		select {
 		case <-l.release:
 			l.cancel(errReleased)
-			l.delete(rev, log)
+			l.end(l.delete(rev, handingOver, log))
 			return
 		case <-c.stop:
 			log.Warn("cluster closed with the partition still leased; the lease expires within lease_ttl", "lease_ttl", ttl)
+			l.end(moveClosed)
 			l.cancel(ErrClosed)
 			return
 		case <-changed:
@@ -183,8 +247,8 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 		now := time.Now()
 		if !now.Before(deadline) {
 			log.Warn("partition lost: no lease renewal succeeded within lease_ttl", "lease_ttl", ttl, "last_renewal", lastOK)
+			l.end(moveLost)
 			l.cancel(ErrLeaseLost)
-			l.forgetLag()
 			l.waitRelease()
 			return
 		}
@@ -209,8 +273,8 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 			l.setLag(now)
 		case casRefused(err):
 			log.Warn("partition lost: its lease expired or was taken before renewal", "error", err)
+			l.end(moveLost)
 			l.cancel(ErrLeaseLost)
-			l.forgetLag()
 			l.waitRelease()
 			return
 		default:
@@ -220,19 +284,36 @@ func (l *lease) run(rev uint64, lastOK time.Time) {
 	}
 }
 
+// counted counts one move of event.
+func (p *partitions) counted(event string) {
+	if p.m.Moves != nil {
+		p.m.Moves.WithLabelValues(event).Inc()
+	}
+}
+
+// end is the lease's end on this member, by event (one of moveEnds): the move is counted, the
+// lease no longer counts as owned and its lag series goes. run calls it once, on its way out.
+func (l *lease) end(event string) {
+	l.p.counted(event)
+	if l.p.m.Owned != nil {
+		l.p.m.Owned.Dec()
+	}
+	l.forgetLag()
+}
+
 // setLag sets the partition's lag gauge to the time between now and the progress written by
 // the renewal at now, when the source reported progress.
 func (l *lease) setLag(now time.Time) {
-	if l.p.lag == nil || l.val.Progress.IsZero() {
+	if l.p.m.Lag == nil || l.val.Progress.IsZero() {
 		return
 	}
-	l.p.lag.WithLabelValues(l.key).Set(max(0, now.Sub(l.val.Progress).Seconds()))
+	l.p.m.Lag.WithLabelValues(l.key).Set(max(0, now.Sub(l.val.Progress).Seconds()))
 }
 
 // forgetLag removes the partition's lag gauge: this member no longer holds it.
 func (l *lease) forgetLag() {
-	if l.p.lag != nil {
-		l.p.lag.DeleteLabelValues(l.key)
+	if l.p.m.Lag != nil {
+		l.p.m.Lag.DeleteLabelValues(l.key)
 	}
 }
 
@@ -248,18 +329,25 @@ func (l *lease) waitRelease() {
 	}
 }
 
-// delete removes the lease key if it still has the revision this member wrote.
-func (l *lease) delete(rev uint64, log *slog.Logger) {
+// delete removes the lease key if it still has the revision this member wrote, and returns the
+// lease's end event: moveHandedOver or moveReleased (as handingOver says) once the key is gone.
+func (l *lease) delete(rev uint64, handingOver bool, log *slog.Logger) string {
 	c := l.p.c
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LeaseTTL)
 	defer cancel()
 	err := c.leasesKV.Delete(ctx, l.lk, jetstream.LastRevision(rev))
 	switch {
+	case err == nil && handingOver:
+		log.Info("partition released to its new owner", "event", moveHandedOver)
+		return moveHandedOver
 	case err == nil:
-		log.Info("partition released")
+		log.Info("partition released", "event", moveReleased)
+		return moveReleased
 	case casRefused(err):
-		log.Warn("partition released, but its lease had already expired or been taken", "error", err)
+		log.Warn("partition released, but its lease had already expired or been taken", "event", moveLostAtRelease, "error", err)
+		return moveLostAtRelease
 	default:
-		log.Warn("deleting the released lease failed; it expires within lease_ttl", "error", fmt.Errorf("delete %s: %w", l.lk, err))
+		log.Warn("deleting the released lease failed; it expires within lease_ttl", "event", moveReleaseFailed, "error", fmt.Errorf("delete %s: %w", l.lk, err))
+		return moveReleaseFailed
 	}
 }

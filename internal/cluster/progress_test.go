@@ -41,7 +41,7 @@ func TestLeaseProgressInStatusAndLagGauge(t *testing.T) {
 	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lag_seconds"}, []string{"partition"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	l, err := a.MeteredPartitions("src", lag).Acquire(ctx, "alerts/dlp")
+	l, err := a.MeteredPartitions("src", PartitionMetrics{Lag: lag}).Acquire(ctx, "alerts/dlp")
 	if err != nil {
 		t.Fatal(err)
 	}

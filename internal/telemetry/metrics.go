@@ -23,6 +23,8 @@ import (
 //	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
 //	logshipper_partition_lag_seconds{plugin,partition} cluster mode: how far behind the present a partition this member holds is
+//	logshipper_partition_moves_total{plugin,event}     cluster mode: partition leases this member acquired or ended, by event
+//	logshipper_partitions_owned{plugin}                cluster mode: partition leases this member holds
 //
 // In cluster mode every series, the Go runtime's and the process's included, also carries
 // `node`, the member's name (NewNodeMetrics), so that the series of several processes scraped
@@ -45,6 +47,8 @@ type Metrics struct {
 	spoolBytes  *prometheus.GaugeVec
 	up          *prometheus.GaugeVec
 	lag         *prometheus.GaugeVec
+	moves       *prometheus.CounterVec
+	owned       *prometheus.GaugeVec
 }
 
 // NewMetrics creates the collectors on a fresh registry (no global state), with the Go runtime
@@ -76,6 +80,8 @@ func NewNodeMetrics(version, node string) *Metrics {
 	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
 	m.lag = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partition_lag_seconds", Help: "Cluster mode: the time between a lease renewal and the latest data of the partition delivered and saved, for each partition this member holds."}, []string{"plugin", "partition"})).(*prometheus.GaugeVec)
+	m.moves = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_partition_moves_total", Help: "Cluster mode: partition leases this member acquired (event acquired) or that ended (handed_over, released, lost, lost_at_release, release_failed, closed), by event."}, []string{"plugin", "event"})).(*prometheus.CounterVec)
+	m.owned = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partitions_owned", Help: "Cluster mode: partition leases this member holds."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
 	reg.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info.WithLabelValues(version).Set(1)
@@ -85,21 +91,23 @@ func NewNodeMetrics(version, node string) *Metrics {
 // Plugin returns the collectors of one plugin instance.
 func (m *Metrics) Plugin(name string) *PluginMetrics {
 	return &PluginMetrics{
-		Received:     m.received.WithLabelValues(name),
-		Sent:         m.sent.WithLabelValues(name),
-		Errors:       m.errors.WithLabelValues(name),
-		Retries:      m.retries.WithLabelValues(name),
-		BatchSize:    m.batch.WithLabelValues(name),
-		Latency:      m.latency.WithLabelValues(name),
-		Queue:        m.queue.WithLabelValues(name),
-		Checkpoints:  m.checkpoints.WithLabelValues(name),
-		Late:         m.late.WithLabelValues(name),
-		Spooled:      m.spooled.WithLabelValues(name),
-		SpoolBytes:   m.spoolBytes.WithLabelValues(name),
-		dropped:      m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
-		repaired:     m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
-		up:           m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
-		PartitionLag: m.lag.MustCurryWith(prometheus.Labels{"plugin": name}),
+		Received:       m.received.WithLabelValues(name),
+		Sent:           m.sent.WithLabelValues(name),
+		Errors:         m.errors.WithLabelValues(name),
+		Retries:        m.retries.WithLabelValues(name),
+		BatchSize:      m.batch.WithLabelValues(name),
+		Latency:        m.latency.WithLabelValues(name),
+		Queue:          m.queue.WithLabelValues(name),
+		Checkpoints:    m.checkpoints.WithLabelValues(name),
+		Late:           m.late.WithLabelValues(name),
+		Spooled:        m.spooled.WithLabelValues(name),
+		SpoolBytes:     m.spoolBytes.WithLabelValues(name),
+		dropped:        m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
+		repaired:       m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
+		up:             m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
+		PartitionLag:   m.lag.MustCurryWith(prometheus.Labels{"plugin": name}),
+		PartitionMoves: m.moves.MustCurryWith(prometheus.Labels{"plugin": name}),
+		owned:          m.owned.MustCurryWith(prometheus.Labels{"plugin": name}),
 	}
 }
 
@@ -119,10 +127,14 @@ type PluginMetrics struct {
 	// PartitionLag is logshipper_partition_lag_seconds of this instance, by partition: the
 	// cluster membership sets it for the partitions this member holds.
 	PartitionLag *prometheus.GaugeVec
+	// PartitionMoves is logshipper_partition_moves_total of this instance, by event: the
+	// cluster membership counts the leases of its partitions as they start and end.
+	PartitionMoves *prometheus.CounterVec
 
 	dropped  *prometheus.CounterVec
 	repaired *prometheus.CounterVec
 	up       *prometheus.GaugeVec
+	owned    *prometheus.GaugeVec
 }
 
 // Dropped counts n records dropped for reason.
@@ -154,9 +166,14 @@ func (p *PluginMetrics) Up(kind string, up bool) {
 	p.up.WithLabelValues(kind).Set(v)
 }
 
+// PartitionsOwned returns logshipper_partitions_owned of this instance, which the cluster
+// membership keeps at the number of partition leases the member holds. The series exists from
+// the first call on: an instance that reads no partitions has none.
+func (p *PluginMetrics) PartitionsOwned() prometheus.Gauge { return p.owned.WithLabelValues() }
+
 // Counts returns the current value of every counter and gauge named logshipper_*, keyed by
 // metric name and then by the value of the `plugin` label (with `/reason` appended for drops and
-// repairs, `/partition` for partition lags).
+// repairs, `/partition` for partition lags, `/event` for partition moves).
 // It serves summaries such as the demo's; Prometheus scrapes /metrics.
 func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 	fams, err := m.Registry.Gather()
@@ -175,7 +192,7 @@ func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 				switch l.GetName() {
 				case "plugin":
 					key = l.GetValue() + key
-				case "reason", "partition":
+				case "reason", "partition", "event":
 					key += "/" + l.GetValue()
 				}
 			}

@@ -48,6 +48,9 @@ func TestMetricsSchemeAndCounts(t *testing.T) {
 	dst.Up("destination", true)
 	src.PartitionLag.WithLabelValues("alerts/dlp").Set(3)
 	src.PartitionLag.WithLabelValues("events/page").Set(5)
+	src.PartitionMoves.WithLabelValues("acquired").Add(3)
+	src.PartitionMoves.WithLabelValues("handed_over").Inc()
+	src.PartitionsOwned().Set(2)
 	if v := testutil.ToFloat64(dst.DroppedCounter("refused")); v != 1 {
 		t.Fatalf("refused = %v", v)
 	}
@@ -67,10 +70,17 @@ func TestMetricsSchemeAndCounts(t *testing.T) {
 		{"logshipper_plugin_up", "lake", 1},
 		{"logshipper_partition_lag_seconds", "tenant-a/alerts/dlp", 3},
 		{"logshipper_partition_lag_seconds", "tenant-a/events/page", 5},
+		{"logshipper_partition_moves_total", "tenant-a/acquired", 3},
+		{"logshipper_partition_moves_total", "tenant-a/handed_over", 1},
+		{"logshipper_partitions_owned", "tenant-a", 2},
 	} {
 		if got := c[tc.metric][tc.key]; got != tc.want {
 			t.Errorf("%s[%s] = %v, want %v", tc.metric, tc.key, got, tc.want)
 		}
+	}
+	// Only the instance that holds partitions has an owned gauge.
+	if _, ok := c["logshipper_partitions_owned"]["lake"]; ok {
+		t.Errorf("lake, which reads no partitions, has a logshipper_partitions_owned series")
 	}
 	n, err := testutil.GatherAndCount(m.Registry, "logshipper_build_info")
 	if err != nil || n != 1 {
@@ -91,6 +101,8 @@ func TestNodeLabel(t *testing.T) {
 		t.Run("node="+tt.node, func(t *testing.T) {
 			m := NewNodeMetrics("v1", tt.node)
 			m.Plugin("lake").Sent.Add(2)
+			m.Plugin("in").PartitionMoves.WithLabelValues("acquired").Inc()
+			m.Plugin("in").PartitionsOwned().Inc()
 			fams, err := m.Registry.Gather()
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +122,7 @@ func TestNodeLabel(t *testing.T) {
 					seen[f.GetName()] = true
 				}
 			}
-			for _, name := range []string{"logshipper_records_sent_total", "logshipper_build_info", "go_goroutines"} {
+			for _, name := range []string{"logshipper_records_sent_total", "logshipper_partition_moves_total", "logshipper_partitions_owned", "logshipper_build_info", "go_goroutines"} {
 				if !seen[name] {
 					t.Errorf("no series %s", name)
 				}
