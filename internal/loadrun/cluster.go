@@ -40,6 +40,8 @@ func clusterSection(urls []string, ttl time.Duration) string {
 type partitioned interface {
 	// plugin is the source's plugin name, as its leases name it.
 	plugin() string
+	// farEnd says where a delivered record is ("stored in the lake").
+	farEnd() string
 	// delivered counts the distinct wanted records the far end holds, by partition key.
 	delivered() map[string]int64
 	// wanted counts the wanted records by partition key.
@@ -60,6 +62,8 @@ type Takeover struct {
 	First map[string]time.Duration
 	// Sampling is how often the far end was read after the kill (the resolution of First).
 	Sampling time.Duration
+	// FarEnd says where First's records are ("stored in the lake").
+	FarEnd string
 }
 
 // Range is the earliest and the latest of the partitions' times in d, and how many there are.

@@ -319,7 +319,7 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 				return res, fmt.Errorf("loadrun: the owner %q is none of the members", victim)
 			}
 			res.Kills++
-			tk = &Takeover{Victim: victim, Partitions: parts, Sampling: sampling}
+			tk = &Takeover{Victim: victim, Partitions: parts, Sampling: sampling, FarEnd: pj.farEnd()}
 			logf("kill -9 %s at %d of %d delivered; it owned %d partitions with records left: %s", victim, got, j.want(), len(parts), strings.Join(parts, ", "))
 		}
 		if p := members[0].p; !nextKill.IsZero() && (time.Now().After(nextKill) || res.Kills == 0 && firstKillAt >= 0 && got >= firstKillAt) {
@@ -395,8 +395,8 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		res.Takeover = tk
 		lo, hi, n := Range(tk.First)
 		alo, ahi, an := Range(tk.Acquired)
-		logf("takeover of %s's %d partitions: acquired by another member %s–%s after the kill (%d), first new record in the lake %s–%s after it (%d)",
-			tk.Victim, len(tk.Partitions), alo.Round(time.Millisecond), ahi.Round(time.Millisecond), an, lo.Round(time.Millisecond), hi.Round(time.Millisecond), n)
+		logf("takeover of %s's %d partitions: acquired by another member %s–%s after the kill (%d), first new record %s %s–%s after it (%d)",
+			tk.Victim, len(tk.Partitions), alo.Round(time.Millisecond), ahi.Round(time.Millisecond), an, tk.FarEnd, lo.Round(time.Millisecond), hi.Round(time.Millisecond), n)
 	}
 	if res.Floor, err = j.floor(dir); err != nil {
 		logf("no floor: %v", err)
