@@ -154,26 +154,8 @@ func (j *cloudTrailJourney) want() int64 { return int64(len(j.recs)) }
 func (j *cloudTrailJourney) got() int64  { return j.rcv.unique.Load() }
 
 func (j *cloudTrailJourney) finish(r *Result) {
-	j.rcv.mu.Lock()
-	defer j.rcv.mu.Unlock()
-	for _, a := range j.rcv.seen {
-		switch n := a.n; {
-		case n == 0:
-			r.Lost++
-		case n > 1:
-			r.Twice++
-			r.Got++
-		default:
-			r.Got++
-		}
-	}
+	j.rcv.count(r)
 	r.Faults = cloudWatchFaults(j.sim.Logs.Stats())
-	if n := j.rcv.unknown.Load(); n > 0 {
-		r.Note += fmt.Sprintf(" %d messages without a known externalId.", n)
-	}
-	if n := j.rcv.bad.Load(); n > 0 {
-		r.Note += fmt.Sprintf(" %d connections sent something that is not syslog.", n)
-	}
 }
 
 func (j *cloudTrailJourney) floor(dir string) (Floor, error) { return measureFloor(dir, j.recs) }
@@ -355,6 +337,30 @@ func (r *receiver) take(msg []byte) {
 	case a.n == 1:
 		r.unique.Add(1)
 		r.byPart[a.part].Add(1)
+	}
+}
+
+// count adds to res the expected ids that arrived (Got), those that did not (Lost), those that
+// arrived more than once (Twice: syslog is at least once), and notes what was not expected.
+func (r *receiver) count(res *Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.seen {
+		switch n := a.n; {
+		case n == 0:
+			res.Lost++
+		case n > 1:
+			res.Twice++
+			res.Got++
+		default:
+			res.Got++
+		}
+	}
+	if n := r.unknown.Load(); n > 0 {
+		res.Note += fmt.Sprintf(" %d messages without a known externalId.", n)
+	}
+	if n := r.bad.Load(); n > 0 {
+		res.Note += fmt.Sprintf(" %d connections sent something that is not syslog.", n)
 	}
 }
 
