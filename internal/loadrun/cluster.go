@@ -124,6 +124,18 @@ func chooseVictim(own map[string]string, left func(part string) bool) (string, [
 	return victim, parts
 }
 
+// heldBy is the partitions with records left whose lease names owner in own, sorted.
+func heldBy(own map[string]string, owner string, left func(part string) bool) []string {
+	var parts []string
+	for part, o := range own {
+		if o == owner && left(part) {
+			parts = append(parts, part)
+		}
+	}
+	slices.Sort(parts)
+	return parts
+}
+
 // acquired reads a member's JSON log for its "partition acquired" lines of plugin after since:
 // partition → when.
 func acquired(path, plugin string, since time.Time) (map[string]time.Time, error) {
