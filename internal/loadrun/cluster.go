@@ -51,7 +51,8 @@ type partitioned interface {
 // Takeover is what a cluster crash run measured of its one SIGKILL.
 type Takeover struct {
 	Victim string
-	// Partitions are the victim's partitions that still had records to deliver at the kill.
+	// Partitions are the partitions with records left to deliver at the kill whose lease still
+	// named the victim once it was dead.
 	Partitions []string
 	// Acquired is, per partition, the time from the kill to the "partition acquired" line of
 	// the member that took it (the time in that member's log); Owner that member.
