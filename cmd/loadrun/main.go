@@ -3,7 +3,7 @@
 // which builds the shipper and runs them all).
 //
 //	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope,cloudtrail -modes plain,fault,crash
-//	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope -modes plain,crash -cluster 3
+//	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope,cloudtrail -modes plain,crash -cluster 3
 package main
 
 import (

@@ -40,6 +40,8 @@ func clusterSection(urls []string, ttl time.Duration) string {
 type partitioned interface {
 	// plugin is the source's plugin name, as its leases name it.
 	plugin() string
+	// farEnd says where a delivered record is ("stored in the lake").
+	farEnd() string
 	// delivered counts the distinct wanted records the far end holds, by partition key.
 	delivered() map[string]int64
 	// wanted counts the wanted records by partition key.
@@ -49,7 +51,8 @@ type partitioned interface {
 // Takeover is what a cluster crash run measured of its one SIGKILL.
 type Takeover struct {
 	Victim string
-	// Partitions are the victim's partitions that still had records to deliver at the kill.
+	// Partitions are the partitions with records left to deliver at the kill whose lease still
+	// named the victim once it was dead.
 	Partitions []string
 	// Acquired is, per partition, the time from the kill to the "partition acquired" line of
 	// the member that took it (the time in that member's log); Owner that member.
@@ -60,6 +63,8 @@ type Takeover struct {
 	First map[string]time.Duration
 	// Sampling is how often the far end was read after the kill (the resolution of First).
 	Sampling time.Duration
+	// FarEnd says where First's records are ("stored in the lake").
+	FarEnd string
 }
 
 // Range is the earliest and the latest of the partitions' times in d, and how many there are.
@@ -118,6 +123,18 @@ func chooseVictim(own map[string]string, left func(part string) bool) (string, [
 	parts := by[victim]
 	slices.Sort(parts)
 	return victim, parts
+}
+
+// heldBy is the partitions with records left whose lease names owner in own, sorted.
+func heldBy(own map[string]string, owner string, left func(part string) bool) []string {
+	var parts []string
+	for part, o := range own {
+		if o == owner && left(part) {
+			parts = append(parts, part)
+		}
+	}
+	slices.Sort(parts)
+	return parts
 }
 
 // acquired reads a member's JSON log for its "partition acquired" lines of plugin after since:

@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -303,13 +304,15 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 			}
 			now := pj.delivered()
 			want := pj.wanted()
-			victim, parts := chooseVictim(own, func(part string) bool { return now[part] < want[part] })
+			left := func(part string) bool { return now[part] < want[part] }
+			victim, parts := chooseVictim(own, left)
 			if victim == "" {
 				return res, fmt.Errorf("loadrun: no member owns a partition with records left (%d leases)", len(own))
 			}
+			var atKill map[string]int64
 			for _, m := range members {
 				if m.node == victim {
-					base = pick(pj.delivered(), parts)
+					atKill = pj.delivered()
 					killAt = time.Now()
 					use.add(m.p.kill9())
 					m.dead = true
@@ -318,8 +321,20 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 			if killAt.IsZero() {
 				return res, fmt.Errorf("loadrun: the owner %q is none of the members", victim)
 			}
+			// The partitions to time are those whose lease still names the victim after the
+			// kill: it may have handed some over (the first member to join takes every
+			// partition, then hands them to their owners) between the read above and the kill,
+			// and a dead member releases nothing.
+			if own, err = owners(ctx, urls, o.LeaseTTL, pj.plugin()); err != nil {
+				return res, fmt.Errorf("loadrun: reading the partitions' owners after the kill: %w", err)
+			}
+			if held := heldBy(own, victim, left); !slices.Equal(held, parts) {
+				logf("%s's partitions with records left changed hands before the kill: %s, not %s", victim, strings.Join(held, ", "), strings.Join(parts, ", "))
+				parts = held
+			}
+			base = pick(atKill, parts)
 			res.Kills++
-			tk = &Takeover{Victim: victim, Partitions: parts, Sampling: sampling}
+			tk = &Takeover{Victim: victim, Partitions: parts, Sampling: sampling, FarEnd: pj.farEnd()}
 			logf("kill -9 %s at %d of %d delivered; it owned %d partitions with records left: %s", victim, got, j.want(), len(parts), strings.Join(parts, ", "))
 		}
 		if p := members[0].p; !nextKill.IsZero() && (time.Now().After(nextKill) || res.Kills == 0 && firstKillAt >= 0 && got >= firstKillAt) {
@@ -395,8 +410,8 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		res.Takeover = tk
 		lo, hi, n := Range(tk.First)
 		alo, ahi, an := Range(tk.Acquired)
-		logf("takeover of %s's %d partitions: acquired by another member %s–%s after the kill (%d), first new record in the lake %s–%s after it (%d)",
-			tk.Victim, len(tk.Partitions), alo.Round(time.Millisecond), ahi.Round(time.Millisecond), an, lo.Round(time.Millisecond), hi.Round(time.Millisecond), n)
+		logf("takeover of %s's %d partitions: acquired by another member %s–%s after the kill (%d), first new record %s %s–%s after it (%d)",
+			tk.Victim, len(tk.Partitions), alo.Round(time.Millisecond), ahi.Round(time.Millisecond), an, tk.FarEnd, lo.Round(time.Millisecond), hi.Round(time.Millisecond), n)
 	}
 	if res.Floor, err = j.floor(dir); err != nil {
 		logf("no floor: %v", err)

@@ -35,6 +35,7 @@ func TestSmallRuns(t *testing.T) {
 		{"cloudtrail", Fault, 3000, 0},
 		{"cloudtrail", Crash, 60000, 0}, // long enough for the kills to land
 		{"netskope", Crash, 60000, 3},   // one member killed, its partitions taken over
+		{"cloudtrail", Crash, 60000, 3}, // the same, the partitions counted at the syslog receiver
 	} {
 		t.Run(fmt.Sprintf("%s/%s/cluster%d", tc.journey, tc.mode, tc.cluster), func(t *testing.T) {
 			o := Options{

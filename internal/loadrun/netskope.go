@@ -193,6 +193,8 @@ var _ partitioned = (*netskopeJourney)(nil)
 
 func (j *netskopeJourney) plugin() string { return "netskope" }
 
+func (j *netskopeJourney) farEnd() string { return "stored in the lake" }
+
 func (j *netskopeJourney) delivered() map[string]int64 {
 	out := map[string]int64{}
 	for id := range j.sim.Lake.StoredIDs() {

@@ -73,9 +73,9 @@ func WriteTable(w io.Writer, rs []Result) {
 		if tk := r.Takeover; tk != nil {
 			alo, ahi, an := Range(tk.Acquired)
 			lo, hi, n := Range(tk.First)
-			fmt.Fprintf(&b, "\n- %s/%s%s: killed %s, which owned %d partitions with records left (%s); taken over (\"partition acquired\" in the new owner's log) %.1f–%.1f s after the kill (%d of them); first new record of one of them stored in the lake %.1f–%.1f s after the kill (%d of them; sampled every %s)",
+			fmt.Fprintf(&b, "\n- %s/%s%s: killed %s, which owned %d partitions with records left (%s); taken over (\"partition acquired\" in the new owner's log) %.1f–%.1f s after the kill (%d of them); first new record of one of them %s %.1f–%.1f s after the kill (%d of them; sampled every %s)",
 				r.Journey, r.Mode, r.procs(), tk.Victim, len(tk.Partitions), strings.Join(tk.Partitions, ", "),
-				alo.Seconds(), ahi.Seconds(), an, lo.Seconds(), hi.Seconds(), n, tk.Sampling)
+				alo.Seconds(), ahi.Seconds(), an, tk.FarEnd, lo.Seconds(), hi.Seconds(), n, tk.Sampling)
 		}
 	}
 	b.WriteString("\n")

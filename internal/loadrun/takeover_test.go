@@ -31,6 +31,25 @@ func TestChooseVictim(t *testing.T) {
 	}
 }
 
+// TestHeldBy: after the kill, the partitions timed are those whose lease still names the victim
+// and that have records left; one it handed over before the kill is not.
+func TestHeldBy(t *testing.T) {
+	own := map[string]string{"a": "ls1", "b": "ls2", "c": "ls1", "d": "ls1"}
+	left := func(p string) bool { return p != "d" }
+	for _, tc := range []struct {
+		owner string
+		want  []string
+	}{
+		{"ls1", []string{"a", "c"}},
+		{"ls2", []string{"b"}},
+		{"ls3", nil},
+	} {
+		if got := heldBy(own, tc.owner, left); !slices.Equal(got, tc.want) {
+			t.Errorf("heldBy(%s) = %v; want %v", tc.owner, got, tc.want)
+		}
+	}
+}
+
 // TestMeasureTakeover: the acquisition is read from the other members' logs (the victim's own
 // and lines before the kill left out), and the first record counts only from a sample taken
 // once the new owner held the partition, so an answer still in flight at the kill is not taken
