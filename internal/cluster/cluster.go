@@ -42,7 +42,8 @@ type Cluster struct {
 	instance string // tells this process's member key from another's with the same node name
 
 	memberRev atomic.Uint64
-	hbMu      sync.Mutex // one heartbeat at a time: memberLoop's and quotaLoop's
+	hbMu      sync.Mutex  // one heartbeat at a time: memberLoop's and quotaLoop's
+	watching  atomic.Bool // quotaLoop watches the member keys
 	// frozen pauses every renewal (member heartbeat and leases), as if the process were
 	// stopped: tests use it to make a member lose its leases.
 	frozen atomic.Bool

@@ -33,3 +33,21 @@ func TestMembersStartedTogetherAllJoin(t *testing.T) {
 		}
 	}
 }
+
+// A member that joins is seen by the others at once, through their watch of the member keys,
+// not at their next listing of the members (a tenth of lease_ttl: 12 s here).
+func TestJoinSeenAtOnce(t *testing.T) {
+	nats := clustertest.Start(t, 3)
+	const ttl = 120 * time.Second
+	a := join(t, testConfig(nats, "seen", "a", ttl))
+	// The watch starts at a's first quota tick: wait for it, so that b's key is a change.
+	waitFor(t, 10*time.Second, "a to watch the member keys", func() bool {
+		return a.watching.Load()
+	})
+	b := join(t, testConfig(nats, "seen", "b", ttl))
+	waitFor(t, 3*time.Second, "a to see b join", func() bool {
+		m, _ := a.view()
+		return len(m) == 2
+	})
+	_ = b
+}

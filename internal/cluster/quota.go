@@ -169,7 +169,9 @@ func (c *Cluster) quotaWindow() time.Duration {
 
 // quotaLoop measures this member's use of its quotas every quarter window, publishes it when it
 // changed much, and divides the quotas anew on each measure and each change another member
-// publishes (read by watching the member keys), until Close.
+// publishes, until Close. It watches the member keys: a member that joins is seen at once
+// (memberLoop's listing sees the members that die, and is the fallback while the watch is
+// down).
 func (c *Cluster) quotaLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.quotaWindow() / 4)
@@ -193,11 +195,18 @@ func (c *Cluster) quotaLoop() {
 		case e, ok := <-updates:
 			if !ok {
 				w, updates = nil, nil
+				c.watching.Store(false)
 				continue
 			}
-			if e != nil && c.notePeer(e) {
-				c.divideQuotas(time.Now())
+			if e == nil || c.frozen.Load() {
+				continue
 			}
+			if joined := c.notePeer(e); joined {
+				// A member joined: read the members now rather than at the next poll, so
+				// that partitions move to it (and quotas are divided) within milliseconds.
+				c.refreshMembers()
+			}
+			c.divideQuotas(time.Now())
 			continue
 		case <-t.C:
 		}
@@ -212,6 +221,7 @@ func (c *Cluster) quotaLoop() {
 				w = nil
 			} else {
 				updates = w.Updates()
+				c.watching.Store(true)
 			}
 		}
 		now := time.Now()
@@ -223,8 +233,8 @@ func (c *Cluster) quotaLoop() {
 }
 
 // notePeer records the quota use another member published in e (a member key); it reports
-// whether e was another member's.
-func (c *Cluster) notePeer(e jetstream.KeyValueEntry) bool {
+// whether e is the key of a member not among the live members yet (it joined).
+func (c *Cluster) notePeer(e jetstream.KeyValueEntry) (joined bool) {
 	name := strings.TrimPrefix(e.Key(), "members.")
 	if name == c.cfg.Node {
 		return false
@@ -240,12 +250,12 @@ func (c *Cluster) notePeer(e jetstream.KeyValueEntry) bool {
 	if c.peerQuotas == nil {
 		c.peerQuotas = map[string]map[string]quotaUse{}
 	}
-	if e.Operation() == jetstream.KeyValuePut {
-		c.peerQuotas[name] = m.Quotas
-	} else {
+	if e.Operation() != jetstream.KeyValuePut {
 		delete(c.peerQuotas, name)
+		return false
 	}
-	return true
+	c.peerQuotas[name] = m.Quotas
+	return !slices.Contains(c.members, name)
 }
 
 // sampleQuotas measures each quota's use over the window past and reports whether one changed
