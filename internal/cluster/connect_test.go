@@ -40,7 +40,7 @@ func TestJoinSeenAtOnce(t *testing.T) {
 	nats := clustertest.Start(t, 3)
 	const ttl = 120 * time.Second
 	a := join(t, testConfig(nats, "seen", "a", ttl))
-	// The watch starts at a's first quota tick: wait for it, so that b's key is a change.
+	// Wait for a's watch, so that b's key is a change, not a present value.
 	waitFor(t, 10*time.Second, "a to watch the member keys", func() bool {
 		return a.watching.Load()
 	})

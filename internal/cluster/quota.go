@@ -183,11 +183,25 @@ func (c *Cluster) quotaLoop() {
 		updates   <-chan jetstream.KeyValueEntry
 		lastWatch time.Time
 	)
+	// watch starts the watch of the member keys. It begins with their present values, so a
+	// member that joined between Connect's listing and the watch is seen too.
+	watch := func() {
+		lastWatch = time.Now()
+		var err error
+		if w, err = c.leasesKV.Watch(ctx, "members.*"); err != nil {
+			c.log.Debug("watching the member keys failed; the member listing reads them meanwhile", "error", err)
+			w = nil
+			return
+		}
+		updates = w.Updates()
+		c.watching.Store(true)
+	}
 	defer func() {
 		if w != nil {
 			_ = w.Stop()
 		}
 	}()
+	watch()
 	for {
 		select {
 		case <-c.stop:
@@ -199,7 +213,7 @@ func (c *Cluster) quotaLoop() {
 				continue
 			}
 			if e == nil || c.frozen.Load() {
-				continue
+				continue // nil: the present values have all been read
 			}
 			if joined := c.notePeer(e); joined {
 				// A member joined: read the members now rather than at the next poll, so
@@ -214,15 +228,7 @@ func (c *Cluster) quotaLoop() {
 			continue
 		}
 		if w == nil && time.Since(lastWatch) >= c.pollInterval() {
-			lastWatch = time.Now()
-			var err error
-			if w, err = c.leasesKV.Watch(ctx, "members.*", jetstream.UpdatesOnly()); err != nil {
-				c.log.Debug("watching the members' quota use failed; the member listing reads it meanwhile", "error", err)
-				w = nil
-			} else {
-				updates = w.Updates()
-				c.watching.Store(true)
-			}
+			watch()
 		}
 		now := time.Now()
 		if c.sampleQuotas(now) {
