@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/rules"
 	"github.com/logshipper/logshipper/internal/telemetry"
@@ -54,6 +55,14 @@ type Options struct {
 	// CloseTimeout bounds, after the shutdown timeout, the wait for plugins to stop and for
 	// destinations to close; 10s when zero.
 	CloseTimeout time.Duration
+	// Recent, when set, is given the records each source publishes (it keeps the last few,
+	// for the console's rule tests).
+	Recent RecordKeeper
+}
+
+// RecordKeeper keeps copies of the last records a source published (internal/recent).
+type RecordKeeper interface {
+	Keep(source string, recs []*event.Record)
 }
 
 // Engine runs a set of routes.
@@ -130,6 +139,7 @@ func New(opts Options, sources []SourceSpec, dests []DestinationSpec, routes []R
 			continue
 		}
 		sr := &sourceRunner{spec: s, fanout: newFanout(s.Name, rs, s.EPS, s.Metrics, s.Logger, s.Dropper)}
+		sr.fanout.keep = opts.Recent
 		for _, r := range rs {
 			sr.dests = append(sr.dests, r.dest)
 		}

@@ -208,6 +208,7 @@ type harness struct {
 	dests   []DestinationSpec
 	routes  []RouteSpec
 	timeout time.Duration
+	recent  RecordKeeper
 }
 
 func newHarness(t *testing.T) *harness {
@@ -240,7 +241,7 @@ func (h *harness) route(src, dst string, r *rules.Rule) {
 // start runs the engine; the returned stop cancels it and waits for Run's result.
 func (h *harness) start() (*Engine, func() error) {
 	h.t.Helper()
-	e, err := New(Options{DeadLetters: h.dlq, ShutdownTimeout: h.timeout, CloseTimeout: 300 * time.Millisecond}, h.sources, h.dests, h.routes)
+	e, err := New(Options{DeadLetters: h.dlq, ShutdownTimeout: h.timeout, CloseTimeout: 300 * time.Millisecond, Recent: h.recent}, h.sources, h.dests, h.routes)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -82,7 +82,8 @@ type fanout struct {
 	metrics *telemetry.PluginMetrics
 	log     *slog.Logger
 	dropper plugin.Dropper
-	decode  bool // some route's rule reads fields
+	keep    RecordKeeper // nil: the records are not kept (Options.Recent)
+	decode  bool         // some route's rule reads fields
 	// needs are the top-level fields the routes' rules read, decoded alone for judging (the
 	// destination decodes the whole record only if it must, and only when it sends it); nil
 	// when some rule may read any field, and the record is then decoded whole.
@@ -144,6 +145,9 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 		drain = ctx
 	}
 	f.metrics.Received.Add(float64(len(recs)))
+	if f.keep != nil {
+		f.keep.Keep(f.name, recs)
+	}
 	t := event.NewTracker(ack)
 	defer t.Release()
 	for _, r := range recs {
