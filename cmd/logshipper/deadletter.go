@@ -20,7 +20,6 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/event"
-	"github.com/logshipper/logshipper/internal/pipeline"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/spool"
 	"github.com/logshipper/logshipper/internal/state"
@@ -463,14 +462,20 @@ It exits 0 when every record was delivered, 1 when some failed (listed).`,
 			if len(res.Missing) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "deadletter replay: no dead letter has the ids %s\n", strings.Join(res.Missing, ", "))
 			}
-			if failed := res.Failed(); len(failed) > 0 || len(res.Missing) > 0 {
-				if len(failed) > 0 && !dryRun {
-					ids := make([]string, len(failed))
-					for i, o := range failed {
-						ids[i] = o.ID
-					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "deadletter replay: %s not delivered, kept: %s\n", plural(len(failed), "record"), strings.Join(ids, ", "))
+			var failed []string
+			for _, o := range res.Failed() {
+				if !errors.Is(o.Err, errDryRun) {
+					failed = append(failed, o.ID)
 				}
+			}
+			if len(failed) > 0 {
+				what := "not delivered, kept"
+				if dryRun {
+					what = "could not be sent"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "deadletter replay: %s %s: %s\n", plural(len(failed), "record"), what, strings.Join(failed, ", "))
+			}
+			if len(failed) > 0 || len(res.Missing) > 0 {
 				return exitCode(1)
 			}
 			return nil
@@ -535,26 +540,25 @@ func (r *replaySenders) sender(name string) (*deadletter.Sender, error) {
 	if r.senders == nil {
 		r.senders, r.errs = map[string]*deadletter.Sender{}, map[string]error{}
 	}
-	var err error
+	s, err := r.build(name)
+	if err != nil {
+		r.errs[name] = err
+		return nil, err
+	}
+	r.senders[name] = s
+	return s, nil
+}
+
+func (r *replaySenders) build(name string) (*deadletter.Sender, error) {
 	if p, ok := r.cfg.Plugin(name); ok && p.Kind == plugin.KindSource {
-		err = fmt.Errorf("%s is a source: these are input it could not read, which no destination takes as it is (show them, fix them at their origin, and purge them)", name)
+		return nil, fmt.Errorf("%s is a source: its entries are input it could not read, which no destination takes as it is (show them, fix them at their origin, purge them)", name)
 	}
-	if err == nil {
-		log := r.log.With("plugin", name)
-		var (
-			dst  plugin.Destination
-			opts pipeline.DestinationOptions
-		)
-		dst, opts, err = app.NewDestination(r.cfg, r.reg, log, r.db, name)
-		if err == nil {
-			s := &deadletter.Sender{Destination: dst, MaxRecords: opts.MaxRecords, MaxBytes: opts.MaxBytes, Retry: opts.Retry, Attempts: r.attempts, Log: log}
-			r.senders[name] = s
-			return s, nil
-		}
+	log := r.log.With("plugin", name)
+	dst, opts, err := app.NewDestination(r.cfg, r.reg, log, r.db, name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build destination %s from %s: %w", name, r.cfg.Path, err)
 	}
-	err = fmt.Errorf("cannot build destination %s from %s: %w", name, r.cfg.Path, err)
-	r.errs[name] = err
-	return nil, err
+	return &deadletter.Sender{Destination: dst, MaxRecords: opts.MaxRecords, MaxBytes: opts.MaxBytes, Retry: opts.Retry, Attempts: r.attempts, Log: log}, nil
 }
 
 func (r *replaySenders) deliver(ctx context.Context, dest string, recs []*event.Record) []error {
