@@ -121,8 +121,8 @@ reason, the destination's error code, the record's own id and the error.
 It also prints how many records each spool holds: the records of a destination stopped by
 a fatal error (spool_max_size), which logshipper run sends by itself when the destination
 starts again; replay does not touch them.`,
-		Example: `  logshipper deadletter list -c logshipper.yaml
-  logshipper deadletter list -c logshipper.yaml --destination lake --reason refused --json`,
+		Example: `  logshipper deadletter list -c examples/file-to-file.yaml
+  logshipper deadletter list -c examples/file-to-file.yaml --destination archive --reason refused --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
@@ -328,10 +328,13 @@ func (l listing) json() listingJSON {
 func newDeadletterShowCmd(reg *plugin.Registry) *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
-		Use:     "show -c FILE ID",
-		Short:   "Print one dead letter with its record",
-		Example: `  logshipper deadletter show -c logshipper.yaml lake:3f9a0c1b2d4e5f60`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "show -c FILE ID",
+		Short: "Print one dead letter with its record",
+		Long: `show prints one entry (its id as list prints it, such as archive:3f9a0c1b2d4e5f60):
+when and why it was dead-lettered, the error, the source and the record's own id, the
+failed replays, and the record as it was kept: JSON, text, or base64 for bytes that are
+not UTF-8.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
 			if err != nil {
@@ -421,8 +424,8 @@ Spooled records are not replayed: logshipper run sends them when their destinati
 starts again. replay refuses while a logshipper holds data_dir.
 
 It exits 0 when every record was delivered, 1 when some failed (listed).`,
-		Example: `  logshipper deadletter replay -c logshipper.yaml --destination lake --reason too_large
-  logshipper deadletter replay -c logshipper.yaml lake:3f9a0c1b2d4e5f60 --dry-run`,
+		Example: `  logshipper deadletter replay -c examples/file-to-file.yaml --destination archive --reason too_large --dry-run
+  logshipper deadletter replay -c examples/file-to-file.yaml --destination archive --reason too_large`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sel, err := selection(args, &ff, false)
 			if err != nil {
@@ -635,8 +638,7 @@ func newDeadletterPurgeCmd(reg *plugin.Registry) *cobra.Command {
 again whole, through a temporary file renamed over it: a crash leaves it as it was, or
 without the entries. It asks for confirmation unless --yes, and refuses while a
 logshipper holds data_dir.`,
-		Example: `  logshipper deadletter purge -c logshipper.yaml --destination lake --reason refused --yes
-  logshipper deadletter purge -c logshipper.yaml lake:3f9a0c1b2d4e5f60`,
+		Example: `  logshipper deadletter purge -c examples/file-to-file.yaml --destination archive --reason refused --yes`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sel, err := selection(args, &ff, all)
 			if err != nil {
