@@ -225,6 +225,10 @@ func readSpools(ctx context.Context, cfg *config.Config, only string) ([]spoolHe
 		if err != nil {
 			return nil, running, err
 		}
+		if db == nil && !running {
+			// No state file: no replay ever saved progress, the count from the start is exact.
+			h.FromStart = false
+		}
 		if h.Segments > 0 {
 			out = append(out, spoolHeld{de.Name(), h})
 		}
