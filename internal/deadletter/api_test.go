@@ -147,7 +147,9 @@ func TestPurge(t *testing.T) {
 		left    []string
 		missing int
 	}{
-		{"ids", func(it []Item) Selection { return Selection{IDs: []string{it[1].ID, it[3].ID, "lake:ffffffffffffffff"}} }, 2, []string{"lake-0", "lake-2", "siem-0"}, 1},
+		{"ids", func(it []Item) Selection {
+			return Selection{IDs: []string{it[1].ID, it[3].ID, "lake:ffffffffffffffff"}}
+		}, 2, []string{"lake-0", "lake-2", "siem-0"}, 1},
 		{"filter", func([]Item) Selection { return Selection{Filter: &Filter{Reason: "too_large"}} }, 2, []string{"lake-0", "lake-2", "siem-0"}, 0},
 		{"destination", func([]Item) Selection { return Selection{Filter: &Filter{Destination: "lake"}} }, 4, []string{"siem-0"}, 0},
 		{"all", func([]Item) Selection { return Selection{Filter: &Filter{}} }, 5, nil, 0},
