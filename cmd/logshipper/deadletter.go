@@ -445,6 +445,10 @@ It exits 0 when every record was delivered, 1 when some failed (listed).`,
 			}
 			if s == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "nothing to replay: %s holds no dead letters\n", deadletterDir(cfg))
+				if len(sel.IDs) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "deadletter replay: no dead letter has the ids %s\n", strings.Join(sel.IDs, ", "))
+					return exitCode(1)
+				}
 				return nil
 			}
 			db, err := lockDataDir(cmd, cfg, "replay")
@@ -658,6 +662,10 @@ logshipper holds data_dir.`,
 			}
 			if s == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "nothing to purge: %s holds no dead letters\n", deadletterDir(cfg))
+				if len(sel.IDs) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "deadletter purge: no dead letter has the ids %s\n", strings.Join(sel.IDs, ", "))
+					return exitCode(1)
+				}
 				return nil
 			}
 			db, err := lockDataDir(cmd, cfg, "purge")
