@@ -133,6 +133,7 @@ mappings that connect them. See examples/ and docs/.`,
 		newPluginsCmd(reg),
 		newClusterCmd(reg, liveCluster()),
 		newStateCmd(reg, liveCluster()),
+		newDeadletterCmd(reg),
 		newVersionCmd(),
 	)
 	return root

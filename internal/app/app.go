@@ -321,3 +321,27 @@ func (a *App) close() error {
 
 // Metrics exposes the registry, for tests.
 func (a *App) Metrics() *telemetry.Metrics { return a.metrics }
+
+// NewDestination builds the destination configuration name of cfg as run does, with its
+// settings under cfg's data_dir and its state in db, for a caller that writes to it itself
+// (the dead-letter replay), and returns the engine options run would give it.
+func NewDestination(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, db *state.DB, name string) (plugin.Destination, pipeline.DestinationOptions, error) {
+	p, ok := cfg.Plugin(name)
+	if !ok {
+		return nil, pipeline.DestinationOptions{}, fmt.Errorf("no plugin configuration is named %q", name)
+	}
+	if p.Kind != plugin.KindDestination {
+		return nil, pipeline.DestinationOptions{}, fmt.Errorf("%s is a %s, not a destination", name, p.Kind)
+	}
+	f, _ := reg.Lookup(p.Type, p.Kind)
+	a := &App{cfg: cfg, log: log, db: db, state: db, dataDir: cfg.DataDir, metrics: telemetry.NewMetrics("")}
+	set, err := a.settings(p, f)
+	if err != nil {
+		return nil, pipeline.DestinationOptions{}, err
+	}
+	dst, err := f.NewDestination(p.Options, set)
+	if err != nil {
+		return nil, pipeline.DestinationOptions{}, fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
+	}
+	return dst, DestinationOptions(p), nil
+}

@@ -32,6 +32,23 @@ type Entry struct {
 	Record       json.RawMessage `json:"record,omitempty"`
 	RecordText   string          `json:"record_text,omitempty"`
 	RecordBase64 string          `json:"record_base64,omitempty"`
+
+	// What the record's source said of it (SetEvent), so that a replay hands the destination the
+	// record as the engine first did. Empty in the entries of a source's own drops.
+	Kind       string            `json:"kind,omitempty"`
+	Subtype    string            `json:"subtype,omitempty"`
+	RecordTime *time.Time        `json:"record_time,omitempty"`
+	Meta       map[string]string `json:"meta,omitempty"`
+	// The record proper when the record is an envelope around it (event.Record's Payload): its
+	// text when it is valid UTF-8, else its bytes in base64.
+	PayloadText   string `json:"payload_text,omitempty"`
+	PayloadBase64 string `json:"payload_base64,omitempty"`
+
+	// Set when a replay failed and wrote the entry again: Key is the id the entry had (List),
+	// which it keeps; Replays counts the replays that failed, Replayed is when the last was.
+	Key      string     `json:"key,omitempty"`
+	Replays  int        `json:"replays,omitempty"`
+	Replayed *time.Time `json:"replayed,omitempty"`
 }
 
 // SetRecord stores raw in the field that keeps it exactly. Record takes only JSON that Put
@@ -77,8 +94,12 @@ func depth(raw []byte) int {
 type Store struct {
 	dir string
 
+	// mu guards files, and is held while Purge or Replay rewrites a file (purge.go).
 	mu    sync.Mutex
 	files map[string]*appendfile.File
+	// replaying is held for the whole of a Replay: two replays of the same entries at once
+	// would deliver their records twice.
+	replaying sync.Mutex
 }
 
 // Open returns a store writing under dir.

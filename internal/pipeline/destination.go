@@ -330,7 +330,7 @@ func (d *destination) refuse(items []item, reason plugin.Reason, code string, er
 	entries := make([]deadletter.Entry, len(items))
 	for i, it := range items {
 		entries[i] = deadletter.Entry{Time: now, Plugin: d.name, Source: it.rec.Source, Reason: string(reason), Code: code, Error: err.Error(), ID: it.rec.ID}
-		entries[i].SetRecord(it.rec.Raw)
+		entries[i].SetEvent(it.rec)
 	}
 	if perr := d.dlq.Put(d.name, entries); perr != nil {
 		d.log.Error("could not keep refused records in the dead-letter store; they stay unacknowledged", "records", len(items), "error", perr)

@@ -85,7 +85,7 @@ func Open(ctx context.Context, dir string, maxBytes int64, store state.Store, lo
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{dir: dir, max: maxBytes, log: log, progr: state.NewCursor(store, "replay")}
+	s := &Spool{dir: dir, max: maxBytes, log: log, progr: state.NewCursor(store, progressKey)}
 	saved, err := s.progr.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("spool %s: %w", dir, err)
