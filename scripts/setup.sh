@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh machine. Idempotent; CI runs it first.
-# Today that is only Go (on the machine image at /usr/local/go); later tests add Debian
-# packages here (rsyslog for the syslog integration test).
+# Go comes with the machine image (/usr/local/go); the Debian packages below are installed
+# when missing. A needed package that is missing on a machine without apt-get stops the
+# script with a message: the tests that use it fail rather than skip.
 set -euo pipefail
 
 if ! command -v go >/dev/null 2>&1; then
@@ -13,17 +14,36 @@ if ! command -v go >/dev/null 2>&1; then
   fi
 fi
 
-# rsyslog, for the syslog destination's integration test (plugins/destinations/syslog). Only
-# when missing; non-interactive; no recommended packages; the daemon is not started (the test
-# runs its own rsyslogd as a child on free ports).
+# Debian packages the tests need, each only when missing:
+# - rsyslog, for the syslog destination's integration test (plugins/destinations/syslog). The
+#   daemon is not started: the test runs its own rsyslogd as a child on free ports.
+# - chromium, the headless browser of the console's browser tests (internal/browsertest). A
+#   browser already on the machine (chromium-browser, google-chrome, or the one that
+#   LOGSHIPPER_CHROMIUM names) is used as it is.
+missing=()
 if ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
-  else
-    echo "setup: rsyslog is missing and apt-get is not available; the syslog integration test will skip" >&2
+  missing+=(rsyslog)
+fi
+if [ -n "${LOGSHIPPER_CHROMIUM:-}" ]; then
+  if ! command -v "$LOGSHIPPER_CHROMIUM" >/dev/null 2>&1; then
+    echo "setup: LOGSHIPPER_CHROMIUM is $LOGSHIPPER_CHROMIUM, which is not an executable program" >&2
+    exit 1
   fi
+elif ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 &&
+  ! command -v google-chrome >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: missing: ${missing[*]}; apt-get is not available to install them." >&2
+    echo "setup: install them with this machine's package manager; the tests need them." >&2
+    exit 1
+  fi
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
