@@ -210,24 +210,13 @@ func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *sl
 
 // build builds the engine of every component of cfg, ready to start.
 func (a *App) build(ctx context.Context, cfg *config.Config) ([]*runningComponent, error) {
-	var out []*runningComponent
-	for _, c := range components(a.mappings(cfg)) {
-		rc, err := a.buildComponent(ctx, cfg, c)
-		if err != nil {
-			for _, b := range out {
-				_ = b.closeSpools()
-			}
-			return nil, err
-		}
-		out = append(out, rc)
-	}
-	return out, nil
+	return a.buildAll(ctx, cfg, components(a.mappings(cfg)))
 }
 
 // buildComponent builds the plugin configurations of component c from cfg and the engine that
 // runs them. On failure it closes what it opened.
-func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c component) (rc *runningComponent, err error) {
-	rc = &runningComponent{component: c}
+func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c component) (_ *runningComponent, err error) {
+	rc := &runningComponent{component: c}
 	defer func() {
 		if err != nil {
 			_ = rc.closeSpools()
