@@ -277,7 +277,7 @@ func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c componen
 		rule, _ := cfg.Rules.Get(r.Rule)
 		routes = append(routes, pipeline.RouteSpec{Name: r.Name, Source: r.Source, Destination: r.Destination, Rule: rule})
 	}
-	e, err := pipeline.New(pipeline.Options{Logger: a.log, DeadLetters: a.dlq, ShutdownTimeout: cfg.ShutdownTimeout}, sources, dests, routes)
+	e, err := pipeline.New(pipeline.Options{Logger: a.log.With("pipeline", c.key()), DeadLetters: a.dlq, ShutdownTimeout: cfg.ShutdownTimeout}, sources, dests, routes)
 	if err != nil {
 		return nil, err
 	}
