@@ -42,10 +42,7 @@ refused whole and the running pipelines keep going; so is a change of data_dir, 
 admin, memory_limit or cluster, which needs a restart.`,
 		Example: `  logshipper run -c examples/file-to-file.yaml
   # values from the environment: data_dir: ${LOGSHIPPER_DATA:-/var/lib/logshipper}
-  LOGSHIPPER_DATA=/srv/ls logshipper run -c /etc/logshipper.yaml
-  # apply the file whenever it is saved
-  logshipper run -c /etc/logshipper.yaml --watch-config
-  kill -HUP "$(pidof logshipper)"   # or apply it on demand`,
+  LOGSHIPPER_DATA=/srv/ls logshipper run -c /etc/logshipper.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path, reg)
