@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/plugins/all"
 )
@@ -176,5 +178,42 @@ func TestSameComponentSamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A section the caller added (cluster:) needs a restart when it is added, removed or changed;
+// shutdown_timeout does not.
+func TestRestartKeys(t *testing.T) {
+	base := config.Default()
+	with := func(f func(c *config.Config)) *config.Config {
+		c := *base
+		f(&c)
+		return &c
+	}
+	tests := []struct {
+		name string
+		new  *config.Config
+		want []string
+	}{
+		{"same", with(func(*config.Config) {}), nil},
+		{"shutdown_timeout", with(func(c *config.Config) { c.ShutdownTimeout = time.Minute }), nil},
+		{"cluster added", with(func(c *config.Config) { c.Sections = map[string]any{"cluster": &cluster.Config{Node: "n1"}} }), []string{"cluster"}},
+		{"two at once", with(func(c *config.Config) { c.DataDir, c.Admin.PProf = "x", true }), []string{"data_dir", "admin"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := restartKeys(base, tt.new); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("restartKeys = %v; want %v", got, tt.want)
+			}
+		})
+	}
+	a := with(func(c *config.Config) { c.Sections = map[string]any{"cluster": &cluster.Config{Node: "n1"}} })
+	b := with(func(c *config.Config) { c.Sections = map[string]any{"cluster": &cluster.Config{Node: "n1"}} })
+	if got := restartKeys(a, b); got != nil {
+		t.Errorf("equal sections: restartKeys = %v; want none", got)
+	}
+	b.Sections["cluster"].(*cluster.Config).Node = "n2"
+	if got := restartKeys(a, b); !reflect.DeepEqual(got, []string{"cluster"}) {
+		t.Errorf("changed cluster: restartKeys = %v; want [cluster]", got)
 	}
 }

@@ -61,7 +61,7 @@ type NeedsRestartError struct {
 }
 
 func (e *NeedsRestartError) Error() string {
-	return "the configuration changes settings that need a restart: " + strings.Join(e.Keys, ", ") + " (nothing was changed; restart logshipper to apply them)"
+	return "reload refused, needs a restart: " + strings.Join(e.Keys, ", ") + " (nothing was changed; the running pipelines keep going; restart logshipper to apply it)"
 }
 
 // LastReload returns the outcome of the latest reload (zero Time when there was none).

@@ -286,23 +286,37 @@ siem_mappings:
 	r.running()
 }
 
-// A change that needs a restart is refused whole, naming the key.
+// A change that needs a restart is refused whole, naming the key, even beside a change that
+// could apply.
 func TestReloadNeedsRestart(t *testing.T) {
-	r := startRig(t, twoPipelines)
-	waitFor(t, "both sources to start", func() bool { return r.starts.get("a") == 1 && r.starts.get("b") == 1 })
-	r.write(strings.Replace(strings.Replace(twoPipelines, "%[1]s/data", "%[1]s/elsewhere", 1), "tag: one", "tag: two", 1))
-	_, err := r.app.ReloadFile(context.Background())
-	var nr *app.NeedsRestartError
-	if !errors.As(err, &nr) || !reflect.DeepEqual(nr.Keys, []string{"data_dir"}) {
-		t.Fatalf("ReloadFile = %v; want a NeedsRestartError naming data_dir", err)
+	tests := []struct {
+		key      string
+		old, new string
+	}{
+		{"data_dir", "data_dir: %[1]s/data", "data_dir: %[1]s/elsewhere"},
+		{"admin", `admin: {listen: ""}`, `admin: {listen: "127.0.0.1:0"}`},
+		{"log", `admin: {listen: ""}`, "admin: {listen: \"\"}\nlog: {level: debug}"},
+		{"memory_limit", `admin: {listen: ""}`, "admin: {listen: \"\"}\nmemory_limit: 1GiB"},
 	}
-	if !strings.Contains(err.Error(), "need a restart: data_dir") {
-		t.Errorf("error %q does not say what needs a restart", err)
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			r := startRig(t, twoPipelines)
+			waitFor(t, "both sources to start", func() bool { return r.starts.get("a") == 1 && r.starts.get("b") == 1 })
+			r.write(strings.Replace(strings.Replace(twoPipelines, tt.old, tt.new, 1), "tag: one", "tag: two", 1))
+			_, err := r.app.ReloadFile(context.Background())
+			var nr *app.NeedsRestartError
+			if !errors.As(err, &nr) || !reflect.DeepEqual(nr.Keys, []string{tt.key}) {
+				t.Fatalf("ReloadFile = %v; want a NeedsRestartError naming %s", err, tt.key)
+			}
+			if !strings.Contains(err.Error(), "needs a restart: "+tt.key) {
+				t.Errorf("error %q does not say what needs a restart", err)
+			}
+			if b := r.starts.get("b"); b != 1 {
+				t.Errorf("b started %d times; want once: a refused reload changes nothing", b)
+			}
+			r.running()
+		})
 	}
-	if b := r.starts.get("b"); b != 1 {
-		t.Errorf("b started %d times; want once: a refused reload changes nothing", b)
-	}
-	r.running()
 }
 
 // A new configuration that cannot be built leaves the pipelines it stopped running again from
