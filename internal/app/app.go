@@ -439,14 +439,13 @@ func (a *App) config() *config.Config {
 func (a *App) status() map[string]string {
 	a.mu.Lock()
 	comps := slices.Clone(a.comps)
-	out := maps.Clone(a.pending)
+	pending := maps.Clone(a.pending)
 	a.mu.Unlock()
-	if out == nil {
-		out = map[string]string{}
-	}
+	out := map[string]string{}
 	for _, rc := range comps {
 		maps.Copy(out, rc.engine.Status())
 	}
+	maps.Copy(out, pending)
 	return out
 }
 

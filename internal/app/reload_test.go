@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/plugins/all"
 )
@@ -27,6 +29,8 @@ import (
 type starts struct {
 	mu sync.Mutex
 	n  map[string]int
+	// release lets the held destinations close.
+	release chan struct{}
 }
 
 func (s *starts) get(name string) int {
@@ -56,10 +60,37 @@ func (i countedSource) Run(ctx context.Context, _ plugin.Publisher) error {
 	return nil
 }
 
-// testRegistry is every built-in plugin and the idle source.
+// heldConfig is the held destination's configuration.
+type heldConfig struct {
+	Tag string `yaml:"tag"`
+}
+
+func (*heldConfig) Validate() error { return nil }
+
+// heldDest takes every batch; its Close waits until the test closes starts.release.
+type heldDest struct{ release <-chan struct{} }
+
+func (heldDest) Write(context.Context, []*event.Record) error { return nil }
+
+func (d heldDest) Close(ctx context.Context) error {
+	select {
+	case <-d.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// testRegistry is every built-in plugin, the counted source and the held destination.
 func testRegistry(t *testing.T, s *starts) *plugin.Registry {
 	t.Helper()
 	fs := append(all.Registry().Factories(), plugin.Factory{
+		Type: "held", Kind: plugin.KindDestination, Summary: "test: a Close that waits",
+		NewConfig: func() plugin.Config { return &heldConfig{} },
+		NewDestination: func(plugin.Config, plugin.Settings) (plugin.Destination, error) {
+			return heldDest{release: s.release}, nil
+		},
+	}, plugin.Factory{
 		Type: "idle", Kind: plugin.KindSource, Summary: "test: reads nothing",
 		NewConfig: func() plugin.Config { return &countedConfig{} },
 		NewSource: func(c plugin.Config, set plugin.Settings) (plugin.Source, error) {
@@ -108,7 +139,7 @@ func (b *syncBuffer) String() string {
 // startRig writes yaml (with %[1]s the test's directory) and runs it.
 func startRig(t *testing.T, yaml string) *reloadRig {
 	t.Helper()
-	r := &reloadRig{t: t, dir: t.TempDir(), starts: &starts{n: map[string]int{}}, runErr: make(chan error, 1), log: &syncBuffer{}}
+	r := &reloadRig{t: t, dir: t.TempDir(), starts: &starts{n: map[string]int{}, release: make(chan struct{})}, runErr: make(chan error, 1), log: &syncBuffer{}}
 	r.path = filepath.Join(r.dir, "logshipper.yaml")
 	r.reg = testRegistry(t, r.starts)
 	r.write(yaml)
@@ -126,6 +157,11 @@ func startRig(t *testing.T, yaml string) *reloadRig {
 	go func() { r.runErr <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
+		select {
+		case <-r.starts.release:
+		default:
+			close(r.starts.release)
+		}
 		select {
 		case err := <-r.runErr:
 			if err != nil {
@@ -316,6 +352,57 @@ func TestReloadNeedsRestart(t *testing.T) {
 			}
 			r.running()
 		})
+	}
+}
+
+// While a reload stops a pipeline, /readyz says its plugin configurations are not ready; the
+// others are, and once the pipeline runs again everything is.
+func TestReloadReadyz(t *testing.T) {
+	const yaml = `data_dir: %[1]s/data
+admin: {listen: "127.0.0.1:0"}
+plugins:
+  - {name: a, type: idle}
+  - {name: outa, type: file, kind: destination, path: %[1]s/a.ndjson}
+  - {name: b, type: idle}
+  - {name: held, type: held, tag: one}
+siem_mappings:
+  - {source: a, destination: outa}
+  - {source: b, destination: held}
+`
+	r := startRig(t, yaml)
+	var addr string
+	waitFor(t, "the admin address", func() bool {
+		_, rest, ok := strings.Cut(r.log.String(), `msg="admin endpoints serving" address=`)
+		addr, _, _ = strings.Cut(rest, " ")
+		return ok
+	})
+	readyz := func() (int, string) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor(t, "ready", func() bool { code, _ := readyz(); return code == 200 })
+	r.write(strings.Replace(yaml, "tag: one", "tag: two", 1))
+	done := make(chan error, 1)
+	go func() { _, err := r.app.ReloadFile(context.Background()); done <- err }()
+	waitFor(t, "/readyz to show the pipeline stopping", func() bool {
+		code, body := readyz()
+		return code == 503 && strings.Contains(body, `"held":"stopping for a reload"`) && strings.Contains(body, `"b":"stopping for a reload"`)
+	})
+	if _, body := readyz(); strings.Contains(body, `"a":`) || strings.Contains(body, `"outa":`) {
+		t.Errorf("/readyz lists the pipeline that keeps running as not ready: %s", body)
+	}
+	close(r.starts.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready again", func() bool { code, _ := readyz(); return code == 200 })
+	if n := r.starts.get("a"); n != 1 {
+		t.Errorf("a started %d times; want once", n)
 	}
 }
 
