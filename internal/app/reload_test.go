@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/app"
+	"github.com/logshipper/logshipper/internal/cluster/clustertest"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -81,6 +82,30 @@ func (d heldDest) Close(ctx context.Context) error {
 	}
 }
 
+// leasedSource holds the lease of partition "p0" until its context ends, then releases it,
+// as a source with partitions does; each acquisition counts as a start.
+type leasedSource struct {
+	name  string
+	s     *starts
+	parts plugin.Partitions
+}
+
+func (l leasedSource) Run(ctx context.Context, _ plugin.Publisher) error {
+	lease, err := l.parts.Acquire(ctx, "p0")
+	if err != nil {
+		return nil // ctx ended
+	}
+	defer lease.Release()
+	l.s.mu.Lock()
+	l.s.n[l.name]++
+	l.s.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-lease.Context().Done():
+	}
+	return nil
+}
+
 // testRegistry is every built-in plugin, the counted source and the held destination.
 func testRegistry(t *testing.T, s *starts) *plugin.Registry {
 	t.Helper()
@@ -89,6 +114,12 @@ func testRegistry(t *testing.T, s *starts) *plugin.Registry {
 		NewConfig: func() plugin.Config { return &heldConfig{} },
 		NewDestination: func(plugin.Config, plugin.Settings) (plugin.Destination, error) {
 			return heldDest{release: s.release}, nil
+		},
+	}, plugin.Factory{
+		Type: "leased", Kind: plugin.KindSource, Summary: "test: holds the lease of one partition",
+		NewConfig: func() plugin.Config { return &countedConfig{} },
+		NewSource: func(_ plugin.Config, set plugin.Settings) (plugin.Source, error) {
+			return leasedSource{name: set.Name, s: s, parts: set.PartitionsOf()}, nil
 		},
 	}, plugin.Factory{
 		Type: "idle", Kind: plugin.KindSource, Summary: "test: reads nothing",
@@ -403,6 +434,53 @@ siem_mappings:
 	waitFor(t, "ready again", func() bool { code, _ := readyz(); return code == 200 })
 	if n := r.starts.get("a"); n != 1 {
 		t.Errorf("a started %d times; want once", n)
+	}
+}
+
+// In cluster mode a restarted source releases its partition leases as it stops and acquires
+// them again at once (it does not wait for them to expire); the other pipeline keeps its own.
+func TestReloadClusterLeases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a JetStream cluster")
+	}
+	srv := clustertest.Start(t, 3)
+	yaml := strings.Replace(`data_dir: %[1]s/data
+admin: {listen: ""}
+cluster: {urls: [URLS], node: ls-1, replicas: 3, lease_ttl: 30s}
+plugins:
+  - {name: a, type: leased}
+  - {name: outa, type: file, kind: destination, path: %[1]s/a.ndjson}
+  - {name: b, type: leased, tag: one}
+  - {name: outb, type: file, kind: destination, path: %[1]s/b.ndjson}
+siem_mappings:
+  - {source: a, destination: outa}
+  - {source: b, destination: outb}
+`, "URLS", strings.Join(srv.URLs(), ", "), 1)
+	r := startRig(t, yaml)
+	waitFor(t, "both leases", func() bool { return r.starts.get("a") == 1 && r.starts.get("b") == 1 })
+	r.write(strings.Replace(yaml, "tag: one", "tag: two", 1))
+	start := time.Now()
+	if _, err := r.app.ReloadFile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Well within the lease's TTL: the lease was released, not left to expire.
+	waitFor(t, "b's lease again", func() bool { return r.starts.get("b") == 2 })
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("b took its lease again after %s; want at once (the TTL is 30s)", d)
+	}
+	if n := r.starts.get("a"); n != 1 {
+		t.Errorf("a acquired its lease %d times; want once", n)
+	}
+	counts, err := r.app.Metrics().Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	moves := counts["logshipper_partition_moves_total"]
+	if moves["b/acquired"] != 2 || moves["b/released"] != 1 || moves["a/acquired"] != 1 || moves["a/released"] != 0 {
+		t.Errorf("partition moves %v; want b acquired twice and released once, a acquired once", moves)
+	}
+	if owned := counts["logshipper_partitions_owned"]; owned["a"] != 1 || owned["b"] != 1 {
+		t.Errorf("partitions owned %v; want one each", owned)
 	}
 }
 
