@@ -64,6 +64,9 @@ type App struct {
 	reloading bool
 	// pending holds, during a reload, the plugin configurations it stops, with their status.
 	pending map[string]string
+	// down holds the plugin configurations a failed reload stopped and could not start again,
+	// with why, until a reload starts them.
+	down map[string]string
 	// last is the latest reload's outcome.
 	last ReloadStatus
 }
@@ -435,16 +438,17 @@ func (a *App) config() *config.Config {
 }
 
 // status is the engines' status of every plugin configuration running (Engine.Status), with
-// those a reload is stopping.
+// those a reload is stopping and those a failed reload left stopped.
 func (a *App) status() map[string]string {
 	a.mu.Lock()
 	comps := slices.Clone(a.comps)
-	pending := maps.Clone(a.pending)
+	pending, down := maps.Clone(a.pending), maps.Clone(a.down)
 	a.mu.Unlock()
 	out := map[string]string{}
 	for _, rc := range comps {
 		maps.Copy(out, rc.engine.Status())
 	}
+	maps.Copy(out, down)
 	maps.Copy(out, pending)
 	return out
 }

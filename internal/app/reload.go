@@ -185,12 +185,19 @@ func (a *App) reload(ctx context.Context, newCfg *config.Config) (ReloadResult, 
 	a.stopAll(stop)
 	built, err := a.buildAll(ctx, newCfg, add)
 	cfg := newCfg
+	var down map[string]string // what stays stopped, when even the running configuration fails
 	if err != nil {
 		// Back to what ran: the components stopped are built from the running configuration.
 		err = fmt.Errorf("reload: %w; the plugin configurations stopped run again from the previous configuration", err)
 		back, berr := a.buildAll(ctx, old, componentsOf(stop))
 		if berr != nil {
 			err = errors.Join(err, fmt.Errorf("reload: starting them again failed, they stay stopped until the next reload or restart: %w", berr))
+			down = map[string]string{}
+			for _, rc := range stop {
+				for _, p := range rc.plugins {
+					down[p] = "stopped by a reload that could not start it again: " + berr.Error()
+				}
+			}
 		}
 		built, cfg, res = back, old, result(keep, stop, componentsOf(stop))
 		next = append(slices.DeleteFunc(slices.Clone(running), func(rc *runningComponent) bool { return !matched[rc] }), back...)
@@ -210,6 +217,7 @@ func (a *App) reload(ctx context.Context, newCfg *config.Config) (ReloadResult, 
 	}
 	a.comps = slices.DeleteFunc(next, func(rc *runningComponent) bool { return rc == nil })
 	a.cfg = cfg
+	a.down = down
 	return res, err
 }
 
