@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +20,10 @@ import (
 )
 
 func newRunCmd(reg *plugin.Registry) *cobra.Command {
-	var path string
+	var (
+		path        string
+		watchConfig bool
+	)
 	cmd := &cobra.Command{
 		Use:   "run -c FILE",
 		Short: "Run the SIEM mappings of a configuration",
@@ -27,7 +32,14 @@ it is stopped. SIGINT or SIGTERM stops it gracefully: sources stop reading, in-f
 records get shutdown_timeout to be delivered, positions are saved, and it exits 0.
 A second signal exits at once (nothing is lost: unacknowledged records are read again
 on the next start). When every source has finished on its own (files read with
-follow: false), run delivers what is in flight and exits.`,
+follow: false), run delivers what is in flight and exits.
+
+SIGHUP reads the file again and applies it without a restart: only the pipelines (plugin
+configurations linked by SIEM mappings) whose configuration changed are stopped (drained,
+positions saved) and started again; the others never pause. With --watch-config the file
+is polled every second and applied the same way when it changes. A file with problems is
+refused whole and the running pipelines keep going; so is a change of data_dir, log,
+admin, memory_limit or cluster, which needs a restart.`,
 		Example: `  logshipper run -c examples/file-to-file.yaml
   # values from the environment: data_dir: ${LOGSHIPPER_DATA:-/var/lib/logshipper}
   LOGSHIPPER_DATA=/srv/ls logshipper run -c /etc/logshipper.yaml`,
@@ -38,6 +50,10 @@ follow: false), run delivers what is in flight and exits.`,
 				return err
 			}
 			log := setUpProcess(cmd.ErrOrStderr(), cfg)
+			// SIGHUP is taken from here on: its default would end the process.
+			hups := make(chan os.Signal, 1)
+			signal.Notify(hups, syscall.SIGHUP)
+			defer signal.Stop(hups)
 			a, err := app.New(cmd.Context(), cfg, reg, log, buildVersion())
 			if err != nil {
 				log.Error("cannot start", "error", err)
@@ -60,6 +76,20 @@ follow: false), run delivers what is in flight and exits.`,
 					os.Exit(130)
 				}
 			}()
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hups:
+						log.Info("SIGHUP received: reloading the configuration", "config", path)
+						_, _ = a.ReloadFile(ctx) // ReloadFile logs what it did or why not
+					}
+				}
+			}()
+			if watchConfig {
+				go watchFile(ctx, path, time.Second, log, func() { _, _ = a.ReloadFile(ctx) })
+			}
 			if err := a.Run(ctx); err != nil {
 				log.Error("stopped with errors", "error", err)
 				return exitCode(1)
@@ -68,7 +98,58 @@ follow: false), run delivers what is in flight and exits.`,
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "logshipper.yaml", "configuration file")
+	cmd.Flags().BoolVar(&watchConfig, "watch-config", false, "apply the configuration file whenever it changes (polled every second), as SIGHUP does")
 	return cmd
+}
+
+// watchFile calls changed whenever the content of the file at path changes, looking every
+// interval until ctx ends: at its modification time and size, and, when either moved, at a
+// hash of its content (a save that leaves the content as it was calls nothing). A file that
+// cannot be read is logged once and looked at again.
+func watchFile(ctx context.Context, path string, interval time.Duration, log *slog.Logger, changed func()) {
+	type stamp struct {
+		mod  time.Time
+		size int64
+	}
+	look := func() (stamp, [sha256.Size]byte, error) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return stamp{}, [sha256.Size]byte{}, err
+		}
+		b, err := os.ReadFile(path)
+		return stamp{fi.ModTime(), fi.Size()}, sha256.Sum256(b), err
+	}
+	last, sum, err := look()
+	failing := err != nil
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(path)
+		if err == nil && (stamp{fi.ModTime(), fi.Size()}) == last {
+			continue
+		}
+		st, s, err := look()
+		if err != nil {
+			if !failing {
+				log.Warn("watching the configuration file: cannot read it; the running configuration stays", "config", path, "error", err)
+				failing = true
+			}
+			continue
+		}
+		failing = false
+		last = st
+		if s == sum {
+			continue
+		}
+		sum = s
+		log.Info("the configuration file changed: reloading it", "config", path)
+		changed()
+	}
 }
 
 // setUpProcess is what every command that runs plugins (run, backfill) does with a loaded

@@ -59,7 +59,7 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.cluster != nil {
 		cl = a.cluster
 	}
-	code, body := readiness(r.Context(), a.engine.Status(), cl)
+	code, body := readiness(r.Context(), a.status(), cl)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(body)

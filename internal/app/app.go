@@ -14,9 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/cluster"
@@ -32,19 +35,75 @@ import (
 
 // App is a configuration ready to run.
 type App struct {
-	cfg     *config.Config
+	reg     *plugin.Registry
 	log     *slog.Logger
 	metrics *telemetry.Metrics
 	db      *state.DB
 	dlq     *deadletter.Store
-	spools  []*spool.Spool
-	engine  *pipeline.Engine
 	dataDir string
 	job     *Backfill // nil for the live run
 	// cluster is this process's membership; nil in a single process.
 	cluster *cluster.Cluster
 	// state holds the plugins' state namespaces: the bbolt file, or the cluster's store.
 	state namespacer
+
+	// reloadMu lets one reload (or the stop at the end of Run) change the components at a time.
+	reloadMu sync.Mutex
+	// ended receives a value when a component's engine returns or a reload ends, for Run to
+	// see whether anything still runs.
+	ended chan struct{}
+
+	mu sync.Mutex
+	// cfg is the configuration running: the one given to New, then each applied reload's.
+	cfg *config.Config
+	// comps are the components built from cfg, one engine each.
+	comps []*runningComponent
+	// runCtx is Run's context while it runs components; nil before and after.
+	runCtx context.Context
+	// reloading is true while a reload stops and starts components.
+	reloading bool
+	// pending holds, during a reload, the plugin configurations it stops, with their status.
+	pending map[string]string
+	// down holds the plugin configurations a failed reload stopped and could not start again,
+	// with why, until a reload starts them.
+	down map[string]string
+	// last is the latest reload's outcome.
+	last ReloadStatus
+}
+
+// runningComponent is a component's engine and what the engine owns.
+type runningComponent struct {
+	component
+	engine *pipeline.Engine
+	spools []*spool.Spool
+	// cancel stops the engine; done closes once it has returned, err then holding what it
+	// returned. Both are nil until the component starts.
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// closeSpools closes the spools of the component's destinations.
+func (rc *runningComponent) closeSpools() error {
+	var errs []error
+	for _, sp := range rc.spools {
+		errs = append(errs, sp.Close())
+	}
+	rc.spools = nil
+	return errors.Join(errs...)
+}
+
+// finished reports whether the component started and its engine has returned.
+func (rc *runningComponent) finished() bool {
+	if rc.done == nil {
+		return false
+	}
+	select {
+	case <-rc.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // namespacer gives the state store of one namespace (state.DB, state.Store).
@@ -128,7 +187,7 @@ func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *sl
 		_ = db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db, state: db, dlq: dlq, dataDir: dataDir, job: job}
+	a := &App{cfg: cfg, reg: reg, log: log, db: db, state: db, dlq: dlq, dataDir: dataDir, job: job, ended: make(chan struct{}, 1)}
 	node := ""
 	// A backfill reads a past range once, on its own local state: it does not join.
 	if cc := ClusterConfig(cfg); cc != nil && job == nil {
@@ -143,30 +202,41 @@ func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *sl
 		log.Info("cluster joined", "cluster", cc.String())
 	}
 	a.metrics = telemetry.NewNodeMetrics(version, node)
-	if err := a.build(reg); err != nil {
+	comps, err := a.build(ctx, cfg)
+	if err != nil {
 		_ = a.close()
 		return nil, err
 	}
+	a.comps = comps
 	return a, nil
 }
 
-func (a *App) build(reg *plugin.Registry) error {
-	used := map[string]bool{}
-	for _, r := range a.mappings() {
-		used[r.Source], used[r.Destination] = true, true
-	}
+// build builds the engine of every component of cfg, ready to start.
+func (a *App) build(ctx context.Context, cfg *config.Config) ([]*runningComponent, error) {
+	return a.buildAll(ctx, cfg, components(a.mappings(cfg)))
+}
+
+// buildComponent builds the plugin configurations of component c from cfg and the engine that
+// runs them. On failure it closes what it opened.
+func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c component) (_ *runningComponent, err error) {
+	rc := &runningComponent{component: c}
+	defer func() {
+		if err != nil {
+			_ = rc.closeSpools()
+		}
+	}()
 	var (
 		sources []pipeline.SourceSpec
 		dests   []pipeline.DestinationSpec
 	)
-	for _, p := range a.cfg.Plugins {
-		if !used[p.Name] {
+	for _, p := range cfg.Plugins {
+		if !slices.Contains(c.plugins, p.Name) {
 			continue
 		}
-		f, _ := reg.Lookup(p.Type, p.Kind)
+		f, _ := a.reg.Lookup(p.Type, p.Kind)
 		set, err := a.settings(p, f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch p.Kind {
 		case plugin.KindSource:
@@ -178,12 +248,12 @@ func (a *App) build(reg *plugin.Registry) error {
 			set.Dropper = &pipeline.Dropper{Name: p.Name, DLQ: a.dlq, Metrics: set.Metrics, Logger: set.Logger}
 			src, err := f.NewSource(p.Options, set)
 			if err != nil {
-				return fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
+				return nil, fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
 			}
 			if a.job != nil {
 				bf, ok := src.(plugin.Backfiller)
 				if !ok {
-					return fmt.Errorf("backfill: %s is a %s source, which cannot read a past range", p.Name, p.Type)
+					return nil, fmt.Errorf("backfill: %s is a %s source, which cannot read a past range", p.Name, p.Type)
 				}
 				src = backfillSource{bf, a.job.Range}
 			}
@@ -191,40 +261,40 @@ func (a *App) build(reg *plugin.Registry) error {
 		case plugin.KindDestination:
 			dst, err := f.NewDestination(p.Options, set)
 			if err != nil {
-				return fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
+				return nil, fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
 			}
 			spec := pipeline.DestinationSpec{Name: p.Name, Destination: dst, Metrics: set.Metrics, Logger: set.Logger, Options: DestinationOptions(p)}
 			if p.SpoolMaxSize > 0 {
-				sp, err := spool.Open(context.Background(), filepath.Join(a.dataDir, "spool", p.Name), int64(p.SpoolMaxSize), a.db.Namespace("spool/"+p.Name), set.Logger)
+				sp, err := spool.Open(ctx, filepath.Join(a.dataDir, "spool", p.Name), int64(p.SpoolMaxSize), a.db.Namespace("spool/"+p.Name), set.Logger)
 				if err != nil {
-					return fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
+					return nil, fmt.Errorf("plugin %s (%s): %w", p.Name, p.Type, err)
 				}
-				a.spools = append(a.spools, sp)
+				rc.spools = append(rc.spools, sp)
 				spec.Spool = sp
 			}
 			dests = append(dests, spec)
 		}
 	}
 	var routes []pipeline.RouteSpec
-	for _, r := range a.mappings() {
-		rule, _ := a.cfg.Rules.Get(r.Rule)
+	for _, r := range c.mappings {
+		rule, _ := cfg.Rules.Get(r.Rule)
 		routes = append(routes, pipeline.RouteSpec{Name: r.Name, Source: r.Source, Destination: r.Destination, Rule: rule})
 	}
-	e, err := pipeline.New(pipeline.Options{Logger: a.log, DeadLetters: a.dlq, ShutdownTimeout: a.cfg.ShutdownTimeout}, sources, dests, routes)
+	e, err := pipeline.New(pipeline.Options{Logger: a.log.With("pipeline", c.key()), DeadLetters: a.dlq, ShutdownTimeout: cfg.ShutdownTimeout}, sources, dests, routes)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.engine = e
-	return nil
+	rc.engine = e
+	return rc, nil
 }
 
-// mappings are the SIEM mappings run: all of them, or a backfill's.
-func (a *App) mappings() []config.RouteConfig {
+// mappings are the SIEM mappings of cfg run: all of them, or a backfill's.
+func (a *App) mappings(cfg *config.Config) []config.RouteConfig {
 	if a.job == nil {
-		return a.cfg.SIEMMappings
+		return cfg.SIEMMappings
 	}
 	var out []config.RouteConfig
-	for _, r := range a.cfg.SIEMMappings {
+	for _, r := range cfg.SIEMMappings {
 		if r.Source == a.job.Source {
 			out = append(out, r)
 		}
@@ -281,28 +351,110 @@ func (a *App) settings(p *config.Plugin, f plugin.Factory) (plugin.Settings, err
 	return set, nil
 }
 
-// Run serves the admin endpoints and runs the engine until ctx ends, then stops gracefully.
+// Run serves the admin endpoints and runs every component's engine until ctx ends, then stops
+// them gracefully. It returns once ctx has ended and they have stopped, or once every
+// component has finished on its own (every source finished and its records delivered). A
+// reload (Reload, ReloadFile) applies while Run runs.
 func (a *App) Run(ctx context.Context) error {
 	defer func() {
 		if err := a.close(); err != nil {
 			a.log.Error("closing", "error", err)
 		}
 	}()
-	if a.cfg.Admin.Listen != "" {
-		stop, err := a.serveAdmin(a.cfg.Admin.Listen, a.cfg.Admin.PProf)
+	cfg := a.config()
+	if cfg.Admin.Listen != "" {
+		stop, err := a.serveAdmin(cfg.Admin.Listen, cfg.Admin.PProf)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
-	a.log.Info("logshipper running", "config", a.cfg.Path, "data_dir", a.dataDir, "routes", len(a.mappings()), "admin", a.cfg.Admin.Listen, "cluster", a.cluster != nil)
-	err := a.engine.Run(ctx)
+	a.log.Info("logshipper running", "config", cfg.Path, "data_dir", a.dataDir, "routes", len(a.mappings(cfg)), "admin", cfg.Admin.Listen, "cluster", a.cluster != nil)
+	a.mu.Lock()
+	a.runCtx = ctx
+	for _, rc := range a.comps {
+		a.start(ctx, rc)
+	}
+	a.mu.Unlock()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-a.ended:
+			a.mu.Lock()
+			done = !a.reloading && !slices.ContainsFunc(a.comps, func(rc *runningComponent) bool { return !rc.finished() })
+			a.mu.Unlock()
+		}
+	}
+	// No reload starts from here on; one under way ends first.
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	a.mu.Lock()
+	a.runCtx = nil
+	comps := a.comps
+	a.mu.Unlock()
+	var errs []error
+	for _, rc := range comps {
+		rc.cancel()
+	}
+	for _, rc := range comps {
+		<-rc.done
+		errs = append(errs, rc.err)
+	}
 	a.log.Info("logshipper stopped")
-	return err
+	return errors.Join(errs...)
 }
 
-// close releases what open took. The cluster goes first: the engine has stopped, so the sources
-// released their leases, and Close hands them over and leaves.
+// start runs rc's engine under ctx until it returns or rc.cancel is called, then closes its
+// spools. Callers hold a.mu.
+func (a *App) start(ctx context.Context, rc *runningComponent) {
+	cctx, cancel := context.WithCancel(ctx)
+	rc.cancel, rc.done = cancel, make(chan struct{})
+	go func() {
+		defer cancel()
+		err := rc.engine.Run(cctx)
+		if cerr := rc.closeSpools(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close spools of %s: %w", rc.key(), cerr))
+		}
+		rc.err = err
+		close(rc.done)
+		a.notifyEnded()
+	}()
+}
+
+// notifyEnded wakes Run to look at the components again.
+func (a *App) notifyEnded() {
+	select {
+	case a.ended <- struct{}{}:
+	default:
+	}
+}
+
+// config is the configuration running.
+func (a *App) config() *config.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
+}
+
+// status is the engines' status of every plugin configuration running (Engine.Status), with
+// those a reload is stopping and those a failed reload left stopped.
+func (a *App) status() map[string]string {
+	a.mu.Lock()
+	comps := slices.Clone(a.comps)
+	pending, down := maps.Clone(a.pending), maps.Clone(a.down)
+	a.mu.Unlock()
+	out := map[string]string{}
+	for _, rc := range comps {
+		maps.Copy(out, rc.engine.Status())
+	}
+	maps.Copy(out, down)
+	maps.Copy(out, pending)
+	return out
+}
+
+// close releases what open took. The cluster goes first: the engines have stopped, so the
+// sources released their leases, and Close hands them over and leaves.
 func (a *App) close() error {
 	var errs []error
 	if a.cluster != nil {
@@ -313,8 +465,11 @@ func (a *App) close() error {
 	if a.dlq != nil {
 		errs = append(errs, a.dlq.Close())
 	}
-	for _, sp := range a.spools {
-		errs = append(errs, sp.Close())
+	// Components that never started still hold their spools.
+	for _, rc := range a.comps {
+		if rc.done == nil {
+			errs = append(errs, rc.closeSpools())
+		}
 	}
 	return errors.Join(append(errs, a.db.Close())...)
 }

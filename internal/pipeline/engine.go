@@ -335,7 +335,7 @@ func (e *Engine) runSource(ctx context.Context, s *sourceRunner) {
 		if others > 0 {
 			s.spec.Logger.Error("source stopped; the other plugin configurations keep running", "error", err, "sources_running", others)
 		} else {
-			s.spec.Logger.Error("source stopped; no other source is running, so logshipper delivers the records in flight and exits", "error", err)
+			s.spec.Logger.Error("source stopped; no other source is running in its pipeline (the plugin configurations siem_mappings link it to): its records in flight are delivered, then the pipeline stops", "error", err)
 		}
 	}
 }

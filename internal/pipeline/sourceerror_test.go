@@ -11,7 +11,7 @@ import (
 )
 
 // A source that stops with an error says the others keep running only when others run; when
-// it was the only one, it says the process delivers what is in flight and exits.
+// it was the only one of its engine, it says its pipeline delivers what is in flight and stops.
 func TestSourceErrorMessageNamesWhatKeepsRunning(t *testing.T) {
 	tests := []struct {
 		name     string
