@@ -16,6 +16,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/config"
 )
 
 // Server is the console: an http.Handler, and what serves it on console.listen.
@@ -42,14 +44,15 @@ type Option func(*Server)
 // WithClock makes the server read the time from now (sessions' expiry, rate limits): tests.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
-// New builds the console from its configuration. It refuses what Validate refuses for safety
-// (no login; a non-loopback address without TLS), reads the token file and the certificate.
+// New builds the console from its configuration. It refuses a configuration that does not
+// validate (no login; a non-loopback address without TLS; ...), each problem with its path
+// below console, and reads the token file and the certificate.
 func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, error) {
 	if cfg == nil {
 		cfg = NewConfig()
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("console: %w", err)
+	if errs := config.ValidateTree(cfg, "console"); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if log == nil {
 		log = slog.Default()
