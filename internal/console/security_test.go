@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -391,7 +391,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad listen", func(c *Config) { c.Listen = "9871" }, []string{`listen: "9871" is not host:port`}},
 		{"bad role", func(c *Config) { c.Users = []User{{Name: "a", PasswordHash: users[0].PasswordHash, Role: "root"}} },
 			[]string{`users[0].role: "root" is not viewer or admin`}},
-		{"plain password", func(c *Config) { c.Users = []User{{Name: "a", PasswordHash: config.NewSecret("secret"), Role: RoleAdmin}} },
+		{"plain password", func(c *Config) {
+			c.Users = []User{{Name: "a", PasswordHash: config.NewSecret("secret"), Role: RoleAdmin}}
+		},
 			[]string{"users[0].password_hash: not a bcrypt hash"}},
 		{"twice the same user", func(c *Config) { c.Users = append(c.Users, users[0]) }, []string{`users[2].name: "admin" is given twice`}},
 		{"short token", func(c *Config) { c.TokenFile = short }, []string{"token_file: ", "at least 16 characters"}},
