@@ -129,7 +129,7 @@ func Derive(f plugin.Factory, docs ...[]byte) (Schema, error) {
 	if v.Kind() != reflect.Struct {
 		return Schema{}, fmt.Errorf("plugin %q: its configuration is a %s, not a struct", f.Type, v.Kind())
 	}
-	tables := make([]map[string]docRow, len(docs))
+	tables := make([]map[string]Option, len(docs))
 	for i, d := range docs {
 		tables[i] = ParseOptionTables(d)
 	}
@@ -149,12 +149,12 @@ func Derive(f plugin.Factory, docs ...[]byte) (Schema, error) {
 			continue
 		}
 		if fd.Help == "" {
-			fd.Help = row.meaning
+			fd.Help = row.Meaning
 		}
-		fd.DocDefault = row.def
-		fd.Required = strings.Contains(strings.ToLower(row.def), "required")
+		fd.DocDefault = row.Default
+		fd.Required = strings.Contains(strings.ToLower(row.Default), "required")
 		if fd.Kind == KindString && !fd.Secret {
-			fd.Enum = enum(row.meaning, fd.Default)
+			fd.Enum = enum(row.Meaning, fd.Default)
 		}
 	}
 	return s, nil
@@ -163,13 +163,13 @@ func Derive(f plugin.Factory, docs ...[]byte) (Schema, error) {
 // lookup finds a key's row: the first table with the full path wins; a nested key
 // ("tls.ca_file") is found only under its own path, never as the plugin's option of the same
 // last name (the http destination's url is not proxy.url).
-func lookup(tables []map[string]docRow, key string) (docRow, bool) {
+func lookup(tables []map[string]Option, key string) (Option, bool) {
 	for _, t := range tables {
 		if r, ok := t[key]; ok {
 			return r, true
 		}
 	}
-	return docRow{}, false
+	return Option{}, false
 }
 
 // deliveryFields are the keys every destination shares, with the factory's defaults.
@@ -324,10 +324,11 @@ func Format(v reflect.Value) string {
 	return fmt.Sprint(v.Interface())
 }
 
-// docRow is one row of a README's option table.
-type docRow struct {
-	def     string
-	meaning string
+// Option is one row of a README's option table: the default and meaning columns, in plain
+// text (Markdown's links and bold removed, backticks kept).
+type Option struct {
+	Default string
+	Meaning string
 }
 
 var (
@@ -340,8 +341,8 @@ var (
 // third the meaning. Under a heading that is one name in backticks ("## `tls`") the options
 // are that section's: `ca_file` there is tls.ca_file. A header row's or a separator's first
 // column names no option and is skipped. The first row for an option wins.
-func ParseOptionTables(md []byte) map[string]docRow {
-	out := map[string]docRow{}
+func ParseOptionTables(md []byte) map[string]Option {
+	out := map[string]Option{}
 	prefix := ""
 	for line := range strings.SplitSeq(string(md), "\n") {
 		line = strings.TrimSpace(line)
@@ -363,7 +364,7 @@ func ParseOptionTables(md []byte) map[string]docRow {
 		if len(names) == 0 || strings.Trim(backtick.ReplaceAllString(cols[0], ""), " ,/or") != "" {
 			continue
 		}
-		row := docRow{def: plain(cols[1]), meaning: plain(strings.Join(cols[2:], " | "))}
+		row := Option{Default: plain(cols[1]), Meaning: plain(strings.Join(cols[2:], " | "))}
 		for _, n := range names {
 			key := n[1]
 			if !strings.Contains(key, ".") {
