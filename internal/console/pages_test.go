@@ -122,7 +122,7 @@ func TestFormSavesTheRightValues(t *testing.T) {
 				"f.tenant": {" https://acme.goskope.com "}, "f.api_token": {""}, "f.event_types": {"audit\r\npage\r\n"},
 				"f.tls.ca_file": {""}, "f.proxy.url": {"none"}, "f.eps": {"100"}, "f.page_timeout": {"45s"}},
 			want: PluginEdit{Original: "ns1", Name: "ns1", Type: "netskope", Kind: "source",
-				Values: map[string]string{"tenant": "https://acme.goskope.com", "event_types": "audit\npage", "proxy.url": "none", "eps": "100", "page_timeout": "45s"},
+				Values:      map[string]string{"tenant": "https://acme.goskope.com", "event_types": "audit\npage", "proxy.url": "none", "eps": "100", "page_timeout": "45s"},
 				KeepSecrets: []string{"api_token", "proxy.password"}},
 		},
 		{
