@@ -25,6 +25,9 @@ const (
 // CanChange reports whether the role may change the configuration or the dead letters.
 func (r Role) CanChange() bool { return r == RoleAdmin }
 
+// SectionKey is the top-level key of the console's configuration (config.Section).
+const SectionKey = "console"
+
 // DefaultListen is where the console listens when the section leaves `listen` out.
 const DefaultListen = "127.0.0.1:9871"
 

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -334,5 +337,42 @@ func TestSparkline(t *testing.T) {
 		if got := sparkline(tc.rate); got != tc.want {
 			t.Errorf("sparkline(%v) = %q, want %q", tc.rate, got, tc.want)
 		}
+	}
+}
+
+func TestStopEndsTheLogStreams(t *testing.T) {
+	b := newFakeBackend()
+	b.subscribe = make(chan LogFilter, 1)
+	s, err := New(testConfig(t), b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, err := s.Start(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, console: s, backend: b, srv: &httptest.Server{URL: "http://" + addr.String()}}
+	c := f.client()
+	c.login("admin", adminPassword)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/logs/stream", nil)
+	resp, err := c.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	<-b.subscribe
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	read := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); read <- err }()
+	select {
+	case <-read:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream is still open after stop")
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop did not return")
 	}
 }

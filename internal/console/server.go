@@ -36,6 +36,11 @@ type Server struct {
 	pages      *pages
 	mux        *http.ServeMux
 	now        func() time.Time
+
+	// shutdown is closed when the server started by Start shuts down: the log streams, which
+	// would otherwise hold the shutdown until its timeout, end then.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
 }
 
 // Option changes a Server.
@@ -65,6 +70,8 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 		audit:   log.With("audit", true),
 		users:   map[string]User{},
 		now:     time.Now,
+
+		shutdown: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -127,6 +134,7 @@ func (s *Server) Start(ctx context.Context) (addr net.Addr, stop func(), err err
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	srv.RegisterOnShutdown(func() { s.shutdownOnce.Do(func() { close(s.shutdown) }) })
 	scheme := "http"
 	if s.tlsConf != nil {
 		srv.TLSConfig = s.tlsConf

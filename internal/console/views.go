@@ -566,6 +566,8 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.shutdown:
+			return
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return

@@ -8,7 +8,11 @@
   if (ov && ov.dataset.refresh) {
     setInterval(function () {
       fetch(ov.dataset.refresh, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (r) {
+          // A session that ended sends the request to the login page: go there whole.
+          if (r.redirected) { window.location.assign("/login?next=%2F"); return Promise.reject(401); }
+          return r.ok ? r.text() : Promise.reject(r.status);
+        })
         .then(function (html) { ov.innerHTML = html; })
         .catch(function () { /* keep the last body; the next tick tries again */ });
     }, 5000);
