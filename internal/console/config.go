@@ -169,6 +169,20 @@ func (c *Config) Validate() error {
 	return p.Err()
 }
 
+var _ config.Warner = (*Config)(nil)
+
+// Warnings implements config.Warner: a token file other users of the machine can read.
+func (c *Config) Warnings() []string {
+	if c.Listen == "" || c.TokenFile == "" {
+		return nil
+	}
+	fi, err := os.Stat(c.TokenFile)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return nil // Validate reports a missing file
+	}
+	return []string{fmt.Sprintf("token_file: %s is readable by other users of this machine (mode %#o), and its token logs in as admin: chmod 600 it", c.TokenFile, fi.Mode().Perm())}
+}
+
 // ReadTokenFile returns the token of a token file: its first line, trimmed. A missing file,
 // an empty one, or a token shorter than MinTokenLength is an error.
 func ReadTokenFile(path string) (string, error) {

@@ -427,6 +427,28 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+func TestTokenFileReadableByOthersWarns(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o600, false}, {0o400, false}, {0o640, true}, {0o644, true}} {
+		path := filepath.Join(dir, tc.mode.String())
+		if err := os.WriteFile(path, []byte("0123456789abcdef0123\n"), tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, tc.mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		c := testConfig(t)
+		c.TokenFile = path
+		w := config.WarnTree(c, "console")
+		if got := len(w) == 1 && strings.Contains(w[0], "console: token_file: ") && strings.Contains(w[0], "chmod 600"); got != tc.warn {
+			t.Errorf("mode %v: warnings %q, want a warning: %v", tc.mode, w, tc.warn)
+		}
+	}
+}
+
 func TestNewConfigDefaults(t *testing.T) {
 	c := NewConfig()
 	if c.Listen != "127.0.0.1:9871" || c.SessionTTL != 12*time.Hour {
