@@ -1,0 +1,167 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
+)
+
+// session is one logged-in user, kept on the server: the cookie holds only its id, so a logout
+// (or an expiry) ends it whatever the browser still holds.
+type session struct {
+	id      string
+	user    string
+	role    Role
+	csrf    string
+	expires time.Time
+}
+
+// sessionStore holds the live sessions by id.
+type sessionStore struct {
+	mu       sync.Mutex
+	sessions map[string]*session
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+func newSessionStore(ttl time.Duration, now func() time.Time) *sessionStore {
+	return &sessionStore{sessions: map[string]*session{}, ttl: ttl, now: now}
+}
+
+// create starts a session for user, dropping the expired ones.
+func (s *sessionStore) create(user string, role Role) *session {
+	now := s.now()
+	ss := &session{id: randomToken(), user: user, role: role, csrf: randomToken(), expires: now.Add(s.ttl)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, o := range s.sessions {
+		if !now.Before(o.expires) {
+			delete(s.sessions, id)
+		}
+	}
+	s.sessions[ss.id] = ss
+	return ss
+}
+
+// get returns the live session of that id.
+func (s *sessionStore) get(id string) (*session, bool) {
+	if id == "" {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return nil, false
+	}
+	if !s.now().Before(ss.expires) {
+		delete(s.sessions, id)
+		return nil, false
+	}
+	return ss, true
+}
+
+// end removes a session: its cookie is refused from then on.
+func (s *sessionStore) end(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, id)
+}
+
+// randomToken is 32 random bytes, base64url: a session id or a CSRF token.
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics where no randomness is to be had)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sameToken compares two tokens in constant time; an empty one never matches.
+func sameToken(a, b string) bool {
+	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// Login rate limits: each client and each user name may try a burst, then one attempt per
+// interval. Successful logins count too: the limit is on guessing, and a user does not log in
+// five times a minute.
+const (
+	clientLoginBurst    = 10
+	clientLoginInterval = 6 * time.Second
+	userLoginBurst      = 5
+	userLoginInterval   = 12 * time.Second
+	// limiterIdle is how long an unused limiter is kept; a limiter idle that long is full again.
+	limiterIdle = 10 * time.Minute
+)
+
+// loginLimiter rate-limits login attempts by key (a client address, a user name).
+type loginLimiter struct {
+	mu       sync.Mutex
+	limiters map[string]*limiterEntry
+	every    time.Duration
+	burst    int
+	now      func() time.Time
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+func newLoginLimiter(every time.Duration, burst int, now func() time.Time) *loginLimiter {
+	return &loginLimiter{limiters: map[string]*limiterEntry{}, every: every, burst: burst, now: now}
+}
+
+// allow takes one attempt for key; false: too many, wait.
+func (l *loginLimiter) allow(key string) bool {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.limiters) > 1000 {
+		for k, e := range l.limiters {
+			if now.Sub(e.last) > limiterIdle {
+				delete(l.limiters, k)
+			}
+		}
+	}
+	e, ok := l.limiters[key]
+	if !ok {
+		e = &limiterEntry{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
+		l.limiters[key] = e
+	}
+	e.last = now
+	return e.lim.AllowN(now, 1)
+}
+
+// dummyHash is checked against when the user name is unknown, so that a wrong name takes as
+// long to refuse as a wrong password.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("logshipper console: no such user"), bcrypt.DefaultCost)
+	if err != nil {
+		panic(err) // only for a password longer than 72 bytes
+	}
+	return h
+})
+
+// authenticate checks a name and password against the users, or a token against the token;
+// it returns the user's name and role.
+func (s *Server) authenticate(name, password, token string) (string, Role, bool) {
+	if token != "" {
+		if s.token != "" && sameToken(token, s.token) {
+			return "token", RoleAdmin, true
+		}
+		return "", "", false
+	}
+	u, ok := s.users[name]
+	hash := dummyHash()
+	if ok {
+		hash = []byte(u.PasswordHash.Value())
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !ok || password == "" {
+		return "", "", false
+	}
+	return u.Name, u.Role, true
+}

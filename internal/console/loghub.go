@@ -1,0 +1,212 @@
+package console
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// LogHub keeps the last lines of the process log and hands them, and the lines logged from
+// then on, to the Logging page: it is a LogBackend. Its Handler wraps the process's
+// slog.Handler, so that every line the process logs (at the level the process logs) reaches
+// both.
+type LogHub struct {
+	mu   sync.Mutex
+	ring []hubLine
+	next int
+	full bool
+	subs map[*logSub]struct{}
+}
+
+var _ LogBackend = (*LogHub)(nil)
+
+type hubLine struct {
+	line LogLine
+	lvl  slog.Level
+}
+
+type logSub struct {
+	f  logMatcher
+	ch chan LogLine
+}
+
+// logSubBuffer is how many lines a subscriber may fall behind; a slower one misses lines
+// rather than hold the process's logging up.
+const logSubBuffer = 256
+
+// NewLogHub keeps the last size lines.
+func NewLogHub(size int) *LogHub {
+	return &LogHub{ring: make([]hubLine, max(size, 1)), subs: map[*logSub]struct{}{}}
+}
+
+// Handler returns a handler that records every line it handles in the hub, then passes it to
+// next.
+func (h *LogHub) Handler(next slog.Handler) slog.Handler {
+	return &hubHandler{hub: h, next: next}
+}
+
+// Logs implements LogBackend: the kept lines that pass the filter, oldest first, at most the
+// filter's Limit (the newest) when it is set.
+func (h *LogHub) Logs(_ context.Context, f LogFilter) ([]LogLine, error) {
+	m := newLogMatcher(f)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []LogLine
+	n := h.next
+	start := 0
+	if h.full {
+		n = len(h.ring)
+		start = h.next
+	}
+	for i := range n {
+		l := h.ring[(start+i)%len(h.ring)]
+		if m.match(l) {
+			out = append(out, l.line)
+		}
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[len(out)-f.Limit:]
+	}
+	return out, nil
+}
+
+// SubscribeLogs implements LogBackend.
+func (h *LogHub) SubscribeLogs(ctx context.Context, f LogFilter) (<-chan LogLine, error) {
+	sub := &logSub{f: newLogMatcher(f), ch: make(chan LogLine, logSubBuffer)}
+	h.mu.Lock()
+	h.subs[sub] = struct{}{}
+	h.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs, sub)
+		close(sub.ch)
+	}()
+	return sub.ch, nil
+}
+
+func (h *LogHub) add(l hubLine) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ring[h.next] = l
+	h.next++
+	if h.next == len(h.ring) {
+		h.next, h.full = 0, true
+	}
+	for s := range h.subs {
+		if s.f.match(l) {
+			select {
+			case s.ch <- l.line:
+			default:
+			}
+		}
+	}
+}
+
+// logMatcher is a LogFilter made ready to test lines.
+type logMatcher struct {
+	plugin   string
+	level    slog.Level
+	anyLevel bool
+	text     string
+}
+
+func newLogMatcher(f LogFilter) logMatcher {
+	m := logMatcher{plugin: f.Plugin, text: strings.ToLower(f.Text), anyLevel: true}
+	if f.Level != "" {
+		if err := m.level.UnmarshalText([]byte(f.Level)); err == nil {
+			m.anyLevel = false
+		}
+	}
+	return m
+}
+
+func (m logMatcher) match(l hubLine) bool {
+	if m.plugin != "" && l.line.Plugin != m.plugin {
+		return false
+	}
+	if !m.anyLevel && l.lvl < m.level {
+		return false
+	}
+	if m.text == "" || strings.Contains(strings.ToLower(l.line.Message), m.text) {
+		return true
+	}
+	for k, v := range l.line.Attrs {
+		if strings.Contains(strings.ToLower(k+"="+v), m.text) {
+			return true
+		}
+	}
+	return false
+}
+
+// hubHandler is LogHub.Handler's slog.Handler.
+type hubHandler struct {
+	hub    *LogHub
+	next   slog.Handler
+	attrs  []slog.Attr // the With attributes, their keys prefixed with their groups
+	prefix string      // the open groups, "a.b."
+}
+
+func (h *hubHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h *hubHandler) Handle(ctx context.Context, r slog.Record) error {
+	line := LogLine{Time: r.Time, Level: strings.ToLower(r.Level.String()), Message: r.Message, Attrs: map[string]string{}}
+	for _, a := range h.attrs {
+		addAttr(line.Attrs, "", a)
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		addAttr(line.Attrs, h.prefix, a)
+		return true
+	})
+	if p, ok := line.Attrs["plugin"]; ok {
+		line.Plugin = p
+		delete(line.Attrs, "plugin")
+	}
+	if len(line.Attrs) == 0 {
+		line.Attrs = nil
+	}
+	h.hub.add(hubLine{line: line, lvl: r.Level})
+	return h.next.Handle(ctx, r)
+}
+
+func (h *hubHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append([]slog.Attr(nil), h.attrs...)
+	for _, a := range as {
+		c.attrs = append(c.attrs, slog.Attr{Key: h.prefix + a.Key, Value: a.Value})
+	}
+	c.next = h.next.WithAttrs(as)
+	return &c
+}
+
+func (h *hubHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	c := *h
+	c.prefix = h.prefix + name + "."
+	c.next = h.next.WithGroup(name)
+	return &c
+}
+
+// addAttr puts an attribute in m as text, its value resolved (a LogValuer, such as a
+// config.Secret, shows what it chooses to) and a group's attributes flattened as "group.key".
+func addAttr(m map[string]string, prefix string, a slog.Attr) {
+	v := a.Value.Resolve()
+	if v.Kind() == slog.KindGroup {
+		p := prefix
+		if a.Key != "" {
+			p += a.Key + "."
+		}
+		for _, g := range v.Group() {
+			addAttr(m, p, g)
+		}
+		return
+	}
+	if a.Key == "" {
+		return
+	}
+	m[prefix+a.Key] = v.String()
+}
