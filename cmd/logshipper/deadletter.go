@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/deadletter"
-	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/spool"
 	"github.com/logshipper/logshipper/internal/state"
@@ -457,13 +455,13 @@ It exits 0 when every record was delivered, 1 when some failed (listed).`,
 			}
 			defer db.Close()
 			log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
-			senders := &replaySenders{cfg: cfg, reg: reg, log: log, db: db, attempts: attempts}
-			defer senders.close(context.Background())
+			senders := &app.ReplaySenders{Config: cfg, Registry: reg, Log: log, DB: db, Attempts: attempts}
+			defer senders.Close(context.Background())
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			deliver := senders.deliver
+			deliver := senders.Deliver
 			if dryRun {
-				deliver = senders.check
+				deliver = senders.Check
 			}
 			res, err := s.Replay(ctx, sel, deliver)
 			printReplay(cmd.OutOrStdout(), res, dryRun)
@@ -475,7 +473,7 @@ It exits 0 when every record was delivered, 1 when some failed (listed).`,
 			}
 			var failed []string
 			for _, o := range res.Failed() {
-				if !errors.Is(o.Err, errDryRun) {
+				if !errors.Is(o.Err, app.ErrDryRun) {
 					failed = append(failed, o.ID)
 				}
 			}
@@ -530,82 +528,6 @@ func selection(ids []string, ff *deadletterFilterFlags, all bool) (deadletter.Se
 	return deadletter.Selection{Filter: &f}, nil
 }
 
-// replaySenders builds each destination a replay needs once, from the configuration.
-type replaySenders struct {
-	cfg      *config.Config
-	reg      *plugin.Registry
-	log      *slog.Logger
-	db       *state.DB
-	attempts int
-	senders  map[string]*deadletter.Sender
-	errs     map[string]error
-}
-
-func (r *replaySenders) sender(name string) (*deadletter.Sender, error) {
-	if s, ok := r.senders[name]; ok {
-		return s, nil
-	}
-	if err, ok := r.errs[name]; ok {
-		return nil, err
-	}
-	if r.senders == nil {
-		r.senders, r.errs = map[string]*deadletter.Sender{}, map[string]error{}
-	}
-	s, err := r.build(name)
-	if err != nil {
-		r.errs[name] = err
-		return nil, err
-	}
-	r.senders[name] = s
-	return s, nil
-}
-
-func (r *replaySenders) build(name string) (*deadletter.Sender, error) {
-	if p, ok := r.cfg.Plugin(name); ok && p.Kind == plugin.KindSource {
-		return nil, fmt.Errorf("%s is a source: its entries are input it could not read, which no destination takes as it is (show them, fix them at their origin, purge them)", name)
-	}
-	log := r.log.With("plugin", name)
-	dst, opts, err := app.NewDestination(r.cfg, r.reg, log, r.db, name)
-	if err != nil {
-		return nil, fmt.Errorf("cannot build destination %s from %s: %w", name, r.cfg.Path, err)
-	}
-	return &deadletter.Sender{Destination: dst, MaxRecords: opts.MaxRecords, MaxBytes: opts.MaxBytes, Retry: opts.Retry, Attempts: r.attempts, Log: log}, nil
-}
-
-func (r *replaySenders) deliver(ctx context.Context, dest string, recs []*event.Record) []error {
-	s, err := r.sender(dest)
-	if err != nil {
-		return repeatErr(err, len(recs))
-	}
-	return s.Deliver(ctx, recs)
-}
-
-// errDryRun marks the records a dry run would send: not sent, so not removed.
-var errDryRun = errors.New("would be sent (dry run)")
-
-func (r *replaySenders) check(_ context.Context, dest string, recs []*event.Record) []error {
-	if _, err := r.sender(dest); err != nil {
-		return repeatErr(err, len(recs))
-	}
-	return repeatErr(errDryRun, len(recs))
-}
-
-func repeatErr(err error, n int) []error {
-	out := make([]error, n)
-	for i := range out {
-		out[i] = err
-	}
-	return out
-}
-
-func (r *replaySenders) close(ctx context.Context) {
-	for name, s := range r.senders {
-		if err := s.Destination.Close(ctx); err != nil {
-			r.log.Warn("closing the destination", "plugin", name, "error", err)
-		}
-	}
-}
-
 func printReplay(w io.Writer, res deadletter.ReplayResult, dryRun bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDESTINATION\tRECORD ID\tRESULT\tERROR")
@@ -613,7 +535,7 @@ func printReplay(w io.Writer, res deadletter.ReplayResult, dryRun bool) {
 	for _, o := range res.Outcomes {
 		result, msg := "delivered", ""
 		switch {
-		case errors.Is(o.Err, errDryRun):
+		case errors.Is(o.Err, app.ErrDryRun):
 			result = "would send"
 			would++
 		case o.Err != nil:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/console"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
@@ -50,6 +51,12 @@ admin, memory_limit or cluster, which needs a restart.`,
 				return err
 			}
 			log := setUpProcess(cmd.ErrOrStderr(), cfg)
+			// With a console, every line also goes to its Logging page.
+			var hub *console.LogHub
+			if cc := app.ConsoleConfig(cfg); cc != nil && cc.Listen != "" {
+				hub = console.NewLogHub(consoleLogLines)
+				log = slog.New(hub.Handler(log.Handler()))
+			}
 			// SIGHUP is taken from here on: its default would end the process.
 			hups := make(chan os.Signal, 1)
 			signal.Notify(hups, syscall.SIGHUP)
@@ -90,6 +97,14 @@ admin, memory_limit or cluster, which needs a restart.`,
 			if watchConfig {
 				go watchFile(ctx, path, time.Second, log, func() { _, _ = a.ReloadFile(ctx) })
 			}
+			stopConsole, err := a.ServeConsole(ctx, hub)
+			if err != nil {
+				log.Error("cannot start the console", "error", err)
+				cancel()
+				_ = a.Run(ctx) // releases what New took
+				return exitCode(1)
+			}
+			defer stopConsole()
 			if err := a.Run(ctx); err != nil {
 				log.Error("stopped with errors", "error", err)
 				return exitCode(1)
@@ -101,6 +116,9 @@ admin, memory_limit or cluster, which needs a restart.`,
 	cmd.Flags().BoolVar(&watchConfig, "watch-config", false, "apply the configuration file whenever it changes (polled every second), as SIGHUP does")
 	return cmd
 }
+
+// consoleLogLines is how many of the latest log lines the console's Logging page holds.
+const consoleLogLines = 5000
 
 // watchFile calls changed whenever the content of the file at path changes, looking every
 // interval until ctx ends: at its modification time and size, and, when either moved, at a

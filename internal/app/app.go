@@ -24,9 +24,11 @@ import (
 
 	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/console"
 	"github.com/logshipper/logshipper/internal/deadletter"
 	"github.com/logshipper/logshipper/internal/pipeline"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/recent"
 	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/spool"
 	"github.com/logshipper/logshipper/internal/state"
@@ -44,6 +46,9 @@ type App struct {
 	job     *Backfill // nil for the live run
 	// cluster is this process's membership; nil in a single process.
 	cluster *cluster.Cluster
+	// recent keeps the last records each source read, for the console's rule tests; nil
+	// without a console.
+	recent *recent.Store
 	// state holds the plugins' state namespaces: the bbolt file, or the cluster's store.
 	state namespacer
 
@@ -111,6 +116,10 @@ type namespacer interface {
 	Namespace(name string) state.Store
 }
 
+// recentPerSource is how many of the last records of each source the console keeps for its
+// rule tests.
+const recentPerSource = 100
+
 // ConnectTimeout bounds joining the cluster at start: a member that cannot reach NATS by then
 // exits, for its supervisor (systemd, Compose) to start it again.
 const ConnectTimeout = 30 * time.Second
@@ -121,7 +130,10 @@ const ClusterSection = "cluster"
 // LoadOptions are the config.Load options for the sections that this package reads and
 // internal/config cannot know: `cluster:`.
 func LoadOptions() []config.Option {
-	return []config.Option{config.Section(ClusterSection, func() any { return cluster.NewConfig() })}
+	return []config.Option{
+		config.Section(ClusterSection, func() any { return cluster.NewConfig() }),
+		config.Section(ConsoleSection, func() any { return console.NewConfig() }),
+	}
 }
 
 // ClusterConfig returns the configuration's `cluster:` section (loaded with LoadOptions), or
@@ -188,6 +200,9 @@ func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *sl
 		return nil, err
 	}
 	a := &App{cfg: cfg, reg: reg, log: log, db: db, state: db, dlq: dlq, dataDir: dataDir, job: job, ended: make(chan struct{}, 1)}
+	if cc := ConsoleConfig(cfg); cc != nil && cc.Listen != "" && job == nil {
+		a.recent = recent.New(recentPerSource)
+	}
 	node := ""
 	// A backfill reads a past range once, on its own local state: it does not join.
 	if cc := ClusterConfig(cfg); cc != nil && job == nil {
@@ -280,7 +295,11 @@ func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c componen
 		rule, _ := cfg.Rules.Get(r.Rule)
 		routes = append(routes, pipeline.RouteSpec{Name: r.Name, Source: r.Source, Destination: r.Destination, Rule: rule})
 	}
-	e, err := pipeline.New(pipeline.Options{Logger: a.log.With("pipeline", c.key()), DeadLetters: a.dlq, ShutdownTimeout: cfg.ShutdownTimeout}, sources, dests, routes)
+	opts := pipeline.Options{Logger: a.log.With("pipeline", c.key()), DeadLetters: a.dlq, ShutdownTimeout: cfg.ShutdownTimeout}
+	if a.recent != nil {
+		opts.Recent = a.recent
+	}
+	e, err := pipeline.New(opts, sources, dests, routes)
 	if err != nil {
 		return nil, err
 	}
