@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/browsertest"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
@@ -27,13 +28,14 @@ import (
 
 // TestMain lets the test binary play logshipper itself: the end-to-end tests start it again
 // with LOGSHIPPER_TEST_MAIN=1, so they run the real main, as a separate process, without a
-// separate build.
+// separate build. The tests run with the browser of the console's browser tests, which starts
+// only when one of them opens a tab.
 func TestMain(m *testing.M) {
 	if os.Getenv("LOGSHIPPER_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(browsertest.Main(m))
 }
 
 // runCLI runs the root command in-process and returns its output and exit code.
