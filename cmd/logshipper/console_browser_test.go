@@ -67,7 +67,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 
 	// The tenant's alerts: dlp ones, which the destination's mapping file maps, and malware
 	// ones, which it cannot (no eventName).
-	const perType = 25
+	const perType = 8
 	want := map[string]string{} // _id → alert type
 	start := time.Now().Add(-time.Hour).Unix()
 	for i, typ := range []struct{ endpoint, alertType string }{{"dlp", "DLP"}, {"malware", "Malware"}} {
