@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
 	bt "github.com/logshipper/logshipper/internal/browsertest"
@@ -110,7 +111,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	}
 
 	step("log in", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/")
+		openPage(t, ctx, base+"/")
 		bt.WaitVisible(t, ctx, bt.TestID("login-submit"))
 		bt.Screenshot(t, ctx, "login")
 		bt.Fill(t, ctx, bt.TestID("login-name"), consoleUser)
@@ -133,12 +134,12 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 			bt.Fill(t, ctx, bt.TestID("field-proxy-url"), "none")
 		}
 		fill()
-		bt.ClickToPage(t, ctx, bt.TestID("plugin-validate"))
+		submitOK(t, ctx, bt.TestID("plugin-validate"))
 		bt.WaitText(t, ctx, bt.TestID("form-message"), "Valid")
 		bt.Screenshot(t, ctx, "plugin-form")
 		// The form shows again what was typed but never a secret: the token is typed again.
 		bt.Fill(t, ctx, bt.TestID("field-api_token"), "cloudsim-demo-token")
-		bt.ClickToPage(t, ctx, bt.TestID("plugin-save"))
+		submitOK(t, ctx, bt.TestID("plugin-save"))
 		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
 	})
 
@@ -152,17 +153,17 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		bt.Fill(t, ctx, bt.TestID("field-proxy-url"), "none")
 		bt.Fill(t, ctx, bt.TestID("field-mapping"), brokenMapping)
 		bt.Fill(t, ctx, bt.TestID("field-batch-max_wait"), "100ms")
-		bt.ClickToPage(t, ctx, bt.TestID("plugin-save"))
+		submitOK(t, ctx, bt.TestID("plugin-save"))
 		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
 
-		bt.Navigate(t, ctx, base+"/plugins")
+		openPage(t, ctx, base+"/plugins")
 		bt.WaitVisible(t, ctx, bt.TestID("plugin-netskope-acme"))
 		bt.WaitVisible(t, ctx, bt.TestID("plugin-lake"))
 		bt.Screenshot(t, ctx, "plugins")
 	})
 
 	step("write and test a rule", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/rules")
+		openPage(t, ctx, base+"/rules")
 		bt.Fill(t, ctx, bt.TestID("rule-name"), "dlp-and-malware")
 		bt.Fill(t, ctx, bt.TestID("rule-description"), "DLP and malware alerts go to the lake")
 		bt.Fill(t, ctx, bt.TestID("rule-expr"), `alert_type in ["DLP", "Malware"]`)
@@ -171,7 +172,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 			`{"_id":"s2","alert_type":"uba","user":"bob@example.com"}`,
 			`{"_id":"s3","alert_type":"Malware","user":"carol@example.com"}`,
 		}, "\n"))
-		bt.ClickToPage(t, ctx, bt.TestID("rule-test"))
+		submitOK(t, ctx, bt.TestID("rule-test"))
 		got := bt.WaitText(t, ctx, bt.TestID("rule-test-results"), "no match")
 		var results []string
 		for _, line := range strings.Split(got, "\n")[1:] { // the header first
@@ -184,18 +185,18 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 			t.Fatalf("the rule test shows %q, want match, no match, match:\n%s", results, got)
 		}
 		bt.Screenshot(t, ctx, "rules")
-		bt.ClickToPage(t, ctx, bt.TestID("rule-save"))
+		submitOK(t, ctx, bt.TestID("rule-save"))
 		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
 		bt.WaitVisible(t, ctx, bt.TestID("rule-dlp-and-malware"))
 	})
 
 	step("add the SIEM mapping", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/mappings")
+		openPage(t, ctx, base+"/mappings")
 		bt.Fill(t, ctx, bt.TestID("mapping-name"), "acme-to-lake")
 		bt.Fill(t, ctx, bt.TestID("mapping-source"), "netskope-acme")
 		bt.Fill(t, ctx, bt.TestID("mapping-rule"), "dlp-and-malware")
 		bt.Click(t, ctx, bt.TestID("mapping-destination-lake"))
-		bt.ClickToPage(t, ctx, bt.TestID("mapping-save"))
+		submitOK(t, ctx, bt.TestID("mapping-save"))
 		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
 	})
 
@@ -213,7 +214,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	failed()
 
 	step("see the records on the Overview", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/")
+		openPage(t, ctx, base+"/")
 		bt.WaitText(t, ctx, bt.TestID("sent-lake"), fmt.Sprint(perType))
 		bt.WaitText(t, ctx, bt.TestID("received-netskope-acme"), fmt.Sprint(2*perType))
 		bt.WaitText(t, ctx, bt.TestID("state-netskope-acme"), "running")
@@ -222,14 +223,14 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	})
 
 	step("preview the mapping", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/mappings?edit=acme-to-lake")
-		bt.ClickToPage(t, ctx, bt.TestID("mapping-preview"))
+		openPage(t, ctx, base+"/mappings?edit=acme-to-lake")
+		submitOK(t, ctx, bt.TestID("mapping-preview"))
 		bt.WaitVisible(t, ctx, bt.TestID("mapping-preview-result"))
 		bt.Screenshot(t, ctx, "mappings")
 	})
 
 	step("filter the log by the destination's name", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/logs")
+		openPage(t, ctx, base+"/logs")
 		bt.Fill(t, ctx, bt.TestID("log-plugin"), "lake")
 		bt.ClickToPage(t, ctx, bt.TestID("log-apply"))
 		got := bt.WaitText(t, ctx, bt.TestID("log-lines"), "records dead-lettered")
@@ -242,7 +243,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	})
 
 	step("find the dead letters", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/deadletters")
+		openPage(t, ctx, base+"/deadletters")
 		counts := bt.WaitText(t, ctx, bt.TestID("deadletter-counts"), "lake")
 		if !strings.Contains(counts, "refused") || !strings.Contains(counts, fmt.Sprint(perType)) {
 			t.Errorf("the dead-letter counts do not show %d refused records of lake:\n%s", perType, counts)
@@ -255,16 +256,16 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	})
 
 	step("fix the destination", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/plugins/edit/lake")
+		openPage(t, ctx, base+"/plugins/edit/lake")
 		bt.Fill(t, ctx, bt.TestID("field-mapping"), "")
-		bt.ClickToPage(t, ctx, bt.TestID("plugin-save"))
+		submitOK(t, ctx, bt.TestID("plugin-save"))
 		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
 	})
 
 	step("replay the dead letters", func(t *testing.T) {
-		bt.Navigate(t, ctx, base+"/deadletters?destination=lake")
+		openPage(t, ctx, base+"/deadletters?destination=lake")
 		bt.Click(t, ctx, bt.TestID("dl-select-all"))
-		bt.ClickToPage(t, ctx, bt.TestID("dl-replay"))
+		submitOK(t, ctx, bt.TestID("dl-replay"))
 		bt.WaitText(t, ctx, bt.TestID("flash"), fmt.Sprintf("replayed %d of %d selected", perType, perType))
 		bt.WaitText(t, ctx, bt.TestID("deadletter-counts"), "No dead letter.")
 	})
@@ -301,13 +302,36 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	}
 }
 
+// openPage navigates to url and fails the test at once when the server answers with an error.
+func openPage(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	if code := bt.Navigate(t, ctx, url); code >= 400 {
+		t.Fatalf("%s answers %d:\n%s", url, code, bt.Text(t, ctx, bt.CSS("main")))
+	}
+}
+
+// submitOK clicks the button sel, which submits a form, waits for the page that answers, and
+// fails the test at once when that page is an error page or shows the form's problems.
+func submitOK(t *testing.T, ctx context.Context, sel bt.Selector) {
+	t.Helper()
+	bt.ClickToPage(t, ctx, sel)
+	problem, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll('[data-testid="page-error"], .problems')].map(e => e.innerText).join("\n")`))
+	if err != nil {
+		t.Fatalf("reading the page after clicking %s: %v", sel, err)
+	}
+	if problem != "" {
+		t.Fatalf("clicking %s: %s answers:\n%s", sel, bt.URL(t, ctx), problem)
+	}
+}
+
 // newPlugin opens the form of a new plugin configuration of typeKind ("netskope/source") from
 // the Plugins page.
 func newPlugin(t *testing.T, ctx context.Context, base, typeKind string) {
 	t.Helper()
-	bt.Navigate(t, ctx, base+"/plugins")
+	openPage(t, ctx, base+"/plugins")
 	bt.Fill(t, ctx, bt.TestID("new-plugin-type"), typeKind)
-	bt.ClickToPage(t, ctx, bt.TestID("new-plugin"))
+	submitOK(t, ctx, bt.TestID("new-plugin"))
 	bt.WaitVisible(t, ctx, bt.TestID("plugin-form"))
 }
 
