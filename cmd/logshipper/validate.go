@@ -60,6 +60,9 @@ configuration, and nothing in the cluster.`,
 			if cc := app.ClusterConfig(cfg); cc != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "  cluster: %s\n", cc)
 			}
+			if cc := app.ConsoleConfig(cfg); cc != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "  console: %s\n", cc)
+			}
 			for _, p := range cfg.Plugins {
 				if p.Kind == plugin.KindDestination {
 					fmt.Fprintln(cmd.OutOrStdout(), deliveryLine(p))
