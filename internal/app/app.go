@@ -307,13 +307,14 @@ func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c componen
 	return rc, nil
 }
 
-// mappings are the SIEM mappings of cfg run: all of them, or a backfill's.
+// mappings are the SIEM mappings of cfg run: all of them but those of disabled plugin
+// configurations, or a backfill's.
 func (a *App) mappings(cfg *config.Config) []config.RouteConfig {
 	if a.job == nil {
-		return cfg.SIEMMappings
+		return cfg.ActiveMappings()
 	}
 	var out []config.RouteConfig
-	for _, r := range cfg.SIEMMappings {
+	for _, r := range cfg.ActiveMappings() {
 		if r.Source == a.job.Source {
 			out = append(out, r)
 		}

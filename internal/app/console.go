@@ -91,6 +91,8 @@ func (b *consoleBackend) Overview(ctx context.Context) (console.Overview, error)
 		ps := console.PluginStatus{Name: p.Name, Type: p.Type, Kind: p.Kind.String()}
 		st, running := status[p.Name]
 		switch {
+		case p.Disabled:
+			ps.State = console.StateDisabled
 		case !running:
 			ps.State = console.StateStopped
 			ps.Error = "not used by a SIEM mapping"

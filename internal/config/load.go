@@ -809,8 +809,19 @@ func (l *loader) routes(cfg *Config) {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] (%s): %s", i, r.Name, w))
 		}
 	}
+	for i, r := range cfg.SIEMMappings {
+		for _, name := range []string{r.Source, r.Destination} {
+			if p, ok := cfg.Plugin(name); ok && p.Disabled {
+				cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] (%s): %q is disabled: the mapping does not run", i, r.Name, name))
+				break
+			}
+		}
+	}
 	for _, p := range cfg.Plugins {
-		if !used[p.Name] {
+		switch {
+		case p.Disabled:
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is disabled: it will not run", p.Name, p.Type))
+		case !used[p.Name]:
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is in no siem_mapping: it will not run", p.Name, p.Type))
 		}
 	}
