@@ -402,7 +402,9 @@ func (a *App) Run(ctx context.Context) error {
 			done = true
 		case <-a.ended:
 			a.mu.Lock()
-			done = !a.reloading && !slices.ContainsFunc(a.comps, func(rc *runningComponent) bool { return !rc.finished() })
+			// No component left (a reload stopped the last one: disabled, or its mapping
+			// removed) is not the end: a reload may start one again.
+			done = !a.reloading && len(a.comps) > 0 && !slices.ContainsFunc(a.comps, func(rc *runningComponent) bool { return !rc.finished() })
 			a.mu.Unlock()
 		}
 	}
