@@ -174,8 +174,11 @@ func NewBackfill(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, ver
 	if p.Kind != plugin.KindSource {
 		return nil, fmt.Errorf("backfill: %s is a %s, not a source", job.Source, p.Kind)
 	}
+	if p.Disabled {
+		return nil, fmt.Errorf("backfill: %s is disabled (disabled: true in its entry)", job.Source)
+	}
 	routes := 0
-	for _, r := range cfg.SIEMMappings {
+	for _, r := range cfg.ActiveMappings() {
 		if r.Source == job.Source {
 			routes++
 		}

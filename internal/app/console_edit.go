@@ -90,8 +90,7 @@ func invalid(err error) error {
 		}
 		return inv
 	}
-	if strings.Contains(err.Error(), "no entry is named") || strings.Contains(err.Error(), "no rule is named") ||
-		strings.Contains(err.Error(), "no mapping is named") {
+	if errors.Is(err, config.ErrNoEntry) {
 		return fmt.Errorf("%w: %w", console.ErrNotFound, err)
 	}
 	return err

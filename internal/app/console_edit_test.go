@@ -360,6 +360,12 @@ func TestConsoleDisableEnable(t *testing.T) {
 		t.Errorf("the file still has disabled:\n%s", r.file())
 	}
 	eventually(t, "the records written while disabled", func() bool { return r.lines("out.ndjson") == 5 })
+	if err := r.b.SetPluginDisabled(ctx, "nope", true); !errors.Is(err, console.ErrNotFound) {
+		t.Errorf("disable an unknown plugin: %v; want ErrNotFound", err)
+	}
+	if err := r.b.DeleteRule(ctx, "nope"); !errors.Is(err, console.ErrNotFound) {
+		t.Errorf("delete an unknown rule: %v; want ErrNotFound", err)
+	}
 }
 
 // The rule test runs a rule not saved over the records given, or the last records the source

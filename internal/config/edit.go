@@ -136,7 +136,7 @@ func DeletePlugin(name string) Edit {
 		}
 		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return entryName(c) == name })
 		if i < 0 {
-			return fmt.Errorf("plugins: no entry is named %q", name)
+			return noEntry(fmt.Sprintf("plugins: no entry is named %q", name))
 		}
 		seq.Content = slices.Delete(seq.Content, i, i+1)
 		return nil
@@ -187,7 +187,7 @@ func DeleteMapping(name string) Edit {
 		}
 		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return mappingName(c) == name })
 		if i < 0 {
-			return fmt.Errorf("siem_mappings: no mapping is named %q", name)
+			return noEntry(fmt.Sprintf("siem_mappings: no mapping is named %q", name))
 		}
 		seq.Content = slices.Delete(seq.Content, i, i+1)
 		return nil

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,16 @@ import (
 
 	"go.yaml.in/yaml/v3"
 )
+
+// ErrNoEntry is the error, wrapped, of an edit naming a plugin entry, rule or mapping the file
+// does not have.
+var ErrNoEntry = errors.New("no such entry")
+
+// noEntry is an edit's error for an entry the file does not have.
+type noEntry string
+
+func (e noEntry) Error() string      { return string(e) }
+func (noEntry) Is(target error) bool { return target == ErrNoEntry }
 
 // SetRule is the edit that writes business rule r in place of the rule named name, or adds it
 // at the end of business_rules when name is "" or names none. An edited rule keeps its comments
@@ -89,7 +100,7 @@ func DeleteRule(name string) Edit {
 		}
 		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return entryName(c) == name })
 		if i < 0 {
-			return fmt.Errorf("business_rules: no rule is named %q", name)
+			return noEntry(fmt.Sprintf("business_rules: no rule is named %q", name))
 		}
 		seq.Content = slices.Delete(seq.Content, i, i+1)
 		return nil
@@ -232,7 +243,7 @@ func pluginEntry(root *yaml.Node, name string) (*yaml.Node, error) {
 	}
 	i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return entryName(c) == name })
 	if i < 0 || seq.Content[i].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("plugins: no entry is named %q", name)
+		return nil, noEntry(fmt.Sprintf("plugins: no entry is named %q", name))
 	}
 	return seq.Content[i], nil
 }

@@ -270,8 +270,12 @@ func TestEditorRefuses(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v; want one saying %q", err, tt.want)
 			}
+			missing := strings.Contains(tt.want, "is named \"nope\"")
+			if missing && !errors.Is(err, config.ErrNoEntry) {
+				t.Errorf("error %v; want it to be config.ErrNoEntry", err)
+			}
 			var ce *config.Error
-			if strings.Contains(tt.want, ":") && !errors.As(err, &ce) {
+			if strings.Contains(tt.want, ":") && !missing && !errors.As(err, &ce) {
 				t.Errorf("error %T; want a *config.Error as Load gives", err)
 			}
 			after, _ := os.ReadFile(e.Path)
