@@ -499,3 +499,35 @@ func TestConsoleRenamePlugin(t *testing.T) {
 	r.write(1, "low")
 	eventually(t, "the record delivered", func() bool { return r.lines("out.ndjson") == 1 })
 }
+
+// The types, their forms and the live check come from the registry, as validate has them.
+func TestConsolePluginTypesAndCheck(t *testing.T) {
+	r := startEditRig(t)
+	ctx := context.Background()
+	types, err := r.b.PluginTypes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []console.PluginType{{Type: "file", Kind: "source"}, {Type: "file", Kind: "destination"}, {Type: "netskope", Kind: "source"}} {
+		if !slices.ContainsFunc(types, func(pt console.PluginType) bool { return pt.Type == want.Type && pt.Kind == want.Kind && pt.Summary != "" }) {
+			t.Errorf("types lack %s %s with its summary", want.Type, want.Kind)
+		}
+	}
+	sc, err := r.b.PluginSchema(ctx, "netskope", "source")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := sc.Field("api_token"); !ok || !f.Secret {
+		t.Errorf("netskope's api_token: %+v, %v; want a secret field", f, ok)
+	}
+	if _, err := r.b.PluginSchema(ctx, "netskope", "destination"); !errors.Is(err, console.ErrNotFound) {
+		t.Errorf("a netskope destination: %v; want ErrNotFound", err)
+	}
+	res, err := r.b.CheckPlugin(ctx, "out")
+	if err != nil || !res.OK || !strings.Contains(res.Detail, "not checked") {
+		t.Errorf("check of out: %+v, %v; want not checked", res, err)
+	}
+	if _, err := r.b.CheckPlugin(ctx, "nope"); !errors.Is(err, console.ErrNotFound) {
+		t.Errorf("check of an unknown plugin: %v; want ErrNotFound", err)
+	}
+}
