@@ -509,7 +509,9 @@ func TestConsolePluginTypesAndCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []console.PluginType{{Type: "file", Kind: "source"}, {Type: "file", Kind: "destination"}, {Type: "netskope", Kind: "source"}} {
-		if !slices.ContainsFunc(types, func(pt console.PluginType) bool { return pt.Type == want.Type && pt.Kind == want.Kind && pt.Summary != "" }) {
+		if !slices.ContainsFunc(types, func(pt console.PluginType) bool {
+			return pt.Type == want.Type && pt.Kind == want.Kind && pt.Summary != ""
+		}) {
 			t.Errorf("types lack %s %s with its summary", want.Type, want.Kind)
 		}
 	}
