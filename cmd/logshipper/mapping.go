@@ -1,22 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/logshipper/logshipper/internal/app"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
-	"github.com/logshipper/logshipper/internal/state"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
-
-// previewer is a destination that can show what it would send for a record.
-type previewer interface {
-	Preview(r *event.Record) (string, error)
-}
 
 func newMappingCmd(reg *plugin.Registry) *cobra.Command {
 	cmd := &cobra.Command{Use: "mapping", Short: "Work with mappings"}
@@ -42,23 +35,12 @@ netskope/alert and no --subtype, each sample's subtype is its own alert_type.`,
 			if !ok || p.Kind != plugin.KindDestination {
 				return fmt.Errorf("no destination is named %q in %s", dest, path)
 			}
-			dir, err := os.MkdirTemp("", "logshipper-preview-")
+			log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
+			pv, err := app.NewPreviewer(reg, log, p)
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
-			f, _ := reg.Lookup(p.Type, p.Kind)
-			log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
-			d, err := f.NewDestination(p.Options, plugin.Settings{Name: p.Name, Logger: log.With("plugin", p.Name),
-				Metrics: telemetry.NewMetrics(buildVersion()).Plugin(p.Name), State: state.NewMemory().Namespace(p.Name), DataDir: dir})
-			if err != nil {
-				return fmt.Errorf("destination %s: %w", dest, err)
-			}
-			defer d.Close(cmd.Context())
-			pv, ok := d.(previewer)
-			if !ok {
-				return fmt.Errorf("destination %s (%s) sends records as they are: nothing to preview", dest, p.Type)
-			}
+			defer pv.Close(cmd.Context())
 			recs, err := readSamples(input, cmd.InOrStdin())
 			if err != nil {
 				return err
@@ -66,18 +48,18 @@ netskope/alert and no --subtype, each sample's subtype is its own alert_type.`,
 			out := cmd.OutOrStdout()
 			hinted := false
 			for _, s := range recs {
-				s.rec.Source = "preview"
-				s.rec.Kind, s.rec.Subtype = event.Kind(kind), sampleSubtype(s.rec, event.Kind(kind), subtype)
-				got, err := pv.Preview(s.rec)
+				s.Record.Source = "preview"
+				s.Record.Kind, s.Record.Subtype = event.Kind(kind), app.SampleSubtype(s.Record, event.Kind(kind), subtype)
+				got, err := pv.Preview(s.Record)
 				if err != nil {
-					fmt.Fprintf(out, "%s: not sent: %v\n", s.where, err)
+					fmt.Fprintf(out, "%s: not sent: %v\n", s.Where, err)
 					if kind == "" && !hinted {
 						hinted = true
 						fmt.Fprintln(cmd.ErrOrStderr(), "hint: --kind and --subtype say what the samples are (a destination such as CloudTrail Lake maps records by them)")
 					}
 					continue
 				}
-				fmt.Fprintf(out, "%s: %s\n", s.where, got)
+				fmt.Fprintf(out, "%s: %s\n", s.Where, got)
 			}
 			return nil
 		},
@@ -91,20 +73,4 @@ netskope/alert and no --subtype, each sample's subtype is its own alert_type.`,
 	_ = preview.MarkFlagRequired("input")
 	cmd.AddCommand(preview)
 	return cmd
-}
-
-// sampleSubtype is the subtype a sample is previewed as: the --subtype flag when given; for a
-// Netskope alert without one, the record's own alert_type, spelled as the netskope source
-// spells an endpoint's type.
-func sampleSubtype(r *event.Record, kind event.Kind, flag string) string {
-	if flag != "" || kind != event.KindNetskopeAlert {
-		return flag
-	}
-	var f struct {
-		AlertType string `json:"alert_type"`
-	}
-	if err := json.Unmarshal(r.Raw, &f); err != nil {
-		return ""
-	}
-	return event.NetskopeSubtype(f.AlertType)
 }

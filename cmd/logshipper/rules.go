@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -49,20 +46,20 @@ With --matches-only it prints only the matching records, as NDJSON, for piping.`
 			out := cmd.OutOrStdout()
 			matched := 0
 			for _, s := range recs {
-				ok, err := r.Match(s.rec)
+				ok, err := r.Match(s.Record)
 				if ok {
 					matched++
 				}
 				switch {
 				case matchesOnly && ok:
-					fmt.Fprintf(out, "%s\n", s.rec.Raw)
+					fmt.Fprintf(out, "%s\n", s.Record.Raw)
 				case matchesOnly:
 				case err != nil:
-					fmt.Fprintf(out, "%s: no match (%v)\n", s.where, err)
+					fmt.Fprintf(out, "%s: no match (%v)\n", s.Where, err)
 				case ok:
-					fmt.Fprintf(out, "%s: match     %s\n", s.where, preview(s.rec.Raw))
+					fmt.Fprintf(out, "%s: match     %s\n", s.Where, preview(s.Record.Raw))
 				default:
-					fmt.Fprintf(out, "%s: no match  %s\n", s.where, preview(s.rec.Raw))
+					fmt.Fprintf(out, "%s: no match  %s\n", s.Where, preview(s.Record.Raw))
 				}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "rule %s: %d of %d records match\n", rule, matched, len(recs))
@@ -79,13 +76,9 @@ With --matches-only it prints only the matching records, as NDJSON, for piping.`
 	return cmd
 }
 
-type sample struct {
-	where string
-	rec   *event.Record
-}
-
-// readSamples reads NDJSON or a JSON array of records, naming each by its line or index.
-func readSamples(path string, stdin io.Reader) ([]sample, error) {
+// readSamples reads the sample records of path (- for stdin), NDJSON or a JSON array, each
+// named by its line or index.
+func readSamples(path string, stdin io.Reader) ([]event.Sample, error) {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -97,28 +90,7 @@ func readSamples(path string, stdin io.Reader) ([]sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
 	}
-	trimmed := bytes.TrimSpace(data)
-	var out []sample
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var arr []json.RawMessage
-		if err := json.Unmarshal(trimmed, &arr); err != nil {
-			return nil, fmt.Errorf("%s: not a JSON array: %w", path, err)
-		}
-		for i, raw := range arr {
-			out = append(out, sample{where: fmt.Sprintf("%s[%d]", path, i), rec: &event.Record{Raw: raw}})
-		}
-		return out, nil
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		out = append(out, sample{where: fmt.Sprintf("%s:%d", path, n), rec: &event.Record{Raw: bytes.Clone(line)}})
-	}
-	return out, sc.Err()
+	return event.ParseSamples(data, path)
 }
 
 func preview(raw []byte) string {

@@ -14,7 +14,6 @@ import (
 	"github.com/logshipper/logshipper/internal/cluster"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
-	"github.com/logshipper/logshipper/internal/state"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
@@ -60,6 +59,9 @@ configuration, and nothing in the cluster.`,
 			if cc := app.ClusterConfig(cfg); cc != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "  cluster: %s\n", cc)
 			}
+			if cc := app.ConsoleConfig(cfg); cc != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "  console: %s\n", cc)
+			}
 			for _, p := range cfg.Plugins {
 				if p.Kind == plugin.KindDestination {
 					fmt.Fprintln(cmd.OutOrStdout(), deliveryLine(p))
@@ -89,8 +91,6 @@ func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) boo
 		}
 	}()
 	log := telemetry.NewLogger(cmd.ErrOrStderr(), telemetry.LogConfig{Level: "warn", Format: "text"})
-	metrics := telemetry.NewMetrics(buildVersion())
-	mem := state.NewMemory()
 	ok := true
 	if cc := app.ClusterConfig(cfg); cc != nil {
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
@@ -101,44 +101,19 @@ func runChecks(cmd *cobra.Command, cfg *config.Config, reg *plugin.Registry) boo
 		ok = ok && good
 	}
 	for _, p := range cfg.Plugins {
-		f, _ := reg.Lookup(p.Type, p.Kind)
-		if !f.Checks {
-			fmt.Fprintf(out, "check %s (%s): not checked (this plugin type has no check)\n", p.Name, p.Type)
-			continue
-		}
-		if dir == "" {
+		if f, _ := reg.Lookup(p.Type, p.Kind); f.Checks && dir == "" {
 			var err error
 			if dir, err = os.MkdirTemp("", "logshipper-check-"); err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "check:", err)
 				return false
 			}
 		}
-		set := plugin.Settings{Name: p.Name, Logger: log.With("plugin", p.Name), Metrics: metrics.Plugin(p.Name), State: mem.Namespace(p.Name), DataDir: dir}
-		var inst any
-		var err error
-		switch p.Kind {
-		case plugin.KindSource:
-			inst, err = f.NewSource(p.Options, set)
-		case plugin.KindDestination:
-			inst, err = f.NewDestination(p.Options, set)
-		}
-		if err != nil {
-			fmt.Fprintf(out, "check %s (%s): cannot build: %v\n", p.Name, p.Type, err)
+		switch err := app.CheckPlugin(cmd.Context(), reg, log, p, dir); {
+		case errors.Is(err, app.ErrNoCheck):
+			fmt.Fprintf(out, "check %s (%s): %v\n", p.Name, p.Type, err)
+		case errors.Is(err, app.ErrCannotBuild):
+			fmt.Fprintf(out, "check %s (%s): %v\n", p.Name, p.Type, err)
 			ok = false
-			continue
-		}
-		err = errNoCheck
-		if c, can := inst.(plugin.Checker); can {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			err = c.Check(ctx)
-			cancel()
-		}
-		if d, isDest := inst.(plugin.Destination); isDest {
-			_ = d.Close(cmd.Context())
-		}
-		switch {
-		case errors.Is(err, errNoCheck):
-			fmt.Fprintf(out, "check %s (%s): not checked (this plugin type has no check)\n", p.Name, p.Type)
 		case err != nil:
 			fmt.Fprintf(out, "check %s (%s): FAILED: %v\n", p.Name, p.Type, err)
 			ok = false
@@ -163,9 +138,6 @@ func clusterCheckLine(cc *cluster.Config, res cluster.CheckResult, err error) (s
 	}
 	return fmt.Sprintf("%s: ok (%s, JetStream on, up to %d replicas; replicas: %d)", head, res.Server, res.Replicas, cc.Replicas), true
 }
-
-// errNoCheck stands for the check of a plugin that has none.
-var errNoCheck = errors.New("no check")
 
 // deliveryLine shows a destination's effective shared keys, in the configuration's own YAML flow
 // form, so a line can be copied into an entry.

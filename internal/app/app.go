@@ -174,8 +174,11 @@ func NewBackfill(cfg *config.Config, reg *plugin.Registry, log *slog.Logger, ver
 	if p.Kind != plugin.KindSource {
 		return nil, fmt.Errorf("backfill: %s is a %s, not a source", job.Source, p.Kind)
 	}
+	if p.Disabled {
+		return nil, fmt.Errorf("backfill: %s is disabled (disabled: true in its entry)", job.Source)
+	}
 	routes := 0
-	for _, r := range cfg.SIEMMappings {
+	for _, r := range cfg.ActiveMappings() {
 		if r.Source == job.Source {
 			routes++
 		}
@@ -307,13 +310,14 @@ func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c componen
 	return rc, nil
 }
 
-// mappings are the SIEM mappings of cfg run: all of them, or a backfill's.
+// mappings are the SIEM mappings of cfg run: all of them but those of disabled plugin
+// configurations, or a backfill's.
 func (a *App) mappings(cfg *config.Config) []config.RouteConfig {
 	if a.job == nil {
-		return cfg.SIEMMappings
+		return cfg.ActiveMappings()
 	}
 	var out []config.RouteConfig
-	for _, r := range cfg.SIEMMappings {
+	for _, r := range cfg.ActiveMappings() {
 		if r.Source == a.job.Source {
 			out = append(out, r)
 		}
@@ -401,7 +405,9 @@ func (a *App) Run(ctx context.Context) error {
 			done = true
 		case <-a.ended:
 			a.mu.Lock()
-			done = !a.reloading && !slices.ContainsFunc(a.comps, func(rc *runningComponent) bool { return !rc.finished() })
+			// No component left (a reload stopped the last one: disabled, or its mapping
+			// removed) is not the end: a reload may start one again.
+			done = !a.reloading && len(a.comps) > 0 && !slices.ContainsFunc(a.comps, func(rc *runningComponent) bool { return !rc.finished() })
 			a.mu.Unlock()
 		}
 	}

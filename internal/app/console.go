@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/config"
@@ -39,6 +40,8 @@ type consoleBackend struct {
 	history *telemetry.History
 	recent  *recent.Store
 	started time.Time
+	// editMu lets one change at a time write the file and reload it.
+	editMu sync.Mutex
 }
 
 var _ console.Backend = (*consoleBackend)(nil)
@@ -91,6 +94,8 @@ func (b *consoleBackend) Overview(ctx context.Context) (console.Overview, error)
 		ps := console.PluginStatus{Name: p.Name, Type: p.Type, Kind: p.Kind.String()}
 		st, running := status[p.Name]
 		switch {
+		case p.Disabled:
+			ps.State = console.StateDisabled
 		case !running:
 			ps.State = console.StateStopped
 			ps.Error = "not used by a SIEM mapping"
@@ -251,16 +256,6 @@ func deadLetterOf(it deadletter.Item) console.DeadLetter {
 		ID: it.ID, Time: e.Time, Destination: it.Destination, Source: e.Source, Reason: e.Reason,
 		Code: e.Code, Error: e.Error, Record: rec,
 	}
-}
-
-// mappingsOf lists the SIEM mappings of cfg as the console shows them: one per mapping of
-// the file, with its one destination.
-func (b *consoleBackend) mappingsOf(cfg *config.Config) []console.Mapping {
-	var out []console.Mapping
-	for _, r := range cfg.SIEMMappings {
-		out = append(out, console.Mapping{Name: r.Name, Source: r.Source, Rule: r.Rule, Destinations: []string{r.Destination}})
-	}
-	return out
 }
 
 // ReplayDeadLetters sends the dead letters ids again through their destinations, built from

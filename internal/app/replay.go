@@ -95,4 +95,3 @@ func (r *ReplaySenders) Close(ctx context.Context) {
 		}
 	}
 }
-

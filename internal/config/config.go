@@ -130,6 +130,9 @@ type Plugin struct {
 	// EPS caps the records per second this instance reads (a source) or sends (a destination);
 	// 0 means no limit.
 	EPS int `yaml:"eps"`
+	// Disabled keeps the configuration in the file without running it: it is not built, and
+	// the SIEM mappings that name it do not run (validate warns of each).
+	Disabled bool `yaml:"disabled"`
 
 	// Destinations only. A key the entry leaves out takes the default of the destination's
 	// factory (plugin.Factory.DeliveryDefaults).
@@ -244,6 +247,23 @@ type RouteConfig struct {
 	Source      string `yaml:"source"`
 	Destination string `yaml:"destination"`
 	Rule        string `yaml:"rule"`
+}
+
+// ActiveMappings are the SIEM mappings that run: those whose source and destination are not
+// disabled.
+func (c *Config) ActiveMappings() []RouteConfig {
+	var out []RouteConfig
+	for _, r := range c.SIEMMappings {
+		if !c.disabled(r.Source) && !c.disabled(r.Destination) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *Config) disabled(name string) bool {
+	p, ok := c.Plugin(name)
+	return ok && p.Disabled
 }
 
 // Plugin returns the plugin configuration of that name.

@@ -39,7 +39,8 @@ type Editor struct {
 	Options []Option
 }
 
-// Edit is one change of the file: SetPlugin, DeletePlugin, SetMapping, DeleteMapping.
+// Edit is one change of the file: SetPlugin, DeletePlugin, SetMapping, DeleteMapping,
+// SetRule, DeleteRule, RenamePlugin, RenameRule, SetPluginDisabled, UnsetPluginKeys.
 type Edit struct {
 	apply func(e Editor, root *yaml.Node) error
 }
@@ -47,14 +48,25 @@ type Edit struct {
 // Apply makes the edits in order and checks their result as a whole (a plugin entry and the
 // mapping that uses it are added, or removed, together), then writes the file once.
 func (e Editor) Apply(edits ...Edit) (*Config, error) {
-	return e.edit(func(root *yaml.Node) error {
+	return e.edit(true, e.change(edits))
+}
+
+// Check is Apply without writing: the edits are made in memory and their result checked as
+// Apply checks it; the file is left as it is. The configuration returned is what Apply would
+// load.
+func (e Editor) Check(edits ...Edit) (*Config, error) {
+	return e.edit(false, e.change(edits))
+}
+
+func (e Editor) change(edits []Edit) func(root *yaml.Node) error {
+	return func(root *yaml.Node) error {
 		for _, ed := range edits {
 			if err := ed.apply(e, root); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // SetPlugin applies the edit SetPlugin(name, entry) alone.
@@ -124,7 +136,7 @@ func DeletePlugin(name string) Edit {
 		}
 		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return entryName(c) == name })
 		if i < 0 {
-			return fmt.Errorf("plugins: no entry is named %q", name)
+			return noEntry(fmt.Sprintf("plugins: no entry is named %q", name))
 		}
 		seq.Content = slices.Delete(seq.Content, i, i+1)
 		return nil
@@ -175,7 +187,7 @@ func DeleteMapping(name string) Edit {
 		}
 		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return mappingName(c) == name })
 		if i < 0 {
-			return fmt.Errorf("siem_mappings: no mapping is named %q", name)
+			return noEntry(fmt.Sprintf("siem_mappings: no mapping is named %q", name))
 		}
 		seq.Content = slices.Delete(seq.Content, i, i+1)
 		return nil
@@ -191,8 +203,8 @@ func (e Editor) resolver() Resolver {
 }
 
 // edit reads the file, lets change edit its top-level mapping, checks the result as Load
-// does, and writes it.
-func (e Editor) edit(change func(root *yaml.Node) error) (*Config, error) {
+// does, and writes it when write is true.
+func (e Editor) edit(write bool, change func(root *yaml.Node) error) (*Config, error) {
 	path, err := filepath.EvalSymlinks(e.Path)
 	if err != nil {
 		return nil, fmt.Errorf("edit configuration: %w", err)
@@ -224,6 +236,9 @@ func (e Editor) edit(change func(root *yaml.Node) error) (*Config, error) {
 	cfg, err := Parse(out, e.Path, e.Registry, e.resolver(), e.Options...)
 	if err != nil {
 		return nil, err
+	}
+	if !write {
+		return cfg, nil
 	}
 	if err := writeFileAtomic(path, out, sha256.Sum256(data)); err != nil {
 		return nil, fmt.Errorf("edit configuration: %w", err)

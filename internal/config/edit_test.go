@@ -43,6 +43,8 @@ func TestEditorGolden(t *testing.T) {
 		name  string
 		edit  func(e config.Editor) (*config.Config, error)
 		check func(t *testing.T, cfg *config.Config)
+		// dropped is the comment the edit removes with its entry.
+		dropped string
 	}{
 		{
 			name: "edit-source",
@@ -100,6 +102,79 @@ func TestEditorGolden(t *testing.T) {
 			},
 		},
 		{
+			name: "set-rule",
+			// The rule's comment stays; the expr becomes a CE filter, written as its JSON text.
+			edit: func(e config.Editor) (*config.Config, error) {
+				return e.Apply(config.SetRule("dlp-only", config.RuleConfig{Name: "dlp-only", Description: "DLP alerts",
+					Filter: "{\"alert_type\": {\"$eq\": \"dlp\"},\n \"severity\": {\"$in\": [\"high\", \"critical\"]}}"}))
+			},
+			check: func(t *testing.T, cfg *config.Config) {
+				if r, ok := cfg.Rules.Get("dlp-only"); !ok || r.MatchesAll() {
+					t.Errorf("rule dlp-only = %v, %v; want the filter compiled", r, ok)
+				}
+			},
+		},
+		{
+			name: "add-rule",
+			edit: func(e config.Editor) (*config.Config, error) {
+				return e.Apply(config.SetRule("", config.RuleConfig{Name: "malware", Expr: `alert_type == "malware"`}))
+			},
+			check: func(t *testing.T, cfg *config.Config) {
+				if _, ok := cfg.Rules.Get("malware"); !ok {
+					t.Errorf("rule malware not added: %v", cfg.Rules.Names())
+				}
+			},
+		},
+		{
+			name: "rename-rule-and-plugin",
+			// The mappings follow both renames; the unnamed mapping's name follows its source.
+			edit: func(e config.Editor) (*config.Config, error) {
+				return e.Apply(
+					config.SetRule("dlp-only", config.RuleConfig{Name: "dlp", Expr: `alert_type == "dlp"`}),
+					config.RenameRule("dlp-only", "dlp"),
+					config.SetPlugin("acme", map[string]any{
+						"name": "acme-prod", "type": "netskope", "tenant": "https://acme.goskope.com",
+						"alert_types": []any{"dlp", "malware"}, "start": "-24h",
+					}),
+					config.RenamePlugin("acme", "acme-prod"))
+			},
+			check: func(t *testing.T, cfg *config.Config) {
+				if got := cfg.SIEMMappings[0].Name; got != "acme-prod->archive" {
+					t.Errorf("mapping name %q; want acme-prod->archive", got)
+				}
+				if got := cfg.SIEMMappings[1].Rule; got != "dlp" {
+					t.Errorf("mapping rule %q; want dlp", got)
+				}
+			},
+		},
+		{
+			name: "disable-plugin",
+			edit: func(e config.Editor) (*config.Config, error) {
+				return e.Apply(config.SetPluginDisabled("local", true), config.SetPluginDisabled("acme", false))
+			},
+			check: func(t *testing.T, cfg *config.Config) {
+				if p, _ := cfg.Plugin("local"); !p.Disabled {
+					t.Errorf("local not disabled")
+				}
+				if got := cfg.ActiveMappings(); len(got) != 1 || got[0].Source != "acme" {
+					t.Errorf("active mappings %+v; want acme's alone", got)
+				}
+			},
+		},
+		{
+			name:    "delete-rule-used-by-none",
+			dropped: "# CE's rule 12",
+			edit: func(e config.Editor) (*config.Config, error) {
+				return e.Apply(config.SetMapping("local-archive", config.RouteConfig{Name: "local-archive", Source: "local", Destination: "archive"}),
+					config.DeleteRule("dlp-only"))
+			},
+			check: func(t *testing.T, cfg *config.Config) {
+				if len(cfg.BusinessRules) != 0 {
+					t.Errorf("rules %+v; want none", cfg.BusinessRules)
+				}
+			},
+		},
+		{
 			name: "delete-mapping-and-plugin",
 			edit: func(e config.Editor) (*config.Config, error) {
 				return e.Apply(config.DeleteMapping("local-archive"), config.DeletePlugin("local"))
@@ -139,7 +214,7 @@ func TestEditorGolden(t *testing.T) {
 				t.Errorf("the file after the edit differs from %s (go test -run TestEditorGolden -update rewrites it):\n%s", golden, got)
 			}
 			for _, c := range []string{"# logshipper: the production configuration.", "# from the environment", "# CE's rule 12", "${TOKEN}"} {
-				if !bytes.Contains(got, []byte(c)) {
+				if c != tt.dropped && !bytes.Contains(got, []byte(c)) {
 					t.Errorf("%q lost", c)
 				}
 			}
@@ -178,6 +253,14 @@ func TestEditorRefuses(t *testing.T) {
 		}, want: `destination: no plugin configuration is named "nowhere"`},
 		{name: "no such mapping", edit: func(e config.Editor) (*config.Config, error) { return e.DeleteMapping("nope") },
 			want: `no mapping is named "nope"`},
+		{name: "a rule a mapping uses", edit: func(e config.Editor) (*config.Config, error) { return e.Apply(config.DeleteRule("dlp-only")) },
+			want: `rule: no business rule is named "dlp-only"`},
+		{name: "a rule that does not compile", edit: func(e config.Editor) (*config.Config, error) {
+			return e.Apply(config.SetRule("", config.RuleConfig{Name: "bad", Filter: `{"severity": {"$nope": 1}}`}))
+		}, want: `business_rules[1] (bad): filter:`},
+		{name: "disable no such plugin", edit: func(e config.Editor) (*config.Config, error) {
+			return e.Apply(config.SetPluginDisabled("nope", true))
+		}, want: `no entry is named "nope"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,8 +270,12 @@ func TestEditorRefuses(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v; want one saying %q", err, tt.want)
 			}
+			missing := strings.Contains(tt.want, "is named \"nope\"")
+			if missing && !errors.Is(err, config.ErrNoEntry) {
+				t.Errorf("error %v; want it to be config.ErrNoEntry", err)
+			}
 			var ce *config.Error
-			if strings.Contains(tt.want, ":") && !errors.As(err, &ce) {
+			if strings.Contains(tt.want, ":") && !missing && !errors.As(err, &ce) {
 				t.Errorf("error %T; want a *config.Error as Load gives", err)
 			}
 			after, _ := os.ReadFile(e.Path)
@@ -209,4 +296,42 @@ func dirNames(es []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// Check makes the edits and checks their result as Apply does, and writes nothing.
+func TestEditorCheckWritesNothing(t *testing.T) {
+	e := editor(t, 0o600)
+	before, _ := os.ReadFile(e.Path)
+	cfg, err := e.Check(config.SetPluginDisabled("local", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := cfg.Plugin("local"); !p.Disabled {
+		t.Errorf("the configuration checked does not have the edit")
+	}
+	if _, err := e.Check(config.DeletePlugin("local")); err == nil {
+		t.Errorf("Check of an invalid edit: no error")
+	}
+	after, _ := os.ReadFile(e.Path)
+	if !bytes.Equal(before, after) {
+		t.Errorf("Check changed the file:\n%s", after)
+	}
+}
+
+// PluginEntries reads what the file writes: references as written, merge keys expanded.
+func TestEditorPluginEntries(t *testing.T) {
+	e := editor(t, 0o600)
+	got, err := e.PluginEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d entries; want 3", len(got))
+	}
+	if got[0].Name != "acme" || got[0].Values["tenant"] != "${TENANT}" || got[0].Values["api_token"] != "${TOKEN}" {
+		t.Errorf("acme = %+v; want the references as written", got[0])
+	}
+	if got[1].Kind != "destination" || got[1].Values["workers"] != 2 {
+		t.Errorf("archive = %+v; want kind destination and workers 2 from the anchor", got[1])
+	}
 }

@@ -688,6 +688,33 @@ func (l *loader) kind(p *Plugin, used map[plugin.Kind]bool) (plugin.Kind, error)
 	return 0, fmt.Errorf("kind: type %q is both a source and a destination, and siem_mappings use %q as both; add kind: source or kind: destination", p.Type, p.Name)
 }
 
+// CompileRule compiles business rule r as the loader does: its expr, or its filter. The error
+// starts with the key at fault ("filter: ...", "expr: ...").
+func CompileRule(r RuleConfig) (*rules.Rule, error) {
+	switch {
+	case r.Expr != "" && r.Filter != nil:
+		return nil, errors.New("expr and filter: a rule has one or the other, not both")
+	case r.Filter != nil:
+		rule, err := rules.CompileMongo(r.Name, r.Filter)
+		if err != nil {
+			// The caller's path names the rule already.
+			var fe *rules.FilterError
+			if errors.As(err, &fe) {
+				err = errors.New(fe.Problem())
+			}
+			return nil, fmt.Errorf("filter: %w", err)
+		}
+		return rule, nil
+	case r.Expr == "":
+		return nil, errors.New("expr: expression is empty (a rule needs expr, an expr-lang expression, or filter, a Mongo-style filter as in Cloud Exchange)")
+	}
+	rule, err := rules.CompileExpr(r.Name, r.Expr)
+	if err != nil {
+		return nil, fmt.Errorf("expr: %w", err)
+	}
+	return rule, nil
+}
+
 func (l *loader) rules(cfg *Config) {
 	var compiled []*rules.Rule
 	seen := map[string]bool{}
@@ -708,27 +735,7 @@ func (l *loader) rules(cfg *Config) {
 			continue
 		}
 		seen[r.Name] = true
-		var rule *rules.Rule
-		var err error
-		switch {
-		case r.Expr != "" && r.Filter != nil:
-			err = errors.New("expr and filter: a rule has one or the other, not both")
-		case r.Filter != nil:
-			if rule, err = rules.CompileMongo(r.Name, r.Filter); err != nil {
-				// The path names the rule already.
-				var fe *rules.FilterError
-				if errors.As(err, &fe) {
-					err = errors.New(fe.Problem())
-				}
-				err = fmt.Errorf("filter: %w", err)
-			}
-		case r.Expr == "":
-			err = errors.New("expr: expression is empty (a rule needs expr, an expr-lang expression, or filter, a Mongo-style filter as in Cloud Exchange)")
-		default:
-			if rule, err = rules.CompileExpr(r.Name, r.Expr); err != nil {
-				err = fmt.Errorf("expr: %w", err)
-			}
-		}
+		rule, err := CompileRule(r)
 		if err != nil {
 			l.errs = append(l.errs, &LineError{Path: path, Err: err})
 			continue
@@ -809,8 +816,19 @@ func (l *loader) routes(cfg *Config) {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] (%s): %s", i, r.Name, w))
 		}
 	}
+	for i, r := range cfg.SIEMMappings {
+		for _, name := range []string{r.Source, r.Destination} {
+			if p, ok := cfg.Plugin(name); ok && p.Disabled {
+				cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("siem_mappings[%d] (%s): %q is disabled: the mapping does not run", i, r.Name, name))
+				break
+			}
+		}
+	}
 	for _, p := range cfg.Plugins {
-		if !used[p.Name] {
+		switch {
+		case p.Disabled:
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is disabled: it will not run", p.Name, p.Type))
+		case !used[p.Name]:
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("plugin %q (%s) is in no siem_mapping: it will not run", p.Name, p.Type))
 		}
 	}

@@ -51,6 +51,30 @@ type Config struct {
 	SessionTTL time.Duration `yaml:"session_ttl"`
 }
 
+// String is the section as `validate` prints it: where it serves and who may log in, no
+// secret.
+func (c *Config) String() string {
+	if c.Listen == "" {
+		return "off (no listen)"
+	}
+	scheme := "http"
+	if c.TLS.Enabled() {
+		scheme = "https"
+	}
+	var who []string
+	if n := len(c.Users); n > 0 {
+		roles := map[Role]int{}
+		for _, u := range c.Users {
+			roles[u.Role]++
+		}
+		who = append(who, fmt.Sprintf("%d user(s): %d admin, %d viewer", n, roles[RoleAdmin], roles[RoleViewer]))
+	}
+	if c.TokenFile != "" {
+		who = append(who, "an admin token from "+c.TokenFile)
+	}
+	return fmt.Sprintf("%s://%s, login: %s, sessions of %s", scheme, c.Listen, strings.Join(who, " and "), c.SessionTTL)
+}
+
 // User is one console login.
 type User struct {
 	Name string `yaml:"name"`

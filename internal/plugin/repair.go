@@ -25,17 +25,13 @@ const repairWarnEvery = 10 * time.Second
 type Repairs struct {
 	log     *slog.Logger
 	metrics *telemetry.PluginMetrics
-	every   time.Duration
-
-	mu      sync.Mutex
-	last    time.Time
-	pending int
+	lines   spacedLines
 }
 
 // NewRepairs returns a Repairs that logs to log (a source's logger, or one of its partitions',
 // with what names the partition) and counts in metrics (the source's).
 func NewRepairs(log *slog.Logger, metrics *telemetry.PluginMetrics) *Repairs {
-	return &Repairs{log: log, metrics: metrics, every: repairWarnEvery}
+	return &Repairs{log: log, metrics: metrics, lines: spacedLines{every: repairWarnEvery}}
 }
 
 // Note counts one record repaired for reason; where are log attributes that say where it was
@@ -47,20 +43,65 @@ func (r *Repairs) Note(reason string, where ...any) {
 	if r.metrics != nil {
 		r.metrics.Repaired(reason, 1)
 	}
-	r.mu.Lock()
-	r.pending++
-	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < r.every {
-		r.mu.Unlock()
-		return
-	}
-	count := r.pending
-	r.last, r.pending = now, 0
-	r.mu.Unlock()
-	if r.log == nil {
+	count, due := r.lines.note()
+	if !due || r.log == nil {
 		return
 	}
 	r.log.Warn(repairMessage(reason), "reason", reason, "records", count, slog.Group("latest", where...))
+}
+
+// Empties counts the containers of records (a CloudTrail file or delivery) a source read with
+// no record in it (logshipper_records_dropped_total, reason empty), and says so in the log: the
+// first at once, then at most every 10 s with the count since the line before. A nil *Empties
+// does nothing.
+type Empties struct {
+	log     *slog.Logger
+	metrics *telemetry.PluginMetrics
+	lines   spacedLines
+}
+
+// NewEmpties returns an Empties that logs to log and counts in metrics (the source's).
+func NewEmpties(log *slog.Logger, metrics *telemetry.PluginMetrics) *Empties {
+	return &Empties{log: log, metrics: metrics, lines: spacedLines{every: repairWarnEvery}}
+}
+
+// Note counts one empty container; where are log attributes that say where it was read.
+func (e *Empties) Note(where ...any) {
+	if e == nil {
+		return
+	}
+	if e.metrics != nil {
+		e.metrics.Dropped(string(ReasonEmpty), 1)
+	}
+	count, due := e.lines.note()
+	if !due || e.log == nil {
+		return
+	}
+	e.log.Info("CloudTrail files or deliveries with no record in them: nothing to send", "count", count, slog.Group("latest", where...))
+}
+
+// spacedLines spaces the log lines of something that may happen for every record: the first
+// at once, then at most one every `every`, each with the count since the line before.
+type spacedLines struct {
+	every time.Duration
+
+	mu      sync.Mutex
+	last    time.Time
+	pending int
+}
+
+// note counts one occurrence and reports whether a line is due, and the count it reports.
+func (s *spacedLines) note() (count int, due bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending++
+	now := time.Now()
+	if !s.last.IsZero() && now.Sub(s.last) < s.every {
+		return 0, false
+	}
+	count = s.pending
+	s.last, s.pending = now, 0
+	return count, true
 }
 
 func repairMessage(reason string) string {

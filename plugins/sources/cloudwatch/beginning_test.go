@@ -205,3 +205,40 @@ type groupsDenied struct{ logsAPI }
 func (groupsDenied) DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
 	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeLogGroups"}
 }
+
+// A source stopped for a year resumes from its checkpoint in a group that keeps events 7 days:
+// the windows the retention emptied are skipped (the next window starts at the retention
+// limit), so catching up costs a few FilterLogEvents calls, not one per max_window over a
+// year, and every event still stored is read.
+func TestResumeSkipsWhatTheRetentionDeleted(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	want := w.put("us-east-1", ctStream("us-east-1"), 20, 2*24*time.Hour)
+	if err := w.svc.SetRetention(testAccount, "us-east-1", testGroup, 7); err != nil {
+		t.Fatal(err)
+	}
+	cfg := w.config("us-east-1")
+	cfg.MaxWindow = 24 * time.Hour
+	cfg.PollInterval = time.Hour // no poll once caught up: the calls counted are the catching up
+	logs := &lockedBuffer{}
+	set := plugintest.Settings(t, "cw", nil)
+	set.Logger = slog.New(slog.NewTextHandler(logs, nil)).With("plugin", "cw")
+	s, err := New(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yearAgo := time.Now().Add(-365 * 24 * time.Hour).UnixMilli()
+	old := &checkpoint{V: 1, Start: yearAgo - 1000, From: yearAgo - 1000, To: yearAgo, Done: true, Seen: map[string]int64{}}
+	if err := set.State.Put(context.Background(), "cw/us-east-1/"+testGroup+"/"+s.streamSelection(), old.encode()); err != nil {
+		t.Fatal(err)
+	}
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitUntil(t, 20*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+	run.Stop(t)
+	if calls := w.svc.Stats().Calls["FilterLogEvents"]; calls > 12 {
+		t.Errorf("cloudsim served %d FilterLogEvents calls to resume a year-old checkpoint in a 7-day group", calls)
+	}
+	if !strings.Contains(logs.String(), "older than the log group's retention") {
+		t.Errorf("the skip is not logged:\n%s", logs.String())
+	}
+}

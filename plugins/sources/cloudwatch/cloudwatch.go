@@ -226,10 +226,8 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 	for _, r := range s.regions {
 		p := s.newPartition(r)
 		p.b.repairs = plugin.NewRepairs(p.log, s.set.Metrics)
-		p.b.empty = func(e *logEvent) {
-			s.set.Metrics.Dropped(string(plugin.ReasonEmpty), 1)
-			p.log.Info("a CloudTrail file or delivery with no record in it: nothing to send", "log_stream", e.Stream, "event_id", e.ID)
-		}
+		empties := plugin.NewEmpties(p.log, s.set.Metrics)
+		p.b.empty = func(e *logEvent) { empties.Note("log_stream", e.Stream, "event_id", e.ID) }
 		go func() {
 			err := p.run(ctx, pub)
 			if err != nil {

@@ -283,8 +283,14 @@ func (p *partition) load(ctx context.Context, cur *state.Cursor) (*checkpoint, e
 			return nil, plugin.Fatal(fmt.Errorf("checkpoint %s is unreadable (%w); delete it to start again from start_position", p.key, err))
 		}
 		p.log.Debug("resuming from checkpoint", "from", msTime(cp.From), "to", msTime(cp.To), "done", cp.Done, "token", cp.Token != "", "seen", len(cp.Seen))
+		earliest := int64(-1)
 		if p.serverAt.IsZero() {
-			if _, err := p.probe(ctx); err != nil {
+			if earliest, err = p.probe(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if cp.Done && p.now().UnixMilli()-cp.To > staleCheckpoint.Milliseconds() {
+			if err := p.skipExpired(ctx, cp, earliest); err != nil {
 				return nil, err
 			}
 		}
@@ -343,7 +349,7 @@ func (p *partition) beginning(ctx context.Context) (int64, error) {
 			if ok {
 				start = min(first, earliest)
 			}
-			days, err := p.retentionDays(ctx)
+			days, err := p.retentionDays(ctx, "start_position beginning (the streams' first event time)")
 			if err != nil {
 				return 0, err
 			}
@@ -367,10 +373,43 @@ func (p *partition) beginning(ctx context.Context) (int64, error) {
 	}
 }
 
+// staleCheckpoint is how old the end of a saved checkpoint must be before a resume asks
+// whether the group's retention deleted what lies after it: a day, the shortest retention.
+const staleCheckpoint = 24 * time.Hour
+
+// skipExpired moves the next window of cp, a finished checkpoint saved long ago (a source
+// stopped for weeks), past the time the group's retention deleted: no event older than now
+// minus retentionInDays can still arrive, and those not deleted yet are visible, so the next
+// window starts at the earlier of the retention limit and the earliest visible event
+// (earliest, from the probe; -1: probe again). Without DescribeLogGroups, or with a group that
+// keeps events for ever, cp is left as it is.
+func (p *partition) skipExpired(ctx context.Context, cp *checkpoint, earliest int64) error {
+	days, err := p.retentionDays(ctx, "resuming from a checkpoint more than a day old")
+	if err != nil || days == 0 {
+		return err
+	}
+	if earliest < 0 {
+		if earliest, err = p.probe(ctx); err != nil {
+			return err
+		}
+	}
+	floor := p.now().UnixMilli() - int64(days)*24*time.Hour.Milliseconds()
+	if earliest >= 0 {
+		floor = min(floor, earliest)
+	}
+	if floor <= cp.To+1 {
+		return nil
+	}
+	p.log.Info("resuming from a checkpoint older than the log group's retention: the windows the retention emptied are skipped",
+		"retention_days", days, "checkpoint_to", msTime(cp.To), "from", msTime(floor))
+	cp.From, cp.To, cp.Seen = floor, floor-1, map[string]int64{}
+	return nil
+}
+
 // retentionDays returns the log group's retentionInDays (DescribeLogGroups), 0 when it keeps
 // events for ever or cannot tell (DescribeLogGroups not allowed: a warning that the start may
 // lie long before the oldest event still stored).
-func (p *partition) retentionDays(ctx context.Context) (int, error) {
+func (p *partition) retentionDays(ctx context.Context, why string) (int, error) {
 	group := p.s.cfg.LogGroup
 	// The group's own name sorts first among the names it prefixes: one page finds it.
 	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)}
@@ -381,7 +420,7 @@ func (p *partition) retentionDays(ctx context.Context) (int, error) {
 	})
 	switch {
 	case errors.Is(err, errDenied):
-		p.log.Warn("start_position beginning: DescribeLogGroups is not allowed (grant logs:DescribeLogGroups); the log group's retention is unknown, so the start is the streams' first event time, which may lie long before the oldest event the retention left: windows are read from there",
+		p.log.Warn(why+": DescribeLogGroups is not allowed (grant logs:DescribeLogGroups); the log group's retention is unknown, so windows are read from there, which may lie long before the oldest event the retention left",
 			"err", err)
 		return 0, nil
 	case errors.Is(err, errNotFound):

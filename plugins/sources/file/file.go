@@ -55,13 +55,14 @@ type Source struct {
 	restored    bool                // the saved positions were loaded
 	scanned     bool                // the first scan is over: files found from now on are new
 	repairs     *plugin.Repairs
+	empties     *plugin.Empties
 }
 
 var _ plugin.Source = (*Source)(nil)
 
 // New returns a file source.
 func New(cfg *Config, set plugin.Settings) *Source {
-	return &Source{cfg: cfg, set: set, files: map[string]*tracked{}, nackBackoff: retry.Backoff{Initial: nackInitial, Max: nackMax}, repairs: plugin.NewRepairs(set.Logger, set.Metrics)}
+	return &Source{cfg: cfg, set: set, files: map[string]*tracked{}, nackBackoff: retry.Backoff{Initial: nackInitial, Max: nackMax}, repairs: plugin.NewRepairs(set.Logger, set.Metrics), empties: plugin.NewEmpties(set.Logger, set.Metrics)}
 }
 
 // The wait before a file is read again after a nack: from 1 s doubling up to a minute with

@@ -63,8 +63,7 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 	}
 	if len(items) == 0 {
 		// A CloudTrail file or delivery with no element ({"Records":[]}): no record, counted.
-		s.set.Metrics.Dropped(string(plugin.ReasonEmpty), 1)
-		s.set.Logger.Info("a CloudTrail file or delivery with no record in it: nothing to send", "path", t.path, "offset", at)
+		s.empties.Note("path", t.path, "offset", at)
 		return nil, nil
 	}
 	if items[0].Envelope.Control() {
