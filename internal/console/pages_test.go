@@ -376,3 +376,31 @@ func TestStopEndsTheLogStreams(t *testing.T) {
 		t.Fatal("stop did not return")
 	}
 }
+
+// The last reconfiguration names what asked for it when the Backend knows, and reads well
+// when it does not.
+func TestLastReloadLine(t *testing.T) {
+	p, err := loadPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		reload Reload
+		want   string
+	}{
+		{"with its trigger", Reload{At: at, Trigger: "sighup", Restarted: []string{"lake"}}, "Last reconfiguration (sighup, 2026-05-01 12:30:00Z):\n  applied, restarted lake."},
+		{"without", Reload{At: at, Restarted: []string{"lake"}}, "Last reconfiguration (2026-05-01 12:30:00Z):\n  applied, restarted lake."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := p.sets["overview"].ExecuteTemplate(&b, "overview-body", pageData{Data: Overview{LastReload: tc.reload}}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tc.want) {
+				t.Errorf("the Overview shows\n%s\nwant %q", b.String(), tc.want)
+			}
+		})
+	}
+}
