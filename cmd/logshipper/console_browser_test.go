@@ -110,16 +110,20 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		}
 	}
 
-	step("log in", func(t *testing.T) {
+	logIn := func(t *testing.T, ctx context.Context, screenshot bool) {
+		t.Helper()
 		openPage(t, ctx, base+"/")
 		bt.WaitVisible(t, ctx, bt.TestID("login-submit"))
-		bt.Screenshot(t, ctx, "login")
+		if screenshot {
+			bt.Screenshot(t, ctx, "login")
+		}
 		bt.Fill(t, ctx, bt.TestID("login-name"), consoleUser)
 		bt.Fill(t, ctx, bt.TestID("login-password"), consolePassword)
 		bt.Submit(t, ctx, bt.TestID("login-submit"))
 		bt.WaitText(t, ctx, bt.TestID("current-user"), consoleUser+" (admin)")
 		bt.WaitText(t, ctx, bt.CSS("h1"), "Overview")
-	})
+	}
+	step("log in", func(t *testing.T) { logIn(t, ctx, true) })
 
 	step("create the Netskope source", func(t *testing.T) {
 		newPlugin(t, ctx, base, "netskope/source")
@@ -190,6 +194,14 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		bt.WaitVisible(t, ctx, bt.TestID("rule-dlp-and-malware"))
 	})
 
+	// A second tab keeps the Overview open from before the mapping exists: the page's own
+	// refresh shows the records arrive.
+	watch := bt.New(t, bt.Timeout(90*time.Second))
+	step("open the Overview in a second tab", func(t *testing.T) {
+		logIn(t, watch, false)
+		bt.WaitText(t, watch, bt.TestID("plugin-row-lake"), "not used by a SIEM mapping")
+	})
+
 	step("add the SIEM mapping", func(t *testing.T) {
 		openPage(t, ctx, base+"/mappings")
 		bt.Fill(t, ctx, bt.TestID("mapping-name"), "acme-to-lake")
@@ -213,13 +225,13 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 	waitFor(t, 30*time.Second, "the malware alerts dead-lettered", func() bool { return deadLettered(p, "lake") == perType })
 	failed()
 
-	step("see the records on the Overview", func(t *testing.T) {
-		openPage(t, ctx, base+"/")
-		bt.WaitText(t, ctx, bt.TestID("sent-lake"), fmt.Sprint(perType))
-		bt.WaitText(t, ctx, bt.TestID("received-netskope-acme"), fmt.Sprint(2*perType))
-		bt.WaitText(t, ctx, bt.TestID("state-netskope-acme"), "running")
-		bt.WaitVisible(t, ctx, bt.TestID("mapping-row-acme-to-lake"))
-		bt.Screenshot(t, ctx, "overview")
+	step("see the records arrive on the Overview", func(t *testing.T) {
+		bt.WaitText(t, watch, bt.TestID("sent-lake"), fmt.Sprint(perType))
+		bt.WaitText(t, watch, bt.TestID("received-netskope-acme"), fmt.Sprint(2*perType))
+		bt.WaitText(t, watch, bt.TestID("state-netskope-acme"), "running")
+		bt.WaitText(t, watch, bt.TestID("plugin-row-lake"), "refused "+fmt.Sprint(perType))
+		bt.WaitVisible(t, watch, bt.TestID("mapping-row-acme-to-lake"))
+		bt.Screenshot(t, watch, "overview")
 	})
 
 	step("preview the mapping", func(t *testing.T) {
