@@ -262,6 +262,8 @@ func (a *App) buildComponent(ctx context.Context, cfg *config.Config, c componen
 				set.Partitions = a.cluster.MeteredPartitions(p.Name, cluster.PartitionMetrics{
 					Lag: set.Metrics.PartitionLag, Moves: set.Metrics.PartitionMoves, Owned: set.Metrics.PartitionsOwned(),
 				})
+			} else if a.job == nil {
+				set.Partitions = laggedPartitions{lag: set.Metrics.PartitionLag}
 			}
 			set.Dropper = &pipeline.Dropper{Name: p.Name, DLQ: a.dlq, Metrics: set.Metrics, Logger: set.Logger}
 			src, err := f.NewSource(p.Options, set)

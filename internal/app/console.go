@@ -62,7 +62,7 @@ func (a *App) ServeConsole(ctx context.Context, hub *console.LogHub) (stop func(
 		LogHub:  hub,
 		a:       a,
 		reg:     a.reg,
-		history: telemetry.NewHistory(a.metrics, time.Minute, time.Hour),
+		history: telemetry.NewHistory(a.metrics, historyEvery, time.Hour),
 		recent:  a.recent,
 		started: time.Now(),
 	}
@@ -79,6 +79,9 @@ func (a *App) ServeConsole(ctx context.Context, hub *console.LogHub) (stop func(
 	}
 	return func() { stopSrv(); cancel() }, nil
 }
+
+// historyEvery is how often the console samples the counts for its rate charts.
+const historyEvery = 10 * time.Second
 
 // Overview implements console.OverviewBackend.
 func (b *consoleBackend) Overview(ctx context.Context) (console.Overview, error) {

@@ -77,7 +77,8 @@ type PluginStatus struct {
 	Received uint64
 	Sent     uint64
 	Dropped  map[string]uint64
-	// Rate is the records per second of the last hour, oldest first, one point a minute.
+	// Rate is the records per second of the last hour, oldest first, one point per sample
+	// (every 10 s).
 	Rate []float64
 	// Lag is, per partition, how far behind the source's now the last record read was.
 	Lag []PartitionLag

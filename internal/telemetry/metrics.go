@@ -22,7 +22,7 @@ import (
 //	logshipper_checkpoints_total{plugin}              positions saved
 //	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
-//	logshipper_partition_lag_seconds{plugin,partition} cluster mode: how far behind the present a partition this member holds is
+//	logshipper_partition_lag_seconds{plugin,partition} how far behind the present each partition this process reads is
 //	logshipper_partition_moves_total{plugin,event}     cluster mode: partition leases this member acquired or ended, by event
 //	logshipper_partitions_owned{plugin}                cluster mode: partition leases this member holds
 //
@@ -79,7 +79,7 @@ func NewNodeMetrics(version, node string) *Metrics {
 	m.spooled = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_spooled_total", Help: "Records a destination stopped by a fatal error kept in its spool on disk, to be sent when it runs again."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
-	m.lag = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partition_lag_seconds", Help: "Cluster mode: the time between a lease renewal and the latest data of the partition delivered and saved, for each partition this member holds."}, []string{"plugin", "partition"})).(*prometheus.GaugeVec)
+	m.lag = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partition_lag_seconds", Help: "The time between now (in cluster mode: a lease renewal) and the latest data of the partition delivered and saved, for each partition this process reads."}, []string{"plugin", "partition"})).(*prometheus.GaugeVec)
 	m.moves = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_partition_moves_total", Help: "Cluster mode: partition leases this member acquired (event acquired) or that ended (handed_over, released, lost, lost_at_release, release_failed, closed), by event."}, []string{"plugin", "event"})).(*prometheus.CounterVec)
 	m.owned = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partitions_owned", Help: "Cluster mode: partition leases this member holds."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
