@@ -63,7 +63,16 @@ type destination struct {
 	// records (full, or the disk failed): from then on its sources are held.
 	spool    Spooler
 	spoolErr atomic.Pointer[error]
+
+	// refusedLines spaces the "records dead-lettered" lines: a refused batch is split to find
+	// its bad records, one refusal each, which must not become a line each. A line counts the
+	// records dead-lettered since the line before, and names the latest reason and error.
+	refusedLines plugin.Spacer
 }
+
+// refusedLogEvery is the shortest time between two "records dead-lettered" lines of one
+// destination.
+const refusedLogEvery = 10 * time.Second
 
 // Spooler keeps on disk the records of a destination stopped by a fatal error, and gives them
 // back at the next start (internal/spool).
@@ -93,9 +102,10 @@ func newDestination(name string, d plugin.Destination, o DestinationOptions, dlq
 	refuser, _ := d.(plugin.KindRefuser)
 	return &destination{
 		name: name, dest: d, opts: o, limit: newEPSLimiter(o.EPS), dlq: dlq, metrics: m, log: log,
-		refuser: refuser,
-		queue:   make(chan item, o.QueueSize),
-		batches: make(chan []item),
+		refuser:      refuser,
+		queue:        make(chan item, o.QueueSize),
+		batches:      make(chan []item),
+		refusedLines: plugin.Spacer{Every: refusedLogEvery},
 	}
 }
 
@@ -338,7 +348,9 @@ func (d *destination) refuse(items []item, reason plugin.Reason, code string, er
 		return
 	}
 	d.metrics.Dropped(string(reason), len(items))
-	d.log.Warn("records dead-lettered", "records", len(items), "reason", reason, "code", code, "error", err)
+	if n, due := d.refusedLines.Note(len(items)); due {
+		d.log.Warn("records dead-lettered", "records", n, "reason", reason, "code", code, "error", err)
+	}
 	finish(items, event.Acked)
 }
 

@@ -25,13 +25,13 @@ const repairWarnEvery = 10 * time.Second
 type Repairs struct {
 	log     *slog.Logger
 	metrics *telemetry.PluginMetrics
-	lines   spacedLines
+	lines   Spacer
 }
 
 // NewRepairs returns a Repairs that logs to log (a source's logger, or one of its partitions',
 // with what names the partition) and counts in metrics (the source's).
 func NewRepairs(log *slog.Logger, metrics *telemetry.PluginMetrics) *Repairs {
-	return &Repairs{log: log, metrics: metrics, lines: spacedLines{every: repairWarnEvery}}
+	return &Repairs{log: log, metrics: metrics, lines: Spacer{Every: repairWarnEvery}}
 }
 
 // Note counts one record repaired for reason; where are log attributes that say where it was
@@ -43,7 +43,7 @@ func (r *Repairs) Note(reason string, where ...any) {
 	if r.metrics != nil {
 		r.metrics.Repaired(reason, 1)
 	}
-	count, due := r.lines.note()
+	count, due := r.lines.Note(1)
 	if !due || r.log == nil {
 		return
 	}
@@ -57,12 +57,12 @@ func (r *Repairs) Note(reason string, where ...any) {
 type Empties struct {
 	log     *slog.Logger
 	metrics *telemetry.PluginMetrics
-	lines   spacedLines
+	lines   Spacer
 }
 
 // NewEmpties returns an Empties that logs to log and counts in metrics (the source's).
 func NewEmpties(log *slog.Logger, metrics *telemetry.PluginMetrics) *Empties {
-	return &Empties{log: log, metrics: metrics, lines: spacedLines{every: repairWarnEvery}}
+	return &Empties{log: log, metrics: metrics, lines: Spacer{Every: repairWarnEvery}}
 }
 
 // Note counts one empty container; where are log attributes that say where it was read.
@@ -73,30 +73,32 @@ func (e *Empties) Note(where ...any) {
 	if e.metrics != nil {
 		e.metrics.Dropped(string(ReasonEmpty), 1)
 	}
-	count, due := e.lines.note()
+	count, due := e.lines.Note(1)
 	if !due || e.log == nil {
 		return
 	}
 	e.log.Info("CloudTrail files or deliveries with no record in them: nothing to send", "count", count, slog.Group("latest", where...))
 }
 
-// spacedLines spaces the log lines of something that may happen for every record: the first
-// at once, then at most one every `every`, each with the count since the line before.
-type spacedLines struct {
-	every time.Duration
+// Spacer spaces the log lines of something that may happen for every record: the first at
+// once, then at most one every Every, each with the count since the line before. Its zero
+// value logs every time. It is safe for concurrent use.
+type Spacer struct {
+	Every time.Duration
 
 	mu      sync.Mutex
 	last    time.Time
 	pending int
 }
 
-// note counts one occurrence and reports whether a line is due, and the count it reports.
-func (s *spacedLines) note() (count int, due bool) {
+// Note counts one occurrence (n of them) and reports whether a line is due, with the count
+// since the line before (this one included).
+func (s *Spacer) Note(n int) (count int, due bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending++
+	s.pending += n
 	now := time.Now()
-	if !s.last.IsZero() && now.Sub(s.last) < s.every {
+	if !s.last.IsZero() && now.Sub(s.last) < s.Every {
 		return 0, false
 	}
 	count = s.pending

@@ -29,7 +29,7 @@ func TestRepairsCountsEveryRecordAndWarnsAtMostEveryInterval(t *testing.T) {
 			log := slog.New(slog.NewJSONHandler(&buf, nil)).With("plugin", "in")
 			m := telemetry.NewMetrics("test").Plugin("in")
 			r := NewRepairs(log, m)
-			r.lines.every = tc.every
+			r.lines.Every = tc.every
 			for i := range tc.notes {
 				r.Note(RepairInvalidUTF8, "path", "/x.ndjson", "offset", i*10)
 			}
@@ -65,7 +65,7 @@ func TestRepairsHeldCountComesWithTheNextLine(t *testing.T) {
 	r.Note(RepairInvalidUTF8) // logged
 	r.Note(RepairInvalidUTF8) // held
 	r.Note(RepairInvalidUTF8) // held
-	r.lines.every = 0
+	r.lines.Every = 0
 	r.Note(RepairInvalidUTF8) // logged with the two held
 	if !strings.Contains(buf.String(), `"records":3`) {
 		t.Errorf("the second line does not count the held repairs:\n%s", buf.String())
@@ -83,7 +83,7 @@ func TestEmptiesCountsEachAndLogsSpaced(t *testing.T) {
 	var buf bytes.Buffer
 	m := telemetry.NewMetrics("test").Plugin("in")
 	e := NewEmpties(slog.New(slog.NewJSONHandler(&buf, nil)), m)
-	e.lines.every = time.Hour
+	e.lines.Every = time.Hour
 	for i := range 4 {
 		e.Note("path", "/x.json", "offset", i)
 	}
@@ -93,7 +93,7 @@ func TestEmptiesCountsEachAndLogsSpaced(t *testing.T) {
 	if n := strings.Count(buf.String(), "\n"); n != 1 {
 		t.Errorf("%d log lines for 4 empty files within the interval; want 1:\n%s", n, buf.String())
 	}
-	e.lines.every = 0
+	e.lines.Every = 0
 	e.Note("path", "/y.json")
 	if !strings.Contains(buf.String(), `"count":4`) {
 		t.Errorf("the next line does not count the 3 held and itself:\n%s", buf.String())
