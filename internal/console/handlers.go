@@ -260,13 +260,38 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ss *session) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a redirect after login on this site: a path, never another host.
+// safeNext keeps a redirect after login on this site: a path of this site, rebuilt from its
+// parsed parts (its escaped path and its query), never another host. A browser drops tabs and
+// newlines from a URL and reads a backslash as a slash, so "/\t/evil.example" or "/\\evil.example"
+// would take it to evil.example: a next holding a control character, DEL or a backslash
+// anywhere is refused, as is one that is not a plain path ("//host", "https://host").
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
+	const home = "/"
+	if next == "" || strings.ContainsFunc(next, unsafeInURL) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(u.Path, unsafeInURL) {
+		return home
+	}
+	if u.RawQuery == "" {
+		return p
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return p
+	}
+	return p + "?" + q.Encode()
 }
+
+// unsafeInURL reports the runes a browser drops from a URL or reads as a slash: the control
+// characters, DEL and the backslash.
+func unsafeInURL(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
 
 // backendError answers a Backend's failure: 404 for ErrNotFound, else 500 with its text (the
 // Backend's errors name what failed and never hold a secret).
