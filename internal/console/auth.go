@@ -109,14 +109,29 @@ type loginLimiter struct {
 type limiterEntry struct {
 	lim  *rate.Limiter
 	last time.Time
+	// loggedAt is when a refusal of the key was last logged; unlogged counts the refusals
+	// since, which were not.
+	loggedAt time.Time
+	unlogged int
+}
+
+// verdict is what a limiter says of one attempt.
+type verdict struct {
+	// ok: the attempt may go ahead.
+	ok bool
+	// log: a refused attempt is to be logged (the first refusal of the key in an interval);
+	// unlogged is then how many refusals of the key since the last one logged were not.
+	log      bool
+	unlogged int
 }
 
 func newLoginLimiter(every time.Duration, burst int, now func() time.Time) *loginLimiter {
 	return &loginLimiter{limiters: map[string]*limiterEntry{}, every: every, burst: burst, now: now}
 }
 
-// allow takes one attempt for key; false: too many, wait.
-func (l *loginLimiter) allow(key string) bool {
+// allow takes one attempt for key. A refused attempt is to be logged at most once an interval
+// for each key, so that a client trying as fast as it can does not flood the log.
+func (l *loginLimiter) allow(key string) verdict {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -133,7 +148,16 @@ func (l *loginLimiter) allow(key string) bool {
 		l.limiters[key] = e
 	}
 	e.last = now
-	return e.lim.AllowN(now, 1)
+	if e.lim.AllowN(now, 1) {
+		return verdict{ok: true}
+	}
+	if !e.loggedAt.IsZero() && now.Sub(e.loggedAt) < l.every {
+		e.unlogged++
+		return verdict{}
+	}
+	v := verdict{log: true, unlogged: e.unlogged}
+	e.loggedAt, e.unlogged = now, 0
+	return v
 }
 
 // dummyHash is checked against when the user name is unknown, so that a wrong name takes as

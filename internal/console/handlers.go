@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -157,17 +158,21 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, ss *session) 
 		tok = r.Header.Get("X-CSRF-Token")
 	}
 	if !sameToken(tok, ss.csrf) {
-		s.log.Warn("console request refused: missing or wrong CSRF token", "user", ss.user, "path", r.URL.Path, "client", clientAddr(r))
+		s.log.Warn("console request refused: missing or wrong CSRF token", "user", ss.user, "path", clipText(r.URL.Path, maxAuditTarget), "client", clientAddr(r))
 		http.Error(w, "forbidden: missing or wrong CSRF token (reload the page)", http.StatusForbidden)
 		return false
 	}
 	return true
 }
 
+// maxAuditTarget is the most of a change's target (names, dead letters' ids) or of a path an
+// audit line holds; the rest is cut, with its length said.
+const maxAuditTarget = 1 << 10
+
 // auditLog writes the audit line of a change: who, what, on what, from where, and the
 // outcome; the time is the line's.
 func (s *Server) auditLog(r *http.Request, ss *session, action, target string, err error) {
-	attrs := []any{"user", ss.user, "role", string(ss.role), "action", action, "target", target, "client", clientAddr(r)}
+	attrs := []any{"user", ss.user, "role", string(ss.role), "action", action, "target", clipText(target, maxAuditTarget), "client", clientAddr(r)}
 	if err != nil {
 		s.audit.Warn("console change failed", append(attrs, "result", "error", "error", err.Error())...)
 		return
@@ -233,15 +238,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if token != "" {
 		who = "token"
 	}
-	if !s.clientRate.allow("client:"+client) || !s.userRate.allow("user:"+who) {
-		s.audit.Warn("console login refused: too many attempts", "user", who, "client", client, "action", "login", "result", "rate_limited")
-		w.Header().Set("Retry-After", fmt.Sprint(int(userLoginInterval.Seconds())))
-		s.renderLogin(w, http.StatusTooManyRequests, loginData{Next: next, Name: name, Error: "Too many login attempts: wait a minute and try again."})
+	if !s.allowLogin(w, s.clientRate, "client:"+client, who, client, next) {
+		return
+	}
+	if len(who) > maxLoginName {
+		// Refused before it becomes a rate limiter's key or a whole line of the log.
+		s.audit.Warn("console login refused: name too long", "user", logName(who), "name_bytes", len(who), "client", client, "action", "login", "result", "refused")
+		s.renderLogin(w, http.StatusBadRequest, loginData{Next: next, Error: fmt.Sprintf("Wrong name: longer than %d bytes.", maxLoginName)})
+		return
+	}
+	if !s.allowLogin(w, s.userRate, "user:"+who, who, client, next) {
 		return
 	}
 	user, role, ok := s.authenticate(name, password, token)
 	if !ok {
-		s.audit.Warn("console login failed", "user", who, "client", client, "action", "login", "result", "refused")
+		s.audit.Warn("console login failed", "user", logName(who), "client", client, "action", "login", "result", "refused")
 		s.renderLogin(w, http.StatusUnauthorized, loginData{Next: next, Name: name, Error: "Wrong name or password, or wrong token."})
 		return
 	}
@@ -250,6 +261,46 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, s.loginCookie(), "", -1)
 	s.audit.Info("console login", "user", user, "role", string(role), "client", client, "action", "login", "result", "ok")
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// maxLoginName is the longest user name the login takes (Validate refuses a longer one in the
+// configuration).
+const maxLoginName = 128
+
+// allowLogin takes a login attempt from lim under key; when it refuses, it answers 429 and
+// logs the refusal, at most once an interval for each key (the line counts the refusals of
+// the key not logged since the last one).
+func (s *Server) allowLogin(w http.ResponseWriter, lim *loginLimiter, key, who, client, next string) bool {
+	v := lim.allow(key)
+	if v.ok {
+		return true
+	}
+	if v.log {
+		s.audit.Warn("console login refused: too many attempts", "user", logName(who), "client", client, "action", "login", "result", "rate_limited", "unlogged_refusals", v.unlogged)
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(int(lim.every.Seconds())))
+	d := loginData{Next: next, Error: "Too many login attempts: wait a minute and try again."}
+	if len(who) <= maxLoginName && who != "token" {
+		d.Name = who
+	}
+	s.renderLogin(w, http.StatusTooManyRequests, d)
+	return false
+}
+
+// logName is a login name as the log shows it: at most 64 bytes of it (a longer one cut on a
+// character boundary, followed by its length), quoted when it holds anything but letters,
+// digits and ._@+- (a control character, a quote, a space).
+func logName(name string) string {
+	const keep = 64
+	if len(name) > keep {
+		return strconv.Quote(cutText(name, keep)) + fmt.Sprintf("…(%d bytes)", len(name))
+	}
+	if name != "" && !strings.ContainsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@+-", r))
+	}) {
+		return name
+	}
+	return strconv.Quote(name)
 }
 
 // logout ends the session on the server: its cookie, replayed, is refused.

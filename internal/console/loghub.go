@@ -2,9 +2,11 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // LogHub keeps the last lines of the process log and hands them, and the lines logged from
@@ -30,6 +32,11 @@ type logSub struct {
 	f  logMatcher
 	ch chan LogLine
 }
+
+// maxLogValue is the most of a message or an attribute's value a line keeps (its bytes); a
+// longer one is cut, and says so, so that no line (such as one quoting what a client sent) holds
+// the hub's memory or a browser's page up.
+const maxLogValue = 8 << 10
 
 // logSubBuffer is how many lines a subscriber may fall behind; a slower one misses lines
 // rather than hold the process's logging up.
@@ -152,7 +159,7 @@ type hubHandler struct {
 func (h *hubHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *hubHandler) Handle(ctx context.Context, r slog.Record) error {
-	line := LogLine{Time: r.Time, Level: strings.ToLower(r.Level.String()), Message: r.Message, Attrs: map[string]string{}}
+	line := LogLine{Time: r.Time, Level: strings.ToLower(r.Level.String()), Message: clipText(r.Message, maxLogValue), Attrs: map[string]string{}}
 	for _, a := range h.attrs {
 		addAttr(line.Attrs, "", a)
 	}
@@ -208,5 +215,25 @@ func addAttr(m map[string]string, prefix string, a slog.Attr) {
 	if a.Key == "" {
 		return
 	}
-	m[prefix+a.Key] = v.String()
+	m[prefix+a.Key] = clipText(v.String(), maxLogValue)
+}
+
+// clipText is s, or when it is longer than n bytes its first n (cut on a character boundary)
+// followed by how long it was.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return cutText(s, n) + fmt.Sprintf("…[cut: %d bytes]", len(s))
+}
+
+// cutText is the longest prefix of s of at most n bytes that ends on a character boundary.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

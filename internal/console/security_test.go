@@ -387,6 +387,8 @@ func TestConfigValidate(t *testing.T) {
 		{"cert without key", func(c *Config) { c.TLS = TLS{CertFile: cert} }, []string{"key_file: missing"}},
 		{"bad TLS version", func(c *Config) { c.TLS = TLS{CertFile: cert, KeyFile: key, MinVersion: "1.1"} }, []string{`min_version: "1.1" is not 1.2 or 1.3`}},
 		{"no session TTL", func(c *Config) { c.SessionTTL = 0 }, []string{"session_ttl: must be positive"}},
+		{"name longer than the login takes", func(c *Config) { c.Users[0].Name = strings.Repeat("a", maxLoginName+1) },
+			[]string{"users[0].name: longer than 128 bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig(t)
