@@ -160,15 +160,24 @@ func (l *loginLimiter) allow(key string) verdict {
 	return v
 }
 
-// dummyHash is checked against when the user name is unknown, so that a wrong name takes as
-// long to refuse as a wrong password.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte("logshipper console: no such user"), bcrypt.DefaultCost)
-	if err != nil {
-		panic(err) // only for a password longer than 72 bytes
+// newDummyHash returns the hash checked against when the user name is unknown, so that a wrong
+// name takes as long to refuse as a wrong password: a bcrypt hash at the highest cost among
+// the users' hashes (bcrypt's time grows with the cost), made on first use.
+func newDummyHash(users []User) func() []byte {
+	cost := bcrypt.MinCost
+	for _, u := range users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash.Value())); err == nil && c > cost {
+			cost = c
+		}
 	}
-	return h
-})
+	return sync.OnceValue(func() []byte {
+		h, err := bcrypt.GenerateFromPassword([]byte("logshipper console: no such user"), cost)
+		if err != nil {
+			panic(err) // only for a password longer than 72 bytes or a cost out of range, which Cost does not return
+		}
+		return h
+	})
+}
 
 // authenticate checks a name and password against the users, or a token against the token;
 // it returns the user's name and role.
@@ -180,7 +189,7 @@ func (s *Server) authenticate(name, password, token string) (string, Role, bool)
 		return "", "", false
 	}
 	u, ok := s.users[name]
-	hash := dummyHash()
+	hash := s.dummyHash()
 	if ok {
 		hash = []byte(u.PasswordHash.Value())
 	}

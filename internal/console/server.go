@@ -28,7 +28,9 @@ type Server struct {
 	audit   *slog.Logger
 	users   map[string]User
 	token   string
-	tlsConf *tls.Config
+	// dummyHash is what a password given with an unknown name is checked against.
+	dummyHash func() []byte
+	tlsConf   *tls.Config
 
 	sessions   *sessionStore
 	clientRate *loginLimiter
@@ -79,6 +81,7 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 	for _, u := range cfg.Users {
 		s.users[u.Name] = u
 	}
+	s.dummyHash = newDummyHash(cfg.Users)
 	if cfg.TokenFile != "" {
 		tok, err := ReadTokenFile(cfg.TokenFile)
 		if err != nil {
