@@ -19,6 +19,9 @@ type session struct {
 	role    Role
 	csrf    string
 	expires time.Time
+	// done is closed when the session ends (a logout, its expiry): what lasts longer than a
+	// request, a log stream, ends with it.
+	done chan struct{}
 }
 
 // sessionStore holds the live sessions by id.
@@ -36,12 +39,12 @@ func newSessionStore(ttl time.Duration, now func() time.Time) *sessionStore {
 // create starts a session for user, dropping the expired ones.
 func (s *sessionStore) create(user string, role Role) *session {
 	now := s.now()
-	ss := &session{id: randomToken(), user: user, role: role, csrf: randomToken(), expires: now.Add(s.ttl)}
+	ss := &session{id: randomToken(), user: user, role: role, csrf: randomToken(), expires: now.Add(s.ttl), done: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, o := range s.sessions {
+	for _, o := range s.sessions {
 		if !now.Before(o.expires) {
-			delete(s.sessions, id)
+			s.remove(o)
 		}
 	}
 	s.sessions[ss.id] = ss
@@ -60,7 +63,7 @@ func (s *sessionStore) get(id string) (*session, bool) {
 		return nil, false
 	}
 	if !s.now().Before(ss.expires) {
-		delete(s.sessions, id)
+		s.remove(ss)
 		return nil, false
 	}
 	return ss, true
@@ -70,7 +73,15 @@ func (s *sessionStore) get(id string) (*session, bool) {
 func (s *sessionStore) end(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, id)
+	if ss, ok := s.sessions[id]; ok {
+		s.remove(ss)
+	}
+}
+
+// remove drops a live session and closes its done channel; s.mu is held.
+func (s *sessionStore) remove(ss *session) {
+	delete(s.sessions, ss.id)
+	close(ss.done)
 }
 
 // randomToken is 32 random bytes, base64url: a session id or a CSRF token.

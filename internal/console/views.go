@@ -560,6 +560,11 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, ": stream open\n\n")
 	fl.Flush()
+	// The stream ends with its session: on a logout or an expiry (done), and a line is sent
+	// only while the session is live.
+	live := func() bool { _, ok := s.sessions.get(ss.id); return ok }
+	expiry := time.NewTimer(ss.expires.Sub(s.now()))
+	defer expiry.Stop()
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
 	for {
@@ -568,13 +573,22 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 			return
 		case <-s.shutdown:
 			return
+		case <-ss.done:
+			return
+		case <-expiry.C:
+			if !live() {
+				return
+			}
 		case <-tick.C:
+			if !live() {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
 			fl.Flush()
 		case l, ok := <-ch:
-			if !ok {
+			if !ok || !live() {
 				return
 			}
 			b, err := json.Marshal(l)
