@@ -96,14 +96,21 @@ func sameToken(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// Login rate limits: each client and each user name may try a burst, then one attempt per
-// interval. Successful logins count too: the limit is on guessing, and a user does not log in
-// five times a minute.
+// Login rate limits. Each client address (an IPv6 one by its /64) may try a burst, then one
+// attempt per interval, whatever the names; each user name from each client address likewise,
+// less. Both count every attempt: the limit is on guessing, and a user does not log in five
+// times a minute. Across addresses, each user name may fail a burst, then once per interval:
+// that slows a guesser with many addresses, and counts failures only, so that a user who
+// knows the password is never held back by it; its burst and interval are larger than one
+// address can spend (userLoginBurst, userLoginInterval), so that one attacker cannot keep a
+// user out from another address.
 const (
 	clientLoginBurst    = 10
 	clientLoginInterval = 6 * time.Second
 	userLoginBurst      = 5
 	userLoginInterval   = 12 * time.Second
+	userFailBurst       = 20
+	userFailInterval    = 3 * time.Second
 	// limiterIdle is how long an unused limiter is kept; a limiter idle that long is full again.
 	limiterIdle = 10 * time.Minute
 )
@@ -142,10 +149,38 @@ func newLoginLimiter(every time.Duration, burst int, now func() time.Time) *logi
 
 // allow takes one attempt for key. A refused attempt is to be logged at most once an interval
 // for each key, so that a client trying as fast as it can does not flood the log.
-func (l *loginLimiter) allow(key string) verdict {
+func (l *loginLimiter) allow(key string) verdict { return l.take(key, true) }
+
+// check is allow without taking the attempt: whether key has one left (spend takes it).
+func (l *loginLimiter) check(key string) verdict { return l.take(key, false) }
+
+// spend takes one attempt for key, if it has one left.
+func (l *loginLimiter) spend(key string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.entry(key, now).lim.AllowN(now, 1)
+}
+
+func (l *loginLimiter) take(key string, spend bool) verdict {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entry(key, now)
+	if spend && e.lim.AllowN(now, 1) || !spend && e.lim.TokensAt(now) >= 1 {
+		return verdict{ok: true}
+	}
+	if !e.loggedAt.IsZero() && now.Sub(e.loggedAt) < l.every {
+		e.unlogged++
+		return verdict{}
+	}
+	v := verdict{log: true, unlogged: e.unlogged}
+	e.loggedAt, e.unlogged = now, 0
+	return v
+}
+
+// entry is key's limiter, made full when it has none; l.mu is held.
+func (l *loginLimiter) entry(key string, now time.Time) *limiterEntry {
 	if len(l.limiters) > 1000 {
 		for k, e := range l.limiters {
 			if now.Sub(e.last) > limiterIdle {
@@ -159,16 +194,7 @@ func (l *loginLimiter) allow(key string) verdict {
 		l.limiters[key] = e
 	}
 	e.last = now
-	if e.lim.AllowN(now, 1) {
-		return verdict{ok: true}
-	}
-	if !e.loggedAt.IsZero() && now.Sub(e.loggedAt) < l.every {
-		e.unlogged++
-		return verdict{}
-	}
-	v := verdict{log: true, unlogged: e.unlogged}
-	e.loggedAt, e.unlogged = now, 0
-	return v
+	return e
 }
 
 // newDummyHash returns the hash checked against when the user name is unknown, so that a wrong

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -180,6 +181,24 @@ func (s *Server) auditLog(r *http.Request, ss *session, action, target string, e
 	s.audit.Info("console change", append(attrs, "result", "ok")...)
 }
 
+// clientKey is what the login limits count a client address by: an IPv4 address, or the /64
+// network of an IPv6 one (a single host is commonly given a whole /64).
+func clientKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
 // clientAddr is the client's IP address (the peer's: no forwarded header is trusted).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -234,11 +253,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientAddr(r)
+	from := clientKey(client)
 	who := name
 	if token != "" {
 		who = "token"
 	}
-	if !s.allowLogin(w, s.clientRate, "client:"+client, who, client, next) {
+	if !s.allowLogin(w, s.clientRate.allow("client:"+from), s.clientRate, who, client, next) {
 		return
 	}
 	if len(who) > maxLoginName {
@@ -247,11 +267,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, http.StatusBadRequest, loginData{Next: next, Error: fmt.Sprintf("Wrong name: longer than %d bytes.", maxLoginName)})
 		return
 	}
-	if !s.allowLogin(w, s.userRate, "user:"+who, who, client, next) {
+	if !s.allowLogin(w, s.userRate.allow("user:"+who+" client:"+from), s.userRate, who, client, next) ||
+		!s.allowLogin(w, s.userFail.check("user:"+who), s.userFail, who, client, next) {
 		return
 	}
 	user, role, ok := s.authenticate(name, password, token)
 	if !ok {
+		s.userFail.spend("user:" + who)
 		s.audit.Warn("console login failed", "user", logName(who), "client", client, "action", "login", "result", "refused")
 		s.renderLogin(w, http.StatusUnauthorized, loginData{Next: next, Name: name, Error: "Wrong name or password, or wrong token."})
 		return
@@ -267,11 +289,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // configuration).
 const maxLoginName = 128
 
-// allowLogin takes a login attempt from lim under key; when it refuses, it answers 429 and
-// logs the refusal, at most once an interval for each key (the line counts the refusals of
-// the key not logged since the last one).
-func (s *Server) allowLogin(w http.ResponseWriter, lim *loginLimiter, key, who, client, next string) bool {
-	v := lim.allow(key)
+// allowLogin answers a login attempt lim refused (v): 429, and a line in the log when v says
+// so (once an interval for each key, counting the refusals of the key not logged since).
+func (s *Server) allowLogin(w http.ResponseWriter, v verdict, lim *loginLimiter, who, client, next string) bool {
 	if v.ok {
 		return true
 	}

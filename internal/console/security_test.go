@@ -269,7 +269,8 @@ func TestLoginAttemptsAreRateLimited(t *testing.T) {
 	t.Run("per user", func(t *testing.T) {
 		f := newFixture(t, nil)
 		for i := range userLoginBurst {
-			// Each attempt from another client: only the user's limit applies.
+			// Each attempt from another browser at the same address: the limit of the user
+			// at that address applies first.
 			c := f.client()
 			if resp, _ := c.tryLogin("admin", "wrong"); resp.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("attempt %d: %s", i, resp.Status)

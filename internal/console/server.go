@@ -33,8 +33,9 @@ type Server struct {
 	tlsConf   *tls.Config
 
 	sessions   *sessionStore
-	clientRate *loginLimiter
-	userRate   *loginLimiter
+	clientRate *loginLimiter // by client address
+	userRate   *loginLimiter // by user name and client address
+	userFail   *loginLimiter // by user name, failures only
 	pages      *pages
 	mux        *http.ServeMux
 	now        func() time.Time
@@ -99,6 +100,7 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 	s.sessions = newSessionStore(cfg.SessionTTL, s.now)
 	s.clientRate = newLoginLimiter(clientLoginInterval, clientLoginBurst, s.now)
 	s.userRate = newLoginLimiter(userLoginInterval, userLoginBurst, s.now)
+	s.userFail = newLoginLimiter(userFailInterval, userFailBurst, s.now)
 	p, err := loadPages()
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
