@@ -18,7 +18,9 @@ type LogHub struct {
 	ring []hubLine
 	next int
 	full bool
-	subs map[*logSub]struct{}
+	// subs is replaced, never changed in place, when a subscriber comes or goes: a line is
+	// matched against a copy of it outside mu.
+	subs []*logSub
 }
 
 var _ LogBackend = (*LogHub)(nil)
@@ -28,9 +30,26 @@ type hubLine struct {
 	lvl  slog.Level
 }
 
+// logSub is one subscriber: its filter and its channel, which closes (under mu) once its
+// context ends.
 type logSub struct {
-	f  logMatcher
-	ch chan LogLine
+	f      logMatcher
+	mu     sync.Mutex
+	ch     chan LogLine
+	closed bool
+}
+
+// send hands l to the subscriber unless it is closed or has fallen logSubBuffer lines behind.
+func (s *logSub) send(l LogLine) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.ch <- l:
+	default:
+	}
 }
 
 // maxLogValue is the most of a message or an attribute's value a line keeps (its bytes); a
@@ -44,7 +63,7 @@ const logSubBuffer = 256
 
 // NewLogHub keeps the last size lines.
 func NewLogHub(size int) *LogHub {
-	return &LogHub{ring: make([]hubLine, max(size, 1)), subs: map[*logSub]struct{}{}}
+	return &LogHub{ring: make([]hubLine, max(size, 1))}
 }
 
 // Handler returns a handler that records every line it handles in the hub, then passes it to
@@ -54,21 +73,21 @@ func (h *LogHub) Handler(next slog.Handler) slog.Handler {
 }
 
 // Logs implements LogBackend: the kept lines that pass the filter, oldest first, at most the
-// filter's Limit (the newest) when it is set.
+// filter's Limit (the newest) when it is set. The lines are copied under the lock and matched
+// outside it, so that a search does not hold the process's logging up.
 func (h *LogHub) Logs(_ context.Context, f LogFilter) ([]LogLine, error) {
 	m := newLogMatcher(f)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []LogLine
-	n := h.next
-	start := 0
+	var kept []hubLine
 	if h.full {
-		n = len(h.ring)
-		start = h.next
+		kept = append(append(kept, h.ring[h.next:]...), h.ring[:h.next]...)
+	} else {
+		kept = append(kept, h.ring[:h.next]...)
 	}
-	for i := range n {
-		l := h.ring[(start+i)%len(h.ring)]
-		if m.match(l) {
+	h.mu.Unlock()
+	var out []LogLine
+	for _, l := range kept {
+		if m.match(l, &lowered{}) {
 			out = append(out, l.line)
 		}
 	}
@@ -82,37 +101,47 @@ func (h *LogHub) Logs(_ context.Context, f LogFilter) ([]LogLine, error) {
 func (h *LogHub) SubscribeLogs(ctx context.Context, f LogFilter) (<-chan LogLine, error) {
 	sub := &logSub{f: newLogMatcher(f), ch: make(chan LogLine, logSubBuffer)}
 	h.mu.Lock()
-	h.subs[sub] = struct{}{}
+	h.subs = append(h.subs[:len(h.subs):len(h.subs)], sub)
 	h.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.subs, sub)
+		subs := make([]*logSub, 0, len(h.subs))
+		for _, s := range h.subs {
+			if s != sub {
+				subs = append(subs, s)
+			}
+		}
+		h.subs = subs
+		h.mu.Unlock()
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		sub.closed = true
 		close(sub.ch)
 	}()
 	return sub.ch, nil
 }
 
+// add keeps a line and hands it to the subscribers whose filter it passes, matched outside
+// the lock.
 func (h *LogHub) add(l hubLine) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.ring[h.next] = l
 	h.next++
 	if h.next == len(h.ring) {
 		h.next, h.full = 0, true
 	}
-	for s := range h.subs {
-		if s.f.match(l) {
-			select {
-			case s.ch <- l.line:
-			default:
-			}
+	subs := h.subs
+	h.mu.Unlock()
+	low := &lowered{}
+	for _, s := range subs {
+		if s.f.match(l, low) {
+			s.send(l.line)
 		}
 	}
 }
 
-// logMatcher is a LogFilter made ready to test lines.
+// logMatcher is a LogFilter made ready to test lines: its text lower-cased once.
 type logMatcher struct {
 	plugin   string
 	level    slog.Level
@@ -130,18 +159,37 @@ func newLogMatcher(f LogFilter) logMatcher {
 	return m
 }
 
-func (m logMatcher) match(l hubLine) bool {
+// lowered is a line's message and attributes ("key=value"), lower-cased on first use, once
+// for all the filters a line is matched against.
+type lowered struct {
+	done  bool
+	texts []string
+}
+
+func (x *lowered) of(l *LogLine) []string {
+	if !x.done {
+		x.done = true
+		x.texts = append(make([]string, 0, 1+len(l.Attrs)), strings.ToLower(l.Message))
+		for k, v := range l.Attrs {
+			x.texts = append(x.texts, strings.ToLower(k+"="+v))
+		}
+	}
+	return x.texts
+}
+
+// match reports whether l passes the filter; low is l's lowered text.
+func (m logMatcher) match(l hubLine, low *lowered) bool {
 	if m.plugin != "" && l.line.Plugin != m.plugin {
 		return false
 	}
 	if !m.anyLevel && l.lvl < m.level {
 		return false
 	}
-	if m.text == "" || strings.Contains(strings.ToLower(l.line.Message), m.text) {
+	if m.text == "" {
 		return true
 	}
-	for k, v := range l.line.Attrs {
-		if strings.Contains(strings.ToLower(k+"="+v), m.text) {
+	for _, t := range low.of(&l.line) {
+		if strings.Contains(t, m.text) {
 			return true
 		}
 	}

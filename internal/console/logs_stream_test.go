@@ -92,3 +92,47 @@ func TestLogStreamEndsWithItsSession(t *testing.T) {
 		})
 	}
 }
+
+func TestLogStreamsAreCapped(t *testing.T) {
+	f := newFixture(t, nil)
+	f.backend.subscribe = make(chan LogFilter, 64)
+	f.console.streams.total = maxStreamsPerSession + 1 // so that a second session reaches it
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	a, b := f.client(), f.client()
+	a.login("admin", adminPassword)
+	b.login("viewer", viewerPassword)
+	var first context.CancelFunc
+	for i := range maxStreamsPerSession {
+		sctx, scancel := context.WithCancel(ctx)
+		defer scancel()
+		if i == 0 {
+			first = scancel
+		}
+		if st := a.openStream(sctx, "/logs/stream"); st.resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %s", i, st.resp.Status)
+		}
+	}
+	f.waitSubscribed(ctx, maxStreamsPerSession)
+	if st := a.openStream(ctx, "/logs/stream"); st.resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a session's stream past its cap: %s, want 429", st.resp.Status)
+	}
+	if st := b.openStream(ctx, "/logs/stream"); st.resp.StatusCode != http.StatusOK {
+		t.Fatalf("another session's first stream: %s", st.resp.Status)
+	}
+	f.waitSubscribed(ctx, 1)
+	if st := b.openStream(ctx, "/logs/stream"); st.resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a stream past the total: %s, want 429", st.resp.Status)
+	}
+	// A stream closed gives its place back.
+	first()
+	for {
+		st := b.openStream(ctx, "/logs/stream")
+		if st.resp.StatusCode == http.StatusOK {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no stream after one closed: %s", st.resp.Status)
+		}
+	}
+}

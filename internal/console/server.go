@@ -36,6 +36,7 @@ type Server struct {
 	clientRate *loginLimiter // by client address
 	userRate   *loginLimiter // by user name and client address
 	userFail   *loginLimiter // by user name, failures only
+	streams    *streamLimits
 	pages      *pages
 	mux        *http.ServeMux
 	now        func() time.Time
@@ -101,6 +102,7 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 	s.clientRate = newLoginLimiter(clientLoginInterval, clientLoginBurst, s.now)
 	s.userRate = newLoginLimiter(userLoginInterval, userLoginBurst, s.now)
 	s.userFail = newLoginLimiter(userFailInterval, userFailBurst, s.now)
+	s.streams = &streamLimits{bySession: map[string]int{}, perSession: maxStreamsPerSession, total: maxStreams}
 	p, err := loadPages()
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/console/schema"
@@ -540,6 +541,45 @@ func (s *Server) logsPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	s.render(w, http.StatusOK, "logs", s.page(ss, "logs", "Logging", d))
 }
 
+// The most log streams open at once: for one session (a few tabs of the Logging page) and in
+// all. Each holds a connection, a goroutine and a subscription that every log line is matched
+// against.
+const (
+	maxStreamsPerSession = 3
+	maxStreams           = 32
+)
+
+// streamLimits counts the open log streams.
+type streamLimits struct {
+	mu         sync.Mutex
+	bySession  map[string]int
+	open       int
+	perSession int
+	total      int
+}
+
+// acquire takes a stream for the session id; false: too many are open.
+func (l *streamLimits) acquire(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open >= l.total || l.bySession[id] >= l.perSession {
+		return false
+	}
+	l.open++
+	l.bySession[id]++
+	return true
+}
+
+// release gives back a stream acquire took.
+func (l *streamLimits) release(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.bySession[id]--; l.bySession[id] <= 0 {
+		delete(l.bySession, id)
+	}
+}
+
 // logsStream sends the log lines that pass the filter as Server-Sent Events ("line" events,
 // each a LogLine in JSON), with a comment every 15 s to keep proxies from closing it.
 func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -548,6 +588,12 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
+	if !s.streams.acquire(ss.id) {
+		w.Header().Set("Retry-After", "15")
+		http.Error(w, fmt.Sprintf("too many log streams open (at most %d a session and %d in all): close a Logging page", s.streams.perSession, s.streams.total), http.StatusTooManyRequests)
+		return
+	}
+	defer s.streams.release(ss.id)
 	ch, err := s.backend.SubscribeLogs(r.Context(), logFilterFrom(r.URL.Query()))
 	if err != nil {
 		s.backendError(w, r, ss, "log stream", err)
