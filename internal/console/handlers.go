@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxFormBytes bounds a request body (a rule test's sample records are the largest).
@@ -149,6 +150,7 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, ss *session) 
 		http.Error(w, "forbidden: cross-origin request", http.StatusForbidden)
 		return false
 	}
+	s.bodyDeadline(w)
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
@@ -169,6 +171,13 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, ss *session) 
 // maxAuditTarget is the most of a change's target (names, dead letters' ids) or of a path an
 // audit line holds; the rest is cut, with its length said.
 const maxAuditTarget = 1 << 10
+
+// bodyDeadline gives the request's body bodyTimeout to arrive: a client sending it a byte at a
+// time gets an error rather than hold its connection. (A server that cannot set it, as in
+// tests through a ResponseRecorder, does without.)
+func (s *Server) bodyDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout))
+}
 
 // auditLog writes the audit line of a change: who, what, on what, from where, and the
 // outcome; the time is the line's.
@@ -238,6 +247,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden: cross-origin request", http.StatusForbidden)
 		return
 	}
+	s.bodyDeadline(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)

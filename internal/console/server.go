@@ -37,15 +37,28 @@ type Server struct {
 	userRate   *loginLimiter // by user name and client address
 	userFail   *loginLimiter // by user name, failures only
 	streams    *streamLimits
-	pages      *pages
-	mux        *http.ServeMux
-	now        func() time.Time
+	// bodyTimeout is how long a form's body may take to arrive; maxConns is how many
+	// connections Start serves at once.
+	bodyTimeout time.Duration
+	maxConns    int
+	pages       *pages
+	mux         *http.ServeMux
+	now         func() time.Time
 
 	// shutdown is closed when the server started by Start shuts down: the log streams, which
 	// would otherwise hold the shutdown until its timeout, end then.
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
 }
+
+// The limits of what a client may hold of the server: how long a form's body may take to
+// arrive (a slow one would hold its connection and goroutine), how large the request's header
+// may be, and how many connections are served at once (the others wait to be accepted).
+const (
+	defaultBodyTimeout = 10 * time.Second
+	maxHeaderBytes     = 64 << 10
+	defaultMaxConns    = 128
+)
 
 // Option changes a Server.
 type Option func(*Server)
@@ -102,6 +115,7 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 	s.clientRate = newLoginLimiter(clientLoginInterval, clientLoginBurst, s.now)
 	s.userRate = newLoginLimiter(userLoginInterval, userLoginBurst, s.now)
 	s.userFail = newLoginLimiter(userFailInterval, userFailBurst, s.now)
+	s.bodyTimeout, s.maxConns = defaultBodyTimeout, defaultMaxConns
 	s.streams = &streamLimits{bySession: map[string]int{}, perSession: maxStreamsPerSession, total: maxStreams}
 	p, err := loadPages()
 	if err != nil {
@@ -134,9 +148,11 @@ func (s *Server) Start(ctx context.Context) (addr net.Addr, stop func(), err err
 	if err != nil {
 		return nil, nil, fmt.Errorf("console: listen on %s: %w (set console.listen to another address, or to \"\" to turn the console off)", s.cfg.Listen, err)
 	}
+	ln = newLimitListener(ln, s.maxConns)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -172,4 +188,51 @@ func (s *Server) Start(ctx context.Context) (addr net.Addr, stop func(), err err
 	}()
 	s.log.Info("console serving", "url", (&url.URL{Scheme: scheme, Host: ln.Addr().String()}).String())
 	return ln.Addr(), stopOnce, nil
+}
+
+// limitListener accepts at most a number of connections open at once: Accept waits until one
+// of them closes.
+type limitListener struct {
+	net.Listener
+	slots     chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func newLimitListener(ln net.Listener, n int) *limitListener {
+	return &limitListener{Listener: ln, slots: make(chan struct{}, max(n, 1)), done: make(chan struct{})}
+}
+
+// Accept implements net.Listener.
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitConn{Conn: c, l: l}, nil
+}
+
+// Close implements net.Listener; an Accept waiting for a slot returns.
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitConn gives its slot back when it closes.
+type limitConn struct {
+	net.Conn
+	l    *limitListener
+	once sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.l.slots })
+	return err
 }
