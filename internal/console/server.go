@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type Server struct {
 	// dummyHash is what a password given with an unknown name is checked against.
 	dummyHash func() []byte
 	tlsConf   *tls.Config
+	// hosts are the names a request's Host may give (without TLS).
+	hosts map[string]bool
 
 	sessions   *sessionStore
 	clientRate *loginLimiter // by client address
@@ -97,6 +100,10 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 		s.users[u.Name] = u
 	}
 	s.dummyHash = newDummyHash(cfg.Users)
+	s.hosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	if host, _, err := net.SplitHostPort(cfg.Listen); err == nil && host != "" {
+		s.hosts[strings.ToLower(host)] = true
+	}
 	if cfg.TokenFile != "" {
 		tok, err := ReadTokenFile(cfg.TokenFile)
 		if err != nil {
@@ -138,7 +145,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.tlsConf != nil {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
+	if !s.knownHost(r.Host) {
+		http.Error(w, "misdirected request: this console answers to localhost, 127.0.0.1, [::1] and its listen address only", http.StatusMisdirectedRequest)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// knownHost reports whether a request's Host names this console. Without TLS the console
+// listens on a loopback address, and a page of another site whose name an attacker points at
+// 127.0.0.1 (DNS rebinding) would be same-origin with it: only localhost, 127.0.0.1, [::1] and
+// the listen address's host are answered. With TLS any name is: a browser reaches the console
+// only under a name its certificate holds.
+func (s *Server) knownHost(hostport string) bool {
+	if s.tlsConf != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	}
+	return s.hosts[strings.ToLower(host)]
 }
 
 // Start listens on console.listen and serves until ctx ends or stop is called; it returns the
