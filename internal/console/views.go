@@ -16,6 +16,38 @@ import (
 	"github.com/logshipper/logshipper/internal/console/schema"
 )
 
+// --- Flash messages
+
+// flashMessages are the messages a page shows after a change, by the key its address gives
+// (?flash=deleted): a fixed text, so that a link cannot make a page show words of its own
+// ("your session expired, log in at ..."). "replayed" and "discarded" take two numbers, n and
+// of.
+var flashMessages = map[string]string{
+	"saved":            "Saved.",
+	"deleted":          "Deleted.",
+	"disabled":         "Disabled.",
+	"enabled":          "Enabled.",
+	"nothing-selected": "Nothing selected.",
+	"replayed":         "Replayed %d of %d selected.",
+	"discarded":        "Discarded %d of %d selected.",
+}
+
+// flashText is the message of a page's address: none for a key it does not know.
+func flashText(q url.Values) string {
+	k := q.Get("flash")
+	msg := flashMessages[k]
+	switch k {
+	case "replayed", "discarded":
+		n, err1 := strconv.Atoi(q.Get("n"))
+		of, err2 := strconv.Atoi(q.Get("of"))
+		if err1 != nil || err2 != nil || n < 0 || of < 0 {
+			n, of = 0, 0
+		}
+		return fmt.Sprintf(msg, n, of)
+	}
+	return msg
+}
+
 // --- Overview
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -48,7 +80,7 @@ type pluginsData struct {
 }
 
 func (s *Server) pluginsPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	s.renderPlugins(w, r, ss, http.StatusOK, pluginsData{}, r.URL.Query().Get("flash"))
+	s.renderPlugins(w, r, ss, http.StatusOK, pluginsData{}, flashText(r.URL.Query()))
 }
 
 func (s *Server) renderPlugins(w http.ResponseWriter, r *http.Request, ss *session, code int, d pluginsData, flash string) {
@@ -123,7 +155,7 @@ func (s *Server) pluginEditPage(w http.ResponseWriter, r *http.Request, ss *sess
 	}
 	f := buildForm(sc, pc, nil)
 	p := s.page(ss, "plugins", pc.Name, f)
-	p.Flash = r.URL.Query().Get("flash")
+	p.Flash = flashText(r.URL.Query())
 	s.render(w, http.StatusOK, "plugin_form", p)
 }
 
@@ -250,7 +282,7 @@ func (s *Server) pluginDelete(w http.ResponseWriter, r *http.Request, ss *sessio
 		s.backendError(w, r, ss, "deleting "+name, err)
 		return
 	}
-	http.Redirect(w, r, "/plugins?flash="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
+	http.Redirect(w, r, "/plugins?flash=deleted", http.StatusSeeOther)
 }
 
 func (s *Server) pluginDisable(disabled bool) handler {
@@ -266,7 +298,7 @@ func (s *Server) pluginDisable(disabled bool) handler {
 			s.backendError(w, r, ss, action+" "+name, err)
 			return
 		}
-		http.Redirect(w, r, "/plugins?flash="+url.QueryEscape(strings.TrimPrefix(action, "plugin.")+"d "+name), http.StatusSeeOther)
+		http.Redirect(w, r, "/plugins?flash="+strings.TrimPrefix(action, "plugin.")+"d", http.StatusSeeOther)
 	}
 }
 
@@ -310,7 +342,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, ss *session) 
 			}
 		}
 	}
-	s.renderRules(w, r, ss, http.StatusOK, d, r.URL.Query().Get("flash"))
+	s.renderRules(w, r, ss, http.StatusOK, d, flashText(r.URL.Query()))
 }
 
 func (s *Server) renderRules(w http.ResponseWriter, r *http.Request, ss *session, code int, d rulesData, flash string) {
@@ -361,7 +393,7 @@ func (s *Server) ruleDelete(w http.ResponseWriter, r *http.Request, ss *session)
 		s.backendError(w, r, ss, "deleting "+name, err)
 		return
 	}
-	http.Redirect(w, r, "/rules?flash="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
+	http.Redirect(w, r, "/rules?flash=deleted", http.StatusSeeOther)
 }
 
 func (s *Server) ruleTest(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -409,7 +441,7 @@ func (s *Server) mappingsPage(w http.ResponseWriter, r *http.Request, ss *sessio
 			}
 		}
 	}
-	s.renderMappings(w, r, ss, http.StatusOK, d, r.URL.Query().Get("flash"))
+	s.renderMappings(w, r, ss, http.StatusOK, d, flashText(r.URL.Query()))
 }
 
 func (s *Server) renderMappings(w http.ResponseWriter, r *http.Request, ss *session, code int, d mappingsData, flash string) {
@@ -482,7 +514,7 @@ func (s *Server) mappingDelete(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.backendError(w, r, ss, "deleting "+name, err)
 		return
 	}
-	http.Redirect(w, r, "/mappings?flash="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
+	http.Redirect(w, r, "/mappings?flash=deleted", http.StatusSeeOther)
 }
 
 func (s *Server) mappingPreview(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -667,7 +699,7 @@ func (s *Server) deadLettersPage(w http.ResponseWriter, r *http.Request, ss *ses
 		s.backendError(w, r, ss, "dead letters", err)
 		return
 	}
-	d := deadLettersData{Filter: f, Page: pg, Result: q.Get("flash")}
+	d := deadLettersData{Filter: f, Page: pg, Result: flashText(q)}
 	seenD, seenR := map[string]bool{}, map[string]bool{}
 	for _, c := range pg.Counts {
 		if !seenD[c.Destination] {
@@ -706,7 +738,7 @@ func (s *Server) deadLettersPurge(w http.ResponseWriter, r *http.Request, ss *se
 func (s *Server) deadLettersAct(w http.ResponseWriter, r *http.Request, ss *session, verb string, act func(ctx context.Context, ids []string) (int, error)) {
 	ids := r.PostForm["id"]
 	if len(ids) == 0 {
-		http.Redirect(w, r, "/deadletters?flash="+url.QueryEscape("nothing selected"), http.StatusSeeOther)
+		http.Redirect(w, r, "/deadletters?flash=nothing-selected", http.StatusSeeOther)
 		return
 	}
 	n, err := act(r.Context(), ids)
@@ -716,7 +748,7 @@ func (s *Server) deadLettersAct(w http.ResponseWriter, r *http.Request, ss *sess
 		return
 	}
 	past := map[string]string{"replay": "replayed", "purge": "discarded"}[verb]
-	q := url.Values{"flash": {fmt.Sprintf("%s %d of %d selected", past, n, len(ids))}}
+	q := url.Values{"flash": {past}, "n": {strconv.Itoa(n)}, "of": {strconv.Itoa(len(ids))}}
 	for _, k := range []string{"destination", "reason"} {
 		if v := r.PostForm.Get(k); v != "" {
 			q.Set(k, v)
