@@ -161,7 +161,7 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, ss *session) 
 		tok = r.Header.Get("X-CSRF-Token")
 	}
 	if !sameToken(tok, ss.csrf) {
-		s.log.Warn("console request refused: missing or wrong CSRF token", "user", ss.user, "path", clipText(r.URL.Path, maxAuditTarget), "client", clientAddr(r))
+		s.audit.Warn("console request refused: missing or wrong CSRF token", "user", ss.user, "path", clipText(r.URL.Path, maxAuditTarget), "client", clientAddr(r))
 		http.Error(w, "forbidden: missing or wrong CSRF token (reload the page)", http.StatusForbidden)
 		return false
 	}

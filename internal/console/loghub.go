@@ -143,14 +143,15 @@ func (h *LogHub) add(l hubLine) {
 
 // logMatcher is a LogFilter made ready to test lines: its text lower-cased once.
 type logMatcher struct {
-	plugin   string
-	level    slog.Level
-	anyLevel bool
-	text     string
+	plugin    string
+	level     slog.Level
+	anyLevel  bool
+	text      string
+	hideAudit bool
 }
 
 func newLogMatcher(f LogFilter) logMatcher {
-	m := logMatcher{plugin: f.Plugin, text: strings.ToLower(f.Text), anyLevel: true}
+	m := logMatcher{plugin: f.Plugin, text: strings.ToLower(f.Text), anyLevel: true, hideAudit: f.HideAudit}
 	if f.Level != "" {
 		if err := m.level.UnmarshalText([]byte(f.Level)); err == nil {
 			m.anyLevel = false
@@ -185,6 +186,9 @@ func (m logMatcher) match(l hubLine, low *lowered) bool {
 	if !m.anyLevel && l.lvl < m.level {
 		return false
 	}
+	if m.hideAudit && isAudit(l.line) {
+		return false
+	}
 	if m.text == "" {
 		return true
 	}
@@ -195,6 +199,9 @@ func (m logMatcher) match(l hubLine, low *lowered) bool {
 	}
 	return false
 }
+
+// isAudit reports whether l is an audit line (audit=true).
+func isAudit(l LogLine) bool { return l.Attrs["audit"] == "true" }
 
 // hubHandler is LogHub.Handler's slog.Handler.
 type hubHandler struct {

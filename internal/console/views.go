@@ -550,13 +550,36 @@ func logFilterFrom(q url.Values) LogFilter {
 	return f
 }
 
+// logFilterFor is the filter of a request's query for the session: a viewer's leaves out the
+// audit lines.
+func logFilterFor(q url.Values, ss *session) LogFilter {
+	f := logFilterFrom(q)
+	f.HideAudit = !ss.role.CanChange()
+	return f
+}
+
+// visible drops the audit lines a filter hides, whether or not the backend did.
+func visible(lines []LogLine, f LogFilter) []LogLine {
+	if !f.HideAudit {
+		return lines
+	}
+	out := lines[:0:0]
+	for _, l := range lines {
+		if !isAudit(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 func (s *Server) logsPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	f := logFilterFrom(r.URL.Query())
+	f := logFilterFor(r.URL.Query(), ss)
 	lines, err := s.backend.Logs(r.Context(), f)
 	if err != nil {
 		s.backendError(w, r, ss, "logs", err)
 		return
 	}
+	lines = visible(lines, f)
 	d := logsData{Filter: f, Lines: lines, Levels: []string{"debug", "info", "warn", "error"}}
 	if pcs, err := s.backend.Plugins(r.Context()); err == nil {
 		for _, pc := range pcs {
@@ -626,7 +649,8 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 		return
 	}
 	defer s.streams.release(ss.id)
-	ch, err := s.backend.SubscribeLogs(r.Context(), logFilterFrom(r.URL.Query()))
+	filter := logFilterFor(r.URL.Query(), ss)
+	ch, err := s.backend.SubscribeLogs(r.Context(), filter)
 	if err != nil {
 		s.backendError(w, r, ss, "log stream", err)
 		return
@@ -668,6 +692,9 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 		case l, ok := <-ch:
 			if !ok || !live() {
 				return
+			}
+			if filter.HideAudit && isAudit(l) {
+				continue
 			}
 			b, err := json.Marshal(l)
 			if err != nil {
