@@ -216,12 +216,15 @@ func newDummyHash(users []User) func() []byte {
 	})
 }
 
+// tokenUser is the user a login with the token is; Validate refuses a user of that name.
+const tokenUser = "token"
+
 // authenticate checks a name and password against the users, or a token against the token;
 // it returns the user's name and role.
 func (s *Server) authenticate(name, password, token string) (string, Role, bool) {
 	if token != "" {
 		if s.token != "" && sameToken(token, s.token) {
-			return "token", RoleAdmin, true
+			return tokenUser, RoleAdmin, true
 		}
 		return "", "", false
 	}

@@ -266,7 +266,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	from := clientKey(client)
 	who := name
 	if token != "" {
-		who = "token"
+		who = tokenUser
 	}
 	if !s.allowLogin(w, s.clientRate.allow("client:"+from), s.clientRate, who, client, next) {
 		return
@@ -310,7 +310,7 @@ func (s *Server) allowLogin(w http.ResponseWriter, v verdict, lim *loginLimiter,
 	}
 	w.Header().Set("Retry-After", fmt.Sprint(int(lim.every.Seconds())))
 	d := loginData{Next: next, Error: "Too many login attempts: wait a minute and try again."}
-	if len(who) <= maxLoginName && who != "token" {
+	if len(who) <= maxLoginName && who != tokenUser {
 		d.Name = who
 	}
 	s.renderLogin(w, http.StatusTooManyRequests, d)

@@ -388,6 +388,7 @@ func TestConfigValidate(t *testing.T) {
 		{"cert without key", func(c *Config) { c.TLS = TLS{CertFile: cert} }, []string{"key_file: missing"}},
 		{"bad TLS version", func(c *Config) { c.TLS = TLS{CertFile: cert, KeyFile: key, MinVersion: "1.1"} }, []string{`min_version: "1.1" is not 1.2 or 1.3`}},
 		{"no session TTL", func(c *Config) { c.SessionTTL = 0 }, []string{"session_ttl: must be positive"}},
+		{"a user named token", func(c *Config) { c.Users[1].Name = "token" }, []string{`users[1].name: "token" is reserved`}},
 		{"name longer than the login takes", func(c *Config) { c.Users[0].Name = strings.Repeat("a", maxLoginName+1) },
 			[]string{"users[0].name: longer than 128 bytes"}},
 	} {
