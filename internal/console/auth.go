@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"sync"
@@ -91,9 +92,15 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// sameToken compares two tokens in constant time; an empty one never matches.
+// sameToken compares two tokens in constant time, their SHA-256 digests (of one length
+// whatever the tokens', so that the time tells nothing of the expected token's length
+// either); an empty one never matches.
 func sameToken(a, b string) bool {
-	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+	if a == "" || b == "" {
+		return false
+	}
+	da, db := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(da[:], db[:]) == 1
 }
 
 // Login rate limits. Each client address (an IPv6 one by its /64) may try a burst, then one

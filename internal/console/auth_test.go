@@ -44,3 +44,21 @@ func TestUnknownUserIsCheckedAtTheUsersHighestCost(t *testing.T) {
 		})
 	}
 }
+
+func TestSameToken(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"a-long-enough-console-token", "a-long-enough-console-token", true},
+		{"a-long-enough-console-token", "a-long-enough-console-tokeN", false},
+		{"a-long-enough-console-token", "a-long-enough-console-token-and-more", false},
+		{"a-long-enough-console-token", "a", false},
+		{"", "", false},
+		{"x", "", false},
+	} {
+		if got := sameToken(tc.a, tc.b); got != tc.want {
+			t.Errorf("sameToken(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -182,7 +182,17 @@ func (s *Server) bodyDeadline(w http.ResponseWriter) {
 // auditLog writes the audit line of a change: who, what, on what, from where, and the
 // outcome; the time is the line's.
 func (s *Server) auditLog(r *http.Request, ss *session, action, target string, err error) {
-	attrs := []any{"user", ss.user, "role", string(ss.role), "action", action, "target", clipText(target, maxAuditTarget), "client", clientAddr(r)}
+	s.auditLogFrom(r, ss, action, "", target, err)
+}
+
+// auditLogFrom is auditLog of a change that renames: original is the name before the change
+// (empty for a new one), target the name after.
+func (s *Server) auditLogFrom(r *http.Request, ss *session, action, original, target string, err error) {
+	attrs := []any{"user", ss.user, "role", string(ss.role), "action", action, "target", clipText(target, maxAuditTarget)}
+	if original != "" {
+		attrs = append(attrs, "original", clipText(original, maxAuditTarget))
+	}
+	attrs = append(attrs, "client", clientAddr(r))
 	if err != nil {
 		s.audit.Warn("console change failed", append(attrs, "result", "error", "error", err.Error())...)
 		return

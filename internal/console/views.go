@@ -242,7 +242,7 @@ func (s *Server) pluginSave(w http.ResponseWriter, r *http.Request, ss *session)
 		err = s.backend.ValidatePlugin(r.Context(), e)
 	} else {
 		err = s.backend.SavePlugin(r.Context(), e)
-		s.auditLog(r, ss, "plugin.save", e.Name, err)
+		s.auditLogFrom(r, ss, "plugin.save", e.Original, e.Name, err)
 	}
 	var inv *InvalidError
 	if err != nil && !errors.As(err, &inv) {
@@ -373,7 +373,7 @@ func (s *Server) ruleSave(w http.ResponseWriter, r *http.Request, ss *session) {
 	ru := ruleFromForm(r)
 	orig := r.PostForm.Get("original")
 	err := s.backend.SaveRule(r.Context(), orig, ru)
-	s.auditLog(r, ss, "rule.save", ru.Name, err)
+	s.auditLogFrom(r, ss, "rule.save", orig, ru.Name, err)
 	var inv *InvalidError
 	switch {
 	case errors.As(err, &inv):
@@ -396,13 +396,17 @@ func (s *Server) ruleDelete(w http.ResponseWriter, r *http.Request, ss *session)
 	http.Redirect(w, r, "/rules?flash=deleted", http.StatusSeeOther)
 }
 
+// maxRuleTestLast is the most records a rule test takes from a source's last ones.
+const maxRuleTestLast = 1000
+
 func (s *Server) ruleTest(w http.ResponseWriter, r *http.Request, ss *session) {
 	ru := ruleFromForm(r)
 	last, _ := strconv.Atoi(r.PostForm.Get("last"))
+	last = min(max(last, 1), maxRuleTestLast)
 	t := RuleTest{Rule: ru, Records: r.PostForm.Get("records"), Source: r.PostForm.Get("source"), Last: last}
 	if t.Source == "" && strings.TrimSpace(t.Records) == "" {
 		res := RuleTestResult{Error: "give sample records, or a source whose last records to test"}
-		s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Last: max(last, 1)}, "")
+		s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Last: last}, "")
 		return
 	}
 	res, err := s.backend.TestRule(r.Context(), t)
@@ -410,7 +414,7 @@ func (s *Server) ruleTest(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.backendError(w, r, ss, "testing the rule", err)
 		return
 	}
-	s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Samples: t.Records, Source: t.Source, Last: max(last, 1)}, "")
+	s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Samples: t.Records, Source: t.Source, Last: last}, "")
 }
 
 // --- SIEM mappings
@@ -494,7 +498,7 @@ func (s *Server) mappingSave(w http.ResponseWriter, r *http.Request, ss *session
 	m := mappingFromForm(r)
 	orig := r.PostForm.Get("original")
 	err := s.backend.SaveMapping(r.Context(), orig, m)
-	s.auditLog(r, ss, "mapping.save", m.Name, err)
+	s.auditLogFrom(r, ss, "mapping.save", orig, m.Name, err)
 	var inv *InvalidError
 	switch {
 	case errors.As(err, &inv):
