@@ -309,8 +309,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // configuration).
 const maxLoginName = 128
 
-// allowLogin answers a login attempt lim refused (v): 429, and a line in the log when v says
-// so (once an interval for each key, counting the refusals of the key not logged since).
+// allowLogin reports whether lim's verdict v lets a login attempt go ahead. When it does not,
+// it answers 429, and logs the refusal when v says so (once an interval for each key, counting
+// the refusals of the key not logged since).
 func (s *Server) allowLogin(w http.ResponseWriter, v verdict, lim *loginLimiter, who, client, next string) bool {
 	if v.ok {
 		return true
