@@ -282,6 +282,9 @@ type LogFilter struct {
 	Level  string
 	Text   string
 	Limit  int
+	// HideAudit leaves out the audit lines (audit=true: logins, refusals, changes, with the
+	// users' names and addresses), which a viewer is not shown.
+	HideAudit bool
 }
 
 // LogLine is one line of the process log.

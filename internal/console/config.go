@@ -168,6 +168,10 @@ func (c *Config) Validate() error {
 			p.Addf("users[%d].name: %q is given twice", i, u.Name)
 		case strings.ContainsAny(u.Name, " \t\r\n"):
 			p.Addf("users[%d].name: %q must not hold spaces", i, u.Name)
+		case u.Name == tokenUser:
+			p.Addf("users[%d].name: %q is reserved: it is who a login with the token_file's token is", i, u.Name)
+		case len(u.Name) > maxLoginName:
+			p.Addf("users[%d].name: longer than %d bytes (the login takes no longer name)", i, maxLoginName)
 		}
 		seen[u.Name] = true
 		if !u.PasswordHash.IsSet() {

@@ -33,6 +33,7 @@ type fakeBackend struct {
 	purged    []string
 	savedRule []Rule
 	savedMap  []Mapping
+	tested    []RuleTest
 	// invalid, when set, is what ValidatePlugin and SavePlugin refuse with.
 	invalid []string
 }
@@ -180,6 +181,9 @@ func (f *fakeBackend) SaveRule(_ context.Context, _ string, r Rule) error {
 func (f *fakeBackend) DeleteRule(context.Context, string) error { return nil }
 
 func (f *fakeBackend) TestRule(_ context.Context, t RuleTest) (RuleTestResult, error) {
+	f.mu.Lock()
+	f.tested = append(f.tested, t)
+	f.mu.Unlock()
 	var res RuleTestResult
 	recs := strings.Split(strings.TrimSpace(t.Records), "\n")
 	if t.Source != "" {

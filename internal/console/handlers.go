@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // maxFormBytes bounds a request body (a rule test's sample records are the largest).
@@ -147,6 +150,7 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, ss *session) 
 		http.Error(w, "forbidden: cross-origin request", http.StatusForbidden)
 		return false
 	}
+	s.bodyDeadline(w)
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
@@ -157,22 +161,61 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, ss *session) 
 		tok = r.Header.Get("X-CSRF-Token")
 	}
 	if !sameToken(tok, ss.csrf) {
-		s.log.Warn("console request refused: missing or wrong CSRF token", "user", ss.user, "path", r.URL.Path, "client", clientAddr(r))
+		s.audit.Warn("console request refused: missing or wrong CSRF token", "user", ss.user, "path", clipText(r.URL.Path, maxAuditTarget), "client", clientAddr(r))
 		http.Error(w, "forbidden: missing or wrong CSRF token (reload the page)", http.StatusForbidden)
 		return false
 	}
 	return true
 }
 
+// maxAuditTarget is the most of a change's target (names, dead letters' ids) or of a path an
+// audit line holds; the rest is cut, with its length said.
+const maxAuditTarget = 1 << 10
+
+// bodyDeadline gives the request's body bodyTimeout to arrive: a client sending it a byte at a
+// time gets an error rather than hold its connection. (A server that cannot set it, as in
+// tests through a ResponseRecorder, does without.)
+func (s *Server) bodyDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout))
+}
+
 // auditLog writes the audit line of a change: who, what, on what, from where, and the
 // outcome; the time is the line's.
 func (s *Server) auditLog(r *http.Request, ss *session, action, target string, err error) {
-	attrs := []any{"user", ss.user, "role", string(ss.role), "action", action, "target", target, "client", clientAddr(r)}
+	s.auditLogFrom(r, ss, action, "", target, err)
+}
+
+// auditLogFrom is auditLog of a change that renames: original is the name before the change
+// (empty for a new one), target the name after.
+func (s *Server) auditLogFrom(r *http.Request, ss *session, action, original, target string, err error) {
+	attrs := []any{"user", ss.user, "role", string(ss.role), "action", action, "target", clipText(target, maxAuditTarget)}
+	if original != "" {
+		attrs = append(attrs, "original", clipText(original, maxAuditTarget))
+	}
+	attrs = append(attrs, "client", clientAddr(r))
 	if err != nil {
 		s.audit.Warn("console change failed", append(attrs, "result", "error", "error", err.Error())...)
 		return
 	}
 	s.audit.Info("console change", append(attrs, "result", "ok")...)
+}
+
+// clientKey is what the login limits count a client address by: an IPv4 address, or the /64
+// network of an IPv6 one (a single host is commonly given a whole /64).
+func clientKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }
 
 // clientAddr is the client's IP address (the peer's: no forwarded header is trusted).
@@ -214,6 +257,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden: cross-origin request", http.StatusForbidden)
 		return
 	}
+	s.bodyDeadline(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
@@ -229,19 +273,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientAddr(r)
+	from := clientKey(client)
 	who := name
 	if token != "" {
-		who = "token"
+		who = tokenUser
 	}
-	if !s.clientRate.allow("client:"+client) || !s.userRate.allow("user:"+who) {
-		s.audit.Warn("console login refused: too many attempts", "user", who, "client", client, "action", "login", "result", "rate_limited")
-		w.Header().Set("Retry-After", fmt.Sprint(int(userLoginInterval.Seconds())))
-		s.renderLogin(w, http.StatusTooManyRequests, loginData{Next: next, Name: name, Error: "Too many login attempts: wait a minute and try again."})
+	if !s.allowLogin(w, s.clientRate.allow("client:"+from), s.clientRate, who, client, next) {
+		return
+	}
+	if len(who) > maxLoginName {
+		// Refused before it becomes a rate limiter's key or a whole line of the log.
+		s.audit.Warn("console login refused: name too long", "user", logName(who), "name_bytes", len(who), "client", client, "action", "login", "result", "refused")
+		s.renderLogin(w, http.StatusBadRequest, loginData{Next: next, Error: fmt.Sprintf("Wrong name: longer than %d bytes.", maxLoginName)})
+		return
+	}
+	if !s.allowLogin(w, s.userRate.allow("user:"+who+" client:"+from), s.userRate, who, client, next) ||
+		!s.allowLogin(w, s.userFail.check("user:"+who), s.userFail, who, client, next) {
 		return
 	}
 	user, role, ok := s.authenticate(name, password, token)
 	if !ok {
-		s.audit.Warn("console login failed", "user", who, "client", client, "action", "login", "result", "refused")
+		s.userFail.spend("user:" + who)
+		s.audit.Warn("console login failed", "user", logName(who), "client", client, "action", "login", "result", "refused")
 		s.renderLogin(w, http.StatusUnauthorized, loginData{Next: next, Name: name, Error: "Wrong name or password, or wrong token."})
 		return
 	}
@@ -252,6 +305,45 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// maxLoginName is the longest user name the login takes (Validate refuses a longer one in the
+// configuration).
+const maxLoginName = 128
+
+// allowLogin reports whether lim's verdict v lets a login attempt go ahead. When it does not,
+// it answers 429, and logs the refusal when v says so (once an interval for each key, counting
+// the refusals of the key not logged since).
+func (s *Server) allowLogin(w http.ResponseWriter, v verdict, lim *loginLimiter, who, client, next string) bool {
+	if v.ok {
+		return true
+	}
+	if v.log {
+		s.audit.Warn("console login refused: too many attempts", "user", logName(who), "client", client, "action", "login", "result", "rate_limited", "unlogged_refusals", v.unlogged)
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(int(lim.every.Seconds())))
+	d := loginData{Next: next, Error: "Too many login attempts: wait a minute and try again."}
+	if len(who) <= maxLoginName && who != tokenUser {
+		d.Name = who
+	}
+	s.renderLogin(w, http.StatusTooManyRequests, d)
+	return false
+}
+
+// logName is a login name as the log shows it: at most 64 bytes of it (a longer one cut on a
+// character boundary, followed by its length), quoted when it holds anything but letters,
+// digits and ._@+- (a control character, a quote, a space).
+func logName(name string) string {
+	const keep = 64
+	if len(name) > keep {
+		return strconv.Quote(cutText(name, keep)) + fmt.Sprintf("…(%d bytes)", len(name))
+	}
+	if name != "" && !strings.ContainsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@+-", r))
+	}) {
+		return name
+	}
+	return strconv.Quote(name)
+}
+
 // logout ends the session on the server: its cookie, replayed, is refused.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, ss *session) {
 	s.sessions.end(ss.id)
@@ -260,13 +352,38 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ss *session) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a redirect after login on this site: a path, never another host.
+// safeNext keeps a redirect after login on this site: a path of this site, rebuilt from its
+// parsed parts (its escaped path and its query), never another host. A browser drops tabs and
+// newlines from a URL and reads a backslash as a slash, so "/\t/evil.example" or "/\\evil.example"
+// would take it to evil.example: a next holding a control character, DEL or a backslash
+// anywhere is refused, as is one that is not a plain path ("//host", "https://host").
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
+	const home = "/"
+	if next == "" || strings.ContainsFunc(next, unsafeInURL) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(u.Path, unsafeInURL) {
+		return home
+	}
+	if u.RawQuery == "" {
+		return p
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return p
+	}
+	return p + "?" + q.Encode()
 }
+
+// unsafeInURL reports the runes a browser drops from a URL or reads as a slash: the control
+// characters, DEL and the backslash.
+func unsafeInURL(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
 
 // backendError answers a Backend's failure: 404 for ErrNotFound, else 500 with its text (the
 // Backend's errors name what failed and never hold a secret).

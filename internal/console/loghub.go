@@ -2,9 +2,11 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // LogHub keeps the last lines of the process log and hands them, and the lines logged from
@@ -16,7 +18,9 @@ type LogHub struct {
 	ring []hubLine
 	next int
 	full bool
-	subs map[*logSub]struct{}
+	// subs is replaced, never changed in place, when a subscriber comes or goes: a line is
+	// matched against a copy of it outside mu.
+	subs []*logSub
 }
 
 var _ LogBackend = (*LogHub)(nil)
@@ -26,10 +30,32 @@ type hubLine struct {
 	lvl  slog.Level
 }
 
+// logSub is one subscriber: its filter and its channel, which closes (under mu) once its
+// context ends.
 type logSub struct {
-	f  logMatcher
-	ch chan LogLine
+	f      logMatcher
+	mu     sync.Mutex
+	ch     chan LogLine
+	closed bool
 }
+
+// send hands l to the subscriber unless it is closed or has fallen logSubBuffer lines behind.
+func (s *logSub) send(l LogLine) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.ch <- l:
+	default:
+	}
+}
+
+// maxLogValue is the most of a message or an attribute's value a line keeps (its bytes); a
+// longer one is cut, and says so, so that no line (such as one quoting what a client sent) holds
+// the hub's memory or a browser's page up.
+const maxLogValue = 8 << 10
 
 // logSubBuffer is how many lines a subscriber may fall behind; a slower one misses lines
 // rather than hold the process's logging up.
@@ -37,7 +63,7 @@ const logSubBuffer = 256
 
 // NewLogHub keeps the last size lines.
 func NewLogHub(size int) *LogHub {
-	return &LogHub{ring: make([]hubLine, max(size, 1)), subs: map[*logSub]struct{}{}}
+	return &LogHub{ring: make([]hubLine, max(size, 1))}
 }
 
 // Handler returns a handler that records every line it handles in the hub, then passes it to
@@ -47,21 +73,21 @@ func (h *LogHub) Handler(next slog.Handler) slog.Handler {
 }
 
 // Logs implements LogBackend: the kept lines that pass the filter, oldest first, at most the
-// filter's Limit (the newest) when it is set.
+// filter's Limit (the newest) when it is set. The lines are copied under the lock and matched
+// outside it, so that a search does not hold the process's logging up.
 func (h *LogHub) Logs(_ context.Context, f LogFilter) ([]LogLine, error) {
 	m := newLogMatcher(f)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []LogLine
-	n := h.next
-	start := 0
+	var kept []hubLine
 	if h.full {
-		n = len(h.ring)
-		start = h.next
+		kept = append(append(kept, h.ring[h.next:]...), h.ring[:h.next]...)
+	} else {
+		kept = append(kept, h.ring[:h.next]...)
 	}
-	for i := range n {
-		l := h.ring[(start+i)%len(h.ring)]
-		if m.match(l) {
+	h.mu.Unlock()
+	var out []LogLine
+	for _, l := range kept {
+		if m.match(l, &lowered{}) {
 			out = append(out, l.line)
 		}
 	}
@@ -75,46 +101,57 @@ func (h *LogHub) Logs(_ context.Context, f LogFilter) ([]LogLine, error) {
 func (h *LogHub) SubscribeLogs(ctx context.Context, f LogFilter) (<-chan LogLine, error) {
 	sub := &logSub{f: newLogMatcher(f), ch: make(chan LogLine, logSubBuffer)}
 	h.mu.Lock()
-	h.subs[sub] = struct{}{}
+	h.subs = append(h.subs[:len(h.subs):len(h.subs)], sub)
 	h.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.subs, sub)
+		subs := make([]*logSub, 0, len(h.subs))
+		for _, s := range h.subs {
+			if s != sub {
+				subs = append(subs, s)
+			}
+		}
+		h.subs = subs
+		h.mu.Unlock()
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		sub.closed = true
 		close(sub.ch)
 	}()
 	return sub.ch, nil
 }
 
+// add keeps a line and hands it to the subscribers whose filter it passes, matched outside
+// the lock.
 func (h *LogHub) add(l hubLine) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.ring[h.next] = l
 	h.next++
 	if h.next == len(h.ring) {
 		h.next, h.full = 0, true
 	}
-	for s := range h.subs {
-		if s.f.match(l) {
-			select {
-			case s.ch <- l.line:
-			default:
-			}
+	subs := h.subs
+	h.mu.Unlock()
+	low := &lowered{}
+	for _, s := range subs {
+		if s.f.match(l, low) {
+			s.send(l.line)
 		}
 	}
 }
 
-// logMatcher is a LogFilter made ready to test lines.
+// logMatcher is a LogFilter made ready to test lines: its text lower-cased once.
 type logMatcher struct {
-	plugin   string
-	level    slog.Level
-	anyLevel bool
-	text     string
+	plugin    string
+	level     slog.Level
+	anyLevel  bool
+	text      string
+	hideAudit bool
 }
 
 func newLogMatcher(f LogFilter) logMatcher {
-	m := logMatcher{plugin: f.Plugin, text: strings.ToLower(f.Text), anyLevel: true}
+	m := logMatcher{plugin: f.Plugin, text: strings.ToLower(f.Text), anyLevel: true, hideAudit: f.HideAudit}
 	if f.Level != "" {
 		if err := m.level.UnmarshalText([]byte(f.Level)); err == nil {
 			m.anyLevel = false
@@ -123,23 +160,48 @@ func newLogMatcher(f LogFilter) logMatcher {
 	return m
 }
 
-func (m logMatcher) match(l hubLine) bool {
+// lowered is a line's message and attributes ("key=value"), lower-cased on first use, once
+// for all the filters a line is matched against.
+type lowered struct {
+	done  bool
+	texts []string
+}
+
+func (x *lowered) of(l *LogLine) []string {
+	if !x.done {
+		x.done = true
+		x.texts = append(make([]string, 0, 1+len(l.Attrs)), strings.ToLower(l.Message))
+		for k, v := range l.Attrs {
+			x.texts = append(x.texts, strings.ToLower(k+"="+v))
+		}
+	}
+	return x.texts
+}
+
+// match reports whether l passes the filter; low is l's lowered text.
+func (m logMatcher) match(l hubLine, low *lowered) bool {
 	if m.plugin != "" && l.line.Plugin != m.plugin {
 		return false
 	}
 	if !m.anyLevel && l.lvl < m.level {
 		return false
 	}
-	if m.text == "" || strings.Contains(strings.ToLower(l.line.Message), m.text) {
+	if m.hideAudit && isAudit(l.line) {
+		return false
+	}
+	if m.text == "" {
 		return true
 	}
-	for k, v := range l.line.Attrs {
-		if strings.Contains(strings.ToLower(k+"="+v), m.text) {
+	for _, t := range low.of(&l.line) {
+		if strings.Contains(t, m.text) {
 			return true
 		}
 	}
 	return false
 }
+
+// isAudit reports whether l is an audit line (audit=true).
+func isAudit(l LogLine) bool { return l.Attrs["audit"] == "true" }
 
 // hubHandler is LogHub.Handler's slog.Handler.
 type hubHandler struct {
@@ -152,7 +214,7 @@ type hubHandler struct {
 func (h *hubHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *hubHandler) Handle(ctx context.Context, r slog.Record) error {
-	line := LogLine{Time: r.Time, Level: strings.ToLower(r.Level.String()), Message: r.Message, Attrs: map[string]string{}}
+	line := LogLine{Time: r.Time, Level: strings.ToLower(r.Level.String()), Message: clipText(r.Message, maxLogValue), Attrs: map[string]string{}}
 	for _, a := range h.attrs {
 		addAttr(line.Attrs, "", a)
 	}
@@ -208,5 +270,25 @@ func addAttr(m map[string]string, prefix string, a slog.Attr) {
 	if a.Key == "" {
 		return
 	}
-	m[prefix+a.Key] = v.String()
+	m[prefix+a.Key] = clipText(v.String(), maxLogValue)
+}
+
+// clipText is s, or when it is longer than n bytes its first n (cut on a character boundary)
+// followed by how long it was.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return cutText(s, n) + fmt.Sprintf("…[cut: %d bytes]", len(s))
+}
+
+// cutText is the longest prefix of s of at most n bytes that ends on a character boundary.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

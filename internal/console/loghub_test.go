@@ -142,3 +142,34 @@ func TestLogHubSlowSubscriberDoesNotBlockLogging(t *testing.T) {
 		t.Fatal("logging blocked on a subscriber that reads nothing")
 	}
 }
+
+func TestLogHubSubscribersComeAndGoWhileLogging(t *testing.T) {
+	h := NewLogHub(50)
+	log := slog.New(h.Handler(slog.NewTextHandler(io.Discard, nil)))
+	stop := make(chan struct{})
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				log.Info("Some Line", "k", "V")
+			}
+		}
+	}()
+	for i := range 200 {
+		ctx, cancel := context.WithCancel(t.Context())
+		ch, err := h.SubscribeLogs(ctx, LogFilter{Text: []string{"LINE", "k=v"}[i%2]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ch // a line reaches a live subscriber
+		cancel()
+		for range ch { // closes once the subscription ends
+		}
+	}
+	close(stop)
+	<-logged
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -75,6 +76,9 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%.1f/s", rate[len(rate)-1])
 	},
 	"lines": func(s string) int { return max(2, min(12, strings.Count(s, "\n")+2)) },
+	// pathesc escapes a name for one segment of a URL path, so that a "/", "?" or "#" in it
+	// stays in its segment (html/template normalizes a URL's path, it does not escape it).
+	"pathesc": url.PathEscape,
 }
 
 // fieldID is the HTML id of a form field: "field-tls-ca_file" for tls.ca_file.

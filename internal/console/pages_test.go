@@ -265,7 +265,7 @@ func TestDeadLettersReplayAndPurgeSelected(t *testing.T) {
 		t.Fatalf("replay: %s to %s", resp.Status, resp.Header.Get("Location"))
 	}
 	_, page := c.get(resp.Header.Get("Location"))
-	if !strings.Contains(page, "replayed 2 of 2 selected") {
+	if !strings.Contains(page, "Replayed 2 of 2 selected.") {
 		t.Error("no message of the replay")
 	}
 	if resp, _ := c.post("/deadletters/purge", url.Values{"csrf_token": {tok}, "id": {"dl2"}}); resp.StatusCode != http.StatusSeeOther {

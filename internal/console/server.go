@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,20 +29,39 @@ type Server struct {
 	audit   *slog.Logger
 	users   map[string]User
 	token   string
-	tlsConf *tls.Config
+	// dummyHash is what a password given with an unknown name is checked against.
+	dummyHash func() []byte
+	tlsConf   *tls.Config
+	// hosts are the names a request's Host may give (without TLS).
+	hosts map[string]bool
 
 	sessions   *sessionStore
-	clientRate *loginLimiter
-	userRate   *loginLimiter
-	pages      *pages
-	mux        *http.ServeMux
-	now        func() time.Time
+	clientRate *loginLimiter // by client address
+	userRate   *loginLimiter // by user name and client address
+	userFail   *loginLimiter // by user name, failures only
+	streams    *streamLimits
+	// bodyTimeout is how long a form's body may take to arrive; maxConns is how many
+	// connections Start serves at once.
+	bodyTimeout time.Duration
+	maxConns    int
+	pages       *pages
+	mux         *http.ServeMux
+	now         func() time.Time
 
 	// shutdown is closed when the server started by Start shuts down: the log streams, which
 	// would otherwise hold the shutdown until its timeout, end then.
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
 }
+
+// The limits of what a client may hold of the server: how long a form's body may take to
+// arrive (a slow one would hold its connection and goroutine), how large the request's header
+// may be, and how many connections are served at once (the others wait to be accepted).
+const (
+	defaultBodyTimeout = 10 * time.Second
+	maxHeaderBytes     = 64 << 10
+	defaultMaxConns    = 128
+)
 
 // Option changes a Server.
 type Option func(*Server)
@@ -79,6 +99,11 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 	for _, u := range cfg.Users {
 		s.users[u.Name] = u
 	}
+	s.dummyHash = newDummyHash(cfg.Users)
+	s.hosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	if host, _, err := net.SplitHostPort(cfg.Listen); err == nil && host != "" {
+		s.hosts[strings.ToLower(host)] = true
+	}
 	if cfg.TokenFile != "" {
 		tok, err := ReadTokenFile(cfg.TokenFile)
 		if err != nil {
@@ -96,6 +121,9 @@ func New(cfg *Config, b Backend, log *slog.Logger, opts ...Option) (*Server, err
 	s.sessions = newSessionStore(cfg.SessionTTL, s.now)
 	s.clientRate = newLoginLimiter(clientLoginInterval, clientLoginBurst, s.now)
 	s.userRate = newLoginLimiter(userLoginInterval, userLoginBurst, s.now)
+	s.userFail = newLoginLimiter(userFailInterval, userFailBurst, s.now)
+	s.bodyTimeout, s.maxConns = defaultBodyTimeout, defaultMaxConns
+	s.streams = &streamLimits{bySession: map[string]int{}, perSession: maxStreamsPerSession, total: maxStreams}
 	p, err := loadPages()
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -117,7 +145,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.tlsConf != nil {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
+	if !s.knownHost(r.Host) {
+		http.Error(w, "misdirected request: this console answers to localhost, 127.0.0.1, [::1] and its listen address only", http.StatusMisdirectedRequest)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// knownHost reports whether a request's Host names this console. Without TLS the console
+// listens on a loopback address, and a page of another site whose name an attacker points at
+// 127.0.0.1 (DNS rebinding) would be same-origin with it: only localhost, 127.0.0.1, [::1] and
+// the listen address's host are answered. With TLS any name is: a browser reaches the console
+// only under a name its certificate holds.
+func (s *Server) knownHost(hostport string) bool {
+	if s.tlsConf != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	}
+	return s.hosts[strings.ToLower(host)]
 }
 
 // Start listens on console.listen and serves until ctx ends or stop is called; it returns the
@@ -127,9 +175,11 @@ func (s *Server) Start(ctx context.Context) (addr net.Addr, stop func(), err err
 	if err != nil {
 		return nil, nil, fmt.Errorf("console: listen on %s: %w (set console.listen to another address, or to \"\" to turn the console off)", s.cfg.Listen, err)
 	}
+	ln = newLimitListener(ln, s.maxConns)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -165,4 +215,51 @@ func (s *Server) Start(ctx context.Context) (addr net.Addr, stop func(), err err
 	}()
 	s.log.Info("console serving", "url", (&url.URL{Scheme: scheme, Host: ln.Addr().String()}).String())
 	return ln.Addr(), stopOnce, nil
+}
+
+// limitListener accepts at most a number of connections open at once: Accept waits until one
+// of them closes.
+type limitListener struct {
+	net.Listener
+	slots     chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func newLimitListener(ln net.Listener, n int) *limitListener {
+	return &limitListener{Listener: ln, slots: make(chan struct{}, max(n, 1)), done: make(chan struct{})}
+}
+
+// Accept implements net.Listener.
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitConn{Conn: c, l: l}, nil
+}
+
+// Close implements net.Listener; an Accept waiting for a slot returns.
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitConn gives its slot back when it closes.
+type limitConn struct {
+	net.Conn
+	l    *limitListener
+	once sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.l.slots })
+	return err
 }

@@ -10,10 +10,43 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/logshipper/logshipper/internal/console/schema"
 )
+
+// --- Flash messages
+
+// flashMessages are the messages a page shows after a change, by the key its address gives
+// (?flash=deleted): a fixed text, so that a link cannot make a page show words of its own
+// ("your session expired, log in at ..."). "replayed" and "discarded" take two numbers, n and
+// of.
+var flashMessages = map[string]string{
+	"saved":            "Saved.",
+	"deleted":          "Deleted.",
+	"disabled":         "Disabled.",
+	"enabled":          "Enabled.",
+	"nothing-selected": "Nothing selected.",
+	"replayed":         "Replayed %d of %d selected.",
+	"discarded":        "Discarded %d of %d selected.",
+}
+
+// flashText is the message of a page's address: none for a key it does not know.
+func flashText(q url.Values) string {
+	k := q.Get("flash")
+	msg := flashMessages[k]
+	switch k {
+	case "replayed", "discarded":
+		n, err1 := strconv.Atoi(q.Get("n"))
+		of, err2 := strconv.Atoi(q.Get("of"))
+		if err1 != nil || err2 != nil || n < 0 || of < 0 {
+			n, of = 0, 0
+		}
+		return fmt.Sprintf(msg, n, of)
+	}
+	return msg
+}
 
 // --- Overview
 
@@ -47,7 +80,7 @@ type pluginsData struct {
 }
 
 func (s *Server) pluginsPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	s.renderPlugins(w, r, ss, http.StatusOK, pluginsData{}, r.URL.Query().Get("flash"))
+	s.renderPlugins(w, r, ss, http.StatusOK, pluginsData{}, flashText(r.URL.Query()))
 }
 
 func (s *Server) renderPlugins(w http.ResponseWriter, r *http.Request, ss *session, code int, d pluginsData, flash string) {
@@ -122,7 +155,7 @@ func (s *Server) pluginEditPage(w http.ResponseWriter, r *http.Request, ss *sess
 	}
 	f := buildForm(sc, pc, nil)
 	p := s.page(ss, "plugins", pc.Name, f)
-	p.Flash = r.URL.Query().Get("flash")
+	p.Flash = flashText(r.URL.Query())
 	s.render(w, http.StatusOK, "plugin_form", p)
 }
 
@@ -209,7 +242,7 @@ func (s *Server) pluginSave(w http.ResponseWriter, r *http.Request, ss *session)
 		err = s.backend.ValidatePlugin(r.Context(), e)
 	} else {
 		err = s.backend.SavePlugin(r.Context(), e)
-		s.auditLog(r, ss, "plugin.save", e.Name, err)
+		s.auditLogFrom(r, ss, "plugin.save", e.Original, e.Name, err)
 	}
 	var inv *InvalidError
 	if err != nil && !errors.As(err, &inv) {
@@ -249,7 +282,7 @@ func (s *Server) pluginDelete(w http.ResponseWriter, r *http.Request, ss *sessio
 		s.backendError(w, r, ss, "deleting "+name, err)
 		return
 	}
-	http.Redirect(w, r, "/plugins?flash="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
+	http.Redirect(w, r, "/plugins?flash=deleted", http.StatusSeeOther)
 }
 
 func (s *Server) pluginDisable(disabled bool) handler {
@@ -265,7 +298,7 @@ func (s *Server) pluginDisable(disabled bool) handler {
 			s.backendError(w, r, ss, action+" "+name, err)
 			return
 		}
-		http.Redirect(w, r, "/plugins?flash="+url.QueryEscape(strings.TrimPrefix(action, "plugin.")+"d "+name), http.StatusSeeOther)
+		http.Redirect(w, r, "/plugins?flash="+strings.TrimPrefix(action, "plugin.")+"d", http.StatusSeeOther)
 	}
 }
 
@@ -309,7 +342,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, ss *session) 
 			}
 		}
 	}
-	s.renderRules(w, r, ss, http.StatusOK, d, r.URL.Query().Get("flash"))
+	s.renderRules(w, r, ss, http.StatusOK, d, flashText(r.URL.Query()))
 }
 
 func (s *Server) renderRules(w http.ResponseWriter, r *http.Request, ss *session, code int, d rulesData, flash string) {
@@ -340,7 +373,7 @@ func (s *Server) ruleSave(w http.ResponseWriter, r *http.Request, ss *session) {
 	ru := ruleFromForm(r)
 	orig := r.PostForm.Get("original")
 	err := s.backend.SaveRule(r.Context(), orig, ru)
-	s.auditLog(r, ss, "rule.save", ru.Name, err)
+	s.auditLogFrom(r, ss, "rule.save", orig, ru.Name, err)
 	var inv *InvalidError
 	switch {
 	case errors.As(err, &inv):
@@ -360,16 +393,20 @@ func (s *Server) ruleDelete(w http.ResponseWriter, r *http.Request, ss *session)
 		s.backendError(w, r, ss, "deleting "+name, err)
 		return
 	}
-	http.Redirect(w, r, "/rules?flash="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
+	http.Redirect(w, r, "/rules?flash=deleted", http.StatusSeeOther)
 }
+
+// maxRuleTestLast is the most records a rule test takes from a source's last ones.
+const maxRuleTestLast = 1000
 
 func (s *Server) ruleTest(w http.ResponseWriter, r *http.Request, ss *session) {
 	ru := ruleFromForm(r)
 	last, _ := strconv.Atoi(r.PostForm.Get("last"))
+	last = min(max(last, 1), maxRuleTestLast)
 	t := RuleTest{Rule: ru, Records: r.PostForm.Get("records"), Source: r.PostForm.Get("source"), Last: last}
 	if t.Source == "" && strings.TrimSpace(t.Records) == "" {
 		res := RuleTestResult{Error: "give sample records, or a source whose last records to test"}
-		s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Last: max(last, 1)}, "")
+		s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Last: last}, "")
 		return
 	}
 	res, err := s.backend.TestRule(r.Context(), t)
@@ -377,7 +414,7 @@ func (s *Server) ruleTest(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.backendError(w, r, ss, "testing the rule", err)
 		return
 	}
-	s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Samples: t.Records, Source: t.Source, Last: max(last, 1)}, "")
+	s.renderRules(w, r, ss, http.StatusOK, rulesData{Edit: ru, Original: r.PostForm.Get("original"), Test: &res, Samples: t.Records, Source: t.Source, Last: last}, "")
 }
 
 // --- SIEM mappings
@@ -408,7 +445,7 @@ func (s *Server) mappingsPage(w http.ResponseWriter, r *http.Request, ss *sessio
 			}
 		}
 	}
-	s.renderMappings(w, r, ss, http.StatusOK, d, r.URL.Query().Get("flash"))
+	s.renderMappings(w, r, ss, http.StatusOK, d, flashText(r.URL.Query()))
 }
 
 func (s *Server) renderMappings(w http.ResponseWriter, r *http.Request, ss *session, code int, d mappingsData, flash string) {
@@ -461,7 +498,7 @@ func (s *Server) mappingSave(w http.ResponseWriter, r *http.Request, ss *session
 	m := mappingFromForm(r)
 	orig := r.PostForm.Get("original")
 	err := s.backend.SaveMapping(r.Context(), orig, m)
-	s.auditLog(r, ss, "mapping.save", m.Name, err)
+	s.auditLogFrom(r, ss, "mapping.save", orig, m.Name, err)
 	var inv *InvalidError
 	switch {
 	case errors.As(err, &inv):
@@ -481,7 +518,7 @@ func (s *Server) mappingDelete(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.backendError(w, r, ss, "deleting "+name, err)
 		return
 	}
-	http.Redirect(w, r, "/mappings?flash="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
+	http.Redirect(w, r, "/mappings?flash=deleted", http.StatusSeeOther)
 }
 
 func (s *Server) mappingPreview(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -517,13 +554,36 @@ func logFilterFrom(q url.Values) LogFilter {
 	return f
 }
 
+// logFilterFor is the filter of a request's query for the session: a viewer's leaves out the
+// audit lines.
+func logFilterFor(q url.Values, ss *session) LogFilter {
+	f := logFilterFrom(q)
+	f.HideAudit = !ss.role.CanChange()
+	return f
+}
+
+// visible drops the audit lines a filter hides, whether or not the backend did.
+func visible(lines []LogLine, f LogFilter) []LogLine {
+	if !f.HideAudit {
+		return lines
+	}
+	out := lines[:0:0]
+	for _, l := range lines {
+		if !isAudit(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 func (s *Server) logsPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	f := logFilterFrom(r.URL.Query())
+	f := logFilterFor(r.URL.Query(), ss)
 	lines, err := s.backend.Logs(r.Context(), f)
 	if err != nil {
 		s.backendError(w, r, ss, "logs", err)
 		return
 	}
+	lines = visible(lines, f)
 	d := logsData{Filter: f, Lines: lines, Levels: []string{"debug", "info", "warn", "error"}}
 	if pcs, err := s.backend.Plugins(r.Context()); err == nil {
 		for _, pc := range pcs {
@@ -540,6 +600,45 @@ func (s *Server) logsPage(w http.ResponseWriter, r *http.Request, ss *session) {
 	s.render(w, http.StatusOK, "logs", s.page(ss, "logs", "Logging", d))
 }
 
+// The most log streams open at once: for one session (a few tabs of the Logging page) and in
+// all. Each holds a connection, a goroutine and a subscription that every log line is matched
+// against.
+const (
+	maxStreamsPerSession = 3
+	maxStreams           = 32
+)
+
+// streamLimits counts the open log streams.
+type streamLimits struct {
+	mu         sync.Mutex
+	bySession  map[string]int
+	open       int
+	perSession int
+	total      int
+}
+
+// acquire takes a stream for the session id; false: too many are open.
+func (l *streamLimits) acquire(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open >= l.total || l.bySession[id] >= l.perSession {
+		return false
+	}
+	l.open++
+	l.bySession[id]++
+	return true
+}
+
+// release gives back a stream acquire took.
+func (l *streamLimits) release(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.bySession[id]--; l.bySession[id] <= 0 {
+		delete(l.bySession, id)
+	}
+}
+
 // logsStream sends the log lines that pass the filter as Server-Sent Events ("line" events,
 // each a LogLine in JSON), with a comment every 15 s to keep proxies from closing it.
 func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -548,7 +647,14 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	ch, err := s.backend.SubscribeLogs(r.Context(), logFilterFrom(r.URL.Query()))
+	if !s.streams.acquire(ss.id) {
+		w.Header().Set("Retry-After", "15")
+		http.Error(w, fmt.Sprintf("too many log streams open (at most %d a session and %d in all): close a Logging page", s.streams.perSession, s.streams.total), http.StatusTooManyRequests)
+		return
+	}
+	defer s.streams.release(ss.id)
+	filter := logFilterFor(r.URL.Query(), ss)
+	ch, err := s.backend.SubscribeLogs(r.Context(), filter)
 	if err != nil {
 		s.backendError(w, r, ss, "log stream", err)
 		return
@@ -560,6 +666,11 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, ": stream open\n\n")
 	fl.Flush()
+	// The stream ends with its session: on a logout or an expiry (done), and a line is sent
+	// only while the session is live.
+	live := func() bool { _, ok := s.sessions.get(ss.id); return ok }
+	expiry := time.NewTimer(ss.expires.Sub(s.now()))
+	defer expiry.Stop()
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
 	for {
@@ -568,14 +679,26 @@ func (s *Server) logsStream(w http.ResponseWriter, r *http.Request, ss *session)
 			return
 		case <-s.shutdown:
 			return
+		case <-ss.done:
+			return
+		case <-expiry.C:
+			if !live() {
+				return
+			}
 		case <-tick.C:
+			if !live() {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
 			fl.Flush()
 		case l, ok := <-ch:
-			if !ok {
+			if !ok || !live() {
 				return
+			}
+			if filter.HideAudit && isAudit(l) {
+				continue
 			}
 			b, err := json.Marshal(l)
 			if err != nil {
@@ -607,7 +730,7 @@ func (s *Server) deadLettersPage(w http.ResponseWriter, r *http.Request, ss *ses
 		s.backendError(w, r, ss, "dead letters", err)
 		return
 	}
-	d := deadLettersData{Filter: f, Page: pg, Result: q.Get("flash")}
+	d := deadLettersData{Filter: f, Page: pg, Result: flashText(q)}
 	seenD, seenR := map[string]bool{}, map[string]bool{}
 	for _, c := range pg.Counts {
 		if !seenD[c.Destination] {
@@ -646,7 +769,7 @@ func (s *Server) deadLettersPurge(w http.ResponseWriter, r *http.Request, ss *se
 func (s *Server) deadLettersAct(w http.ResponseWriter, r *http.Request, ss *session, verb string, act func(ctx context.Context, ids []string) (int, error)) {
 	ids := r.PostForm["id"]
 	if len(ids) == 0 {
-		http.Redirect(w, r, "/deadletters?flash="+url.QueryEscape("nothing selected"), http.StatusSeeOther)
+		http.Redirect(w, r, "/deadletters?flash=nothing-selected", http.StatusSeeOther)
 		return
 	}
 	n, err := act(r.Context(), ids)
@@ -656,7 +779,7 @@ func (s *Server) deadLettersAct(w http.ResponseWriter, r *http.Request, ss *sess
 		return
 	}
 	past := map[string]string{"replay": "replayed", "purge": "discarded"}[verb]
-	q := url.Values{"flash": {fmt.Sprintf("%s %d of %d selected", past, n, len(ids))}}
+	q := url.Values{"flash": {past}, "n": {strconv.Itoa(n)}, "of": {strconv.Itoa(len(ids))}}
 	for _, k := range []string{"destination", "reason"} {
 		if v := r.PostForm.Get(k); v != "" {
 			q.Set(k, v)
