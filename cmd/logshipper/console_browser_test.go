@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,7 +146,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		// The form shows again what was typed but never a secret: the token is typed again.
 		bt.Fill(t, ctx, bt.TestID("field-api_token"), "cloudsim-demo-token")
 		submitOK(t, ctx, bt.TestID("plugin-save"))
-		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
+		bt.WaitText(t, ctx, bt.TestID("flash"), "Saved.")
 	})
 
 	step("create the CloudTrail Lake destination", func(t *testing.T) {
@@ -158,7 +160,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		bt.Fill(t, ctx, bt.TestID("field-mapping"), brokenMapping)
 		bt.Fill(t, ctx, bt.TestID("field-batch-max_wait"), "100ms")
 		submitOK(t, ctx, bt.TestID("plugin-save"))
-		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
+		bt.WaitText(t, ctx, bt.TestID("flash"), "Saved.")
 
 		openPage(t, ctx, base+"/plugins")
 		bt.WaitVisible(t, ctx, bt.TestID("plugin-netskope-acme"))
@@ -190,7 +192,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		}
 		bt.Screenshot(t, ctx, "rules")
 		submitOK(t, ctx, bt.TestID("rule-save"))
-		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
+		bt.WaitText(t, ctx, bt.TestID("flash"), "Saved.")
 		bt.WaitVisible(t, ctx, bt.TestID("rule-dlp-and-malware"))
 	})
 
@@ -209,7 +211,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		bt.Fill(t, ctx, bt.TestID("mapping-rule"), "dlp-and-malware")
 		bt.Click(t, ctx, bt.TestID("mapping-destination-lake"))
 		submitOK(t, ctx, bt.TestID("mapping-save"))
-		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
+		bt.WaitText(t, ctx, bt.TestID("flash"), "Saved.")
 	})
 
 	// The dlp alerts reach the lake; the malware ones are refused by the destination and
@@ -222,7 +224,7 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		return got
 	}
 	waitFor(t, 30*time.Second, "the dlp alerts in the lake", func() bool { return len(inLake()) == perType })
-	waitFor(t, 30*time.Second, "the malware alerts dead-lettered", func() bool { return deadLettered(p, "lake") == perType })
+	waitFor(t, 30*time.Second, "the malware alerts dead-lettered", func() bool { return deadLettered(t, dir, "lake") == perType })
 	failed()
 
 	step("see the records arrive on the Overview", func(t *testing.T) {
@@ -271,14 +273,14 @@ func TestConsoleInBrowserNetskopeToLakeJourney(t *testing.T) {
 		openPage(t, ctx, base+"/plugins/edit/lake")
 		bt.Fill(t, ctx, bt.TestID("field-mapping"), "")
 		submitOK(t, ctx, bt.TestID("plugin-save"))
-		bt.WaitText(t, ctx, bt.TestID("flash"), "saved")
+		bt.WaitText(t, ctx, bt.TestID("flash"), "Saved.")
 	})
 
 	step("replay the dead letters", func(t *testing.T) {
 		openPage(t, ctx, base+"/deadletters?destination=lake")
 		bt.Click(t, ctx, bt.TestID("dl-select-all"))
 		submitOK(t, ctx, bt.TestID("dl-replay"))
-		bt.WaitText(t, ctx, bt.TestID("flash"), fmt.Sprintf("replayed %d of %d selected", perType, perType))
+		bt.WaitText(t, ctx, bt.TestID("flash"), fmt.Sprintf("Replayed %d of %d selected.", perType, perType))
 		bt.WaitText(t, ctx, bt.TestID("deadletter-counts"), "No dead letter.")
 	})
 
@@ -390,17 +392,17 @@ func consoleURL(t *testing.T, p *proc) string {
 	return url
 }
 
-// deadLettered counts the records the shipper's log says it dead-lettered for a destination.
-func deadLettered(p *proc, plugin string) int {
-	n := 0
-	for _, l := range jsonLogLines(p.stderr.String()) {
-		if l["msg"] == "records dead-lettered" && l["plugin"] == plugin {
-			if v, ok := l["records"].(float64); ok {
-				n += int(v)
-			}
-		}
+// deadLettered counts the entries of a destination's dead-letter file under dir's data_dir.
+func deadLettered(t *testing.T, dir, plugin string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "data", "deadletter", plugin+".ndjson"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
 	}
-	return n
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
 }
 
 // jsonLogLines decodes the JSON log lines of out, leaving out the others.
