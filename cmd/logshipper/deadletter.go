@@ -91,6 +91,38 @@ func openDeadletters(cfg *config.Config) (*deadletter.Store, error) {
 
 // lockDataDir takes data_dir's lock (the state file's), which logshipper run holds while it
 // runs, so that replay and purge never rewrite a file a running process appends to.
+// openForChange is what replay and purge (verb) do first: the selection of the arguments, the
+// configuration, the store, and data_dir's lock (refused while a logshipper holds it). A nil
+// store with a nil error means there is nothing to act on, which it said (an error when ids
+// were named).
+func openForChange(cmd *cobra.Command, path string, reg *plugin.Registry, args []string, ff *deadletterFilterFlags, all bool, verb string) (deadletter.Selection, *config.Config, *deadletter.Store, *state.DB, error) {
+	sel, err := selection(args, ff, all)
+	if err != nil {
+		return sel, nil, nil, nil, err
+	}
+	cfg, err := loadConfig(cmd, path, reg)
+	if err != nil {
+		return sel, nil, nil, nil, err
+	}
+	s, err := openDeadletters(cfg)
+	if err != nil {
+		return sel, cfg, nil, nil, err
+	}
+	if s == nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "nothing to %s: %s holds no dead letters\n", verb, deadletterDir(cfg))
+		if len(sel.IDs) > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "deadletter %s: no dead letter has the ids %s\n", verb, strings.Join(sel.IDs, ", "))
+			return sel, cfg, nil, nil, exitCode(1)
+		}
+		return sel, cfg, nil, nil, nil
+	}
+	db, err := lockDataDir(cmd, cfg, verb)
+	if err != nil {
+		return sel, cfg, nil, nil, err
+	}
+	return sel, cfg, s, db, nil
+}
+
 func lockDataDir(cmd *cobra.Command, cfg *config.Config, what string) (*state.DB, error) {
 	db, err := state.Open(cfg.DataDir)
 	if errors.Is(err, state.ErrLocked) {
@@ -429,28 +461,8 @@ It exits 0 when every record was delivered, 1 when some failed (listed).`,
 		Example: `  logshipper deadletter replay -c examples/file-to-file.yaml --destination archive --reason too_large --dry-run
   logshipper deadletter replay -c examples/file-to-file.yaml --destination archive --reason too_large`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sel, err := selection(args, &ff, false)
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(cmd, path, reg)
-			if err != nil {
-				return err
-			}
-			s, err := openDeadletters(cfg)
-			if err != nil {
-				return err
-			}
-			if s == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "nothing to replay: %s holds no dead letters\n", deadletterDir(cfg))
-				if len(sel.IDs) > 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "deadletter replay: no dead letter has the ids %s\n", strings.Join(sel.IDs, ", "))
-					return exitCode(1)
-				}
-				return nil
-			}
-			db, err := lockDataDir(cmd, cfg, "replay")
-			if err != nil {
+			sel, cfg, s, db, err := openForChange(cmd, path, reg, args, &ff, false, "replay")
+			if err != nil || s == nil {
 				return err
 			}
 			defer db.Close()
@@ -570,28 +582,8 @@ without the entries. It asks for confirmation unless --yes, and refuses while a
 logshipper holds data_dir.`,
 		Example: `  logshipper deadletter purge -c examples/file-to-file.yaml --destination archive --reason refused --yes`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sel, err := selection(args, &ff, all)
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(cmd, path, reg)
-			if err != nil {
-				return err
-			}
-			s, err := openDeadletters(cfg)
-			if err != nil {
-				return err
-			}
-			if s == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "nothing to purge: %s holds no dead letters\n", deadletterDir(cfg))
-				if len(sel.IDs) > 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "deadletter purge: no dead letter has the ids %s\n", strings.Join(sel.IDs, ", "))
-					return exitCode(1)
-				}
-				return nil
-			}
-			db, err := lockDataDir(cmd, cfg, "purge")
-			if err != nil {
+			sel, _, s, db, err := openForChange(cmd, path, reg, args, &ff, all, "purge")
+			if err != nil || s == nil {
 				return err
 			}
 			defer db.Close()

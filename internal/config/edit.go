@@ -129,14 +129,20 @@ func SetPlugin(name string, entry map[string]any) Edit {
 // DeletePlugin is the edit that removes the plugin entry named name. A SIEM mapping that still
 // names it makes the result invalid: delete it in the same Apply.
 func DeletePlugin(name string) Edit {
+	return deleteEntry("plugins", "entry", name, entryName)
+}
+
+// deleteEntry is the edit that removes, from the list under key, the entry whose name (read
+// by nameOf) is name; what names the entries in the error when there is none.
+func deleteEntry(key, what, name string, nameOf func(*yaml.Node) string) Edit {
 	return Edit{func(_ Editor, root *yaml.Node) error {
-		seq, err := sequenceOf(root, "plugins")
+		seq, err := sequenceOf(root, key)
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return entryName(c) == name })
+		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return nameOf(c) == name })
 		if i < 0 {
-			return noEntry(fmt.Sprintf("plugins: no entry is named %q", name))
+			return noEntry(fmt.Sprintf("%s: no %s is named %q", key, what, name))
 		}
 		seq.Content = slices.Delete(seq.Content, i, i+1)
 		return nil
@@ -180,18 +186,7 @@ func SetMapping(name string, m RouteConfig) Edit {
 
 // DeleteMapping is the edit that removes the SIEM mapping named name (as SetMapping names it).
 func DeleteMapping(name string) Edit {
-	return Edit{func(_ Editor, root *yaml.Node) error {
-		seq, err := sequenceOf(root, "siem_mappings")
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return mappingName(c) == name })
-		if i < 0 {
-			return noEntry(fmt.Sprintf("siem_mappings: no mapping is named %q", name))
-		}
-		seq.Content = slices.Delete(seq.Content, i, i+1)
-		return nil
-	}}
+	return deleteEntry("siem_mappings", "mapping", name, mappingName)
 }
 
 func (e Editor) resolver() Resolver {

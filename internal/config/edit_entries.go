@@ -93,18 +93,7 @@ func SetRule(name string, r RuleConfig) Edit {
 // DeleteRule is the edit that removes the business rule named name. A SIEM mapping that still
 // names it makes the result invalid: change it in the same Apply.
 func DeleteRule(name string) Edit {
-	return Edit{func(_ Editor, root *yaml.Node) error {
-		seq, err := sequenceOf(root, "business_rules")
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return entryName(c) == name })
-		if i < 0 {
-			return noEntry(fmt.Sprintf("business_rules: no rule is named %q", name))
-		}
-		seq.Content = slices.Delete(seq.Content, i, i+1)
-		return nil
-	}}
+	return deleteEntry("business_rules", "rule", name, entryName)
 }
 
 // RenamePlugin is the edit that makes the SIEM mappings naming plugin configuration from (as

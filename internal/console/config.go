@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/netconf"
 )
 
 // Role is what a console user may do: a viewer looks, an admin also changes.
@@ -99,32 +100,18 @@ type TLS struct {
 // Enabled reports whether the console serves HTTPS.
 func (t TLS) Enabled() bool { return t.CertFile != "" }
 
-var tlsVersions = map[string]uint16{"": tls.VersionTLS12, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
-
 var _ config.Validator = TLS{}
 
-// Validate implements config.Validator.
+// Validate implements config.Validator: the checks of every TLS section (netconf).
 func (t TLS) Validate() error {
 	var p config.Problems
-	switch {
-	case t.CertFile != "" && t.KeyFile == "":
-		p.Addf("key_file: missing (cert_file is set; give both or neither)")
-	case t.KeyFile != "" && t.CertFile == "":
-		p.Addf("cert_file: missing (key_file is set; give both or neither)")
-	case t.CertFile != "":
-		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-			p.Addf("cert_file, key_file: %v", err)
-		}
-	}
-	if _, ok := tlsVersions[t.MinVersion]; !ok {
-		p.Addf("min_version: %q is not 1.2 or 1.3", t.MinVersion)
-	}
+	netconf.CheckKeyPair(&p, t.CertFile, t.KeyFile, t.MinVersion)
 	return p.Err()
 }
 
 // ServerConfig returns the TLS configuration of the console's listener.
 func (t TLS) ServerConfig() (*tls.Config, error) {
-	v, ok := tlsVersions[t.MinVersion]
+	v, ok := netconf.TLSVersion(t.MinVersion)
 	if !ok {
 		return nil, fmt.Errorf("console.tls.min_version: %q is not 1.2 or 1.3", t.MinVersion)
 	}

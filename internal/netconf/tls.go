@@ -48,20 +48,34 @@ func (t TLS) Validate() error {
 			p.Addf("ca_file: %v", err)
 		}
 	}
+	CheckKeyPair(&p, t.CertFile, t.KeyFile, t.MinVersion)
+	return p.Err()
+}
+
+// CheckKeyPair adds to p the problems of a certificate and key given as cert_file and
+// key_file (both or neither, loadable as a pair) and of min_version: the checks every TLS
+// section makes, the clients' (TLS) and the console's server.
+func CheckKeyPair(p *config.Problems, certFile, keyFile, minVersion string) {
 	switch {
-	case t.CertFile != "" && t.KeyFile == "":
+	case certFile != "" && keyFile == "":
 		p.Addf("key_file: missing (cert_file is set; give both or neither)")
-	case t.KeyFile != "" && t.CertFile == "":
+	case keyFile != "" && certFile == "":
 		p.Addf("cert_file: missing (key_file is set; give both or neither)")
-	case t.CertFile != "":
-		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+	case certFile != "":
+		if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
 			p.Addf("cert_file, key_file: %v", err)
 		}
 	}
-	if _, ok := tlsVersions[t.MinVersion]; !ok {
-		p.Addf("min_version: %q is not 1.2 or 1.3", t.MinVersion)
+	if _, ok := TLSVersion(minVersion); !ok {
+		p.Addf("min_version: %q is not 1.2 or 1.3", minVersion)
 	}
-	return p.Err()
+}
+
+// TLSVersion is the TLS version of a min_version setting: "" and "1.2" are TLS 1.2, "1.3" is
+// TLS 1.3; ok is false for anything else.
+func TLSVersion(minVersion string) (v uint16, ok bool) {
+	v, ok = tlsVersions[minVersion]
+	return v, ok
 }
 
 var _ config.Warner = TLS{}
