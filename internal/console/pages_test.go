@@ -404,3 +404,26 @@ func TestLastReloadLine(t *testing.T) {
 		})
 	}
 }
+
+// The plugin form's script validates in place: asked for JSON, Validate answers whether the
+// form is valid and its problems, and saves nothing.
+func TestValidateAnswersJSONToTheFormsScript(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.client()
+	tok := c.login("admin", adminPassword)
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/plugins/save", strings.NewReader(url.Values{
+		"csrf_token": {tok}, "action": {"validate"}, "name": {"o"}, "type": {"stdout"}, "kind": {"destination"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, body := c.do(req)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "application/json") ||
+		!strings.Contains(body, `"valid":true`) || !strings.Contains(body, `"message":"Valid: validate finds no problem."`) {
+		t.Fatalf("%s %s\n%s", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	if len(f.backend.saved) != 0 || len(f.backend.validated) != 1 {
+		t.Errorf("saved %v, validated %v", f.backend.saved, f.backend.validated)
+	}
+}

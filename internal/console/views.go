@@ -253,6 +253,16 @@ func (s *Server) pluginSave(w http.ResponseWriter, r *http.Request, ss *session)
 		http.Redirect(w, r, "/plugins/edit/"+url.PathEscape(e.Name)+"?flash=saved", http.StatusSeeOther)
 		return
 	}
+	if validateOnly && wantsJSON(r) {
+		// The form's script validates in place: the page, and the secrets typed in it, stay.
+		res := validateAnswer{Valid: inv == nil, Message: "Valid: validate finds no problem."}
+		if inv != nil {
+			res.Problems, res.Message = inv.Problems, ""
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(res)
+		return
+	}
 	// Show the form again with what was typed (never a secret) and the problems.
 	var current PluginConfig
 	if e.Original != "" {
@@ -272,6 +282,18 @@ func (s *Server) pluginSave(w http.ResponseWriter, r *http.Request, ss *session)
 		f.Message = "Valid: validate finds no problem."
 	}
 	s.render(w, code, "plugin_form", s.page(ss, "plugins", e.Name, f))
+}
+
+// validateAnswer is the JSON answer to a plugin form's Validate sent by its script.
+type validateAnswer struct {
+	Valid    bool     `json:"valid"`
+	Message  string   `json:"message,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// wantsJSON reports whether the request asks for a JSON answer (the pages' script).
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
 func (s *Server) pluginDelete(w http.ResponseWriter, r *http.Request, ss *session) {

@@ -53,6 +53,54 @@
     });
   }
 
+  // A plugin form's Validate runs in place: the page is not loaded again, so the secrets typed
+  // in it stay (the console never sends a secret back). Without the script, the form posts
+  // and the page shows the result (the secrets are then typed again).
+  var pform = document.getElementById("plugin-form");
+  if (pform && window.fetch && window.FormData) {
+    pform.addEventListener("submit", function (ev) {
+      if (!ev.submitter || ev.submitter.id !== "plugin-validate" || ev.defaultPrevented) { return; }
+      ev.preventDefault();
+      var data = new URLSearchParams(new FormData(pform));
+      data.set("action", "validate");
+      // getAttribute: the form's "action" property is its button named action.
+      fetch(pform.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (res) { showValidation(pform, res); })
+        .catch(function (code) { showValidation(pform, { valid: false, problems: ["validate failed (" + code + "); try again"] }); });
+    });
+  }
+
+  function showValidation(form, res) {
+    ["form-message", "form-problems"].forEach(function (id) {
+      var old = document.getElementById(id);
+      if (old) { old.remove(); }
+    });
+    var box;
+    if (res.valid) {
+      box = document.createElement("p");
+      box.className = "ok";
+      box.id = "form-message";
+      box.textContent = res.message;
+    } else {
+      box = document.createElement("div");
+      box.className = "problems error";
+      box.id = "form-problems";
+      var p = document.createElement("p");
+      p.textContent = "The configuration is not valid (nothing was saved):";
+      box.appendChild(p);
+      var ul = document.createElement("ul");
+      (res.problems || []).forEach(function (text) {
+        var li = document.createElement("li");
+        li.textContent = text;
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    box.setAttribute("data-testid", box.id);
+    form.parentNode.insertBefore(box, form);
+  }
+
   // Ask before what cannot be undone.
   document.addEventListener("submit", function (ev) {
     var btn = ev.submitter;
