@@ -50,12 +50,12 @@ func (r *ReplaySenders) build(name string) (*deadletter.Sender, error) {
 	if p, ok := r.Config.Plugin(name); ok && p.Kind == plugin.KindSource {
 		return nil, fmt.Errorf("%s is a source: its entries are input it could not read, which no destination takes as it is (show them, fix them at their origin, purge them)", name)
 	}
-	log := r.Log.With("plugin", name)
-	dst, opts, err := NewDestination(r.Config, r.Registry, log, r.DB, name)
+	// NewDestination gives the destination its logger with plugin=<name>, as run does.
+	dst, opts, err := NewDestination(r.Config, r.Registry, r.Log, r.DB, name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build destination %s from %s: %w", name, r.Config.Path, err)
 	}
-	return &deadletter.Sender{Destination: dst, MaxRecords: opts.MaxRecords, MaxBytes: opts.MaxBytes, Retry: opts.Retry, Attempts: r.Attempts, Log: log}, nil
+	return &deadletter.Sender{Destination: dst, MaxRecords: opts.MaxRecords, MaxBytes: opts.MaxBytes, Retry: opts.Retry, Attempts: r.Attempts, Log: r.Log.With("plugin", name)}, nil
 }
 
 // Deliver is a deadletter.DeliverFunc sending recs to dest.
