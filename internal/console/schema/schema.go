@@ -151,7 +151,11 @@ func Derive(f plugin.Factory, docs ...[]byte) (Schema, error) {
 		if fd.Help == "" {
 			fd.Help = row.Meaning
 		}
-		fd.DocDefault = row.Default
+		// An empty string written as the README writes it ("" or `""`) is no default to show.
+		// An empty string written as the README writes it ("" or `""`) is no default to show.
+		if d := strings.Trim(row.Default, "`"); d != `""` && d != "''" {
+			fd.DocDefault = row.Default
+		}
 		fd.Required = strings.Contains(strings.ToLower(row.Default), "required")
 		if fd.Kind == KindString && !fd.Secret {
 			fd.Enum = enum(row.Meaning, fd.Default)

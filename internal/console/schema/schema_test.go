@@ -212,3 +212,18 @@ func TestParseOptionTables(t *testing.T) {
 		}
 	}
 }
+
+// A README default written as an empty string is no placeholder to show.
+func TestEmptyStringDefaultIsNoDocDefault(t *testing.T) {
+	for _, f := range all.Registry().Factories() {
+		sc, err := schema.Of(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fd := range sc.Fields {
+			if d := strings.Trim(fd.DocDefault, "`"); d == `""` || d == "''" {
+				t.Errorf("%s/%s %s: DocDefault %s", f.Type, f.Kind, fd.Key, fd.DocDefault)
+			}
+		}
+	}
+}
