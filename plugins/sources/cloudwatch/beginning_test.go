@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,5 +241,47 @@ func TestResumeSkipsWhatTheRetentionDeleted(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "older than the log group's retention") {
 		t.Errorf("the skip is not logged:\n%s", logs.String())
+	}
+}
+
+// pageLimits records the limit of every FilterLogEvents call that reads a window (the probe's
+// limit of 1 aside).
+type pageLimits struct {
+	logsAPI
+	mu     sync.Mutex
+	limits []int32
+}
+
+func (p *pageLimits) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	if in.Limit != nil && *in.Limit != 1 {
+		p.mu.Lock()
+		p.limits = append(p.limits, *in.Limit)
+		p.mu.Unlock()
+	}
+	return p.logsAPI.FilterLogEvents(ctx, in, opts...)
+}
+
+// page_size is FilterLogEvents' limit: the windows are read in pages of that many events, and
+// every event arrives.
+func TestPageSizeIsTheFilterLogEventsLimit(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	want := w.put("us-east-1", ctStream("us-east-1"), 25, time.Hour)
+	cfg := w.config("us-east-1")
+	cfg.StartPosition = "beginning"
+	cfg.PageSize = 7
+	var seen *pageLimits
+	readFromBeginning(t, cfg, func(api logsAPI) logsAPI {
+		seen = &pageLimits{logsAPI: api}
+		return seen
+	}, want, 20*time.Second)
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	if len(seen.limits) < 4 {
+		t.Fatalf("%d window reads for 25 events in pages of 7; want at least 4", len(seen.limits))
+	}
+	for _, l := range seen.limits {
+		if l != 7 {
+			t.Fatalf("FilterLogEvents limits %v; want 7 each", seen.limits)
+		}
 	}
 }

@@ -63,6 +63,8 @@ type Config struct {
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
 	// MaxBackoff caps the exponential backoff after an error.
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// PageSize is FilterLogEvents' limit: the most events one answer holds.
+	PageSize int `yaml:"page_size"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -77,6 +79,8 @@ const (
 	DefaultPollInterval      = 30 * time.Second
 	DefaultRequestsPerSecond = 5
 	DefaultMaxBackoff        = 2 * time.Minute
+	// DefaultPageSize is FilterLogEvents' largest page, its own default.
+	DefaultPageSize = 10000
 )
 
 // NewConfig returns the defaults.
@@ -91,6 +95,7 @@ func NewConfig() plugin.Config {
 		PollInterval:         DefaultPollInterval,
 		RequestsPerSecond:    DefaultRequestsPerSecond,
 		MaxBackoff:           DefaultMaxBackoff,
+		PageSize:             DefaultPageSize,
 	}
 }
 
@@ -164,6 +169,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBackoff < 10*time.Millisecond {
 		p.Addf("max_backoff: must be at least 10ms")
+	}
+	if c.PageSize < 1 || c.PageSize > DefaultPageSize {
+		p.Addf("page_size: %d: must be 1 to %d (FilterLogEvents' limit)", c.PageSize, DefaultPageSize)
 	}
 	return p.Err()
 }

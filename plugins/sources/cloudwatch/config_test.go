@@ -32,6 +32,9 @@ func TestValidate(t *testing.T) {
 		{"bad start", func(c *Config) { c.StartPosition = "yesterday" }, "start_position"},
 		{"window not past overlap", func(c *Config) { c.MaxWindow = c.Overlap }, "max_window"},
 		{"no rps", func(c *Config) { c.RequestsPerSecond = 0 }, "requests_per_second"},
+		{"page size 0", func(c *Config) { c.PageSize = 0 }, "page_size: 0: must be 1 to 10000"},
+		{"page size past the API's", func(c *Config) { c.PageSize = 10001 }, "page_size: 10001"},
+		{"small pages", func(c *Config) { c.PageSize = 1 }, ""},
 		// The service refuses a bad filter pattern at the first read; validate refuses it first.
 		{"bad filter pattern", func(c *Config) { c.FilterPattern = `{ $.eventName = ` }, "filter_pattern: "},
 		{"unbalanced quote", func(c *Config) { c.FilterPattern = `"Failed to` }, "filter_pattern: "},

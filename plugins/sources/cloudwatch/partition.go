@@ -789,6 +789,7 @@ func (p *partition) input() *cloudwatchlogs.FilterLogEventsInput {
 func (p *partition) fetch(ctx context.Context, cp *checkpoint) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	in := p.input()
 	in.StartTime, in.EndTime = aws.Int64(cp.From), aws.Int64(cp.To)
+	in.Limit = aws.Int32(int32(p.s.cfg.PageSize))
 	if cp.Token != "" {
 		in.NextToken = aws.String(cp.Token)
 	}
