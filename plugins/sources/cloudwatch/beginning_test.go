@@ -285,3 +285,34 @@ func TestPageSizeIsTheFilterLogEventsLimit(t *testing.T) {
 		}
 	}
 }
+
+// Catching up from a start a day back reads windows long after their end: it sees every event
+// ingested by then, whatever its delay, so events put a day after their time are not counted
+// late and draw no warning (issue 17: the warning must fire only when events may be missed).
+// The same delays at the live edge are counted (TestLateEventsCounted).
+func TestCatchingUpCountsNoEventLate(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	want := w.put("us-east-1", ctStream("us-east-1"), 10, 28*time.Hour)
+	want = append(want, w.put("us-east-1", ctStream("us-east-1"), 10, 26*time.Hour)...)
+	cfg := w.config("us-east-1")
+	cfg.StartPosition = "-30h"
+	cfg.MaxWindow = 2 * time.Hour
+	cfg.PollInterval = time.Hour
+	logs := &lockedBuffer{}
+	set := plugintest.Settings(t, "cw", nil)
+	set.Logger = slog.New(slog.NewTextHandler(logs, nil)).With("plugin", "cw")
+	s, err := New(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitUntil(t, 30*time.Second, "the events", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
+	run.Stop(t)
+	if got := s.Late(); got != 0 {
+		t.Errorf("Late() = %d after catching up over events put a day late; want 0", got)
+	}
+	if strings.Contains(logs.String(), "later than lag+overlap") {
+		t.Errorf("a late warning while catching up:\n%s", logs.String())
+	}
+}

@@ -611,6 +611,12 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 	cfg := p.s.cfg
 	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
 	lateMs := lag + overlap
+	// atEdge: the window being read ends lag before the time it was started (it is not a
+	// window of catching up). Only there is an event that reached CloudWatch Logs more than
+	// lag+overlap after its time a sign that others like it may come after the read and be
+	// missed: a window of catching up is read long after its end, so it sees every event
+	// ingested by then, whatever its delay. A window resumed from a checkpoint counts as one.
+	atEdge := true
 	var (
 		commits   atomic.Int64
 		nackNoted bool // the pending nack was logged
@@ -678,6 +684,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 				}
 			}
 			cp.From, cp.To, cp.Token, cp.Done = from, to, "", false
+			atEdge = caughtUp
 		}
 		out, err := p.fetch(lease, cp)
 		if errors.Is(err, errTokenExpired) {
@@ -710,7 +717,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			if seenID != "" {
 				cp.Seen[seenID] = e.Timestamp
 			}
-			if e.IngestionTime-e.Timestamp > lateMs {
+			if atEdge && e.IngestionTime-e.Timestamp > lateMs {
 				late++
 			}
 			lastTs = e.Timestamp
