@@ -186,3 +186,30 @@ func BenchmarkParsePage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }
+
+// A page is recognised on a resend by its fingerprint, and so is a page whose fingerprint an
+// earlier version saved (CRC-64, without the prefix); another page is not.
+func TestSamePageReadsBothFingerprints(t *testing.T) {
+	page := &answer{elems: []elem{{raw: []byte(`{"_id":"a"}`)}, {raw: []byte(`{"_id":"b"}`)}}, result: []byte(`[{"_id":"a"},{"_id":"b"}]`), hwm: 1700000000}
+	other := &answer{elems: page.elems, result: []byte(`[{"_id":"a"},{"_id":"c"}]`), hwm: 1700000000}
+	for _, tc := range []struct {
+		name  string
+		saved string
+		a     *answer
+		want  bool
+	}{
+		{"this version's", fingerprint(page), page, true},
+		{"an earlier version's", fingerprintV1(page), page, true},
+		{"another page, this version's", fingerprint(page), other, false},
+		{"another page, an earlier version's", fingerprintV1(page), other, false},
+		{"nothing saved", "", page, false},
+		{"an empty page", fingerprint(page), &answer{}, false},
+	} {
+		if got := samePage(tc.a, tc.saved); got != tc.want {
+			t.Errorf("%s: samePage = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+	if !strings.HasPrefix(fingerprint(page), fingerprintPrefix) || strings.HasPrefix(fingerprintV1(page), fingerprintPrefix) {
+		t.Errorf("fingerprints %q and %q: only this version's has the prefix", fingerprint(page), fingerprintV1(page))
+	}
+}

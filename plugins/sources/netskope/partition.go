@@ -237,7 +237,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		a := rep.ans
 		fp := fingerprint(a)
-		if used == opResend && fp != "" && fp == p.lastPage {
+		if used == opResend && samePage(a, p.lastPage) {
 			// The server had not moved past the page already acknowledged.
 			p.log.Debug("resend answered the page already delivered; going on", "records", len(a.elems))
 			op = opNext
