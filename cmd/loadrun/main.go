@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope,cloudtrail -modes plain,fault,crash
 //	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys netskope,cloudtrail -modes plain,crash -cluster 3
+//	go run ./cmd/loadrun -shipper ./bin/logshipper -journeys cloudtrail -modes plain -peer otel
 package main
 
 import (
@@ -46,12 +47,17 @@ func run() error {
 	flag.StringVar(&modes, "modes", "plain,fault,crash", "runs per journey: plain, fault, crash")
 	flag.IntVar(&o.Cluster, "cluster", 0, "run this many shipper processes in cluster mode on a 3-node NATS JetStream cluster (0: one process, no cluster)")
 	flag.DurationVar(&o.LeaseTTL, "lease-ttl", 15*time.Second, "the cluster's lease_ttl (-cluster)")
+	flag.StringVar(&o.Peer, "peer", "", "otel: after each plain cloudtrail run, run the OpenTelemetry Collector (-peer-bin) on the same backlog and report it beside the shipper")
+	flag.StringVar(&o.PeerBin, "peer-bin", "bin/otelcol-peer", "the collector binary for -peer otel (scripts/peer.sh builds it)")
 	floor := flag.String("floor", "", "internal: be the floor's process for this file of records")
 	flag.Parse()
 	if *floor != "" {
 		return loadrun.FloorMain(*floor)
 	}
 	o.Progress = os.Stderr
+	if _, err := loadrun.ParsePeer(o.Peer); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

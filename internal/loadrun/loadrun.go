@@ -77,6 +77,10 @@ type Options struct {
 	Cluster int
 	// LeaseTTL is the cluster's lease_ttl (its default when 0).
 	LeaseTTL time.Duration
+	// Peer, when "otel", runs the OpenTelemetry Collector PeerBin on the same backlog right
+	// after the shipper (plain CloudTrail runs, one shipper process only; see peer.go).
+	Peer    string
+	PeerBin string
 }
 
 // Result is one run's figures.
@@ -100,6 +104,10 @@ type Result struct {
 	Takeover *Takeover // a cluster crash run's kill and takeover
 	// MemberRSS is each cluster member's peak RSS, bytes, in the order of their node names.
 	MemberRSS []int64
+	// Runner is what read the backlog: "" for logshipper, "otelcol-peer" for the peer.
+	Runner string
+	// Peer is the peer's run on the same backlog (Options.Peer).
+	Peer *Result
 }
 
 // PerSecond is records the source held, per second of the run.
@@ -142,6 +150,9 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
+	}
+	if err := checkPeer(o); err != nil {
+		return Result{}, err
 	}
 	dir, err := filepath.Abs(filepath.Join(o.Dir, name+"-"+string(mode)))
 	if err != nil {
@@ -419,6 +430,19 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 	logf("done: %d held, %d wanted, %d got, %d lost, %d twice in %s; shipper CPU %s (%.2f s per million), peak RSS %.1f MB",
 		res.Held, res.Want, res.Got, res.Lost, res.Twice, res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond),
 		res.CPUPerMillion(), float64(res.MaxRSS)/(1<<20))
+	if o.Peer != "" {
+		ct, ok := j.(*cloudTrailJourney)
+		if !ok || mode != Plain || o.Cluster > 0 {
+			logf("no peer run: -peer runs only with the cloudtrail journey's plain run of one shipper process")
+			return res, nil
+		}
+		peer, err := runPeer(ctx, ct, dir, o, logf)
+		if err != nil {
+			return res, err
+		}
+		peer.Floor = res.Floor
+		res.Peer = peer
+	}
 	return res, nil
 }
 

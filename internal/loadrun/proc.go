@@ -25,7 +25,13 @@ type shipper struct {
 // startShipper starts bin on the configuration cfg, with env added to this process's
 // environment, writing its output to log.
 func startShipper(bin, cfg string, log io.Writer, env []string) (*shipper, error) {
-	cmd := exec.Command(bin, "run", "-c", cfg)
+	return startProcess(bin, []string{"run", "-c", cfg}, log, env)
+}
+
+// startProcess starts bin with args, with env added to this process's environment, writing
+// its output to log.
+func startProcess(bin string, args []string, log io.Writer, env []string) (*shipper, error) {
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)

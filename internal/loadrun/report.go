@@ -46,18 +46,33 @@ func WriteTable(w io.Writer, rs []Result) {
 			plain[r.Journey+r.procs()] = r
 		}
 	}
+	var rows []Result
 	for _, r := range rs {
+		rows = append(rows, r)
+		if r.Peer != nil {
+			rows = append(rows, *r.Peer)
+		}
+	}
+	for _, r := range rows {
 		slow := "—"
-		if p, ok := plain[r.Journey+r.procs()]; ok && r.Mode != Plain && p.PerSecond() > 0 && r.PerSecond() > 0 {
+		if p, ok := plain[r.Journey+r.procs()]; ok && r.Mode != Plain && r.Runner == "" && p.PerSecond() > 0 && r.PerSecond() > 0 {
 			slow = fmt.Sprintf("%.1fx", p.PerSecond()/r.PerSecond()) // per record: runs may differ in size
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d of %d | %d | %d | %d | %.1f s | %s | %.0f | %.2f | %.0f MB | %.2f | %d |\n",
-			r.Journey, string(r.Mode)+r.procs(), r.Held, r.Got, r.Want, r.Lost, r.Twice, r.Resent, r.Wall.Seconds(), slow, r.PerSecond(),
+			r.Journey, r.run(), r.Held, r.Got, r.Want, r.Lost, r.Twice, r.Resent, r.Wall.Seconds(), slow, r.PerSecond(),
 			r.CPUPerMillion(), float64(r.MaxRSS)/(1<<20), r.Floor.CPUPerMillion(), r.Kills)
 	}
-	for _, r := range rs {
+	for _, r := range rows {
 		if r.Faults != "" || r.Note != "" {
-			fmt.Fprintf(&b, "\n- %s/%s: %s %s", r.Journey, r.Mode, r.Faults, strings.TrimSpace(r.Note))
+			fmt.Fprintf(&b, "\n- %s/%s: %s %s", r.Journey, r.run(), r.Faults, strings.TrimSpace(r.Note))
+		}
+	}
+	for _, r := range rs {
+		if p := r.Peer; p != nil && r.CPUPerMillion() > 0 && r.MaxRSS > 0 {
+			fmt.Fprintf(&b, "\n- %s/%s: %s / logshipper: CPU s per million %.2f / %.2f = %.2fx, peak RSS %.0f / %.0f MB = %.2fx, wall %.1f / %.1f s",
+				r.Journey, r.run(), p.Runner, p.CPUPerMillion(), r.CPUPerMillion(), p.CPUPerMillion()/r.CPUPerMillion(),
+				float64(p.MaxRSS)/(1<<20), float64(r.MaxRSS)/(1<<20), float64(p.MaxRSS)/float64(r.MaxRSS),
+				p.Wall.Seconds(), r.Wall.Seconds())
 		}
 	}
 	for _, r := range rs {
@@ -80,6 +95,14 @@ func WriteTable(w io.Writer, rs []Result) {
 	}
 	b.WriteString("\n")
 	_, _ = w.Write(b.Bytes())
+}
+
+// run names the row's run: its mode, cluster and, for a peer, the peer.
+func (r Result) run() string {
+	if r.Runner != "" {
+		return string(r.Mode) + r.procs() + ", " + r.Runner
+	}
+	return string(r.Mode) + r.procs()
 }
 
 // procs names a cluster run's processes for the table ("" outside cluster mode).
