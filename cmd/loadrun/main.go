@@ -49,6 +49,7 @@ func run() error {
 	flag.DurationVar(&o.LeaseTTL, "lease-ttl", 15*time.Second, "the cluster's lease_ttl (-cluster)")
 	flag.StringVar(&o.Peer, "peer", "", "otel: after each plain cloudtrail run, run the OpenTelemetry Collector (-peer-bin) on the same backlog and report it beside the shipper")
 	flag.StringVar(&o.PeerBin, "peer-bin", "bin/otelcol-peer", "the collector binary for -peer otel (scripts/peer.sh builds it)")
+	flag.BoolVar(&o.PeerFirst, "peer-first", false, "run the peer before the shipper rather than after it (-peer)")
 	floor := flag.String("floor", "", "internal: be the floor's process for this file of records")
 	flag.Parse()
 	if *floor != "" {

@@ -73,6 +73,8 @@ type cloudTrailJourney struct {
 	// trailRegions); perPart the records put in each.
 	parts   []string
 	perPart []int64
+	// peerUse is what the peer's reads added to CloudWatch Logs' counters (see runPeer).
+	peerUse cwlogs.Stats
 }
 
 func newCloudTrail(o Options, mode Mode) (*cloudTrailJourney, error) {
@@ -155,7 +157,7 @@ func (j *cloudTrailJourney) got() int64  { return j.rcv.unique.Load() }
 
 func (j *cloudTrailJourney) finish(r *Result) {
 	j.rcv.count(r)
-	r.Faults = cloudWatchFaults(j.sim.Logs.Stats())
+	r.Faults = cloudWatchFaults(minusStats(j.sim.Logs.Stats(), j.peerUse))
 }
 
 func (j *cloudTrailJourney) floor(dir string) (Floor, error) { return measureFloor(dir, j.recs) }
@@ -378,4 +380,14 @@ func (r *receiver) close() {
 func cloudWatchFaults(st cwlogs.Stats) string {
 	return fmt.Sprintf("CloudWatch Logs: %d events served, %d answers slow, %d cut (throttled and 5xx answers are counted by the shipper as retries)",
 		st.EventsServed, st.Slow, st.Cut)
+}
+
+// minusStats is a's counters less b's.
+func minusStats(a, b cwlogs.Stats) cwlogs.Stats {
+	out := cwlogs.Stats{EventsStored: a.EventsStored - b.EventsStored, EventsServed: a.EventsServed - b.EventsServed,
+		Slow: a.Slow - b.Slow, Cut: a.Cut - b.Cut, Calls: map[string]uint64{}}
+	for k, v := range a.Calls {
+		out.Calls[k] = v - b.Calls[k]
+	}
+	return out
 }

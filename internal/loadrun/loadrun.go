@@ -81,6 +81,8 @@ type Options struct {
 	// after the shipper (plain CloudTrail runs, one shipper process only; see peer.go).
 	Peer    string
 	PeerBin string
+	// PeerFirst runs the peer before the shipper rather than after it.
+	PeerFirst bool
 }
 
 // Result is one run's figures.
@@ -231,6 +233,14 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		}
 		defer f.Close()
 		m.out = f
+	}
+
+	// The peer reads the same backlog before the shipper with PeerFirst, else after it.
+	var peer *Result
+	if o.Peer != "" && o.PeerFirst {
+		if peer, err = runPeerOn(ctx, j, mode, dir, o, logf); err != nil {
+			return res, err
+		}
 	}
 
 	var use usage
@@ -430,16 +440,12 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 	logf("done: %d held, %d wanted, %d got, %d lost, %d twice in %s; shipper CPU %s (%.2f s per million), peak RSS %.1f MB",
 		res.Held, res.Want, res.Got, res.Lost, res.Twice, res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond),
 		res.CPUPerMillion(), float64(res.MaxRSS)/(1<<20))
-	if o.Peer != "" {
-		ct, ok := j.(*cloudTrailJourney)
-		if !ok || mode != Plain || o.Cluster > 0 {
-			logf("no peer run: -peer runs only with the cloudtrail journey's plain run of one shipper process")
-			return res, nil
-		}
-		peer, err := runPeer(ctx, ct, dir, o, logf)
-		if err != nil {
+	if peer == nil && o.Peer != "" {
+		if peer, err = runPeerOn(ctx, j, mode, dir, o, logf); err != nil {
 			return res, err
 		}
+	}
+	if peer != nil {
 		peer.Floor = res.Floor
 		res.Peer = peer
 	}

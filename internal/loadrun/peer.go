@@ -72,6 +72,17 @@ func peerEnv(endpoint string) []string {
 	}
 }
 
+// runPeerOn runs the peer on j's backlog if j is the CloudTrail journey in a plain run of
+// one shipper process, and returns nil otherwise.
+func runPeerOn(ctx context.Context, j journey, mode Mode, dir string, o Options, logf func(string, ...any)) (*Result, error) {
+	ct, ok := j.(*cloudTrailJourney)
+	if !ok || mode != Plain || o.Cluster > 0 {
+		logf("no peer run: -peer runs only with the cloudtrail journey's plain run of one shipper process")
+		return nil, nil
+	}
+	return runPeer(ctx, ct, dir, o, logf)
+}
+
 // runPeer runs the collector on the CloudTrail journey's backlog until every record is in its
 // file (or nothing new arrives for o.Stall), then stops it, and returns its figures.
 func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, logf func(string, ...any)) (*Result, error) {
@@ -98,6 +109,7 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 	cnt := newOTLPCounter(ids)
 	res := &Result{Journey: "cloudtrail", Mode: Plain, Held: j.held(), Want: j.want(), Runner: "otelcol-peer"}
 
+	before := j.sim.Logs.Stats()
 	begin := time.Now()
 	p, err := startProcess(o.PeerBin, []string{"--config", cfg}, lf, peerEnv(j.sim.Endpoints["aws"]))
 	if err != nil {
@@ -149,6 +161,9 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 	}
 	res.CPU, res.MaxRSS = u.cpu, u.maxRSS
 	cnt.count(res)
+	j.peerUse = minusStats(j.sim.Logs.Stats(), before)
+	res.Faults = fmt.Sprintf("CloudWatch Logs: %d events served to the collector in %d FilterLogEvents calls.",
+		j.peerUse.EventsServed, j.peerUse.Calls["FilterLogEvents"])
 	logf("peer done: %d got, %d lost, %d twice in %s; collector CPU %s (%.2f s per million), peak RSS %.1f MB",
 		res.Got, res.Lost, res.Twice, res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond),
 		res.CPUPerMillion(), float64(res.MaxRSS)/(1<<20))
