@@ -2,10 +2,14 @@ package loadrun
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // otelFixture is two lines of the collector's file exporter (cut from a load run's file) and
@@ -101,5 +105,62 @@ func TestOTLPCounterReadsCompleteLinesOnly(t *testing.T) {
 	}
 	if want := int64(len(data)) + int64(len("}]}\nnot OTLP JSON\n")); c.off != want || c.bad != 1 || c.unique != 4 {
 		t.Errorf("offset %d, bad %d, unique %d; want %d, 1, 4", c.off, c.bad, c.unique, want)
+	}
+}
+
+func TestPeerMissingBinaryNamesPeerScript(t *testing.T) {
+	o := Options{Records: 10, Peer: PeerOtel, PeerBin: filepath.Join(t.TempDir(), "otelcol-peer"), Dir: t.TempDir()}
+	_, err := Run(context.Background(), "cloudtrail", Plain, o)
+	if err == nil || !strings.Contains(err.Error(), "scripts/peer.sh") {
+		t.Fatalf("Run with a missing collector: %v; want an error naming scripts/peer.sh", err)
+	}
+}
+
+// TestPeerRun runs the shipper and the collector that scripts/peer.sh builds on one small
+// backlog, in both orders.
+func TestPeerRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the shipper and the collector")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("peak RSS is read from /proc")
+	}
+	peer, err := filepath.Abs("../../bin/otelcol-peer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(peer); err != nil {
+		t.Skipf("no collector (scripts/peer.sh builds it): %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "logshipper")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/logshipper").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, first := range []bool{false, true} {
+		o := Options{
+			Shipper: bin, Dir: t.TempDir(), Records: 3000, Seed: 7, Stall: time.Minute,
+			TrailSamples: "../cloudtrailrecord/testdata/panther-rule-tests.ndjson",
+			Peer:         PeerOtel, PeerBin: peer, PeerFirst: first,
+		}
+		r, err := Run(context.Background(), "cloudtrail", Plain, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := r.Peer
+		if p == nil {
+			t.Fatalf("peer first %v: no peer row", first)
+		}
+		if p.Got != p.Want || p.Lost != 0 || p.Twice != 0 || p.CPU <= 0 || p.MaxRSS <= 0 || p.Wall <= 0 {
+			t.Fatalf("peer first %v: %+v", first, *p)
+		}
+		if r.Got != r.Want || r.Lost != 0 {
+			t.Fatalf("peer first %v: the shipper: %+v", first, r)
+		}
+		var table bytes.Buffer
+		WriteTable(&table, []Result{r})
+		if !strings.Contains(table.String(), "| plain, otelcol-peer |") || !strings.Contains(table.String(), "otelcol-peer / logshipper: CPU s per million") {
+			t.Fatalf("peer first %v: the table has no peer row or ratios:\n%s", first, table.String())
+		}
 	}
 }
