@@ -47,3 +47,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The OpenTelemetry Collector the load run compares with (loadrun -peer otel; its test,
+# internal/loadrun's TestPeerRun, needs it): built once into bin/otelcol-peer by
+# scripts/peer.sh (about a minute and a half the first time, then nothing).
+bash "$(dirname "$0")/peer.sh"

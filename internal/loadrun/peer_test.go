@@ -130,7 +130,7 @@ func TestPeerRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(peer); err != nil {
-		t.Skipf("no collector (scripts/peer.sh builds it): %v", err)
+		t.Fatalf("no collector: run scripts/setup.sh (or scripts/peer.sh), which builds it: %v", err)
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "logshipper")
