@@ -112,14 +112,19 @@ func TestConsoleBackendOverviewAndDeadLetters(t *testing.T) {
 		page, err := b.DeadLetters(ctx, console.DeadLetterFilter{})
 		return err == nil && page.Total == 1 && len(lines(t, filepath.Join(dir, "out.ndjson"))) == 2
 	})
-	ov, err := b.Overview(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The file holds the records a moment before the destination counts them sent.
+	var ov console.Overview
 	byName := map[string]console.PluginStatus{}
-	for _, p := range ov.Plugins {
-		byName[p.Name] = p
-	}
+	waitUntil(t, "the Overview to count them", func() bool {
+		var err error
+		if ov, err = b.Overview(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ov.Plugins {
+			byName[p.Name] = p
+		}
+		return byName["out"].Sent == 2 && byName["in"].Received == 3
+	})
 	if in := byName["in"]; in.State != console.StateRunning || in.Received != 3 || in.Kind != "source" {
 		t.Errorf("in on the Overview: %+v; want running, 3 received", in)
 	}
