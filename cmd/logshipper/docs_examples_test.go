@@ -31,9 +31,13 @@ import (
 // docLinesNotRun names the shell lines of the docs that TestDocExamples cannot run, with why.
 // Every other line of a ```sh, ```bash, ```shell or ```console block runs.
 var docLinesNotRun = map[string]string{
-	"bin/loadrun -journeys netskope -modes plain -records 200000":                                                                               "a load run of 200,000 records: minutes (docs/benchmarks.md); internal/loadrun's TestSmallRuns runs the same code small",
-	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 1":                                                                    "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
-	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 3":                                                                    "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
+	"bin/loadrun -journeys netskope -modes plain -records 200000":            "a load run of 200,000 records: minutes (docs/benchmarks.md); internal/loadrun's TestSmallRuns runs the same code small",
+	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 1": "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
+	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 3": "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
+	"scripts/peer.sh": "builds the OpenTelemetry Collector peer: scripts/setup.sh runs it before the tests, and internal/loadrun's TestPeerRun runs the binary",
+	"go build -o bin/logshipper ./cmd/logshipper && go build -o bin/loadrun ./cmd/loadrun":                                                      "builds the load run's binaries; this test runs the same code in-process",
+	"bin/loadrun -journeys cloudtrail -modes plain -records 200000 -peer otel":                                                                  "a load run of 200,000 records beside the collector: seconds to minutes; internal/loadrun's TestPeerRun runs it small",
+	"bin/loadrun -journeys cloudtrail -modes plain -records 200000 -peer otel -peer-first":                                                      "a load run of 200,000 records beside the collector: seconds to minutes; internal/loadrun's TestPeerRun runs it small, in both orders",
 	"bin/loadrun -journeys cloudtrail -modes plain -records 200000":                                                                             "a load run of 200,000 records: seconds to minutes (docs/benchmarks.md); internal/loadrun's TestSmallRuns runs the same code small",
 	"bin/loadrun -journeys cloudtrail -modes plain,crash -records 200000 -crash-records 200000 -cluster 1":                                      "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
 	"bin/loadrun -journeys cloudtrail -modes plain,crash -records 200000 -crash-records 200000 -cluster 3":                                      "a cluster crash run of 200,000 records: minutes; internal/loadrun's TestSmallRuns/cloudtrail/crash/cluster3 runs it small",
