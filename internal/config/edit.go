@@ -132,6 +132,27 @@ func DeletePlugin(name string) Edit {
 	return deleteEntry("plugins", "entry", name, entryName)
 }
 
+// entryToSet returns the entry of the list under key whose name (read by nameOf) is name, to
+// be written in place: a mapping node kept as it is (with its comments), or a new one put in
+// place of an entry that is not a mapping, or added at the end when name is "" or names none.
+func entryToSet(root *yaml.Node, key, name string, nameOf func(*yaml.Node) string) (*yaml.Node, error) {
+	seq, err := sequenceOf(root, key)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return name != "" && nameOf(c) == name })
+	if i >= 0 && seq.Content[i].Kind == yaml.MappingNode {
+		return seq.Content[i], nil
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if i >= 0 {
+		seq.Content[i] = n
+	} else {
+		seq.Content = append(seq.Content, n)
+	}
+	return n, nil
+}
+
 // deleteEntry is the edit that removes, from the list under key, the entry whose name (read
 // by nameOf) is name; what names the entries in the error when there is none.
 func deleteEntry(key, what, name string, nameOf func(*yaml.Node) string) Edit {
@@ -156,21 +177,9 @@ func deleteEntry(key, what, name string, nameOf func(*yaml.Node) string) Edit {
 // default, a rule other than All).
 func SetMapping(name string, m RouteConfig) Edit {
 	return Edit{func(_ Editor, root *yaml.Node) error {
-		seq, err := sequenceOf(root, "siem_mappings")
+		n, err := entryToSet(root, "siem_mappings", name, mappingName)
 		if err != nil {
 			return err
-		}
-		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return name != "" && mappingName(c) == name })
-		var n *yaml.Node
-		if i >= 0 && seq.Content[i].Kind == yaml.MappingNode {
-			n = seq.Content[i]
-		} else {
-			n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-			if i >= 0 {
-				seq.Content[i] = n
-			} else {
-				seq.Content = append(seq.Content, n)
-			}
 		}
 		rule := m.Rule
 		if rule == "" {

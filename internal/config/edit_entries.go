@@ -29,21 +29,9 @@ func (noEntry) Is(target error) bool { return target == ErrNoEntry }
 // filter of the same value as the file's keeps the file's node.
 func SetRule(name string, r RuleConfig) Edit {
 	return Edit{func(e Editor, root *yaml.Node) error {
-		seq, err := sequenceOf(root, "business_rules")
+		n, err := entryToSet(root, "business_rules", name, entryName)
 		if err != nil {
 			return err
-		}
-		i := slices.IndexFunc(seq.Content, func(c *yaml.Node) bool { return name != "" && entryName(c) == name })
-		var n *yaml.Node
-		if i >= 0 && seq.Content[i].Kind == yaml.MappingNode {
-			n = seq.Content[i]
-		} else {
-			n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-			if i >= 0 {
-				seq.Content[i] = n
-			} else {
-				seq.Content = append(seq.Content, n)
-			}
 		}
 		// A rule that changes from expr to filter, or back, keeps the comments of the one it
 		// drops.
