@@ -3,6 +3,7 @@ package cloudtrailrecord
 import (
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // Summary is what Identify reads of a record.
@@ -69,4 +70,16 @@ func FormNamed(name string) (Form, bool) {
 		}
 	}
 	return FormRecord, false
+}
+
+// Parsed returns p as the *Event a source made of record (event.Record.Parsed) when it is
+// one and was parsed from record itself (the same bytes, not an equal copy): a destination
+// then reads it instead of parsing record again. ok is false for anything else, and the
+// destination parses record itself.
+func Parsed(p any, record []byte) (ev *Event, ok bool) {
+	ev, ok = p.(*Event)
+	if !ok || ev == nil || len(ev.Raw) != len(record) || unsafe.SliceData(ev.Raw) != unsafe.SliceData(record) {
+		return nil, false
+	}
+	return ev, true
 }

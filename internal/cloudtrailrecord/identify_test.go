@@ -109,3 +109,35 @@ func FuzzIdentify(f *testing.F) {
 		}
 	})
 }
+
+// Parsed accepts only a parse made from the very bytes given, never an equal copy or a part.
+func TestParsed(t *testing.T) {
+	rec := []byte(`{"eventTime":"2024-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject"} `)
+	own, err := Parse(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := Parse(append([]byte(nil), rec...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		p      any
+		record []byte
+		want   *Event
+	}{
+		{"its own parse", own, rec, own},
+		{"the parse of an equal copy", cp, rec, nil},
+		{"a part of the bytes parsed", own, rec[:len(rec)-1], nil},
+		{"nil", nil, rec, nil},
+		{"a nil *Event", (*Event)(nil), rec, nil},
+		{"an Event, not a pointer", *own, rec, nil},
+		{"something else", "x", rec, nil},
+	} {
+		got, ok := Parsed(tc.p, tc.record)
+		if got != tc.want || ok != (tc.want != nil) {
+			t.Errorf("%s: %p %v; want %p", tc.name, got, ok, tc.want)
+		}
+	}
+}

@@ -114,6 +114,14 @@ type Record struct {
 	// read it (with jsonx.Scanner, the one checker), so later stages skip what they do not
 	// build without checking it again. A source sets it only on bytes it checked or wrote.
 	ValidJSON bool
+	// Parsed is the source's parse of the record proper (RecordBytes) as its Kind, when the
+	// source parsed it to tell the Kind: for KindCloudTrail a *cloudtrailrecord.Event whose
+	// Raw is RecordBytes itself (the same bytes, not a copy). A destination that reads the
+	// record as its Kind uses it instead of parsing again only when it has the type it expects
+	// and was made from RecordBytes, and parses the record itself otherwise, so a record
+	// without it (another source, a record read back from a spool) comes out the same. Nil
+	// when the source made none. Several destinations may read it at once: never modified.
+	Parsed any
 	// Meta carries small source-supplied attributes, such as a gateway log-source identifier.
 	Meta map[string]string
 

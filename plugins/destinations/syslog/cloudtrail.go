@@ -114,8 +114,9 @@ const AttackTechniqueKey = "AWSCloudTrailMitreTechnique"
 
 // encScratch is the per-message working memory of appendMapped.
 type encScratch struct {
-	ev   cloudtrailrecord.Event
-	list fieldList
+	ev     cloudtrailrecord.Event
+	parsed bool // ev holds a parse (putScratch clears it)
+	list   fieldList
 }
 
 // fieldList is the extension of one CEF or LEEF message, in order and not yet escaped. The
@@ -193,23 +194,43 @@ func (l *fieldList) orphan(p *pair) bool {
 // parsed cloudtrailrecord.Event, anything else as a generic message carrying parse_status.
 func (e *encoder) appendMapped(dst []byte, r *event.Record) ([]byte, error) {
 	s := e.scratch.Get().(*encScratch)
-	defer func() {
-		s.ev = cloudtrailrecord.Event{} // do not keep the record alive
-		e.scratch.Put(s)
-	}()
+	defer e.putScratch(s)
 	switch r.Kind {
 	case event.KindNetskopeEvent, event.KindNetskopeAlert:
 		return e.appendNetskope(dst, r, &s.list)
 	case event.KindCloudTrail:
-		if err := cloudtrailrecord.ParseInto(&s.ev, r.RecordBytes()); err != nil {
+		ev, err := s.cloudTrail(r)
+		if err != nil {
 			// A record its source took for CloudTrail that is not: sent whole, as it came.
 			return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusOf(err)), nil
 		}
 		env := envelopeOf(r)
-		return e.appendCloudTrail(dst, r, &env, s)
+		return e.appendCloudTrail(dst, r, &env, ev, &s.list)
 	default:
 		return e.appendGeneric(dst, r, r.Raw, genericStatus(r)), nil
 	}
+}
+
+// cloudTrail returns the parse of the CloudTrail record r: the one its source made
+// (r.Parsed), when it was made from the record's own bytes, else one made here into s.ev.
+func (s *encScratch) cloudTrail(r *event.Record) (*cloudtrailrecord.Event, error) {
+	b := r.RecordBytes()
+	if ev, ok := cloudtrailrecord.Parsed(r.Parsed, b); ok {
+		return ev, nil
+	}
+	s.parsed = true
+	if err := cloudtrailrecord.ParseInto(&s.ev, b); err != nil {
+		return nil, err
+	}
+	return &s.ev, nil
+}
+
+// putScratch returns s to the pool, holding nothing of the record it served.
+func (e *encoder) putScratch(s *encScratch) {
+	if s.parsed {
+		s.ev, s.parsed = cloudtrailrecord.Event{}, false
+	}
+	e.scratch.Put(s)
 }
 
 // genericStatus is the parse_status of a record that is not read as CloudTrail because its
@@ -254,61 +275,50 @@ func (e *encoder) appendNetskope(dst []byte, r *event.Record, l *fieldList) ([]b
 	return e.appendBody(dst, h, l, e.logSource(r)), nil
 }
 
-// appendCloudTrail writes the message of the CloudTrail record parsed into s.ev.
-func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, env *cloudtrailrecord.Envelope, s *encScratch) ([]byte, error) {
-	s.list.reset()
+// appendCloudTrail writes the message of the CloudTrail record ev (the parse of r).
+func (e *encoder) appendCloudTrail(dst []byte, r *event.Record, env *cloudtrailrecord.Envelope, ev *cloudtrailrecord.Event, l *fieldList) ([]byte, error) {
+	l.reset()
 	ls := e.logSource(r)
 	var h header
 	if e.fastPath() {
-		h = cloudTrailHeader(&s.ev)
-		fillCloudTrail(&s.list, &s.ev, env, ls)
+		h = cloudTrailHeader(ev)
+		fillCloudTrail(l, ev, env, ls)
 	} else {
-		m, err := e.cloudTrailMapping(s.ev.EventSource)
+		m, err := e.cloudTrailMapping(ev.EventSource)
 		if err != nil {
 			return dst, err
 		}
-		fields, err := e.cloudTrailFields(r, env, &s.ev)
+		fields, err := e.cloudTrailFields(r, env, ev)
 		if err != nil {
 			return dst, err
 		}
-		if h, err = e.applyMapping(m, fields, r, &s.list); err != nil {
+		if h, err = e.applyMapping(m, fields, r, l); err != nil {
 			return dst, err
 		}
 	}
-	return e.appendBody(dst, h, &s.list, ls), nil
+	return e.appendBody(dst, h, l, ls), nil
 }
 
-// parseStatus is the parse status of a record for the JSON envelope: "" for Netskope records
-// (they are not CloudTrail's to judge); for a CloudTrail record, whether it reads as one; for
-// any other, genericStatus.
-func (e *encoder) parseStatus(r *event.Record) cloudtrailrecord.Status {
+// jsonFacts are what the JSON envelope says of a record beside it: its parse status ("" for
+// Netskope records, which are not CloudTrail's to judge; for a CloudTrail record, whether it
+// reads as one; for any other, genericStatus) and, for a CloudTrail record whose call the
+// attack table of internal/cloudtrailrecord lists, the MITRE ATT&CK technique id. A CloudTrail
+// record is parsed once for both, or not at all when its source's parse travels with it.
+func (e *encoder) jsonFacts(r *event.Record) (status cloudtrailrecord.Status, technique string) {
 	switch r.Kind {
 	case event.KindNetskopeEvent, event.KindNetskopeAlert:
-		return ""
+		return "", ""
 	case event.KindCloudTrail:
-		_, err := cloudtrailrecord.Identify(r.RecordBytes())
-		return cloudtrailrecord.StatusOf(err)
+		s := e.scratch.Get().(*encScratch)
+		defer e.putScratch(s)
+		ev, err := s.cloudTrail(r)
+		if err != nil {
+			return cloudtrailrecord.StatusOf(err), ""
+		}
+		return cloudtrailrecord.StatusOK, ev.Technique
 	default:
-		return genericStatus(r)
+		return genericStatus(r), ""
 	}
-}
-
-// attackTechnique is the MITRE ATT&CK technique id of a CloudTrail record whose call the
-// attack table of internal/cloudtrailrecord lists, for the JSON envelope; "" for any other
-// record.
-func (e *encoder) attackTechnique(r *event.Record) string {
-	if r.Kind != event.KindCloudTrail {
-		return ""
-	}
-	s := e.scratch.Get().(*encScratch)
-	defer func() {
-		s.ev = cloudtrailrecord.Event{} // do not keep the record alive
-		e.scratch.Put(s)
-	}()
-	if cloudtrailrecord.ParseInto(&s.ev, r.RecordBytes()) != nil {
-		return ""
-	}
-	return s.ev.Technique
 }
 
 // fastPath: CloudTrail records are written from the typed cloudtrail.Event, not through the

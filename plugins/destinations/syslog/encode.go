@@ -186,12 +186,13 @@ func (e *encoder) appendJSON(dst []byte, r *event.Record) ([]byte, error) {
 		dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 		dst = append(dst, '"')
 	}
-	if st := e.parseStatus(r); st != "" && st != cloudtrailrecord.StatusOK {
+	st, t := e.jsonFacts(r)
+	if st != "" && st != cloudtrailrecord.StatusOK {
 		dst = append(dst, `,"parse_status":"`...)
 		dst = append(dst, st...)
 		dst = append(dst, '"')
 	}
-	if t := e.attackTechnique(r); t != "" {
+	if t != "" {
 		dst = append(dst, `,"attack_technique":`...)
 		dst = strconv.AppendQuote(dst, t)
 	}

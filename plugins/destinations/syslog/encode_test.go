@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
@@ -334,28 +335,41 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-func BenchmarkEncodeCEF(b *testing.B)  { benchEncode(b, FormatCEF) }
-func BenchmarkEncodeLEEF(b *testing.B) { benchEncode(b, FormatLEEF) }
-func BenchmarkEncodeJSON(b *testing.B) { benchEncode(b, FormatJSON) }
+func BenchmarkEncodeCEF(b *testing.B)  { benchEncode(b, FormatCEF, false) }
+func BenchmarkEncodeLEEF(b *testing.B) { benchEncode(b, FormatLEEF, false) }
+func BenchmarkEncodeJSON(b *testing.B) { benchEncode(b, FormatJSON, false) }
 
-// benchEncode encodes the first 30 CloudTrail samples; each iteration uses fresh records, so
-// the one-time field decode a mapping needs is counted (as it is on the hot path).
-func benchEncode(b *testing.B, format string) {
+// The same with the parse the CloudWatch source hands over with each CloudTrail record
+// (event.Record.Parsed): the encoding alone, the parse counted in the source's BenchmarkBuild.
+func BenchmarkEncodeCEFParsed(b *testing.B)  { benchEncode(b, FormatCEF, true) }
+func BenchmarkEncodeLEEFParsed(b *testing.B) { benchEncode(b, FormatLEEF, true) }
+func BenchmarkEncodeJSONParsed(b *testing.B) { benchEncode(b, FormatJSON, true) }
+
+// benchEncode encodes the first 30 CloudTrail samples as CloudTrail records (Kind cloudtrail,
+// Subtype their eventType), with their parse (parsed) or without (the encoder parses them);
+// each iteration uses fresh records, so the one-time field decode a mapping needs is counted
+// (as it is on the hot path).
+func benchEncode(b *testing.B, format string, parsed bool) {
 	raws := pantherRecords(b, 30)
 	cfg := testConfig("127.0.0.1:514")
 	cfg.Format = format
 	e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
 	var dst []byte
 	bytesIn := 0
-	for _, r := range raws {
-		bytesIn += len(r)
+	protos := make([]*event.Record, len(raws))
+	for i, raw := range raws {
+		bytesIn += len(raw)
+		protos[i] = asCloudTrail(raw)
+		if ev, err := cloudtrailrecord.Parse(raw); parsed && err == nil {
+			protos[i].Parsed = ev
+		}
 	}
 	b.SetBytes(int64(bytesIn))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		for _, raw := range raws {
-			r := &event.Record{Raw: raw}
+		for _, p := range protos {
+			r := &event.Record{Raw: p.Raw, Kind: p.Kind, Subtype: p.Subtype, Parsed: p.Parsed}
 			var err error
 			if dst, err = e.message(dst[:0], r); err != nil {
 				b.Fatal(err)

@@ -49,8 +49,9 @@ type builder struct {
 // ({"Records":[]}) holds nothing to send: it gives no record, and is counted (b.empty).
 //
 // A message that is one CloudTrail record (the usual case, judged in one pass by
-// cloudtrailrecord.Identify) gives one record: Kind cloudtrail, Subtype its eventType, ID the
-// eventId. A message that is not one record but that cloudtrailrecord.Split finds CloudTrail
+// cloudtrailrecord.Parse) gives one record: Kind cloudtrail, Subtype its eventType, ID the
+// eventId, Parsed the parse (every CloudTrail record carries it, so a destination does not
+// parse it again). A message that is not one record but that cloudtrailrecord.Split finds CloudTrail
 // records in (a {"Records":[...]} file, a subscription delivery, a CloudWatch event as JSON)
 // gives one record per element, Meta input_form naming the wrapper; when there are several,
 // element i (from 0) has the ID "<eventId>-<i>". Elements that are not CloudTrail records come
@@ -82,11 +83,8 @@ func (b *builder) appendRecords(ctx context.Context, dst []*event.Record, e *log
 		b.repairs.Note(plugin.RepairInvalidUTF8, "log_stream", e.Stream, "event_id", e.ID, "invalid_byte", first)
 	}
 	ls := b.logSource(e, msg)
-	sum, err := cloudtrailrecord.Identify(msg)
-	if err == nil {
-		r := b.record(e, e.ID, msg, "", ls, true)
-		r.Kind, r.Subtype = event.KindCloudTrail, sum.EventType
-		return append(dst, r), nil
+	if ev, err := cloudtrailrecord.Parse(msg); err == nil {
+		return append(dst, b.cloudTrail(e, e.ID, ev, "", ls)), nil
 	}
 	items, err := cloudtrailrecord.Split(msg)
 	if err == nil && len(items) == 0 {
@@ -107,12 +105,11 @@ func (b *builder) appendRecords(ctx context.Context, dst []*event.Record, e *log
 		}
 		return dst, nil
 	}
-	sums := make([]cloudtrailrecord.Summary, len(items))
-	errs := make([]error, len(items))
+	evs := make([]*cloudtrailrecord.Event, len(items))
 	found := false
 	for i := range items {
-		sums[i], errs[i] = cloudtrailrecord.Identify(items[i].Record)
-		found = found || errs[i] == nil
+		evs[i], _ = cloudtrailrecord.Parse(items[i].Record)
+		found = found || evs[i] != nil
 	}
 	if !found {
 		return append(dst, b.record(e, e.ID, msg, "", ls, false)), nil
@@ -122,13 +119,24 @@ func (b *builder) appendRecords(ctx context.Context, dst []*event.Record, e *log
 		if len(items) > 1 {
 			id = e.ID + "-" + strconv.Itoa(i)
 		}
-		r := b.record(e, id, items[i].Record, items[i].Envelope.Form.String(), ls, errs[i] == nil)
-		if errs[i] == nil {
-			r.Kind, r.Subtype = event.KindCloudTrail, sums[i].EventType
+		form := items[i].Envelope.Form.String()
+		if evs[i] != nil {
+			dst = append(dst, b.cloudTrail(e, id, evs[i], form, ls))
+		} else {
+			dst = append(dst, b.record(e, id, items[i].Record, form, ls, false))
 		}
-		dst = append(dst, r)
 	}
 	return dst, nil
+}
+
+// cloudTrail builds the record of the CloudTrail record ev parsed from e's message (ev.Raw,
+// the message or one element of it): Kind cloudtrail, Subtype its eventType, and the parse
+// itself in Parsed, so a destination that reads the record as CloudTrail does not parse it
+// again.
+func (b *builder) cloudTrail(e *logEvent, id string, ev *cloudtrailrecord.Event, form, ls string) *event.Record {
+	r := b.record(e, id, ev.Raw, form, ls, true)
+	r.Kind, r.Subtype, r.Parsed = event.KindCloudTrail, ev.EventType, ev
+	return r
 }
 
 // logSource is the gateway log-source identifier of e ("" when the source is not a gateway):
@@ -150,7 +158,7 @@ func (b *builder) logSource(e *logEvent, msg []byte) string {
 // record builds one record of e whose own bytes are rec, with the given ID; form names the
 // wrapper rec was found in inside the message ("" when rec is the message), ls is the
 // log-source identifier ("" for none), object says rec is known to be one well-formed JSON
-// object (cloudtrailrecord.Identify accepted it). Raw is always checked or written here, so
+// object (cloudtrailrecord.Parse accepted it). Raw is always checked or written here, so
 // the record is marked ValidJSON.
 func (b *builder) record(e *logEvent, id string, rec []byte, form, ls string, object bool) *event.Record {
 	r := &event.Record{

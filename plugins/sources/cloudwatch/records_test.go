@@ -3,6 +3,7 @@ package cloudwatch
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -185,6 +186,14 @@ func TestCloudTrailKinds(t *testing.T) {
 					if _, err := r.Fields(); err != nil || !r.ValidJSON {
 						t.Errorf("record %d: Raw is not a JSON object (%v), or not marked ValidJSON (%v)", i, err, r.ValidJSON)
 					}
+					// A CloudTrail record carries the source's parse of its own bytes; any
+					// other record, none.
+					if ev, ok := cloudtrailrecord.Parsed(r.Parsed, r.RecordBytes()); ok != (w.kind == ct) || (ok && ev.EventType != w.subtype) {
+						t.Errorf("record %d: Parsed %#v (of its own bytes: %v); want one of them: %v", i, r.Parsed, ok, w.kind == ct)
+					}
+					if w.kind != ct && r.Parsed != nil {
+						t.Errorf("record %d: Parsed %#v on a record that is not CloudTrail", i, r.Parsed)
+					}
 					rec := w.rec
 					if extract && !isJSONObject([]byte(rec)) {
 						rec = `{"message":` + quoted(rec) + `}`
@@ -270,9 +279,16 @@ func FuzzBuild(f *testing.F) {
 			}
 			ids[r.ID] = true
 			if r.Kind == event.KindCloudTrail {
-				if _, err := cloudtrailrecord.Parse(r.RecordBytes()); err != nil {
+				want, err := cloudtrailrecord.Parse(r.RecordBytes())
+				if err != nil {
 					t.Fatalf("%q: a cloudtrail record that does not parse: %v", msg, err)
 				}
+				// The parse it carries is the one a destination would make of its bytes.
+				if got, ok := cloudtrailrecord.Parsed(r.Parsed, r.RecordBytes()); !ok || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%q: Parsed %#v (of its own bytes: %v); want %#v", msg, r.Parsed, ok, want)
+				}
+			} else if r.Parsed != nil {
+				t.Fatalf("%q: Parsed on a record that is not CloudTrail", msg)
 			}
 		}
 	})
