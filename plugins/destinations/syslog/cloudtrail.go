@@ -116,6 +116,7 @@ const AttackTechniqueKey = "AWSCloudTrailMitreTechnique"
 type encScratch struct {
 	ev     cloudtrailrecord.Event
 	parsed bool // ev holds a parse (putScratch clears it)
+	env    cloudtrailrecord.Envelope
 	list   fieldList
 }
 
@@ -123,41 +124,80 @@ type encScratch struct {
 // mapping path and the CloudTrail fast path both fill one, and one writer per format turns it
 // into text, so the two paths cannot differ in how they write.
 type fieldList struct {
-	buf   []byte // the value texts, end to end
+	buf   []byte // the value texts of the pairs inBuf, end to end
 	pairs []pair
 }
 
 type pair struct {
-	key        string
-	start, end int   // the value text: buf[start:end]
+	key string
+	// The value text: buf[start:end] when inBuf, else s.
+	s          string
+	start, end int
+	inBuf      bool
 	ms         int64 // isTime: the value as epoch milliseconds (LEEF devTime)
 	isTime     bool
 	fromRecord bool // the mapping read the value from the record (not a fixed text)
+	// word: key is known to be letters, digits and underscores (a key the code names), so
+	// the writers copy it as it is.
+	word bool
+	// kept: written whatever else the list holds (a label added with its field's value).
+	kept bool
 }
 
 func (l *fieldList) reset() { l.buf, l.pairs = l.buf[:0], l.pairs[:0] }
 
-func (l *fieldList) value(p *pair) []byte { return l.buf[p.start:p.end] }
+// appendCEF and appendLEEF append p's value text escaped for the format.
+func (l *fieldList) appendCEF(dst []byte, p *pair) []byte {
+	if p.inBuf {
+		return appendCEFValue(dst, l.buf[p.start:p.end])
+	}
+	return appendCEFValue(dst, p.s)
+}
 
+func (l *fieldList) appendLEEF(dst []byte, p *pair, delim byte) []byte {
+	if p.inBuf {
+		return appendLEEFValue(dst, l.buf[p.start:p.end], delim)
+	}
+	return appendLEEFValue(dst, p.s, delim)
+}
+
+// addString adds the pair k=v unless v is empty; k is a key the code names.
 func (l *fieldList) addString(k, v string) {
 	if v == "" {
 		return
 	}
-	n := len(l.buf)
-	l.buf = append(l.buf, v...)
-	l.pairs = append(l.pairs, pair{key: k, start: n, end: len(l.buf)})
+	l.pairs = append(l.pairs, pair{key: k, s: v, word: true})
 }
 
+// addInt adds the pair k=v; k is a key the code names.
 func (l *fieldList) addInt(k string, v int64) {
 	n := len(l.buf)
 	l.buf = strconv.AppendInt(l.buf, v, 10)
-	l.pairs = append(l.pairs, pair{key: k, start: n, end: len(l.buf)})
+	l.pairs = append(l.pairs, pair{key: k, start: n, end: len(l.buf), inBuf: true, word: true})
+}
+
+// addLabeled adds the custom field k=v with its label (k+"Label"=label, given as labelKey)
+// before it, both only when v is not empty: a label alone is an orphan, left out.
+func (l *fieldList) addLabeled(labelKey, label, k, v string) {
+	if v == "" {
+		return
+	}
+	l.pairs = append(l.pairs, pair{key: labelKey, s: label, word: true, kept: true}, pair{key: k, s: v, word: true})
+}
+
+// addLabeledInt is addLabeled for an integer value, present when ok.
+func (l *fieldList) addLabeledInt(labelKey, label, k string, v int64, ok bool) {
+	if !ok {
+		return
+	}
+	l.pairs = append(l.pairs, pair{key: labelKey, s: label, word: true, kept: true})
+	l.addInt(k, v)
 }
 
 func (l *fieldList) addLeaf(leaf mapping.Leaf) {
 	n := len(l.buf)
 	l.buf = leaf.AppendText(l.buf)
-	p := pair{key: leaf.Name, start: n, end: len(l.buf), fromRecord: leaf.FromRecord()}
+	p := pair{key: leaf.Name, start: n, end: len(l.buf), inBuf: true, fromRecord: leaf.FromRecord()}
 	if leaf.Name == "rt" {
 		if t, ok := leafTime(leaf); ok {
 			p.ms, p.isTime = t.UnixMilli(), true
@@ -182,11 +222,20 @@ func (l *fieldList) has(k string) bool {
 // record's severity, acting_user, file_lang ... in cfp3Label, c6a4Label, c6a1Label ... with no
 // field beside them, and CE's syslog plugin sends them.
 func (l *fieldList) orphan(p *pair) bool {
-	if p.fromRecord {
+	if p.fromRecord || p.kept {
 		return false
 	}
 	field, ok := strings.CutSuffix(p.key, "Label")
 	return ok && field != "" && !l.has(field)
+}
+
+// appendPairKey appends a pair's key: as it is when it is known to be a word, else its letters,
+// digits and underscores.
+func appendPairKey(dst []byte, key string, word bool) []byte {
+	if word {
+		return append(dst, key...)
+	}
+	return appendKey(dst, key)
 }
 
 // appendMapped writes a CEF or LEEF message, chosen by the record's Kind alone: a Netskope
@@ -204,8 +253,8 @@ func (e *encoder) appendMapped(dst []byte, r *event.Record) ([]byte, error) {
 			// A record its source took for CloudTrail that is not: sent whole, as it came.
 			return e.appendGeneric(dst, r, r.Raw, cloudtrailrecord.StatusOf(err)), nil
 		}
-		env := envelopeOf(r)
-		return e.appendCloudTrail(dst, r, &env, ev, &s.list)
+		s.env = envelopeOf(r)
+		return e.appendCloudTrail(dst, r, &s.env, ev, &s.list)
 	default:
 		return e.appendGeneric(dst, r, r.Raw, genericStatus(r)), nil
 	}
@@ -230,6 +279,7 @@ func (e *encoder) putScratch(s *encScratch) {
 	if s.parsed {
 		s.ev, s.parsed = cloudtrailrecord.Event{}, false
 	}
+	s.env = cloudtrailrecord.Envelope{}
 	e.scratch.Put(s)
 }
 
@@ -432,35 +482,18 @@ func fillCloudTrail(l *fieldList, ev *cloudtrailrecord.Event, env *cloudtrailrec
 	l.addString("requestClientApplication", ev.UserAgent)
 	l.addString("externalId", ev.EventID)
 	l.addString("reason", ev.ErrorMessage)
-	l.addString("cs1Label", "eventSource")
-	l.addString("cs1", ev.EventSource)
-	l.addString("cs2Label", "awsRegion")
-	l.addString("cs2", ev.AWSRegion)
-	l.addString("cs3Label", "recipientAccountId")
-	l.addString("cs3", ev.AccountID)
-	l.addString("cs4Label", "errorCode")
-	l.addString("cs4", ev.ErrorCode)
-	l.addString("cs5Label", "userIdentityType")
-	l.addString("cs5", ev.Identity.Type)
-	l.addString("cs6Label", "accessKeyId")
-	l.addString("cs6", ev.Identity.AccessKeyID)
+	l.addLabeled("cs1Label", "eventSource", "cs1", ev.EventSource)
+	l.addLabeled("cs2Label", "awsRegion", "cs2", ev.AWSRegion)
+	l.addLabeled("cs3Label", "recipientAccountId", "cs3", ev.AccountID)
+	l.addLabeled("cs4Label", "errorCode", "cs4", ev.ErrorCode)
+	l.addLabeled("cs5Label", "userIdentityType", "cs5", ev.Identity.Type)
+	l.addLabeled("cs6Label", "accessKeyId", "cs6", ev.Identity.AccessKeyID)
 	o := ev.OCSF
-	l.addString("cn1Label", "ocsfClassUid")
-	if o.ClassUID != 0 {
-		l.addInt("cn1", int64(o.ClassUID))
-	}
-	l.addString("cn2Label", "ocsfActivityId")
-	if o.ClassUID != 0 {
-		l.addInt("cn2", int64(o.ActivityID))
-	}
-	l.addString("cn3Label", "ocsfTypeUid")
-	if o.ClassUID != 0 {
-		l.addInt("cn3", int64(o.TypeUID()))
-	}
-	l.addString("flexString1Label", "ocsfClassName")
-	l.addString("flexString1", o.ClassName)
-	l.addString("flexString2Label", "ocsfActivityName")
-	l.addString("flexString2", o.ActivityName)
+	l.addLabeledInt("cn1Label", "ocsfClassUid", "cn1", int64(o.ClassUID), o.ClassUID != 0)
+	l.addLabeledInt("cn2Label", "ocsfActivityId", "cn2", int64(o.ActivityID), o.ClassUID != 0)
+	l.addLabeledInt("cn3Label", "ocsfTypeUid", "cn3", int64(o.TypeUID()), o.ClassUID != 0)
+	l.addLabeled("flexString1Label", "ocsfClassName", "flexString1", o.ClassName)
+	l.addLabeled("flexString2Label", "ocsfActivityName", "flexString2", o.ActivityName)
 	l.addString(AttackTechniqueKey, ev.Technique)
 	l.addString("deviceFacility", env.LogGroup)
 	l.addString("deviceExternalId", env.LogStream)
@@ -469,15 +502,27 @@ func fillCloudTrail(l *fieldList, ev *cloudtrailrecord.Event, env *cloudtrailrec
 
 // appendLEEFTime writes epoch milliseconds as devTime (leefTimeLayout, UTC).
 func appendLEEFTime(dst []byte, ms int64) []byte {
-	return time.UnixMilli(ms).UTC().AppendFormat(dst, leefTimeLayout)
+	t := time.UnixMilli(ms).UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return t.AppendFormat(dst, leefTimeLayout)
+	}
+	return append(appendStampMillis(dst, t), "+0000"...)
 }
 
 // isIP is the mapping's "IP Address" transformation as a test.
 func isIP(s string) bool {
+	s = strings.TrimSpace(s)
+	// Only hex digits, dots and colons come before an IPv6 zone: anything else (a host name,
+	// "AWS Internal") is no address, told without the error netip would allocate.
+	for i := 0; i < len(s) && s[i] != '%'; i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':') {
+			return false
+		}
+	}
 	if s == "" {
 		return false
 	}
-	_, err := netip.ParseAddr(strings.TrimSpace(s))
+	_, err := netip.ParseAddr(s)
 	return err == nil
 }
 
@@ -498,21 +543,21 @@ func (e *encoder) appendBody(dst []byte, h header, l *fieldList, logSource strin
 			dst = append(dst, ' ')
 		}
 		k := len(dst)
-		dst = appendKey(dst, p.key)
+		dst = appendPairKey(dst, p.key, p.word)
 		if len(dst) == k {
 			dst = dst[:n]
 			continue
 		}
 		first = false
 		dst = append(dst, '=')
-		dst = appendCEFValue(dst, l.value(p))
+		dst = l.appendCEF(dst, p)
 	}
 	if logSource != "" && !l.has("dvchost") {
 		if !first {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, "dvchost="...)
-		dst = appendCEFValue(dst, []byte(logSource))
+		dst = appendCEFValue(dst, logSource)
 	}
 	return dst
 }
@@ -542,7 +587,7 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 	if h.name != "" {
 		sep()
 		dst = append(dst, "name="...)
-		dst = appendLEEFValue(dst, []byte(h.name), e.delim)
+		dst = appendLEEFValue(dst, h.name, e.delim)
 	}
 	for i := range l.pairs {
 		p := &l.pairs[i]
@@ -557,13 +602,9 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 			dst = append(dst, "devTimeFormat="+LEEFTimeFormat...)
 			continue
 		}
-		key := p.key
-		if k, ok := leefKeys[key]; ok {
-			key = k
-		}
 		sep()
 		n := len(dst)
-		dst = appendKey(dst, key)
+		dst = appendPairKey(dst, leefKey(p.key), p.word)
 		if len(dst) == n {
 			if n > n0 {
 				dst = dst[:n-1] // the separator written for it
@@ -571,12 +612,12 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 			continue
 		}
 		dst = append(dst, '=')
-		dst = appendLEEFValue(dst, l.value(p), e.delim)
+		dst = l.appendLEEF(dst, p, e.delim)
 	}
 	if logSource != "" && !l.has("dvchost") {
 		sep()
 		dst = append(dst, "devName="...)
-		dst = appendLEEFValue(dst, []byte(logSource), e.delim)
+		dst = appendLEEFValue(dst, logSource, e.delim)
 	}
 	return dst
 }
@@ -607,12 +648,12 @@ func (e *encoder) appendGeneric(dst []byte, r *event.Record, raw []byte, status 
 		}
 		if ls != "" {
 			dst = append(dst, "devName="...)
-			dst = appendLEEFValue(dst, []byte(ls), e.delim)
+			dst = appendLEEFValue(dst, ls, e.delim)
 			dst = append(dst, e.delim)
 		}
 		if r.ID != "" {
 			dst = append(dst, "externalId="...)
-			dst = appendLEEFValue(dst, []byte(r.ID), e.delim)
+			dst = appendLEEFValue(dst, r.ID, e.delim)
 			dst = append(dst, e.delim)
 		}
 		dst = append(dst, "parse_status="...)
@@ -629,12 +670,12 @@ func (e *encoder) appendGeneric(dst []byte, r *event.Record, raw []byte, status 
 	}
 	if ls != "" {
 		dst = append(dst, "dvchost="...)
-		dst = appendCEFValue(dst, []byte(ls))
+		dst = appendCEFValue(dst, ls)
 		dst = append(dst, ' ')
 	}
 	if r.ID != "" {
 		dst = append(dst, "externalId="...)
-		dst = appendCEFValue(dst, []byte(r.ID))
+		dst = appendCEFValue(dst, r.ID)
 		dst = append(dst, ' ')
 	}
 	dst = append(dst, "parse_status="...)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -401,4 +402,15 @@ func FuzzCloudTrailPaths(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isIP is netip.ParseAddr's verdict on the trimmed text.
+func TestIsIP(t *testing.T) {
+	for _, s := range []string{"", " ", "192.0.2.1", " 192.0.2.1 ", "2001:db8::1", "fe80::1%eth0", "fe80::1%", "::ffff:192.0.2.1",
+		"AWS Internal", "s3.amazonaws.com", "abc", "1.2.3", "1.2.3.4.5", "ABCD::", "dead:beef::1", "1.2.3.4%x", "::", "x::1"} {
+		_, err := netip.ParseAddr(strings.TrimSpace(s))
+		if got := isIP(s); got != (err == nil) {
+			t.Errorf("isIP(%q) = %v; netip says %v", s, got, err)
+		}
+	}
 }

@@ -122,7 +122,11 @@ func (e *encoder) appendHeader(dst []byte, r *event.Record) []byte {
 	}
 	// <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD (RFC 5424 §6)
 	dst = append(dst, '1', ' ')
-	dst = ts.AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+	if y := ts.Year(); y < 0 || y > 9999 {
+		dst = ts.AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+	} else {
+		dst = append(appendStampMillis(dst, ts), 'Z')
+	}
 	dst = append(dst, ' ')
 	dst = appendHeaderToken(dst, host, 255)
 	dst = append(dst, ' ')
@@ -307,10 +311,46 @@ func appendCEFStart(dst []byte, h header) []byte {
 	return dst
 }
 
-// leefKeys renames the CEF dictionary keys that LEEF predefines under another name.
-var leefKeys = map[string]string{
-	"suser": "usrName", "spriv": "role", "spt": "srcPort", "dpt": "dstPort", "dvchost": "devName",
-	"smac": "srcMAC", "dmac": "dstMAC", "in": "srcBytes", "out": "dstBytes",
+// appendStampMillis writes t as 2006-01-02T15:04:05.000 (what AppendFormat writes for a year
+// of four digits, without its cost).
+func appendStampMillis(dst []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	two := func(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	dst = append(two(dst, int(mo)), '-')
+	dst = append(two(dst, d), 'T')
+	dst = append(two(dst, h), ':')
+	dst = append(two(dst, mi), ':')
+	dst = append(two(dst, s), '.')
+	return append(dst, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+}
+
+// leefKey is the LEEF name of a CEF key: the CEF dictionary keys that LEEF predefines under
+// another name are renamed, the others kept.
+func leefKey(k string) string {
+	switch k {
+	case "suser":
+		return "usrName"
+	case "spriv":
+		return "role"
+	case "spt":
+		return "srcPort"
+	case "dpt":
+		return "dstPort"
+	case "dvchost":
+		return "devName"
+	case "smac":
+		return "srcMAC"
+	case "dmac":
+		return "dstMAC"
+	case "in":
+		return "srcBytes"
+	case "out":
+		return "dstBytes"
+	}
+	return k
 }
 
 // LEEFTimeFormat is how devTime is written, and the devTimeFormat declared with it.

@@ -45,13 +45,18 @@ func appendVisible(dst []byte, hh byte, bs string) []byte {
 
 // appendCEFHeader appends s as a CEF header field.
 func appendCEFHeader(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if hh, n := control(s, i); n > 0 {
+	for i := 0; ; {
+		j := plainRun(s, i, &cefHeaderSpecial)
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			return dst
+		}
+		if hh, n := control(s, j); n > 0 {
 			dst = appendVisible(dst, hh, `\\`)
-			i += n - 1
+			i = j + n
 			continue
 		}
-		switch c := s[i]; c {
+		switch c := s[j]; c {
 		case '\\', '|':
 			dst = append(dst, '\\', c)
 		case '\r', '\n':
@@ -59,19 +64,24 @@ func appendCEFHeader(dst []byte, s string) []byte {
 		default:
 			dst = append(dst, c)
 		}
+		i = j + 1
 	}
-	return dst
 }
 
 // appendCEFValue appends s as a CEF extension value.
-func appendCEFValue(dst []byte, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		if hh, n := control(s, i); n > 0 {
+func appendCEFValue[T string | []byte](dst []byte, s T) []byte {
+	for i := 0; ; {
+		j := plainRun(s, i, &cefValueSpecial)
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			return dst
+		}
+		if hh, n := control(s, j); n > 0 {
 			dst = appendVisible(dst, hh, `\\`)
-			i += n - 1
+			i = j + n
 			continue
 		}
-		switch c := s[i]; c {
+		switch c := s[j]; c {
 		case '\\', '=':
 			dst = append(dst, '\\', c)
 		case '\n':
@@ -81,8 +91,37 @@ func appendCEFValue(dst []byte, s []byte) []byte {
 		default:
 			dst = append(dst, c)
 		}
+		i = j + 1
 	}
-	return dst
+}
+
+// The bytes each writer looks at one by one; it copies the runs between them as they are.
+// Each table marks the C0 controls (TAB among them, for LEEF, whose delimiter it may be), DEL,
+// 0xC2 (the first byte of a C1 control in UTF-8) and the format's own characters.
+var (
+	cefHeaderSpecial  = specialBytes(`\|`)
+	cefValueSpecial   = specialBytes(`\=`)
+	leefHeaderSpecial = specialBytes("|")
+	leefValueSpecial  = specialBytes("")
+)
+
+func specialBytes(own string) (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t[0x7f], t[0xc2] = true, true
+	for i := range len(own) {
+		t[own[i]] = true
+	}
+	return t
+}
+
+// plainRun returns the index of the first byte of s at or after i that t marks, or len(s).
+func plainRun[T string | []byte](s T, i int, t *[256]bool) int {
+	for i < len(s) && !t[s[i]] {
+		i++
+	}
+	return i
 }
 
 // appendKey appends the letters, digits and underscores of a key (CEF and LEEF keys are
@@ -115,37 +154,51 @@ func isKeyByte(c byte) bool {
 
 // appendLEEFHeader appends s as a LEEF header field.
 func appendLEEFHeader(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if hh, n := control(s, i); n > 0 {
+	for i := 0; ; {
+		j := plainRun(s, i, &leefHeaderSpecial)
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			return dst
+		}
+		if hh, n := control(s, j); n > 0 {
 			dst = appendVisible(dst, hh, `\`)
-			i += n - 1
+			i = j + n
 			continue
 		}
-		c := s[i]
+		c := s[j]
 		if c == '|' || c == '\r' || c == '\n' {
 			c = ' '
 		}
 		dst = append(dst, c)
+		i = j + 1
 	}
-	return dst
 }
 
 // appendLEEFValue appends s as a LEEF attribute value with delimiter delim.
-func appendLEEFValue(dst []byte, s []byte, delim byte) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+func appendLEEFValue[T string | []byte](dst []byte, s T, delim byte) []byte {
+	for i := 0; ; {
+		j := i
+		for j < len(s) && !leefValueSpecial[s[j]] && s[j] != delim {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			return dst
+		}
+		c := s[j]
 		if c == delim || c == '\r' || c == '\n' {
 			dst = append(dst, ' ')
+			i = j + 1
 			continue
 		}
-		if hh, n := control(s, i); n > 0 {
+		if hh, n := control(s, j); n > 0 {
 			dst = appendVisible(dst, hh, `\`)
-			i += n - 1
+			i = j + n
 			continue
 		}
 		dst = append(dst, c)
+		i = j + 1
 	}
-	return dst
 }
 
 // RFC 5424 §6.3.3: inside a PARAM-VALUE, '"', '\' and ']' are escaped with a backslash. The

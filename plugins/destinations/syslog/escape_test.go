@@ -500,3 +500,69 @@ func FuzzValueRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// byteByByte writes s as the escapers do, judging every byte on its own: header (CEF or
+// LEEF header rules) or value, CEF or LEEF (with delimiter delim). The escapers copy runs of
+// ordinary bytes in one append; this is what they must agree with.
+func byteByByte(s string, cef, header bool, delim byte) string {
+	var dst []byte
+	bs := `\`
+	if cef {
+		bs = `\\`
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !cef && !header && (c == delim || c == '\r' || c == '\n') {
+			dst = append(dst, ' ')
+			continue
+		}
+		if hh, n := control(s, i); n > 0 {
+			dst = appendVisible(dst, hh, bs)
+			i += n - 1
+			continue
+		}
+		switch {
+		case cef && (c == '\\' || c == '|' && header || c == '=' && !header):
+			dst = append(dst, '\\', c)
+		case cef && !header && c == '\n':
+			dst = append(dst, `\n`...)
+		case cef && !header && c == '\r':
+			dst = append(dst, `\r`...)
+		case header && (c == '\r' || c == '\n' || c == '|'):
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return string(dst)
+}
+
+// The escapers agree with byteByByte on every string of one and two bytes, alone and between
+// ordinary text, and on the fuzz seeds of the round-trip tests.
+func TestEscapersMatchByteByByte(t *testing.T) {
+	var inputs []string
+	for a := range 256 {
+		inputs = append(inputs, string([]byte{byte(a)}))
+		for b := range 256 {
+			inputs = append(inputs, string([]byte{byte(a), byte(b)}))
+		}
+	}
+	for _, s := range inputs[:len(inputs):len(inputs)] {
+		inputs = append(inputs, "ab"+s+"cd")
+	}
+	inputs = append(inputs, "", "a=b|c\\d\r\n\t\x00\x1b\u0085\u00a0日本", "\xc2", "x\xc2")
+	for _, s := range inputs {
+		check := func(name, got, want string) {
+			if got != want {
+				t.Fatalf("%s(%q) = %q; want %q", name, s, got, want)
+			}
+		}
+		check("appendCEFHeader", string(appendCEFHeader(nil, s)), byteByByte(s, true, true, 0))
+		check("appendCEFValue", string(appendCEFValue(nil, s)), byteByByte(s, true, false, 0))
+		check("appendCEFValue([]byte)", string(appendCEFValue(nil, []byte(s))), byteByByte(s, true, false, 0))
+		check("appendLEEFHeader", string(appendLEEFHeader(nil, s)), byteByByte(s, false, true, 0))
+		for _, d := range []byte{'\t', '^', 0x01, 0xc2, 0x85} {
+			check(fmt.Sprintf("appendLEEFValue(%#x)", d), string(appendLEEFValue(nil, s, d)), byteByByte(s, false, false, d))
+		}
+	}
+}
