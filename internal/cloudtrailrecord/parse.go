@@ -187,7 +187,7 @@ type Event struct {
 // severity and OCSF class. Input that is not a CloudTrail record gives a *ParseError.
 func Parse(record []byte) (*Event, error) {
 	ev := new(Event)
-	if err := ParseInto(ev, record); err != nil {
+	if err := parseZeroed(ev, record); err != nil {
 		return nil, err
 	}
 	return ev, nil
@@ -195,7 +195,14 @@ func Parse(record []byte) (*Event, error) {
 
 // ParseInto is Parse into an Event the caller owns (overwritten in full).
 func ParseInto(ev *Event, record []byte) error {
-	*ev = Event{Raw: record}
+	*ev = Event{}
+	return parseZeroed(ev, record)
+}
+
+// parseZeroed is ParseInto into an Event known to be zero (a new one is: clearing it again
+// costs a write barrier per pointer field).
+func parseZeroed(ev *Event, record []byte) error {
+	ev.Raw = record
 	var f fields
 	if err := f.read(record); err != nil {
 		return err
