@@ -50,12 +50,12 @@ type builder struct {
 //
 // A message that is one CloudTrail record (the usual case, judged in one pass by
 // cloudtrailrecord.Parse) gives one record: Kind cloudtrail, Subtype its eventType, ID the
-// eventId, Parsed the parse (every CloudTrail record carries it, so a destination does not
-// parse it again). A message that is not one record but that cloudtrailrecord.Split finds CloudTrail
-// records in (a {"Records":[...]} file, a subscription delivery, a CloudWatch event as JSON)
-// gives one record per element, Meta input_form naming the wrapper; when there are several,
-// element i (from 0) has the ID "<eventId>-<i>". Elements that are not CloudTrail records come
-// out with no Kind. Any other message gives one record with no Kind, as read.
+// eventId. Every CloudTrail record carries its parse in Parsed, so a destination does not
+// parse it again. A message that is not one record but that cloudtrailrecord.Split finds
+// CloudTrail records in (a {"Records":[...]} file, a subscription delivery, a CloudWatch event
+// as JSON) gives one record per element, Meta input_form naming the wrapper; when there are
+// several, element i (from 0) has the ID "<eventId>-<i>". Elements that are not CloudTrail
+// records come out with no Kind. Any other message gives one record with no Kind, as read.
 //
 // A message that is not valid UTF-8 is repaired first (jsonx.RepairUTF8: each invalid byte
 // becomes U+FFFD) and counted, and so are the event's stream name and eventId. The SDK's JSON decoding already reads such bytes as U+FFFD, and
