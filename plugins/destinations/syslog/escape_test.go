@@ -547,8 +547,18 @@ func TestEscapersMatchByteByByte(t *testing.T) {
 			inputs = append(inputs, string([]byte{byte(a), byte(b)}))
 		}
 	}
+	// Between ordinary text, at every place in an eight-byte word.
 	for _, s := range inputs[:len(inputs):len(inputs)] {
-		inputs = append(inputs, "ab"+s+"cd")
+		inputs = append(inputs, "ab"+s+"cd", "abcdefghij"+s+"klmnopqrstuvwxyz")
+	}
+	for a := range 256 {
+		for p := range 17 {
+			b := []byte("abcdefghijklmnopqrstuvwxyz")
+			b[p] = byte(a)
+			inputs = append(inputs, string(b))
+			b[p+8] = 0xc2
+			inputs = append(inputs, string(b))
+		}
 	}
 	inputs = append(inputs, "", "a=b|c\\d\r\n\t\x00\x1b\u0085\u00a0日本", "\xc2", "x\xc2")
 	for _, s := range inputs {
@@ -565,4 +575,25 @@ func TestEscapersMatchByteByByte(t *testing.T) {
 			check(fmt.Sprintf("appendLEEFValue(%#x)", d), string(appendLEEFValue(nil, s, d)), byteByByte(s, false, false, d))
 		}
 	}
+}
+
+// FuzzEscapersMatchByteByByte: the escapers agree with byteByByte on any input.
+func FuzzEscapersMatchByteByByte(f *testing.F) {
+	f.Add("a=b|c\\d\r\n\t\x00\x1b\u0085\u00a0日本 and some more text", byte('^'))
+	f.Add("0123456789abcdef\xc2\x85", byte('\t'))
+	f.Fuzz(func(t *testing.T, s string, delim byte) {
+		for _, c := range []struct {
+			name      string
+			got, want string
+		}{
+			{"appendCEFHeader", string(appendCEFHeader(nil, s)), byteByByte(s, true, true, 0)},
+			{"appendCEFValue", string(appendCEFValue(nil, s)), byteByByte(s, true, false, 0)},
+			{"appendLEEFHeader", string(appendLEEFHeader(nil, s)), byteByByte(s, false, true, 0)},
+			{"appendLEEFValue", string(appendLEEFValue(nil, []byte(s), delim)), byteByByte(s, false, false, delim)},
+		} {
+			if c.got != c.want {
+				t.Fatalf("%s(%q, %#x) = %q; want %q", c.name, s, delim, c.got, c.want)
+			}
+		}
+	})
 }
