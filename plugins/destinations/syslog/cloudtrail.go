@@ -574,18 +574,13 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 		dst = append(dst, e.delim, '|')
 	}
 	n0 := len(dst)
-	sep := func() {
-		if len(dst) > n0 {
-			dst = append(dst, e.delim)
-		}
-	}
 	if s, ok := leefSeverity(h.severity); ok {
-		sep()
+		dst = leefSep(dst, n0, e.delim)
 		dst = append(dst, "sev="...)
 		dst = strconv.AppendInt(dst, int64(s), 10)
 	}
 	if h.name != "" {
-		sep()
+		dst = leefSep(dst, n0, e.delim)
 		dst = append(dst, "name="...)
 		dst = appendLEEFValue(dst, h.name, e.delim)
 	}
@@ -595,14 +590,14 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 			continue
 		}
 		if p.key == "rt" && p.isTime {
-			sep()
+			dst = leefSep(dst, n0, e.delim)
 			dst = append(dst, "devTime="...)
 			dst = appendLEEFTime(dst, p.ms)
 			dst = append(dst, e.delim)
 			dst = append(dst, "devTimeFormat="+LEEFTimeFormat...)
 			continue
 		}
-		sep()
+		dst = leefSep(dst, n0, e.delim)
 		n := len(dst)
 		dst = appendPairKey(dst, leefKey(p.key), p.word)
 		if len(dst) == n {
@@ -615,9 +610,18 @@ func (e *encoder) appendLEEF(dst []byte, h header, l *fieldList, logSource strin
 		dst = l.appendLEEF(dst, p, e.delim)
 	}
 	if logSource != "" && !l.has("dvchost") {
-		sep()
+		dst = leefSep(dst, n0, e.delim)
 		dst = append(dst, "devName="...)
 		dst = appendLEEFValue(dst, logSource, e.delim)
+	}
+	return dst
+}
+
+// leefSep appends the delimiter before an attribute: unless dst ends at n0 (the attributes'
+// start, where none is written yet).
+func leefSep(dst []byte, n0 int, delim byte) []byte {
+	if len(dst) > n0 {
+		dst = append(dst, delim)
 	}
 	return dst
 }
