@@ -76,7 +76,7 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 	noted, enveloped := false, false
 	for i := range items {
 		it := &items[i]
-		sum, err := cloudtrailrecord.Identify(it.Record)
+		ev, err := cloudtrailrecord.Parse(it.Record)
 		if err != nil {
 			drop, where := it.Record, fmt.Sprintf("%s at byte %d, element %d", t.path, at, i)
 			if len(items) == 1 {
@@ -87,7 +87,7 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 			}
 			continue
 		}
-		// Identify accepts only what Parse does: one well-formed JSON object.
+		// Parse accepted one well-formed JSON object.
 		elem := -1
 		if len(items) > 1 {
 			elem = i
@@ -99,13 +99,21 @@ func (s *Source) cloudTrailRecords(ctx context.Context, t *tracked, raw []byte, 
 		if !ok {
 			continue
 		}
+		eventType := ev.EventType
 		if len(rec) != len(it.Record) {
 			noted = true
 			// Repaired (a repair makes it longer: one byte becomes three): the eventType read
-			// from the bytes as they were may need it too.
-			sum.EventType = jsonx.RepairUTF8String(sum.EventType)
+			// from the bytes as they were may need it too, and the parse is of other bytes
+			// than the record's, so it does not travel with it.
+			eventType = jsonx.RepairUTF8String(eventType)
+			ev = nil
 		}
-		r := &event.Record{Raw: rec, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: sum.EventType, ValidJSON: true}
+		r := &event.Record{Raw: rec, Source: s.set.Name, Kind: event.KindCloudTrail, Subtype: eventType, ValidJSON: true}
+		if ev != nil {
+			// The parse travels with the record: a destination that reads it as CloudTrail
+			// does not parse it again (cloudtrailrecord.Parsed checks it is of these bytes).
+			r.Parsed = ev
+		}
 		if env := &it.Envelope; env.Form != cloudtrailrecord.FormRecord {
 			enveloped = true
 			r.Meta = map[string]string{event.MetaInputForm: env.Form.String()}

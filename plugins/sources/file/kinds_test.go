@@ -2,6 +2,7 @@ package file
 
 import (
 	"encoding/json"
+	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +86,11 @@ func TestRecordKindCloudTrail(t *testing.T) {
 				}
 				if r.Source != "src" || r.Payload != nil {
 					t.Errorf("record %d: source %q, payload %q", i, r.Source, r.Payload)
+				}
+				// The parse travels with the record, made from its own bytes, so a
+				// destination does not parse it again.
+				if ev, ok := cloudtrailrecord.Parsed(r.Parsed, r.Raw); !ok || ev.EventType != r.Subtype {
+					t.Errorf("record %d: Parsed %T %v does not hold the parse of its Raw", i, r.Parsed, ok)
 				}
 			}
 			var reasons []plugin.Reason
