@@ -141,7 +141,7 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 		return nil, fmt.Errorf("unknown checkpoint version %d", c.V)
 	}
 	for _, sl := range c.Slices {
-		sl.last, sl.edge = math.MinInt64, true
+		sl.last, sl.readAt = math.MinInt64, -1
 	}
 	if c.Seen == nil {
 		c.Seen = map[string]int64{}
@@ -699,6 +699,12 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		}
 	})
 	cp.settle()
+	// A slice resumed from a checkpoint is at the live edge when it ends less than lag+overlap
+	// before now: read from now on, it may miss events later than that; one ending earlier sees
+	// every event ingested by then, whatever its delay (a backfill resumed after a crash).
+	for _, sl := range cp.Slices {
+		sl.edge = p.now().UnixMilli()-sl.To < cfg.Lag.Milliseconds()+cfg.Overlap.Milliseconds()
+	}
 	// topReadAt is when the slice ending at cp.To was first read (see slice.readAt).
 	topReadAt := int64(-1)
 	for _, sl := range cp.Slices {

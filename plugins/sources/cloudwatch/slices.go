@@ -18,7 +18,8 @@ type slice struct {
 	// slice was resumed from a checkpoint (read at a time not known).
 	readAt int64
 	// edge: the slice ends lag before the time it was started (not a slice of catching up),
-	// or was resumed from a checkpoint; only there are late events counted (see scan).
+	// or, resumed from a checkpoint, less than lag+overlap before the scan started; only
+	// there are late events counted (see scan).
 	edge bool
 	// busy: a request of the slice is in flight.
 	busy bool

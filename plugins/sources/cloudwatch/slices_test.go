@@ -55,7 +55,7 @@ func TestCheckpointVersions(t *testing.T) {
 					if sl.From != w.From || sl.To != w.To || sl.Token != w.Token {
 						t.Errorf("slice %d = %+v, want %+v", i, *sl, w)
 					}
-					if sl.last != math.MinInt64 || sl.readAt != 0 || !sl.edge {
+					if sl.last != math.MinInt64 || sl.readAt != -1 {
 						t.Errorf("slice %d resumed with last %d, readAt %d, edge %v", i, sl.last, sl.readAt, sl.edge)
 					}
 				}
@@ -244,6 +244,43 @@ func TestSlowSliceDoesNotStallOthers(t *testing.T) {
 			pub.WaitKeys(t, rawKey, append(early, later...))
 			run.Stop(t)
 			checkOnce(t, pub, append(early, later...))
+		})
+	}
+}
+
+// Events that reached CloudWatch Logs long after their time are counted late (and warned of)
+// only in a slice that may miss others like them: one resumed from a checkpoint and ending
+// less than lag+overlap before now, not one of a backfill resumed long after its end.
+func TestLateCountedOnlyAtTheEdgeAfterAResume(t *testing.T) {
+	tests := []struct {
+		name     string
+		age      time.Duration // of the events, and of the end of the window resumed
+		wantLate bool
+	}{
+		{"backfill resumed", 2 * time.Hour, false},
+		{"live edge resumed", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, cwlogs.Options{})
+			cfg := w.config("us-east-1")
+			store := state.NewMemory().Namespace("plugin/cw")
+			now := time.Now()
+			to := now.Add(-tt.age).UnixMilli()
+			from := to - time.Hour.Milliseconds()
+			old := fmt.Sprintf(`{"v":1,"start":%d,"from":%d,"to":%d,"done":false,"seen":{}}`, from, from, to)
+			if err := store.Put(context.Background(), "cw/us-east-1/"+testGroup+"/all", []byte(old)); err != nil {
+				t.Fatal(err)
+			}
+			want := w.put("us-east-1", ctStream("us-east-1"), 10, tt.age+30*time.Minute)
+			s := w.source(t, cfg, store)
+			pub := plugintest.NewPublisher(plugintest.AckAsync)
+			run := plugintest.Start(t, s, pub)
+			pub.WaitKeys(t, rawKey, want)
+			run.Stop(t)
+			if got := s.Late() > 0; got != tt.wantLate {
+				t.Errorf("late events counted: %d, want some: %v", s.Late(), tt.wantLate)
+			}
 		})
 	}
 }
