@@ -90,7 +90,7 @@ const (
 	// DefaultRequestsInFlight is the requests one region keeps in flight while catching up.
 	DefaultRequestsInFlight = 4
 	// DefaultCheckpointEvery is the events per published batch (and checkpoint).
-	DefaultCheckpointEvery = 100
+	DefaultCheckpointEvery = 1000
 	// maxRequestsInFlight bounds requests_in_flight (the quota is 5 calls per second).
 	maxRequestsInFlight = 16
 )

@@ -844,9 +844,9 @@ func (p *partition) nextSlice(cp *checkpoint, topReadAt int64, lastEdge time.Tim
 	if readAt == 0 {
 		readAt = now // not read yet: it will be, from now on
 	}
-	from := cp.To + 1
+	from, after := cp.To+1, int64(math.MaxInt64)
 	if readAt < 0 || readAt < cp.To+lag+overlap {
-		from = cp.To + 1 - overlap
+		from, after = cp.To+1-overlap, max(readAt, 0)
 	}
 	from = max(from, cp.Start)
 	to := min(now-lag, from+maxWin)
@@ -857,7 +857,7 @@ func (p *partition) nextSlice(cp *checkpoint, topReadAt int64, lastEdge time.Tim
 	if edge && (len(cp.Slices) > 0 || time.Since(lastEdge) < cfg.PollInterval) {
 		return nil
 	}
-	return newSlice(from, to, edge)
+	return newSlice(from, to, edge, after)
 }
 
 // untilNextEdge is how long a partition with nothing to read waits before looking again.
@@ -933,7 +933,7 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 		if seenID != "" {
 			cp.Seen[seenID] = e.Timestamp
 		}
-		if sl.edge && e.IngestionTime-e.Timestamp > lateMs {
+		if sl.edge && e.IngestionTime-e.Timestamp > lateMs && e.IngestionTime > sl.after {
 			late++
 		}
 		lastTs = e.Timestamp

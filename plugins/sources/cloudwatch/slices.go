@@ -21,12 +21,18 @@ type slice struct {
 	// or, resumed from a checkpoint, less than lag+overlap before the scan started; only
 	// there are late events counted (see scan).
 	edge bool
+	// after: of the events of an edge slice reaching CloudWatch Logs later than lag+overlap
+	// after their time, only those ingested after this server time (ms) are counted late:
+	// those that arrived after an earlier slice had read over their time, and that only the
+	// overlap caught (one arriving a little later would be missed). An event of a time no
+	// slice read before was waiting there (a backlog), not nearly missed.
+	after int64
 	// busy: a request of the slice is in flight.
 	busy bool
 }
 
-func newSlice(from, to int64, edge bool) *slice {
-	return &slice{From: from, To: to, last: math.MinInt64, edge: edge}
+func newSlice(from, to int64, edge bool, after int64) *slice {
+	return &slice{From: from, To: to, last: math.MinInt64, edge: edge, after: after}
 }
 
 // settle sets From and Done from the slices still to read: From is the start of the earliest

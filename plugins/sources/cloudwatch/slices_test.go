@@ -284,3 +284,26 @@ func TestLateCountedOnlyAtTheEdgeAfterAResume(t *testing.T) {
 		})
 	}
 }
+
+// A backfill read up to the live edge counts no event late, however long after its time it
+// was ingested: no read passed over its time before it arrived, so nothing like it is missed.
+func TestNoLateCountInABackfillReachingTheEdge(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	cfg := w.config("us-east-1")
+	cfg.StartPosition = "-2h"
+	var want []string
+	for _, age := range []time.Duration{90 * time.Minute, 30 * time.Minute, 10 * time.Second} {
+		want = append(want, w.put("us-east-1", ctStream("us-east-1"), 5, age)...)
+	}
+	s := w.source(t, cfg, nil)
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitKeys(t, rawKey, want)
+	late := w.put("us-east-1", ctStream("us-east-1"), 1, 0) // read at the live edge
+	pub.WaitKeys(t, rawKey, late)
+	run.Stop(t)
+	if got := s.Late(); got != 0 {
+		t.Errorf("Late() = %d after a backfill of events ingested before it started; want 0", got)
+	}
+	checkOnce(t, pub, append(want, late...))
+}
