@@ -860,10 +860,15 @@ func (p *partition) nextSlice(cp *checkpoint, topReadAt int64, lastEdge time.Tim
 	return newSlice(from, to, edge, after)
 }
 
-// untilNextEdge is how long a partition with nothing to read waits before looking again.
+// untilNextEdge is how long a partition with nothing to read waits before looking again:
+// until poll_interval after the last slice at the live edge started, or, when that is past
+// (now − lag has not moved past the end of the last slice), poll_interval.
 func (p *partition) untilNextEdge(lastEdge time.Time) time.Duration {
 	d := p.s.cfg.PollInterval - time.Since(lastEdge)
-	return max(d, time.Millisecond)
+	if d <= 0 {
+		d = p.s.cfg.PollInterval
+	}
+	return d
 }
 
 // sliceInput is the request of sl's next page.

@@ -307,3 +307,42 @@ func TestNoLateCountInABackfillReachingTheEdge(t *testing.T) {
 	}
 	checkOnce(t, pub, append(want, late...))
 }
+
+// A partition with nothing to read yet (start_position end, now − lag before the start) asks
+// again every poll_interval, not in a tight loop.
+func TestNothingToReadWaitsPollInterval(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	cfg := w.config("us-east-1")
+	cfg.StartPosition, cfg.Lag, cfg.PollInterval = "end", time.Hour, 50*time.Millisecond
+	w.put("us-east-1", ctStream("us-east-1"), 1, 2*time.Hour)
+	s := w.source(t, cfg, nil)
+	var (
+		mu          sync.Mutex
+		calls       int
+		first, last time.Time // the 5th and the 25th read of the clock (after the start)
+	)
+	orig := s.tune.now
+	s.tune.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		switch calls {
+		case 5:
+			first = time.Now()
+		case 25:
+			last = time.Now()
+		}
+		return orig()
+	}
+	run := plugintest.Start(t, s, plugintest.NewPublisher(plugintest.AckAsync))
+	plugintest.Eventually(t, 0, "25 reads of the clock", func() bool { mu.Lock(); defer mu.Unlock(); return calls >= 25 })
+	run.Stop(t)
+	mu.Lock()
+	elapsed := last.Sub(first)
+	mu.Unlock()
+	// A poll reads the clock a few times: 20 reads take several polls of 50ms, where a tight
+	// loop makes them in a few milliseconds.
+	if elapsed < 150*time.Millisecond {
+		t.Errorf("the clock was read 20 times in %v, polling every 50ms", elapsed)
+	}
+}
