@@ -65,6 +65,12 @@ type Config struct {
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 	// PageSize is FilterLogEvents' limit: the most events one answer holds.
 	PageSize int `yaml:"page_size"`
+	// RequestsInFlight is how many FilterLogEvents requests one region keeps in flight while
+	// catching up, each reading its own time slice.
+	RequestsInFlight int `yaml:"requests_in_flight"`
+	// CheckpointEvery is how many events of a page are published as one batch with its own
+	// checkpoint: a restart sends again at most the batches in flight, not the whole page.
+	CheckpointEvery int `yaml:"checkpoint_every"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -81,6 +87,12 @@ const (
 	DefaultMaxBackoff        = 2 * time.Minute
 	// DefaultPageSize is FilterLogEvents' largest page, its own default.
 	DefaultPageSize = 10000
+	// DefaultRequestsInFlight is the requests one region keeps in flight while catching up.
+	DefaultRequestsInFlight = 4
+	// DefaultCheckpointEvery is the events per published batch (and checkpoint).
+	DefaultCheckpointEvery = 1000
+	// maxRequestsInFlight bounds requests_in_flight (the quota is 5 calls per second).
+	maxRequestsInFlight = 16
 )
 
 // NewConfig returns the defaults.
@@ -96,6 +108,8 @@ func NewConfig() plugin.Config {
 		RequestsPerSecond:    DefaultRequestsPerSecond,
 		MaxBackoff:           DefaultMaxBackoff,
 		PageSize:             DefaultPageSize,
+		RequestsInFlight:     DefaultRequestsInFlight,
+		CheckpointEvery:      DefaultCheckpointEvery,
 	}
 }
 
@@ -172,6 +186,12 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > DefaultPageSize {
 		p.Addf("page_size: %d: must be 1 to %d (FilterLogEvents' limit)", c.PageSize, DefaultPageSize)
+	}
+	if c.RequestsInFlight < 1 || c.RequestsInFlight > maxRequestsInFlight {
+		p.Addf("requests_in_flight: %d: must be 1 to %d", c.RequestsInFlight, maxRequestsInFlight)
+	}
+	if c.CheckpointEvery < 1 {
+		p.Addf("checkpoint_every: %d: must be at least 1", c.CheckpointEvery)
 	}
 	return p.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 	"github.com/logshipper/logshipper/internal/state"
 )
 
-// checkpoint is a partition's saved position, as JSON:
+// checkpoint is a partition's saved position, as JSON. A partition reading one time range
+// with one chain of pages saves version 1:
 //
 //	{"v":1,"start":S,"from":F,"to":T,"token":"...","done":false,"seen":{"<eventId>":<timestamp>,...}}
 //
@@ -34,31 +36,72 @@ import (
 // FilterLogEvents nextToken after the last page acknowledged ("" and not done: the window is
 // read from its start); done that the window was read to its end; seen the eventIds published
 // with a timestamp at or after from; start the start position, which no window goes below.
+//
+// A partition reading several time slices at once (catching up, requests_in_flight) saves
+// version 2, with the slices not read to their end yet, each with its own token:
+//
+//	{"v":2,"start":S,"from":F,"to":T,"done":false,"slices":[{"from":A,"to":B,"token":"..."},...],"seen":{...}}
+//
+// There every event before from was read, from is the start of the earliest slice listed, to
+// the end of the latest slice started; the time between them not in a slice was read. Version
+// 1 is saved whenever one slice spans [from, to] or none is left, so that the two agree.
 type checkpoint struct {
-	V     int              `json:"v"`
-	Start int64            `json:"start"`
-	From  int64            `json:"from"`
-	To    int64            `json:"to"`
-	Token string           `json:"token,omitempty"`
-	Done  bool             `json:"done"`
-	Seen  map[string]int64 `json:"seen"`
+	V      int              `json:"v"`
+	Start  int64            `json:"start"`
+	From   int64            `json:"from"`
+	To     int64            `json:"to"`
+	Token  string           `json:"token,omitempty"`
+	Done   bool             `json:"done"`
+	Slices []*slice         `json:"slices,omitempty"`
+	Seen   map[string]int64 `json:"seen"`
 }
 
-// encode writes the checkpoint; the seen map is written by hand (it is the large part).
+// encode writes the checkpoint; the seen map is written by hand (it is the large part), last.
 func (c *checkpoint) encode() []byte {
-	b := make([]byte, 0, 96+len(c.Token)+len(c.Seen)*72)
-	b = append(b, `{"v":1,"start":`...)
+	v1 := len(c.Slices) == 0 || len(c.Slices) == 1 && c.Slices[0].From == c.From && c.Slices[0].To == c.To
+	token, done := c.Token, c.Done
+	if len(c.Slices) > 0 {
+		token, done = c.Slices[0].Token, false
+	}
+	size := 96 + len(token) + len(c.Seen)*72
+	for _, sl := range c.Slices {
+		size += 48 + len(sl.Token)
+	}
+	b := make([]byte, 0, size)
+	if v1 {
+		b = append(b, `{"v":1,"start":`...)
+	} else {
+		b = append(b, `{"v":2,"start":`...)
+	}
 	b = strconv.AppendInt(b, c.Start, 10)
 	b = append(b, `,"from":`...)
 	b = strconv.AppendInt(b, c.From, 10)
 	b = append(b, `,"to":`...)
 	b = strconv.AppendInt(b, c.To, 10)
-	if c.Token != "" {
+	if v1 && token != "" {
 		b = append(b, `,"token":`...)
-		b = jsonx.AppendString(b, c.Token)
+		b = jsonx.AppendString(b, token)
 	}
 	b = append(b, `,"done":`...)
-	b = strconv.AppendBool(b, c.Done)
+	b = strconv.AppendBool(b, done)
+	if !v1 {
+		b = append(b, `,"slices":[`...)
+		for i, sl := range c.Slices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"from":`...)
+			b = strconv.AppendInt(b, sl.From, 10)
+			b = append(b, `,"to":`...)
+			b = strconv.AppendInt(b, sl.To, 10)
+			if sl.Token != "" {
+				b = append(b, `,"token":`...)
+				b = jsonx.AppendString(b, sl.Token)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"seen":{`...)
 	first := true
 	for id, ts := range c.Seen {
@@ -73,13 +116,32 @@ func (c *checkpoint) encode() []byte {
 	return append(b, "}}"...)
 }
 
+// decodeCheckpoint reads a checkpoint of either version. A version 1 window not read to its
+// end becomes its one slice.
 func decodeCheckpoint(b []byte) (*checkpoint, error) {
 	var c checkpoint
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, err
 	}
-	if c.V != 1 {
+	switch c.V {
+	case 1:
+		c.Slices = nil
+		if !c.Done {
+			c.Slices = []*slice{{From: c.From, To: c.To, Token: c.Token}}
+		}
+	case 2:
+		c.Token = ""
+		c.Done = len(c.Slices) == 0
+		for _, sl := range c.Slices {
+			if sl == nil || sl.From > sl.To || sl.From < c.From || sl.To > c.To {
+				return nil, fmt.Errorf("a slice outside the checkpoint's [from, to]")
+			}
+		}
+	default:
 		return nil, fmt.Errorf("unknown checkpoint version %d", c.V)
+	}
+	for _, sl := range c.Slices {
+		sl.last, sl.readAt = math.MinInt64, -1
 	}
 	if c.Seen == nil {
 		c.Seen = map[string]int64{}
@@ -124,17 +186,20 @@ type partition struct {
 	lim    *plugin.QuotaLimiter
 	b      builder
 
-	api          logsAPI
-	extra        bool      // the region comes from other_regions only, where a missing group is expected
+	api   logsAPI
+	extra bool // the region comes from other_regions only, where a missing group is expected
+
+	// mu guards the fields below it, which the requests in flight of the slices update.
+	mu           sync.Mutex
 	missingSince time.Time // when the group was first found missing; zero when it is there
 	lastMissLog  time.Time
-
 	// The server's clock: the Date of the last response and the local (monotonic) time it
 	// was read at; zero until the first response.
 	serverAt, serverRead time.Time
 	lastSkewLog          time.Time
-	lastLateLog          time.Time
-	lateSinceLog         int64
+
+	lastLateLog  time.Time
+	lateSinceLog int64
 
 	// rewind learns the outcome of every page published and says when to read again from
 	// the saved checkpoint after a nack: DefaultNackDelay doubling with nacks in a row up to
@@ -576,6 +641,8 @@ func (p *partition) probe(ctx context.Context) (int64, error) {
 // second for sure (2 s apparent) is logged, at most once a minute.
 func (p *partition) now() time.Time {
 	local := p.s.tune.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.serverAt.IsZero() {
 		return local
 	}
@@ -594,7 +661,14 @@ func (p *partition) now() time.Time {
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
 
-// scan reads windows until lease ends, an error, or a rescan is due (errRescan); it waits for
+// fetched is the answer to one slice's FilterLogEvents request.
+type fetched struct {
+	sl  *slice
+	out *cloudwatchlogs.FilterLogEventsOutput
+	err error
+}
+
+// scan reads slices until lease ends, an error, or a rescan is due (errRescan); it waits for
 // pages in flight to settle (before a rescan) until ctx ends:
 //   - a checkpoint save refused because another process wrote the checkpoint ends the scan
 //     with that error (wrapping plugin.ErrNotOwner), not retried;
@@ -606,17 +680,13 @@ func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC33
 //     removes what was delivered, so the nacked records (and those after them not saved) are
 //     published again.
 //
-// report, when not nil, is told the progress of each checkpoint saved.
+// While catching up, up to requests_in_flight slices are read at once, each a chain of pages
+// requested one after the other by a goroutine of its own; the answers are handled here, one
+// at a time, so that the checkpoint tracked with each batch holds every slice's position at
+// the time that batch was published. report, when not nil, is told the progress of each
+// checkpoint saved.
 func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint, report func(time.Time)) error {
 	cfg := p.s.cfg
-	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
-	lateMs := lag + overlap
-	// atEdge: the window being read ends lag before the time it was started (it is not a
-	// window of catching up). Only there is an event that reached CloudWatch Logs more than
-	// lag+overlap after its time a sign that others like it may come after the read and be
-	// missed: a window of catching up is read long after its end, so it sees every event
-	// ingested by then, whatever its delay. A window resumed from a checkpoint counts as one.
-	atEdge := true
 	var (
 		commits   atomic.Int64
 		nackNoted bool // the pending nack was logged
@@ -628,8 +698,29 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			report(checkpointProgress(saved))
 		}
 	})
-	lastTs := int64(math.MinInt64) // the timestamp of the last event published
-	caughtUp := false
+	cp.settle()
+	// A slice resumed from a checkpoint is at the live edge when it ends less than lag+overlap
+	// before now: read from now on, it may miss events later than that; one ending earlier sees
+	// every event ingested by then, whatever its delay (a backfill resumed after a crash).
+	for _, sl := range cp.Slices {
+		sl.edge = p.now().UnixMilli()-sl.To < cfg.Lag.Milliseconds()+cfg.Overlap.Milliseconds()
+	}
+	// topReadAt is when the slice ending at cp.To was first read (see slice.readAt).
+	topReadAt := int64(-1)
+	for _, sl := range cp.Slices {
+		if sl.To == cp.To {
+			topReadAt = sl.readAt
+		}
+	}
+	results := make(chan fetched, cfg.RequestsInFlight)
+	fctx, cancel := context.WithCancel(lease)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	busy := 0
+	var lastEdge time.Time // when the last slice at the live edge was started
 	for {
 		if lease.Err() != nil {
 			return nil
@@ -666,98 +757,215 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 				return errRescan
 			}
 		}
-		if cp.Done {
-			if caughtUp && !retry.Sleep(lease, cfg.PollInterval) {
-				return nil
+		// Start new slices while there is room, then a request for every slice without one.
+		for len(cp.Slices) < cfg.RequestsInFlight {
+			sl := p.nextSlice(cp, topReadAt, lastEdge)
+			if sl == nil {
+				break
 			}
-			now := p.now().UnixMilli()
-			from := max(cp.To+1-overlap, cp.Start)
-			to := min(now-lag, from+maxWin)
-			if to <= cp.To {
-				caughtUp = true
+			if sl.edge {
+				lastEdge = time.Now()
+			}
+			cp.Slices = append(cp.Slices, sl)
+			cp.To, topReadAt = sl.To, 0
+			cp.settle()
+		}
+		for _, sl := range cp.Slices {
+			if busy >= cfg.RequestsInFlight {
+				break
+			}
+			if sl.busy {
 				continue
 			}
-			caughtUp = to == now-lag
-			for id, ts := range cp.Seen {
-				if ts < from {
-					delete(cp.Seen, id)
+			sl.busy = true
+			busy++
+			if sl.readAt == 0 {
+				sl.readAt = p.now().UnixMilli()
+				if sl.To == cp.To {
+					topReadAt = sl.readAt
 				}
 			}
-			cp.From, cp.To, cp.Token, cp.Done = from, to, "", false
-			atEdge = caughtUp
+			in := p.sliceInput(sl)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := p.call(fctx, in)
+				results <- fetched{sl: sl, out: out, err: err}
+			}()
 		}
-		out, err := p.fetch(lease, cp)
-		if errors.Is(err, errTokenExpired) {
-			p.log.Warn("the nextToken expired or is invalid: reading the window again from its start (duplicates are removed by eventId)",
-				"from", msTime(cp.From), "to", msTime(cp.To))
-			cp.Token = ""
+		if busy == 0 {
+			// Caught up: nothing to read until the live edge moves on.
+			if !retry.Sleep(lease, p.untilNextEdge(lastEdge)) {
+				return nil
+			}
 			continue
 		}
-		if err != nil {
+		var r fetched
+		select {
+		case r = <-results:
+		case <-lease.Done():
+			return nil
+		}
+		busy--
+		r.sl.busy = false
+		if errors.Is(r.err, errTokenExpired) {
+			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
+				"from", msTime(r.sl.From), "to", msTime(r.sl.To))
+			r.sl.Token = ""
+			continue
+		}
+		if r.err != nil {
+			if lease.Err() != nil {
+				return nil
+			}
+			return r.err
+		}
+		if err := p.handle(lease, pub, cur, cp, r.sl, r.out); err != nil {
 			if lease.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		recs := make([]*event.Record, 0, len(out.Events))
-		dups, late := 0, 0
-		for i := range out.Events {
-			fe := &out.Events[i]
-			e := logEvent{
-				ID: aws.ToString(fe.EventId), Timestamp: aws.ToInt64(fe.Timestamp), IngestionTime: aws.ToInt64(fe.IngestionTime),
-				Stream: aws.ToString(fe.LogStreamName), Message: aws.ToString(fe.Message),
+	}
+}
+
+// nextSlice returns the next slice to read after cp.To, or nil when there is none yet. The
+// next slice starts overlap before cp.To when the slice ending there was read (or is read)
+// less than lag+overlap after its end, when late events may still arrive for it (as the next
+// window did of a window read at the live edge); otherwise just after cp.To. A slice spans at
+// most max_window (a slice over empty time costs one call, as a window did); a slice reaching
+// now − lag is at the live edge, and is started only when no other slice is being read and
+// poll_interval passed since the last one.
+func (p *partition) nextSlice(cp *checkpoint, topReadAt int64, lastEdge time.Time) *slice {
+	cfg := p.s.cfg
+	lag, overlap, maxWin := cfg.Lag.Milliseconds(), cfg.Overlap.Milliseconds(), cfg.MaxWindow.Milliseconds()
+	now := p.now().UnixMilli()
+	readAt := topReadAt
+	if readAt == 0 {
+		readAt = now // not read yet: it will be, from now on
+	}
+	from, after := cp.To+1, int64(math.MaxInt64)
+	if readAt < 0 || readAt < cp.To+lag+overlap {
+		from, after = cp.To+1-overlap, max(readAt, 0)
+	}
+	from = max(from, cp.Start)
+	to := min(now-lag, from+maxWin)
+	if to <= cp.To {
+		return nil
+	}
+	edge := to == now-lag
+	if edge && (len(cp.Slices) > 0 || time.Since(lastEdge) < cfg.PollInterval) {
+		return nil
+	}
+	return newSlice(from, to, edge, after)
+}
+
+// untilNextEdge is how long a partition with nothing to read waits before looking again:
+// until poll_interval after the last slice at the live edge started, or, when that is past
+// (now − lag has not moved past the end of the last slice), poll_interval.
+func (p *partition) untilNextEdge(lastEdge time.Time) time.Duration {
+	d := p.s.cfg.PollInterval - time.Since(lastEdge)
+	if d <= 0 {
+		d = p.s.cfg.PollInterval
+	}
+	return d
+}
+
+// sliceInput is the request of sl's next page.
+func (p *partition) sliceInput(sl *slice) *cloudwatchlogs.FilterLogEventsInput {
+	in := p.input()
+	in.StartTime, in.EndTime = aws.Int64(sl.From), aws.Int64(sl.To)
+	in.Limit = aws.Int32(int32(p.s.cfg.PageSize))
+	if sl.Token != "" {
+		in.NextToken = aws.String(sl.Token)
+	}
+	return in
+}
+
+// handle publishes the events of one page of sl not seen yet, in batches of checkpoint_every
+// events, each tracked with a checkpoint: the batches before the last keep sl's token (the
+// page is read again from it after a restart) with the ids published so far in the seen set,
+// so that a restart sends again only the batches in flight; the last one holds the page's
+// nextToken, or, at the slice's end, the checkpoint without sl.
+func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint, sl *slice, out *cloudwatchlogs.FilterLogEventsOutput) error {
+	cfg := p.s.cfg
+	lateMs := cfg.Lag.Milliseconds() + cfg.Overlap.Milliseconds()
+	next := aws.ToString(out.NextToken)
+	lastTs := sl.last
+	dups, late := 0, 0
+	var recs []*event.Record
+	inBatch := 0
+	publish := func(final bool) error {
+		if final {
+			sl.last = lastTs
+			if next == "" {
+				cp.remove(sl)
+			} else {
+				sl.Token = next
 			}
-			// The seen set is saved as JSON, which reads an id back as valid UTF-8: it is kept
-			// under that form, so that a restart recognises it.
-			seenID := jsonx.RepairUTF8String(e.ID)
-			if _, ok := cp.Seen[seenID]; ok && seenID != "" {
-				dups++
-				continue
-			}
-			if seenID != "" {
-				cp.Seen[seenID] = e.Timestamp
-			}
-			if atEdge && e.IngestionTime-e.Timestamp > lateMs {
-				late++
-			}
-			lastTs = e.Timestamp
-			var err error
-			if recs, err = p.b.appendRecords(lease, recs, &e); err != nil {
-				return err
-			}
-		}
-		if dups > 0 {
-			// The overlap is read again by design: not a drop, and not at warn level.
-			p.s.overlapDups.Add(int64(dups))
-			p.log.Debug("events of the overlap read again, not published again", "events", dups)
-		}
-		if late > 0 {
-			p.noteLate(late, lateMs)
-		}
-		next := aws.ToString(out.NextToken)
-		cp.Token, cp.Done = next, next == ""
-		if len(recs) == 0 && !cp.Done {
-			continue // an empty page (or one of duplicates) with a token: the scan goes on
+			cp.prune(cfg.Overlap.Milliseconds())
 		}
 		if err := p.s.waitEPS(lease, len(recs)); err != nil {
 			return nil
 		}
-		// Only the ids a later read can meet again are kept: the next window's overlap, and,
-		// within this window, from the last event published on (see README.md).
-		if keep := min(lastTs, cp.To+1-overlap); keep > cp.From {
-			for id, ts := range cp.Seen {
-				if ts < keep {
-					delete(cp.Seen, id)
-				}
-			}
-		}
 		if err := pub.Publish(lease, recs, p.rewind.Track(cur.Track(cp.encode()))); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		recs, inBatch = nil, 0
+		return nil
+	}
+	for i := range out.Events {
+		fe := &out.Events[i]
+		e := logEvent{
+			ID: aws.ToString(fe.EventId), Timestamp: aws.ToInt64(fe.Timestamp), IngestionTime: aws.ToInt64(fe.IngestionTime),
+			Stream: aws.ToString(fe.LogStreamName), Message: aws.ToString(fe.Message),
+		}
+		// The seen set is saved as JSON, which reads an id back as valid UTF-8: it is kept
+		// under that form, so that a restart recognises it.
+		seenID := jsonx.RepairUTF8String(e.ID)
+		if _, ok := cp.Seen[seenID]; ok && seenID != "" {
+			dups++
+			continue
+		}
+		if inBatch == cfg.CheckpointEvery {
+			if err := publish(false); err != nil {
+				return err
+			}
 			if lease.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("publish: %w", err)
+		}
+		if seenID != "" {
+			cp.Seen[seenID] = e.Timestamp
+		}
+		if sl.edge && e.IngestionTime-e.Timestamp > lateMs && e.IngestionTime > sl.after {
+			late++
+		}
+		lastTs = e.Timestamp
+		inBatch++
+		if recs == nil {
+			recs = make([]*event.Record, 0, min(cfg.CheckpointEvery, len(out.Events)-i))
+		}
+		var err error
+		if recs, err = p.b.appendRecords(lease, recs, &e); err != nil {
+			return err
 		}
 	}
+	if dups > 0 {
+		// The overlap is read again by design: not a drop, and not at warn level.
+		p.s.overlapDups.Add(int64(dups))
+		p.log.Debug("events of the overlap read again, not published again", "events", dups)
+	}
+	if late > 0 {
+		p.noteLate(late, lateMs)
+	}
+	if inBatch == 0 && next != "" {
+		// An empty page (or one of duplicates) with a token: the slice goes on, and the
+		// token is saved with the next batch published.
+		sl.Token = next
+		return nil
+	}
+	return publish(true)
 }
 
 // noteLate counts events that reached CloudWatch Logs more than lag+overlap after their
@@ -792,17 +1000,6 @@ func (p *partition) input() *cloudwatchlogs.FilterLogEventsInput {
 	return in
 }
 
-// fetch reads one page of the window.
-func (p *partition) fetch(ctx context.Context, cp *checkpoint) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-	in := p.input()
-	in.StartTime, in.EndTime = aws.Int64(cp.From), aws.Int64(cp.To)
-	in.Limit = aws.Int32(int32(p.s.cfg.PageSize))
-	if cp.Token != "" {
-		in.NextToken = aws.String(cp.Token)
-	}
-	return p.call(ctx, in)
-}
-
 // call makes one FilterLogEvents call, waiting for the shared limiter, retrying throttling,
 // a missing group and transient errors with backoff until ctx ends. A request the service
 // refuses for good (access denied, an invalid filter pattern) is a fatal error.
@@ -814,6 +1011,7 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 		}
 		out, err := p.api.FilterLogEvents(ctx, in)
 		if err == nil {
+			p.mu.Lock()
 			if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok && !t.IsZero() {
 				p.serverAt, p.serverRead = t, time.Now()
 			}
@@ -821,6 +1019,7 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 				p.log.Info("the log group is readable again", "missing_for", time.Since(p.missingSince).Round(time.Second))
 				p.missingSince = time.Time{}
 			}
+			p.mu.Unlock()
 			return out, nil
 		}
 		if ctx.Err() != nil {
@@ -843,10 +1042,16 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 			p.s.set.Metrics.Retries.Inc()
 		case code == "ResourceNotFoundException":
 			now := time.Now()
+			p.mu.Lock()
 			first := p.missingSince.IsZero()
 			if first {
 				p.missingSince = now
 			}
+			missingFor, logNow := now.Sub(p.missingSince), now.Sub(p.lastMissLog) >= time.Minute
+			if logNow && !p.extra {
+				p.lastMissLog = now
+			}
+			p.mu.Unlock()
 			if p.extra {
 				// A group missing in one of other_regions is expected (not every region has
 				// it): said once, not an error, and checked again with backoff.
@@ -857,10 +1062,9 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 				break
 			}
 			p.s.set.Metrics.Errors.Inc()
-			if now.Sub(p.lastMissLog) >= time.Minute {
-				p.lastMissLog = now
+			if logNow {
 				p.log.Error("the log group does not exist (or was deleted) in this region; retrying, the other regions go on",
-					"err", err, "missing_for", now.Sub(p.missingSince).Round(time.Second))
+					"err", err, "missing_for", missingFor.Round(time.Second))
 			}
 		default:
 			p.s.set.Metrics.Errors.Inc()

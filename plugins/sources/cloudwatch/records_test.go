@@ -231,7 +231,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if got.Start != 5 || got.From != 10 || got.To != 20 || got.Token != cp.Token || got.Done || len(got.Seen) != 2 || got.Seen["b\\"] != 12 {
 		t.Fatalf("%+v", got)
 	}
-	if _, err := decodeCheckpoint([]byte(`{"v":2}`)); err == nil {
+	if _, err := decodeCheckpoint([]byte(`{"v":3}`)); err == nil {
 		t.Fatal("unknown version accepted")
 	}
 }
