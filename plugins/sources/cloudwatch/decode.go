@@ -53,7 +53,7 @@ type pageDecoder struct {
 // decodeScratch is what one decoding uses and gives back.
 type decodeScratch struct {
 	body    []byte
-	strs    []byte // the strings of the page, unquoted, end to end
+	strs    []byte // the strings of the page, unquoted, end to end (not kept: the answer holds it)
 	events  []rawEvent
 	streams []rawStream
 }
@@ -90,10 +90,10 @@ func (pd *pageDecoder) get() *decodeScratch {
 }
 
 func (pd *pageDecoder) put(s *decodeScratch) {
-	if cap(s.body) > maxPooledBody || cap(s.strs) > maxPooledBody {
+	if cap(s.body) > maxPooledBody {
 		return
 	}
-	s.body, s.strs, s.events, s.streams = s.body[:0], s.strs[:0], s.events[:0], s.streams[:0]
+	s.body, s.events, s.streams = s.body[:0], s.events[:0], s.streams[:0]
 	pd.pool.Put(s)
 }
 
@@ -133,6 +133,10 @@ func (s *decodeScratch) decode(body []byte) (*cloudwatchlogs.FilterLogEventsOutp
 	if len(body) == 0 {
 		return out, nil
 	}
+	// The strings are unquoted into a buffer of the body's size, which is enough unless
+	// invalid UTF-8 becomes U+FFFD, and which the answer keeps.
+	s.strs = make([]byte, 0, len(body))
+	defer func() { s.strs = nil }()
 	d := decoder{buf: body, s: s}
 	var r result
 	if err := d.response(&r); err != nil {
@@ -148,13 +152,15 @@ type result struct {
 	nextToken              span
 }
 
-// build makes the answer from the scratch: one allocation for the strings, one for the events,
-// one each for the string and integer values their pointers point to.
+// build makes the answer from the scratch: one allocation for the strings (the buffer they
+// were unquoted into, or a copy of them when that is mostly empty), one for the events, one
+// each for the string and integer values their pointers point to.
 func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *result) {
 	var arena string
-	if len(s.strs) > 0 {
-		b := make([]byte, len(s.strs))
-		copy(b, s.strs)
+	if b := s.strs; len(b) > 0 {
+		if cap(b)-len(b) > len(b)/4 {
+			b = append([]byte(nil), b...) // most of the body was not strings: keep only these
+		}
 		arena = unsafe.String(&b[0], len(b))
 	}
 	str := func(sp span) string { return arena[sp.off : sp.off+sp.n] }

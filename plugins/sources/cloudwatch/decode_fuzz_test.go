@@ -51,7 +51,7 @@ func sameOutput(a, b *cloudwatchlogs.FilterLogEventsOutput) bool {
 
 // FuzzFilterLogEventsDecode holds pageDecoder to the SDK's decoder: for any body both give the
 // same answer or both fail (a panic of the SDK's counts as failing), and pageDecoder refuses
-// every body that does not start with a JSON value.
+// every body but the empty one that does not start with a JSON value.
 func FuzzFilterLogEventsDecode(f *testing.F) {
 	for _, tc := range decodeCases {
 		f.Add([]byte(tc.body))
@@ -69,7 +69,7 @@ func FuzzFilterLogEventsDecode(f *testing.F) {
 		case !sameOutput(got, want):
 			t.Fatalf("ours gives %s\nthe SDK gives %s", dump(got), dump(want))
 		}
-		if gerr == nil && !firstValueIsJSON(body) {
+		if gerr == nil && len(body) > 0 && !firstValueIsJSON(body) {
 			t.Fatalf("ours accepts a body that is not JSON: %s", dump(got))
 		}
 	})
