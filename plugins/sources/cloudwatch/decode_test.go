@@ -104,4 +104,3 @@ func TestDecodeMatchesTheSDK(t *testing.T) {
 		})
 	}
 }
-
