@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -52,13 +53,16 @@ type pageDecoder struct {
 
 // decodeScratch is what one decoding uses and gives back.
 type decodeScratch struct {
-	body    []byte
-	strs    []byte // the strings of the page, unquoted, end to end (not kept: the answer holds it)
-	events  []rawEvent
-	streams []rawStream
+	body []byte
+	// The strings of the page, unquoted, end to end: the messages in msgs, the others (ids,
+	// stream names, the token) in strs, so that the ids a partition keeps for its overlap do
+	// not keep the messages. Not kept: the answer holds them.
+	strs, msgs []byte
+	events     []rawEvent
+	streams    []rawStream
 }
 
-// span is a string in decodeScratch.strs.
+// span is a string in decodeScratch.strs or msgs.
 type span struct{ off, n int }
 
 // The members of an event that were present (not absent, not null).
@@ -133,10 +137,11 @@ func (s *decodeScratch) decode(body []byte) (*cloudwatchlogs.FilterLogEventsOutp
 	if len(body) == 0 {
 		return out, nil
 	}
-	// The strings are unquoted into a buffer of the body's size, which is enough unless
-	// invalid UTF-8 becomes U+FFFD, and which the answer keeps.
-	s.strs = make([]byte, 0, len(body))
-	defer func() { s.strs = nil }()
+	// The messages are unquoted into a buffer of the body's size, which is enough unless
+	// invalid UTF-8 becomes U+FFFD.
+	s.msgs = make([]byte, 0, len(body))
+	s.strs = make([]byte, 0, min(len(body), 4096))
+	defer func() { s.strs, s.msgs = nil, nil }()
 	d := decoder{buf: body, s: s}
 	var r result
 	if err := d.response(&r); err != nil {
@@ -156,15 +161,9 @@ type result struct {
 // were unquoted into, or a copy of them when that is mostly empty), one for the events, one
 // each for the string and integer values their pointers point to.
 func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *result) {
-	var arena string
-	if b := s.strs; len(b) > 0 {
-		if cap(b)-len(b) > len(b)/4 {
-			b = append([]byte(nil), b...) // most of the body was not strings: keep only these
-		}
-		arena = unsafe.String(&b[0], len(b))
-	}
+	arena, msgs := arenaString(s.strs), arenaString(s.msgs)
 	str := func(sp span) string { return arena[sp.off : sp.off+sp.n] }
-	nstr, nint := 0, 0
+	nstr, nint := 0, 0 // the pointers to make
 	if r.token {
 		nstr++
 	}
@@ -213,7 +212,9 @@ func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *resu
 				o.LogStreamName = newStr(e.stream)
 			}
 			if e.has&hasMessage != 0 {
-				o.Message = newStr(e.msg)
+				o.Message = &strs[0]
+				strs = strs[1:]
+				*o.Message = msgs[e.msg.off : e.msg.off+e.msg.n]
 			}
 			if e.has&hasTimestamp != 0 {
 				o.Timestamp = newInt(e.timestamp)
@@ -241,6 +242,19 @@ func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *resu
 			}
 		}
 	}
+}
+
+// arenaString is b as a string, without copying it unless more than a third of it would be
+// unused capacity. (The messages of a CloudTrail page fill about four fifths of a buffer of
+// the body's size.)
+func arenaString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(b)-len(b) > len(b)/2 {
+		b = append([]byte(nil), b...)
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func popcount(b uint8) int {
@@ -365,7 +379,7 @@ func (d *decoder) elements(elem func() error) error {
 // leaves as it found it).
 func (d *decoder) key() ([]byte, error) {
 	mark := len(d.s.strs)
-	sp, err := d.str()
+	sp, err := d.str(&d.s.strs)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +418,7 @@ func (d *decoder) response(r *result) error {
 			d.s.events = d.s.events[:0]
 			return d.events()
 		case "nextToken":
-			sp, err := d.stringValue()
+			sp, err := d.stringValue(&d.s.strs)
 			if err != nil {
 				return fmt.Errorf("nextToken: %w", err)
 			}
@@ -441,14 +455,14 @@ func (d *decoder) events() error {
 			var err error
 			switch string(key) {
 			case "eventId":
-				e.id, err = d.stringValue()
+				e.id, err = d.stringValue(&d.s.strs)
 				e.has |= hasID
 			case "ingestionTime":
 				e.ingestion, err = d.int64Value()
 				e.has |= hasIngestion
 			case "logStreamName":
 				mark := len(d.s.strs)
-				e.stream, err = d.stringValue()
+				e.stream, err = d.stringValue(&d.s.strs)
 				e.has |= hasStream
 				// The events of a page mostly come from a few streams: a name like the
 				// previous one shares its bytes.
@@ -458,7 +472,7 @@ func (d *decoder) events() error {
 				}
 				prevStream, havePrev = e.stream, true
 			case "message":
-				e.msg, err = d.stringValue()
+				e.msg, err = d.stringValue(&d.s.msgs)
 				e.has |= hasMessage
 			case "timestamp":
 				e.timestamp, err = d.int64Value()
@@ -495,7 +509,7 @@ func (d *decoder) searchedStreams() error {
 			var err error
 			switch string(key) {
 			case "logStreamName":
-				st.name, err = d.stringValue()
+				st.name, err = d.stringValue(&d.s.strs)
 				st.hasName = true
 			case "searchedCompletely":
 				st.complete, err = d.boolValue()
@@ -512,11 +526,11 @@ func (d *decoder) searchedStreams() error {
 }
 
 // stringValue reads a string where only a string belongs.
-func (d *decoder) stringValue() (span, error) {
+func (d *decoder) stringValue(into *[]byte) (span, error) {
 	if d.i >= len(d.buf) || d.buf[d.i] != '"' {
 		return span{}, d.notA("string")
 	}
-	return d.str()
+	return d.str(into)
 }
 
 // notA is the error of a value of the wrong type at d.i; a value that is not JSON is a
@@ -718,10 +732,7 @@ func (d *decoder) skipString() error {
 	b := d.buf
 	i := d.i + 1
 	for {
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:]), false) {
-			i += 8
-		}
-		if i >= len(b) {
+		if i = nextSpecial(b, i, false); i >= len(b) {
 			d.i = i
 			return errEnd
 		}
@@ -737,11 +748,9 @@ func (d *decoder) skipString() error {
 				return err
 			}
 			i += n
-		case c < 0x20:
+		default:
 			d.i = i
 			return d.errAt("control character in a string")
-		default:
-			i++
 		}
 	}
 }
@@ -785,43 +794,48 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether one of the 8 bytes of v is a quote, a backslash, a control
-// character or (with nonASCII) a byte of 0x80 or above.
-func special(v uint64, nonASCII bool) bool {
-	q := v ^ (lows * '"')
-	bs := v ^ (lows * '\\')
-	m := ((q - lows) &^ q) | ((bs - lows) &^ bs) | ((v - lows*0x20) &^ v)
-	if nonASCII {
-		m |= v
+// nextSpecial returns the index of the first byte from i on that is a quote, a backslash, a
+// control character or (with nonASCII) a byte of 0x80 or above, or len(b). It tests 8 bytes
+// at a time: in the mask the lowest flagged byte is always a true one (a false one can only
+// follow a true one, through the borrow), so it is the first.
+func nextSpecial(b []byte, i int, nonASCII bool) int {
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		q := v ^ (lows * '"')
+		bs := v ^ (lows * '\\')
+		m := ((q - lows) &^ q) | ((bs - lows) &^ bs) | ((v - lows*0x20) &^ v)
+		if nonASCII {
+			m |= v
+		}
+		if m &= highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
 	}
-	return m&highs != 0
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || (nonASCII && c >= utf8.RuneSelf) {
+			return i
+		}
+	}
+	return i
 }
 
-// str reads the string at d.i (its quote), appends it unquoted to the scratch's strings and
-// returns where. Without an escape its bytes are kept as they are; with one, invalid UTF-8
-// becomes U+FFFD (as the SDK unquotes).
-func (d *decoder) str() (span, error) {
+// str reads the string at d.i (its quote), appends it unquoted to into and returns where.
+// Without an escape its bytes are kept as they are; with one, invalid UTF-8 becomes U+FFFD
+// (as the SDK unquotes).
+func (d *decoder) str(into *[]byte) (span, error) {
 	b := d.buf
-	out := d.s.strs
+	out := *into
 	start := len(out)
 	open := d.i
 	i := d.i + 1
 	run := i
 	escaped, invalid := false, false
 	for {
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:]), true) {
-			i += 8
-		}
-		if i >= len(b) {
+		if i = nextSpecial(b, i, true); i >= len(b) {
 			d.i = i
 			return span{}, errEnd
 		}
-		c := b[i]
-		if c < utf8.RuneSelf && c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		switch {
+		switch c := b[i]; {
 		case c == '"':
 			out = append(out, b[run:i]...)
 			d.i = i + 1
@@ -829,22 +843,21 @@ func (d *decoder) str() (span, error) {
 				// rare: unquote again, replacing the invalid bytes
 				out = appendUnquoted(out[:start], b[open+1:i])
 			}
-			d.s.strs = out
+			*into = out
 			return span{start, len(out) - start}, nil
 		case c == '\\':
 			out = append(out, b[run:i]...)
-			n, err := escapeLen(b, i)
-			if err != nil {
-				d.i = i
-				return span{}, err
-			}
 			escaped = true
-			if b[i+1] == 'u' {
-				var consumed int
-				out, consumed = appendU(out, b, i)
-				i += consumed
-			} else {
+			if i+1 < len(b) && unescape[b[i+1]] != 0 {
 				out = append(out, unescape[b[i+1]])
+				i += 2
+			} else {
+				if _, err := escapeLen(b, i); err != nil {
+					d.i = i
+					return span{}, err
+				}
+				var n int
+				out, n = appendU(out, b, i)
 				i += n
 			}
 			run = i
