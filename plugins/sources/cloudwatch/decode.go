@@ -18,15 +18,15 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// The FilterLogEvents response decoder. The SDK's own reads the body by growing a buffer it
-// pools only up to 64 kB, then decodes it through a generic shape deserializer with one
-// allocation per string and per pointer; on CloudTrail pages (up to 1 MB at AWS, 13 MB in
-// the load run) that was most of the source's CPU. pageDecoder reads the body once into a
-// pooled buffer sized from Content-Length and decodes the three members of the answer in one
-// pass, all the strings of a page in one allocation, every other member skipped. It accepts
-// and refuses what the SDK (aws-sdk-go-v2/service/cloudwatchlogs v1.92, smithy-go v1.28 awsJson
-// 1.1) accepts and refuses, and decodes the same values — FuzzFilterLogEventsDecode holds the
-// two side by side:
+// The FilterLogEvents response decoder. The SDK's own reads the body into a buffer it grows
+// by doubling (and pools only up to 64 kB), then decodes it through its generic shape
+// deserializer, with an allocation per pointer and per message: on CloudTrail pages (up to
+// 1 MB at AWS, about 13 MB in the load run) about half of the source's CPU in a profile.
+// pageDecoder reads the body once into a pooled buffer sized from Content-Length and decodes
+// the three members of the answer in one pass, every other member skipped; the messages of a
+// page share one allocation, the other strings another. It accepts and refuses what the SDK
+// (aws-sdk-go-v2/service/cloudwatchlogs v1.92, smithy-go v1.28, awsJson 1.1) accepts and
+// refuses, and decodes the same values (FuzzFilterLogEventsDecode holds the two side by side):
 //
 //   - the body is one JSON value, an object (an empty body is an empty answer); what follows
 //     the object is not read;
