@@ -22,9 +22,11 @@ import (
 // by doubling (and pools only up to 64 kB), then decodes it through its generic shape
 // deserializer, with an allocation per pointer and per message: on CloudTrail pages (up to
 // 1 MB at AWS, about 13 MB in the load run) about half of the source's CPU in a profile.
-// pageDecoder reads the body once into a pooled buffer sized from Content-Length and decodes
-// the three members of the answer in one pass, every other member skipped; the messages of a
-// page share one allocation, the other strings another. It accepts and refuses what the SDK
+// pageDecoder reads the body once into a buffer sized from Content-Length and decodes the
+// three members of the answer in one pass, every other member skipped. The messages are
+// unquoted in place in that buffer (unquoting never lengthens a string, but for the rare one
+// with an escape and invalid UTF-8), which the answer keeps as their one allocation; the other
+// strings share another. It accepts and refuses what the SDK
 // (aws-sdk-go-v2/service/cloudwatchlogs v1.92, smithy-go v1.28, awsJson 1.1) accepts and
 // refuses, and decodes the same values (FuzzFilterLogEventsDecode holds the two side by side):
 //
@@ -42,27 +44,24 @@ import (
 // maxDepth is the deepest nesting accepted, the SDK's (and encoding/json's).
 const maxDepth = 10_000
 
-// maxPooledBody is the largest body buffer kept for the next page. AWS caps a page at 1 MB;
-// cloudsim's pages of 10,000 CloudTrail records are about 13 MB.
-const maxPooledBody = 16 << 20
-
-// pageDecoder decodes FilterLogEvents answers for one client; it keeps buffers between pages.
+// pageDecoder decodes FilterLogEvents answers for one client; it keeps its scratch between
+// pages.
 type pageDecoder struct {
 	pool sync.Pool // *decodeScratch
 }
 
 // decodeScratch is what one decoding uses and gives back.
 type decodeScratch struct {
-	body []byte
-	// The strings of the page, unquoted, end to end: the messages in msgs, the others (ids,
-	// stream names, the token) in strs, so that the ids a partition keeps for its overlap do
-	// not keep the messages. Not kept: the answer holds them.
-	strs, msgs []byte
-	events     []rawEvent
-	streams    []rawStream
+	// strs holds the strings of the page but the messages (ids, stream names, the token, a
+	// message that cannot be unquoted in place), unquoted, end to end: apart from the
+	// messages, so that the ids a partition keeps for its overlap do not keep the page. Not
+	// kept: the answer holds it.
+	strs    []byte
+	events  []rawEvent
+	streams []rawStream
 }
 
-// span is a string in decodeScratch.strs or msgs.
+// span is a string in decodeScratch.strs or in the body.
 type span struct{ off, n int }
 
 // The members of an event that were present (not absent, not null).
@@ -78,6 +77,7 @@ type rawEvent struct {
 	id, stream, msg      span
 	ingestion, timestamp int64
 	has                  uint8
+	msgInStrs            bool // msg is in strs, not in the body
 }
 
 type rawStream struct {
@@ -94,22 +94,17 @@ func (pd *pageDecoder) get() *decodeScratch {
 }
 
 func (pd *pageDecoder) put(s *decodeScratch) {
-	if cap(s.body) > maxPooledBody {
-		return
-	}
-	s.body, s.events, s.streams = s.body[:0], s.events[:0], s.streams[:0]
+	s.events, s.streams = s.events[:0], s.streams[:0]
 	pd.pool.Put(s)
 }
 
-// readBody reads r to its end into buf, sized from length when the server gave it.
-func readBody(buf []byte, r io.Reader, length int64) ([]byte, error) {
-	buf = buf[:0]
-	if length > 0 && length <= 1<<30 && int64(cap(buf)) < length+1 {
-		buf = make([]byte, 0, length+1) // +1: the read that meets EOF needs room
+// readBody reads r to its end into a buffer sized from length when the server gave it.
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	size := int64(64 << 10)
+	if length > 0 && length < 1<<30 {
+		size = length + 1 // +1: the read that meets EOF needs room
 	}
-	if cap(buf) < 512 {
-		buf = make([]byte, 0, 512)
-	}
+	buf := make([]byte, 0, size)
 	for {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -125,7 +120,7 @@ func readBody(buf []byte, r io.Reader, length int64) ([]byte, error) {
 	}
 }
 
-// decode decodes one FilterLogEvents answer.
+// decode decodes one FilterLogEvents answer. The answer keeps body, whose bytes it changes.
 func (pd *pageDecoder) decode(body []byte) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	s := pd.get()
 	defer pd.put(s)
@@ -137,17 +132,14 @@ func (s *decodeScratch) decode(body []byte) (*cloudwatchlogs.FilterLogEventsOutp
 	if len(body) == 0 {
 		return out, nil
 	}
-	// The messages are unquoted into a buffer of the body's size, which is enough unless
-	// invalid UTF-8 becomes U+FFFD.
-	s.msgs = make([]byte, 0, len(body))
-	s.strs = make([]byte, 0, min(len(body), 4096))
-	defer func() { s.strs, s.msgs = nil, nil }()
+	s.strs = make([]byte, 0, max(len(body)/16, 256)) // ids and names: about 1/16 of a CloudTrail page
+	defer func() { s.strs = nil }()
 	d := decoder{buf: body, s: s}
 	var r result
 	if err := d.response(&r); err != nil {
 		return nil, err
 	}
-	s.build(out, &r)
+	s.build(out, &r, body[:d.w])
 	return out, nil
 }
 
@@ -157,11 +149,12 @@ type result struct {
 	nextToken              span
 }
 
-// build makes the answer from the scratch: one allocation for the strings (the buffer they
-// were unquoted into, or a copy of them when that is mostly empty), one for the events, one
-// each for the string and integer values their pointers point to.
-func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *result) {
-	arena, msgs := arenaString(s.strs), arenaString(s.msgs)
+// build makes the answer from the scratch and the messages unquoted at the start of the body:
+// an allocation each for the strings but the messages (the messages keep the body, or a copy
+// of them when they fill less than two thirds of it), for the events, and for the string and
+// integer values their pointers point to.
+func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *result, body []byte) {
+	arena, msgs := arenaString(s.strs), arenaString(body)
 	str := func(sp span) string { return arena[sp.off : sp.off+sp.n] }
 	nstr, nint := 0, 0 // the pointers to make
 	if r.token {
@@ -214,7 +207,11 @@ func (s *decodeScratch) build(out *cloudwatchlogs.FilterLogEventsOutput, r *resu
 			if e.has&hasMessage != 0 {
 				o.Message = &strs[0]
 				strs = strs[1:]
-				*o.Message = msgs[e.msg.off : e.msg.off+e.msg.n]
+				if e.msgInStrs {
+					*o.Message = str(e.msg)
+				} else {
+					*o.Message = msgs[e.msg.off : e.msg.off+e.msg.n]
+				}
 			}
 			if e.has&hasTimestamp != 0 {
 				o.Timestamp = newInt(e.timestamp)
@@ -268,7 +265,8 @@ func popcount(b uint8) int {
 // decoder walks one body.
 type decoder struct {
 	buf   []byte
-	i     int
+	i     int // where it reads
+	w     int // where the next message is unquoted to (w <= i)
 	depth int
 	s     *decodeScratch
 	stack []bool // skip's open containers: true for an object
@@ -472,7 +470,7 @@ func (d *decoder) events() error {
 				}
 				prevStream, havePrev = e.stream, true
 			case "message":
-				e.msg, err = d.stringValue(&d.s.msgs)
+				e.msg, e.msgInStrs, err = d.message()
 				e.has |= hasMessage
 			case "timestamp":
 				e.timestamp, err = d.int64Value()
@@ -523,6 +521,100 @@ func (d *decoder) searchedStreams() error {
 			return nil
 		})
 	})
+}
+
+// message reads the string at d.i, a message, unquoting it in place at d.w, and returns
+// where it is. A message with an escape and invalid UTF-8 (which becomes U+FFFD, longer) is
+// unquoted into strs instead (inStrs).
+func (d *decoder) message() (sp span, inStrs bool, err error) {
+	b := d.buf
+	if d.i >= len(b) || b[d.i] != '"' {
+		return span{}, false, d.notA("string")
+	}
+	w0, w := d.w, d.w
+	i := d.i + 1
+	run := i
+	escaped, checkUTF8 := false, true
+	for {
+		if i = nextSpecial(b, i, checkUTF8); i >= len(b) {
+			d.i = i
+			return span{}, false, errEnd
+		}
+		switch c := b[i]; {
+		case c == '"':
+			w += copy(b[w:], b[run:i])
+			d.i, d.w = i+1, w
+			return span{w0, w - w0}, false, nil
+		case c == '\\':
+			w += copy(b[w:], b[run:i])
+			escaped = true
+			if i+1 < len(b) && unescape[b[i+1]] != 0 {
+				b[w] = unescape[b[i+1]]
+				w++
+				i += 2
+			} else {
+				if _, err := escapeLen(b, i); err != nil {
+					d.i = i
+					return span{}, false, err
+				}
+				r, n := decodeU(b, i)
+				w += utf8.EncodeRune(b[w:], r) // at most 4 bytes for 6 or 12 read
+				i += n
+			}
+			run = i
+		case c < 0x20:
+			d.i = i
+			return span{}, false, d.errAt("invalid control character in a string")
+		default:
+			// The first byte above ASCII: is the rest of the string valid UTF-8, or without
+			// an escape (then its bytes are kept as they are)?
+			end, escRest, invalid, err := scanRest(b, i)
+			if err != nil {
+				d.i = end
+				return span{}, false, err
+			}
+			if invalid && (escaped || escRest) {
+				// What is unquoted so far is ASCII, the rest is still as it came.
+				out := append(d.s.strs, b[w0:w]...)
+				out = append(out, b[run:i]...)
+				out = appendUnquoted(out, b[i:end])
+				off := len(d.s.strs)
+				d.s.strs, d.i = out, end+1
+				return span{off, len(out) - off}, true, nil
+			}
+			checkUTF8 = false
+			i++
+		}
+	}
+}
+
+// scanRest reads on from b[i] in a string to its closing quote (end), checking it, and
+// reports whether there is an escape and invalid UTF-8 on the way.
+func scanRest(b []byte, i int) (end int, escaped, invalid bool, err error) {
+	for {
+		if i = nextSpecial(b, i, true); i >= len(b) {
+			return i, escaped, invalid, errEnd
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i, escaped, invalid, nil
+		case c == '\\':
+			n, err := escapeLen(b, i)
+			if err != nil {
+				return i, escaped, invalid, err
+			}
+			escaped = true
+			i += n
+		case c < 0x20:
+			return i, escaped, invalid, fmt.Errorf("invalid control character in a string at offset %d", i)
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				invalid = true
+			}
+			i += size
+		}
+	}
 }
 
 // stringValue reads a string where only a string belongs.
@@ -877,18 +969,25 @@ func (d *decoder) str(into *[]byte) (span, error) {
 var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // appendU appends the character of the \u escape at b[i] (checked) and returns how many
-// bytes it took: a surrogate pair is joined, a lone surrogate is U+FFFD.
+// bytes it took.
 func appendU(out, b []byte, i int) ([]byte, int) {
+	r, n := decodeU(b, i)
+	return utf8.AppendRune(out, r), n
+}
+
+// decodeU returns the character of the \u escape at b[i] (checked) and how many bytes it
+// takes: a surrogate pair is joined, a lone surrogate is U+FFFD.
+func decodeU(b []byte, i int) (rune, int) {
 	r := u4(b[i+2 : i+6])
 	if r >= 0xD800 && r < 0xE000 {
 		if r < 0xDC00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
 			if r2 := u4(b[i+8 : i+12]); r2 >= 0xDC00 && r2 < 0xE000 {
-				return utf8.AppendRune(out, (r-0xD800)<<10|(r2-0xDC00)+0x10000), 12
+				return (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000, 12
 			}
 		}
-		return utf8.AppendRune(out, utf8.RuneError), 6
+		return utf8.RuneError, 6
 	}
-	return utf8.AppendRune(out, r), 6
+	return r, 6
 }
 
 // u4 is the value of 4 hex digits, or -1.
@@ -954,14 +1053,12 @@ func (m *deserializer) HandleDeserialize(ctx context.Context, in middleware.Dese
 	if err != nil || !ok || resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		return m.sdk.HandleDeserialize(ctx, in, answered{out, md, err})
 	}
-	s := m.dec.get()
-	defer m.dec.put(s)
-	s.body, err = readBody(s.body, resp.Body, resp.ContentLength)
+	body, err := readBody(resp.Body, resp.ContentLength)
 	smithyhttp.CloseResponseBody(ctx, resp, false, err)
 	if err != nil {
 		return out, md, &smithy.DeserializationError{Err: fmt.Errorf("read the FilterLogEvents answer: %w", err)}
 	}
-	res, err := s.decode(s.body)
+	res, err := m.dec.decode(body)
 	if err != nil {
 		return out, md, &smithy.DeserializationError{Err: err}
 	}

@@ -218,7 +218,7 @@ func TestCloudsimAnswersDecodeAsTheSDK(t *testing.T) {
 	var pd pageDecoder
 	for i, b := range rec.bodies {
 		want, werr := sdkDecode(b)
-		got, gerr := pd.decode(b)
+		got, gerr := pd.decode(bytes.Clone(b))
 		if werr != nil || gerr != nil || !sameOutput(got, want) {
 			t.Fatalf("answer %d: ours %v %s\nthe SDK %v %s", i, gerr, dump(got), werr, dump(want))
 		}

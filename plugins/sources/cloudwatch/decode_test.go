@@ -42,6 +42,13 @@ var decodeCases = []struct {
 	{"invalid UTF-8 with escape replaced", "{\"nextToken\":\"a\xffb\\n\xc3\"}", true},
 	{"invalid UTF-8 before escape replaced", "{\"events\":[{\"message\":\"\xed\xa0\x80\\t\"}]}", true},
 	{"valid UTF-8 with escape", "{\"nextToken\":\"\xc3\xa9\\n\xf0\x9f\x98\x80\"}", true},
+	// messages are unquoted in place in the body, but for one with an escape and invalid UTF-8
+	{"messages unquoted in place", "{\"events\":[{\"message\":\"a\\\"b\\\\c\"},{\"message\":\"\xc3\xa9\\n\xe2\x82\xac\"},{\"message\":\"\\ud83d\\ude00x\\u00e9\"},{\"message\":\"plain\"}]}", true},
+	{"messages with invalid UTF-8", "{\"events\":[{\"message\":\"\\\"q\\\" \xff\"},{\"message\":\"\xff\xfe raw\"},{\"message\":\"x\xc3\\t\"},{\"message\":\"\xe2\x82\\u0041\xe2\x82\xac\"},{\"message\":\"after\\\"\"}]}", true},
+	{"message escape after non-ASCII", "{\"events\":[{\"message\":\"\xc3\xa9\xc3\xa9\\\"\\\"\\ud800\"},{\"message\":\"\\/\"}],\"nextToken\":\"\xc3\"}", true},
+	{"message with a bad escape after non-ASCII", "{\"events\":[{\"message\":\"\xc3\xa9\\x\"}]}", false},
+	{"message with a control character after non-ASCII", "{\"events\":[{\"message\":\"\xc3\xa9\x01\"}]}", false},
+	{"unterminated message after non-ASCII", "{\"events\":[{\"message\":\"\xc3\xa9", false},
 	{"integers", `{"events":[{"timestamp":-0,"ingestionTime":9223372036854775807},{"timestamp":-9223372036854775808}]}`, true},
 	{"trailing garbage ignored", `{"nextToken":"t"} }{ not json`, true},
 	{"whitespace everywhere", " \r\n\t{ \"events\" : [ { \"eventId\" : \"1\" } , null ] , \"nextToken\" : \"t\" } ", true},
