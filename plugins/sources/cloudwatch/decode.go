@@ -98,11 +98,16 @@ func (pd *pageDecoder) put(s *decodeScratch) {
 	pd.pool.Put(s)
 }
 
+// maxPresize is the largest buffer readBody makes from a Content-Length before reading: a
+// longer answer grows it as it comes. (AWS caps a page at 1 MB; cloudsim's pages of 10,000
+// CloudTrail records are about 13 MB.)
+const maxPresize = 32 << 20
+
 // readBody reads r to its end into a buffer sized from length when the server gave it.
 func readBody(r io.Reader, length int64) ([]byte, error) {
 	size := int64(64 << 10)
-	if length > 0 && length < 1<<30 {
-		size = length + 1 // +1: the read that meets EOF needs room
+	if length > 0 {
+		size = min(length+1, maxPresize) // +1: the read that meets EOF needs room
 	}
 	buf := make([]byte, 0, size)
 	for {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -235,5 +236,36 @@ func TestCloudsimAnswersDecodeAsTheSDK(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("cloudsim-%d", i)), []byte(seed), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReadBody reads bodies whatever their Content-Length says.
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("0123456789", 10_000)
+	for _, tc := range []struct {
+		name   string
+		r      io.Reader
+		length int64
+		err    bool
+	}{
+		{"length given", strings.NewReader(body), int64(len(body)), false},
+		{"length unknown", strings.NewReader(body), -1, false},
+		{"length short", strings.NewReader(body), 10, false},
+		{"length long", strings.NewReader(body), int64(len(body)) * 3, false},
+		{"a byte at a time", iotest.OneByteReader(strings.NewReader(body)), int64(len(body)), false},
+		{"cut", io.MultiReader(strings.NewReader(body[:100]), errReader{io.ErrUnexpectedEOF}), int64(len(body)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readBody(tc.r, tc.length)
+			if tc.err {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil || string(got) != body {
+				t.Fatalf("%d bytes, %v", len(got), err)
+			}
+		})
 	}
 }
