@@ -109,7 +109,14 @@ type tuning struct {
 	// soon as it is read: small pages (an endpoint caught up) cannot add up to much, and
 	// endpoints should not wait on each other's acknowledgements for them.
 	smallPage int
+	// chunk is how many records of a page are published as one batch, each saving the page's
+	// progress once acknowledged (see chunkRecords).
+	chunk int
 }
+
+// chunkRecords is the records of a page published as one batch: CloudTrail Lake's 100 events
+// per call, so that a kill sends again about the calls in flight rather than the whole page.
+const chunkRecords = 100
 
 // maxWaitTime bounds a wait_time: a larger value is taken as this.
 const maxWaitTime = 10 * time.Minute
@@ -148,6 +155,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 			maxBackoff:  cfg.MaxBackoff,
 			maxWait:     maxWaitTime,
 			smallPage:   1 << 20,
+			chunk:       chunkRecords,
 		},
 	}
 	for _, ep := range s.endpoints() {

@@ -40,6 +40,11 @@ type position struct {
 	State string `json:"state"`
 	Page  string `json:"page,omitempty"`
 	Tail  string `json:"tail,omitempty"`
+	// Part and Done are the progress within the page in flight, in a "pending" position: the
+	// page's fingerprint, and how many of its elements (from the first, in the order served)
+	// are acknowledged. A resend that answers the same page skips them.
+	Part string `json:"part,omitempty"`
+	Done int    `json:"done,omitempty"`
 }
 
 func (p position) encode() []byte {
@@ -82,6 +87,12 @@ type partition struct {
 	// records of the tail, already delivered. Cleared once a page is acknowledged.
 	skip   bool
 	nextAt time.Time // wait_time: no request before
+
+	// part is the fingerprint of a page not wholly acknowledged, and partDone how many of its
+	// elements (from the first) are: delivered already, they are skipped when the page is
+	// answered again. Cleared once a page is acknowledged.
+	part     string
+	partDone int
 
 	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
 	// acknowledged page. Zero for the live source.
@@ -127,12 +138,15 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 func (p *partition) newCursor() {
 	p.cursor = state.NewCursor(p.store, p.key)
 	p.cursor.OnCommit(func(saved []byte) {
-		p.pendingStored.Store(false)
 		p.s.set.Metrics.Checkpoints.Inc()
 		var pos position
-		if json.Unmarshal(saved, &pos) == nil {
-			p.reportProgress(pos.HWM)
+		if json.Unmarshal(saved, &pos) != nil {
+			p.pendingStored.Store(false)
+			return
 		}
+		// A chunk's position within a page keeps the "pending" state.
+		p.pendingStored.Store(pos.State == statePending)
+		p.reportProgress(pos.HWM)
 	})
 }
 
@@ -185,7 +199,9 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		return opResend, nil
 	}
 	p.pendingStored.Store(true)
-	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM)
+	p.part, p.partDone = pos.Part, pos.Done
+	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM,
+		"acknowledged_of_page", pos.Done)
 	return opResend, nil
 }
 
@@ -257,6 +273,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			hwm = a.hwm
 		}
 		tail := p.lastTail
+		skipped := 0 // elements at the start of the page delivered already
 		if p.skip && used != opNext {
 			n := skipDelivered(a.elems, tail)
 			if n == 0 {
@@ -266,10 +283,20 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			}
 			if n > 0 {
 				p.log.Debug("the page seeded at the saved position starts with records already delivered; skipping them", "records", n)
-				a = &answer{elems: a.elems[n:], hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+				skipped = n
 			}
 		}
-		recs, invalid, later := p.b.build(a)
+		// The records after the tail skipped are the ones the tail goes on with, whether
+		// delivered now or by an earlier attempt at this page.
+		fresh := a.elems[skipped:]
+		if done := p.partDone; used != opNext && fp != "" && fp == p.part && done > skipped && done < len(a.elems) {
+			p.log.Info("the page answered is the one partly acknowledged; skipping the records acknowledged", "records", done-skipped, "of", len(a.elems))
+			skipped = done
+		}
+		if skipped > 0 {
+			a = &answer{elems: a.elems[skipped:], hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+		}
+		recs, at, invalid, later := p.b.buildAt(a)
 		for _, e := range invalid {
 			if !p.drop(lease, e.raw, fmt.Errorf("netskope tenant %s, endpoint %s: record %d of the page: %w", p.s.client.host, p.ep, e.pos+1, e.err)) {
 				return nil
@@ -280,7 +307,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 
 		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage, Tail: p.savedTail()}
 		if fp != "" {
-			tail = extendTail(tail, a.elems)
+			tail = extendTail(tail, fresh)
 			pos.Page = fp
 			pos.Tail = encodeTail(tail)
 		}
@@ -288,10 +315,18 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			p.newCursor()
 		}
 		emptyPage := len(rep.ans.elems) == 0
+		// The chunks before the last save the "pending" position with the page's progress.
+		inPage := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Part: fp}
+		cs := chunks(recs, at, p.s.tune.chunk, pos, inPage)
 		// The page's body is not needed while its records are delivered (events are copies;
 		// alerts keep their own slices of it): let the collector have what nothing else holds.
 		rep, a = nil, nil
-		outcome, ok := p.publish(ctx, lease, pub, recs, p.rewind.Track(p.cursor.Track(pos.encode())))
+		delivered, outcome, ok := p.publish(ctx, lease, pub, cs)
+		if delivered > 0 {
+			// Acknowledged in this attempt, whatever the others' outcome: the page answered
+			// again (after a nack) goes on from there.
+			p.part, p.partDone = fp, max(p.partDone, delivered)
+		}
 		if !ok {
 			return nil // the page was not taken, or ctx ended: it is read again after a restart
 		}
@@ -310,7 +345,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			d, _ := p.rewind.Nacked()
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs),
-				"retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
+				"acknowledged_of_page", p.partDone, "retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
 			if !p.rewind.Wait(lease) {
 				return nil
 			}
@@ -320,6 +355,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		p.hwm = hwm
 		p.skip = false
+		p.part, p.partDone = "", 0
 		if fp != "" {
 			p.lastPage, p.lastTail, p.legacyTail = fp, tail, legacyTail{}
 		}
@@ -401,28 +437,85 @@ func (p *partition) savePending(ctx context.Context) error {
 	}
 }
 
-// publish hands recs on under lease and waits for their acknowledgement until ctx ends: a
-// page taken is waited for also when the lease ended meanwhile. ok is false when the lease
-// ended before the page was taken (it is nacked then), or ctx ended first.
-func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, recs []*event.Record, ack event.AckFunc) (event.Outcome, bool) {
-	done := make(chan event.Outcome, 1)
-	err := pub.Publish(lease, recs, func(o event.Outcome) {
-		ack(o)
-		done <- o
-	})
-	if err != nil {
-		if lease.Err() != nil {
-			return 0, false
+// chunk is a part of a page published as one batch, and the position saved once it and every
+// chunk before it are acknowledged.
+type chunk struct {
+	recs []*event.Record
+	pos  []byte
+	done int // the elements of the page it completes, counted from the first
+}
+
+// chunks splits a page's records (at: the place of each in the page) into batches of size
+// records: the last one saves last (the page acknowledged), each other one inPage with Done,
+// the elements it completes. A page of no records is one empty chunk.
+func chunks(recs []*event.Record, at []int, size int, last, inPage position) []chunk {
+	if size <= 0 {
+		size = len(recs)
+	}
+	var out []chunk
+	for lo := 0; lo < len(recs) || lo == 0; lo += size {
+		hi := min(lo+size, len(recs))
+		c := chunk{recs: recs[lo:hi:hi], pos: last.encode()}
+		if hi < len(recs) {
+			inPage.Done = at[hi-1] + 1
+			c.pos, c.done = inPage.encode(), inPage.Done
 		}
-		// Publish fails only when its ctx ends; anything else is taken as a nack.
-		p.log.Warn("publishing the page failed", "error", err)
+		out = append(out, c)
+		if hi == len(recs) {
+			break
+		}
 	}
-	select {
-	case o := <-done:
-		return o, true
-	case <-ctx.Done():
-		return 0, false
+	return out
+}
+
+// publish hands the chunks of a page on under lease, in order, each tracked by the cursor
+// (which saves a position only when every chunk before it is acknowledged too) and the
+// rewinder, and waits for the outcome of every chunk handed on until ctx ends: a chunk taken
+// is waited for also when the lease ended meanwhile. It returns the elements of the page the
+// acknowledged chunks complete from the first (delivered), the page's outcome (Acked when every
+// chunk was), and ok false when the lease ended before every chunk was taken (they are nacked
+// then), or ctx ended first.
+func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, cs []chunk) (delivered int, outcome event.Outcome, ok bool) {
+	type settled struct {
+		i int
+		o event.Outcome
 	}
+	done := make(chan settled, len(cs))
+	taken, ok := 0, true
+	for i, c := range cs {
+		ack := p.rewind.Track(p.cursor.Track(c.pos))
+		err := pub.Publish(lease, c.recs, func(o event.Outcome) {
+			ack(o)
+			done <- settled{i, o}
+		})
+		taken++
+		if err != nil {
+			if lease.Err() != nil {
+				ok = false
+				break
+			}
+			// Publish fails only when its ctx ends; anything else is taken as a nack.
+			p.log.Warn("publishing a part of the page failed", "error", err, "records", len(c.recs))
+		}
+	}
+	outcomes := make([]event.Outcome, taken)
+	for range taken {
+		select {
+		case s := <-done:
+			outcomes[s.i] = s.o
+		case <-ctx.Done():
+			return 0, 0, false
+		}
+	}
+	outcome = event.Acked
+	for i, o := range outcomes {
+		if o != event.Acked {
+			outcome = o
+			break
+		}
+		delivered = cs[i].done // 0 for the last chunk: the page is acknowledged
+	}
+	return delivered, outcome, ok
 }
 
 // drop hands input that is not a record to the dead-letter store, retrying (with backoff)
