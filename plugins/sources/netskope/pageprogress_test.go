@@ -1,0 +1,237 @@
+package netskope
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/plugintest"
+	sim "github.com/logshipper/logshipper/internal/sim/netskope"
+	"github.com/logshipper/logshipper/internal/state"
+)
+
+// chunks splits a page's records into batches, each with the position saved once it is
+// acknowledged: the page's progress (the elements it completes, invalid ones between records
+// included), and the page acknowledged for the last.
+func TestChunksOfAPage(t *testing.T) {
+	last := position{Index: "i", HWM: 20, State: stateAcked, Page: "c:page"}
+	inPage := position{Index: "i", HWM: 10, State: statePending, Page: "c:before", Part: "c:page"}
+	recs := func(n int) []*event.Record {
+		out := make([]*event.Record, n)
+		for i := range out {
+			out[i] = &event.Record{ID: strconv.Itoa(i)}
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		recs  int
+		at    []int // each record's element; nil: 0, 1, 2...
+		size  int
+		sizes []int
+		done  []int // Done of each chunk's position; 0: the page acknowledged
+	}{
+		{name: "one chunk", recs: 5, size: 10, sizes: []int{5}, done: []int{0}},
+		{name: "exactly one chunk", recs: 10, size: 10, sizes: []int{10}, done: []int{0}},
+		{name: "three chunks", recs: 25, size: 10, sizes: []int{10, 10, 5}, done: []int{10, 20, 0}},
+		{name: "invalid elements between records", recs: 4, at: []int{0, 2, 3, 7}, size: 2, sizes: []int{2, 2}, done: []int{3, 0}},
+		{name: "elements skipped before the first", recs: 4, at: []int{30, 31, 32, 33}, size: 3, sizes: []int{3, 1}, done: []int{33, 0}},
+		{name: "no records", recs: 0, size: 10, sizes: []int{0}, done: []int{0}},
+		{name: "no chunk size", recs: 7, size: 0, sizes: []int{7}, done: []int{0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := recs(tc.recs)
+			at := tc.at
+			if at == nil {
+				for i := range rs {
+					at = append(at, i)
+				}
+			}
+			cs := chunks(rs, at, tc.size, last, inPage)
+			var sizes, done []int
+			var joined []*event.Record
+			for _, c := range cs {
+				sizes = append(sizes, len(c.recs))
+				joined = append(joined, c.recs...)
+				var pos position
+				if err := json.Unmarshal(c.pos, &pos); err != nil {
+					t.Fatal(err)
+				}
+				want := last
+				if c.done > 0 {
+					want = inPage
+					want.Done = c.done
+				}
+				if pos != want {
+					t.Errorf("chunk of %d records saves %+v; want %+v", len(c.recs), pos, want)
+				}
+				done = append(done, pos.Done)
+			}
+			if !slices.Equal(sizes, tc.sizes) || !slices.Equal(done, tc.done) {
+				t.Errorf("chunks of %v records, done %v; want %v, done %v", sizes, done, tc.sizes, tc.done)
+			}
+			if !slices.Equal(joined, rs) {
+				t.Error("the chunks do not hold the page's records in order")
+			}
+		})
+	}
+}
+
+// hwmField is the timestamp_hwm of an answer.
+var hwmField = regexp.MustCompile(`"timestamp_hwm":(\d+)`)
+
+// A page of 100 records goes out in chunks of 10; chunks 0–2 and, out of order, 4 are
+// acknowledged, then the shipper stops with the rest in flight (as a kill leaves them). The
+// position saved says 30 of the page's elements are delivered (not 50: chunk 3 is not), and
+// what a restart publishes depends on the page the resend answers and the position it reads:
+//
+//   - the same page: only its last 70 records;
+//   - a page that differs (here its timestamp_hwm): all 100;
+//   - a position an earlier version saved (no progress within the page): all 100.
+func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
+	tests := []struct {
+		name string
+		// before runs before the restart, on the world and the store.
+		before func(t *testing.T, w *world, store state.Store)
+		want   int // records the restart publishes
+	}{
+		{name: "the same page", want: 70},
+		{name: "a page that differs", want: 100, before: func(t *testing.T, w *world, _ state.Store) {
+			w.setIntercept(func(rw http.ResponseWriter, r *http.Request, _ int) bool {
+				if r.URL.Query().Get("operation") != opResend {
+					return false
+				}
+				rec := httptest.NewRecorder()
+				w.tenant.ServeHTTP(rec, r)
+				body := hwmField.ReplaceAllFunc(rec.Body.Bytes(), func(m []byte) []byte {
+					n, _ := strconv.ParseInt(string(hwmField.FindSubmatch(m)[1]), 10, 64)
+					return fmt.Appendf(nil, `"timestamp_hwm":%d`, n+1)
+				})
+				if bytes.Equal(body, rec.Body.Bytes()) {
+					t.Errorf("the resent page has no timestamp_hwm to change: %.200s", body)
+				}
+				page(rw, string(body))
+				return true
+			})
+		}},
+		{name: "a position of an earlier version", want: 100, before: func(t *testing.T, _ *world, store state.Store) {
+			ctx := context.Background()
+			raw, err := store.Get(ctx, "position/alerts/dlp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var old map[string]any
+			if err := json.Unmarshal(raw, &old); err != nil {
+				t.Fatal(err)
+			}
+			delete(old, "part")
+			delete(old, "done")
+			raw, _ = json.Marshal(old)
+			if err := store.Put(ctx, "position/alerts/dlp", raw); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 100, Generators: map[string]sim.Generator{
+				"alerts/dlp": {Backlog: 100, BacklogSpan: 10 * time.Minute},
+			}})
+			cfg := w.config(nil, []string{"dlp"})
+			store := state.NewMemory().Namespace("p")
+
+			s1, _ := newSource(t, cfg, store)
+			s1.tune.chunk = 10
+			pub1 := plugintest.NewPublisher(plugintest.Manual)
+			stop1 := runFor(t, fast(s1, 100), pub1)
+			pub1.WaitUntil(t, 0, "the page's 10 chunks", func() bool { return len(pub1.Batches()) == 10 })
+			bs := pub1.Batches()
+			for _, i := range []int{0, 1, 4, 2} {
+				bs[i].Ack()
+			}
+			saved := savedPosition(t, store, "alerts/dlp")
+			if saved.State != statePending || saved.Done != 30 || saved.Part == "" {
+				t.Fatalf("saved %+v with chunks 0-2 and 4 of 10 acknowledged; want pending, done 30 and the page's fingerprint", saved)
+			}
+			if err := stop1(); err != nil {
+				t.Fatal(err)
+			}
+			var inFlight []string // the records of the chunks not saved, in order
+			for _, b := range bs[3:] {
+				inFlight = append(inFlight, b.Keys(plugintest.RawKey)...)
+			}
+
+			if tc.before != nil {
+				tc.before(t, w, store)
+			}
+			before := len(w.requests(""))
+			s2, _ := newSource(t, cfg, store)
+			s2.tune.chunk = 10
+			pub2 := plugintest.NewPublisher(plugintest.AckAsync)
+			stop2 := runFor(t, fast(s2, 100), pub2)
+			pub2.WaitUntil(t, 0, "the page acknowledged", func() bool {
+				return len(pub2.Records()) >= tc.want && len(pub2.Pending()) == 0 &&
+					savedPosition(t, store, "alerts/dlp").State == stateAcked
+			})
+			if err := stop2(); err != nil {
+				t.Fatal(err)
+			}
+			if rs := w.requests(""); rs[before].op != opResend {
+				t.Fatalf("first request after the restart: operation=%s; want resend", rs[before].op)
+			}
+			// Nothing but the one page is there to read: what was published is its records.
+			got := pub2.Keys(plugintest.RawKey)
+			if len(got) != tc.want {
+				t.Fatalf("the restart published %d records; want %d", len(got), tc.want)
+			}
+			if tc.want == len(inFlight) && !slices.Equal(got, inFlight) {
+				t.Error("the records published after the restart are not those of the chunks in flight, in order")
+			}
+		})
+	}
+}
+
+// A chunk in the middle of a page is nacked: the page is asked for again with resend in the
+// same run, and only the records from that chunk on are published again.
+func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
+	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 100, Generators: map[string]sim.Generator{
+		"alerts/dlp": {Backlog: 100, BacklogSpan: 10 * time.Minute},
+	}})
+	store := state.NewMemory().Namespace("p")
+	s, _ := newSource(t, w.config(nil, []string{"dlp"}), store)
+	s.tune.chunk = 25
+	pub := plugintest.NewPublisher(plugintest.Manual)
+	stop := runFor(t, fast(s, 100), pub)
+	pub.WaitUntil(t, 0, "the page's 4 chunks", func() bool { return len(pub.Batches()) == 4 })
+	bs := pub.Batches()
+	bs[0].Ack()
+	bs[1].Nack()
+	bs[2].Ack()
+	bs[3].Ack()
+	var want []string
+	for _, b := range bs[1:] {
+		want = append(want, b.Keys(plugintest.RawKey)...)
+	}
+	pub.SetMode(plugintest.AckAsync)
+	pub.WaitUntil(t, 0, "the page acknowledged", func() bool {
+		return len(pub.Pending()) == 0 && savedPosition(t, store, "alerts/dlp").State == stateAcked
+	})
+	_ = stop()
+	var again []string
+	for _, b := range pub.Batches()[4:] {
+		again = append(again, b.Keys(plugintest.RawKey)...)
+	}
+	if !slices.Equal(again, want) {
+		t.Errorf("after the nack of chunk 1, %d records published again; want the 75 from chunk 1 on, in order", len(again))
+	}
+}
