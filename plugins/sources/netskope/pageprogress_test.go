@@ -19,12 +19,10 @@ import (
 	"github.com/logshipper/logshipper/internal/state"
 )
 
-// chunks splits a page's records into batches, each with the position saved once it is
-// acknowledged: the page's progress (the elements it completes, invalid ones between records
-// included), and the page acknowledged for the last.
+// chunks splits a page's records into batches, each with the elements of the page it
+// delivers: its records' and the invalid or delivered ones before them, and for the last one
+// the rest of the page.
 func TestChunksOfAPage(t *testing.T) {
-	last := position{Index: "i", HWM: 20, State: stateAcked, Page: "c:page"}
-	inPage := position{Index: "i", HWM: 10, State: statePending, Page: "c:before", Part: "c:page"}
 	recs := func(n int) []*event.Record {
 		out := make([]*event.Record, n)
 		for i := range out {
@@ -36,17 +34,18 @@ func TestChunksOfAPage(t *testing.T) {
 		name  string
 		recs  int
 		at    []int // each record's element; nil: 0, 1, 2...
+		elems int   // the page's elements
 		size  int
 		sizes []int
-		done  []int // Done of each chunk's position; 0: the page acknowledged
+		spans spans // each chunk's [from, to)
 	}{
-		{name: "one chunk", recs: 5, size: 10, sizes: []int{5}, done: []int{0}},
-		{name: "exactly one chunk", recs: 10, size: 10, sizes: []int{10}, done: []int{0}},
-		{name: "three chunks", recs: 25, size: 10, sizes: []int{10, 10, 5}, done: []int{10, 20, 0}},
-		{name: "invalid elements between records", recs: 4, at: []int{0, 2, 3, 7}, size: 2, sizes: []int{2, 2}, done: []int{3, 0}},
-		{name: "elements skipped before the first", recs: 4, at: []int{30, 31, 32, 33}, size: 3, sizes: []int{3, 1}, done: []int{33, 0}},
-		{name: "no records", recs: 0, size: 10, sizes: []int{0}, done: []int{0}},
-		{name: "no chunk size", recs: 7, size: 0, sizes: []int{7}, done: []int{0}},
+		{name: "one chunk", recs: 5, elems: 5, size: 10, sizes: []int{5}, spans: spans{{0, 5}}},
+		{name: "exactly one chunk", recs: 10, elems: 10, size: 10, sizes: []int{10}, spans: spans{{0, 10}}},
+		{name: "three chunks", recs: 25, elems: 25, size: 10, sizes: []int{10, 10, 5}, spans: spans{{0, 10}, {10, 20}, {20, 25}}},
+		{name: "invalid elements between records", recs: 4, at: []int{0, 2, 3, 7}, elems: 9, size: 2, sizes: []int{2, 2}, spans: spans{{0, 3}, {3, 9}}},
+		{name: "elements delivered before", recs: 4, at: []int{30, 31, 40, 41}, elems: 50, size: 3, sizes: []int{3, 1}, spans: spans{{0, 41}, {41, 50}}},
+		{name: "no records", recs: 0, elems: 3, size: 10, sizes: []int{0}, spans: spans{{0, 3}}},
+		{name: "no chunk size", recs: 7, elems: 7, size: 0, sizes: []int{7}, spans: spans{{0, 7}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,28 +56,16 @@ func TestChunksOfAPage(t *testing.T) {
 					at = append(at, i)
 				}
 			}
-			cs := chunks(rs, at, tc.size, last, inPage)
-			var sizes, done []int
+			var sizes []int
+			var got spans
 			var joined []*event.Record
-			for _, c := range cs {
+			for _, c := range chunks(rs, at, tc.size, tc.elems) {
 				sizes = append(sizes, len(c.recs))
+				got = append(got, [2]int{c.from, c.to})
 				joined = append(joined, c.recs...)
-				var pos position
-				if err := json.Unmarshal(c.pos, &pos); err != nil {
-					t.Fatal(err)
-				}
-				want := last
-				if c.done > 0 {
-					want = inPage
-					want.Done = c.done
-				}
-				if pos != want {
-					t.Errorf("chunk of %d records saves %+v; want %+v", len(c.recs), pos, want)
-				}
-				done = append(done, pos.Done)
 			}
-			if !slices.Equal(sizes, tc.sizes) || !slices.Equal(done, tc.done) {
-				t.Errorf("chunks of %v records, done %v; want %v, done %v", sizes, done, tc.sizes, tc.done)
+			if !slices.Equal(sizes, tc.sizes) || !slices.Equal(got, tc.spans) {
+				t.Errorf("chunks of %v records, elements %v; want %v, %v", sizes, got, tc.sizes, tc.spans)
 			}
 			if !slices.Equal(joined, rs) {
 				t.Error("the chunks do not hold the page's records in order")
@@ -87,15 +74,52 @@ func TestChunksOfAPage(t *testing.T) {
 	}
 }
 
+// spans is a set of a page's elements: ranges added merge with those they touch, and a saved
+// position's progress reads back as the set, or as nothing when it is not well formed.
+func TestSpans(t *testing.T) {
+	var s spans
+	for _, r := range [][2]int{{10, 20}, {30, 40}, {0, 5}, {20, 25}, {5, 10}, {50, 50}, {35, 45}} {
+		s = s.add(r[0], r[1])
+	}
+	if want := (spans{{0, 25}, {30, 45}}); !slices.Equal(s, want) {
+		t.Fatalf("set %v; want %v", s, want)
+	}
+	for i, want := range map[int]bool{0: true, 24: true, 25: false, 29: false, 30: true, 44: true, 45: false, -1: false} {
+		if s.has(i) != want {
+			t.Errorf("has(%d) = %v; want %v", i, !want, want)
+		}
+	}
+	if done, more := s.prefix(); done != 25 || !slices.Equal(more, spans{{30, 45}}) || s.count() != 40 {
+		t.Errorf("prefix %d, more %v, count %d; want 25, [[30 45]], 40", done, more, s.count())
+	}
+	for _, tc := range []struct {
+		pos  position
+		want spans
+	}{
+		{position{Done: 25, More: spans{{30, 45}}}, spans{{0, 25}, {30, 45}}},
+		{position{Done: 0, More: spans{{30, 45}}}, spans{{30, 45}}},
+		{position{Done: 7}, spans{{0, 7}}},
+		{position{}, nil},
+		{position{Done: 25, More: spans{{20, 45}}}, nil},          // overlapping
+		{position{Done: 5, More: spans{{30, 45}, {10, 20}}}, nil}, // not sorted
+		{position{Done: 5, More: spans{{30, 30}}}, nil},           // empty
+		{position{Done: -1}, nil},
+	} {
+		if got := tc.pos.delivered(); !slices.Equal(got, tc.want) {
+			t.Errorf("delivered of done %d, more %v = %v; want %v", tc.pos.Done, tc.pos.More, got, tc.want)
+		}
+	}
+}
+
 // hwmField is the timestamp_hwm of an answer.
 var hwmField = regexp.MustCompile(`"timestamp_hwm":(\d+)`)
 
 // A page of 100 records goes out in chunks of 10; chunks 0–2 and, out of order, 4 are
 // acknowledged, then the shipper stops with the rest in flight (as a kill leaves them). The
-// position saved says 30 of the page's elements are delivered (not 50: chunk 3 is not), and
+// position saved says elements 0–29 and 40–49 are delivered (not 30–39: chunk 3 is not), and
 // what a restart publishes depends on the page the resend answers and the position it reads:
 //
-//   - the same page: only its last 70 records;
+//   - the same page: only its 60 records not acknowledged;
 //   - a page that differs (here its timestamp_hwm): all 100;
 //   - a position an earlier version saved (no progress within the page): all 100.
 func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
@@ -105,7 +129,7 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 		before func(t *testing.T, w *world, store state.Store)
 		want   int // records the restart publishes
 	}{
-		{name: "the same page", want: 70},
+		{name: "the same page", want: 60},
 		{name: "a page that differs", want: 100, before: func(t *testing.T, w *world, _ state.Store) {
 			w.setIntercept(func(rw http.ResponseWriter, r *http.Request, _ int) bool {
 				if r.URL.Query().Get("operation") != opResend {
@@ -136,6 +160,7 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 			}
 			delete(old, "part")
 			delete(old, "done")
+			delete(old, "more")
 			raw, _ = json.Marshal(old)
 			if err := store.Put(ctx, "position/alerts/dlp", raw); err != nil {
 				t.Fatal(err)
@@ -160,15 +185,17 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 				bs[i].Ack()
 			}
 			saved := savedPosition(t, store, "alerts/dlp")
-			if saved.State != statePending || saved.Done != 30 || saved.Part == "" {
-				t.Fatalf("saved %+v with chunks 0-2 and 4 of 10 acknowledged; want pending, done 30 and the page's fingerprint", saved)
+			if saved.State != statePending || saved.Done != 30 || !slices.Equal(saved.More, spans{{40, 50}}) || saved.Part == "" {
+				t.Fatalf("saved %+v with chunks 0-2 and 4 of 10 acknowledged; want pending, done 30, more [[40 50]] and the page's fingerprint", saved)
 			}
 			if err := stop1(); err != nil {
 				t.Fatal(err)
 			}
-			var inFlight []string // the records of the chunks not saved, in order
-			for _, b := range bs[3:] {
-				inFlight = append(inFlight, b.Keys(plugintest.RawKey)...)
+			var inFlight []string // the records of the chunks not acknowledged, in order
+			for _, b := range bs {
+				if b.Outcome() == 0 {
+					inFlight = append(inFlight, b.Keys(plugintest.RawKey)...)
+				}
 			}
 
 			if tc.before != nil {
@@ -201,8 +228,9 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 	}
 }
 
-// A chunk in the middle of a page is nacked: the page is asked for again with resend in the
-// same run, and only the records from that chunk on are published again.
+// A chunk in the middle of a page is nacked and the chunks after it acknowledged: the page is
+// asked for again with resend in the same run, and only the records of that chunk are
+// published again.
 func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
 	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 100, Generators: map[string]sim.Generator{
 		"alerts/dlp": {Backlog: 100, BacklogSpan: 10 * time.Minute},
@@ -218,10 +246,7 @@ func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
 	bs[1].Nack()
 	bs[2].Ack()
 	bs[3].Ack()
-	var want []string
-	for _, b := range bs[1:] {
-		want = append(want, b.Keys(plugintest.RawKey)...)
-	}
+	want := bs[1].Keys(plugintest.RawKey)
 	pub.SetMode(plugintest.AckAsync)
 	pub.WaitUntil(t, 0, "the page acknowledged", func() bool {
 		return len(pub.Pending()) == 0 && savedPosition(t, store, "alerts/dlp").State == stateAcked
@@ -232,6 +257,6 @@ func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
 		again = append(again, b.Keys(plugintest.RawKey)...)
 	}
 	if !slices.Equal(again, want) {
-		t.Errorf("after the nack of chunk 1, %d records published again; want the 75 from chunk 1 on, in order", len(again))
+		t.Errorf("after the nack of chunk 1, %d records published again; want its 25, in order", len(again))
 	}
 }

@@ -40,11 +40,14 @@ type position struct {
 	State string `json:"state"`
 	Page  string `json:"page,omitempty"`
 	Tail  string `json:"tail,omitempty"`
-	// Part and Done are the progress within the page in flight, in a "pending" position: the
-	// page's fingerprint, and how many of its elements (from the first, in the order served)
-	// are acknowledged. A resend that answers the same page skips them.
+	// Part, Done and More are the progress within the page in flight, in a "pending"
+	// position: the page's fingerprint, how many of its elements (from the first, in the
+	// order served) are delivered, and the ranges [from, to) of elements delivered after
+	// those (chunks acknowledged before an earlier one). A resend that answers the same page
+	// skips them.
 	Part string `json:"part,omitempty"`
 	Done int    `json:"done,omitempty"`
+	More spans  `json:"more,omitempty"`
 }
 
 func (p position) encode() []byte {
@@ -69,12 +72,11 @@ type partition struct {
 	pacer *pacer
 	b     builder
 
-	cursor *state.Cursor
 	// rewind says when a nacked page is asked for again (with resend): after a backoff that
 	// grows with each nack in a row.
 	rewind *retry.Rewinder
-	// pendingStored is set once "pending" is saved and cleared when the cursor saves an
-	// acknowledged page: a next or an epoch is asked for only while it is set.
+	// pendingStored is set once "pending" is saved and cleared when an acknowledged page is
+	// saved: a next or an epoch is asked for only while it is set.
 	pendingStored atomic.Bool
 
 	hwm      int64  // timestamp_hwm of the last page acknowledged (or the seek target)
@@ -88,11 +90,11 @@ type partition struct {
 	skip   bool
 	nextAt time.Time // wait_time: no request before
 
-	// part is the fingerprint of a page not wholly acknowledged, and partDone how many of its
-	// elements (from the first) are: delivered already, they are skipped when the page is
-	// answered again. Cleared once a page is acknowledged.
+	// part is the fingerprint of a page not wholly acknowledged, and partDone those of its
+	// elements that are: delivered already, they are skipped when the page is answered
+	// again. Cleared once a page is acknowledged.
 	part     string
-	partDone int
+	partDone spans
 
 	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
 	// acknowledged page. Zero for the live source.
@@ -129,25 +131,15 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 		p.onPage = bf.onPage
 	}
 	p.rewind = retry.NewRewinder(s.retryBackoff())
-	p.newCursor()
 	return p
 }
 
-// newCursor starts a fresh cursor: after a nack (a cursor never saves past one) or a failed
-// save. Only one page is ever in flight, so nothing tracked is left behind.
-func (p *partition) newCursor() {
-	p.cursor = state.NewCursor(p.store, p.key)
-	p.cursor.OnCommit(func(saved []byte) {
-		p.s.set.Metrics.Checkpoints.Inc()
-		var pos position
-		if json.Unmarshal(saved, &pos) != nil {
-			p.pendingStored.Store(false)
-			return
-		}
-		// A chunk's position within a page keeps the "pending" state.
-		p.pendingStored.Store(pos.State == statePending)
-		p.reportProgress(pos.HWM)
-	})
+// committed is called with every position a page's acknowledgements save.
+func (p *partition) committed(_ []byte, pos position) {
+	p.s.set.Metrics.Checkpoints.Inc()
+	// A position within a page keeps the "pending" state.
+	p.pendingStored.Store(pos.State == statePending)
+	p.reportProgress(pos.HWM)
 }
 
 // reportProgress tells the lease that the partition is delivered and saved up to hwm (epoch
@@ -160,7 +152,10 @@ func (p *partition) reportProgress(hwm int64) {
 
 // restore reads the saved position and returns the first operation (see the package doc).
 func (p *partition) restore(ctx context.Context, start func() (time.Time, error)) (string, error) {
-	saved, err := p.cursor.Load(ctx)
+	saved, err := p.store.Get(ctx, p.key)
+	if errors.Is(err, state.ErrNotFound) {
+		saved, err = nil, nil
+	}
 	if err != nil {
 		return "", plugin.Fatal(fmt.Errorf("netskope %s: reading the saved position: %w", p.ep, err))
 	}
@@ -199,9 +194,9 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		return opResend, nil
 	}
 	p.pendingStored.Store(true)
-	p.part, p.partDone = pos.Part, pos.Done
+	p.part, p.partDone = pos.Part, pos.delivered()
 	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM,
-		"acknowledged_of_page", pos.Done)
+		"acknowledged_of_page", p.partDone.count())
 	return opResend, nil
 }
 
@@ -289,12 +284,24 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		// The records after the tail skipped are the ones the tail goes on with, whether
 		// delivered now or by an earlier attempt at this page.
 		fresh := a.elems[skipped:]
-		if done := p.partDone; used != opNext && fp != "" && fp == p.part && done > skipped && done < len(a.elems) {
-			p.log.Info("the page answered is the one partly acknowledged; skipping the records acknowledged", "records", done-skipped, "of", len(a.elems))
-			skipped = done
+		delivered := spans(nil).add(0, skipped)
+		keep := fresh
+		if used != opNext && fp != "" && fp == p.part && len(p.partDone) > 0 {
+			// The page partly acknowledged before: its elements delivered are left out.
+			keep = make([]elem, 0, len(fresh))
+			for _, e := range fresh {
+				if p.partDone.has(e.pos) {
+					delivered = delivered.add(e.pos, e.pos+1)
+				} else {
+					keep = append(keep, e)
+				}
+			}
+			p.log.Info("the page answered is the one partly acknowledged; skipping the records acknowledged",
+				"records", len(fresh)-len(keep), "of", len(a.elems))
 		}
-		if skipped > 0 {
-			a = &answer{elems: a.elems[skipped:], hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+		pageElems := len(a.elems)
+		if len(keep) != len(a.elems) {
+			a = &answer{elems: keep, hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
 		}
 		recs, at, invalid, later := p.b.buildAt(a)
 		for _, e := range invalid {
@@ -311,41 +318,40 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			pos.Page = fp
 			pos.Tail = encodeTail(tail)
 		}
-		if p.cursor.Err() != nil {
-			p.newCursor()
-		}
 		emptyPage := len(rep.ans.elems) == 0
-		// The chunks before the last save the "pending" position with the page's progress.
+		// While the page is in flight, its acknowledgements save the "pending" position with
+		// the page's progress.
 		inPage := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Part: fp}
-		cs := chunks(recs, at, p.s.tune.chunk, pos, inPage)
+		cs := chunks(recs, at, p.s.tune.chunk, pageElems)
+		acks := newPageAcks(p.store, p.key, inPage, pos, cs, delivered, p.committed)
 		// The page's body is not needed while its records are delivered (events are copies;
 		// alerts keep their own slices of it): let the collector have what nothing else holds.
 		rep, a = nil, nil
-		delivered, outcome, ok := p.publish(ctx, lease, pub, cs)
-		if delivered > 0 {
-			// Acknowledged in this attempt, whatever the others' outcome: the page answered
-			// again (after a nack) goes on from there.
-			p.part, p.partDone = fp, max(p.partDone, delivered)
+		outcome, ok := p.publish(ctx, lease, pub, cs, acks)
+		done, err := acks.delivered()
+		if fp != "" {
+			// Delivered so far, whatever the other chunks' outcome: the page answered again
+			// (after a nack) goes on from there.
+			p.part, p.partDone = fp, done
 		}
 		if !ok {
 			return nil // the page was not taken, or ctx ended: it is read again after a restart
 		}
-		if err := p.cursor.Err(); errors.Is(err, plugin.ErrNotOwner) {
+		if errors.Is(err, plugin.ErrNotOwner) {
 			// Another process owns the partition and saved its position: it reads on from there.
 			return fmt.Errorf("netskope tenant %s, endpoint %s: saving the position: %w", p.s.client.host, p.ep, err)
 		} else if err != nil {
-			// The saved position stays "pending": a restart resends, nothing is lost.
+			// The saved position stays where it was ("pending"): a restart resends, nothing is
+			// lost.
 			p.s.set.Metrics.Errors.Inc()
 			p.log.Error("saving the position failed; a restart will ask for this page again", "error", err)
-			p.newCursor()
 		}
 		if outcome != event.Acked {
 			// The page is the only one in flight: the rewind is due after its backoff.
-			p.newCursor()
 			d, _ := p.rewind.Nacked()
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs),
-				"acknowledged_of_page", p.partDone, "retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
+				"acknowledged_of_page", p.partDone.count(), "retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
 			if !p.rewind.Wait(lease) {
 				return nil
 			}
@@ -355,7 +361,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		p.hwm = hwm
 		p.skip = false
-		p.part, p.partDone = "", 0
+		p.part, p.partDone = "", nil
 		if fp != "" {
 			p.lastPage, p.lastTail, p.legacyTail = fp, tail, legacyTail{}
 		}
@@ -437,56 +443,49 @@ func (p *partition) savePending(ctx context.Context) error {
 	}
 }
 
-// chunk is a part of a page published as one batch, and the position saved once it and every
-// chunk before it are acknowledged.
+// chunk is a part of a page published as one batch, and the elements of the page it
+// delivers, [from, to): its records' and the invalid or delivered ones between them.
 type chunk struct {
-	recs []*event.Record
-	pos  []byte
-	done int // the elements of the page it completes, counted from the first
+	recs     []*event.Record
+	from, to int
 }
 
-// chunks splits a page's records (at: the place of each in the page) into batches of size
-// records: the last one saves last (the page acknowledged), each other one inPage with Done,
-// the elements it completes. A page of no records is one empty chunk.
-func chunks(recs []*event.Record, at []int, size int, last, inPage position) []chunk {
+// chunks splits a page's records (at: the place of each in the page, of n elements) into
+// batches of size records. A page of no records is one empty chunk.
+func chunks(recs []*event.Record, at []int, size, n int) []chunk {
 	if size <= 0 {
-		size = len(recs)
+		size = max(len(recs), 1)
 	}
-	var out []chunk
-	for lo := 0; lo < len(recs) || lo == 0; lo += size {
+	out := make([]chunk, 0, (len(recs)+size-1)/size+1)
+	from := 0
+	for lo := 0; ; lo += size {
 		hi := min(lo+size, len(recs))
-		c := chunk{recs: recs[lo:hi:hi], pos: last.encode()}
+		c := chunk{recs: recs[lo:hi:hi], from: from, to: n}
 		if hi < len(recs) {
-			inPage.Done = at[hi-1] + 1
-			c.pos, c.done = inPage.encode(), inPage.Done
+			c.to = at[hi-1] + 1
 		}
 		out = append(out, c)
 		if hi == len(recs) {
-			break
+			return out
 		}
+		from = c.to
 	}
-	return out
 }
 
-// publish hands the chunks of a page on under lease, in order, each tracked by the cursor
-// (which saves a position only when every chunk before it is acknowledged too) and the
+// publish hands the chunks of a page on under lease, in order, each tracked by acks and the
 // rewinder, and waits for the outcome of every chunk handed on until ctx ends: a chunk taken
-// is waited for also when the lease ended meanwhile. It returns the elements of the page the
-// acknowledged chunks complete from the first (delivered), the page's outcome (Acked when every
-// chunk was), and ok false when the lease ended before every chunk was taken (they are nacked
-// then), or ctx ended first.
-func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, cs []chunk) (delivered int, outcome event.Outcome, ok bool) {
-	type settled struct {
-		i int
-		o event.Outcome
-	}
-	done := make(chan settled, len(cs))
-	taken, ok := 0, true
+// is waited for also when the lease ended meanwhile. It returns the page's outcome (Acked when
+// every chunk was), and ok false when the lease ended before every chunk was taken (they are
+// nacked then), or ctx ended first.
+func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, cs []chunk, acks *pageAcks) (outcome event.Outcome, ok bool) {
+	done := make(chan event.Outcome, len(cs))
+	taken := 0
+	ok = true
 	for i, c := range cs {
-		ack := p.rewind.Track(p.cursor.Track(c.pos))
+		ack := p.rewind.Track(acks.track(i))
 		err := pub.Publish(lease, c.recs, func(o event.Outcome) {
 			ack(o)
-			done <- settled{i, o}
+			done <- o
 		})
 		taken++
 		if err != nil {
@@ -498,24 +497,18 @@ func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, cs
 			p.log.Warn("publishing a part of the page failed", "error", err, "records", len(c.recs))
 		}
 	}
-	outcomes := make([]event.Outcome, taken)
+	outcome = event.Acked
 	for range taken {
 		select {
-		case s := <-done:
-			outcomes[s.i] = s.o
+		case o := <-done:
+			if o != event.Acked {
+				outcome = o
+			}
 		case <-ctx.Done():
-			return 0, 0, false
+			return 0, false
 		}
 	}
-	outcome = event.Acked
-	for i, o := range outcomes {
-		if o != event.Acked {
-			outcome = o
-			break
-		}
-		delivered = cs[i].done // 0 for the last chunk: the page is acknowledged
-	}
-	return delivered, outcome, ok
+	return outcome, ok
 }
 
 // drop hands input that is not a record to the dead-letter store, retrying (with backoff)
