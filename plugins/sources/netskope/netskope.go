@@ -15,7 +15,7 @@
 //
 // Each partition saves its position in the state store as
 //
-//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>}
+//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>,"more":[[<from>,<to>],...]}
 //
 // where the state is one of:
 //
@@ -25,9 +25,9 @@
 //   - "pending": a page may have been served that is not acknowledged. It is written before
 //     every request that moves the index (next or an epoch), so that a crash at any moment
 //     leaves either "acked" with nothing served after it, or "pending". Each chunk of the page
-//     in flight saves it with the page's progress once the chunk and every chunk before it
-//     are acknowledged: part, the page's fingerprint, and done, how many of its elements
-//     (from the first) are delivered.
+//     in flight acknowledged, in whatever order, saves it with the page's progress (see
+//     pageacks.go): part, the page's fingerprint, done, how many of its elements (from the
+//     first) are delivered, and more, the ranges of elements delivered after those.
 //
 // On start:
 //
@@ -37,7 +37,7 @@
 //     forgotten the index while the shipper was away, and `next` starts an unknown index at
 //     its tail);
 //   - "pending": `resend`, which answers the page that was served and not acknowledged
-//     (delivered from its element done on when its fingerprint is part, else whole); or,
+//     (all but its elements delivered when its fingerprint is part, else whole); or,
 //     if the request never reached the server, the page already acknowledged, which the
 //     fingerprint recognises (it is skipped, and `next` follows); or an empty page, which may
 //     also mean the server does not know the index (it was never created, or expired): the
@@ -48,16 +48,16 @@
 //     the new index is seeded at the saved hwm.
 //
 // While running: a page with a chunk nacked is asked for again with `resend`, after a backoff,
-// and delivered from its first chunk not acknowledged; a request whose outcome is unknown
+// and its chunks not acknowledged are delivered again; a request whose outcome is unknown
 // (network error, timeout, 5xx, a body cut short, an answer that is not a page) is retried as
 // `resend` when it was a `next` (the server may have moved), and as itself otherwise (an epoch
 // and a resend are idempotent); a request the server did not serve (429, `ok: 0`, other 4xx)
 // is retried as itself.
 //
 // Nothing is therefore lost by a crash, a stop, a nack or a fault; records may be delivered
-// twice (the chunks of the page in flight at a crash from the first one not acknowledged on,
-// a page resent after an unknown outcome). Their ids (`_id`) are deterministic, so
-// destinations that deduplicate by id (CloudTrail Lake) store them once.
+// twice (the chunks of the page in flight at a crash delivered but not yet saved, a page
+// resent after an unknown outcome). Their ids (`_id`) are deterministic, so destinations that
+// deduplicate by id (CloudTrail Lake) store them once.
 package netskope
 
 import (
