@@ -83,32 +83,43 @@ func (p position) delivered() spans {
 
 // pageAcks saves a page's progress as its chunks are acknowledged, whatever their order: the
 // position "pending" with the page's fingerprint and the elements of the chunks acknowledged
-// (never one of a chunk that is not), and once every chunk is, the page acknowledged. Saves are
-// made under its lock, so each saves at least what the one before it did. A failed save stops
-// it saving (the position stays where it was: a restart delivers again). Safe for concurrent
-// use.
+// (never one of a chunk that is not), and once every chunk is, the page acknowledged. The saves
+// are made by a goroutine of its own, one at a time, each with every acknowledgement come
+// before it began: an acknowledgement does not wait for a save (the destination's worker that
+// calls it goes on), and acknowledgements that come during a save share the next one. A failed
+// save stops it saving (the position stays where it was: a restart delivers again). Safe for
+// concurrent use.
 type pageAcks struct {
 	store     state.Store
 	key       string
 	inPage    position // the position while the page is in flight, without its progress
 	last      position // the position once the page is acknowledged
-	committed func(saved []byte, pos position)
+	committed func(pos position)
+
+	wake chan struct{} // an acknowledgement to save
+	stop chan struct{} // closed by finish
+	done chan struct{} // closed when the saver returned
 
 	mu    sync.Mutex
 	spans [][2]int // each chunk's elements
 	acked []bool
 	left  int   // chunks not acknowledged
 	set   spans // the elements delivered
+	dirty bool  // set changed since the last save began
 	err   error
 }
 
-// newPageAcks tracks the chunks cs of a page whose elements in set were delivered before.
-func newPageAcks(store state.Store, key string, inPage, last position, cs []chunk, set spans, committed func([]byte, position)) *pageAcks {
+// newPageAcks tracks the chunks cs of a page whose elements in set were delivered before,
+// calling committed with every position saved. finish must be called once the outcome of every
+// chunk is known.
+func newPageAcks(store state.Store, key string, inPage, last position, cs []chunk, set spans, committed func(position)) *pageAcks {
 	pa := &pageAcks{store: store, key: key, inPage: inPage, last: last, committed: committed,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		acked: make([]bool, len(cs)), left: len(cs), set: slices.Clone(set)}
 	for _, c := range cs {
 		pa.spans = append(pa.spans, [2]int{c.from, c.to})
 	}
+	go pa.saver()
 	return pa
 }
 
@@ -119,34 +130,64 @@ func (pa *pageAcks) track(i int) event.AckFunc {
 
 func (pa *pageAcks) ack(i int, o event.Outcome) {
 	pa.mu.Lock()
-	defer pa.mu.Unlock()
 	if o != event.Acked || pa.acked[i] {
+		pa.mu.Unlock()
 		return
 	}
 	pa.acked[i] = true
 	pa.left--
 	pa.set = pa.set.add(pa.spans[i][0], pa.spans[i][1])
-	if pa.err != nil {
+	pa.dirty = true
+	pa.mu.Unlock()
+	select {
+	case pa.wake <- struct{}{}:
+	default: // a save is due already
+	}
+}
+
+func (pa *pageAcks) saver() {
+	defer close(pa.done)
+	for {
+		select {
+		case <-pa.wake:
+			pa.save()
+		case <-pa.stop:
+			pa.save()
+			return
+		}
+	}
+}
+
+// save saves the progress, if it changed since the last save.
+func (pa *pageAcks) save() {
+	pa.mu.Lock()
+	if !pa.dirty || pa.err != nil {
+		pa.mu.Unlock()
 		return
 	}
+	pa.dirty = false
 	pos := pa.last
 	if pa.left > 0 {
 		pos = pa.inPage
 		pos.Done, pos.More = pa.set.prefix()
 	}
-	saved := pos.encode()
-	// Saving under the lock keeps the saves in order; a put is one bbolt transaction.
-	if err := pa.store.Put(context.Background(), pa.key, saved); err != nil {
+	pa.mu.Unlock()
+	if err := pa.store.Put(context.Background(), pa.key, pos.encode()); err != nil {
+		pa.mu.Lock()
 		pa.err = err
+		pa.mu.Unlock()
 		return
 	}
 	if pa.committed != nil {
-		pa.committed(saved, pos)
+		pa.committed(pos)
 	}
 }
 
-// delivered returns the elements of the page delivered, and the first error met while saving.
-func (pa *pageAcks) delivered() (spans, error) {
+// finish saves what is left to save and stops the saver; it returns the elements of the page
+// delivered, and the first error met while saving.
+func (pa *pageAcks) finish() (spans, error) {
+	close(pa.stop)
+	<-pa.done
 	pa.mu.Lock()
 	defer pa.mu.Unlock()
 	return slices.Clone(pa.set), pa.err

@@ -135,7 +135,7 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 }
 
 // committed is called with every position a page's acknowledgements save.
-func (p *partition) committed(_ []byte, pos position) {
+func (p *partition) committed(pos position) {
 	p.s.set.Metrics.Checkpoints.Inc()
 	// A position within a page keeps the "pending" state.
 	p.pendingStored.Store(pos.State == statePending)
@@ -328,7 +328,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		// alerts keep their own slices of it): let the collector have what nothing else holds.
 		rep, a = nil, nil
 		outcome, ok := p.publish(ctx, lease, pub, cs, acks)
-		done, err := acks.delivered()
+		done, err := acks.finish()
 		if fp != "" {
 			// Delivered so far, whatever the other chunks' outcome: the page answered again
 			// (after a nack) goes on from there.
