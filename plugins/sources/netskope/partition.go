@@ -288,11 +288,12 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		keep := fresh
 		if used != opNext && fp != "" && fp == p.part && len(p.partDone) > 0 {
 			// The page partly acknowledged before: its elements delivered are left out.
+			for _, r := range p.partDone {
+				delivered = delivered.add(r[0], r[1])
+			}
 			keep = make([]elem, 0, len(fresh))
 			for _, e := range fresh {
-				if p.partDone.has(e.pos) {
-					delivered = delivered.add(e.pos, e.pos+1)
-				} else {
+				if !p.partDone.has(e.pos) {
 					keep = append(keep, e)
 				}
 			}
