@@ -267,8 +267,9 @@ func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
 }
 
 // BenchmarkPageAcks is what a page's progress costs: one save in the state file (bbolt, as
-// the shipper runs) per chunk of 100 records acknowledged, the chunks acknowledged a few out
-// of order, as the destination's workers finish them.
+// the shipper runs) per chunk of 100 records acknowledged, each acknowledgement waiting for its
+// save (as when they come a call apart, not all at once), a few out of order as the
+// destination's workers finish them.
 func BenchmarkPageAcks(b *testing.B) {
 	db, err := state.Open(b.TempDir())
 	if err != nil {
@@ -287,12 +288,14 @@ func BenchmarkPageAcks(b *testing.B) {
 		Page: "c:10000:17000000:0123abcd:1700000000", Tail: strings.Repeat("0123456789abcdef", tailLen), Part: "c:10000:17000000:89abcdef:1700000100"}
 	last := inPage
 	last.State, last.HWM, last.Page, last.Part = stateAcked, 1700000100, inPage.Part, ""
+	saved := make(chan struct{}, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		pa := newPageAcks(store, "position/events/page", inPage, last, cs, nil, nil)
+		pa := newPageAcks(store, "position/events/page", inPage, last, cs, nil, func(position) { saved <- struct{}{} })
 		for k := 0; k < len(cs); k += 4 { // in groups of 4, the last first
 			for i := min(k+3, len(cs)-1); i >= k; i-- {
 				pa.ack(i, event.Acked)
+				<-saved
 			}
 		}
 		if _, err := pa.finish(); err != nil {
