@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/loadrun"
+	"github.com/logshipper/logshipper/internal/sim/lake"
 )
 
 func main() {
@@ -50,6 +51,7 @@ func run() error {
 	flag.StringVar(&o.Peer, "peer", "", "otel: after each plain cloudtrail run, run the OpenTelemetry Collector (-peer-bin) on the same backlog and report it beside the shipper")
 	flag.StringVar(&o.PeerBin, "peer-bin", "bin/otelcol-peer", "the collector binary for -peer otel (scripts/peer.sh builds it)")
 	flag.BoolVar(&o.PeerFirst, "peer-first", false, "run the peer before the shipper rather than after it (-peer)")
+	flag.StringVar(&o.LakeDuplicates, "lake-duplicates", "", "cloudsim's CloudTrail Lake duplicate mode in the netskope journey: dedupe (default), store-duplicate (an id sent again is stored again and counted twice) or reject")
 	floor := flag.String("floor", "", "internal: be the floor's process for this file of records")
 	flag.Parse()
 	if *floor != "" {
@@ -58,6 +60,9 @@ func run() error {
 	o.Progress = os.Stderr
 	if _, err := loadrun.ParsePeer(o.Peer); err != nil {
 		return err
+	}
+	if _, err := lake.ParseDuplicateMode(o.LakeDuplicates); err != nil {
+		return fmt.Errorf("-lake-duplicates: %w", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

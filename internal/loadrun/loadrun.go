@@ -83,6 +83,10 @@ type Options struct {
 	PeerBin string
 	// PeerFirst runs the peer before the shipper rather than after it.
 	PeerFirst bool
+	// LakeDuplicates is cloudsim's CloudTrail Lake duplicate_mode in the Netskope journey:
+	// "" or "dedupe" (an id sent again is stored once), "store-duplicate" (stored again: the
+	// twice column counts what a kill made the shipper send again), or "reject".
+	LakeDuplicates string
 }
 
 // Result is one run's figures.
