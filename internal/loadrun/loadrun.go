@@ -216,11 +216,11 @@ func checkOptions(name string, mode Mode, o Options) error {
 	if _, err := ParseBackend(o.Backend); err != nil {
 		return err
 	}
-	if err := checkMoto(o); err != nil {
-		return err
-	}
 	if o.Backend == BackendMoto && (name != "cloudtrail" || mode != Plain) {
 		return fmt.Errorf("loadrun: -backend moto runs only the cloudtrail journey's plain run, not %s/%s", name, mode)
+	}
+	if err := checkMoto(o); err != nil {
+		return err
 	}
 	if mode == Live && name != "cloudtrail" {
 		return fmt.Errorf("loadrun: the live run is the cloudtrail journey's only, not %s's", name)
