@@ -34,6 +34,7 @@ type Alternation struct {
 	Journey string
 	Mode    Mode
 	A, B    Series
+	BFirst  bool // B ran first in each round (Options.PeerFirst)
 }
 
 // Spread is the median, smallest and largest of some values.
@@ -130,7 +131,7 @@ func checkRounds(name string, mode Mode, o Options) error {
 // from one backlog (the live run's records are put anew for each run, so it is set up anew,
 // as a journey that cannot be reset is).
 func RunRounds(ctx context.Context, name string, mode Mode, o Options) (Alternation, error) {
-	alt := Alternation{Journey: name, Mode: mode, A: Series{Name: "logshipper"}}
+	alt := Alternation{Journey: name, Mode: mode, A: Series{Name: "logshipper"}, BFirst: o.PeerFirst}
 	switch {
 	case o.Peer != "":
 		alt.B.Name = "otelcol-peer"
@@ -221,13 +222,17 @@ func RunRounds(ctx context.Context, name string, mode Mode, o Options) (Alternat
 
 // Results is the alternation's runs in the order they ran.
 func (a Alternation) Results() []Result {
+	first, second := a.A.Runs, a.B.Runs
+	if a.BFirst {
+		first, second = second, first
+	}
 	var out []Result
-	for i := range max(len(a.A.Runs), len(a.B.Runs)) {
-		if i < len(a.A.Runs) {
-			out = append(out, a.A.Runs[i])
+	for i := range max(len(first), len(second)) {
+		if i < len(first) {
+			out = append(out, first[i])
 		}
-		if i < len(a.B.Runs) {
-			out = append(out, a.B.Runs[i])
+		if i < len(second) {
+			out = append(out, second[i])
 		}
 	}
 	return out

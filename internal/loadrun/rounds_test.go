@@ -72,6 +72,10 @@ func TestSummaryMediansAndRatios(t *testing.T) {
 	if got := alt.Results(); len(got) != 6 || got[0].Held != 1e6 || got[1].Held != 500_000 {
 		t.Errorf("Results are not in the order they ran (ABAB...): %+v", got)
 	}
+	alt.BFirst = true
+	if got := alt.Results(); len(got) != 6 || got[0].Held != 500_000 || got[1].Held != 1e6 {
+		t.Errorf("Results are not in the order they ran (BABA...): %+v", got)
+	}
 }
 
 func TestSummaryLatencyColumns(t *testing.T) {
