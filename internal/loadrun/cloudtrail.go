@@ -106,8 +106,8 @@ type cloudTrailJourney struct {
 	// trailRegions); perPart the records put in each.
 	parts   []string
 	perPart []int64
-	// peerUse is what the peer's reads added to CloudWatch Logs' counters (see runPeer), and
-	// before the counters when the shipper's run began (see reset).
+	// peerUse is what the peer's reads added to CloudWatch Logs' counters (see runPeer);
+	// before is the counters when the journey was last reset for another run (see reset).
 	peerUse, before cwlogs.Stats
 	// The live run's feeder (see live.go).
 	live liveFeed

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,11 +97,14 @@ func startMoto(bin, logPath string) (*motoServer, error) {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("loadrun: %w", err)
+		return nil, fmt.Errorf("moto_server: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, fmt.Errorf("moto_server's log: %w", err)
 	}
 	lf, err := os.Create(logPath)
 	if err != nil {
-		return nil, fmt.Errorf("loadrun: moto_server's log: %w", err)
+		return nil, fmt.Errorf("moto_server's log: %w", err)
 	}
 	p, err := startProcess(bin, []string{"-H", host, "-p", port}, lf, nil)
 	if err != nil {
@@ -117,11 +121,11 @@ func startMoto(bin, logPath string) (*motoServer, error) {
 		}
 		if perr := p.exited(); perr != nil {
 			m.close()
-			return nil, fmt.Errorf("loadrun: moto_server stopped by itself (%v); see %s", perr, logPath)
+			return nil, fmt.Errorf("moto_server stopped by itself (%v); see %s", perr, logPath)
 		}
 		if time.Now().After(deadline) {
 			m.close()
-			return nil, fmt.Errorf("loadrun: moto_server did not answer at %s within 30 s: %w", m.url, err)
+			return nil, fmt.Errorf("moto_server did not answer at %s within 30 s: %w", m.url, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -135,15 +139,15 @@ func (m *motoServer) load(ctx context.Context, account string, byRegion [][]cwlo
 		c := logsClient(m.url, region)
 		stream := cwlogs.CloudTrailStream(account, region)
 		if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(trailGroup)}); err != nil {
-			return fmt.Errorf("loadrun: moto_server: CreateLogGroup in %s: %w", region, err)
+			return fmt.Errorf("moto_server: CreateLogGroup in %s: %w", region, err)
 		}
 		if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{
 			LogGroupName: aws.String(trailGroup), LogStreamName: aws.String(stream)}); err != nil {
-			return fmt.Errorf("loadrun: moto_server: CreateLogStream in %s: %w", region, err)
+			return fmt.Errorf("moto_server: CreateLogStream in %s: %w", region, err)
 		}
 		batches, err := putBatches(evs)
 		if err != nil {
-			return fmt.Errorf("loadrun: moto_server: %w", err)
+			return fmt.Errorf("moto_server: %w", err)
 		}
 		in := make([]types.InputLogEvent, 0, putMaxEvents)
 		for _, b := range batches {
@@ -154,10 +158,10 @@ func (m *motoServer) load(ctx context.Context, account string, byRegion [][]cwlo
 			out, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{
 				LogGroupName: aws.String(trailGroup), LogStreamName: aws.String(stream), LogEvents: in})
 			if err != nil {
-				return fmt.Errorf("loadrun: moto_server: PutLogEvents of %d events in %s: %w", len(in), region, err)
+				return fmt.Errorf("moto_server: PutLogEvents of %d events in %s: %w", len(in), region, err)
 			}
 			if rj := out.RejectedLogEventsInfo; rj != nil {
-				return fmt.Errorf("loadrun: moto_server: PutLogEvents in %s rejected events: too old up to %d, too new from %d, expired up to %d",
+				return fmt.Errorf("moto_server: PutLogEvents in %s rejected events: too old up to %d, too new from %d, expired up to %d",
 					region, aws.ToInt32(rj.TooOldLogEventEndIndex), aws.ToInt32(rj.TooNewLogEventStartIndex), aws.ToInt32(rj.ExpiredLogEventEndIndex))
 			}
 		}
