@@ -230,7 +230,7 @@ func (j *cloudTrailJourney) finish(r *Result) {
 	if j.sim != nil {
 		r.Faults = cloudWatchFaults(minusStats(minusStats(j.sim.Logs.Stats(), j.before), j.peerUse))
 	} else {
-		r.Faults = "the backlog in moto_server."
+		r.Faults = motoNote
 	}
 }
 

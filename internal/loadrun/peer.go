@@ -166,7 +166,7 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 		res.Faults = fmt.Sprintf("CloudWatch Logs: %d events served to the collector in %d FilterLogEvents calls.",
 			j.peerUse.EventsServed, j.peerUse.Calls["FilterLogEvents"])
 	} else {
-		res.Faults = "the backlog in moto_server."
+		res.Faults = motoNote
 	}
 	logf("peer done: %d got, %d lost, %d twice in %s; collector CPU %s (%.2f s per million), peak RSS %.1f MB",
 		res.Got, res.Lost, res.Twice, res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond),
