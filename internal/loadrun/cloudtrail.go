@@ -134,7 +134,7 @@ func newCloudTrail(ctx context.Context, o Options, mode Mode, logf func(string, 
 	}
 	j.perPart = make([]int64, len(trailRegions))
 	for i := range o.Records {
-		at := end.Add(-span + time.Duration(int64(span)*int64(i)/int64(o.Records)))
+		at := spacedTime(end, span, i, o.Records)
 		id := trailID(o.Seed, i)
 		rec := samples[i%len(samples)].with(id, at)
 		j.recs = append(j.recs, rec)
@@ -340,6 +340,13 @@ func readSamples(path string) ([]sample, error) {
 		return nil, fmt.Errorf("CloudTrail samples %s: no records", path)
 	}
 	return out, nil
+}
+
+// spacedTime is the time of record i of n spread evenly over the span that ends at end: from
+// end-span for the first, in order. (span*i overflows int64 nanoseconds past 427,000 records of
+// six hours, so the step is taken in floating point.)
+func spacedTime(end time.Time, span time.Duration, i, n int) time.Time {
+	return end.Add(-span + time.Duration(float64(span)*(float64(i)/float64(n))))
 }
 
 // trailID is a deterministic UUID-shaped eventID for record i.
