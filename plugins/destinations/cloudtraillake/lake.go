@@ -73,7 +73,7 @@ type Destination struct {
 	// calls paces PutAuditEvents at calls_per_second, times this member's share of the
 	// account's quota in cluster mode (every member delivers what its sources read).
 	calls *plugin.QuotaLimiter
-	// fieldsOf caches each mapping's TopFields, by *mapping.Mapping.
+	// fieldsOf caches each mapping's member flags (memberFlags), by *mapping.Mapping.
 	fieldsOf sync.Map
 	// summary gathers what was ingested for the periodic INFO line.
 	summary ingestSummary
@@ -289,9 +289,11 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 // a record leaves nothing behind but its eventData.
 type scratch struct {
 	members []event.Member
+	flags   []memberFlag // each member's flags, by index in members
 	fields  map[string]any
 	out     mapping.Output
 	unused  []kv
+	order   keyOrder
 	extra   []byte // additionalEventData, copied into eventData
 }
 
@@ -304,6 +306,7 @@ func (sc *scratch) release() {
 	clear(sc.members)
 	clear(sc.fields)
 	clear(sc.unused)
+	clear(sc.order.sorted)
 	if cap(sc.extra) > maxAdditionalData {
 		sc.extra = nil
 	}
@@ -404,9 +407,16 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	if !ok {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the mapping has nothing for %s", label))
 	}
-	want, all := d.topFields(m)
+	want, all := d.memberFlags(m)
+	flags := slices.Grow(sc.flags[:0], len(members))[:len(members)]
+	sc.flags = flags
 	for i := len(members) - 1; i >= 0; i-- {
-		if _, read := want[members[i].Key]; read || all || r.ID == "" && members[i].Key == "_id" {
+		f := want[members[i].Key]
+		if all {
+			f |= flagRead | flagMayUse
+		}
+		flags[i] = f
+		if f&flagRead != 0 || r.ID == "" && members[i].Key == "_id" {
 			if err := decode(i); err != nil {
 				return prepared{}, plugin.Refused("InvalidData", err)
 			}
@@ -418,8 +428,8 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	}
 	var extra []byte
 	if d.cfg.AddAdditionalData {
-		sc.unused = unusedMembers(sc.unused[:0], members, out)
-		sc.extra = additionalData(sc.extra[:0], sc.unused)
+		sc.unused = unusedMembers(sc.unused[:0], members, flags, out)
+		sc.extra = additionalData(sc.extra[:0], sc.order.apply(sc.unused))
 		extra = sc.extra
 	}
 	data := d.eventData(out, "netskope"+class+"."+subtype, extra, len(r.Raw))
@@ -466,23 +476,44 @@ func (d *Destination) eventData(out *mapping.Output, eventSource string, extra [
 	return out.AppendJSON(make([]byte, 0, size+size/4+512))
 }
 
-// topFields are the record fields a mapping reads (all of them when all is set), worked out
-// once per mapping.
-func (d *Destination) topFields(m *mapping.Mapping) (want map[string]struct{}, all bool) {
-	type tf struct {
-		want map[string]struct{}
+// memberFlag says what prepare does with a record member of a given key.
+type memberFlag uint8
+
+const (
+	// flagRead: the mapping reads the member (mapping.Mapping.TopFields): it is decoded.
+	flagRead memberFlag = 1 << iota
+	// flagMayUse: the key may be in the mapping output's Used (mapping.Mapping.UsedFields);
+	// a member without it is unused without asking Output.Uses.
+	flagMayUse
+	// flagID64: the key is one of id64Fields.
+	flagID64
+)
+
+// memberFlags are the flags of the record keys a mapping reads or may use, and of the 64-bit id
+// fields, worked out once per mapping: one map lookup per member tells all three. all is set
+// when the mapping may read any field (every member is then read and may be used).
+func (d *Destination) memberFlags(m *mapping.Mapping) (want map[string]memberFlag, all bool) {
+	type mf struct {
+		want map[string]memberFlag
 		all  bool
 	}
 	if v, ok := d.fieldsOf.Load(m); ok {
-		t := v.(tf)
+		t := v.(mf)
 		return t.want, t.all
 	}
 	keys, all := m.TopFields()
-	want = make(map[string]struct{}, len(keys))
+	used := m.UsedFields()
+	want = make(map[string]memberFlag, len(keys)+len(used)+len(id64Fields))
 	for _, k := range keys {
-		want[k] = struct{}{}
+		want[k] |= flagRead
 	}
-	d.fieldsOf.Store(m, tf{want, all})
+	for _, k := range used {
+		want[k] |= flagMayUse
+	}
+	for k := range id64Fields {
+		want[k] |= flagID64
+	}
+	d.fieldsOf.Store(m, mf{want, all})
 	return want, all
 }
 
@@ -546,13 +577,13 @@ func isJSONInteger(v []byte) bool {
 	return true
 }
 
-// unusedMembers are the record's top-level members the mapping did not read, the last of a
-// repeated key, sorted by key; each value as it is in the record when it is already compact,
-// valid JSON, else encoded again; a 64-bit id field's integer (id64Fields) as a string of its
-// digits.
-func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv {
-	for _, mb := range members {
-		if out.Uses(mb.Key) {
+// unusedMembers are the record's top-level members the mapping did not read, in record order
+// (keyOrder.apply sorts them and keeps the last of a repeated key); each value as it is in the
+// record when it is already compact, valid JSON, else encoded again; a 64-bit id field's
+// integer (id64Fields) as a string of its digits. flags are the members' (memberFlags).
+func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *mapping.Output) []kv {
+	for i, mb := range members {
+		if flags[i]&flagMayUse != 0 && out.Uses(mb.Key) {
 			continue
 		}
 		v := mb.Value
@@ -565,21 +596,74 @@ func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv
 				continue
 			}
 		}
-		if _, ok := id64Fields[mb.Key]; ok && isJSONInteger(v) {
+		if flags[i]&flagID64 != 0 && isJSONInteger(v) {
 			v = append(append(append(make([]byte, 0, len(v)+2), '"'), v...), '"')
 		}
 		parts = append(parts, kv{mb.Key, v})
 	}
-	// By key; of a repeated key, the last (the stable sort keeps record order among equals).
-	slices.SortStableFunc(parts, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	out2 := parts[:0]
+	return parts
+}
+
+// keyOrder sorts a record's unused members by key, keeping the last of a repeated key, and
+// remembers the keys it sorted (copied: the record's bytes are not kept alive) with the order
+// it found, so that a record with the same keys in the same order is put in order without
+// sorting.
+type keyOrder struct {
+	keys   []byte  // the keys of the last sort, one after the other
+	ends   []int32 // where each key ends in keys
+	idx    []int32 // the members to keep, in key order, by index in the sorted record
+	sorted []kv    // the result, reused
+}
+
+// apply returns parts sorted by key, the last of a repeated key kept, in a slice of its own
+// (valid until the next apply); parts is not changed. The next record of the same endpoint
+// usually has the same keys in the same order, and is put in order without sorting.
+func (o *keyOrder) apply(parts []kv) []kv {
+	if !o.same(parts) {
+		o.learn(parts)
+	}
+	o.sorted = o.sorted[:0]
+	for _, j := range o.idx {
+		o.sorted = append(o.sorted, parts[j])
+	}
+	return o.sorted
+}
+
+// same reports whether parts have the keys of the last sort, in the same order.
+func (o *keyOrder) same(parts []kv) bool {
+	if len(parts) != len(o.ends) {
+		return false
+	}
+	start := int32(0)
 	for i, p := range parts {
-		if i+1 < len(parts) && parts[i+1].k == p.k {
+		end := o.ends[i]
+		if string(o.keys[start:end]) != p.k {
+			return false
+		}
+		start = end
+	}
+	return true
+}
+
+// learn sorts parts' indexes by key (stable: record order among equal keys), keeps the last of
+// each key, and remembers the keys and that order.
+func (o *keyOrder) learn(parts []kv) {
+	o.keys, o.ends = o.keys[:0], o.ends[:0]
+	all := o.idx[:0]
+	for i, p := range parts {
+		o.keys = append(o.keys, p.k...)
+		o.ends = append(o.ends, int32(len(o.keys)))
+		all = append(all, int32(i))
+	}
+	slices.SortStableFunc(all, func(a, b int32) int { return strings.Compare(parts[a].k, parts[b].k) })
+	keep := all[:0]
+	for i, j := range all {
+		if i+1 < len(all) && parts[all[i+1]].k == parts[j].k {
 			continue
 		}
-		out2 = append(out2, p)
+		keep = append(keep, j)
 	}
-	return out2
+	o.idx = keep
 }
 
 // additionalData encodes the unmapped fields, largest last dropped first until the object is
