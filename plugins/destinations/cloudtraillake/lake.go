@@ -187,8 +187,12 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 	failed := map[int]error{}
 	var ready []prepared
 	seen := map[string]bool{}
+	// The batch's eventData are written one after the other into a pooled buffer: they are
+	// copied into the request bodies before Write returns, and nothing keeps them after.
+	arena := eventDataPool.Get().(*[]byte)
+	defer releaseEventData(arena)
 	for i, r := range recs {
-		p, err := d.prepare(r)
+		p, err := d.prepareInto(r, arena)
 		if err != nil {
 			failed[i] = err
 			continue
@@ -285,6 +289,22 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 	return nil
 }
 
+// eventDataPool holds the buffers Write writes its batch's eventData into.
+var eventDataPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledEventData bounds the buffer kept for the next batch: a hundred events of usual size
+// take about 300 kB; a batch of outsized ones is not kept.
+const maxPooledEventData = 2 << 20
+
+// releaseEventData pools a Write's eventData buffer again, once its events are sent.
+func releaseEventData(arena *[]byte) {
+	if cap(*arena) > maxPooledEventData {
+		return
+	}
+	*arena = (*arena)[:0]
+	eventDataPool.Put(arena)
+}
+
 // scratch is what prepare needs for one record and not after it, reused from record to record:
 // a record leaves nothing behind but its eventData.
 type scratch struct {
@@ -375,6 +395,13 @@ func RecordIDOf(auditEventID string) string {
 // decoded whole: only the fields the mapping reads are (and _id when the record has no ID),
 // and the others go to additionalEventData as the bytes they are.
 func (d *Destination) prepare(r *event.Record) (prepared, error) {
+	return d.prepareInto(r, nil)
+}
+
+// prepareInto is prepare writing the eventData at the end of *arena (growing it when it must),
+// or into a buffer of its own when arena is nil. The event's EventData shares arena's bytes:
+// it is valid until *arena is reused.
+func (d *Destination) prepareInto(r *event.Record, arena *[]byte) (prepared, error) {
 	if why, refused := d.RefuseKind(r.Kind, r.Subtype); refused {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnsupported, errors.New(why))
 	}
@@ -432,7 +459,14 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		sc.extra = additionalData(sc.extra[:0], sc.order.apply(sc.unused))
 		extra = sc.extra
 	}
-	data := d.eventData(out, "netskope"+class+"."+subtype, extra, len(r.Raw))
+	var data []byte
+	if arena != nil {
+		start := len(*arena)
+		*arena = d.eventData(*arena, out, "netskope"+class+"."+subtype, extra, len(r.Raw))
+		data = (*arena)[start:len(*arena):len(*arena)]
+	} else {
+		data = d.eventData(nil, out, "netskope"+class+"."+subtype, extra, len(r.Raw))
+	}
 	id := r.ID
 	if id == "" {
 		if s, ok := fields["_id"].(string); ok {
@@ -456,10 +490,11 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		label: label, payload: payload}, nil
 }
 
-// eventData completes a mapping's output into the audit event's eventData: the Netskope
-// eventSource, the channel's account, no sourceIPAddress that is not an IP, the unused fields
-// as additionalEventData (extra, nil when none). size is the record's, to allocate once.
-func (d *Destination) eventData(out *mapping.Output, eventSource string, extra []byte, size int) []byte {
+// eventData completes a mapping's output into the audit event's eventData and appends it to
+// dst: the Netskope eventSource, the channel's account, no sourceIPAddress that is not an IP,
+// the unused fields as additionalEventData (extra, nil when none). size is the record's, to
+// grow dst once.
+func (d *Destination) eventData(dst []byte, out *mapping.Output, eventSource string, extra []byte, size int) []byte {
 	_ = out.Set("eventSource", eventSource)
 	_ = out.Set("recipientAccountId", d.account)
 	if v, ok := out.Get("sourceIPAddress"); ok {
@@ -473,7 +508,7 @@ func (d *Destination) eventData(out *mapping.Output, eventSource string, extra [
 	}
 	// eventData is about the record's size (its fields, renamed, plus the unused ones): one
 	// allocation rather than a dozen doublings.
-	return out.AppendJSON(make([]byte, 0, size+size/4+512))
+	return out.AppendJSON(slices.Grow(dst, size+size/4+512))
 }
 
 // memberFlag says what prepare does with a record member of a given key.
