@@ -313,7 +313,6 @@ type scratch struct {
 	fields  map[string]any
 	out     mapping.Output
 	unused  []kv
-	order   keyOrder
 	extra   []byte // additionalEventData, copied into eventData
 }
 
@@ -326,7 +325,6 @@ func (sc *scratch) release() {
 	clear(sc.members)
 	clear(sc.fields)
 	clear(sc.unused)
-	clear(sc.order.sorted)
 	if cap(sc.extra) > maxAdditionalData {
 		sc.extra = nil
 	}
@@ -456,7 +454,7 @@ func (d *Destination) prepareInto(r *event.Record, arena *[]byte) (prepared, err
 	var extra []byte
 	if d.cfg.AddAdditionalData {
 		sc.unused = unusedMembers(sc.unused[:0], members, flags, out)
-		sc.extra = additionalData(sc.extra[:0], sc.order.apply(sc.unused))
+		sc.extra = additionalData(sc.extra[:0], sc.unused)
 		extra = sc.extra
 	}
 	var data []byte
@@ -612,10 +610,10 @@ func isJSONInteger(v []byte) bool {
 	return true
 }
 
-// unusedMembers are the record's top-level members the mapping did not read, in record order
-// (keyOrder.apply sorts them and keeps the last of a repeated key); each value as it is in the
-// record when it is already compact, valid JSON, else encoded again; a 64-bit id field's
-// integer (id64Fields) as a string of its digits. flags are the members' (memberFlags).
+// unusedMembers are the record's top-level members the mapping did not read, the last of a
+// repeated key, sorted by key; each value as it is in the record when it is already compact,
+// valid JSON, else encoded again; a 64-bit id field's integer (id64Fields) as a string of its
+// digits. flags are the members' (memberFlags).
 func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *mapping.Output) []kv {
 	for i, mb := range members {
 		if flags[i]&flagMayUse != 0 && out.Uses(mb.Key) {
@@ -636,69 +634,16 @@ func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *
 		}
 		parts = append(parts, kv{mb.Key, v})
 	}
-	return parts
-}
-
-// keyOrder sorts a record's unused members by key, keeping the last of a repeated key, and
-// remembers the keys it sorted (copied: the record's bytes are not kept alive) with the order
-// it found, so that a record with the same keys in the same order is put in order without
-// sorting.
-type keyOrder struct {
-	keys   []byte  // the keys of the last sort, one after the other
-	ends   []int32 // where each key ends in keys
-	idx    []int32 // the members to keep, in key order, by index in the sorted record
-	sorted []kv    // the result, reused
-}
-
-// apply returns parts sorted by key, the last of a repeated key kept, in a slice of its own
-// (valid until the next apply); parts is not changed. The next record of the same endpoint
-// usually has the same keys in the same order, and is put in order without sorting.
-func (o *keyOrder) apply(parts []kv) []kv {
-	if !o.same(parts) {
-		o.learn(parts)
-	}
-	o.sorted = o.sorted[:0]
-	for _, j := range o.idx {
-		o.sorted = append(o.sorted, parts[j])
-	}
-	return o.sorted
-}
-
-// same reports whether parts have the keys of the last sort, in the same order.
-func (o *keyOrder) same(parts []kv) bool {
-	if len(parts) != len(o.ends) {
-		return false
-	}
-	start := int32(0)
+	// By key; of a repeated key, the last (the stable sort keeps record order among equals).
+	slices.SortStableFunc(parts, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	out2 := parts[:0]
 	for i, p := range parts {
-		end := o.ends[i]
-		if string(o.keys[start:end]) != p.k {
-			return false
-		}
-		start = end
-	}
-	return true
-}
-
-// learn sorts parts' indexes by key (stable: record order among equal keys), keeps the last of
-// each key, and remembers the keys and that order.
-func (o *keyOrder) learn(parts []kv) {
-	o.keys, o.ends = o.keys[:0], o.ends[:0]
-	all := o.idx[:0]
-	for i, p := range parts {
-		o.keys = append(o.keys, p.k...)
-		o.ends = append(o.ends, int32(len(o.keys)))
-		all = append(all, int32(i))
-	}
-	slices.SortStableFunc(all, func(a, b int32) int { return strings.Compare(parts[a].k, parts[b].k) })
-	keep := all[:0]
-	for i, j := range all {
-		if i+1 < len(all) && parts[all[i+1]].k == parts[j].k {
+		if i+1 < len(parts) && parts[i+1].k == p.k {
 			continue
 		}
-		keep = append(keep, j)
+		out2 = append(out2, p)
 	}
-	o.idx = keep
+	return out2
 }
 
 // additionalData encodes the unmapped fields, largest last dropped first until the object is
