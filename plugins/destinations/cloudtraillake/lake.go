@@ -320,11 +320,13 @@ var scratchPool = sync.Pool{New: func() any {
 	return &scratch{members: make([]event.Member, 0, 128), fields: make(map[string]any, 32)}
 }}
 
-// release clears what points into the record (not to keep it alive) and pools sc again.
+// release clears what points into the record (not to keep it alive, nor the page whose bytes
+// it shares) and pools sc again.
 func (sc *scratch) release() {
 	clear(sc.members)
 	clear(sc.fields)
 	clear(sc.unused)
+	sc.out.Reset()
 	if cap(sc.extra) > maxAdditionalData {
 		sc.extra = nil
 	}
