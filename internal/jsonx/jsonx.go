@@ -17,9 +17,6 @@ const hexDigits = "0123456789abcdef"
 // other control characters take \u00XX).
 var shortEscape = [utf8.RuneSelf]byte{'"': '"', '\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f'}
 
-// backslashed is 1 for the two bytes escaped as a backslash and themselves.
-var backslashed = [256]uint8{'"': 1, '\\': 1}
-
 // AppendString appends s as a JSON string. Like encoding/json it replaces invalid UTF-8 with
 // U+FFFD and escapes U+2028 and U+2029; unlike it, it leaves <, > and & alone (no HTML
 // escaping: the output is not meant for a web page, and SIEMs search for those characters).
@@ -45,24 +42,6 @@ func AppendString(dst []byte, s string) []byte {
 			m := (special(w) | w) & msb
 			if m == 0 {
 				n += 8
-				i += 8
-				continue
-			}
-			if (((w-0x20*lsb)&^w)|w)&msb == 0 {
-				// Only quotes and backslashes to escape (JSON text, such as eventData, has one
-				// every few bytes): each byte is stored after a backslash that the next byte
-				// overwrites unless the byte needs it, without a branch per byte.
-				if cap(b)-n < len(s)-i+17 {
-					b = slices.Grow(b[:n], len(s)-i+len(s)/4+64)
-					b = b[:cap(b)]
-				}
-				for j := range 8 {
-					c := s[i+j]
-					e := int(backslashed[c])
-					b[n] = '\\'
-					b[n+e] = c
-					n += 1 + e
-				}
 				i += 8
 				continue
 			}
