@@ -231,6 +231,32 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// UsedFields lists every name Output.Used may hold after Apply with this mapping: each
+// entry's field as the mapping spells it (a JSON path whole), and _id for CloudTrail Lake
+// mappings. A record member whose key is not listed is never in Used, so a caller can skip
+// Output.Uses for it.
+func (m *Mapping) UsedFields() []string {
+	var fields []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			fields = append(fields, f)
+		}
+	}
+	for _, es := range [][]entry{m.c.header, m.c.ext} {
+		for i := range es {
+			if f := es[i].field; f != "" {
+				add(f)
+			}
+		}
+	}
+	if m.ctRules {
+		add("_id")
+	}
+	return fields
+}
+
 // TopFields lists the top-level record fields Apply may read: the first key of each field the
 // mapping reads, and for CloudTrail Lake mappings _id and access_method. A record decoded with
 // only these fields maps as the whole record does. all is true when a JSON path starts with a
