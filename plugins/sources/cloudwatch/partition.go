@@ -713,6 +713,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		}
 	}
 	results := make(chan fetched, cfg.RequestsInFlight)
+	wake := make(chan struct{}, 1) // a request in flight stalled
 	fctx, cancel := context.WithCancel(lease)
 	var wg sync.WaitGroup
 	defer func() {
@@ -770,6 +771,10 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			cp.To, topReadAt = sl.To, 0
 			cp.settle()
 		}
+		// One request is in flight while the answers come in time; another starts only while
+		// every request in flight is stalled (slower than slow_request, or retrying after an
+		// error), up to requests_in_flight: a slow or failed answer does not hold the region
+		// up, and a healthy region holds one page in memory, not requests_in_flight pages.
 		for _, sl := range cp.Slices {
 			if busy >= cfg.RequestsInFlight {
 				break
@@ -777,7 +782,18 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			if sl.busy {
 				continue
 			}
+			stalled := 0
+			for _, o := range cp.Slices {
+				if o.busy && o.stalled != nil && o.stalled.Load() {
+					stalled++
+				}
+			}
+			if busy-stalled >= 1 {
+				break
+			}
 			sl.busy = true
+			st := new(atomic.Bool)
+			sl.stalled = st
 			busy++
 			if sl.readAt == 0 {
 				sl.readAt = p.now().UnixMilli()
@@ -789,7 +805,17 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out, err := p.call(fctx, in)
+				stall := func() {
+					if !st.Swap(true) {
+						select {
+						case wake <- struct{}{}:
+						default:
+						}
+					}
+				}
+				slow := time.AfterFunc(cfg.SlowRequest, stall)
+				out, err := p.callNoting(fctx, in, stall)
+				slow.Stop()
 				results <- fetched{sl: sl, out: out, err: err}
 			}()
 		}
@@ -803,11 +829,13 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		var r fetched
 		select {
 		case r = <-results:
+		case <-wake:
+			continue // a request stalled: another may start
 		case <-lease.Done():
 			return nil
 		}
 		busy--
-		r.sl.busy = false
+		r.sl.busy, r.sl.stalled = false, nil
 		if errors.Is(r.err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
 				"from", msTime(r.sl.From), "to", msTime(r.sl.To))
@@ -1004,6 +1032,11 @@ func (p *partition) input() *cloudwatchlogs.FilterLogEventsInput {
 // a missing group and transient errors with backoff until ctx ends. A request the service
 // refuses for good (access denied, an invalid filter pattern) is a fatal error.
 func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	return p.callNoting(ctx, in, nil)
+}
+
+// callNoting is call, also calling failed (when not nil) before each wait to retry.
+func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, failed func()) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	cfg := p.s.cfg
 	for attempt := 1; ; attempt++ {
 		if err := p.lim.Wait(ctx); err != nil {
@@ -1070,6 +1103,9 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 			p.s.set.Metrics.Errors.Inc()
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("FilterLogEvents failed; retrying", "err", err, "attempt", attempt)
+		}
+		if failed != nil {
+			failed()
 		}
 		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
 			return nil, ctx.Err()

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,5 +345,54 @@ func TestNothingToReadWaitsPollInterval(t *testing.T) {
 	// loop makes them in a few milliseconds.
 	if elapsed < 150*time.Millisecond {
 		t.Errorf("the clock was read 20 times in %v, polling every 50ms", elapsed)
+	}
+}
+
+// peakAPI measures the most FilterLogEvents requests in flight at once; each answer takes
+// a little while, so requests started together would overlap.
+type peakAPI struct {
+	countingAPI
+	now, peak atomic.Int64
+}
+
+func (a *peakAPI) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	n := a.now.Add(1)
+	defer a.now.Add(-1)
+	for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
+	}
+	select {
+	case <-time.After(5 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return a.countingAPI.FilterLogEvents(ctx, in, o...)
+}
+
+// While the answers come in time, a region keeps one request in flight, whatever
+// requests_in_flight allows: a second starts only beside a stalled one (slow_request), so a
+// healthy region holds one page in memory.
+func TestOneRequestInFlightWhileAnswersComeInTime(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	keys := w.backlog("us-east-1", 4, 10)
+	cfg := slicedConfig(w, 6)
+	cfg.SlowRequest = time.Minute
+	s := w.source(t, cfg, nil)
+	api := &peakAPI{}
+	orig := s.tune.newAPI
+	s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
+		next, err := orig(ctx, region)
+		api.next = next
+		return api, err
+	}
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitKeys(t, rawKey, keys)
+	run.Stop(t)
+	checkOnce(t, pub, keys)
+	if api.calls.Load() < 4 {
+		t.Fatalf("%d calls: the test did not test", api.calls.Load())
+	}
+	if p := api.peak.Load(); p != 1 {
+		t.Errorf("%d requests in flight at once, want 1", p)
 	}
 }
