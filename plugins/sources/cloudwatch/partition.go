@@ -1039,6 +1039,7 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, failed func()) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	cfg := p.s.cfg
 	for attempt := 1; ; attempt++ {
+		transient := false
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
@@ -1103,11 +1104,18 @@ func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLog
 			p.s.set.Metrics.Errors.Inc()
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("FilterLogEvents failed; retrying", "err", err, "attempt", attempt)
+			transient = true
 		}
 		if failed != nil {
 			failed()
 		}
-		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
+		delay := p.s.backoff(attempt)
+		if transient {
+			// A 5xx or a cut connection is not a sign of load on the quota: the first retries
+			// come sooner (a tenth of the backoff), as AWS's SDKs retry them.
+			delay = p.s.transientBackoff(attempt)
+		}
+		if !retry.Sleep(ctx, delay) {
 			return nil, ctx.Err()
 		}
 	}
