@@ -54,12 +54,7 @@ func TestTransientErrorsRetrySooner(t *testing.T) {
 			s := w.source(t, cfg, nil)
 			s.tune.backoffBase = base
 			api := &firstFailsAPI{err: tc.err}
-			orig := s.tune.newAPI
-			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-				next, err := orig(ctx, region)
-				api.next = next
-				return api, err
-			}
+			interpose(s, &api.countingAPI, api)
 			pub := plugintest.NewPublisher(plugintest.AckAsync)
 			run := plugintest.Start(t, s, pub)
 			pub.WaitKeys(t, rawKey, keys)

@@ -224,12 +224,7 @@ func TestSlowSliceDoesNotStallOthers(t *testing.T) {
 			s := w.source(t, cfg, nil)
 			api := &stallingAPI{before: time.Now().Add(-5*time.Hour + time.Minute).UnixMilli(), fail: fail,
 				released: make(chan struct{}), stalled: make(chan struct{})}
-			orig := s.tune.newAPI
-			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-				next, err := orig(ctx, region)
-				api.next = next
-				return api, err
-			}
+			interpose(s, &api.countingAPI, api)
 			pub := plugintest.NewPublisher(plugintest.AckAsync)
 			run := plugintest.Start(t, s, pub)
 			pub.WaitKeys(t, rawKey, later[:30]) // the hours 4 to 2 before now
@@ -378,12 +373,7 @@ func TestOneRequestInFlightWhileAnswersComeInTime(t *testing.T) {
 	cfg.SlowRequest = time.Minute
 	s := w.source(t, cfg, nil)
 	api := &peakAPI{}
-	orig := s.tune.newAPI
-	s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-		next, err := orig(ctx, region)
-		api.next = next
-		return api, err
-	}
+	interpose(s, &api.countingAPI, api)
 	pub := plugintest.NewPublisher(plugintest.AckAsync)
 	run := plugintest.Start(t, s, pub)
 	pub.WaitKeys(t, rawKey, keys)
