@@ -43,7 +43,7 @@ plugins:
     framing: octet_counting
     header: rfc5424
     format: cef
-siem_mappings:
+%[5]ssiem_mappings:
   - {source: cloudtrail, destination: siem}
 `
 
@@ -218,7 +218,12 @@ func (j *cloudTrailJourney) config(dir, pprofAddr string) []byte {
 	for _, o := range withOptions(opts, over) {
 		fmt.Fprintf(&b, "    %s: %s\n", o.key, o.value)
 	}
-	return fmt.Appendf(nil, cloudTrailConfig, dir, pprofAddr, b.String(), j.rcv.addr())
+	var d strings.Builder
+	dest, _ := sourceOptionLines(j.o.DestOptions) // checked by checkOptions
+	for _, o := range dest {
+		fmt.Fprintf(&d, "    %s: %s\n", o.key, o.value)
+	}
+	return fmt.Appendf(nil, cloudTrailConfig, dir, pprofAddr, b.String(), j.rcv.addr(), d.String())
 }
 
 func (j *cloudTrailJourney) held() int64 { return int64(len(j.recs)) }
