@@ -230,6 +230,9 @@ func (j *cloudTrailJourney) held() int64 { return int64(len(j.recs)) }
 func (j *cloudTrailJourney) want() int64 { return int64(len(j.recs)) }
 func (j *cloudTrailJourney) got() int64  { return j.rcv.unique.Load() }
 
+// twice is how many records arrived more than once so far.
+func (j *cloudTrailJourney) twice() int64 { return j.rcv.twice.Load() }
+
 func (j *cloudTrailJourney) finish(r *Result) {
 	j.rcv.count(r)
 	if j.sim != nil {
@@ -375,6 +378,7 @@ type receiver struct {
 	seen    map[string]arrival // every expected id
 	unique  atomic.Int64
 	byPart  []atomic.Int64 // distinct ids arrived, by partition index
+	twice   atomic.Int64 // distinct ids arrived more than once
 	unknown atomic.Int64
 	bad     atomic.Int64
 	wg      sync.WaitGroup
@@ -457,6 +461,8 @@ func (r *receiver) take(msg []byte) {
 	case a.n == 1:
 		r.unique.Add(1)
 		r.byPart[a.part].Add(1)
+	case a.n == 2:
+		r.twice.Add(1)
 	}
 }
 
@@ -492,6 +498,7 @@ func (r *receiver) reset() {
 		r.seen[id] = arrival{part: a.part}
 	}
 	r.unique.Store(0)
+	r.twice.Store(0)
 	for i := range r.byPart {
 		r.byPart[i].Store(0)
 	}

@@ -485,7 +485,13 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 		if p := members[0].p; !nextKill.IsZero() && (time.Now().After(nextKill) || got >= killAtGot) {
 			use.add(p.kill9())
 			res.Kills++
-			logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
+			if tw, ok := j.(twiceCounter); ok {
+				// The records the restart sends again arrive after this line: the count
+				// grows by what the kill before this one made the shipper send again.
+				logf("kill -9 #%d at %d of %d delivered (%d twice so far)", res.Kills, got, j.want(), tw.twice())
+			} else {
+				logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
+			}
 			if members[0].p, err = startShipper(o.Shipper, cfg, members[0].out, members[0].env); err != nil {
 				return res, err
 			}
@@ -590,6 +596,10 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 func killDelay(r *rand.Rand) time.Duration {
 	return 300*time.Millisecond + time.Duration(r.Int64N(int64(2200*time.Millisecond)))
 }
+
+// twiceCounter is a journey that counts, while it runs, the records that arrived more than
+// once.
+type twiceCounter interface{ twice() int64 }
 
 // killPoint is the count of records delivered at which the next SIGKILL comes, with left
 // kills to go and got of want delivered: the records left are shared out among the kills and
