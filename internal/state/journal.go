@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // The journal keeps the writes made since the last commit to bbolt, with SyncInterval above 0.
@@ -213,6 +214,19 @@ func (j *journal) run() {
 
 // write appends one change to the journal and keeps it in memory.
 func (j *journal) write(op byte, bucket, key string, value []byte) error {
+	// What bbolt would refuse at the commit is refused here, as without a journal.
+	switch {
+	case key == "" && op == opDelete:
+		return nil
+	case bucket == "":
+		return fmt.Errorf("state: put %s/%s: %w", bucket, key, bolterrors.ErrBucketNameRequired)
+	case key == "":
+		return fmt.Errorf("state: put %s/%s: %w", bucket, key, bolterrors.ErrKeyRequired)
+	case len(key) > bolt.MaxKeySize:
+		return fmt.Errorf("state: put %s/%.40s…: %w", bucket, key, bolterrors.ErrKeyTooLarge)
+	case int64(len(value)) > bolt.MaxValueSize:
+		return fmt.Errorf("state: put %s/%s: %w", bucket, key, bolterrors.ErrValueTooLarge)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
