@@ -378,7 +378,7 @@ type receiver struct {
 	seen    map[string]arrival // every expected id
 	unique  atomic.Int64
 	byPart  []atomic.Int64 // distinct ids arrived, by partition index
-	twice   atomic.Int64 // distinct ids arrived more than once
+	twice   atomic.Int64   // distinct ids arrived more than once
 	unknown atomic.Int64
 	bad     atomic.Int64
 	wg      sync.WaitGroup

@@ -120,7 +120,7 @@ func NewConfig() plugin.Config {
 }
 
 // DefaultAckEvery is the messages written between two acknowledgements within a batch.
-const DefaultAckEvery = 100
+const DefaultAckEvery = 50
 
 var facilities = map[string]int{
 	"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,

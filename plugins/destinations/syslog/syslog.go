@@ -36,7 +36,12 @@ func Factory() plugin.Factory {
 		// A receiver never answers, so a batch is only one write on a connection and the unit
 		// sent again after a broken one: larger batches spread the per-batch work (a pooled
 		// connection, its checks before and after) over more records.
-		Delivery: plugin.DeliveryDefaults{BatchMaxRecords: 2000},
+		//
+		// One worker: records are acknowledged as they are written (ack_every), and a source
+		// saves its position only up to its first record not yet acknowledged, so a second
+		// connection writing ahead of the first holds its records unsaved; a kill -9 then
+		// sends them again. One connection streams in order at the speed of the receiver.
+		Delivery: plugin.DeliveryDefaults{BatchMaxRecords: 2000, Workers: 1},
 	}
 }
 
