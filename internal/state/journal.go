@@ -26,6 +26,9 @@ import (
 // left out), and the store then holds the values of the last commit: older positions, so
 // records are sent again, never skipped.
 //
+// The first value of a key is the exception: its journal record is synced to disk before Put
+// returns (see write).
+//
 // Rotation: a commit renames the journal to journalOld before it writes to bbolt, and removes
 // journalOld once the transaction is on disk; the writes made meanwhile go to a new journal.
 // Open replays journalOld, then the journal.
@@ -72,9 +75,14 @@ type journal struct {
 	mu      sync.Mutex
 	f       *os.File
 	pending map[pendingKey]change
-	version uint64
-	err     error // a failed journal write or commit: every later write fails with it
-	buf     []byte
+	known   map[pendingKey]bool // keys written through the journal: whether they hold a value
+	// sync makes the journal file durable, and its directory entry too when dir is set (once
+	// per journal file).
+	sync      func(f *os.File, dir bool) error
+	dirSynced bool
+	version   uint64
+	err       error // a failed journal write or commit: every later write fails with it
+	buf       []byte
 
 	commitMu sync.Mutex // one commit at a time
 	stop     chan struct{}
@@ -191,7 +199,7 @@ func newJournal(db *bolt.DB, dir string, interval time.Duration) (*journal, erro
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", JournalName, err)
 	}
-	j := &journal{db: db, dir: dir, interval: interval, f: f, pending: map[pendingKey]change{},
+	j := &journal{db: db, dir: dir, interval: interval, f: f, pending: map[pendingKey]change{}, known: map[pendingKey]bool{}, sync: syncFile,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go j.run()
 	return j, nil
@@ -246,9 +254,36 @@ func (j *journal) write(op byte, bucket, key string, value []byte) error {
 		j.err = fmt.Errorf("state: write %s: %w", JournalName, err)
 		return j.err
 	}
+	k := pendingKey{bucket, key}
+	if op == opPut && !j.exists(k) {
+		// A key's first value is made durable at once: a first position (a source's start,
+		// resolved from start_position) lost in a machine crash would be resolved again
+		// later, and what came in between skipped. Later values only move a position on.
+		if err := j.sync(j.f, !j.dirSynced); err != nil {
+			j.err = fmt.Errorf("state: sync %s: %w", JournalName, err)
+			return j.err
+		}
+		j.dirSynced = true
+	}
 	j.version++
-	j.pending[pendingKey{bucket, key}] = change{value: bytes.Clone(value), deleted: op == opDelete, version: j.version}
+	j.pending[k] = change{value: bytes.Clone(value), deleted: op == opDelete, version: j.version}
+	j.known[k] = op == opPut
 	return nil
+}
+
+// exists reports whether key holds a value, pending or committed; j.mu is held.
+func (j *journal) exists(k pendingKey) bool {
+	if v, ok := j.known[k]; ok {
+		return v
+	}
+	var found bool
+	_ = j.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(k.bucket)); b != nil {
+			found = b.Get([]byte(k.key)) != nil
+		}
+		return nil
+	})
+	return found
 }
 
 // get returns the pending change of a key, if any.
@@ -349,8 +384,24 @@ func (j *journal) rotate() error {
 	if err != nil {
 		return fmt.Errorf("state: open %s: %w", JournalName, err)
 	}
-	j.f = f
+	j.f, j.dirSynced = f, false
 	return nil
+}
+
+// syncFile syncs f and, with dir, the directory that holds it (the file's name).
+func syncFile(f *os.File, dir bool) error {
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if !dir {
+		return nil
+	}
+	d, err := os.Open(filepath.Dir(f.Name()))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // close stops the commits, commits what is pending and removes the journal.
