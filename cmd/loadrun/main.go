@@ -73,6 +73,7 @@ func parseFlags(args []string) (invocation, error) {
 	fs.StringVar(&o.Backend, "backend", loadrun.BackendCloudsim, "where the cloudtrail journey's backlog is: cloudsim, or moto (moto_server, started by the run; plain runs)")
 	fs.StringVar(&o.MotoBin, "moto-bin", "moto_server", "the moto_server command for -backend moto")
 	fs.StringVar(&o.SourceOptions, "source-opts", "", "options of the cloudtrail journey's source over the run's own, key=value separated by commas (e.g. lag=5s,poll_interval=2s)")
+	fs.StringVar(&o.DestOptions, "dest-opts", "", "options of the cloudtrail journey's syslog destination, key=value separated by commas (e.g. workers=1,batch={max_records: 500})")
 	fs.Float64Var(&o.Rate, "rate", 500, "events per second a live run puts into CloudWatch Logs (for -records/rate seconds)")
 	fs.DurationVar(&o.IngestDelay, "ingest-delay", 30*time.Second, "a live run's ingestion delay in cloudsim's CloudWatch Logs")
 	fs.DurationVar(&o.IngestJitter, "ingest-jitter", 2*time.Minute, "a live run's ingestion jitter (a random share of it on top of -ingest-delay, so events arrive out of order)")

@@ -193,7 +193,7 @@ func open(ctx context.Context, cfg *config.Config, reg *plugin.Registry, log *sl
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	db, err := state.Open(dataDir)
+	db, err := state.OpenWith(dataDir, state.Options{SyncInterval: cfg.StateSyncInterval})
 	if err != nil {
 		return nil, err
 	}

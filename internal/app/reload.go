@@ -324,6 +324,9 @@ func restartKeys(a, b *config.Config) []string {
 	if a.MemoryLimit != b.MemoryLimit {
 		keys = append(keys, "memory_limit")
 	}
+	if a.StateSyncInterval != b.StateSyncInterval {
+		keys = append(keys, "state_sync_interval")
+	}
 	for _, k := range slices.Sorted(maps.Keys(mergeKeys(a.Sections, b.Sections))) {
 		if !reflect.DeepEqual(a.Sections[k], b.Sections[k]) {
 			keys = append(keys, k)

@@ -364,6 +364,7 @@ func TestReloadNeedsRestart(t *testing.T) {
 		{"admin", `admin: {listen: ""}`, `admin: {listen: "127.0.0.1:0"}`},
 		{"log", `admin: {listen: ""}`, "admin: {listen: \"\"}\nlog: {level: debug}"},
 		{"memory_limit", `admin: {listen: ""}`, "admin: {listen: \"\"}\nmemory_limit: 1GiB"},
+		{"state_sync_interval", `admin: {listen: ""}`, "admin: {listen: \"\"}\nstate_sync_interval: 0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

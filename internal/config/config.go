@@ -24,6 +24,11 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// ShutdownTimeout bounds how long a stop waits for in-flight batches.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// StateSyncInterval is how often the state file's writes (source positions) are committed
+	// with an fsync; between commits each write is in a journal a killed process keeps and a
+	// machine crash may lose (positions then go back at most this far: records sent again,
+	// none skipped). 0 commits and fsyncs every write.
+	StateSyncInterval time.Duration `yaml:"state_sync_interval"`
 	// MemoryLimit is the Go runtime's soft memory limit for the process (the garbage
 	// collector works harder as the heap nears it; it is not a cap); 0 leaves the runtime's
 	// default. The GOMEMLIMIT environment variable, when set, wins.
@@ -55,11 +60,12 @@ const DefaultMemoryLimit = 100 << 20
 // Default returns the configuration's defaults.
 func Default() *Config {
 	return &Config{
-		DataDir:         "logshipper-data",
-		Log:             telemetry.DefaultLogConfig(),
-		Admin:           AdminConfig{Listen: "127.0.0.1:9870"},
-		ShutdownTimeout: 30 * time.Second,
-		MemoryLimit:     DefaultMemoryLimit,
+		DataDir:           "logshipper-data",
+		Log:               telemetry.DefaultLogConfig(),
+		Admin:             AdminConfig{Listen: "127.0.0.1:9870"},
+		ShutdownTimeout:   30 * time.Second,
+		StateSyncInterval: time.Second,
+		MemoryLimit:       DefaultMemoryLimit,
 	}
 }
 
@@ -71,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p.Addf("shutdown_timeout: must be positive")
+	}
+	if c.StateSyncInterval < 0 {
+		p.Addf("state_sync_interval: must be 0 (fsync every write) or positive")
 	}
 	return p.Err()
 }

@@ -213,7 +213,7 @@ func TestBuiltinDestinationDefaultValues(t *testing.T) {
 		queueSize  int
 	}{
 		{"aws_cloudtrail_lake", 100, 1<<20 - 64<<10, 8, 2000},
-		{"syslog", 2000, 4 << 20, 2, 10000},
+		{"syslog", 2000, 4 << 20, 1, 10000},
 		{"http", 1000, 4 << 20, 4, 5000},
 		{"file", 1000, 4 << 20, 1, 10000},
 		{"stdout", 500, 4 << 20, 1, 10000},

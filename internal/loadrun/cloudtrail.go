@@ -43,7 +43,7 @@ plugins:
     framing: octet_counting
     header: rfc5424
     format: cef
-siem_mappings:
+%[5]ssiem_mappings:
   - {source: cloudtrail, destination: siem}
 `
 
@@ -218,12 +218,20 @@ func (j *cloudTrailJourney) config(dir, pprofAddr string) []byte {
 	for _, o := range withOptions(opts, over) {
 		fmt.Fprintf(&b, "    %s: %s\n", o.key, o.value)
 	}
-	return fmt.Appendf(nil, cloudTrailConfig, dir, pprofAddr, b.String(), j.rcv.addr())
+	var d strings.Builder
+	dest, _ := sourceOptionLines(j.o.DestOptions) // checked by checkOptions
+	for _, o := range dest {
+		fmt.Fprintf(&d, "    %s: %s\n", o.key, o.value)
+	}
+	return fmt.Appendf(nil, cloudTrailConfig, dir, pprofAddr, b.String(), j.rcv.addr(), d.String())
 }
 
 func (j *cloudTrailJourney) held() int64 { return int64(len(j.recs)) }
 func (j *cloudTrailJourney) want() int64 { return int64(len(j.recs)) }
 func (j *cloudTrailJourney) got() int64  { return j.rcv.unique.Load() }
+
+// twice is how many records arrived more than once so far.
+func (j *cloudTrailJourney) twice() int64 { return j.rcv.twice.Load() }
 
 func (j *cloudTrailJourney) finish(r *Result) {
 	j.rcv.count(r)
@@ -370,6 +378,7 @@ type receiver struct {
 	seen    map[string]arrival // every expected id
 	unique  atomic.Int64
 	byPart  []atomic.Int64 // distinct ids arrived, by partition index
+	twice   atomic.Int64   // distinct ids arrived more than once
 	unknown atomic.Int64
 	bad     atomic.Int64
 	wg      sync.WaitGroup
@@ -452,6 +461,8 @@ func (r *receiver) take(msg []byte) {
 	case a.n == 1:
 		r.unique.Add(1)
 		r.byPart[a.part].Add(1)
+	case a.n == 2:
+		r.twice.Add(1)
 	}
 }
 
@@ -487,6 +498,7 @@ func (r *receiver) reset() {
 		r.seen[id] = arrival{part: a.part}
 	}
 	r.unique.Store(0)
+	r.twice.Store(0)
 	for i := range r.byPart {
 		r.byPart[i].Store(0)
 	}

@@ -98,6 +98,9 @@ type Options struct {
 	// SourceOptions are options of the CloudTrail journey's source, "key=value" separated by
 	// commas (e.g. "lag=5s,poll_interval=2s"), written into its configuration over the run's own.
 	SourceOptions string
+	// DestOptions are options of the CloudTrail journey's syslog destination, "key=value"
+	// separated by commas, added to the run's own (e.g. batch_max_records=500).
+	DestOptions string
 	// Rate is the events per second a live run puts into CloudWatch Logs, all regions together.
 	Rate float64
 	// IngestDelay and IngestJitter are the live run's late and out-of-order ingestion in
@@ -238,6 +241,9 @@ func checkOptions(name string, mode Mode, o Options) error {
 	if _, err := sourceOptionLines(o.SourceOptions); err != nil {
 		return err
 	}
+	if _, err := sourceOptionLines(o.DestOptions); err != nil {
+		return fmt.Errorf("%w (-dest-opts)", err)
+	}
 	return nil
 }
 
@@ -368,15 +374,15 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 		profDone <- nil
 	}
 
-	// In a crash run, the next SIGKILL comes between 0.3 s and 2.5 s after the last start; the
-	// first one also comes once 10% to 60% of the records are delivered, whichever is first, so
-	// that a run faster than its kill delays is still killed. A cluster crash run kills one
-	// member once, when 30% are delivered, and does not restart it: what it measures is the
-	// other members taking its partitions over.
-	nextKill, firstKillAt := time.Time{}, int64(-1)
+	// In a crash run, the next SIGKILL comes between 0.3 s and 2.5 s after the last start, or
+	// once another share of the records is delivered (killPoint), whichever is first: a run
+	// faster than its kill delays is still killed Kills times, each kill in full flow. A
+	// cluster crash run kills one member once, when 30% are delivered, and does not restart it:
+	// what it measures is the other members taking its partitions over.
+	nextKill, killAtGot := time.Time{}, int64(-1)
 	if mode == Crash && o.Kills > 0 && o.Cluster == 0 {
 		nextKill = time.Now().Add(killDelay(rnd))
-		firstKillAt = int64(float64(j.want()) * (0.1 + 0.5*rnd.Float64()))
+		killAtGot = killPoint(rnd, 0, j.want(), o.Kills)
 	}
 	pj, _ := j.(partitioned)
 	clusterKill := mode == Crash && o.Cluster > 1 && pj != nil
@@ -476,10 +482,16 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 			tk = &Takeover{Victim: victim, Partitions: parts, Sampling: sampling, FarEnd: pj.farEnd()}
 			logf("kill -9 %s at %d of %d delivered; it owned %d partitions with records left: %s", victim, got, j.want(), len(parts), strings.Join(parts, ", "))
 		}
-		if p := members[0].p; !nextKill.IsZero() && (time.Now().After(nextKill) || res.Kills == 0 && firstKillAt >= 0 && got >= firstKillAt) {
+		if p := members[0].p; !nextKill.IsZero() && (time.Now().After(nextKill) || got >= killAtGot) {
 			use.add(p.kill9())
 			res.Kills++
-			logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
+			if tw, ok := j.(twiceCounter); ok {
+				// The records the restart sends again arrive after this line: the count
+				// grows by what the kill before this one made the shipper send again.
+				logf("kill -9 #%d at %d of %d delivered (%d twice so far)", res.Kills, got, j.want(), tw.twice())
+			} else {
+				logf("kill -9 #%d at %d of %d delivered", res.Kills, got, j.want())
+			}
 			if members[0].p, err = startShipper(o.Shipper, cfg, members[0].out, members[0].env); err != nil {
 				return res, err
 			}
@@ -487,6 +499,7 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 			nextKill = time.Time{}
 			if res.Kills < o.Kills {
 				nextKill = time.Now().Add(killDelay(rnd))
+				killAtGot = killPoint(rnd, got, j.want(), o.Kills-res.Kills)
 			}
 		}
 		if time.Since(lastReport) >= 5*time.Second {
@@ -582,6 +595,19 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 // while the shipper restores its positions and some in full flow.
 func killDelay(r *rand.Rand) time.Duration {
 	return 300*time.Millisecond + time.Duration(r.Int64N(int64(2200*time.Millisecond)))
+}
+
+// twiceCounter is a journey that counts, while it runs, the records that arrived more than
+// once.
+type twiceCounter interface{ twice() int64 }
+
+// killPoint is the count of records delivered at which the next SIGKILL comes, with left
+// kills to go and got of want delivered: the records left are shared out among the kills and
+// the end of the run, and the kill lands at a random point of its share (half to one and a
+// half of it), so that the kills spread over the whole run.
+func killPoint(r *rand.Rand, got, want int64, left int) int64 {
+	share := float64(want-got) / float64(left+1)
+	return got + max(1, int64(share*(0.5+r.Float64())))
 }
 
 // member is one shipper process of a run and its restarts.

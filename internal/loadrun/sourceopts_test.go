@@ -2,6 +2,7 @@ package loadrun
 
 import (
 	"context"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -55,5 +56,27 @@ func TestPlainConfigTakesSourceOptions(t *testing.T) {
 	if strings.Count(cfg, "lag:") != 1 || !strings.Contains(cfg, "    lag: 30s\n") || !strings.Contains(cfg, "    page_size: 500\n") ||
 		!strings.Contains(cfg, "    poll_interval: 1s\n") {
 		t.Errorf("configuration:\n%s", cfg)
+	}
+}
+
+// -dest-opts keys go under the syslog destination's entry, not the source's.
+func TestConfigTakesDestOptions(t *testing.T) {
+	o := Options{Records: 10, Seed: 1, TrailSamples: "../cloudtrailrecord/testdata/panther-rule-tests.ndjson",
+		DestOptions: "workers=2,ack_every=0"}
+	j, err := newCloudTrail(context.Background(), o, Plain, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	cfg := string(j.config("/tmp/x", ""))
+	_, dest, ok := strings.Cut(cfg, "type: syslog\n")
+	if !ok || !strings.Contains(dest, "    workers: 2\n") || !strings.Contains(dest, "    ack_every: 0\n") {
+		t.Errorf("the destination's entry lacks the options; configuration:\n%s", cfg)
+	}
+	if src, _, _ := strings.Cut(cfg, "type: syslog\n"); strings.Contains(src, "ack_every") {
+		t.Errorf("a destination option in the source's entry; configuration:\n%s", cfg)
+	}
+	if err := checkOptions("cloudtrail", Plain, Options{Shipper: os.Args[0], DestOptions: "workers"}); err == nil || !strings.Contains(err.Error(), "-dest-opts") {
+		t.Errorf("checkOptions with a bad -dest-opts: %v; want an error naming it", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,6 +226,87 @@ func (d *destination) batch() {
 	}
 }
 
+// ProgressWriter is a destination that tells, while a Write runs, which of its records are
+// delivered: Write calls delivered(from, to) once recs[from:to] are all delivered (none of
+// them will be in its error), each record at most once. The engine acknowledges them at once,
+// so that their sources save their positions before the whole batch is written (the syslog
+// destination, whose receiver never answers: what a kill -9 sends again is what was written
+// and not yet saved). When Write returns, the records it did not report are handled as
+// usual: delivered when it returns nil, retried, refused or failed by its error.
+type ProgressWriter interface {
+	WriteProgress(ctx context.Context, recs []*event.Record, delivered func(from, to int)) error
+}
+
+// write calls the destination's Write, or its WriteProgress, acknowledging the items it
+// reports delivered as it goes. It returns the error and the items not reported.
+func (d *destination) write(ctx context.Context, items []item) ([]item, error) {
+	recs := make([]*event.Record, len(items))
+	for i, it := range items {
+		recs[i] = it.rec
+	}
+	pw, ok := d.dest.(ProgressWriter)
+	if !ok {
+		return items, d.dest.Write(ctx, recs)
+	}
+	var done []bool
+	sent := 0
+	err := pw.WriteProgress(ctx, recs, func(from, to int) {
+		if from < 0 || to > len(items) || from >= to {
+			return
+		}
+		if done == nil {
+			done = make([]bool, len(items))
+		}
+		if slices.Contains(done[from:to], true) {
+			return // reported twice: acknowledged already
+		}
+		for i := from; i < to; i++ {
+			done[i] = true
+		}
+		sent += to - from
+		d.metrics.Sent.Add(float64(to - from))
+		finish(items[from:to], event.Acked)
+	})
+	if done == nil {
+		return items, err
+	}
+	rest := make([]item, 0, len(items)-sent)
+	if err == nil {
+		for i, it := range items {
+			if !done[i] {
+				rest = append(rest, it)
+			}
+		}
+		d.metrics.Sent.Add(float64(len(rest)))
+		d.metrics.BatchSize.Observe(float64(len(items)))
+		finish(rest, event.Acked)
+		return nil, nil
+	}
+	if sent > 0 {
+		d.metrics.BatchSize.Observe(float64(sent))
+	}
+	if be, isBatch := errors.AsType[*plugin.BatchError](err); isBatch {
+		// Failed's indexes are those of recs: renumber them as those of rest.
+		failed := map[int]error{}
+		for i, it := range items {
+			if done[i] {
+				continue
+			}
+			if ierr, ok := be.Failed[i]; ok {
+				failed[len(rest)] = ierr
+			}
+			rest = append(rest, it)
+		}
+		return rest, &plugin.BatchError{Failed: failed}
+	}
+	for i, it := range items {
+		if !done[i] {
+			rest = append(rest, it)
+		}
+	}
+	return rest, err
+}
+
 // deliver writes items until each is delivered, refused, or ctx ends.
 func (d *destination) deliver(ctx context.Context, items []item) {
 	attempt := 0
@@ -241,16 +323,16 @@ func (d *destination) deliver(ctx context.Context, items []item) {
 			finish(items, event.Nacked)
 			return
 		}
-		recs := make([]*event.Record, len(items))
-		for i, it := range items {
-			recs[i] = it.rec
-		}
 		start := time.Now()
-		err := d.dest.Write(ctx, recs)
+		var err error
+		items, err = d.write(ctx, items)
 		d.metrics.Latency.Observe(time.Since(start).Seconds())
 		if err == nil {
 			d.delivered(items)
 			return
+		}
+		if len(items) == 0 {
+			return // every record was reported delivered; the error is of none of them
 		}
 		if !onlySkipped(err) {
 			d.metrics.Errors.Inc()

@@ -28,11 +28,17 @@ var ErrLocked = errors.New("data directory is in use by another logshipper proce
 type DB struct {
 	db  *bolt.DB
 	dir string
+	j   *journal // nil: every write is committed with an fsync
 }
 
-// Open opens (creating if needed) the state file under dir. If another process holds it, Open
-// fails at once with ErrLocked and the other process's pid when known.
-func Open(dir string) (*DB, error) {
+// Open opens (creating if needed) the state file under dir, committing every write with an
+// fsync. If another process holds it, Open fails at once with ErrLocked and the other
+// process's pid when known. The journal an earlier process left is replayed first.
+func Open(dir string) (*DB, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith is Open with options: with o.SyncInterval above 0, writes go to the journal and
+// are committed every SyncInterval (see JournalName).
+func OpenWith(dir string, o Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: create data directory: %w", err)
 	}
@@ -50,28 +56,52 @@ func Open(dir string) (*DB, error) {
 	}
 	// The pid file only makes the "in use" message friendlier; the lock is bbolt's.
 	_ = os.WriteFile(filepath.Join(dir, pidFileName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
-	return &DB{db: db, dir: dir}, nil
+	d := &DB{db: db, dir: dir}
+	if err := replayJournal(db, dir); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if o.SyncInterval > 0 {
+		if d.j, err = newJournal(db, dir, o.SyncInterval); err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
-// Close releases the file and its lock.
+// Close commits what the journal holds and releases the file and its lock.
 func (d *DB) Close() error {
+	var jerr error
+	if d.j != nil {
+		jerr = d.j.close()
+	}
 	_ = os.Remove(filepath.Join(d.dir, pidFileName))
-	return d.db.Close()
+	return errors.Join(jerr, d.db.Close())
 }
 
 // Namespace returns the store of one namespace (one bbolt bucket).
 func (d *DB) Namespace(name string) Store {
-	return &bucket{db: d.db, name: []byte(name)}
+	return &bucket{db: d.db, j: d.j, name: []byte(name)}
 }
 
 type bucket struct {
 	db   *bolt.DB
+	j    *journal
 	name []byte
 }
 
 var _ Store = (*bucket)(nil)
 
 func (b *bucket) Get(_ context.Context, key string) ([]byte, error) {
+	if b.j != nil {
+		if c, ok := b.j.get(string(b.name), key); ok {
+			if c.deleted {
+				return nil, ErrNotFound
+			}
+			return bytes.Clone(c.value), nil
+		}
+	}
 	var out []byte
 	err := b.db.View(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(b.name)
@@ -89,6 +119,9 @@ func (b *bucket) Get(_ context.Context, key string) ([]byte, error) {
 }
 
 func (b *bucket) Put(_ context.Context, key string, value []byte) error {
+	if b.j != nil {
+		return b.j.write(opPut, string(b.name), key, value)
+	}
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(b.name)
 		if err != nil {
@@ -103,6 +136,9 @@ func (b *bucket) Put(_ context.Context, key string, value []byte) error {
 }
 
 func (b *bucket) Delete(_ context.Context, key string) error {
+	if b.j != nil {
+		return b.j.write(opDelete, string(b.name), key, nil)
+	}
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(b.name)
 		if bk == nil {
@@ -130,9 +166,12 @@ func (b *bucket) Keys(_ context.Context, prefix string) ([]string, error) {
 		}
 		return nil
 	})
+	if err == nil && b.j != nil {
+		out = b.j.keys(string(b.name), prefix, out)
+	}
 	return out, err
 }
 
 func (b *bucket) Namespace(name string) Store {
-	return &bucket{db: b.db, name: append(append(bytes.Clone(b.name), '/'), name...)}
+	return &bucket{db: b.db, j: b.j, name: append(append(bytes.Clone(b.name), '/'), name...)}
 }

@@ -25,6 +25,12 @@ type Entry struct {
 // Entries calls fn with every key of every namespace of the file, by namespace and then key
 // (bbolt's byte order), in one read transaction; fn's error stops the walk and is returned.
 func (d *DB) Entries(ctx context.Context, fn func(Entry) error) error {
+	if d.j != nil {
+		// The journal's writes first, so that the state file holds every entry.
+		if err := d.j.commit(); err != nil {
+			return err
+		}
+	}
 	return d.db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			return b.ForEach(func(k, v []byte) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // root is what both implementations offer at the top: a way to get a namespace.
@@ -33,6 +34,20 @@ var impls = []struct {
 		db, err := Open(t.TempDir())
 		if err != nil {
 			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return db
+	}},
+	{"bbolt with a journal", func(t *testing.T) root {
+		t.Helper()
+		// Commits every millisecond, so that the tests meet them between their writes.
+		db, err := OpenWith(t.TempDir(), Options{SyncInterval: time.Millisecond})
+		if err != nil {
+			t.Fatalf("OpenWith: %v", err)
 		}
 		t.Cleanup(func() {
 			if err := db.Close(); err != nil {

@@ -91,6 +91,11 @@ type Config struct {
 	// Reconnects is how many times one Write reconnects and sends its batch again before it
 	// gives the batch back to the engine to retry later.
 	Reconnects int `yaml:"reconnects"`
+	// AckEvery is how many messages of a batch are written before the records they carry are
+	// acknowledged to their sources (which save their positions), within the batch; 0: once
+	// the whole batch is written. A receiver never answers: what a kill -9 makes a restart send
+	// again is what was written and not yet saved.
+	AckEvery int `yaml:"ack_every"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -110,8 +115,12 @@ func NewConfig() plugin.Config {
 		WriteTimeout:  30 * time.Second,
 		KeepAlive:     30 * time.Second,
 		Reconnects:    3,
+		AckEvery:      DefaultAckEvery,
 	}
 }
+
+// DefaultAckEvery is the messages written between two acknowledgements within a batch.
+const DefaultAckEvery = 50
 
 var facilities = map[string]int{
 	"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
@@ -213,6 +222,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Reconnects < 0 || c.Reconnects > 100 {
 		p.Addf("reconnects: must be 0 to 100")
+	}
+	if c.AckEvery < 0 {
+		p.Addf("ack_every: must be 0 (once per batch) or more")
 	}
 	if c.Mapping != "" {
 		if _, err := mapping.LoadFile(c.Mapping); err != nil {

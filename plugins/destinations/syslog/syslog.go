@@ -36,7 +36,12 @@ func Factory() plugin.Factory {
 		// A receiver never answers, so a batch is only one write on a connection and the unit
 		// sent again after a broken one: larger batches spread the per-batch work (a pooled
 		// connection, its checks before and after) over more records.
-		Delivery: plugin.DeliveryDefaults{BatchMaxRecords: 2000},
+		//
+		// One worker: records are acknowledged as they are written (ack_every), and a source
+		// saves its position only up to its first record not yet acknowledged, so a second
+		// connection writing ahead of the first holds its records unsaved; a kill -9 then
+		// sends them again. One connection streams in order at the speed of the receiver.
+		Delivery: plugin.DeliveryDefaults{BatchMaxRecords: 2000, Workers: 1},
 	}
 }
 
@@ -66,7 +71,13 @@ type Destination struct {
 	bufs sync.Pool
 }
 
-var _ plugin.Destination = (*Destination)(nil)
+var (
+	_ plugin.Destination = (*Destination)(nil)
+	// The engine's pipeline.ProgressWriter: records are acknowledged as they are written.
+	_ interface {
+		WriteProgress(ctx context.Context, recs []*event.Record, delivered func(from, to int)) error
+	} = (*Destination)(nil)
+)
 
 // New builds the destination. It does not connect: the first Write does.
 func New(cfg *Config, set plugin.Settings, opts ...Option) (*Destination, error) {
@@ -102,11 +113,14 @@ func New(cfg *Config, set plugin.Settings, opts ...Option) (*Destination, error)
 	return d, nil
 }
 
-// batchBuf holds one Write's messages, framed, end to end; ends[i] is where message i ends.
+// batchBuf holds one Write's messages, framed, end to end; ends[i] is where message i ends
+// and recs[i] the index of its record. sent is how many messages are written and reported.
 type batchBuf struct {
 	out  []byte
 	msg  []byte
 	ends []int
+	recs []int
+	sent int
 }
 
 // Write implements plugin.Destination. Records that cannot be encoded are reported in a
@@ -115,6 +129,14 @@ type batchBuf struct {
 // reconnects times; after that the error goes back to the engine, which retries the batch.
 // Either way a message may reach the receiver twice, never zero times.
 func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
+	return d.WriteProgress(ctx, recs, nil)
+}
+
+// WriteProgress is Write that reports, every ack_every messages written, the records they
+// carry as delivered (delivered(from, to): recs[from:to], never one that failed to encode),
+// so that the engine acknowledges them before the batch ends. A message reported is not sent
+// again after a broken connection; the reconnection sends the rest.
+func (d *Destination) WriteProgress(ctx context.Context, recs []*event.Record, delivered func(from, to int)) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -126,7 +148,7 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 	}
 	b := d.bufs.Get().(*batchBuf)
 	defer d.bufs.Put(b)
-	b.out, b.ends = b.out[:0], b.ends[:0]
+	b.out, b.ends, b.recs, b.sent = b.out[:0], b.ends[:0], b.recs[:0], 0
 	var failed map[int]error
 	truncated := 0
 	for i, r := range recs {
@@ -148,13 +170,14 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 		}
 		b.out = d.frame(b.out, msg)
 		b.ends = append(b.ends, len(b.out))
+		b.recs = append(b.recs, i)
 	}
 	if truncated > 0 {
 		d.set.Metrics.Dropped("truncated", truncated)
 		d.set.Logger.Warn("syslog messages cut to max_message_bytes", "messages", truncated, "max_message_bytes", d.max)
 	}
 	if len(b.ends) > 0 {
-		if err := d.send(ctx, b); err != nil {
+		if err := d.send(ctx, b, delivered); err != nil {
 			return err
 		}
 	}
@@ -200,13 +223,14 @@ func (d *Destination) logFailed(failed map[int]error) {
 	}
 }
 
-// send delivers a batch, reconnecting on failure.
-func (d *Destination) send(ctx context.Context, b *batchBuf) error {
+// send delivers a batch, reconnecting on failure: a new connection sends the messages not yet
+// reported.
+func (d *Destination) send(ctx context.Context, b *batchBuf, delivered func(from, to int)) error {
 	var last error
 	for attempt := 0; attempt <= d.cfg.Reconnects; attempt++ {
 		if attempt > 0 {
 			delay := retry.Backoff{Initial: redialInitial, Max: redialMax}.Delay(attempt-1, 0)
-			d.set.Logger.Warn("syslog connection failed; reconnecting to send the batch again", "address", d.cfg.Address, "attempt", attempt, "retry_in", delay.Round(time.Millisecond), "messages", len(b.ends), "error", last)
+			d.set.Logger.Warn("syslog connection failed; reconnecting to send the batch again", "address", d.cfg.Address, "attempt", attempt, "retry_in", delay.Round(time.Millisecond), "messages", len(b.ends)-b.sent, "error", last)
 			if !retry.Sleep(ctx, delay) {
 				return fmt.Errorf("syslog %s: %w (after %v)", d.cfg.Address, ctx.Err(), last)
 			}
@@ -219,7 +243,7 @@ func (d *Destination) send(ctx context.Context, b *batchBuf) error {
 			last = fmt.Errorf("connect: %w", err)
 			continue
 		}
-		if err = d.writeAll(ctx, conn, b); err != nil {
+		if err = d.writeAll(ctx, conn, b, delivered); err != nil {
 			_ = conn.Close()
 			last = err
 			continue
@@ -227,12 +251,29 @@ func (d *Destination) send(ctx context.Context, b *batchBuf) error {
 		d.put(conn)
 		return nil
 	}
-	return fmt.Errorf("syslog %s: %d messages not sent: %w", d.cfg.Address, len(b.ends), last)
+	return fmt.Errorf("syslog %s: %d messages not sent: %w", d.cfg.Address, len(b.ends)-b.sent, last)
 }
 
-// writeAll writes the batch on one connection; for a stream it then checks that the
-// connection is still open.
-func (d *Destination) writeAll(ctx context.Context, conn net.Conn, b *batchBuf) error {
+// report tells delivered that messages b.sent to upto are written, as runs of consecutive
+// records (a record that failed to encode has no message and splits a run).
+func (b *batchBuf) report(upto int, delivered func(from, to int)) {
+	if delivered != nil {
+		for i := b.sent; i < upto; {
+			j := i + 1
+			for j < upto && b.recs[j] == b.recs[j-1]+1 {
+				j++
+			}
+			delivered(b.recs[i], b.recs[j-1]+1)
+			i = j
+		}
+	}
+	b.sent = upto
+}
+
+// writeAll writes the messages of the batch not yet reported on one connection, ack_every at
+// a time (all at once with ack_every 0), and reports each group once written; for a stream it
+// checks, before reporting, that the connection is still open.
+func (d *Destination) writeAll(ctx context.Context, conn net.Conn, b *batchBuf, delivered func(from, to int)) error {
 	deadline := time.Now().Add(d.cfg.WriteTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
@@ -240,26 +281,38 @@ func (d *Destination) writeAll(ctx context.Context, conn net.Conn, b *batchBuf) 
 	_ = conn.SetWriteDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if d.cfg.Protocol == ProtoUDP {
+	every := d.cfg.AckEvery
+	if every <= 0 || delivered == nil {
+		every = len(b.ends)
+	}
+	for b.sent < len(b.ends) {
+		upto := min(b.sent+every, len(b.ends))
 		start := 0
-		for _, end := range b.ends {
-			if _, err := conn.Write(b.out[start:end]); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
-				// A refused datagram (ICMP port unreachable) is lost as any datagram may be;
-				// anything else (no route, no buffer) is worth sending again.
-				return fmt.Errorf("write datagram: %w", err)
+		if b.sent > 0 {
+			start = b.ends[b.sent-1]
+		}
+		if d.cfg.Protocol == ProtoUDP {
+			for _, end := range b.ends[b.sent:upto] {
+				if _, err := conn.Write(b.out[start:end]); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+					// A refused datagram (ICMP port unreachable) is lost as any datagram may be;
+					// anything else (no route, no buffer) is worth sending again.
+					return fmt.Errorf("write datagram: %w", err)
+				}
+				start = end
 			}
-			start = end
+			b.report(upto, delivered)
+			continue
 		}
-		return nil
-	}
-	if _, err := conn.Write(b.out); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("write: %w", ctx.Err())
+		if _, err := conn.Write(b.out[start:b.ends[upto-1]]); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("write: %w", ctx.Err())
+			}
+			return fmt.Errorf("write: %w", err)
 		}
-		return fmt.Errorf("write: %w", err)
-	}
-	if !alive(conn) {
-		return errors.New("the receiver closed the connection during the batch")
+		if !alive(conn) {
+			return errors.New("the receiver closed the connection during the batch")
+		}
+		b.report(upto, delivered)
 	}
 	return nil
 }
