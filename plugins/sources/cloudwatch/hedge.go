@@ -30,12 +30,12 @@ const (
 // hedger holds what a region's scan learns of its answers: their usual time and how much
 // event time a full page covers. It is used by the scan's goroutine only.
 type hedger struct {
-	slowMax time.Duration // slow_request
-	floor   time.Duration // hedgeFloor, or a test's
+	slowMax time.Duration   // slow_request
+	floor   time.Duration   // hedgeFloor, or a test's
 	times   []time.Duration // the latest answer times (at most answerSamples), a ring
 	next    int             // where the next answer time goes in times once it is full
-	span    int64         // event time (ms) the latest full page covered; 0: none yet
-	room    int           // requests_in_flight
+	span    int64           // event time (ms) the latest full page covered; 0: none yet
+	room    int             // requests_in_flight
 }
 
 func newHedger(cfg *Config, floor time.Duration) *hedger {
