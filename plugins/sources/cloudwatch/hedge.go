@@ -14,7 +14,9 @@ import (
 // the region starts another one beside it (scan). That other request reads another slice, or,
 // when every slice is being read, a part of the stalled slice's time split off (split): the
 // stalled slice keeps the part its request in flight reads, and the time after it goes to new
-// slices, so that a slow answer or a retry holds up one page, not the end of a backlog.
+// slices, so that a slow answer or a retry holds up one page, not the end of a backlog. When
+// less than a page's time is left after that page, the page itself is asked for again by a
+// new slice taking the stalled one's place (replace).
 
 const (
 	// hedgeFactor times the region's usual answer time is how long a request waits for its
@@ -36,6 +38,9 @@ type hedger struct {
 	next    int             // where the next answer time goes in times once it is full
 	span    int64           // event time (ms) the latest full page covered; 0: none yet
 	room    int             // requests_in_flight
+	// replaced counts the slices replaced whose cancelled request has not answered yet: they
+	// hold a request slot, stalled.
+	replaced int
 }
 
 func newHedger(cfg *Config, floor time.Duration) *hedger {
@@ -77,16 +82,25 @@ func (h *hedger) answered(sl *slice, out *cloudwatchlogs.FilterLogEventsOutput, 
 			sl.span, h.span = span, span
 		}
 	}
+	sl.fresh = false
 	sl.clip(out)
 }
 
-// split gives the idle request slots work when every request in flight is stalled and no
-// slice is left without a request (busy requests in flight): it cuts the stalled slice with
-// the most time left after the page its request reads, and makes new slices of that time,
-// as many as there is room for and pages to fill them. It reports whether it made any.
+// dropped says whether sl, whose request answered, was replaced (its answer is not used).
+func (h *hedger) dropped(sl *slice) bool {
+	if sl.replaced {
+		h.replaced--
+	}
+	return sl.replaced
+}
+
+// split gives an idle request slot work when every request in flight is stalled and no slice
+// is left without a request (busy requests in flight): it cuts the stalled slice with the
+// most time left after the page its request reads, and makes new slices of that time, as
+// many as there is room for and pages to fill them; when no slice can be cut, it replaces
+// one (replace). It reports whether it made a slice.
 func (h *hedger) split(cp *checkpoint, busy int) bool {
-	room := h.room - len(cp.Slices)
-	if busy == 0 || busy >= h.room || room <= 0 {
+	if busy == 0 || busy >= h.room {
 		return false
 	}
 	var (
@@ -106,8 +120,9 @@ func (h *hedger) split(cp *checkpoint, busy int) bool {
 			best, bestAt, bestWidth = sl, at, width
 		}
 	}
-	if best == nil {
-		return false
+	room := h.room - len(cp.Slices)
+	if best == nil || room <= 0 {
+		return h.replace(cp)
 	}
 	page := max(best.span, h.span)
 	parts := int64(1)
@@ -133,15 +148,64 @@ func (h *hedger) split(cp *checkpoint, busy int) bool {
 	return true
 }
 
+// replace gives up the stalled slice with the most time left for a new slice over its time
+// not read yet (from its last event published on: more events of that millisecond may
+// follow, and those published are in the seen set), whose request starts at once: the page
+// in flight is asked for again rather than waited for (a slow answer, a retry's backoff). The
+// stalled request is cancelled. A new slice is not replaced again before its first answer,
+// so that a region throttled for good does not retry without backoff. A slice resumed from a
+// token, whose place in its chain is not known, is not replaced.
+func (h *hedger) replace(cp *checkpoint) bool {
+	var (
+		best     *slice
+		bestFrom int64
+	)
+	for _, sl := range cp.Slices {
+		if sl.edge || sl.fresh {
+			continue
+		}
+		from := sl.From
+		if sl.last != math.MinInt64 {
+			from = max(from, sl.last)
+		} else if sl.Token != "" {
+			continue
+		}
+		if best == nil || sl.To-from > best.To-bestFrom {
+			best, bestFrom = sl, from
+		}
+	}
+	if best == nil {
+		return false
+	}
+	ns := newSlice(bestFrom, best.To, false, best.after)
+	ns.readAt, ns.fresh = best.readAt, true
+	best.replaced = true
+	h.replaced++
+	if best.cancel != nil {
+		best.cancel()
+	}
+	for i, o := range cp.Slices {
+		if o == best {
+			cp.Slices[i] = ns
+		}
+	}
+	cp.settle()
+	return true
+}
+
 // cutPoint is where sl may be cut while its request is in flight, and how much time lies from
 // there to its end (0: none worth a slice). The request reads on from the last event published
 // (FilterLogEvents answers a chain in timestamp order) over about a page's time, span (the
 // slice's own last full page, else the region's; unknown: half of what is left); sl keeps that
-// part, and what lies after it, if at least a page's time, may go to other slices.
+// part, and what lies after it, if at least a page's time, may go to other slices. A slice
+// resumed from a token has no last event of this scan: where its chain is is not known (the
+// seen set no longer holds the ids before the last event saved), so it is not cut.
 func (sl *slice) cutPoint(span int64) (int64, int64) {
 	from := sl.From
 	if sl.last != math.MinInt64 {
 		from = max(from, sl.last+1)
+	} else if sl.Token != "" {
+		return 0, 0
 	}
 	left := sl.To - from + 1
 	if sl.span > 0 {

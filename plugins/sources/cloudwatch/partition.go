@@ -799,7 +799,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			if sl.busy {
 				continue
 			}
-			stalled := 0
+			stalled := hedge.replaced // requests of slices replaced, cancelled
 			for _, o := range cp.Slices {
 				if o.busy && o.stalled != nil && o.stalled.Load() {
 					stalled++
@@ -819,9 +819,12 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 				}
 			}
 			in, after := p.sliceInput(sl), hedge.slowAfter()
+			rctx, rcancel := context.WithCancel(fctx)
+			sl.cancel = rcancel
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer rcancel()
 				stall := func() {
 					if !st.Swap(true) {
 						select {
@@ -843,7 +846,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 						slow = time.AfterFunc(after, stall)
 					}
 				}
-				out, err := p.callNoting(fctx, in, sent, func() { retried = true; stall() })
+				out, err := p.callNoting(rctx, in, sent, func() { retried = true; stall() })
 				if slow != nil {
 					slow.Stop()
 				}
@@ -867,6 +870,9 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		}
 		busy--
 		r.sl.busy, r.sl.stalled = false, nil
+		if hedge.dropped(r.sl) {
+			continue // its time is read by the slice that took its place
+		}
 		if errors.Is(r.err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
 				"from", msTime(r.sl.From), "to", msTime(r.sl.To))

@@ -1,6 +1,7 @@
 package cloudwatch
 
 import (
+	"context"
 	"math"
 	"sync/atomic"
 )
@@ -41,6 +42,12 @@ type slice struct {
 	stalled *atomic.Bool
 	// span is the event time (ms) the slice's latest full page covered; 0: none yet.
 	span int64
+	// cancel cancels the request in flight (nil when none has started).
+	cancel context.CancelFunc
+	// replaced: the slice was given up for a new one over its time not read yet, while its
+	// request was in flight (hedge.go); fresh: the slice is such a new one, and its page in
+	// flight is not replaced again.
+	replaced, fresh bool
 }
 
 func newSlice(from, to int64, edge bool, after int64) *slice {
