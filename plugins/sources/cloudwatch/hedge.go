@@ -64,8 +64,8 @@ func (h *hedger) usual() time.Duration {
 	return t[len(t)/2]
 }
 
-// answered learns from an answer of sl that came at the first try after took, and clips the
-// answer to sl (see slice.clip).
+// answered learns from sl's answer out (took: how long it took once sent; retried: it came
+// after a retry, and its time is not counted) and clips it to sl (see slice.clip).
 func (h *hedger) answered(sl *slice, out *cloudwatchlogs.FilterLogEventsOutput, took time.Duration, retried bool) {
 	if !retried && took > 0 {
 		if len(h.times) < answerSamples {
@@ -76,7 +76,8 @@ func (h *hedger) answered(sl *slice, out *cloudwatchlogs.FilterLogEventsOutput, 
 		}
 	}
 	if n := len(out.Events); out.NextToken != nil && n > 1 {
-		// A page with more to come is full: the time it covers is what the next one will.
+		// A page with more to come is full: the time it covers is about what the next one
+		// will (an estimate: a split point only decides which slice reads what).
 		span := aws.ToInt64(out.Events[n-1].Timestamp) - aws.ToInt64(out.Events[0].Timestamp) + 1
 		if span > 0 {
 			sl.span, h.span = span, span
