@@ -106,6 +106,9 @@ type tuning struct {
 	// saved checkpoint (reading on meanwhile): jittered, doubling with nacks in a row up to
 	// max(max_backoff, nackBase).
 	nackBase time.Duration
+	// hedgeFloor is the least a request waits for its answer before it counts as stalled
+	// (hedge.go).
+	hedgeFloor time.Duration
 	// newAPI builds the client of a region (default: the SDK client through awsauth).
 	newAPI func(ctx context.Context, region string) (logsAPI, error)
 }
@@ -131,7 +134,7 @@ func build(cfg *Config, set plugin.Settings, lims *limiters) (*Source, error) {
 		awsCfg:   awsCfg,
 		identity: credentialIdentity(awsCfg),
 		lims:     lims,
-		tune:     tuning{now: time.Now, backoffBase: time.Second, nackBase: DefaultNackDelay},
+		tune:     tuning{now: time.Now, backoffBase: time.Second, nackBase: DefaultNackDelay, hedgeFloor: hedgeFloor},
 	}
 	s.tune.newAPI = s.sdkClient
 	if n := cfg.epsLimit(); n > 0 {

@@ -42,6 +42,10 @@ import (
 //
 //	{"v":2,"start":S,"from":F,"to":T,"done":false,"slices":[{"from":A,"to":B,"token":"..."},...],"seen":{...}}
 //
+// A slice cut short by a split (hedge.go) while its chain of pages was under way also has
+// "end": the EndTime its chain's requests keep (past "to"; the events after "to" are read by
+// other slices).
+//
 // There every event before from was read, from is the start of the earliest slice listed, to
 // the end of the latest slice started; the time between them not in a slice was read. Version
 // 1 is saved whenever one slice spans [from, to] or none is left, so that the two agree.
@@ -58,7 +62,7 @@ type checkpoint struct {
 
 // encode writes the checkpoint; the seen map is written by hand (it is the large part), last.
 func (c *checkpoint) encode() []byte {
-	v1 := len(c.Slices) == 0 || len(c.Slices) == 1 && c.Slices[0].From == c.From && c.Slices[0].To == c.To
+	v1 := len(c.Slices) == 0 || len(c.Slices) == 1 && c.Slices[0].From == c.From && c.Slices[0].To == c.To && c.Slices[0].End <= c.To
 	token, done := c.Token, c.Done
 	if len(c.Slices) > 0 {
 		token, done = c.Slices[0].Token, false
@@ -97,6 +101,10 @@ func (c *checkpoint) encode() []byte {
 			if sl.Token != "" {
 				b = append(b, `,"token":`...)
 				b = jsonx.AppendString(b, sl.Token)
+				if sl.End > sl.To {
+					b = append(b, `,"end":`...)
+					b = strconv.AppendInt(b, sl.End, 10)
+				}
 			}
 			b = append(b, '}')
 		}
@@ -135,6 +143,9 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 		for _, sl := range c.Slices {
 			if sl == nil || sl.From > sl.To || sl.From < c.From || sl.To > c.To {
 				return nil, fmt.Errorf("a slice outside the checkpoint's [from, to]")
+			}
+			if sl.End != 0 && (sl.End < sl.To || sl.End > c.To) {
+				return nil, fmt.Errorf("a slice's end outside its [to, the checkpoint's to]")
 			}
 		}
 	default:
@@ -666,6 +677,9 @@ type fetched struct {
 	sl  *slice
 	out *cloudwatchlogs.FilterLogEventsOutput
 	err error
+	// took is how long the answer took once sent; retried that it came after a retry.
+	took    time.Duration
+	retried bool
 }
 
 // scan reads slices until lease ends, an error, or a rescan is due (errRescan); it waits for
@@ -713,6 +727,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		}
 	}
 	results := make(chan fetched, cfg.RequestsInFlight)
+	hedge := newHedger(cfg, p.s.tune.hedgeFloor)
 	wake := make(chan struct{}, 1) // a request in flight stalled
 	fctx, cancel := context.WithCancel(lease)
 	var wg sync.WaitGroup
@@ -772,9 +787,11 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			cp.settle()
 		}
 		// One request is in flight while the answers come in time; another starts only while
-		// every request in flight is stalled (slower than slow_request, or retrying after an
-		// error), up to requests_in_flight: a slow or failed answer does not hold the region
-		// up, and a healthy region holds one page in memory, not requests_in_flight pages.
+		// every request in flight is stalled (its answer late, or retrying after an error),
+		// up to requests_in_flight, on another slice or on time split off a stalled one
+		// (hedge.go): a slow or failed answer does not hold the region up, and a healthy
+		// region holds one page in memory, not requests_in_flight pages.
+		hedge.split(cp, busy)
 		for _, sl := range cp.Slices {
 			if busy >= cfg.RequestsInFlight {
 				break
@@ -782,7 +799,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			if sl.busy {
 				continue
 			}
-			stalled := 0
+			stalled := hedge.replaced // requests of slices replaced, cancelled
 			for _, o := range cp.Slices {
 				if o.busy && o.stalled != nil && o.stalled.Load() {
 					stalled++
@@ -801,10 +818,13 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 					topReadAt = sl.readAt
 				}
 			}
-			in := p.sliceInput(sl)
+			in, after := p.sliceInput(sl), hedge.slowAfter()
+			rctx, rcancel := context.WithCancel(fctx)
+			sl.cancel = rcancel
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer rcancel()
 				stall := func() {
 					if !st.Swap(true) {
 						select {
@@ -813,10 +833,24 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 						}
 					}
 				}
-				slow := time.AfterFunc(cfg.SlowRequest, stall)
-				out, err := p.callNoting(fctx, in, stall)
-				slow.Stop()
-				results <- fetched{sl: sl, out: out, err: err}
+				// The answer is late from after once the limiter let the request go: a
+				// request waiting for the quota is not stalled.
+				var (
+					slow    *time.Timer
+					sentAt  time.Time
+					retried bool
+				)
+				sent := func() {
+					sentAt = time.Now()
+					if slow == nil {
+						slow = time.AfterFunc(after, stall)
+					}
+				}
+				out, err := p.callNoting(rctx, in, sent, func() { retried = true; stall() })
+				if slow != nil {
+					slow.Stop()
+				}
+				results <- fetched{sl: sl, out: out, err: err, took: time.Since(sentAt), retried: retried}
 			}()
 		}
 		if busy == 0 {
@@ -836,6 +870,9 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		}
 		busy--
 		r.sl.busy, r.sl.stalled = false, nil
+		if hedge.dropped(r.sl) {
+			continue // its time is read by the slice that took its place
+		}
 		if errors.Is(r.err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
 				"from", msTime(r.sl.From), "to", msTime(r.sl.To))
@@ -848,6 +885,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			}
 			return r.err
 		}
+		hedge.answered(r.sl, r.out, r.took, r.retried)
 		if err := p.handle(lease, pub, cur, cp, r.sl, r.out); err != nil {
 			if lease.Err() != nil {
 				return nil
@@ -902,7 +940,7 @@ func (p *partition) untilNextEdge(lastEdge time.Time) time.Duration {
 // sliceInput is the request of sl's next page.
 func (p *partition) sliceInput(sl *slice) *cloudwatchlogs.FilterLogEventsInput {
 	in := p.input()
-	in.StartTime, in.EndTime = aws.Int64(sl.From), aws.Int64(sl.To)
+	in.StartTime, in.EndTime = aws.Int64(sl.From), aws.Int64(sl.requestEnd())
 	in.Limit = aws.Int32(int32(p.s.cfg.PageSize))
 	if sl.Token != "" {
 		in.NextToken = aws.String(sl.Token)
@@ -1032,16 +1070,20 @@ func (p *partition) input() *cloudwatchlogs.FilterLogEventsInput {
 // a missing group and transient errors with backoff until ctx ends. A request the service
 // refuses for good (access denied, an invalid filter pattern) is a fatal error.
 func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-	return p.callNoting(ctx, in, nil)
+	return p.callNoting(ctx, in, nil, nil)
 }
 
-// callNoting is call, also calling failed (when not nil) before each wait to retry.
-func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, failed func()) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+// callNoting is call, also calling sent (when not nil) as each attempt leaves the limiter, and
+// failed (when not nil) before each wait to retry.
+func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, sent, failed func()) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	cfg := p.s.cfg
 	for attempt := 1; ; attempt++ {
 		transient := false
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, err
+		}
+		if sent != nil {
+			sent()
 		}
 		out, err := p.api.FilterLogEvents(ctx, in)
 		if err == nil {

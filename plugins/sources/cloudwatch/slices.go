@@ -1,6 +1,7 @@
 package cloudwatch
 
 import (
+	"context"
 	"math"
 	"sync/atomic"
 )
@@ -13,6 +14,9 @@ type slice struct {
 	From  int64  `json:"from"`
 	To    int64  `json:"to"`
 	Token string `json:"token,omitempty"`
+	// End is the EndTime of the chain's requests when it lies past To: the slice was cut
+	// short by a split while its chain was under way (hedge.go); 0 otherwise.
+	End int64 `json:"end,omitempty"`
 
 	// last is the timestamp of the last event published from the slice (math.MinInt64:
 	// none in this scan): a resend from Token can meet again only the ids from there on.
@@ -32,10 +36,18 @@ type slice struct {
 	after int64
 	// busy: a request of the slice is in flight.
 	busy bool
-	// stalled, set by the request in flight (nil when none): it has waited longer than
-	// slow_request or failed once (it is retrying), and the region may start another request
-	// meanwhile (see scan).
+	// stalled, set by the request in flight (nil when none): its answer is late (see
+	// hedger.slowAfter) or it failed once (it is retrying), and the region may start another
+	// request meanwhile (see scan).
 	stalled *atomic.Bool
+	// span is the event time (ms) the slice's latest full page covered; 0: none yet.
+	span int64
+	// cancel cancels the request in flight (nil when none has started).
+	cancel context.CancelFunc
+	// replaced: the slice was given up for a new one over its time not read yet, while its
+	// request was in flight (hedge.go); fresh: the slice is such a new one, and its page in
+	// flight is not replaced again.
+	replaced, fresh bool
 }
 
 func newSlice(from, to int64, edge bool, after int64) *slice {
