@@ -127,8 +127,10 @@ func newHTTPClient(cfg *Config, maxConns int, log *slog.Logger, host string) (*h
 	return netconf.Client(tr, 0), nil
 }
 
-// get makes one data-export request and reads its answer.
-func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply, limitInfo, error) {
+// get makes one data-export request and reads its answer. spare, when not nil, says how many
+// bytes of room to read a body of the size given with (builder.spare); the answer's elements
+// may then be written over in place (answer.body).
+func (c *client) get(ctx context.Context, ep endpoint, index, op string, spare func(size int64) int) (*reply, limitInfo, error) {
 	fail := func(class errClass, status int, err error) *reqError {
 		return &reqError{class: class, tenant: c.host, ep: ep, op: op, status: status, err: err}
 	}
@@ -174,7 +176,11 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply
 			return nil, li, fail(classUnknown, code, fmt.Errorf("unexpected answer %s%s", resp.Status, msg))
 		}
 	}
-	body, err := readBody(resp)
+	room := 0
+	if spare != nil {
+		room = spare(resp.ContentLength)
+	}
+	body, err := readBody(resp, room)
 	if err != nil {
 		return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", err))
 	}
@@ -194,11 +200,15 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply
 		}
 		return nil, li, fail(classNotServed, resp.StatusCode, fmt.Errorf(`"ok": 0: %s`, msg))
 	}
+	if spare != nil {
+		ans.body = body
+	}
 	return &reply{ans: ans, size: len(body)}, li, nil
 }
 
-// readBody reads a whole answer; one shorter than its Content-Length is an error (a cut body).
-func readBody(resp *http.Response) ([]byte, error) {
+// readBody reads a whole answer, with room bytes of capacity after it when its Content-Length
+// is known; one shorter than its Content-Length is an error (a cut body).
+func readBody(resp *http.Response, room int) ([]byte, error) {
 	if n := resp.ContentLength; n >= 0 {
 		if n > maxBody {
 			return nil, fmt.Errorf("the answer is %d bytes, more than the %d accepted", n, maxBody)
@@ -206,7 +216,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		if n <= 64<<20 {
 			// Exactly the promised size (a full page is about 20 MB): a bytes.Buffer would double
 			// itself for the last bytes.
-			b := make([]byte, n)
+			b := make([]byte, n, n+int64(room))
 			if _, err := io.ReadFull(resp.Body, b); err != nil {
 				return nil, err
 			}

@@ -30,6 +30,9 @@ type answer struct {
 	hasWait  bool
 	hwm      int64
 	hasHWM   bool
+	// body is the answer as read, when the elements may be written over in it (its capacity
+	// past its length is room for build to splice events in place); nil otherwise.
+	body []byte
 }
 
 // elem is one element of the result array.
