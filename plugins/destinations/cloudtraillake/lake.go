@@ -408,7 +408,7 @@ func (d *Destination) prepareInto(r *event.Record, arena *[]byte) (prepared, err
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
-	members, err := event.AppendMembers(sc.members[:0], r.Raw)
+	members, err := r.AppendMembers(sc.members[:0])
 	if err != nil {
 		return prepared{}, plugin.Refused("InvalidData", err)
 	}

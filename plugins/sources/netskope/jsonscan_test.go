@@ -104,6 +104,9 @@ func FuzzParseAnswer(f *testing.F) {
 					t.Fatalf("room %d: record %d spliced in place is %q, copied %q", room, i, got[i].Raw, want[i].Raw)
 				}
 			}
+			// And their spans list the members a walk lists.
+			checkSpans(t, got)
+			checkSpans(t, want)
 			for i := range inv1 {
 				if !bytes.Equal(inv1[i].raw, inv2[i].raw) {
 					t.Fatalf("room %d: invalid element %d is %q, want %q", room, i, inv1[i].raw, inv2[i].raw)

@@ -307,7 +307,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			tail = extendTail(tail, fresh)
 		}
 		if len(keep) != len(a.elems) {
-			a = &answer{elems: keep, hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime, body: a.body}
+			a = &answer{elems: keep, hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime, body: a.body, spans: a.spans}
 		}
 		recs, at, invalid, later := p.b.buildAt(a)
 		for _, e := range invalid {

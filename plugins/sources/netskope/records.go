@@ -124,10 +124,7 @@ func (b *builder) buildAt(a *answer) (recs []*event.Record, at []int, invalid []
 	at = make([]int, 0, len(a.elems))
 	kind, subtype := b.ep.recordKind(), b.ep.subtype()
 	events := b.ep.kind == "events"
-	var from []*elem // the element of each record
-	if events {
-		from = make([]*elem, 0, len(a.elems))
-	}
+	from := make([]*elem, 0, len(a.elems)) // the element of each record
 	for i := range a.elems {
 		e := &a.elems[i]
 		if e.err != nil {
@@ -153,11 +150,10 @@ func (b *builder) buildAt(a *answer) (recs []*event.Record, at []int, invalid []
 			// parseAnswer checked it; splicing event_type in keeps it valid.
 			ValidJSON: true,
 		}
-		if events {
-			from = append(from, e)
-		} else {
+		if !events {
 			r.Raw = e.raw[:len(e.raw):len(e.raw)]
 		}
+		from = append(from, e)
 		recs = append(recs, r)
 		at = append(at, e.pos)
 	}
@@ -168,9 +164,56 @@ func (b *builder) buildAt(a *answer) (recs []*event.Record, at []int, invalid []
 		if fixed, first := jsonx.RepairUTF8(r.Raw); first >= 0 {
 			r.Raw, r.ID = fixed, jsonx.RepairUTF8String(r.ID)
 			b.repairs.Note(plugin.RepairInvalidUTF8, "record", at[i]+1, "_id", r.ID, "invalid_byte", first)
+			continue // other bytes: the spans found are not theirs
+		}
+		if sp := b.recordSpans(a.spans, from[i], len(r.Raw)); sp != nil {
+			r.SetSpans(sp)
 		}
 	}
 	return recs, at, invalid, later
+}
+
+// recordSpans returns the member spans of the record built from e (spans: the page's, see
+// recordFields.spanFrom), for its bytes as built (size bytes): the members as found, and for
+// an event, with the event_type member spliced in front (its place before the record's spans)
+// or its value's span changed and the members after it moved. Nil when there are none. It
+// changes the page's spans in place: an answer is built once.
+func (b *builder) recordSpans(spans []event.Span, e *elem, size int) []event.Span {
+	f := &e.rec
+	if !f.spanned || f.spanFrom >= f.spanTo || f.spanTo > len(spans) || size > event.MaxSpanned {
+		return nil
+	}
+	own := spans[f.spanFrom+1 : f.spanTo : f.spanTo]
+	if b.ep.kind != "events" {
+		return own
+	}
+	value := len(b.ep.typ) + 2 // "<type>"
+	if f.hasEventType {
+		delta := value - (f.evEnd - f.evStart)
+		for i := range own {
+			sp := &own[i]
+			switch {
+			case int(sp.ValueStart) == f.evStart:
+				sp.ValueEnd = uint16(f.evStart + value)
+				sp.Flags &^= event.SpanSpaced
+			case int(sp.KeyStart) > f.evStart:
+				sp.KeyStart = uint16(int(sp.KeyStart) + delta)
+				sp.ValueStart = uint16(int(sp.ValueStart) + delta)
+				sp.ValueEnd = uint16(int(sp.ValueEnd) + delta)
+			}
+		}
+		return own
+	}
+	// {"event_type":"<type>", then the members, each len(field)+1 bytes further on.
+	shift := uint16(len(b.field()) + 1)
+	for i := range own {
+		own[i].KeyStart += shift
+		own[i].ValueStart += shift
+		own[i].ValueEnd += shift
+	}
+	all := spans[f.spanFrom:f.spanTo:f.spanTo]
+	all[0] = event.Span{KeyStart: 2, KeyLen: uint8(len("event_type")), ValueStart: 14, ValueEnd: uint16(14 + value)}
+	return all
 }
 
 // spliceCopies gives each event record (recs[i], of the element from[i]) its bytes with
