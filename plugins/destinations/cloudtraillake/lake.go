@@ -192,12 +192,8 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 	// copied into the request bodies before Write returns, and nothing keeps them after.
 	arena := eventDataPool.Get().(*[]byte)
 	defer releaseEventData(arena)
-	// One scratch for the batch: its records (of one source's endpoint, as a rule) share its
-	// keyMemo.
-	sc := scratchPool.Get().(*scratch)
-	defer sc.release()
 	for i, r := range recs {
-		p, err := d.prepareInto(r, arena, sc)
+		p, err := d.prepareInto(r, arena)
 		if err != nil {
 			failed[i] = err
 			continue
@@ -311,7 +307,7 @@ func releaseEventData(arena *[]byte) {
 }
 
 // scratch is what prepare needs for one record and not after it, reused from record to record:
-// a record leaves nothing behind but its eventData (and memo, which holds copies).
+// a record leaves nothing behind but its eventData.
 type scratch struct {
 	members []event.Member
 	flags   []memberFlag // each member's flags, by index in members
@@ -319,74 +315,15 @@ type scratch struct {
 	out     mapping.Output
 	unused  []kv
 	extra   []byte // additionalEventData, copied into eventData
-	memo    keyMemo
-}
-
-// keyMemo remembers, for one mapping, the member keys of a record prepared and what prepare
-// works out from the keys alone: each member's flags, and the members' order by key then
-// record order (additionalEventData's). A record with the same keys in the same order (the
-// records of one endpoint, as a rule) takes them: a string comparison a member rather than a
-// map lookup, and no sort. Its keys are copies: it keeps nothing of a record.
-type keyMemo struct {
-	m     *mapping.Mapping
-	all   bool
-	keys  []string
-	flags []memberFlag
-	order []int
-}
-
-// matches reports whether members has the memo's keys, in order, for m.
-func (km *keyMemo) matches(m *mapping.Mapping, all bool, members []event.Member) bool {
-	if km.m != m || km.all != all || len(km.keys) != len(members) {
-		return false
-	}
-	for i := range members {
-		if members[i].Key != km.keys[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// set remembers members' keys, with their flags, for m.
-func (km *keyMemo) set(m *mapping.Mapping, all bool, members []event.Member, flags []memberFlag) {
-	km.m, km.all = m, all
-	n := 0
-	for _, mb := range members {
-		n += len(mb.Key)
-	}
-	// One allocation for the keys' bytes.
-	buf := make([]byte, 0, n)
-	for _, mb := range members {
-		buf = append(buf, mb.Key...)
-	}
-	joined := unsafe.String(unsafe.SliceData(buf), len(buf))
-	km.keys = km.keys[:0]
-	at := 0
-	for _, mb := range members {
-		km.keys = append(km.keys, joined[at:at+len(mb.Key)])
-		at += len(mb.Key)
-	}
-	km.flags = append(km.flags[:0], flags...)
-	km.order = km.order[:0]
-	for i := range members {
-		km.order = append(km.order, i)
-	}
-	slices.SortFunc(km.order, func(a, b int) int {
-		if c := strings.Compare(km.keys[a], km.keys[b]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
 }
 
 var scratchPool = sync.Pool{New: func() any {
 	return &scratch{members: make([]event.Member, 0, 128), fields: make(map[string]any, 32)}
 }}
 
-// reset clears what points into the record (not to keep it alive, nor the page whose bytes it
-// shares), for the next record.
-func (sc *scratch) reset() {
+// release clears what points into the record (not to keep it alive, nor the page whose bytes
+// it shares) and pools sc again.
+func (sc *scratch) release() {
 	clear(sc.members)
 	clear(sc.fields)
 	clear(sc.unused)
@@ -394,11 +331,6 @@ func (sc *scratch) reset() {
 	if cap(sc.extra) > maxAdditionalData {
 		sc.extra = nil
 	}
-}
-
-// release resets sc and pools it again.
-func (sc *scratch) release() {
-	sc.reset()
 	scratchPool.Put(sc)
 }
 
@@ -464,19 +396,18 @@ func RecordIDOf(auditEventID string) string {
 // decoded whole: only the fields the mapping reads are (and _id when the record has no ID),
 // and the others go to additionalEventData as the bytes they are.
 func (d *Destination) prepare(r *event.Record) (prepared, error) {
-	sc := scratchPool.Get().(*scratch)
-	defer sc.release()
-	return d.prepareInto(r, nil, sc)
+	return d.prepareInto(r, nil)
 }
 
 // prepareInto is prepare writing the eventData at the end of *arena (growing it when it must),
-// or into a buffer of its own when arena is nil, with sc (reset before it returns). The event's
-// EventData shares arena's bytes: it is valid until *arena is reused.
-func (d *Destination) prepareInto(r *event.Record, arena *[]byte, sc *scratch) (prepared, error) {
+// or into a buffer of its own when arena is nil. The event's EventData shares arena's bytes:
+// it is valid until *arena is reused.
+func (d *Destination) prepareInto(r *event.Record, arena *[]byte) (prepared, error) {
 	if why, refused := d.RefuseKind(r.Kind, r.Subtype); refused {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnsupported, errors.New(why))
 	}
-	defer sc.reset()
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
 	members, err := r.AppendMembers(sc.members[:0])
 	if err != nil {
 		return prepared{}, plugin.Refused("InvalidData", err)
@@ -505,24 +436,15 @@ func (d *Destination) prepareInto(r *event.Record, arena *[]byte, sc *scratch) (
 		return prepared{}, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the mapping has nothing for %s", label))
 	}
 	want, all := d.memberFlags(m)
-	var flags []memberFlag
-	var order []int // the members by key, then record order, when the memo has them
-	if sc.memo.matches(m, all, members) {
-		flags, order = sc.memo.flags, sc.memo.order
-	} else {
-		flags = slices.Grow(sc.flags[:0], len(members))[:len(members)]
-		sc.flags = flags
-		for i := range members {
-			f := want[members[i].Key]
-			if all {
-				f |= flagRead | flagMayUse
-			}
-			flags[i] = f
-		}
-		sc.memo.set(m, all, members, flags)
-	}
+	flags := slices.Grow(sc.flags[:0], len(members))[:len(members)]
+	sc.flags = flags
 	for i := len(members) - 1; i >= 0; i-- {
-		if flags[i]&flagRead != 0 || r.ID == "" && members[i].Key == "_id" {
+		f := want[members[i].Key]
+		if all {
+			f |= flagRead | flagMayUse
+		}
+		flags[i] = f
+		if f&flagRead != 0 || r.ID == "" && members[i].Key == "_id" {
 			if err := decode(i); err != nil {
 				return prepared{}, plugin.Refused("InvalidData", err)
 			}
@@ -534,7 +456,7 @@ func (d *Destination) prepareInto(r *event.Record, arena *[]byte, sc *scratch) (
 	}
 	var extra []byte
 	if d.cfg.AddAdditionalData {
-		sc.unused = unusedMembers(sc.unused[:0], members, flags, order, out)
+		sc.unused = unusedMembers(sc.unused[:0], members, flags, out)
 		sc.extra = additionalData(sc.extra[:0], sc.unused)
 		extra = sc.extra
 	}
@@ -696,15 +618,9 @@ func isJSONInteger(v []byte) bool {
 // unusedMembers are the record's top-level members the mapping did not read, the last of a
 // repeated key, sorted by key; each value as it is in the record when it is already compact,
 // valid JSON, else encoded again; a 64-bit id field's integer (id64Fields) as a string of its
-// digits. flags are the members' (memberFlags); order, when not nil, is the members' indexes by
-// key then record order (keyMemo), taken rather than sorting.
-func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, order []int, out *mapping.Output) []kv {
-	for n := range members {
-		i := n
-		if order != nil {
-			i = order[n]
-		}
-		mb := members[i]
+// digits. flags are the members' (memberFlags).
+func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *mapping.Output) []kv {
+	for i, mb := range members {
 		if flags[i]&flagMayUse != 0 && out.Uses(mb.Key) {
 			continue
 		}
@@ -725,14 +641,12 @@ func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, order
 	}
 	// By key, then record order (a stable sort costs twice as much); of a repeated key, the
 	// last.
-	if order == nil {
-		slices.SortFunc(parts, func(a, b kv) int {
-			if c := strings.Compare(a.k, b.k); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.i, b.i)
-		})
-	}
+	slices.SortFunc(parts, func(a, b kv) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
 	out2 := parts[:0]
 	for i, p := range parts {
 		if i+1 < len(parts) && parts[i+1].k == p.k {
