@@ -639,8 +639,8 @@ func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *
 		}
 		parts = append(parts, kv{mb.Key, v, i})
 	}
-	// By key, then record order (a stable sort costs twice as much); of a repeated key, the
-	// last.
+	// By key, then record order (the order a stable sort would keep, from an unstable one);
+	// of a repeated key, the last.
 	slices.SortFunc(parts, func(a, b kv) int {
 		if c := strings.Compare(a.k, b.k); c != 0 {
 			return c
