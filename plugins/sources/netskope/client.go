@@ -127,10 +127,10 @@ func newHTTPClient(cfg *Config, maxConns int, log *slog.Logger, host string) (*h
 	return netconf.Client(tr, 0), nil
 }
 
-// get makes one data-export request and reads its answer. spare, when not nil, says how many
-// bytes of room to read a body of the size given with (builder.spare); the answer's elements
-// may then be written over in place (answer.body).
-func (c *client) get(ctx context.Context, ep endpoint, index, op string, spare func(size int64) int) (*reply, limitInfo, error) {
+// get makes one data-export request and reads its answer. b, when not nil, is the builder the
+// answer is for: the body is read with room to spare (builder.spare) and its elements may be
+// written over in place (answer.body), its spans made room for as b expects (builder.spanRoom).
+func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *builder) (*reply, limitInfo, error) {
 	fail := func(class errClass, status int, err error) *reqError {
 		return &reqError{class: class, tenant: c.host, ep: ep, op: op, status: status, err: err}
 	}
@@ -177,14 +177,18 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, spare f
 		}
 	}
 	room := 0
-	if spare != nil {
-		room = spare(resp.ContentLength)
+	if b != nil {
+		room = b.spare(resp.ContentLength)
 	}
 	body, err := readBody(resp, room)
 	if err != nil {
 		return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", err))
 	}
-	ans, err := parseAnswer(body)
+	spans := len(body) / defaultBytesPerSpan
+	if b != nil {
+		spans = b.spanRoom(len(body))
+	}
+	ans, err := parseAnswerSpans(body, spans)
 	if err == nil && !ans.hasOK && ans.result == nil {
 		err = errors.New("no ok and no result member")
 	}
@@ -200,7 +204,7 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, spare f
 		}
 		return nil, li, fail(classNotServed, resp.StatusCode, fmt.Errorf(`"ok": 0: %s`, msg))
 	}
-	if spare != nil {
+	if b != nil {
 		ans.body = body
 	}
 	return &reply{ans: ans, size: len(body)}, li, nil

@@ -73,16 +73,21 @@ type recordFields struct {
 // object is kept with its error, so the page can still be used; an answer whose structure is
 // broken is an error.
 func parseAnswer(body []byte) (*answer, error) {
-	a, err := parse(body)
+	return parseAnswerSpans(body, len(body)/defaultBytesPerSpan)
+}
+
+// parseAnswerSpans is parseAnswer with room for spans member spans to begin with
+// (builder.spanRoom): an arena that must grow copies itself.
+func parseAnswerSpans(body []byte, spans int) (*answer, error) {
+	a, err := parse(body, spans)
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	return a, nil
 }
 
-func parse(body []byte) (*answer, error) {
-	// A span for every 40 bytes: about what Netskope's records hold.
-	s := &scanner{Scanner: jsonx.Scanner{B: body}, spans: make([]event.Span, 0, len(body)/40)}
+func parse(body []byte, spans int) (*answer, error) {
+	s := &scanner{Scanner: jsonx.Scanner{B: body}, spans: make([]event.Span, 0, max(spans, 0))}
 	s.WS()
 	if s.I >= len(body) || body[s.I] != '{' {
 		return nil, s.Fail("the answer is not a JSON object")

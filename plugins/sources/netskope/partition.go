@@ -567,7 +567,7 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 		if err := p.takePage(ctx); err != nil {
 			return nil, op, err
 		}
-		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op, p.b.spare)
+		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op, &p.b)
 		if err != nil {
 			p.releasePage() // nothing is held while waiting to retry
 		}

@@ -69,6 +69,24 @@ type builder struct {
 	// bytesPerElem is the size of an element of the last page built (its result array's
 	// bytes over its elements; 0 before the first): what spare expects of the next page.
 	bytesPerElem int
+	// bytesPerSpan is the result array's bytes over its member spans in the last page built
+	// (0 before the first): what spanRoom expects of the next page.
+	bytesPerSpan int
+}
+
+// defaultBytesPerSpan is the bytes a member span is expected for before a page was seen:
+// Netskope's records hold a member for every 30 to 40 bytes, a few for every 100.
+const defaultBytesPerSpan = 28
+
+// spanRoom is how many member spans to make room for in reading a page of size bytes: as many
+// as the last page had for its size, an eighth more.
+func (b *builder) spanRoom(size int) int {
+	per := b.bytesPerSpan
+	if per <= 0 {
+		per = defaultBytesPerSpan
+	}
+	n := size/per + 64
+	return n + n/8
 }
 
 // defaultBytesPerElem is the element size spare expects before it has seen a page: small for a
@@ -119,6 +137,9 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 func (b *builder) buildAt(a *answer) (recs []*event.Record, at []int, invalid []elem, later int) {
 	if len(a.elems) > 0 && len(a.result) > 0 {
 		b.bytesPerElem = max(len(a.result)/len(a.elems), 1)
+		if len(a.spans) > 0 {
+			b.bytesPerSpan = max(len(a.result)/len(a.spans), 1)
+		}
 	}
 	recs = make([]*event.Record, 0, len(a.elems))
 	at = make([]int, 0, len(a.elems))

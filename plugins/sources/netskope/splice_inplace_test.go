@@ -103,7 +103,7 @@ func TestSpliceInPlaceMatchesCopies(t *testing.T) {
 }
 
 // The room read for a page comes from the last page's element size: enough for the next page
-// of records of that size, none for alerts.
+// of records of that size, none for alerts; so does the room for its member spans.
 func TestSpareFollowsTheLastPage(t *testing.T) {
 	b := builder{ep: endpoint{"events", "audit"}, source: "ns"}
 	page := func(n, size int) string {
@@ -134,6 +134,16 @@ func TestSpareFollowsTheLastPage(t *testing.T) {
 		}
 		if room > 4*need+4096 {
 			t.Errorf("records of %d bytes: spare %d, more than needed (%d)", size, room, need)
+		}
+		// The spans of a page like the last fit the room made for them: the arena does not
+		// grow (copying itself).
+		spans := b.spanRoom(len(body))
+		next, err := parseAnswerSpans([]byte(body), spans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(next.spans) > spans || spans > 2*len(next.spans)+128 {
+			t.Errorf("records of %d bytes: room for %d spans, %d needed", size, spans, len(next.spans))
 		}
 		got, _, _, _, buf := buildBoth(t, b.ep, 0, body, room)
 		for i, r := range got {
