@@ -93,11 +93,20 @@ func fieldsFromSpans(m map[string]any, raw []byte, spans []Span, want map[string
 	} else {
 		clear(m)
 	}
+	// lengths has bit n set when a key of n bytes is wanted (n < 64; bit 63 stands for the
+	// longer): a member whose key is of no such length is passed over without a lookup.
+	var lengths uint64
+	for k := range want {
+		lengths |= 1 << min(len(k), 63)
+	}
 	saw := false
 	for _, s := range spans {
 		kb := raw[s.KeyStart : int(s.KeyStart)+int(s.KeyLen)]
 		name := ""
 		if s.Flags&SpanKeyEscaped == 0 {
+			if lengths&(1<<min(len(kb), 63)) == 0 {
+				continue
+			}
 			if _, ok := want[string(kb)]; !ok {
 				continue
 			}

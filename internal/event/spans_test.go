@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/logshipper/logshipper/internal/jsonx"
@@ -32,7 +33,8 @@ func spansByWalk(t *testing.T, raw []byte) []Span {
 // A record with spans lists its members and decodes the fields named from them as a walk over
 // its bytes does; spans set for other bytes, or on a record not marked checked, are not used.
 func TestSpansMatchTheWalk(t *testing.T) {
-	want := map[string]struct{}{"a": {}, "k\"q": {}, "é": {}, "big": {}, "o": {}}
+	long := strings.Repeat("l", 70) // past the lengths a bit stands for alone
+	want := map[string]struct{}{"a": {}, "k\"q": {}, "é": {}, "big": {}, "o": {}, long: {}, long + "x": {}}
 	for _, raw := range []string{
 		`{}`,
 		`{"a":1,"b":"x"}`,
@@ -40,6 +42,7 @@ func TestSpansMatchTheWalk(t *testing.T) {
 		`{"k\"q":"v","\u00e9":true,"é":false}`,
 		`{"big":18446744073709551615,"n":-1.5e3,"s":"\u263a"}`,
 		`{ "a" : { "b" : [ 1 , { } ] } , "c":"d" }`,
+		`{"` + long + `":1,"` + long + `y":2,"` + long + `x":[3]}`,
 	} {
 		b := []byte(raw)
 		r := &Record{Raw: b, ValidJSON: true}
