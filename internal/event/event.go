@@ -130,6 +130,12 @@ type Record struct {
 	fields  map[string]any
 	err     error
 	uint64s bool // fields hold a uint64 somewhere
+
+	// spans are Raw's members as its source found them (SetSpans), for the bytes at spansOf
+	// of length spansLen.
+	spans    []Span
+	spansOf  *byte
+	spansLen int
 }
 
 // RecordBytes is the record proper: Payload when Raw is an envelope around it, else Raw.
@@ -208,7 +214,8 @@ func (r *Record) FieldsNamed(want map[string]struct{}) (fields map[string]any, h
 // FieldsNamedInto is FieldsNamed decoding into dst, emptied first (a new map when dst is nil),
 // for a caller that judges records one at a time and reuses one map. The fields returned are
 // the record's own decoded fields when it has them (dst is then not used): the caller must not
-// change them.
+// change them. A record with spans (SetSpans) is not walked: the values named are decoded
+// where the spans say they are.
 func (r *Record) FieldsNamedInto(dst map[string]any, want map[string]struct{}) (fields map[string]any, hasUint64 bool, err error) {
 	if r.decoded.Load() {
 		if r.err != nil {
@@ -216,9 +223,13 @@ func (r *Record) FieldsNamedInto(dst map[string]any, want map[string]struct{}) (
 		}
 		return r.fields, r.uint64s, nil
 	}
-	m, saw, err := decodeSome(dst, r.Raw, want)
+	if spans := r.Spans(); spans != nil {
+		fields, hasUint64, err = fieldsFromSpans(dst, r.Raw, spans, want)
+	} else {
+		fields, hasUint64, err = decodeSome(dst, r.Raw, want)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("decode record: %w", err)
 	}
-	return m, saw, nil
+	return fields, hasUint64, nil
 }

@@ -33,6 +33,9 @@ type Scanner struct {
 	// DepthLimit is the deepest nesting this scanner accepts, for a reader that bounds nesting
 	// more tightly than MaxDepth; zero (or anything above MaxDepth) means MaxDepth.
 	DepthLimit int
+	// ValueSpaced says, while Object calls its Member function, that the member's value holds
+	// white space between its tokens.
+	ValueSpaced bool
 }
 
 // Valid reports whether b holds exactly one JSON value (white space around it allowed): what
@@ -213,11 +216,12 @@ func (s *Scanner) Object(f Member) error {
 			return err
 		}
 		s.WS()
-		vs := s.I
+		vs, spaces := s.I, s.Spaces
 		if err := s.Skip(); err != nil {
 			return err
 		}
 		if f != nil {
+			s.ValueSpaced = s.Spaces != spaces
 			f(s.B[ks:ke], esc, vs, s.I)
 		}
 		if done, err := s.next('}', "after object key:value pair: want ',' or '}'"); done || err != nil {

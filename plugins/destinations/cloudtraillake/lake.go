@@ -5,6 +5,7 @@ package cloudtraillake
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -407,7 +408,7 @@ func (d *Destination) prepareInto(r *event.Record, arena *[]byte) (prepared, err
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
-	members, err := event.AppendMembers(sc.members[:0], r.Raw)
+	members, err := r.AppendMembers(sc.members[:0])
 	if err != nil {
 		return prepared{}, plugin.Refused("InvalidData", err)
 	}
@@ -577,10 +578,12 @@ func validIP(s string) bool {
 	return err == nil
 }
 
-// kv is a member of additionalEventData: a key and its value as JSON.
+// kv is a member of additionalEventData: a key and its value as JSON, and its place among the
+// record's members.
 type kv struct {
 	k string
 	v []byte
+	i int
 }
 
 // id64Fields are Netskope's 64-bit id fields: those of type Integer64 whose examples in
@@ -634,10 +637,16 @@ func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *
 		if flags[i]&flagID64 != 0 && isJSONInteger(v) {
 			v = append(append(append(make([]byte, 0, len(v)+2), '"'), v...), '"')
 		}
-		parts = append(parts, kv{mb.Key, v})
+		parts = append(parts, kv{mb.Key, v, i})
 	}
-	// By key; of a repeated key, the last (the stable sort keeps record order among equals).
-	slices.SortStableFunc(parts, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	// By key, then record order (the order a stable sort would keep, from an unstable one);
+	// of a repeated key, the last.
+	slices.SortFunc(parts, func(a, b kv) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
 	out2 := parts[:0]
 	for i, p := range parts {
 		if i+1 < len(parts) && parts[i+1].k == p.k {

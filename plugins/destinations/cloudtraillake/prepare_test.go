@@ -90,7 +90,7 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 				b, _ = json.Marshal(fmt.Sprint(n))
 			}
 		}
-		parts = append(parts, kv{k, b})
+		parts = append(parts, kv{k: k, v: b})
 	}
 	return decodeJSON(t, d.eventData(nil, &out, "netskope"+r.Kind.Class()+"."+r.Subtype, additionalData(nil, parts), len(r.Raw)))
 }

@@ -127,8 +127,10 @@ func newHTTPClient(cfg *Config, maxConns int, log *slog.Logger, host string) (*h
 	return netconf.Client(tr, 0), nil
 }
 
-// get makes one data-export request and reads its answer.
-func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply, limitInfo, error) {
+// get makes one data-export request and reads its answer. b, when not nil, is the builder the
+// answer is for: the body is read with room to spare (builder.spare) and its elements may be
+// written over in place (answer.body), its spans made room for as b expects (builder.spanRoom).
+func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *builder) (*reply, limitInfo, error) {
 	fail := func(class errClass, status int, err error) *reqError {
 		return &reqError{class: class, tenant: c.host, ep: ep, op: op, status: status, err: err}
 	}
@@ -174,11 +176,19 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply
 			return nil, li, fail(classUnknown, code, fmt.Errorf("unexpected answer %s%s", resp.Status, msg))
 		}
 	}
-	body, err := readBody(resp)
+	room := 0
+	if b != nil {
+		room = b.spare(resp.ContentLength)
+	}
+	body, err := readBody(resp, room)
 	if err != nil {
 		return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", err))
 	}
-	ans, err := parseAnswer(body)
+	spans := len(body) / defaultBytesPerSpan
+	if b != nil {
+		spans = b.spanRoom(len(body))
+	}
+	ans, err := parseAnswerSpans(body, spans)
 	if err == nil && !ans.hasOK && ans.result == nil {
 		err = errors.New("no ok and no result member")
 	}
@@ -194,11 +204,15 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string) (*reply
 		}
 		return nil, li, fail(classNotServed, resp.StatusCode, fmt.Errorf(`"ok": 0: %s`, msg))
 	}
+	if b != nil {
+		ans.body = body
+	}
 	return &reply{ans: ans, size: len(body)}, li, nil
 }
 
-// readBody reads a whole answer; one shorter than its Content-Length is an error (a cut body).
-func readBody(resp *http.Response) ([]byte, error) {
+// readBody reads a whole answer, with room bytes of capacity after it when its Content-Length
+// is known; one shorter than its Content-Length is an error (a cut body).
+func readBody(resp *http.Response, room int) ([]byte, error) {
 	if n := resp.ContentLength; n >= 0 {
 		if n > maxBody {
 			return nil, fmt.Errorf("the answer is %d bytes, more than the %d accepted", n, maxBody)
@@ -206,7 +220,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		if n <= 64<<20 {
 			// Exactly the promised size (a full page is about 20 MB): a bytes.Buffer would double
 			// itself for the last bytes.
-			b := make([]byte, n)
+			b := make([]byte, n, n+int64(room))
 			if _, err := io.ReadFull(resp.Body, b); err != nil {
 				return nil, err
 			}

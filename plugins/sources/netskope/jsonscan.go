@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
 )
 
@@ -17,7 +18,12 @@ import (
 // 64-bit integers keep every digit), marked as checked (event.Record.ValidJSON).
 
 // scanner walks an answer.
-type scanner struct{ jsonx.Scanner }
+type scanner struct {
+	jsonx.Scanner
+	// spans are the records' members as found (recordFields.spanFrom, spanTo), each record's
+	// after a free place for the event_type member build may splice in front.
+	spans []event.Span
+}
 
 // answer is a data-export answer as read.
 type answer struct {
@@ -30,6 +36,11 @@ type answer struct {
 	hasWait  bool
 	hwm      int64
 	hasHWM   bool
+	// body is the answer as read, when the elements may be written over in it (its capacity
+	// past its length is room for build to splice events in place); nil otherwise.
+	body []byte
+	// spans holds the records' member spans (recordFields.spanFrom, spanTo).
+	spans []event.Span
 }
 
 // elem is one element of the result array.
@@ -49,6 +60,12 @@ type recordFields struct {
 	hasEventType   bool
 	evStart, evEnd int
 	empty          bool // the object has no member
+	// spanFrom and spanTo are the record's place in answer.spans: a free place for an
+	// event_type spliced in front, then a span of each member, offsets from the record's
+	// first byte. spanned is false when a span could not say where a member is (an offset
+	// past event.MaxSpanned, a key longer than event.MaxSpanKey).
+	spanFrom, spanTo int
+	spanned          bool
 }
 
 // parseAnswer reads {"ok":1,"result":[...],"wait_time":N,"timestamp_hwm":T}. Members other
@@ -56,15 +73,21 @@ type recordFields struct {
 // object is kept with its error, so the page can still be used; an answer whose structure is
 // broken is an error.
 func parseAnswer(body []byte) (*answer, error) {
-	a, err := parse(body)
+	return parseAnswerSpans(body, len(body)/defaultBytesPerSpan)
+}
+
+// parseAnswerSpans is parseAnswer with room for spans member spans to begin with
+// (builder.spanRoom): an arena that must grow copies itself.
+func parseAnswerSpans(body []byte, spans int) (*answer, error) {
+	a, err := parse(body, spans)
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	return a, nil
 }
 
-func parse(body []byte) (*answer, error) {
-	s := &scanner{jsonx.Scanner{B: body}}
+func parse(body []byte, spans int) (*answer, error) {
+	s := &scanner{Scanner: jsonx.Scanner{B: body}, spans: make([]event.Span, 0, max(spans, 0))}
 	s.WS()
 	if s.I >= len(body) || body[s.I] != '{' {
 		return nil, s.Fail("the answer is not a JSON object")
@@ -95,6 +118,7 @@ func parse(body []byte) (*answer, error) {
 				return nil, err
 			}
 			a.result = body[vs:s.I]
+			a.spans = s.spans
 		} else {
 			if err := s.Skip(); err != nil {
 				return nil, err
@@ -211,8 +235,26 @@ func (s *scanner) record(f *recordFields) error {
 	base := s.I
 	members := 0
 	s.Depth = 0
+	f.spanFrom, f.spanned = len(s.spans), true
+	s.spans = append(s.spans, event.Span{}) // the place of an event_type spliced in front
 	err := s.Object(func(key []byte, escaped bool, vs, ve int) {
 		members++
+		if f.spanned {
+			// key is a slice of B: its capacity says where it starts.
+			ks := cap(s.B) - cap(key) - base
+			if ve-base > event.MaxSpanned || len(key) > event.MaxSpanKey {
+				f.spanned = false
+			} else {
+				sp := event.Span{KeyStart: uint16(ks), KeyLen: uint8(len(key)), ValueStart: uint16(vs - base), ValueEnd: uint16(ve - base)}
+				if escaped {
+					sp.Flags |= event.SpanKeyEscaped
+				}
+				if s.ValueSpaced {
+					sp.Flags |= event.SpanSpaced
+				}
+				s.spans = append(s.spans, sp)
+			}
+		}
 		if escaped {
 			key = []byte(unquote(append(append([]byte{'"'}, key...), '"')))
 		}
@@ -230,6 +272,11 @@ func (s *scanner) record(f *recordFields) error {
 		}
 	})
 	f.empty = members == 0
+	if err != nil || !f.spanned {
+		f.spanned = false
+		s.spans = s.spans[:f.spanFrom]
+	}
+	f.spanTo = len(s.spans)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package netskope
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -91,6 +92,26 @@ func FuzzParseAnswer(f *testing.F) {
 		a, err := parseAnswer([]byte(s))
 		if err != nil {
 			return
+		}
+		// Events spliced in the body itself are the bytes of the copies.
+		for _, room := range []int{0, 64, len(s) * 24} {
+			got, want, inv1, inv2, _ := buildBoth(t, endpoint{"events", "audit"}, 0, s, room)
+			if len(got) != len(want) || len(inv1) != len(inv2) {
+				t.Fatalf("room %d: %d records, %d invalid; copies: %d, %d", room, len(got), len(inv1), len(want), len(inv2))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i].Raw, want[i].Raw) {
+					t.Fatalf("room %d: record %d spliced in place is %q, copied %q", room, i, got[i].Raw, want[i].Raw)
+				}
+			}
+			// And their spans list the members a walk lists.
+			checkSpans(t, got)
+			checkSpans(t, want)
+			for i := range inv1 {
+				if !bytes.Equal(inv1[i].raw, inv2[i].raw) {
+					t.Fatalf("room %d: invalid element %d is %q, want %q", room, i, inv1[i].raw, inv2[i].raw)
+				}
+			}
 		}
 		for _, e := range a.elems {
 			if e.err != nil {

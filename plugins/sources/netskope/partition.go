@@ -301,8 +301,13 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 				"records", len(fresh)-len(keep), "of", len(a.elems))
 		}
 		pageElems := len(a.elems)
+		if fp != "" {
+			// Before building: events are spliced in the body, and the tail is of the bytes
+			// received.
+			tail = extendTail(tail, fresh)
+		}
 		if len(keep) != len(a.elems) {
-			a = &answer{elems: keep, hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+			a = &answer{elems: keep, hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime, body: a.body, spans: a.spans}
 		}
 		recs, at, invalid, later := p.b.buildAt(a)
 		for _, e := range invalid {
@@ -315,7 +320,6 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 
 		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage, Tail: p.savedTail()}
 		if fp != "" {
-			tail = extendTail(tail, fresh)
 			pos.Page = fp
 			pos.Tail = encodeTail(tail)
 		}
@@ -325,9 +329,10 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		inPage := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Part: fp}
 		cs := chunks(recs, at, p.s.tune.chunk, pageElems)
 		acks := newPageAcks(p.store, p.key, inPage, pos, cs, delivered, p.committed)
-		// The page's body is not needed while its records are delivered (events are copies;
-		// alerts keep their own slices of it): let the collector have what nothing else holds.
-		rep, a = nil, nil
+		// The page's body is held by its records alone while they are delivered (events are
+		// spliced in it, alerts are slices of it): once the last is acknowledged and dropped,
+		// the collector may have it.
+		rep, a, fresh, keep = nil, nil, nil, nil
 		outcome, ok := p.publish(ctx, lease, pub, cs, acks)
 		done, err := acks.finish()
 		if fp != "" {
@@ -562,7 +567,7 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 		if err := p.takePage(ctx); err != nil {
 			return nil, op, err
 		}
-		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op)
+		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op, &p.b)
 		if err != nil {
 			p.releasePage() // nothing is held while waiting to retry
 		}
