@@ -71,6 +71,18 @@ type Config struct {
 	// CheckpointEvery is how many events of a page are published as one batch with its own
 	// checkpoint: a restart sends again at most the batches in flight, not the whole page.
 	CheckpointEvery int `yaml:"checkpoint_every"`
+
+	// LiveLag is how far behind now the near-real-time pass reads (0: no such pass, every
+	// event waits for the windows at lag); it runs when 0 < live_lag < lag.
+	LiveLag time.Duration `yaml:"live_lag"`
+	// LiveWindow is how far back each read of the near-real-time pass goes: events ingested up
+	// to this long after their timestamp arrive within about live_poll_interval.
+	LiveWindow time.Duration `yaml:"live_window"`
+	// LivePollInterval is the pause between two reads of the near-real-time pass.
+	LivePollInterval time.Duration `yaml:"live_poll_interval"`
+	// LiveMargin is how long before a read an event's ingestionTime must be for that read
+	// to be sure to have returned it (CloudWatch Logs' read consistency and clock resolution).
+	LiveMargin time.Duration `yaml:"live_margin"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -91,6 +103,12 @@ const (
 	DefaultRequestsInFlight = 4
 	// DefaultCheckpointEvery is the events per published batch (and checkpoint).
 	DefaultCheckpointEvery = 1000
+	// DefaultLiveLag, DefaultLiveWindow, DefaultLivePollInterval and DefaultLiveMargin are
+	// the near-real-time pass's defaults (see live.go).
+	DefaultLiveLag          = 2 * time.Second
+	DefaultLiveWindow       = 3 * time.Minute
+	DefaultLivePollInterval = 5 * time.Second
+	DefaultLiveMargin       = 5 * time.Second
 	// maxRequestsInFlight bounds requests_in_flight (the quota is 5 calls per second).
 	maxRequestsInFlight = 16
 )
@@ -110,6 +128,10 @@ func NewConfig() plugin.Config {
 		PageSize:             DefaultPageSize,
 		RequestsInFlight:     DefaultRequestsInFlight,
 		CheckpointEvery:      DefaultCheckpointEvery,
+		LiveLag:              DefaultLiveLag,
+		LiveWindow:           DefaultLiveWindow,
+		LivePollInterval:     DefaultLivePollInterval,
+		LiveMargin:           DefaultLiveMargin,
 	}
 }
 
@@ -193,8 +215,28 @@ func (c *Config) Validate() error {
 	if c.CheckpointEvery < 1 {
 		p.Addf("checkpoint_every: %d: must be at least 1", c.CheckpointEvery)
 	}
+	if c.LiveLag < 0 {
+		p.Addf("live_lag: must not be negative (0: no near-real-time pass)")
+	}
+	if c.LiveWindow <= 0 {
+		p.Addf("live_window: must be more than 0")
+	}
+	if c.LivePollInterval < 10*time.Millisecond {
+		p.Addf("live_poll_interval: must be at least 10ms")
+	}
+	if c.LiveMargin < time.Second {
+		p.Addf("live_margin: must be at least 1s (the server's Date header, which the read times follow, has a resolution of one second)")
+	}
 	return p.Err()
 }
+
+// liveOn says whether the near-real-time pass runs: live_lag set and shorter than lag.
+func (c *Config) liveOn() bool { return c.LiveLag > 0 && c.liveWindow() > c.LiveLag }
+
+// liveWindow is how far back a read of the near-real-time pass goes: live_window, at most
+// half of lag, so that the last read of the pass over a time is saved well before the
+// windows at lag read it.
+func (c *Config) liveWindow() time.Duration { return min(c.LiveWindow, c.Lag/2) }
 
 // EPS is the eps_throttle value: records per second. A YAML null (`eps_throttle:` or `~`)
 // decodes as a nil *EPS and "" as 0: both mean no limit, as DESIGN says of every throttle.
