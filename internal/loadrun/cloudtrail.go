@@ -3,11 +3,16 @@ package loadrun
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,22 +36,9 @@ shutdown_timeout: 30s
 plugins:
   - name: cloudtrail
     type: aws_cloudwatch_logs
-    access_key_id: %[3]s
-    secret_access_key: %[4]s
-    endpoint: %[5]s
-    proxy: none
-    regions: [%[6]s]
-    log_group: %[7]s
-    start_position: beginning
-    lag: 1s
-    overlap: 2m
-    poll_interval: 1s
-    max_backoff: 2s
-    eps_throttle: 0
-    requests_per_second: %[8]d
-  - name: siem
+%[3]s  - name: siem
     type: syslog
-    address: %[9]s
+    address: %[4]s
     protocol: tcp
     framing: octet_counting
     header: rfc5424
@@ -54,6 +46,43 @@ plugins:
 siem_mappings:
   - {source: cloudtrail, destination: siem}
 `
+
+// sourceOption is one option of the source in cloudTrailConfig, its value in YAML.
+type sourceOption struct{ key, value string }
+
+// sourceOptionLines parses Options.SourceOptions: "key=value" pairs separated by commas, each
+// value written into the configuration as it is (YAML).
+func sourceOptionLines(s string) ([]sourceOption, error) {
+	var out []sourceOption
+	for _, kv := range strings.Split(s, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !optionKey.MatchString(k) || v == "" {
+			return nil, fmt.Errorf("loadrun: -source-opts: %q is not key=value with a key of a-z, 0-9 and _", kv)
+		}
+		out = append(out, sourceOption{k, v})
+	}
+	return out, nil
+}
+
+var optionKey = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// withOptions is opts with each of over set: in its place when opts has its key, else added.
+func withOptions(opts, over []sourceOption) []sourceOption {
+	out := slices.Clone(opts)
+	for _, o := range over {
+		if i := slices.IndexFunc(out, func(x sourceOption) bool { return x.key == o.key }); i >= 0 {
+			out[i] = o
+		} else {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 var trailRegions = []string{"us-east-1", "us-west-2", "eu-west-1"}
 
@@ -65,45 +94,39 @@ const trailGroup = "aws-cloudtrail-logs-123456789012"
 func trailPartition(region string) string { return region + "/" + trailGroup + "/all" }
 
 type cloudTrailJourney struct {
-	o    Options
-	sim  *cloudsim.Sim
-	rcv  *receiver
-	recs [][]byte
+	o        Options
+	mode     Mode
+	sim      *cloudsim.Sim // nil with the moto backend
+	moto     *motoServer   // nil with cloudsim
+	endpoint string        // the AWS endpoint the shipper and the peer read
+	rcv      *receiver
+	recs     [][]byte
+	samples  []sample
 	// parts are the partition keys, by the index the receiver counts them under (that of
 	// trailRegions); perPart the records put in each.
 	parts   []string
 	perPart []int64
-	// peerUse is what the peer's reads added to CloudWatch Logs' counters (see runPeer).
-	peerUse cwlogs.Stats
+	// peerUse is what the peer's reads added to CloudWatch Logs' counters (see runPeer);
+	// before is the counters when the journey was last reset for another run (see reset).
+	peerUse, before cwlogs.Stats
+	// The live run's feeder (see live.go).
+	live liveFeed
 }
 
-func newCloudTrail(o Options, mode Mode) (*cloudTrailJourney, error) {
+func newCloudTrail(ctx context.Context, o Options, mode Mode, logf func(string, ...any)) (*cloudTrailJourney, error) {
 	samples, err := readSamples(o.TrailSamples)
 	if err != nil {
 		return nil, err
 	}
-	c := cloudsim.Default()
-	c.AWS.Listen = "127.0.0.1:0"
-	c.Netskope.Listen, c.IMDS.Listen, c.Admin.Listen = "", "", ""
-	c.Seed = o.Seed
-	if !o.RealQuotas {
-		c.AWS.Logs.Quotas = map[string]float64{"FilterLogEvents": 0}
-	}
-	if mode == Fault {
-		f := o.FaultRate / 4
-		c.AWS.Logs.Faults = cloudsim.LogsFaults{
-			ThrottleRate: f, UnavailableRate: f, SlowRate: f, SlowDelay: time.Second, CutRate: f,
-			Ops: []string{"FilterLogEvents"},
-		}
-	}
-	sim, err := cloudsim.Start(c)
-	if err != nil {
-		return nil, fmt.Errorf("starting cloudsim: %w", err)
-	}
-	j := &cloudTrailJourney{o: o, sim: sim}
-	account := c.AWS.Accounts[0].ID
+	j := &cloudTrailJourney{o: o, mode: mode, samples: samples}
+	account := cloudsim.Default().AWS.Accounts[0].ID
 	end := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
 	span := 6 * time.Hour
+	if mode == Live {
+		// The planned put times, for the floor; the feeder stamps each record when it puts it.
+		span = time.Duration(float64(o.Records) / o.Rate * float64(time.Second))
+		end = time.Now().Add(span)
+	}
 	byRegion := make([][]cwlogs.InputEvent, len(trailRegions))
 	ids := make(map[string]arrival, o.Records)
 	for _, region := range trailRegions {
@@ -111,24 +134,62 @@ func newCloudTrail(o Options, mode Mode) (*cloudTrailJourney, error) {
 	}
 	j.perPart = make([]int64, len(trailRegions))
 	for i := range o.Records {
-		at := end.Add(-span + time.Duration(int64(span)*int64(i)/int64(o.Records)))
+		at := spacedTime(end, span, i, o.Records)
 		id := trailID(o.Seed, i)
 		rec := samples[i%len(samples)].with(id, at)
 		j.recs = append(j.recs, rec)
 		r := i % len(trailRegions)
 		ids[id] = arrival{part: uint16(r)}
 		j.perPart[r]++
-		byRegion[r] = append(byRegion[r], cwlogs.InputEvent{Timestamp: at.UnixMilli(), Message: string(rec)})
+		if mode != Live {
+			byRegion[r] = append(byRegion[r], cwlogs.InputEvent{Timestamp: at.UnixMilli(), Message: string(rec)})
+		}
 	}
-	for r, evs := range byRegion {
-		region := trailRegions[r]
-		if err := sim.Logs.Put(account, region, trailGroup, cwlogs.CloudTrailStream(account, region), evs); err != nil {
-			sim.Close()
-			return nil, fmt.Errorf("putting records into %s: %w", region, err)
+	if o.Backend == BackendMoto {
+		if j.moto, err = startMoto(o.MotoBin, filepath.Join(o.Dir, "moto_server.log")); err != nil {
+			return nil, err
+		}
+		j.endpoint = j.moto.url
+		begin := time.Now()
+		if err := j.moto.load(ctx, account, byRegion); err != nil {
+			j.moto.close()
+			return nil, err
+		}
+		logf("moto_server at %s took %d records with PutLogEvents in %s (%.0f/s)", j.moto.url, o.Records,
+			time.Since(begin).Round(time.Millisecond), float64(o.Records)/time.Since(begin).Seconds())
+	} else {
+		c := cloudsim.Default()
+		c.AWS.Listen = "127.0.0.1:0"
+		c.Netskope.Listen, c.IMDS.Listen, c.Admin.Listen = "", "", ""
+		c.Seed = o.Seed
+		if !o.RealQuotas && mode != Live {
+			c.AWS.Logs.Quotas = map[string]float64{"FilterLogEvents": 0}
+		}
+		if mode == Fault {
+			f := o.FaultRate / 4
+			c.AWS.Logs.Faults = cloudsim.LogsFaults{
+				ThrottleRate: f, UnavailableRate: f, SlowRate: f, SlowDelay: time.Second, CutRate: f,
+				Ops: []string{"FilterLogEvents"},
+			}
+		}
+		if mode == Live {
+			c.AWS.Logs.IngestDelay, c.AWS.Logs.IngestJitter = o.IngestDelay, o.IngestJitter
+		}
+		if j.sim, err = cloudsim.Start(c); err != nil {
+			return nil, fmt.Errorf("starting cloudsim: %w", err)
+		}
+		j.endpoint = j.sim.Endpoints["aws"]
+		// A live run's log group and streams exist, empty, before the shipper starts.
+		for r, evs := range byRegion {
+			region := trailRegions[r]
+			if err := j.sim.Logs.Put(account, region, trailGroup, cwlogs.CloudTrailStream(account, region), evs); err != nil {
+				j.sim.Close()
+				return nil, fmt.Errorf("putting records into %s: %w", region, err)
+			}
 		}
 	}
 	if j.rcv, err = startReceiver(ids, len(j.parts)); err != nil {
-		sim.Close()
+		j.closeBackend()
 		return nil, err
 	}
 	return j, nil
@@ -136,19 +197,28 @@ func newCloudTrail(o Options, mode Mode) (*cloudTrailJourney, error) {
 
 func (j *cloudTrailJourney) config(dir, pprofAddr string) []byte {
 	acct := cloudsim.Default().AWS.Accounts[0]
-	rps := 5
-	if !j.o.RealQuotas {
-		rps = 1000
+	regions := "[" + strings.Join(trailRegions, ", ") + "]"
+	opts := []sourceOption{
+		{"access_key_id", acct.AccessKeyID}, {"secret_access_key", acct.SecretAccessKey},
+		{"endpoint", j.endpoint}, {"proxy", "none"}, {"regions", regions}, {"log_group", trailGroup},
+		{"start_position", "beginning"},
 	}
-	regions := ""
-	for i, r := range trailRegions {
-		if i > 0 {
-			regions += ", "
+	if j.mode != Live {
+		// A backlog read as fast as the shipper can: no lag, no throttle, no quota but AWS's
+		// with -real-quotas. The live run keeps the source's defaults.
+		rps := "5"
+		if !j.o.RealQuotas {
+			rps = "1000"
 		}
-		regions += r
+		opts = append(opts, []sourceOption{{"lag", "1s"}, {"overlap", "2m"}, {"poll_interval", "1s"},
+			{"max_backoff", "2s"}, {"eps_throttle", "0"}, {"requests_per_second", rps}}...)
 	}
-	return fmt.Appendf(nil, cloudTrailConfig, dir, pprofAddr, acct.AccessKeyID, acct.SecretAccessKey,
-		j.sim.Endpoints["aws"], regions, trailGroup, rps, j.rcv.addr())
+	over, _ := sourceOptionLines(j.o.SourceOptions) // checked by checkOptions
+	var b strings.Builder
+	for _, o := range withOptions(opts, over) {
+		fmt.Fprintf(&b, "    %s: %s\n", o.key, o.value)
+	}
+	return fmt.Appendf(nil, cloudTrailConfig, dir, pprofAddr, b.String(), j.rcv.addr())
 }
 
 func (j *cloudTrailJourney) held() int64 { return int64(len(j.recs)) }
@@ -157,14 +227,45 @@ func (j *cloudTrailJourney) got() int64  { return j.rcv.unique.Load() }
 
 func (j *cloudTrailJourney) finish(r *Result) {
 	j.rcv.count(r)
-	r.Faults = cloudWatchFaults(minusStats(j.sim.Logs.Stats(), j.peerUse))
+	if j.sim != nil {
+		r.Faults = cloudWatchFaults(minusStats(minusStats(j.sim.Logs.Stats(), j.before), j.peerUse))
+	} else {
+		r.Faults = motoNote
+	}
+}
+
+// stats is CloudWatch Logs' counters (none with moto).
+func (j *cloudTrailJourney) stats() cwlogs.Stats {
+	if j.sim == nil {
+		return cwlogs.Stats{Calls: map[string]uint64{}}
+	}
+	return j.sim.Logs.Stats()
 }
 
 func (j *cloudTrailJourney) floor(dir string) (Floor, error) { return measureFloor(dir, j.recs) }
 
+var _ resetter = (*cloudTrailJourney)(nil)
+
+// reset makes the journey ready for another run on the same backlog: nothing received, the
+// service's counters counted from now.
+func (j *cloudTrailJourney) reset() {
+	j.rcv.reset()
+	j.before, j.peerUse = j.stats(), cwlogs.Stats{}
+}
+
 func (j *cloudTrailJourney) close() {
+	j.live.stop()
 	j.rcv.close()
-	j.sim.Close()
+	j.closeBackend()
+}
+
+func (j *cloudTrailJourney) closeBackend() {
+	if j.sim != nil {
+		j.sim.Close()
+	}
+	if j.moto != nil {
+		j.moto.close()
+	}
 }
 
 var _ partitioned = (*cloudTrailJourney)(nil)
@@ -241,6 +342,13 @@ func readSamples(path string) ([]sample, error) {
 	return out, nil
 }
 
+// spacedTime is the time of record i of n spread evenly over the span that ends at end: from
+// end-span for the first, in order. (span*i overflows int64 nanoseconds past 427,000 records of
+// six hours, so the step is taken in floating point.)
+func spacedTime(end time.Time, span time.Duration, i, n int) time.Time {
+	return end.Add(-span + time.Duration(float64(span)*(float64(i)/float64(n))))
+}
+
 // trailID is a deterministic UUID-shaped eventID for record i.
 func trailID(seed int64, i int) string {
 	x := mix(uint64(seed)*0x9e3779b97f4a7c15 + uint64(i))
@@ -268,8 +376,10 @@ type receiver struct {
 	conns   map[net.Conn]bool
 }
 
-// arrival is an expected id's partition index and how often it arrived.
+// arrival is an expected id's partition index, how often it arrived, and when it first
+// did (Unix ms).
 type arrival struct {
+	at   int64
 	n    int32
 	part uint16
 }
@@ -330,6 +440,9 @@ func (r *receiver) take(msg []byte) {
 	a, ok := r.seen[string(v)]
 	if ok {
 		a.n++
+		if a.n == 1 {
+			a.at = time.Now().UnixMilli()
+		}
 		r.seen[string(v)] = a
 	}
 	r.mu.Unlock()
@@ -364,6 +477,35 @@ func (r *receiver) count(res *Result) {
 	if n := r.bad.Load(); n > 0 {
 		res.Note += fmt.Sprintf(" %d connections sent something that is not syslog.", n)
 	}
+}
+
+// reset forgets what arrived.
+func (r *receiver) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, a := range r.seen {
+		r.seen[id] = arrival{part: a.part}
+	}
+	r.unique.Store(0)
+	for i := range r.byPart {
+		r.byPart[i].Store(0)
+	}
+	r.unknown.Store(0)
+	r.bad.Store(0)
+}
+
+// arrivals is when each expected id first arrived (Unix ms), by id; ids that did not arrive
+// are left out.
+func (r *receiver) arrivals() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(r.seen))
+	for id, a := range r.seen {
+		if a.n > 0 {
+			out[id] = a.at
+		}
+	}
+	return out
 }
 
 func (r *receiver) close() {

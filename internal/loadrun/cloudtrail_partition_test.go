@@ -91,3 +91,21 @@ func TestCloudTrailDeliveredByPartition(t *testing.T) {
 		})
 	}
 }
+
+// The backlog's times run in order from end-span to before end, also at a million records of
+// six hours (span*i overflows int64 nanoseconds from record 427,000 on).
+func TestSpacedTimeInOrderAtAMillion(t *testing.T) {
+	end := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	const span, n = 6 * time.Hour, 1_000_000
+	prev := end.Add(-span)
+	for _, i := range []int{0, 1, 426_000, 427_000, 427_001, 500_000, 999_999} {
+		at := spacedTime(end, span, i, n)
+		if at.Before(prev) || !at.Before(end) {
+			t.Fatalf("record %d at %s: not in order after %s, before %s", i, at, prev, end)
+		}
+		if want := end.Add(-span).Add(time.Duration(float64(span) * float64(i) / n)); at.Sub(want).Abs() > time.Millisecond {
+			t.Fatalf("record %d at %s, want about %s", i, at, want)
+		}
+		prev = at
+	}
+}

@@ -36,15 +36,19 @@ const (
 	Plain Mode = "plain"
 	Fault Mode = "fault"
 	Crash Mode = "crash"
+	// Live puts the CloudTrail journey's records into CloudWatch Logs over time, at a rate,
+	// with late and out-of-order ingestion, and measures each record's latency from its
+	// ingestion in CloudWatch Logs to its arrival at the SIEM (see live.go).
+	Live Mode = "live"
 )
 
 // ParseMode parses a mode name.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(s); m {
-	case Plain, Fault, Crash:
+	case Plain, Fault, Crash, Live:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown mode %q (want plain, fault or crash)", s)
+	return "", fmt.Errorf("unknown mode %q (want plain, fault, crash or live)", s)
 }
 
 // Journeys are the journeys a run can drive.
@@ -83,6 +87,28 @@ type Options struct {
 	PeerBin string
 	// PeerFirst runs the peer before the shipper rather than after it.
 	PeerFirst bool
+	// LakeDuplicates is cloudsim's CloudTrail Lake duplicate_mode in the Netskope journey:
+	// "" or "dedupe" (an id sent again is stored once), "store-duplicate" (stored again: the
+	// twice column counts what a kill made the shipper send again), or "reject".
+	LakeDuplicates string
+	// Backend is where the CloudTrail journey's backlog is: BackendCloudsim ("" too) or
+	// BackendMoto (moto_server, MotoBin, started by the run; see moto.go).
+	Backend string
+	MotoBin string
+	// SourceOptions are options of the CloudTrail journey's source, "key=value" separated by
+	// commas (e.g. "lag=5s,poll_interval=2s"), written into its configuration over the run's own.
+	SourceOptions string
+	// Rate is the events per second a live run puts into CloudWatch Logs, all regions together.
+	Rate float64
+	// IngestDelay and IngestJitter are the live run's late and out-of-order ingestion in
+	// cloudsim's CloudWatch Logs: each event becomes visible IngestDelay plus a random share of
+	// IngestJitter after it is put.
+	IngestDelay  time.Duration
+	IngestJitter time.Duration
+	// Rounds is how many times RunRounds runs each reader; ShipperB, when set, is a second
+	// shipper binary it alternates with Shipper (see rounds.go).
+	Rounds   int
+	ShipperB string
 }
 
 // Result is one run's figures.
@@ -110,6 +136,10 @@ type Result struct {
 	Runner string
 	// Peer is the peer's run on the same backlog (Options.Peer).
 	Peer *Result
+	// Latency is a live run's ingestion-to-SIEM latency; nil in the other runs.
+	Latency *Latency
+	// Round is the round of an alternating run (1, 2, ...); 0 outside one.
+	Round int
 }
 
 // PerSecond is records the source held, per second of the run.
@@ -126,6 +156,19 @@ func (r Result) CPUPerMillion() float64 {
 		return 0
 	}
 	return r.CPU.Seconds() / float64(r.Held) * 1e6
+}
+
+// feeder is a journey whose records are put into the source over the run (the live run).
+type feeder interface {
+	// feed starts putting the records; it returns at once, and close stops it.
+	feed(ctx context.Context, logf func(string, ...any))
+	// feeding is true until every record is put.
+	feeding() bool
+}
+
+// latencyMeter is a journey that measures each record's latency once the run is over.
+type latencyMeter interface {
+	latency(ctx context.Context) (*Latency, error)
 }
 
 // journey is one of the two journeys, set up for one run.
@@ -153,39 +196,101 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	if err := checkPeer(o); err != nil {
+	if err := checkOptions(name, mode, o); err != nil {
 		return Result{}, err
 	}
-	dir, err := filepath.Abs(filepath.Join(o.Dir, name+"-"+string(mode)))
+	dir, err := runDir(o.Dir, name+"-"+string(mode))
 	if err != nil {
 		return Result{}, err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return Result{}, fmt.Errorf("loadrun: %w", err)
+	logf := progress(o.Progress, name, mode)
+	j, err := newJourney(ctx, name, mode, o, logf)
+	if err != nil {
+		return Result{}, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Result{}, fmt.Errorf("loadrun: %w", err)
-	}
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(o.Progress, "%s %s/%s: %s\n", time.Now().Format("15:04:05"), name, mode, fmt.Sprintf(format, args...))
-	}
+	defer j.close()
+	return runOn(ctx, j, name, mode, dir, o, logf)
+}
 
+// checkOptions fails on options that do not go together or binaries that are not there.
+func checkOptions(name string, mode Mode, o Options) error {
+	if err := checkPeer(o); err != nil {
+		return err
+	}
+	if _, err := ParseBackend(o.Backend); err != nil {
+		return err
+	}
+	if o.Backend == BackendMoto && (name != "cloudtrail" || mode != Plain) {
+		return fmt.Errorf("loadrun: -backend moto runs only the cloudtrail journey's plain run, not %s/%s", name, mode)
+	}
+	if err := checkMoto(o); err != nil {
+		return err
+	}
+	if mode == Live && name != "cloudtrail" {
+		return fmt.Errorf("loadrun: the live run is the cloudtrail journey's only, not %s's", name)
+	}
+	if mode == Live && o.Rate <= 0 {
+		return fmt.Errorf("loadrun: the live run needs a rate above 0 events/s, not %g", o.Rate)
+	}
+	if mode == Live && o.Peer != "" {
+		return errors.New("loadrun: -peer compares plain runs; the live run has no peer")
+	}
+	if _, err := sourceOptionLines(o.SourceOptions); err != nil {
+		return err
+	}
+	return nil
+}
+
+// runDir is dir/sub as an absolute path, emptied.
+func runDir(dir, sub string) (string, error) {
+	d, err := filepath.Abs(filepath.Join(dir, sub))
+	if err != nil {
+		return "", fmt.Errorf("loadrun: %w", err)
+	}
+	if err := os.RemoveAll(d); err != nil {
+		return "", fmt.Errorf("loadrun: %w", err)
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", fmt.Errorf("loadrun: %w", err)
+	}
+	return d, nil
+}
+
+// progress is a function that writes a timestamped progress line about the run to w.
+func progress(w io.Writer, name string, mode Mode) func(string, ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, "%s %s/%s: %s\n", time.Now().Format("15:04:05"), name, mode, fmt.Sprintf(format, args...))
+	}
+}
+
+// newJourney sets up the journey's backlog (or, in a live run, its empty log group), its far
+// end, and the service that holds the backlog.
+func newJourney(ctx context.Context, name string, mode Mode, o Options, logf func(string, ...any)) (journey, error) {
 	start := time.Now()
 	var j journey
+	var err error
 	switch name {
 	case "netskope":
 		j, err = newNetskope(o, mode)
 	case "cloudtrail":
-		j, err = newCloudTrail(o, mode)
+		j, err = newCloudTrail(ctx, o, mode, logf)
 	default:
 		err = fmt.Errorf("unknown journey %q (want netskope or cloudtrail)", name)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("loadrun: %w", err)
+		return nil, fmt.Errorf("loadrun: %w", err)
 	}
-	defer j.close()
-	logf("cloudsim holds %d records (%d to deliver), ready in %s", j.held(), j.want(), time.Since(start).Round(time.Millisecond))
+	if mode == Live {
+		logf("%d records to put at %g/s once the shipper runs; ready in %s", j.want(), o.Rate, time.Since(start).Round(time.Millisecond))
+	} else {
+		logf("the backlog holds %d records (%d to deliver), ready in %s", j.held(), j.want(), time.Since(start).Round(time.Millisecond))
+	}
+	return j, nil
+}
 
+// runOn runs the shipper o.Shipper (and the peer, with o.Peer) on journey j, in dir.
+func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o Options, logf func(string, ...any)) (Result, error) {
+	var err error
 	pprofAddr := ""
 	if o.Profile != "" && mode == Plain && o.Cluster == 0 {
 		if pprofAddr, err = freeAddr(); err != nil {
@@ -252,6 +357,10 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		}
 		defer m.p.kill()
 	}
+	fd, _ := j.(feeder)
+	if fd != nil {
+		fd.feed(ctx, logf)
+	}
 	profDone := make(chan error, 1)
 	if pprofAddr != "" {
 		go func() { profDone <- takeProfile(ctx, pprofAddr, o.Profile, o.ProfileFor) }()
@@ -298,7 +407,7 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 			}
 		}
 		got := j.got()
-		if got != last {
+		if got != last || fd != nil && fd.feeding() {
 			last, lastChange = got, time.Now()
 		}
 		if tk != nil && len(samples) < maxSamples(o.LeaseTTL, sampling) && time.Since(lastSamp) >= sampling {
@@ -420,6 +529,14 @@ func Run(ctx context.Context, name string, mode Mode, o Options) (Result, error)
 		}
 	}
 	j.finish(&res)
+	if lm, ok := j.(latencyMeter); ok {
+		if res.Latency, err = lm.latency(ctx); err != nil {
+			return res, err
+		}
+		if res.Latency != nil {
+			logf("latency from ingestion in CloudWatch Logs to the SIEM: %s", res.Latency)
+		}
+	}
 	if tk != nil {
 		logs := map[string]string{}
 		for _, m := range members {

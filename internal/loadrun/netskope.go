@@ -11,6 +11,7 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
+	"github.com/logshipper/logshipper/internal/sim/lake"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
 	"github.com/logshipper/logshipper/plugins/all"
 	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
@@ -89,6 +90,7 @@ func newNetskope(o Options, mode Mode) (*netskopeJourney, error) {
 		// same quota would throttle the odd burst at a second's edge.
 		c.AWS.Lake.CallsPerSecond = -1
 	}
+	c.AWS.Lake.DuplicateMode = o.LakeDuplicates
 	if mode == Fault {
 		f := o.FaultRate / 4
 		c.Netskope.Faults = cloudsim.NetskopeFault{
@@ -146,7 +148,20 @@ func (j *netskopeJourney) config(dir, pprofAddr string) []byte {
 
 func (j *netskopeJourney) held() int64 { return int64(len(j.recs)) }
 func (j *netskopeJourney) want() int64 { return int64(len(j.wantIDs)) }
-func (j *netskopeJourney) got() int64  { return j.sim.Lake.Stats().Total }
+
+// got counts the distinct ids stored: in store-duplicate mode an id sent again is stored
+// again, and counted among the duplicates too.
+func (j *netskopeJourney) got() int64 {
+	st := j.sim.Lake.Stats()
+	if j.storesDuplicates() {
+		return st.Total - st.Duplicates
+	}
+	return st.Total
+}
+
+func (j *netskopeJourney) storesDuplicates() bool {
+	return j.o.LakeDuplicates == string(lake.DuplicateStore)
+}
 
 func (j *netskopeJourney) finish(r *Result) {
 	stored := j.sim.Lake.StoredIDs()
@@ -168,6 +183,12 @@ func (j *netskopeJourney) finish(r *Result) {
 	}
 	st := j.sim.Lake.Stats()
 	r.Resent = st.Duplicates
+	if j.storesDuplicates() {
+		// Every id sent again was stored again: they are the twice column, not deduplicated.
+		r.Resent = 0
+		r.Note = strings.TrimSpace(r.Note + fmt.Sprintf(" Lake in store-duplicate mode: %d of %d records stored twice or more (%.3f%%), %d copies too many.",
+			r.Twice, r.Got, 100*float64(r.Twice)/float64(max(r.Got, 1)), st.Duplicates))
+	}
 	if st.DuplicateConflicts > 0 {
 		r.Note = strings.TrimSpace(r.Note + fmt.Sprintf(" %d ids re-sent with different eventData.", st.DuplicateConflicts))
 	}

@@ -61,7 +61,7 @@ func peerConfig(regions []string, group, out string) []byte {
 	return b.Bytes()
 }
 
-// peerEnv points the collector's AWS SDK at cloudsim.
+// peerEnv points the collector's AWS SDK at the endpoint (cloudsim or moto_server).
 func peerEnv(endpoint string) []string {
 	acct := cloudsim.Default().AWS.Accounts[0]
 	return []string{
@@ -109,9 +109,9 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 	cnt := newOTLPCounter(ids)
 	res := &Result{Journey: "cloudtrail", Mode: Plain, Held: j.held(), Want: j.want(), Runner: "otelcol-peer"}
 
-	before := j.sim.Logs.Stats()
+	before := j.stats()
 	begin := time.Now()
-	p, err := startProcess(o.PeerBin, []string{"--config", cfg}, lf, peerEnv(j.sim.Endpoints["aws"]))
+	p, err := startProcess(o.PeerBin, []string{"--config", cfg}, lf, peerEnv(j.endpoint))
 	if err != nil {
 		return nil, err
 	}
@@ -161,9 +161,13 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 	}
 	res.CPU, res.MaxRSS = u.cpu, u.maxRSS
 	cnt.count(res)
-	j.peerUse = minusStats(j.sim.Logs.Stats(), before)
-	res.Faults = fmt.Sprintf("CloudWatch Logs: %d events served to the collector in %d FilterLogEvents calls.",
-		j.peerUse.EventsServed, j.peerUse.Calls["FilterLogEvents"])
+	j.peerUse = minusStats(j.stats(), before)
+	if j.sim != nil {
+		res.Faults = fmt.Sprintf("CloudWatch Logs: %d events served to the collector in %d FilterLogEvents calls.",
+			j.peerUse.EventsServed, j.peerUse.Calls["FilterLogEvents"])
+	} else {
+		res.Faults = motoNote
+	}
 	logf("peer done: %d got, %d lost, %d twice in %s; collector CPU %s (%.2f s per million), peak RSS %.1f MB",
 		res.Got, res.Lost, res.Twice, res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond),
 		res.CPUPerMillion(), float64(res.MaxRSS)/(1<<20))

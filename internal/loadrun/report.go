@@ -38,8 +38,8 @@ func Machine() string {
 // WriteTable writes the results as a Markdown table.
 func WriteTable(w io.Writer, rs []Result) {
 	var b bytes.Buffer
-	b.WriteString("| journey | run | records | delivered | lost | twice | re-sent, deduplicated | wall | slowdown | records/s | shipper CPU s per M | peak RSS | floor CPU s per M | kills |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| journey | run | records | delivered | lost | twice | re-sent, deduplicated | wall | slowdown | records/s | shipper CPU s per M | peak RSS | floor CPU s per M | kills | latency median / p99 |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	plain := map[string]Result{}
 	for _, r := range rs {
 		if r.Mode == Plain {
@@ -58,9 +58,13 @@ func WriteTable(w io.Writer, rs []Result) {
 		if p, ok := plain[r.Journey+r.procs()]; ok && r.Mode != Plain && r.Runner == "" && p.PerSecond() > 0 && r.PerSecond() > 0 {
 			slow = fmt.Sprintf("%.1fx", p.PerSecond()/r.PerSecond()) // per record: runs may differ in size
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d of %d | %d | %d | %d | %.1f s | %s | %.0f | %.2f | %.0f MB | %.2f | %d |\n",
+		lat := "—"
+		if l := r.Latency; l != nil && l.N > 0 {
+			lat = fmt.Sprintf("%.1f / %.1f s", l.Median.Seconds(), l.P99.Seconds())
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d of %d | %d | %d | %d | %.1f s | %s | %.0f | %.2f | %.0f MB | %.2f | %d | %s |\n",
 			r.Journey, r.run(), r.Held, r.Got, r.Want, r.Lost, r.Twice, r.Resent, r.Wall.Seconds(), slow, r.PerSecond(),
-			r.CPUPerMillion(), float64(r.MaxRSS)/(1<<20), r.Floor.CPUPerMillion(), r.Kills)
+			r.CPUPerMillion(), float64(r.MaxRSS)/(1<<20), r.Floor.CPUPerMillion(), r.Kills, lat)
 	}
 	for _, r := range rows {
 		if r.Faults != "" || r.Note != "" {
@@ -97,12 +101,17 @@ func WriteTable(w io.Writer, rs []Result) {
 	_, _ = w.Write(b.Bytes())
 }
 
-// run names the row's run: its mode, cluster and, for a peer, the peer.
+// run names the row's run: its mode, cluster, round and, for a peer or a second shipper, its
+// reader.
 func (r Result) run() string {
-	if r.Runner != "" {
-		return string(r.Mode) + r.procs() + ", " + r.Runner
+	s := string(r.Mode) + r.procs()
+	if r.Round > 0 {
+		s += fmt.Sprintf(", round %d", r.Round)
 	}
-	return string(r.Mode) + r.procs()
+	if r.Runner != "" {
+		s += ", " + r.Runner
+	}
+	return s
 }
 
 // procs names a cluster run's processes for the table ("" outside cluster mode).

@@ -1,6 +1,7 @@
 package loadrun
 
 import (
+	"context"
 	"crypto/sha256"
 	"io"
 	"net"
@@ -43,7 +44,7 @@ func wireRecords(b *testing.B, journey string) (in, out [][]byte, signed bool) {
 		}
 		return in, out, true
 	default:
-		j, err := newCloudTrail(o, Plain)
+		j, err := newCloudTrail(context.Background(), o, Plain, func(string, ...any) {})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -57,15 +57,15 @@ func cloudTrailPage(b *testing.B) []byte {
 }
 
 // BenchmarkPage measures one FilterLogEvents page of 10,000 CloudTrail events through the SDK
-// client (request, signing, JSON decode; HTTP answered from memory) and the building of their
-// records (dedupe included).
+// client as the source installs it (request, signing, pageDecoder; HTTP answered from memory)
+// and the building of their records (dedupe included).
 func BenchmarkPage(b *testing.B) {
 	page := cloudTrailPage(b)
 	client := cloudwatchlogs.New(cloudwatchlogs.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String("http://logs.invalid"), RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		HTTPClient:  memoryHTTP(page),
-	})
+	}, func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, withPageDecoder(&pageDecoder{})) })
 	bl := builder{source: "bench", region: "us-east-1", group: "g", extract: true}
 	ctx := context.Background()
 	for _, mode := range []string{"decode", "decode+build"} {

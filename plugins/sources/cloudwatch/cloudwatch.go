@@ -197,7 +197,13 @@ func (s *Source) sdkClient(ctx context.Context, region string) (logsAPI, error) 
 			return nil, err
 		}
 	}
-	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.RetryMaxAttempts = 1 }), nil
+	// FilterLogEvents answers are decoded by pageDecoder (decode.go); the SDK signs, sends
+	// and decodes the errors.
+	dec := &pageDecoder{}
+	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
+		o.RetryMaxAttempts = 1
+		o.APIOptions = append(o.APIOptions, withPageDecoder(dec))
+	}), nil
 }
 
 // Late returns how many events were read that reached CloudWatch Logs more than lag+overlap

@@ -58,9 +58,10 @@ type builder struct {
 // records come out with no Kind. Any other message gives one record with no Kind, as read.
 //
 // A message that is not valid UTF-8 is repaired first (jsonx.RepairUTF8: each invalid byte
-// becomes U+FFFD) and counted, and so are the event's stream name and eventId. The SDK's JSON decoding already reads such bytes as U+FFFD, and
-// CloudWatch Logs stores them so, so this guards the records' bytes rather than expecting them;
-// a valid message costs one utf8.Valid.
+// becomes U+FFFD) and counted, and so are the event's stream name and eventId. CloudWatch Logs
+// stores such bytes as U+FFFD, but the answer's decoder (like the SDK's) keeps raw invalid bytes
+// of a string without escapes as they are, so this guards the records' bytes rather than
+// expecting them; a valid message costs one utf8.Valid.
 //
 // Raw is always one JSON object:
 //   - extract on: the CloudTrail record (the message bytes as they are, or the element); a

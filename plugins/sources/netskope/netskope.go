@@ -1,6 +1,7 @@
 // Package netskope is the Netskope source: it pulls events and alerts from a tenant's REST API
 // v2 data-export iterators, one partition (goroutine, server-side index and saved position) per
-// endpoint, and publishes every page as one batch, delivering at least once.
+// endpoint, and publishes every page in batches (chunks of chunkRecords records), delivering at
+// least once.
 //
 // # The iterator protocol
 //
@@ -14,7 +15,7 @@
 //
 // Each partition saves its position in the state store as
 //
-//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>"}
+//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>,"more":[[<from>,<to>],...]}
 //
 // where the state is one of:
 //
@@ -23,7 +24,10 @@
 //     written by the page's acknowledgement (the partition's state.Cursor).
 //   - "pending": a page may have been served that is not acknowledged. It is written before
 //     every request that moves the index (next or an epoch), so that a crash at any moment
-//     leaves either "acked" with nothing served after it, or "pending".
+//     leaves either "acked" with nothing served after it, or "pending". Each chunk of the page
+//     in flight acknowledged, in whatever order, saves it with the page's progress (see
+//     pageacks.go): part, the page's fingerprint, done, how many of its elements (from the
+//     first) are delivered, and more, the ranges of elements delivered after those.
 //
 // On start:
 //
@@ -32,7 +36,8 @@
 //   - "acked": `resend`, answered as for "pending" below (not `next`: the tenant may have
 //     forgotten the index while the shipper was away, and `next` starts an unknown index at
 //     its tail);
-//   - "pending": `resend`, which answers the page that was served and not acknowledged; or,
+//   - "pending": `resend`, which answers the page that was served and not acknowledged
+//     (all but its elements delivered when its fingerprint is part, else whole); or,
 //     if the request never reached the server, the page already acknowledged, which the
 //     fingerprint recognises (it is skipped, and `next` follows); or an empty page, which may
 //     also mean the server does not know the index (it was never created, or expired): the
@@ -42,16 +47,17 @@
 //   - a saved position of another index (index_prefix or the configuration name changed):
 //     the new index is seeded at the saved hwm.
 //
-// While running: a page whose batch is nacked is asked for again with `resend`, after a
-// backoff; a request whose outcome is unknown (network error, timeout, 5xx, a body cut
-// short, an answer that is not a page) is retried as `resend` when it was a `next` (the
-// server may have moved), and as itself otherwise (an epoch and a resend are idempotent);
-// a request the server did not serve (429, `ok: 0`, other 4xx) is retried as itself.
+// While running: a page with a chunk nacked is asked for again with `resend`, after a backoff,
+// and its chunks not acknowledged are delivered again; a request whose outcome is unknown
+// (network error, timeout, 5xx, a body cut short, an answer that is not a page) is retried as
+// `resend` when it was a `next` (the server may have moved), and as itself otherwise (an epoch
+// and a resend are idempotent); a request the server did not serve (429, `ok: 0`, other 4xx)
+// is retried as itself.
 //
 // Nothing is therefore lost by a crash, a stop, a nack or a fault; records may be delivered
-// twice (the page in flight at a crash, a page resent after an unknown outcome). Their ids
-// (`_id`) are deterministic, so destinations that deduplicate by id (CloudTrail Lake) store
-// them once.
+// twice (the chunks of the page in flight at a crash delivered but not yet saved, a page
+// resent after an unknown outcome). Their ids (`_id`) are deterministic, so destinations that
+// deduplicate by id (CloudTrail Lake) store them once.
 package netskope
 
 import (
@@ -109,7 +115,14 @@ type tuning struct {
 	// soon as it is read: small pages (an endpoint caught up) cannot add up to much, and
 	// endpoints should not wait on each other's acknowledgements for them.
 	smallPage int
+	// chunk is how many records of a page are published as one batch, each saving the page's
+	// progress once acknowledged (see chunkRecords).
+	chunk int
 }
+
+// chunkRecords is the records of a page published as one batch: CloudTrail Lake's 100 events
+// per call, so that a kill sends again about the calls in flight rather than the whole page.
+const chunkRecords = 100
 
 // maxWaitTime bounds a wait_time: a larger value is taken as this.
 const maxWaitTime = 10 * time.Minute
@@ -148,6 +161,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 			maxBackoff:  cfg.MaxBackoff,
 			maxWait:     maxWaitTime,
 			smallPage:   1 << 20,
+			chunk:       chunkRecords,
 		},
 	}
 	for _, ep := range s.endpoints() {

@@ -40,6 +40,14 @@ type position struct {
 	State string `json:"state"`
 	Page  string `json:"page,omitempty"`
 	Tail  string `json:"tail,omitempty"`
+	// Part, Done and More are the progress within the page in flight, in a "pending"
+	// position: the page's fingerprint, how many of its elements (from the first, in the
+	// order served) are delivered, and the ranges [from, to) of elements delivered after
+	// those (chunks acknowledged before an earlier one). A resend that answers the same page
+	// skips them.
+	Part string `json:"part,omitempty"`
+	Done int    `json:"done,omitempty"`
+	More spans  `json:"more,omitempty"`
 }
 
 func (p position) encode() []byte {
@@ -64,12 +72,11 @@ type partition struct {
 	pacer *pacer
 	b     builder
 
-	cursor *state.Cursor
 	// rewind says when a nacked page is asked for again (with resend): after a backoff that
 	// grows with each nack in a row.
 	rewind *retry.Rewinder
-	// pendingStored is set once "pending" is saved and cleared when the cursor saves an
-	// acknowledged page: a next or an epoch is asked for only while it is set.
+	// pendingStored is set once "pending" is saved and cleared when an acknowledged page is
+	// saved: a next or an epoch is asked for only while it is set.
 	pendingStored atomic.Bool
 
 	hwm      int64  // timestamp_hwm of the last page acknowledged (or the seek target)
@@ -82,6 +89,12 @@ type partition struct {
 	// records of the tail, already delivered. Cleared once a page is acknowledged.
 	skip   bool
 	nextAt time.Time // wait_time: no request before
+
+	// part is the fingerprint of a page not wholly acknowledged, and partDone those of its
+	// elements that are: delivered already, they are skipped when the page is answered
+	// again. Cleared once a page is acknowledged.
+	part     string
+	partDone spans
 
 	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
 	// acknowledged page. Zero for the live source.
@@ -118,22 +131,15 @@ func (s *Source) newPartition(ep endpoint, index string, store state.Store, bf *
 		p.onPage = bf.onPage
 	}
 	p.rewind = retry.NewRewinder(s.retryBackoff())
-	p.newCursor()
 	return p
 }
 
-// newCursor starts a fresh cursor: after a nack (a cursor never saves past one) or a failed
-// save. Only one page is ever in flight, so nothing tracked is left behind.
-func (p *partition) newCursor() {
-	p.cursor = state.NewCursor(p.store, p.key)
-	p.cursor.OnCommit(func(saved []byte) {
-		p.pendingStored.Store(false)
-		p.s.set.Metrics.Checkpoints.Inc()
-		var pos position
-		if json.Unmarshal(saved, &pos) == nil {
-			p.reportProgress(pos.HWM)
-		}
-	})
+// committed is called with every position a page's acknowledgements save.
+func (p *partition) committed(pos position) {
+	p.s.set.Metrics.Checkpoints.Inc()
+	// A position within a page keeps the "pending" state.
+	p.pendingStored.Store(pos.State == statePending)
+	p.reportProgress(pos.HWM)
 }
 
 // reportProgress tells the lease that the partition is delivered and saved up to hwm (epoch
@@ -146,7 +152,10 @@ func (p *partition) reportProgress(hwm int64) {
 
 // restore reads the saved position and returns the first operation (see the package doc).
 func (p *partition) restore(ctx context.Context, start func() (time.Time, error)) (string, error) {
-	saved, err := p.cursor.Load(ctx)
+	saved, err := p.store.Get(ctx, p.key)
+	if errors.Is(err, state.ErrNotFound) {
+		saved, err = nil, nil
+	}
 	if err != nil {
 		return "", plugin.Fatal(fmt.Errorf("netskope %s: reading the saved position: %w", p.ep, err))
 	}
@@ -185,7 +194,9 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 		return opResend, nil
 	}
 	p.pendingStored.Store(true)
-	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM)
+	p.part, p.partDone = pos.Part, pos.delivered()
+	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM,
+		"acknowledged_of_page", p.partDone.count())
 	return opResend, nil
 }
 
@@ -257,6 +268,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			hwm = a.hwm
 		}
 		tail := p.lastTail
+		skipped := 0 // elements at the start of the page delivered already
 		if p.skip && used != opNext {
 			n := skipDelivered(a.elems, tail)
 			if n == 0 {
@@ -266,10 +278,33 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			}
 			if n > 0 {
 				p.log.Debug("the page seeded at the saved position starts with records already delivered; skipping them", "records", n)
-				a = &answer{elems: a.elems[n:], hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+				skipped = n
 			}
 		}
-		recs, invalid, later := p.b.build(a)
+		// The records after the tail skipped are the ones the tail goes on with, whether
+		// delivered now or by an earlier attempt at this page.
+		fresh := a.elems[skipped:]
+		delivered := spans(nil).add(0, skipped)
+		keep := fresh
+		if used != opNext && fp != "" && fp == p.part && len(p.partDone) > 0 {
+			// The page partly acknowledged before: its elements delivered are left out.
+			for _, r := range p.partDone {
+				delivered = delivered.add(r[0], r[1])
+			}
+			keep = make([]elem, 0, len(fresh))
+			for _, e := range fresh {
+				if !p.partDone.has(e.pos) {
+					keep = append(keep, e)
+				}
+			}
+			p.log.Info("the page answered is the one partly acknowledged; skipping the records acknowledged",
+				"records", len(fresh)-len(keep), "of", len(a.elems))
+		}
+		pageElems := len(a.elems)
+		if len(keep) != len(a.elems) {
+			a = &answer{elems: keep, hwm: a.hwm, hasHWM: a.hasHWM, waitTime: a.waitTime}
+		}
+		recs, at, invalid, later := p.b.buildAt(a)
 		for _, e := range invalid {
 			if !p.drop(lease, e.raw, fmt.Errorf("netskope tenant %s, endpoint %s: record %d of the page: %w", p.s.client.host, p.ep, e.pos+1, e.err)) {
 				return nil
@@ -280,37 +315,44 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 
 		pos := position{Index: p.index, HWM: hwm, State: stateAcked, Page: p.lastPage, Tail: p.savedTail()}
 		if fp != "" {
-			tail = extendTail(tail, a.elems)
+			tail = extendTail(tail, fresh)
 			pos.Page = fp
 			pos.Tail = encodeTail(tail)
 		}
-		if p.cursor.Err() != nil {
-			p.newCursor()
-		}
 		emptyPage := len(rep.ans.elems) == 0
+		// While the page is in flight, its acknowledgements save the "pending" position with
+		// the page's progress.
+		inPage := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Part: fp}
+		cs := chunks(recs, at, p.s.tune.chunk, pageElems)
+		acks := newPageAcks(p.store, p.key, inPage, pos, cs, delivered, p.committed)
 		// The page's body is not needed while its records are delivered (events are copies;
 		// alerts keep their own slices of it): let the collector have what nothing else holds.
 		rep, a = nil, nil
-		outcome, ok := p.publish(ctx, lease, pub, recs, p.rewind.Track(p.cursor.Track(pos.encode())))
+		outcome, ok := p.publish(ctx, lease, pub, cs, acks)
+		done, err := acks.finish()
+		if fp != "" {
+			// Delivered so far, whatever the other chunks' outcome: the page answered again
+			// (after a nack) goes on from there.
+			p.part, p.partDone = fp, done
+		}
 		if !ok {
 			return nil // the page was not taken, or ctx ended: it is read again after a restart
 		}
-		if err := p.cursor.Err(); errors.Is(err, plugin.ErrNotOwner) {
+		if errors.Is(err, plugin.ErrNotOwner) {
 			// Another process owns the partition and saved its position: it reads on from there.
 			return fmt.Errorf("netskope tenant %s, endpoint %s: saving the position: %w", p.s.client.host, p.ep, err)
 		} else if err != nil {
-			// The saved position stays "pending": a restart resends, nothing is lost.
+			// The saved position stays where it was ("pending"): a restart resends, nothing is
+			// lost.
 			p.s.set.Metrics.Errors.Inc()
 			p.log.Error("saving the position failed; a restart will ask for this page again", "error", err)
-			p.newCursor()
 		}
 		if outcome != event.Acked {
 			// The page is the only one in flight: the rewind is due after its backoff.
-			p.newCursor()
 			d, _ := p.rewind.Nacked()
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("the page was not delivered; asking for it again", "operation", opResend, "records", len(recs),
-				"retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
+				"acknowledged_of_page", p.partDone.count(), "retry_in", d.Round(time.Millisecond), "consecutive", p.rewind.Consecutive())
 			if !p.rewind.Wait(lease) {
 				return nil
 			}
@@ -320,6 +362,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		p.hwm = hwm
 		p.skip = false
+		p.part, p.partDone = "", nil
 		if fp != "" {
 			p.lastPage, p.lastTail, p.legacyTail = fp, tail, legacyTail{}
 		}
@@ -401,28 +444,72 @@ func (p *partition) savePending(ctx context.Context) error {
 	}
 }
 
-// publish hands recs on under lease and waits for their acknowledgement until ctx ends: a
-// page taken is waited for also when the lease ended meanwhile. ok is false when the lease
-// ended before the page was taken (it is nacked then), or ctx ended first.
-func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, recs []*event.Record, ack event.AckFunc) (event.Outcome, bool) {
-	done := make(chan event.Outcome, 1)
-	err := pub.Publish(lease, recs, func(o event.Outcome) {
-		ack(o)
-		done <- o
-	})
-	if err != nil {
-		if lease.Err() != nil {
+// chunk is a part of a page published as one batch, and the elements of the page it
+// delivers, [from, to): its records' and the invalid or delivered ones between them.
+type chunk struct {
+	recs     []*event.Record
+	from, to int
+}
+
+// chunks splits a page's records (at: the place of each in the page, of n elements) into
+// batches of size records. A page of no records is one empty chunk.
+func chunks(recs []*event.Record, at []int, size, n int) []chunk {
+	if size <= 0 {
+		size = max(len(recs), 1)
+	}
+	out := make([]chunk, 0, (len(recs)+size-1)/size+1)
+	from := 0
+	for lo := 0; ; lo += size {
+		hi := min(lo+size, len(recs))
+		c := chunk{recs: recs[lo:hi:hi], from: from, to: n}
+		if hi < len(recs) {
+			c.to = at[hi-1] + 1
+		}
+		out = append(out, c)
+		if hi == len(recs) {
+			return out
+		}
+		from = c.to
+	}
+}
+
+// publish hands the chunks of a page on under lease, in order, each tracked by acks and the
+// rewinder, and waits for the outcome of every chunk handed on until ctx ends: a chunk taken
+// is waited for also when the lease ended meanwhile. It returns the page's outcome (Acked when
+// every chunk was), and ok false when the lease ended before every chunk was taken (they are
+// nacked then), or ctx ended first.
+func (p *partition) publish(ctx, lease context.Context, pub plugin.Publisher, cs []chunk, acks *pageAcks) (outcome event.Outcome, ok bool) {
+	done := make(chan event.Outcome, len(cs))
+	taken := 0
+	ok = true
+	for i, c := range cs {
+		ack := p.rewind.Track(acks.track(i))
+		err := pub.Publish(lease, c.recs, func(o event.Outcome) {
+			ack(o)
+			done <- o
+		})
+		taken++
+		if err != nil {
+			if lease.Err() != nil {
+				ok = false
+				break
+			}
+			// Publish fails only when its ctx ends; anything else is taken as a nack.
+			p.log.Warn("publishing a part of the page failed", "error", err, "records", len(c.recs))
+		}
+	}
+	outcome = event.Acked
+	for range taken {
+		select {
+		case o := <-done:
+			if o != event.Acked {
+				outcome = o
+			}
+		case <-ctx.Done():
 			return 0, false
 		}
-		// Publish fails only when its ctx ends; anything else is taken as a nack.
-		p.log.Warn("publishing the page failed", "error", err)
 	}
-	select {
-	case o := <-done:
-		return o, true
-	case <-ctx.Done():
-		return 0, false
-	}
+	return outcome, ok
 }
 
 // drop hands input that is not a record to the dead-letter store, retrying (with backoff)

@@ -77,7 +77,14 @@ type builder struct {
 // A record that is not valid UTF-8 is repaired (jsonx.RepairUTF8: each invalid byte becomes
 // U+FFFD, as every JSON decoder reads it) and counted; a valid one costs one utf8.Valid.
 func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later int) {
+	recs, _, invalid, later = b.buildAt(a)
+	return recs, invalid, later
+}
+
+// buildAt is build, also returning the place in the page of each record's element (elem.pos).
+func (b *builder) buildAt(a *answer) (recs []*event.Record, at []int, invalid []elem, later int) {
 	recs = make([]*event.Record, 0, len(a.elems))
+	at = make([]int, 0, len(a.elems))
 	kind, subtype := b.ep.recordKind(), b.ep.subtype()
 	var arena []byte
 	var field string
@@ -128,8 +135,9 @@ func (b *builder) build(a *answer) (recs []*event.Record, invalid []elem, later 
 			b.repairs.Note(plugin.RepairInvalidUTF8, "record", e.pos+1, "_id", r.ID, "invalid_byte", first)
 		}
 		recs = append(recs, r)
+		at = append(at, e.pos)
 	}
-	return recs, invalid, later
+	return recs, at, invalid, later
 }
 
 // spliceEventType appends raw to dst with its top-level event_type set to typ (field is
