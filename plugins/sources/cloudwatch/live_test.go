@@ -2,9 +2,11 @@ package cloudwatch
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
 	"github.com/logshipper/logshipper/internal/state"
@@ -154,6 +156,69 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	waitSweptPast(t, st, time.Now().Add(cfg.Overlap))
 	run3.Stop(t)
 	onceAcross(t, all, pub1, pub2, pub3)
+}
+
+// A stop like kill -9 while batches of the pass are not acknowledged: what was acknowledged is
+// not sent again, and what was not is sent by the next run (the pass reads it again from its
+// saved state, or the sweep finds it), none lost.
+func TestLiveKillBeforeAck(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{IngestDelay: 200 * time.Millisecond, IngestJitter: 500 * time.Millisecond})
+	st := state.NewMemory().Namespace("plugin/cw")
+	cfg := w.liveConfig()
+	s1 := w.source(t, cfg, st)
+	pub1 := plugintest.NewPublisher(plugintest.AckAsync)
+	run1 := plugintest.Start(t, s1, pub1)
+	plugintest.Eventually(t, 0, "the near-real-time pass started", func() bool { return s1.live.polls.Load() > 0 })
+	var acked []string
+	for range 5 {
+		acked = append(acked, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
+		time.Sleep(30 * time.Millisecond)
+	}
+	if !pub1.Await(3*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, acked)) == 0 }) {
+		t.Fatal("the first events were not read by the near-real-time pass")
+	}
+	pub1.SetMode(plugintest.Manual) // nothing more is acknowledged: in flight at the kill
+	inFlight := w.put("us-east-1", ctStream("us-east-1"), 20, 0)
+	if !pub1.Await(3*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, inFlight)) == 0 }) {
+		t.Fatal("the events in flight were not read by the near-real-time pass")
+	}
+	run1.Stop(t)
+	delivered := map[string]bool{}
+	for _, b := range pub1.Batches() {
+		if b.Outcome() == event.Acked {
+			for _, k := range b.Keys(rawKey) {
+				delivered[k] = true
+			}
+		}
+	}
+	for _, m := range inFlight {
+		if delivered[m] {
+			t.Fatalf("event %s in flight was acknowledged", m)
+		}
+	}
+
+	s2 := w.source(t, cfg, st)
+	pub2 := plugintest.NewPublisher(plugintest.AckAsync)
+	run2 := plugintest.Start(t, s2, pub2)
+	all := slices.Concat(acked, inFlight)
+	waitSweptPast(t, st, time.Now().Add(cfg.Overlap))
+	run2.Stop(t)
+	again := map[string]int{}
+	for _, k := range pub2.Keys(rawKey) {
+		again[k]++
+	}
+	lost, twice := 0, 0
+	for _, m := range all {
+		switch n := again[m]; {
+		case delivered[m] && n > 0, n > 1:
+			twice++
+		case !delivered[m] && n == 0:
+			lost++
+		}
+	}
+	if lost > 0 || twice > 0 {
+		t.Errorf("of %d events (%d in flight at the kill): %d lost, %d delivered twice", len(all), len(inFlight), lost, twice)
+	}
 }
 
 // The pass's state: spans replaced by later reads, ids kept only while a read may return them
