@@ -40,6 +40,16 @@ func waitSweptPast(t *testing.T, st state.Store, at time.Time) {
 	})
 }
 
+// waitAfterStart waits until the partition saved its start and the clock is past it by more
+// than the 6 ms w.put spreads timestamps back over, so that the events put next are after it.
+func waitAfterStart(t *testing.T, st state.Store) {
+	t.Helper()
+	plugintest.Eventually(t, 0, "the start saved", func() bool {
+		cp := savedCheckpoint(t, st)
+		return cp != nil && time.Now().UnixMilli() > cp.Start+50
+	})
+}
+
 // onceAcross fails unless every message in want was published exactly once by the publishers
 // together, and no eventId twice.
 func onceAcross(t *testing.T, want []string, pubs ...*plugintest.Publisher) {
@@ -76,13 +86,16 @@ func onceAcross(t *testing.T, want []string, pubs ...*plugintest.Publisher) {
 func TestLivePassAndSweep(t *testing.T) {
 	w := newWorld(t, cwlogs.Options{IngestDelay: 200 * time.Millisecond, IngestJitter: time.Second})
 	cfg := w.liveConfig()
-	s := w.source(t, cfg, state.NewMemory().Namespace("plugin/cw"))
+	st := state.NewMemory().Namespace("plugin/cw")
+	s := w.source(t, cfg, st)
 	pub := plugintest.NewPublisher(plugintest.AckAsync)
 	run := plugintest.Start(t, s, pub)
 	defer run.Stop(t)
-	// The late events' times (3 s before they are put) are after the start.
 	plugintest.Eventually(t, 0, "the near-real-time pass started", func() bool { return s.live.polls.Load() > 0 })
-	time.Sleep(3 * time.Second)
+	// The late events' times (3 s before they are put) are after the start.
+	plugintest.Eventually(t, 0, "3 s past the start", func() bool {
+		return time.Now().UnixMilli() > savedCheckpoint(t, st).Start+3100
+	})
 	var live, late []string
 	for range 20 {
 		live = append(live, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
@@ -100,7 +113,7 @@ func TestLivePassAndSweep(t *testing.T) {
 		t.Errorf("%d of %d late events not found by the sweep", len(pub.MissingKeys(rawKey, late)), len(late))
 	}
 	// Wait for the sweep to pass every event's time and its overlap: nothing comes twice.
-	waitSweptPast(t, s.set.State, time.Now().Add(cfg.Overlap))
+	waitSweptPast(t, st, time.Now().Add(cfg.Overlap))
 	run.Stop(t)
 	onceAcross(t, all, pub)
 	if s.SweepFound() == 0 || s.LivePublished() == 0 {
@@ -124,7 +137,7 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	s1 := w.source(t, &old, st)
 	pub1 := plugintest.NewPublisher(plugintest.AckAsync)
 	run1 := plugintest.Start(t, s1, pub1)
-	plugintest.Eventually(t, 0, "the start saved", func() bool { return savedCheckpoint(t, st) != nil })
+	waitAfterStart(t, st)
 	first := w.put("us-east-1", ctStream("us-east-1"), 10, 0)
 	if !pub1.Await(20*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, first)) == 0 }) {
 		t.Fatal("the first run (no near-real-time pass) did not read its events")
@@ -169,6 +182,7 @@ func TestLiveKillBeforeAck(t *testing.T) {
 	pub1 := plugintest.NewPublisher(plugintest.AckAsync)
 	run1 := plugintest.Start(t, s1, pub1)
 	plugintest.Eventually(t, 0, "the near-real-time pass started", func() bool { return s1.live.polls.Load() > 0 })
+	waitAfterStart(t, st)
 	var acked []string
 	for range 5 {
 		acked = append(acked, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
