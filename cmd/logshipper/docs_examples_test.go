@@ -31,9 +31,16 @@ import (
 // docLinesNotRun names the shell lines of the docs that TestDocExamples cannot run, with why.
 // Every other line of a ```sh, ```bash, ```shell or ```console block runs.
 var docLinesNotRun = map[string]string{
-	"bin/loadrun -journeys netskope -modes plain -records 200000":            "a load run of 200,000 records: minutes (docs/benchmarks.md); internal/loadrun's TestSmallRuns runs the same code small",
-	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 1": "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
-	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 3": "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
+	"bin/loadrun -journeys cloudtrail,netskope -modes plain -records 1000000":                                              "load runs of a million records: minutes; internal/loadrun's TestSmallRuns runs the same code small",
+	"bin/loadrun -journeys cloudtrail -modes plain,fault -records 200000 -seed 1":                                          "a fault run of 200,000 records: a minute; internal/loadrun's TestSmallRuns runs it small",
+	"bin/loadrun -journeys netskope -modes crash -crash-records 200000 -kills 20 -lake-duplicates store-duplicate -seed 7": "a crash run with 20 kills: a minute or more; internal/loadrun's TestSmallRuns runs a store-duplicate crash run small",
+	"bin/loadrun -journeys cloudtrail -modes plain -records 300000 -peer otel -rounds 3":                                   "three rounds beside the collector: minutes; internal/loadrun's TestRoundsWithPeer runs it small",
+	"bin/loadrun -journeys cloudtrail -modes plain -records 300000 -peer otel -rounds 3 -backend moto":                     "three rounds on moto_server: minutes; internal/loadrun's TestMotoRunWithPeer runs it small",
+	"bin/loadrun -journeys cloudtrail -modes live -records 15000 -rate 500":                                                "a live run of 15,000 records at 500/s: ten minutes with the default lag; internal/loadrun's TestLiveRun runs it small",
+	"bin/loadrun -journeys cloudtrail -modes plain -records 200000 -shipper-b old/logshipper -rounds 3":                    "needs an old build in old/; internal/loadrun's TestRoundsWithSecondShipper runs it small",
+	"bin/loadrun -journeys netskope -modes plain -records 200000":                                                          "a load run of 200,000 records: minutes (docs/benchmarks.md); internal/loadrun's TestSmallRuns runs the same code small",
+	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 1":                                               "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
+	"bin/loadrun -journeys netskope -modes plain -records 200000 -cluster 3":                                               "a cluster load run of 200,000 records: minutes; internal/loadrun's tests run a small cluster run",
 	"scripts/peer.sh": "builds the OpenTelemetry Collector peer: scripts/setup.sh runs it before the tests, and internal/loadrun's TestPeerRun runs the binary",
 	"go build -o bin/logshipper ./cmd/logshipper && go build -o bin/loadrun ./cmd/loadrun":                                                      "builds the load run's binaries; this test runs the same code in-process",
 	"bin/loadrun -journeys cloudtrail -modes plain -records 200000 -peer otel":                                                                  "a load run of 200,000 records beside the collector: seconds to minutes; internal/loadrun's TestPeerRun runs it small",

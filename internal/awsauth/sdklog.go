@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/smithy-go/logging"
 )
@@ -25,12 +26,21 @@ func newSDKLogger(l *slog.Logger) sdkLogger {
 	return sdkLogger{ctx: context.Background(), log: l.With("component", "aws-sdk")}
 }
 
+// discardWarning starts the line smithy-go writes when it cannot drain the body of an answer
+// whose connection was cut. The failed call itself returns an error, which the caller's retry
+// logs with its context, so at WARN the line would only say the same thing twice; it stays
+// visible at DEBUG.
+const discardWarning = "failed to discard remaining HTTP response body"
+
 // Logf implements logging.Logger.
 func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 	level := slog.LevelInfo
 	switch c {
 	case logging.Warn:
 		level = slog.LevelWarn
+		if strings.HasPrefix(format, discardWarning) {
+			level = slog.LevelDebug
+		}
 	case logging.Debug:
 		level = slog.LevelDebug
 	}

@@ -20,11 +20,17 @@ func TestSDKLogLinesGoThroughSlog(t *testing.T) {
 		name      string
 		class     logging.Classification
 		level     slog.Level // the logger's level
+		format    string     // the SDK's format; "" means a checksum warning
 		wantLevel string     // "" when nothing is logged
 	}{
-		{"warn", logging.Warn, slog.LevelInfo, "WARN"},
-		{"debug hidden at info", logging.Debug, slog.LevelInfo, ""},
-		{"debug shown at debug", logging.Debug, slog.LevelDebug, "DEBUG"},
+		{"warn", logging.Warn, slog.LevelInfo, "", "WARN"},
+		{"debug hidden at info", logging.Debug, slog.LevelInfo, "", ""},
+		{"debug shown at debug", logging.Debug, slog.LevelDebug, "", "DEBUG"},
+		// A cut answer's error is logged by the caller's retry; the SDK's warning repeats it.
+		{"discard warning hidden at info", logging.Warn, slog.LevelInfo,
+			"failed to discard remaining HTTP response body, this may affect connection reuse: %d", ""},
+		{"discard warning shown at debug", logging.Warn, slog.LevelDebug,
+			"failed to discard remaining HTTP response body, this may affect connection reuse: %d", "DEBUG"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +42,11 @@ func TestSDKLogLinesGoThroughSlog(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The SDK asks for the operation's logger through logging.WithContext.
-			logging.WithContext(context.Background(), cfg.Logger).Logf(tt.class, "Response has no supported checksum (%d)", 7)
+			format, wantMsg := "Response has no supported checksum (%d)", "Response has no supported checksum (7)"
+			if tt.format != "" {
+				format, wantMsg = tt.format, strings.Replace(tt.format, "%d", "7", 1)
+			}
+			logging.WithContext(context.Background(), cfg.Logger).Logf(tt.class, format, 7)
 			out := strings.TrimSpace(logs.String())
 			if tt.wantLevel == "" {
 				if out != "" {
@@ -49,7 +59,7 @@ func TestSDKLogLinesGoThroughSlog(t *testing.T) {
 				t.Fatalf("not one JSON line: %q", out)
 			}
 			if line["level"] != tt.wantLevel || line["plugin"] != "lake" || line["component"] != "aws-sdk" ||
-				line["msg"] != "Response has no supported checksum (7)" {
+				line["msg"] != wantMsg {
 				t.Errorf("line %v", line)
 			}
 		})

@@ -226,8 +226,9 @@ func (d *decoder) convert(lit []byte, integer bool) any {
 }
 
 // decodeSome checks that b holds exactly one JSON object and decodes only the values of its
-// top-level keys in want, as decodeObject would; the rest is checked and skipped, not built.
-func decodeSome(b []byte, want map[string]struct{}) (map[string]any, bool, error) {
+// top-level keys in want, as decodeObject would, into m (emptied first; a new map when m is
+// nil); the rest is checked and skipped, not built.
+func decodeSome(m map[string]any, b []byte, want map[string]struct{}) (map[string]any, bool, error) {
 	d := decoder{Scanner: jsonx.Scanner{B: b}}
 	d.WS()
 	if d.I >= len(d.B) {
@@ -239,7 +240,11 @@ func decodeSome(b []byte, want map[string]struct{}) (map[string]any, bool, error
 		}
 		return nil, false, errNotObject
 	}
-	m := make(map[string]any, len(want))
+	if m == nil {
+		m = make(map[string]any, len(want))
+	} else {
+		clear(m)
+	}
 	d.I++
 	d.Depth = 1
 	d.WS()

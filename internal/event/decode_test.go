@@ -116,7 +116,7 @@ var someKeys = map[string]struct{}{"a": {}, "h": {}, "u": {}, "dup": {}, "nested
 func compareSome(t *testing.T, in []byte) {
 	t.Helper()
 	full, _, fullErr := decodeObject(in)
-	got, gotU, err := decodeSome(in, someKeys)
+	got, gotU, err := decodeSome(nil, in, someKeys)
 	if (fullErr == nil) != (err == nil) {
 		t.Fatalf("%.200q: decodeObject says %v, decodeSome says %v", in, fullErr, err)
 	}
@@ -131,6 +131,10 @@ func compareSome(t *testing.T, in []byte) {
 		if v, ok := full[k]; ok {
 			want[k] = v
 		}
+	}
+	// Into a map of an earlier record: nothing of it is left.
+	if reused, _, err := decodeSome(map[string]any{"stale": true, "a": "earlier"}, in, someKeys); err != nil || !reflect.DeepEqual(reused, got) {
+		t.Fatalf("%.200q: into a used map: %#v, %v; into a new one: %#v", in, reused, err, got)
 	}
 	if !reflect.DeepEqual(got, want) || containsUint64(want) && !gotU {
 		t.Fatalf("%.200q:\n got %#v (uint64 %v)\nwant %#v", in, got, gotU, want)

@@ -202,13 +202,21 @@ func (r *Record) Size() int { return len(r.Raw) }
 // is not kept: a record holds no decoded form because of it. hasUint64 is HasUint64 for the
 // fields returned.
 func (r *Record) FieldsNamed(want map[string]struct{}) (fields map[string]any, hasUint64 bool, err error) {
+	return r.FieldsNamedInto(nil, want)
+}
+
+// FieldsNamedInto is FieldsNamed decoding into dst, emptied first (a new map when dst is nil),
+// for a caller that judges records one at a time and reuses one map. The fields returned are
+// the record's own decoded fields when it has them (dst is then not used): the caller must not
+// change them.
+func (r *Record) FieldsNamedInto(dst map[string]any, want map[string]struct{}) (fields map[string]any, hasUint64 bool, err error) {
 	if r.decoded.Load() {
 		if r.err != nil {
 			return nil, false, r.err
 		}
 		return r.fields, r.uint64s, nil
 	}
-	m, saw, err := decodeSome(r.Raw, want)
+	m, saw, err := decodeSome(dst, r.Raw, want)
 	if err != nil {
 		return nil, false, fmt.Errorf("decode record: %w", err)
 	}

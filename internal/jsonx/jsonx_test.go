@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -18,6 +19,8 @@ func TestAppendString(t *testing.T) {
 		{"\u2028\u2029", `"\u2028\u2029"`},
 		{"bad\xffutf8", `"bad\ufffdutf8"`},
 		{"héllo 日本", `"héllo 日本"`},
+		{`""""""""\\\\\\\\"`, `"\"\"\"\"\"\"\"\"\\\\\\\\\\\\\\\\\""`},                    // words of nothing but escapes
+		{`{"a":"b\"c","d":1}{"e":[true]}`, `"{\"a\":\"b\\\"c\",\"d\":1}{\"e\":[true]}"`}, // JSON text
 	}
 	for _, tc := range tests {
 		if got := string(AppendString([]byte("x"), tc.in)); got != "x"+tc.want {
@@ -114,6 +117,26 @@ func FuzzAppendString(f *testing.F) {
 func BenchmarkAppendString(b *testing.B) {
 	s := strings.Repeat(`arn:aws:iam::123456789012:user/alice "quoted" \ path`, 4)
 	buf := make([]byte, 0, 512)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
+}
+
+// BenchmarkAppendStringJSON escapes a compact JSON document as a string, as PutAuditEvents
+// sends eventData: a quote every few bytes.
+func BenchmarkAppendStringJSON(b *testing.B) {
+	doc := map[string]any{}
+	for i := range 60 {
+		doc[fmt.Sprintf("field_%d", i)] = fmt.Sprintf("value %d of the record", i*7919)
+		doc[fmt.Sprintf("count_%d", i)] = i * 1000003
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(raw)
+	buf := make([]byte, 0, 2*len(s)+64)
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = AppendString(buf[:0], s)

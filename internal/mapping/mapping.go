@@ -231,18 +231,49 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// UsedFields lists every name Output.Used may hold after Apply with this mapping: each
+// entry's field as the mapping spells it (a JSON path whole), and _id for CloudTrail Lake
+// mappings. A record member whose key is not listed is never in Used, so a caller can skip
+// Output.Uses for it.
+func (m *Mapping) UsedFields() []string {
+	var fields names
+	for _, es := range [][]entry{m.c.header, m.c.ext} {
+		for i := range es {
+			if f := es[i].field; f != "" {
+				fields.add(f)
+			}
+		}
+	}
+	if m.ctRules {
+		fields.add("_id")
+	}
+	return fields.list
+}
+
+// names is a list of names in the order first added, each once.
+type names struct {
+	list []string
+	seen map[string]bool
+}
+
+func (n *names) add(f string) {
+	if n.seen[f] {
+		return
+	}
+	if n.seen == nil {
+		n.seen = map[string]bool{}
+	}
+	n.seen[f] = true
+	n.list = append(n.list, f)
+}
+
 // TopFields lists the top-level record fields Apply may read: the first key of each field the
 // mapping reads, and for CloudTrail Lake mappings _id and access_method. A record decoded with
 // only these fields maps as the whole record does. all is true when a JSON path starts with a
 // wildcard or a descent, which may read any field.
 func (m *Mapping) TopFields() (fields []string, all bool) {
-	seen := map[string]bool{}
-	add := func(f string) {
-		if !seen[f] {
-			seen[f] = true
-			fields = append(fields, f)
-		}
-	}
+	var top names
+	add := top.add
 	for _, es := range [][]entry{m.c.header, m.c.ext} {
 		for i := range es {
 			e := &es[i]
@@ -261,5 +292,5 @@ func (m *Mapping) TopFields() (fields []string, all bool) {
 		add("_id")
 		add("access_method")
 	}
-	return fields, false
+	return top.list, false
 }

@@ -47,6 +47,16 @@ func (d Dropped) String() string {
 	return fmt.Sprintf("%s (from %q): %s", d.Target, d.Field, d.Reason)
 }
 
+// Reset empties the Output and lets go of the values it held (which may share the bytes of the
+// record it was made from), keeping its room for the next ApplyTo: for a caller that pools
+// Outputs, so that a pooled Output does not keep a record, or the page it shares bytes with,
+// alive.
+func (o *Output) Reset() {
+	clear(o.nodes)
+	clear(o.Header)
+	o.nodes, o.Used, o.Header, o.Dropped = o.nodes[:0], o.Used[:0], o.Header[:0], nil
+}
+
 // Clone returns a copy of the Output that can be changed without affecting o. (An Output holds
 // slices: two plain copies share spare capacity, and Set on both would collide.)
 func (o *Output) Clone() Output {

@@ -155,75 +155,107 @@ func (f *fanout) Publish(ctx context.Context, recs []*event.Record, ack event.Ac
 			r.Source = f.name
 		}
 	}
-	// Each record is checked and the fields the rules read are decoded, once for all routes.
-	var fields []map[string]any
-	var hasUint64 []bool
-	if f.decode {
-		var kept bool
-		if recs, fields, hasUint64, kept = f.decodeForRules(ctx, recs); !kept {
-			// A record that could be neither judged nor kept: the batch must not be acked.
-			t.Add(1)
-			t.Done(1, event.Nacked)
+	// Each record is checked and the fields the rules read are decoded, once for all routes,
+	// and judged by every route before the next record is decoded: one map serves the page.
+	judged := f.judges(len(recs))
+	var scratch map[string]any
+	keptAll := true
+	for _, r := range recs {
+		var fields map[string]any
+		var hasUint64 bool
+		if f.decode {
+			var err error
+			if fields, hasUint64, err = f.fieldsForRules(r, &scratch); err != nil {
+				if derr := f.dropper.Drop(ctx, r.Raw, plugin.ReasonInvalid, err); derr != nil {
+					keptAll = false
+				}
+				continue
+			}
+		}
+		for i, rt := range f.routes {
+			judged[i].judge(rt, r, fields, hasUint64)
 		}
 	}
-	kept := make([]*event.Record, 0, len(recs))
-	for _, rt := range f.routes {
-		kept = kept[:0]
-		filtered, failed, refused := 0, 0, 0
-		var firstErr error
-		var refusedKind event.Kind
-		var refusedSub, refusedWhy string
-		var last kindAnswer // the answer for the previous record, whose kind the next one often shares
-		for i, r := range recs {
-			var ok bool
-			var err error
-			if fields != nil {
-				ok, err = rt.rule.MatchFields(fields[i], hasUint64[i])
-			} else {
-				ok, err = rt.rule.Match(r)
-			}
-			switch {
-			case err != nil:
-				failed++
-				if firstErr == nil {
-					firstErr = err
-				}
-			case !ok:
-				filtered++
-			case rt.dest.refuser == nil:
-				kept = append(kept, r)
-			default:
-				if !last.valid || last.kind != r.Kind || last.subtype != r.Subtype {
-					last = rt.dest.refusesKind(r.Kind, r.Subtype)
-				}
-				if !last.refused {
-					kept = append(kept, r)
-					continue
-				}
-				refused++
-				refusedKind, refusedSub, refusedWhy = r.Kind, r.Subtype, last.reason
-			}
+	if !keptAll {
+		// A record that could be neither judged nor kept: the batch must not be acked.
+		t.Add(1)
+		t.Done(1, event.Nacked)
+	}
+	for i, rt := range f.routes {
+		j := &judged[i]
+		if j.filtered > 0 {
+			rt.dest.metrics.Dropped(string(plugin.ReasonFiltered), j.filtered)
 		}
-		if filtered > 0 {
-			rt.dest.metrics.Dropped(string(plugin.ReasonFiltered), filtered)
+		if j.failed > 0 {
+			rt.dest.metrics.Dropped(string(plugin.ReasonRuleError), j.failed)
+			rt.warnRuleError(f.log, j.failed, j.firstErr)
 		}
-		if failed > 0 {
-			rt.dest.metrics.Dropped(string(plugin.ReasonRuleError), failed)
-			rt.warnRuleError(f.log, failed, firstErr)
+		if j.refused > 0 {
+			rt.dest.metrics.Dropped(string(plugin.ReasonUnsupported), j.refused)
+			rt.noteUnsupported(f.log, j.refused, j.refusedKind, j.refusedSub, j.refusedWhy)
 		}
-		if refused > 0 {
-			rt.dest.metrics.Dropped(string(plugin.ReasonUnsupported), refused)
-			rt.noteUnsupported(f.log, refused, refusedKind, refusedSub, refusedWhy)
-		}
-		t.Add(len(kept))
-		for i, r := range kept {
-			if err := rt.dest.enqueue(drain, r, t, i == len(kept)-1); err != nil {
-				t.Done(len(kept)-i, event.Nacked)
+		t.Add(len(j.kept))
+		for k, r := range j.kept {
+			if err := rt.dest.enqueue(drain, r, t, k == len(j.kept)-1); err != nil {
+				t.Done(len(j.kept)-k, event.Nacked)
 				return fmt.Errorf("route %s: %w", rt.name, err)
 			}
 		}
 	}
 	return nil
+}
+
+// routeJudgement is what one route made of a batch's records: those it takes, and the counts
+// of the others.
+type routeJudgement struct {
+	kept                      []*event.Record
+	filtered, failed, refused int
+	firstErr                  error
+	refusedKind               event.Kind
+	refusedSub, refusedWhy    string
+	last                      kindAnswer // the answer for the previous record, whose kind the next one often shares
+}
+
+// judges returns a routeJudgement per route, each with room for n records.
+func (f *fanout) judges(n int) []routeJudgement {
+	j := make([]routeJudgement, len(f.routes))
+	for i := range j {
+		j[i].kept = make([]*event.Record, 0, n)
+	}
+	return j
+}
+
+// judge applies rt's rule to r (to fields, the fields the rules read, when they are decoded)
+// and asks rt's destination whether it takes r's kind.
+func (j *routeJudgement) judge(rt *route, r *event.Record, fields map[string]any, hasUint64 bool) {
+	var ok bool
+	var err error
+	if fields != nil {
+		ok, err = rt.rule.MatchFields(fields, hasUint64)
+	} else {
+		ok, err = rt.rule.Match(r)
+	}
+	switch {
+	case err != nil:
+		j.failed++
+		if j.firstErr == nil {
+			j.firstErr = err
+		}
+	case !ok:
+		j.filtered++
+	case rt.dest.refuser == nil:
+		j.kept = append(j.kept, r)
+	default:
+		if !j.last.valid || j.last.kind != r.Kind || j.last.subtype != r.Subtype {
+			j.last = rt.dest.refusesKind(r.Kind, r.Subtype)
+		}
+		if !j.last.refused {
+			j.kept = append(j.kept, r)
+			return
+		}
+		j.refused++
+		j.refusedKind, j.refusedSub, j.refusedWhy = r.Kind, r.Subtype, j.last.reason
+	}
 }
 
 // checkStopped stops the source, nacking the batch, when a destination it feeds stopped and
@@ -288,31 +320,19 @@ func (e *HeldError) Error() string {
 
 func (e *HeldError) Unwrap() error { return e.Err }
 
-// decodeForRules removes records that cannot be decoded (the rules could not judge them) and hands
-// them to the dead-letter store; for the others it returns the fields the rules read (whole
-// records when f.needs is nil) and whether those hold a uint64. kept is false if the store
-// failed for one.
-func (f *fanout) decodeForRules(ctx context.Context, recs []*event.Record) (out []*event.Record, fields []map[string]any, hasUint64 []bool, kept bool) {
-	out, kept = recs[:0:0], true
-	fields, hasUint64 = make([]map[string]any, 0, len(recs)), make([]bool, 0, len(recs))
-	for _, r := range recs {
-		var m map[string]any
-		var u bool
-		var err error
-		if f.needs != nil {
-			m, u, err = r.FieldsNamed(f.needs)
-		} else if m, err = r.Fields(); err == nil {
-			u = r.HasUint64()
-		}
+// fieldsForRules decodes the fields the routes' rules read (the whole record when f.needs is
+// nil) and says whether they hold a uint64. With f.needs, the fields are decoded into
+// *scratch, which the next record's decoding reuses.
+func (f *fanout) fieldsForRules(r *event.Record, scratch *map[string]any) (map[string]any, bool, error) {
+	if f.needs == nil {
+		m, err := r.Fields()
 		if err != nil {
-			if derr := f.dropper.Drop(ctx, r.Raw, plugin.ReasonInvalid, err); derr != nil {
-				kept = false
-			}
-			continue
+			return nil, false, err
 		}
-		out = append(out, r)
-		fields = append(fields, m)
-		hasUint64 = append(hasUint64, u)
+		return m, r.HasUint64(), nil
 	}
-	return out, fields, hasUint64, kept
+	if *scratch == nil {
+		*scratch = make(map[string]any, len(f.needs))
+	}
+	return r.FieldsNamedInto(*scratch, f.needs)
 }

@@ -73,7 +73,7 @@ type Destination struct {
 	// calls paces PutAuditEvents at calls_per_second, times this member's share of the
 	// account's quota in cluster mode (every member delivers what its sources read).
 	calls *plugin.QuotaLimiter
-	// fieldsOf caches each mapping's TopFields, by *mapping.Mapping.
+	// fieldsOf caches each mapping's member flags (memberFlags), by *mapping.Mapping.
 	fieldsOf sync.Map
 	// summary gathers what was ingested for the periodic INFO line.
 	summary ingestSummary
@@ -187,8 +187,12 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 	failed := map[int]error{}
 	var ready []prepared
 	seen := map[string]bool{}
+	// The batch's eventData are written one after the other into a pooled buffer: they are
+	// copied into the request bodies before Write returns, and nothing keeps them after.
+	arena := eventDataPool.Get().(*[]byte)
+	defer releaseEventData(arena)
 	for i, r := range recs {
-		p, err := d.prepare(r)
+		p, err := d.prepareInto(r, arena)
 		if err != nil {
 			failed[i] = err
 			continue
@@ -285,10 +289,27 @@ func (d *Destination) put(ctx context.Context, call []prepared, failed map[int]e
 	return nil
 }
 
+// eventDataPool holds the buffers Write writes its batch's eventData into.
+var eventDataPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledEventData bounds the buffer kept for the next batch: a hundred events of usual size
+// take about 300 kB; a batch of outsized ones is not kept.
+const maxPooledEventData = 2 << 20
+
+// releaseEventData pools a Write's eventData buffer again, once its events are sent.
+func releaseEventData(arena *[]byte) {
+	if cap(*arena) > maxPooledEventData {
+		return
+	}
+	*arena = (*arena)[:0]
+	eventDataPool.Put(arena)
+}
+
 // scratch is what prepare needs for one record and not after it, reused from record to record:
 // a record leaves nothing behind but its eventData.
 type scratch struct {
 	members []event.Member
+	flags   []memberFlag // each member's flags, by index in members
 	fields  map[string]any
 	out     mapping.Output
 	unused  []kv
@@ -299,11 +320,13 @@ var scratchPool = sync.Pool{New: func() any {
 	return &scratch{members: make([]event.Member, 0, 128), fields: make(map[string]any, 32)}
 }}
 
-// release clears what points into the record (not to keep it alive) and pools sc again.
+// release clears what points into the record (not to keep it alive, nor the page whose bytes
+// it shares) and pools sc again.
 func (sc *scratch) release() {
 	clear(sc.members)
 	clear(sc.fields)
 	clear(sc.unused)
+	sc.out.Reset()
 	if cap(sc.extra) > maxAdditionalData {
 		sc.extra = nil
 	}
@@ -372,6 +395,13 @@ func RecordIDOf(auditEventID string) string {
 // decoded whole: only the fields the mapping reads are (and _id when the record has no ID),
 // and the others go to additionalEventData as the bytes they are.
 func (d *Destination) prepare(r *event.Record) (prepared, error) {
+	return d.prepareInto(r, nil)
+}
+
+// prepareInto is prepare writing the eventData at the end of *arena (growing it when it must),
+// or into a buffer of its own when arena is nil. The event's EventData shares arena's bytes:
+// it is valid until *arena is reused.
+func (d *Destination) prepareInto(r *event.Record, arena *[]byte) (prepared, error) {
 	if why, refused := d.RefuseKind(r.Kind, r.Subtype); refused {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnsupported, errors.New(why))
 	}
@@ -404,9 +434,16 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	if !ok {
 		return prepared{}, plugin.Skipped(plugin.ReasonUnmapped, fmt.Errorf("the mapping has nothing for %s", label))
 	}
-	want, all := d.topFields(m)
+	want, all := d.memberFlags(m)
+	flags := slices.Grow(sc.flags[:0], len(members))[:len(members)]
+	sc.flags = flags
 	for i := len(members) - 1; i >= 0; i-- {
-		if _, read := want[members[i].Key]; read || all || r.ID == "" && members[i].Key == "_id" {
+		f := want[members[i].Key]
+		if all {
+			f |= flagRead | flagMayUse
+		}
+		flags[i] = f
+		if f&flagRead != 0 || r.ID == "" && members[i].Key == "_id" {
 			if err := decode(i); err != nil {
 				return prepared{}, plugin.Refused("InvalidData", err)
 			}
@@ -418,11 +455,18 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 	}
 	var extra []byte
 	if d.cfg.AddAdditionalData {
-		sc.unused = unusedMembers(sc.unused[:0], members, out)
+		sc.unused = unusedMembers(sc.unused[:0], members, flags, out)
 		sc.extra = additionalData(sc.extra[:0], sc.unused)
 		extra = sc.extra
 	}
-	data := d.eventData(out, "netskope"+class+"."+subtype, extra, len(r.Raw))
+	var data []byte
+	if arena != nil {
+		start := len(*arena)
+		*arena = d.eventData(*arena, out, "netskope"+class+"."+subtype, extra, len(r.Raw))
+		data = (*arena)[start:len(*arena):len(*arena)]
+	} else {
+		data = d.eventData(nil, out, "netskope"+class+"."+subtype, extra, len(r.Raw))
+	}
 	id := r.ID
 	if id == "" {
 		if s, ok := fields["_id"].(string); ok {
@@ -446,10 +490,11 @@ func (d *Destination) prepare(r *event.Record) (prepared, error) {
 		label: label, payload: payload}, nil
 }
 
-// eventData completes a mapping's output into the audit event's eventData: the Netskope
-// eventSource, the channel's account, no sourceIPAddress that is not an IP, the unused fields
-// as additionalEventData (extra, nil when none). size is the record's, to allocate once.
-func (d *Destination) eventData(out *mapping.Output, eventSource string, extra []byte, size int) []byte {
+// eventData completes a mapping's output into the audit event's eventData and appends it to
+// dst: the Netskope eventSource, the channel's account, no sourceIPAddress that is not an IP,
+// the unused fields as additionalEventData (extra, nil when none). size is the record's, to
+// grow dst once.
+func (d *Destination) eventData(dst []byte, out *mapping.Output, eventSource string, extra []byte, size int) []byte {
 	_ = out.Set("eventSource", eventSource)
 	_ = out.Set("recipientAccountId", d.account)
 	if v, ok := out.Get("sourceIPAddress"); ok {
@@ -463,26 +508,47 @@ func (d *Destination) eventData(out *mapping.Output, eventSource string, extra [
 	}
 	// eventData is about the record's size (its fields, renamed, plus the unused ones): one
 	// allocation rather than a dozen doublings.
-	return out.AppendJSON(make([]byte, 0, size+size/4+512))
+	return out.AppendJSON(slices.Grow(dst, size+size/4+512))
 }
 
-// topFields are the record fields a mapping reads (all of them when all is set), worked out
-// once per mapping.
-func (d *Destination) topFields(m *mapping.Mapping) (want map[string]struct{}, all bool) {
-	type tf struct {
-		want map[string]struct{}
+// memberFlag says what prepare does with a record member of a given key.
+type memberFlag uint8
+
+const (
+	// flagRead: the mapping reads the member (mapping.Mapping.TopFields): it is decoded.
+	flagRead memberFlag = 1 << iota
+	// flagMayUse: the key may be in the mapping output's Used (mapping.Mapping.UsedFields);
+	// a member without it is unused without asking Output.Uses.
+	flagMayUse
+	// flagID64: the key is one of id64Fields.
+	flagID64
+)
+
+// memberFlags are the flags of the record keys a mapping reads or may use, and of the 64-bit id
+// fields, worked out once per mapping: one map lookup per member tells all three. all is set
+// when the mapping may read any field (every member is then read and may be used).
+func (d *Destination) memberFlags(m *mapping.Mapping) (want map[string]memberFlag, all bool) {
+	type mf struct {
+		want map[string]memberFlag
 		all  bool
 	}
 	if v, ok := d.fieldsOf.Load(m); ok {
-		t := v.(tf)
+		t := v.(mf)
 		return t.want, t.all
 	}
 	keys, all := m.TopFields()
-	want = make(map[string]struct{}, len(keys))
+	used := m.UsedFields()
+	want = make(map[string]memberFlag, len(keys)+len(used)+len(id64Fields))
 	for _, k := range keys {
-		want[k] = struct{}{}
+		want[k] |= flagRead
 	}
-	d.fieldsOf.Store(m, tf{want, all})
+	for _, k := range used {
+		want[k] |= flagMayUse
+	}
+	for k := range id64Fields {
+		want[k] |= flagID64
+	}
+	d.fieldsOf.Store(m, mf{want, all})
 	return want, all
 }
 
@@ -549,10 +615,10 @@ func isJSONInteger(v []byte) bool {
 // unusedMembers are the record's top-level members the mapping did not read, the last of a
 // repeated key, sorted by key; each value as it is in the record when it is already compact,
 // valid JSON, else encoded again; a 64-bit id field's integer (id64Fields) as a string of its
-// digits.
-func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv {
-	for _, mb := range members {
-		if out.Uses(mb.Key) {
+// digits. flags are the members' (memberFlags).
+func unusedMembers(parts []kv, members []event.Member, flags []memberFlag, out *mapping.Output) []kv {
+	for i, mb := range members {
+		if flags[i]&flagMayUse != 0 && out.Uses(mb.Key) {
 			continue
 		}
 		v := mb.Value
@@ -565,7 +631,7 @@ func unusedMembers(parts []kv, members []event.Member, out *mapping.Output) []kv
 				continue
 			}
 		}
-		if _, ok := id64Fields[mb.Key]; ok && isJSONInteger(v) {
+		if flags[i]&flagID64 != 0 && isJSONInteger(v) {
 			v = append(append(append(make([]byte, 0, len(v)+2), '"'), v...), '"')
 		}
 		parts = append(parts, kv{mb.Key, v})

@@ -92,7 +92,7 @@ func wholeRecordEventData(t *testing.T, d *Destination, r *event.Record) any {
 		}
 		parts = append(parts, kv{k, b})
 	}
-	return decodeJSON(t, d.eventData(&out, "netskope"+r.Kind.Class()+"."+r.Subtype, additionalData(nil, parts), len(r.Raw)))
+	return decodeJSON(t, d.eventData(nil, &out, "netskope"+r.Kind.Class()+"."+r.Subtype, additionalData(nil, parts), len(r.Raw)))
 }
 
 func decodeJSON(t *testing.T, b []byte) any {

@@ -280,6 +280,9 @@ func (e *encoder) putScratch(s *encScratch) {
 		s.ev, s.parsed = cloudtrailrecord.Event{}, false
 	}
 	s.env = cloudtrailrecord.Envelope{}
+	// The pairs' strings may share the record's bytes (a page of a source): a pooled scratch
+	// must not keep them alive. reset truncates at the next use, so only these need clearing.
+	clear(s.list.pairs)
 	e.scratch.Put(s)
 }
 

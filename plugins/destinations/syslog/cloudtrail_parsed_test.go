@@ -92,3 +92,34 @@ func TestParsedIsUsed(t *testing.T) {
 		}
 	}
 }
+
+// A scratch back in the pool keeps no string of the record it encoded: the pairs' strings may
+// share the record's bytes, and a pooled scratch would keep a source's whole page alive.
+func TestPooledScratchKeepsNoRecordString(t *testing.T) {
+	raw := []byte(`{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventType":"AwsApiCall","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2"}`)
+	for _, f := range []string{FormatCEF, FormatLEEF} {
+		cfg := testConfig("127.0.0.1:514")
+		cfg.Format = f
+		e := newEncoder(cfg, "collector", nil, CloudTrailEnricher)
+		ev, err := cloudtrailrecord.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := withParsed(asCloudTrail(raw), ev)
+		s := &encScratch{}
+		s.env = envelopeOf(r)
+		if _, err := e.appendCloudTrail(nil, r, &s.env, ev, &s.list); err != nil {
+			t.Fatal(err)
+		}
+		used := len(s.list.pairs)
+		if used == 0 {
+			t.Fatalf("%s: the message has no pairs", f)
+		}
+		e.putScratch(s)
+		for i, p := range s.list.pairs[:used] {
+			if p.s != "" {
+				t.Errorf("%s: pair %d (%s) still holds %q after putScratch", f, i, p.key, p.s)
+			}
+		}
+	}
+}

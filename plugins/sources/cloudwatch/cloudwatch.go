@@ -269,6 +269,12 @@ func (s *Source) backoff(attempt int) time.Duration {
 	return retry.Backoff{Initial: s.tune.backoffBase, Max: s.cfg.MaxBackoff}.Delay(attempt-1, 0)
 }
 
+// transientBackoff is backoff for an error that says nothing of load (a 5xx, a cut
+// connection): exponential from a tenth of backoffBase, up to max_backoff.
+func (s *Source) transientBackoff(attempt int) time.Duration {
+	return retry.Backoff{Initial: s.tune.backoffBase / 10, Max: s.cfg.MaxBackoff}.Delay(attempt-1, 0)
+}
+
 // waitEPS waits until n more records fit the eps_throttle.
 func (s *Source) waitEPS(ctx context.Context, n int) error {
 	if s.eps == nil {

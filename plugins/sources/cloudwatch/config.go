@@ -68,6 +68,9 @@ type Config struct {
 	// RequestsInFlight is how many FilterLogEvents requests one region keeps in flight while
 	// catching up, each reading its own time slice.
 	RequestsInFlight int `yaml:"requests_in_flight"`
+	// SlowRequest is how long a FilterLogEvents request may wait for its answer before the
+	// region starts another one (a request retrying after an error counts as slow at once).
+	SlowRequest time.Duration `yaml:"slow_request"`
 	// CheckpointEvery is how many events of a page are published as one batch with its own
 	// checkpoint: a restart sends again at most the batches in flight, not the whole page.
 	CheckpointEvery int `yaml:"checkpoint_every"`
@@ -103,6 +106,9 @@ const (
 	DefaultRequestsInFlight = 4
 	// DefaultCheckpointEvery is the events per published batch (and checkpoint).
 	DefaultCheckpointEvery = 1000
+	// DefaultSlowRequest is how long a request may wait before another starts beside it:
+	// FilterLogEvents answers a 1 MB page well within it.
+	DefaultSlowRequest = 2 * time.Second
 	// DefaultLiveLag, DefaultLiveWindow, DefaultLivePollInterval and DefaultLiveMargin are
 	// the near-real-time pass's defaults (see live.go).
 	DefaultLiveLag          = 2 * time.Second
@@ -127,6 +133,7 @@ func NewConfig() plugin.Config {
 		MaxBackoff:           DefaultMaxBackoff,
 		PageSize:             DefaultPageSize,
 		RequestsInFlight:     DefaultRequestsInFlight,
+		SlowRequest:          DefaultSlowRequest,
 		CheckpointEvery:      DefaultCheckpointEvery,
 		LiveLag:              DefaultLiveLag,
 		LiveWindow:           DefaultLiveWindow,
@@ -208,6 +215,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > DefaultPageSize {
 		p.Addf("page_size: %d: must be 1 to %d (FilterLogEvents' limit)", c.PageSize, DefaultPageSize)
+	}
+	if c.SlowRequest <= 0 {
+		p.Addf("slow_request: %s: must be more than 0", c.SlowRequest)
 	}
 	if c.RequestsInFlight < 1 || c.RequestsInFlight > maxRequestsInFlight {
 		p.Addf("requests_in_flight: %d: must be 1 to %d", c.RequestsInFlight, maxRequestsInFlight)

@@ -213,3 +213,14 @@ func appendAll(b *builder, dst []*event.Record, e *logEvent) []*event.Record {
 	}
 	return recs
 }
+
+// interpose puts api between s and the client it builds for each region: c, the countingAPI
+// api embeds, passes the calls api lets through on to that client.
+func interpose(s *Source, c *countingAPI, api logsAPI) {
+	orig := s.tune.newAPI
+	s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
+		next, err := orig(ctx, region)
+		c.next = next
+		return api, err
+	}
+}

@@ -188,22 +188,27 @@ func (s *Source) SweepFound() int64 { return s.live.sweepFound.Load() }
 func (p *partition) liveKey() string { return p.key + "/live" }
 
 // runLive runs the near-real-time pass until lease ends, from the state it saved, reading it
-// again after a nack or a failed save; it waits for its pages in flight to settle (until ctx
-// ends) before returning.
-func (p *partition) runLive(ctx, lease context.Context, pub plugin.Publisher) {
+// again after a nack or a failed save; it closes loaded once it first read that state (the
+// sweep filters nothing before), and waits for its pages in flight to settle (until ctx ends)
+// before returning.
+func (p *partition) runLive(ctx, lease context.Context, pub plugin.Publisher, loaded chan<- struct{}) {
 	cfg := p.s.cfg
 	rew := retry.NewRewinder(retry.Backoff{Initial: p.s.tune.nackBase, Max: cfg.MaxBackoff})
 	defer rew.Settle(ctx)
-	// The pass reads after the sweep's start and the time it started reading.
-	for !p.sweepReady.Load() {
-		if !retry.Sleep(lease, cfg.LivePollInterval) {
-			return
-		}
-	}
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.liveKey())
 		st, err := p.loadLive(lease, cur)
 		if err == nil {
+			if loaded != nil {
+				close(loaded)
+				loaded = nil
+			}
+			// The pass reads after the sweep's start and the time it started reading.
+			for !p.sweepReady.Load() {
+				if !retry.Sleep(lease, min(cfg.LivePollInterval, 100*time.Millisecond)) {
+					return
+				}
+			}
 			err = p.liveScan(lease, pub, cur, rew, st)
 		}
 		if lease.Err() != nil || errors.Is(err, plugin.ErrNotOwner) {

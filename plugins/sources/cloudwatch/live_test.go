@@ -161,8 +161,17 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	}
 	// Put while stopped, with times the pass read (1 s old, it reads 2 s back).
 	third := w.put("us-east-1", ctStream("us-east-1"), 10, time.Second)
+	// The third run starts once the sweep's first window covers what the second run's pass
+	// delivered, with a pass that polls seldom: the sweep must not read before the pass's
+	// saved state is loaded.
+	stopped := time.Now()
+	plugintest.Eventually(t, 0, "lag past the second run's events", func() bool {
+		return time.Since(stopped) > cfg.Lag+500*time.Millisecond
+	})
+	slow := *cfg
+	slow.LivePollInterval = 3 * time.Second
 
-	s3 := w.source(t, cfg, st)
+	s3 := w.source(t, &slow, st)
 	pub3 := plugintest.NewPublisher(plugintest.AckAsync)
 	run3 := plugintest.Start(t, s3, pub3)
 	all := append(append(append([]string{}, first...), second...), third...)

@@ -214,6 +214,9 @@ type partition struct {
 	liveSnap                        atomic.Pointer[liveState]
 	sweepReady                      atomic.Bool
 	sweepStart, sweepTo, sweepSaved atomic.Int64
+	// liveLoaded is closed once the pass read its saved state (nil: no pass); the sweep
+	// handles no page before, so that it never publishes again what the pass delivered.
+	liveLoaded chan struct{}
 }
 
 func (s *Source) newPartition(region string) *partition {
@@ -316,12 +319,14 @@ func (p *partition) read(ctx context.Context, owned plugin.Lease, pub plugin.Pub
 	}
 	p.sweepReady.Store(false)
 	p.liveSnap.Store(nil)
+	p.liveLoaded = nil
 	if p.s.cfg.liveOn() {
 		lctx, stop := context.WithCancel(lease)
-		done := make(chan struct{})
+		done, loaded := make(chan struct{}), make(chan struct{})
+		p.liveLoaded = loaded
 		go func() {
 			defer close(done)
-			p.runLive(ctx, lctx, pub)
+			p.runLive(ctx, lctx, pub, loaded)
 		}()
 		defer func() {
 			stop()
@@ -731,6 +736,13 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		p.sweepSaved.Store(at.UnixMilli())
 	}
 	p.sweepReady.Store(true)
+	if p.liveLoaded != nil {
+		select {
+		case <-p.liveLoaded:
+		case <-lease.Done():
+			return nil
+		}
+	}
 	// A slice resumed from a checkpoint is at the live edge when it ends less than lag+overlap
 	// before now: read from now on, it may miss events later than that; one ending earlier sees
 	// every event ingested by then, whatever its delay (a backfill resumed after a crash).
@@ -745,6 +757,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		}
 	}
 	results := make(chan fetched, cfg.RequestsInFlight)
+	wake := make(chan struct{}, 1) // a request in flight stalled
 	fctx, cancel := context.WithCancel(lease)
 	var wg sync.WaitGroup
 	defer func() {
@@ -803,6 +816,10 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			cp.settle()
 			p.sweepTo.Store(cp.To)
 		}
+		// One request is in flight while the answers come in time; another starts only while
+		// every request in flight is stalled (slower than slow_request, or retrying after an
+		// error), up to requests_in_flight: a slow or failed answer does not hold the region
+		// up, and a healthy region holds one page in memory, not requests_in_flight pages.
 		for _, sl := range cp.Slices {
 			if busy >= cfg.RequestsInFlight {
 				break
@@ -810,7 +827,18 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			if sl.busy {
 				continue
 			}
+			stalled := 0
+			for _, o := range cp.Slices {
+				if o.busy && o.stalled != nil && o.stalled.Load() {
+					stalled++
+				}
+			}
+			if busy-stalled >= 1 {
+				break
+			}
 			sl.busy = true
+			st := new(atomic.Bool)
+			sl.stalled = st
 			busy++
 			if sl.readAt == 0 {
 				sl.readAt = p.now().UnixMilli()
@@ -822,7 +850,17 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out, err := p.call(fctx, in)
+				stall := func() {
+					if !st.Swap(true) {
+						select {
+						case wake <- struct{}{}:
+						default:
+						}
+					}
+				}
+				slow := time.AfterFunc(cfg.SlowRequest, stall)
+				out, err := p.callNoting(fctx, in, stall)
+				slow.Stop()
 				results <- fetched{sl: sl, out: out, err: err}
 			}()
 		}
@@ -836,11 +874,13 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		var r fetched
 		select {
 		case r = <-results:
+		case <-wake:
+			continue // a request stalled: another may start
 		case <-lease.Done():
 			return nil
 		}
 		busy--
-		r.sl.busy = false
+		r.sl.busy, r.sl.stalled = false, nil
 		if errors.Is(r.err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
 				"from", msTime(r.sl.From), "to", msTime(r.sl.To))
@@ -1052,8 +1092,14 @@ func (p *partition) input() *cloudwatchlogs.FilterLogEventsInput {
 // a missing group and transient errors with backoff until ctx ends. A request the service
 // refuses for good (access denied, an invalid filter pattern) is a fatal error.
 func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	return p.callNoting(ctx, in, nil)
+}
+
+// callNoting is call, also calling failed (when not nil) before each wait to retry.
+func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, failed func()) (*cloudwatchlogs.FilterLogEventsOutput, error) {
 	cfg := p.s.cfg
 	for attempt := 1; ; attempt++ {
+		transient := false
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
@@ -1118,8 +1164,18 @@ func (p *partition) call(ctx context.Context, in *cloudwatchlogs.FilterLogEvents
 			p.s.set.Metrics.Errors.Inc()
 			p.s.set.Metrics.Retries.Inc()
 			p.log.Warn("FilterLogEvents failed; retrying", "err", err, "attempt", attempt)
+			transient = true
 		}
-		if !retry.Sleep(ctx, p.s.backoff(attempt)) {
+		if failed != nil {
+			failed()
+		}
+		delay := p.s.backoff(attempt)
+		if transient {
+			// A 5xx or a cut connection is not a sign of load on the quota: the first retries
+			// come sooner (a tenth of the backoff), as AWS's SDKs retry them.
+			delay = p.s.transientBackoff(attempt)
+		}
+		if !retry.Sleep(ctx, delay) {
 			return nil, ctx.Err()
 		}
 	}

@@ -1,6 +1,9 @@
 package cloudwatch
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+)
 
 // slice is a part [From, To] (ms, inclusive) of the event time a partition reads, with its own
 // chain of FilterLogEvents pages: Token is the nextToken after the last page acknowledged (""
@@ -29,6 +32,10 @@ type slice struct {
 	after int64
 	// busy: a request of the slice is in flight.
 	busy bool
+	// stalled, set by the request in flight (nil when none): it has waited longer than
+	// slow_request or failed once (it is retrying), and the region may start another request
+	// meanwhile (see scan).
+	stalled *atomic.Bool
 }
 
 func newSlice(from, to int64, edge bool, after int64) *slice {

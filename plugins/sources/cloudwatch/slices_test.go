@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,9 +141,10 @@ func TestSlicesRestartLosesNothing(t *testing.T) {
 	cfg := slicedConfig(w, 6)
 	pub := plugintest.NewPublisher(plugintest.Manual)
 	run := plugintest.Start(t, w.source(t, cfg, store), pub)
-	// Acknowledge batches in order until the saved checkpoint lists slices being read.
+	// Acknowledge batches in order until events were acknowledged and the saved checkpoint
+	// lists slices being read (a slice over empty time is saved before any event).
 	acked := map[string]bool{}
-	plugintest.Eventually(t, 20*time.Second, "a checkpoint saved with slices being read", func() bool {
+	plugintest.Eventually(t, 20*time.Second, "events acknowledged and a checkpoint saved with slices being read", func() bool {
 		for _, b := range pub.Batches() {
 			if b.Outcome() != 0 {
 				continue
@@ -154,7 +156,7 @@ func TestSlicesRestartLosesNothing(t *testing.T) {
 			break
 		}
 		raw, _ := store.Get(context.Background(), "cw/us-east-1/"+testGroup+"/all")
-		return strings.Contains(string(raw), `"slices":[{`) && strings.Count(string(raw), `"from"`) >= 3
+		return len(acked) > 0 && strings.Contains(string(raw), `"slices":[{`) && strings.Count(string(raw), `"from"`) >= 3
 	})
 	run.Stop(t)
 	if len(acked) == 0 || len(acked) == len(want) {
@@ -223,12 +225,7 @@ func TestSlowSliceDoesNotStallOthers(t *testing.T) {
 			s := w.source(t, cfg, nil)
 			api := &stallingAPI{before: time.Now().Add(-5*time.Hour + time.Minute).UnixMilli(), fail: fail,
 				released: make(chan struct{}), stalled: make(chan struct{})}
-			orig := s.tune.newAPI
-			s.tune.newAPI = func(ctx context.Context, region string) (logsAPI, error) {
-				next, err := orig(ctx, region)
-				api.next = next
-				return api, err
-			}
+			interpose(s, &api.countingAPI, api)
 			pub := plugintest.NewPublisher(plugintest.AckAsync)
 			run := plugintest.Start(t, s, pub)
 			pub.WaitKeys(t, rawKey, later[:30]) // the hours 4 to 2 before now
@@ -344,5 +341,49 @@ func TestNothingToReadWaitsPollInterval(t *testing.T) {
 	// loop makes them in a few milliseconds.
 	if elapsed < 150*time.Millisecond {
 		t.Errorf("the clock was read 20 times in %v, polling every 50ms", elapsed)
+	}
+}
+
+// peakAPI measures the most FilterLogEvents requests in flight at once; each answer takes
+// a little while, so requests started together would overlap.
+type peakAPI struct {
+	countingAPI
+	now, peak atomic.Int64
+}
+
+func (a *peakAPI) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	n := a.now.Add(1)
+	defer a.now.Add(-1)
+	for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
+	}
+	select {
+	case <-time.After(5 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return a.countingAPI.FilterLogEvents(ctx, in, o...)
+}
+
+// While the answers come in time, a region keeps one request in flight, whatever
+// requests_in_flight allows: a second starts only beside a stalled one (slow_request), so a
+// healthy region holds one page in memory.
+func TestOneRequestInFlightWhileAnswersComeInTime(t *testing.T) {
+	w := newWorld(t, cwlogs.Options{})
+	keys := w.backlog("us-east-1", 4, 10)
+	cfg := slicedConfig(w, 6)
+	cfg.SlowRequest = time.Minute
+	s := w.source(t, cfg, nil)
+	api := &peakAPI{}
+	interpose(s, &api.countingAPI, api)
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, s, pub)
+	pub.WaitKeys(t, rawKey, keys)
+	run.Stop(t)
+	checkOnce(t, pub, keys)
+	if api.calls.Load() < 4 {
+		t.Fatalf("%d calls: the test did not test", api.calls.Load())
+	}
+	if p := api.peak.Load(); p != 1 {
+		t.Errorf("%d requests in flight at once, want 1", p)
 	}
 }
