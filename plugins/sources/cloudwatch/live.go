@@ -20,8 +20,13 @@ import (
 )
 
 // The near-real-time pass (live_lag) reads, every live_poll_interval, the event time
-// [now − live_window, now − live_lag] of each partition, and publishes the events no earlier
-// read returned; the windows at lag (the sweep, scan) read the same time again once it is
+// [now − depth, now − live_lag] of each partition, and publishes the events no earlier read
+// returned. depth (Config.liveDepth) is live_recent at every read and doubles at every second,
+// fourth, eighth... read, up to the whole live_window: a time is read again at most
+// 2 × a × live_poll_interval / live_recent after its previous read, a its age then, so an
+// event waits after its ingestion a share of its delay, and each time is read about 14 times
+// at the defaults rather than live_window / live_poll_interval (36), each read one range. The
+// windows at lag (the sweep, scan) read the same time again once it is
 // complete and publish only what the pass did not. Neither holds the ids of everything read:
 // FilterLogEvents returns an event to every read that starts after its ingestionTime (plus
 // live_margin, CloudWatch Logs' read consistency), so a read of a time already read at server
@@ -197,6 +202,7 @@ func (p *partition) runLive(ctx, lease context.Context, pub plugin.Publisher, lo
 	defer rew.Settle(ctx)
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.liveKey())
+		p.liveCur.Store(cur)
 		st, err := p.loadLive(lease, cur)
 		if err == nil {
 			if loaded != nil {
@@ -254,12 +260,30 @@ func (p *partition) loadLive(ctx context.Context, cur *state.Cursor) (*liveState
 	return st, nil
 }
 
+// liveSettleWait bounds how long the sweep waits for the pass's batches in flight to be saved
+// (a destination that holds them longer costs duplicates, never loss).
+const liveSettleWait = 10 * time.Second
+
+// settledLive returns what the pass saved, once the batches it had in flight are saved (or
+// after liveSettleWait, or when ctx ends): an event of a time the pass read, which the sweep
+// would publish, may be in one of them.
+func (p *partition) settledLive(ctx context.Context) *liveState {
+	if cur := p.liveCur.Load(); cur != nil {
+		for end := time.Now().Add(liveSettleWait); cur.Pending() > 0 && time.Now().Before(end); {
+			if !retry.Sleep(ctx, 5*time.Millisecond) {
+				break
+			}
+		}
+	}
+	return p.liveSnap.Load()
+}
+
 // liveScan reads every live_poll_interval until lease ends, a nack's rewind is due or a save
 // failed (errRescan, once the pages in flight settled), or an error.
 func (p *partition) liveScan(lease context.Context, pub plugin.Publisher, cur *state.Cursor, rew *retry.Rewinder, st *liveState) error {
 	cfg := p.s.cfg
 	var last time.Time
-	for {
+	for n := uint64(0); ; n++ {
 		if d := cfg.LivePollInterval - time.Since(last); d > 0 && !retry.Sleep(lease, d) {
 			return nil
 		}
@@ -282,20 +306,20 @@ func (p *partition) liveScan(lease context.Context, pub plugin.Publisher, cur *s
 			return errRescan
 		}
 		last = time.Now()
-		if err := p.liveRead(lease, pub, cur, rew, st); err != nil {
+		if err := p.liveRead(lease, pub, cur, rew, st, cfg.liveDepth(n)); err != nil {
 			return err
 		}
 	}
 }
 
-// liveRead reads [max(now − live_window, the sweep's start and end), now − live_lag] once,
-// page by page, and publishes the events no earlier read returned, in batches of
+// liveRead reads [max(now − depth, the sweep's start and end), now − live_lag] once, page by
+// page, and publishes the events no earlier read returned, in batches of
 // checkpoint_every events, each tracked with the pass's state (the ids published so far); the
 // last batch (empty when nothing was new) holds the state with this read marked.
-func (p *partition) liveRead(lease context.Context, pub plugin.Publisher, cur *state.Cursor, rew *retry.Rewinder, st *liveState) error {
+func (p *partition) liveRead(lease context.Context, pub plugin.Publisher, cur *state.Cursor, rew *retry.Rewinder, st *liveState, depth time.Duration) error {
 	cfg := p.s.cfg
 	now := p.now().UnixMilli()
-	from := max(p.sweepStart.Load(), p.sweepTo.Load()+1, now-cfg.liveWindow().Milliseconds())
+	from := max(p.sweepStart.Load(), p.sweepTo.Load()+1, now-depth.Milliseconds())
 	to := now - cfg.LiveLag.Milliseconds()
 	if to < from {
 		return nil

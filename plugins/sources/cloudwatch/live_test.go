@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs"
@@ -13,14 +15,16 @@ import (
 )
 
 // liveConfig is the test configuration with the near-real-time pass on: windows at lag 4 s
-// behind it, the pass reading the last 2 s every 100 ms.
+// behind it, the pass reading every 100 ms the last 0.5 s, at every second read the last 1 s,
+// at every fourth the last 1.9 s (its window, 1.5 s, and the 0.4 s until the next such read).
 func (w *world) liveConfig() *Config {
 	cfg := w.config("us-east-1")
 	cfg.StartPosition = "end"
 	cfg.Lag = 4 * time.Second
 	cfg.Overlap = 3 * time.Second
 	cfg.LiveLag = 100 * time.Millisecond
-	cfg.LiveWindow = 2 * time.Second
+	cfg.LiveWindow = 1500 * time.Millisecond
+	cfg.LiveRecent = 500 * time.Millisecond
 	cfg.LivePollInterval = 100 * time.Millisecond
 	cfg.LiveMargin = time.Second
 	if err := cfg.Validate(); err != nil {
@@ -99,7 +103,7 @@ func TestLivePassAndSweep(t *testing.T) {
 	var live, late []string
 	for range 20 {
 		live = append(live, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
-		// Ingested 3.2 s to 4.2 s after their time: after the pass (2 s) last read it.
+		// Ingested 3.2 s to 4.2 s after their time: after the pass (1.9 s) last read it.
 		late = append(late, w.put("us-east-1", ctStream("us-east-1"), 2, 3*time.Second)...)
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -118,6 +122,9 @@ func TestLivePassAndSweep(t *testing.T) {
 	onceAcross(t, all, pub)
 	if s.SweepFound() == 0 || s.LivePublished() == 0 {
 		t.Errorf("LivePublished()=%d SweepFound()=%d: want both above 0", s.LivePublished(), s.SweepFound())
+	}
+	if got := testutil.ToFloat64(s.set.Metrics.Swept); got != float64(s.SweepFound()) {
+		t.Errorf("logshipper_records_swept_total = %g, want SweepFound() = %d", got, s.SweepFound())
 	}
 	if s.Late() != 0 {
 		t.Errorf("Late()=%d: events the sweep found are not missed", s.Late())
@@ -159,7 +166,7 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	if s2.LivePublished() == 0 {
 		t.Fatal("the second run's events came from the windows at lag, not the near-real-time pass")
 	}
-	// Put while stopped, with times the pass read (1 s old, it reads 2 s back).
+	// Put while stopped, with times the pass read (1 s old, it reads 1.9 s back).
 	third := w.put("us-east-1", ctStream("us-east-1"), 10, time.Second)
 	// The third run starts once the sweep's first window covers what the second run's pass
 	// delivered, with a pass that polls seldom: the sweep must not read before the pass's
@@ -325,6 +332,69 @@ func TestLiveOn(t *testing.T) {
 		c.Lag, c.LiveLag = tc.lag, tc.liveLag
 		if got := c.liveOn(); got != tc.on {
 			t.Errorf("lag %v live_lag %v: liveOn = %v, want %v", tc.lag, tc.liveLag, got, tc.on)
+		}
+	}
+}
+
+// How far back each read of the pass reaches: live_recent at every read, doubling at every
+// second, fourth, eighth... read, the whole window (and the time until the next such read) at
+// the first read and whenever the doubling reaches it.
+func TestLiveDepth(t *testing.T) {
+	def := NewConfig().(*Config) // recent 30s, window 3m, poll 5s, lag 10m
+	wide := *def
+	wide.LiveRecent = 5 * time.Minute // not shorter than the window: every read reads all of it
+	short := *def
+	short.Lag = 6 * time.Minute // the whole window and more reach at most lag / 2
+	tests := []struct {
+		name string
+		cfg  *Config
+		n    uint64
+		want time.Duration
+	}{
+		{"the first read", def, 0, 3*time.Minute + 40*time.Second},
+		{"odd read", def, 1, 30 * time.Second},
+		{"second", def, 2, time.Minute},
+		{"third", def, 3, 30 * time.Second},
+		{"fourth", def, 4, 2 * time.Minute},
+		{"sixth", def, 6, time.Minute},
+		{"eighth", def, 8, 3*time.Minute + 40*time.Second},
+		{"twenty-fourth", def, 24, 3*time.Minute + 40*time.Second},
+		{"recent as wide as the window", &wide, 1, 3*time.Minute + 5*time.Second},
+		{"lag / 2 bounds the window", &short, 8, 3 * time.Minute},
+		{"lag / 2 bounds the window, odd read", &short, 1, 30 * time.Second},
+	}
+	for _, tc := range tests {
+		if got := tc.cfg.liveDepth(tc.n); got != tc.want {
+			t.Errorf("%s: liveDepth(%d) = %v, want %v", tc.name, tc.n, got, tc.want)
+		}
+	}
+	// A time's reads at the defaults: about 14 in all (36 with the whole window at every read),
+	// one at least at an age in [window, window + 40 s], and never more than 2 × age × poll /
+	// recent (plus a poll) between two reads, age the time's age at the second.
+	poll, lag := def.LivePollInterval, def.LiveLag
+	for start := range 16 { // the time becomes lag old just before read start
+		var ages []time.Duration
+		for n := uint64(start); ; n++ {
+			age := lag + time.Duration(n-uint64(start))*poll
+			if age > 5*time.Minute {
+				break
+			}
+			if def.liveDepth(n) >= age {
+				ages = append(ages, age)
+			}
+		}
+		if len(ages) < 12 || len(ages) > 16 {
+			t.Errorf("read %d times (%v), want about 14", len(ages), ages)
+		}
+		last := ages[len(ages)-1]
+		if last < def.LiveWindow || last > def.LiveWindow+40*time.Second {
+			t.Errorf("last read at age %v, want within 40 s after the window (%v)", last, def.LiveWindow)
+		}
+		for i := 1; i < len(ages); i++ {
+			most := time.Duration(2*ages[i].Seconds()*poll.Seconds()/def.LiveRecent.Seconds()*float64(time.Second)) + poll
+			if gap := ages[i] - ages[i-1]; gap > most {
+				t.Errorf("read at age %v then %v: %v apart, want at most %v", ages[i-1], ages[i], gap, most)
+			}
 		}
 	}
 }

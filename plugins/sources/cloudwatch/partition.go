@@ -217,6 +217,9 @@ type partition struct {
 	// liveLoaded is closed once the pass read its saved state (nil: no pass); the sweep
 	// handles no page before, so that it never publishes again what the pass delivered.
 	liveLoaded chan struct{}
+	// liveCur is the pass's cursor: the sweep waits for its batches in flight to be saved
+	// before it publishes an event of a time the pass read (settledLive).
+	liveCur atomic.Pointer[state.Cursor]
 }
 
 func (s *Source) newPartition(region string) *partition {
@@ -320,6 +323,7 @@ func (p *partition) read(ctx context.Context, owned plugin.Lease, pub plugin.Pub
 	p.sweepReady.Store(false)
 	p.liveSnap.Store(nil)
 	p.liveLoaded = nil
+	p.liveCur.Store(nil)
 	if p.s.cfg.liveOn() {
 		lctx, stop := context.WithCancel(lease)
 		done, loaded := make(chan struct{}), make(chan struct{})
@@ -968,6 +972,7 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	dups, late, found := 0, 0, 0
 	// What the near-real-time pass delivered is not published again: see live.go.
 	live, margin := p.liveSnap.Load(), cfg.LiveMargin.Milliseconds()
+	settled := false // live is what the pass saved once its batches in flight were
 	var recs []*event.Record
 	inBatch := 0
 	publish := func(final bool) error {
@@ -1007,6 +1012,13 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 		}
 		if live != nil {
 			if _, ok := live.readAt(e.Timestamp); ok {
+				if !settled {
+					// The pass may have delivered it in a batch not saved yet.
+					live, settled = p.settledLive(lease), true
+					if live.skip(e.Timestamp, e.IngestionTime, seenID, margin) {
+						continue
+					}
+				}
 				found++
 			}
 		}
@@ -1045,6 +1057,7 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	if found > 0 {
 		// Ingested after the near-real-time pass last read their time: found, not missed.
 		p.s.live.sweepFound.Add(int64(found))
+		p.s.set.Metrics.Swept.Add(float64(found))
 		p.log.Debug("events the near-real-time pass could not see found by the sweep", "events", found)
 	}
 	if inBatch == 0 && next != "" {
