@@ -21,6 +21,7 @@ import (
 //	logshipper_queue_records{plugin}                  records waiting for a destination
 //	logshipper_checkpoints_total{plugin}              positions saved
 //	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
+//	logshipper_records_swept_total{plugin}            records a source's completeness sweep found that its near-real-time pass had not delivered
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
 //	logshipper_partition_lag_seconds{plugin,partition} how far behind the present each partition this process reads is
 //	logshipper_partition_moves_total{plugin,event}     cluster mode: partition leases this member acquired or ended, by event
@@ -43,6 +44,7 @@ type Metrics struct {
 	queue       *prometheus.GaugeVec
 	checkpoints *prometheus.CounterVec
 	late        *prometheus.CounterVec
+	swept       *prometheus.CounterVec
 	spooled     *prometheus.CounterVec
 	spoolBytes  *prometheus.GaugeVec
 	up          *prometheus.GaugeVec
@@ -76,6 +78,7 @@ func NewNodeMetrics(version, node string) *Metrics {
 	m.queue = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_queue_records", Help: "Records waiting for a destination."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.checkpoints = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_checkpoints_total", Help: "Source positions saved."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.late = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_late_total", Help: "Records that reached their origin later than the source is sure to see (CloudWatch: ingested more than lag+overlap after their time); records like them may be missed."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.swept = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_swept_total", Help: "Records a source's completeness sweep found in time its near-real-time pass had read, ingested after that read (CloudWatch: later than the pass could see): delivered about lag after their time rather than within seconds, not missed."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.spooled = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_spooled_total", Help: "Records a destination stopped by a fatal error kept in its spool on disk, to be sent when it runs again."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
@@ -100,6 +103,7 @@ func (m *Metrics) Plugin(name string) *PluginMetrics {
 		Queue:          m.queue.WithLabelValues(name),
 		Checkpoints:    m.checkpoints.WithLabelValues(name),
 		Late:           m.late.WithLabelValues(name),
+		Swept:          m.swept.WithLabelValues(name),
 		Spooled:        m.spooled.WithLabelValues(name),
 		SpoolBytes:     m.spoolBytes.WithLabelValues(name),
 		dropped:        m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
@@ -122,6 +126,7 @@ type PluginMetrics struct {
 	Queue       prometheus.Gauge
 	Checkpoints prometheus.Counter
 	Late        prometheus.Counter
+	Swept       prometheus.Counter
 	Spooled     prometheus.Counter
 	SpoolBytes  prometheus.Gauge
 	// PartitionLag is logshipper_partition_lag_seconds of this instance, by partition: the

@@ -91,6 +91,7 @@ type Source struct {
 
 	late        atomic.Int64 // events seen that reached CloudWatch later than lag+overlap after their time
 	overlapDups atomic.Int64 // events of an overlap read again and not published again
+	live        liveCounters // the near-real-time pass and its sweep (live.go)
 }
 
 var (

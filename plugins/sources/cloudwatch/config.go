@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"fmt"
+	"math/bits"
 	"net"
 	"regexp"
 	"strconv"
@@ -74,6 +75,22 @@ type Config struct {
 	// CheckpointEvery is how many events of a page are published as one batch with its own
 	// checkpoint: a restart sends again at most the batches in flight, not the whole page.
 	CheckpointEvery int `yaml:"checkpoint_every"`
+
+	// LiveLag is how far behind now the near-real-time pass reads (0: no such pass, every
+	// event waits for the windows at lag); it runs when 0 < live_lag < lag.
+	LiveLag time.Duration `yaml:"live_lag"`
+	// LiveWindow is how far back each read of the near-real-time pass goes: events ingested up
+	// to this long after their timestamp arrive within about live_poll_interval.
+	LiveWindow time.Duration `yaml:"live_window"`
+	// LivePollInterval is the pause between two reads of the near-real-time pass.
+	LivePollInterval time.Duration `yaml:"live_poll_interval"`
+	// LiveRecent is the span before now − live_lag that every read of the near-real-time
+	// pass covers; older time is read at every second, fourth, eighth... read, each reaching
+	// twice as far back (see Config.liveDepth).
+	LiveRecent time.Duration `yaml:"live_recent"`
+	// LiveMargin is how long before a read an event's ingestionTime must be for that read
+	// to be sure to have returned it (CloudWatch Logs' read consistency and clock resolution).
+	LiveMargin time.Duration `yaml:"live_margin"`
 }
 
 var _ plugin.Config = (*Config)(nil)
@@ -100,6 +117,13 @@ const (
 	// DefaultSlowRequest is how long a request may wait before another starts beside it:
 	// FilterLogEvents answers a 1 MB page well within it.
 	DefaultSlowRequest = 2 * time.Second
+	// DefaultLiveLag, DefaultLiveWindow, DefaultLivePollInterval, DefaultLiveRecent and
+	// DefaultLiveMargin are the near-real-time pass's defaults (see live.go).
+	DefaultLiveLag          = 2 * time.Second
+	DefaultLiveWindow       = 3 * time.Minute
+	DefaultLivePollInterval = 5 * time.Second
+	DefaultLiveRecent       = 30 * time.Second
+	DefaultLiveMargin       = 5 * time.Second
 	// maxRequestsInFlight bounds requests_in_flight (the quota is 5 calls per second).
 	maxRequestsInFlight = 16
 )
@@ -120,6 +144,11 @@ func NewConfig() plugin.Config {
 		RequestsInFlight:     DefaultRequestsInFlight,
 		SlowRequest:          DefaultSlowRequest,
 		CheckpointEvery:      DefaultCheckpointEvery,
+		LiveLag:              DefaultLiveLag,
+		LiveWindow:           DefaultLiveWindow,
+		LivePollInterval:     DefaultLivePollInterval,
+		LiveRecent:           DefaultLiveRecent,
+		LiveMargin:           DefaultLiveMargin,
 	}
 }
 
@@ -206,7 +235,53 @@ func (c *Config) Validate() error {
 	if c.CheckpointEvery < 1 {
 		p.Addf("checkpoint_every: %d: must be at least 1", c.CheckpointEvery)
 	}
+	if c.LiveLag < 0 {
+		p.Addf("live_lag: must not be negative (0: no near-real-time pass)")
+	}
+	if c.LiveWindow <= 0 {
+		p.Addf("live_window: must be more than 0")
+	}
+	if c.LivePollInterval < 10*time.Millisecond {
+		p.Addf("live_poll_interval: must be at least 10ms")
+	}
+	if c.LiveRecent <= 0 {
+		p.Addf("live_recent: must be more than 0")
+	}
+	if c.LiveMargin < time.Second {
+		p.Addf("live_margin: must be at least 1s (the server's Date header, which the read times follow, has a resolution of one second)")
+	}
 	return p.Err()
+}
+
+// liveOn says whether the near-real-time pass runs: live_lag set and shorter than lag.
+func (c *Config) liveOn() bool { return c.LiveLag > 0 && c.liveWindow() > c.LiveLag }
+
+// liveWindow is how far back a read of the near-real-time pass goes: live_window, at most
+// half of lag, so that the last read of the pass over a time is saved well before the
+// windows at lag read it.
+func (c *Config) liveWindow() time.Duration { return min(c.LiveWindow, c.Lag/2) }
+
+// liveDepth is how far before now read n of the near-real-time pass (n counts from 0 when the
+// pass starts) reaches back: live_recent at every read, twice that at every second read, four
+// times at every fourth, and so on, so that a time is read again at most 2 × a ×
+// live_poll_interval / live_recent after its previous read, a its age then; the reads that would
+// reach past the window (the first included) read the whole window and the time it takes
+// until the next of them (at most lag / 2 in all), so that every time is read once more when
+// it is older than the window.
+func (c *Config) liveDepth(n uint64) time.Duration {
+	w := c.liveWindow()
+	k := 0
+	for k < 62 && c.LiveRecent<<k < w {
+		k++
+	}
+	if t := bits.TrailingZeros64(n); t < k {
+		return c.LiveRecent << t
+	}
+	gap := c.LivePollInterval // between two reads of the whole window
+	for i := 0; i < k && gap < c.Lag; i++ {
+		gap <<= 1
+	}
+	return max(w, min(w+gap, c.Lag/2))
 }
 
 // EPS is the eps_throttle value: records per second. A YAML null (`eps_throttle:` or `~`)

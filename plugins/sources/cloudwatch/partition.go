@@ -217,6 +217,20 @@ type partition struct {
 	// max(max_backoff, DefaultNackDelay), with jitter.
 	rewind    *retry.Rewinder
 	saveFails int // consecutive rescans after a failed checkpoint save
+
+	// The near-real-time pass (live.go) and the sweep (scan) share these: liveSnap is what
+	// the pass last saved (nil: no pass), which the sweep filters with; the sweep's start,
+	// the end of its latest slice started and its saved progress (ms) bound the pass's reads
+	// and what it keeps, once sweepReady.
+	liveSnap                        atomic.Pointer[liveState]
+	sweepReady                      atomic.Bool
+	sweepStart, sweepTo, sweepSaved atomic.Int64
+	// liveLoaded is closed once the pass read its saved state (nil: no pass); the sweep
+	// handles no page before, so that it never publishes again what the pass delivered.
+	liveLoaded chan struct{}
+	// liveCur is the pass's cursor: the sweep waits for its batches in flight to be saved
+	// before it publishes an event of a time the pass read (settledLive).
+	liveCur atomic.Pointer[state.Cursor]
 }
 
 func (s *Source) newPartition(region string) *partition {
@@ -316,6 +330,23 @@ func (p *partition) read(ctx context.Context, owned plugin.Lease, pub plugin.Pub
 	var report func(time.Time)
 	if _, ok := owned.(plugin.ProgressLease); ok {
 		report = func(at time.Time) { plugin.ReportProgress(owned, at) }
+	}
+	p.sweepReady.Store(false)
+	p.liveSnap.Store(nil)
+	p.liveLoaded = nil
+	p.liveCur.Store(nil)
+	if p.s.cfg.liveOn() {
+		lctx, stop := context.WithCancel(lease)
+		done, loaded := make(chan struct{}), make(chan struct{})
+		p.liveLoaded = loaded
+		go func() {
+			defer close(done)
+			p.runLive(ctx, lctx, pub, loaded)
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
 	}
 	for attempt := 1; ; {
 		cur := state.NewCursor(p.s.set.State, p.key)
@@ -708,11 +739,28 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 	cur.OnCommit(func(saved []byte) {
 		commits.Add(1)
 		p.s.set.Metrics.Checkpoints.Inc()
+		at := checkpointProgress(saved)
+		if !at.IsZero() {
+			p.sweepSaved.Store(at.UnixMilli())
+		}
 		if report != nil {
-			report(checkpointProgress(saved))
+			report(at)
 		}
 	})
 	cp.settle()
+	p.sweepStart.Store(cp.Start)
+	p.sweepTo.Store(cp.To)
+	if at := cp.progress(); !at.IsZero() {
+		p.sweepSaved.Store(at.UnixMilli())
+	}
+	p.sweepReady.Store(true)
+	if p.liveLoaded != nil {
+		select {
+		case <-p.liveLoaded:
+		case <-lease.Done():
+			return nil
+		}
+	}
 	// A slice resumed from a checkpoint is at the live edge when it ends less than lag+overlap
 	// before now: read from now on, it may miss events later than that; one ending earlier sees
 	// every event ingested by then, whatever its delay (a backfill resumed after a crash).
@@ -785,6 +833,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 			cp.Slices = append(cp.Slices, sl)
 			cp.To, topReadAt = sl.To, 0
 			cp.settle()
+			p.sweepTo.Store(cp.To)
 		}
 		// One request is in flight while the answers come in time; another starts only while
 		// every request in flight is stalled (its answer late, or retrying after an error),
@@ -958,7 +1007,10 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	lateMs := cfg.Lag.Milliseconds() + cfg.Overlap.Milliseconds()
 	next := aws.ToString(out.NextToken)
 	lastTs := sl.last
-	dups, late := 0, 0
+	dups, late, found := 0, 0, 0
+	// What the near-real-time pass delivered is not published again: see live.go.
+	live, margin := p.liveSnap.Load(), cfg.LiveMargin.Milliseconds()
+	settled := false // live is what the pass saved once its batches in flight were
 	var recs []*event.Record
 	inBatch := 0
 	publish := func(final bool) error {
@@ -989,9 +1041,24 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 		// The seen set is saved as JSON, which reads an id back as valid UTF-8: it is kept
 		// under that form, so that a restart recognises it.
 		seenID := jsonx.RepairUTF8String(e.ID)
+		if live != nil && live.skip(e.Timestamp, e.IngestionTime, seenID, margin) {
+			continue
+		}
 		if _, ok := cp.Seen[seenID]; ok && seenID != "" {
 			dups++
 			continue
+		}
+		if live != nil {
+			if _, ok := live.readAt(e.Timestamp); ok {
+				if !settled {
+					// The pass may have delivered it in a batch not saved yet.
+					live, settled = p.settledLive(lease), true
+					if live.skip(e.Timestamp, e.IngestionTime, seenID, margin) {
+						continue
+					}
+				}
+				found++
+			}
 		}
 		if inBatch == cfg.CheckpointEvery {
 			if err := publish(false); err != nil {
@@ -1024,6 +1091,12 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	}
 	if late > 0 {
 		p.noteLate(late, lateMs)
+	}
+	if found > 0 {
+		// Ingested after the near-real-time pass last read their time: found, not missed.
+		p.s.live.sweepFound.Add(int64(found))
+		p.s.set.Metrics.Swept.Add(float64(found))
+		p.log.Debug("events the near-real-time pass could not see found by the sweep", "events", found)
 	}
 	if inBatch == 0 && next != "" {
 		// An empty page (or one of duplicates) with a token: the slice goes on, and the
