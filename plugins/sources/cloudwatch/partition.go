@@ -188,6 +188,7 @@ type partition struct {
 
 	api   logsAPI
 	extra bool // the region comes from other_regions only, where a missing group is expected
+	wait  patience
 
 	// mu guards the fields below it, which the requests in flight of the slices update.
 	mu           sync.Mutex
@@ -222,6 +223,7 @@ func (s *Source) newPartition(region string) *partition {
 		},
 		rewind: retry.NewRewinder(retry.Backoff{Initial: s.tune.nackBase, Max: s.cfg.MaxBackoff}),
 		extra:  !slices.ContainsFunc(s.cfg.Regions, func(r string) bool { return strings.TrimSpace(r) == region }),
+		wait:   patience{header: s.tune.answerHeader, whole: s.tune.answerWhole},
 	}
 	return p
 }
@@ -1043,7 +1045,9 @@ func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLog
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
-		out, err := p.api.FilterLogEvents(ctx, in)
+		sent := time.Now()
+		out, err := p.api.FilterLogEvents(ctx, in, p.wait.options()...)
+		p.wait.note(err, time.Since(sent), p.log)
 		if err == nil {
 			p.mu.Lock()
 			if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok && !t.IsZero() {
