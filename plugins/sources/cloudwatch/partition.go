@@ -1045,9 +1045,10 @@ func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLog
 		if err := p.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
+		level, opts := p.wait.options()
 		sent := time.Now()
-		out, err := p.api.FilterLogEvents(ctx, in, p.wait.options()...)
-		p.wait.note(err, time.Since(sent), p.log)
+		out, err := p.api.FilterLogEvents(ctx, in, opts...)
+		p.wait.note(level, err, time.Since(sent), p.log)
 		if err == nil {
 			p.mu.Lock()
 			if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok && !t.IsZero() {

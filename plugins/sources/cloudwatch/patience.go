@@ -37,16 +37,16 @@ type patience struct {
 // maxPatienceLevel bounds the waits: 8 minutes for the headers, 16 for the whole answer.
 const maxPatienceLevel = 3
 
-// options returns the FilterLogEvents options of the current level: none at level 0 with
-// the client's own timeouts.
-func (pt *patience) options() []func(*cloudwatchlogs.Options) {
+// options returns the current level and the FilterLogEvents options of a request sent at it:
+// none at level 0 with the client's own timeouts.
+func (pt *patience) options() (int, []func(*cloudwatchlogs.Options)) {
 	pt.mu.Lock()
 	level := pt.level
 	pt.mu.Unlock()
 	if level == 0 && pt.header == awsauth.ResponseHeaderTimeout && pt.whole == awsauth.RequestTimeout {
-		return nil
+		return level, nil
 	}
-	return []func(*cloudwatchlogs.Options){func(o *cloudwatchlogs.Options) { o.HTTPClient = pt.client(o.HTTPClient, level) }}
+	return level, []func(*cloudwatchlogs.Options){func(o *cloudwatchlogs.Options) { o.HTTPClient = pt.client(o.HTTPClient, level) }}
 }
 
 // client returns base waiting as long as level says (base itself when it is not the
@@ -71,14 +71,17 @@ func (pt *patience) client(base aws.HTTPClient, level int) aws.HTTPClient {
 	return c
 }
 
-// note learns from a request that ended with err after took.
-func (pt *patience) note(err error, took time.Duration, log *slog.Logger) {
+// note learns from a request sent at level that ended with err after took. Only a request
+// that waited as long as the current level says raises it: the requests of the region in
+// flight at once, sent at the level before, time out one after the other, and their timeouts
+// say no more than the first one did.
+func (pt *patience) note(level int, err error, took time.Duration, log *slog.Logger) {
 	var ne net.Error
 	timedOut := err != nil && errors.As(err, &ne) && ne.Timeout()
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	switch {
-	case timedOut && pt.level < maxPatienceLevel:
+	case timedOut && level == pt.level && pt.level < maxPatienceLevel:
 		pt.level++
 		log.Warn("FilterLogEvents got no answer in time: the next requests wait longer for theirs",
 			"response_header_timeout", pt.header<<pt.level, "request_timeout", pt.whole<<pt.level)

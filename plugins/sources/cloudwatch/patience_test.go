@@ -36,22 +36,23 @@ func TestPatienceLevels(t *testing.T) {
 	const header = time.Minute
 	timedOut := fmt.Errorf("operation error CloudWatch Logs: FilterLogEvents: request send failed: %w", timeoutErr{})
 	for _, tc := range []struct {
-		name  string
-		from  int
-		err   error
-		took  time.Duration
-		level int
+		name       string
+		from, sent int // the level before, and the one the request was sent at
+		err        error
+		took       time.Duration
+		level      int
 	}{
-		{"a timeout raises", 0, timedOut, header, 1},
-		{"up to the most", maxPatienceLevel, timedOut, 8 * header, maxPatienceLevel},
-		{"another error keeps", 1, errors.New("503 Service Unavailable"), time.Second, 1},
-		{"a quick answer lowers", 2, nil, header/2 - time.Millisecond, 1},
-		{"a slow answer keeps", 2, nil, header / 2, 2},
-		{"a quick answer at level 0", 0, nil, time.Millisecond, 0},
+		{"a timeout raises", 0, 0, timedOut, header, 1},
+		{"up to the most", maxPatienceLevel, maxPatienceLevel, timedOut, 8 * header, maxPatienceLevel},
+		{"a timeout of a request sent at the level before keeps", 1, 0, timedOut, header, 1},
+		{"another error keeps", 1, 1, errors.New("503 Service Unavailable"), time.Second, 1},
+		{"a quick answer lowers", 2, 2, nil, header/2 - time.Millisecond, 1},
+		{"a slow answer keeps", 2, 2, nil, header / 2, 2},
+		{"a quick answer at level 0", 0, 0, nil, time.Millisecond, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pt := &patience{header: header, whole: 2 * header, level: tc.from}
-			pt.note(tc.err, tc.took, slog.New(slog.DiscardHandler))
+			pt.note(tc.sent, tc.err, tc.took, slog.New(slog.DiscardHandler))
 			if pt.level != tc.level {
 				t.Errorf("level %d, want %d", pt.level, tc.level)
 			}
@@ -63,11 +64,11 @@ func TestPatienceLevels(t *testing.T) {
 // client of their own, made once per level.
 func TestPatienceOptions(t *testing.T) {
 	pt := &patience{header: 60 * time.Second, whole: 2 * time.Minute}
-	if o := pt.options(); len(o) != 0 {
-		t.Errorf("%d options at level 0 with the client's timeouts, want none", len(o))
+	if level, o := pt.options(); level != 0 || len(o) != 0 {
+		t.Errorf("level %d, %d options at level 0 with the client's timeouts, want none", level, len(o))
 	}
 	pt.level = 1
-	if o := pt.options(); len(o) != 1 {
-		t.Fatalf("%d options at level 1, want 1", len(o))
+	if level, o := pt.options(); level != 1 || len(o) != 1 {
+		t.Fatalf("level %d, %d options at level 1, want 1", level, len(o))
 	}
 }
