@@ -7,12 +7,12 @@ import (
 )
 
 // stallWatch notices when this process was not run for a while because the whole machine
-// stalled: memory exhausted and the kernel reclaiming until the out-of-memory killer ends a
-// process, or a frozen host. Such a stall holds up the shipper, the service it reads and this
-// process alike (a run on moto_server at a million records saw no answer for six minutes
-// while another load run grew to 10 GB, until the kernel killed it). A goroutine wakes every
-// period; a wake-up later than that by more than minStall is a stall. The run loops do not
-// count stalls towards -stall, and the run's note says how long they were.
+// stalled: memory exhausted and the kernel reclaiming, for minutes, until its out-of-memory
+// killer ends a process; or a frozen host. Such a stall holds up the shipper, the service it
+// reads (moto_server answers nothing) and this process alike, so it says nothing of the
+// shipper. A goroutine wakes every period; a wake-up later than that by more than minStall is
+// a stall. The run loops do not count stalls towards -stall, and the run's note says how long
+// they were.
 type stallWatch struct {
 	period, minStall time.Duration
 
