@@ -127,7 +127,10 @@ func newCloudTrail(ctx context.Context, o Options, mode Mode, logf func(string, 
 		span = time.Duration(float64(o.Records) / o.Rate * float64(time.Second))
 		end = time.Now().Add(span)
 	}
+	// The backlog by region index of trailRegions: for cloudsim, which keeps the messages, or for
+	// moto_server, sharing the records' bytes until they are put.
 	byRegion := make([][]cwlogs.InputEvent, len(trailRegions))
+	motoRegion := make([][]putEvent, len(trailRegions))
 	ids := make(map[string]arrival, o.Records)
 	for _, region := range trailRegions {
 		j.parts = append(j.parts, trailPartition(region))
@@ -141,7 +144,11 @@ func newCloudTrail(ctx context.Context, o Options, mode Mode, logf func(string, 
 		r := i % len(trailRegions)
 		ids[id] = arrival{part: uint16(r)}
 		j.perPart[r]++
-		if mode != Live {
+		switch {
+		case mode == Live:
+		case o.Backend == BackendMoto:
+			motoRegion[r] = append(motoRegion[r], putEvent{Timestamp: at.UnixMilli(), Message: rec})
+		default:
 			byRegion[r] = append(byRegion[r], cwlogs.InputEvent{Timestamp: at.UnixMilli(), Message: string(rec)})
 		}
 	}
@@ -151,12 +158,15 @@ func newCloudTrail(ctx context.Context, o Options, mode Mode, logf func(string, 
 		}
 		j.endpoint = j.moto.url
 		begin := time.Now()
-		if err := j.moto.load(ctx, account, byRegion); err != nil {
+		if err := j.moto.load(ctx, account, motoRegion); err != nil {
 			j.moto.close()
 			return nil, err
 		}
-		logf("moto_server at %s took %d records with PutLogEvents in %s (%.0f/s)", j.moto.url, o.Records,
-			time.Since(begin).Round(time.Millisecond), float64(o.Records)/time.Since(begin).Seconds())
+		// Both hold the backlog: what a run at this size needs of the machine's memory.
+		_, self, _ := statusRSS("/proc/self/status")
+		logf("moto_server at %s took %d records with PutLogEvents in %s (%.0f/s); RSS of moto_server %s, of this process %.0f MB at its peak",
+			j.moto.url, o.Records, time.Since(begin).Round(time.Millisecond), float64(o.Records)/time.Since(begin).Seconds(),
+			j.moto.p.rss(), float64(self)/(1<<20))
 	} else {
 		c := cloudsim.Default()
 		c.AWS.Listen = "127.0.0.1:0"

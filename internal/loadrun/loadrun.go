@@ -403,11 +403,18 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	lastReport := time.Now().Add(-4 * time.Second)
+	watch := watchStalls()
+	defer watch.close()
+	var discounted time.Duration // the machine's stalls already added to lastChange
 	for {
 		select {
 		case <-ctx.Done():
 			return res, ctx.Err()
 		case <-tick.C:
+		}
+		if d := watch.discount(time.Now(), &discounted); d > 0 {
+			lastChange = lastChange.Add(d)
+			logf("this load run was not run for %s: the machine stalled (memory exhausted? see dmesg); not counted towards -stall", d.Round(time.Second))
 		}
 		for _, m := range members {
 			if !m.dead {
@@ -514,6 +521,7 @@ func runOn(ctx context.Context, j journey, name string, mode Mode, dir string, o
 		}
 	}
 	res.Wall = time.Since(begin)
+	res.Note = addNote(res.Note, watch.note())
 	if tk != nil {
 		// The last samples: a partition may have been taken over in the last tick.
 		samples = append(samples, takeoverSample{at: time.Now(), counts: pick(pj.delivered(), tk.Partitions)})

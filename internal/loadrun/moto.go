@@ -58,10 +58,18 @@ const (
 	putMaxTimeSpan = 24 * time.Hour
 )
 
+// putEvent is an event of the backlog to put into moto_server: its message shares the bytes of
+// the journey's record, so that the backlog is held once by this process (a million
+// CloudTrail records are about 1.4 GB); each PutLogEvents call copies only its own batch.
+type putEvent struct {
+	Timestamp int64 // ms since the epoch
+	Message   []byte
+}
+
 // putBatches splits events, in chronological order, into PutLogEvents calls within its limits.
 // An event too large for any call is an error.
-func putBatches(events []cwlogs.InputEvent) ([][]cwlogs.InputEvent, error) {
-	var out [][]cwlogs.InputEvent
+func putBatches(events []putEvent) ([][]putEvent, error) {
+	var out [][]putEvent
 	first, size := 0, 0
 	for i, e := range events {
 		n := len(e.Message) + putEventExtra
@@ -133,7 +141,7 @@ func startMoto(bin, logPath string) (*motoServer, error) {
 
 // load creates the journey's log group and streams and puts the events, by region index of
 // trailRegions, with PutLogEvents.
-func (m *motoServer) load(ctx context.Context, account string, byRegion [][]cwlogs.InputEvent) error {
+func (m *motoServer) load(ctx context.Context, account string, byRegion [][]putEvent) error {
 	for r, evs := range byRegion {
 		region := trailRegions[r]
 		c := logsClient(m.url, region)
@@ -153,7 +161,7 @@ func (m *motoServer) load(ctx context.Context, account string, byRegion [][]cwlo
 		for _, b := range batches {
 			in = in[:0]
 			for _, e := range b {
-				in = append(in, types.InputLogEvent{Timestamp: aws.Int64(e.Timestamp), Message: aws.String(e.Message)})
+				in = append(in, types.InputLogEvent{Timestamp: aws.Int64(e.Timestamp), Message: aws.String(string(e.Message))})
 			}
 			out, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{
 				LogGroupName: aws.String(trailGroup), LogStreamName: aws.String(stream), LogEvents: in})

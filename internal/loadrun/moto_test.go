@@ -8,21 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/logshipper/logshipper/internal/sim/cwlogs"
 )
 
 func TestPutBatches(t *testing.T) {
-	events := func(n, size int, step time.Duration) []cwlogs.InputEvent {
-		out := make([]cwlogs.InputEvent, n)
+	events := func(n, size int, step time.Duration) []putEvent {
+		out := make([]putEvent, n)
 		for i := range out {
-			out[i] = cwlogs.InputEvent{Timestamp: int64(i) * step.Milliseconds(), Message: strings.Repeat("x", size)}
+			out[i] = putEvent{Timestamp: int64(i) * step.Milliseconds(), Message: bytes.Repeat([]byte("x"), size)}
 		}
 		return out
 	}
 	for _, tc := range []struct {
 		name    string
-		events  []cwlogs.InputEvent
+		events  []putEvent
 		want    []int // events per batch
 		wantErr bool
 	}{
@@ -44,12 +42,12 @@ func TestPutBatches(t *testing.T) {
 			for _, b := range got {
 				sizes = append(sizes, len(b))
 				total += len(b)
-				bytes := 0
+				size := 0
 				for _, e := range b {
-					bytes += len(e.Message) + putEventExtra
+					size += len(e.Message) + putEventExtra
 				}
-				if len(b) > putMaxEvents || bytes > putMaxBytes || time.Duration(b[len(b)-1].Timestamp-b[0].Timestamp)*time.Millisecond > putMaxTimeSpan {
-					t.Errorf("a batch of %d events, %d bytes, over a limit", len(b), bytes)
+				if len(b) > putMaxEvents || size > putMaxBytes || time.Duration(b[len(b)-1].Timestamp-b[0].Timestamp)*time.Millisecond > putMaxTimeSpan {
+					t.Errorf("a batch of %d events, %d bytes, over a limit", len(b), size)
 				}
 			}
 			if !tc.wantErr && total != len(tc.events) {

@@ -120,11 +120,18 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 	last, lastChange, lastReport := int64(-1), time.Now(), time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	watch := watchStalls()
+	defer watch.close()
+	var discounted time.Duration // the machine's stalls already added to lastChange
 	for {
 		select {
 		case <-ctx.Done():
 			return res, ctx.Err()
 		case <-tick.C:
+		}
+		if d := watch.discount(time.Now(), &discounted); d > 0 {
+			lastChange = lastChange.Add(d)
+			logf("this load run was not run for %s: the machine stalled (memory exhausted? see dmesg); not counted towards -stall", d.Round(time.Second))
 		}
 		p.sample()
 		if err := cnt.readFile(out); err != nil {
@@ -151,6 +158,7 @@ func runPeer(ctx context.Context, j *cloudTrailJourney, dir string, o Options, l
 		}
 	}
 	res.Wall = time.Since(begin)
+	res.Note = addNote(res.Note, watch.note())
 	u, err := p.stop(30 * time.Second)
 	if err != nil {
 		return res, fmt.Errorf("loadrun: the collector: %w", err)

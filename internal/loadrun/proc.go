@@ -52,19 +52,30 @@ func startProcess(bin string, args []string, log io.Writer, env []string) (*ship
 // and at exec the kernel records the high-water mark of the memory it shared with this
 // process, which holds cloudsim's whole backlog.)
 func (p *shipper) sample() (rss, hwm int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	rss, hwm, err := statusRSS(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, p.peak
+	}
+	p.peak = max(p.peak, hwm)
+	return rss, p.peak
+}
+
+// statusRSS reads the resident set (VmRSS) and its high-water mark (VmHWM) from a
+// /proc/<pid>/status file, in bytes.
+func statusRSS(path string) (rss, hwm int64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			rss = kB(v)
 		}
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			p.peak = max(p.peak, kB(v))
+			hwm = kB(v)
 		}
 	}
-	return rss, p.peak
+	return rss, hwm, nil
 }
 
 func kB(v string) int64 {

@@ -112,6 +112,9 @@ type tuning struct {
 	hedgeFloor time.Duration
 	// newAPI builds the client of a region (default: the SDK client through awsauth).
 	newAPI func(ctx context.Context, region string) (logsAPI, error)
+	// answerHeader and answerWhole are how long a FilterLogEvents request first waits for
+	// the response headers and the whole answer (see patience).
+	answerHeader, answerWhole time.Duration
 }
 
 // New returns a source for a validated configuration, with limiters of its own.
@@ -135,7 +138,8 @@ func build(cfg *Config, set plugin.Settings, lims *limiters) (*Source, error) {
 		awsCfg:   awsCfg,
 		identity: credentialIdentity(awsCfg),
 		lims:     lims,
-		tune:     tuning{now: time.Now, backoffBase: time.Second, nackBase: DefaultNackDelay, hedgeFloor: hedgeFloor},
+		tune: tuning{now: time.Now, backoffBase: time.Second, nackBase: DefaultNackDelay, hedgeFloor: hedgeFloor,
+			answerHeader: awsauth.ResponseHeaderTimeout, answerWhole: awsauth.RequestTimeout},
 	}
 	s.tune.newAPI = s.sdkClient
 	if n := cfg.epsLimit(); n > 0 {

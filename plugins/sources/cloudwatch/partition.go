@@ -199,6 +199,7 @@ type partition struct {
 
 	api   logsAPI
 	extra bool // the region comes from other_regions only, where a missing group is expected
+	wait  patience
 
 	// mu guards the fields below it, which the requests in flight of the slices update.
 	mu           sync.Mutex
@@ -247,6 +248,7 @@ func (s *Source) newPartition(region string) *partition {
 		},
 		rewind: retry.NewRewinder(retry.Backoff{Initial: s.tune.nackBase, Max: s.cfg.MaxBackoff}),
 		extra:  !slices.ContainsFunc(s.cfg.Regions, func(r string) bool { return strings.TrimSpace(r) == region }),
+		wait:   patience{header: s.tune.answerHeader, whole: s.tune.answerWhole},
 	}
 	return p
 }
@@ -854,8 +856,8 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 					stalled++
 				}
 			}
-			if busy-stalled >= 1 {
-				break
+			if busy-stalled >= 1 || (busy >= 1 && p.wait.raised()) {
+				break // an answer in time is coming, or the server is slow (patience.go)
 			}
 			sl.busy = true
 			st := new(atomic.Bool)
@@ -1158,7 +1160,10 @@ func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLog
 		if sent != nil {
 			sent()
 		}
-		out, err := p.api.FilterLogEvents(ctx, in)
+		level, opts := p.wait.options()
+		began := time.Now()
+		out, err := p.api.FilterLogEvents(ctx, in, opts...)
+		p.wait.note(level, err, time.Since(began), p.log)
 		if err == nil {
 			p.mu.Lock()
 			if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok && !t.IsZero() {
