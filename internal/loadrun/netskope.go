@@ -159,6 +159,12 @@ func (j *netskopeJourney) got() int64 {
 	return st.Total
 }
 
+// twice counts the copies stored too many so far (store-duplicate mode), or the records sent
+// again and deduplicated (the lake's other modes).
+func (j *netskopeJourney) twice() int64 { return j.sim.Lake.Stats().Duplicates }
+
+var _ twiceCounter = (*netskopeJourney)(nil)
+
 func (j *netskopeJourney) storesDuplicates() bool {
 	return j.o.LakeDuplicates == string(lake.DuplicateStore)
 }

@@ -15,7 +15,7 @@
 //
 // Each partition saves its position in the state store as
 //
-//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>,"more":[[<from>,<to>],...]}
+//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>,"more":[[<from>,<to>],...],"seek":<epoch>}
 //
 // where the state is one of:
 //
@@ -27,7 +27,8 @@
 //     leaves either "acked" with nothing served after it, or "pending". Each chunk of the page
 //     in flight acknowledged, in whatever order, saves it with the page's progress (see
 //     pageacks.go): part, the page's fingerprint, done, how many of its elements (from the
-//     first) are delivered, and more, the ranges of elements delivered after those.
+//     first) are delivered, and more, the ranges of elements delivered after those. Saved
+//     before a seek (`operation=<epoch>`), it holds seek, the epoch second asked for.
 //
 // On start:
 //
@@ -36,6 +37,9 @@
 //   - "acked": `resend`, answered as for "pending" below (not `next`: the tenant may have
 //     forgotten the index while the shipper was away, and `next` starts an unknown index at
 //     its tail);
+//   - "pending" with seek: `operation=<seek>` again (a seek is idempotent, and the server may
+//     never have served it: resend would then answer an empty page and its wait_time); the
+//     records at its start that the tail holds are skipped, as after an empty resend below;
 //   - "pending": `resend`, which answers the page that was served and not acknowledged
 //     (all but its elements delivered when its fingerprint is part, else whole); or,
 //     if the request never reached the server, the page already acknowledged, which the

@@ -48,6 +48,10 @@ type position struct {
 	Part string `json:"part,omitempty"`
 	Done int    `json:"done,omitempty"`
 	More spans  `json:"more,omitempty"`
+	// Seek is, in a "pending" position saved before a seek (operation=<epoch>), the epoch
+	// second asked for: a restart seeks there again (a seek is idempotent) rather than asking
+	// for a page the server may never have served.
+	Seek int64 `json:"seek,omitempty"`
 }
 
 func (p position) encode() []byte {
@@ -76,8 +80,11 @@ type partition struct {
 	// grows with each nack in a row.
 	rewind *retry.Rewinder
 	// pendingStored is set once "pending" is saved and cleared when an acknowledged page is
-	// saved: a next or an epoch is asked for only while it is set.
+	// saved: a next or an epoch is asked for only while it is set. pendingSeek is the Seek of
+	// the "pending" position saved: an epoch is asked for only while it is that epoch, and a
+	// next only while it is 0.
 	pendingStored atomic.Bool
+	pendingSeek   atomic.Int64
 
 	hwm      int64  // timestamp_hwm of the last page acknowledged (or the seek target)
 	lastPage string // fingerprint of the last non-empty page acknowledged
@@ -139,6 +146,7 @@ func (p *partition) committed(pos position) {
 	p.s.set.Metrics.Checkpoints.Inc()
 	// A position within a page keeps the "pending" state.
 	p.pendingStored.Store(pos.State == statePending)
+	p.pendingSeek.Store(pos.Seek)
 	p.reportProgress(pos.HWM)
 }
 
@@ -195,6 +203,15 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 	}
 	p.pendingStored.Store(true)
 	p.part, p.partDone = pos.Part, pos.delivered()
+	if pos.Seek > 0 {
+		// The request pending was a seek: whether or not the server served it, the same seek
+		// answers from the same place (resend would answer an empty page from an index the
+		// server never made, and its wait_time would hold the restart back).
+		p.pendingSeek.Store(pos.Seek)
+		p.skip = true
+		p.log.Info("the index was being seeded when the shipper stopped; seeding it again", "operation", opEpoch(pos.Seek), "hwm", pos.HWM)
+		return opEpoch(pos.Seek), nil
+	}
 	p.log.Info("the last page served may not have been delivered; asking for it again", "operation", opResend, "hwm", pos.HWM,
 		"acknowledged_of_page", p.partDone.count())
 	return opResend, nil
@@ -221,7 +238,11 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			p.hwm, _ = strconv.ParseInt(op, 10, 64)
 		}
 		if op != opResend {
-			if err := p.savePending(lease); err != nil {
+			var seek int64
+			if isEpoch(op) {
+				seek = p.hwm
+			}
+			if err := p.savePending(lease, seek); err != nil {
 				return err // lease ended (nil) or ErrNotOwner
 			}
 		}
@@ -419,19 +440,27 @@ func (p *partition) start() (time.Time, error) {
 	return parseStart(p.s.cfg.Start, p.s.tune.now())
 }
 
-// savePending saves the "pending" state before a request that moves the index, retrying a
-// failing store with backoff: no such request is made while it is not saved. It returns nil
-// once saved or when ctx ended, and the error of a write refused because another process
-// wrote the position (plugin.ErrNotOwner), which is not retried.
-func (p *partition) savePending(ctx context.Context) error {
-	if p.pendingStored.Load() {
+// savePending saves the "pending" state before a request that moves the index (a seek to the
+// epoch second seek, or next when seek is 0), retrying a failing store with backoff: no such
+// request is made while it is not saved. It returns nil once saved or when ctx ended, and the
+// error of a write refused because another process wrote the position (plugin.ErrNotOwner),
+// which is not retried.
+func (p *partition) savePending(ctx context.Context, seek int64) error {
+	if p.pendingStored.Load() && p.pendingSeek.Load() == seek {
 		return nil
 	}
-	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail()}
+	pos := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Seek: seek}
+	if seek > 0 {
+		// The seek may answer the page partly acknowledged (resend answered an empty page):
+		// its progress is kept.
+		pos.Part = p.part
+		pos.Done, pos.More = p.partDone.prefix()
+	}
 	for attempt := 1; ; attempt++ {
 		err := p.store.Put(ctx, p.key, pos.encode())
 		if err == nil {
 			p.pendingStored.Store(true)
+			p.pendingSeek.Store(seek)
 			return nil
 		}
 		if errors.Is(err, plugin.ErrNotOwner) {
