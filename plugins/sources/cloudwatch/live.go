@@ -268,8 +268,17 @@ const liveSettleWait = 10 * time.Second
 // after liveSettleWait, or when ctx ends): an event of a time the pass read, which the sweep
 // would publish, may be in one of them.
 func (p *partition) settledLive(ctx context.Context) *liveState {
+	end := time.Now().Add(liveSettleWait)
+	// A read in progress when the sweep took its time ends first; the reads after it see
+	// sweepTo and leave that time alone.
+	for !p.liveReading.TryLock() {
+		if !time.Now().Before(end) || !retry.Sleep(ctx, 5*time.Millisecond) {
+			return p.liveSnap.Load()
+		}
+	}
+	p.liveReading.Unlock()
 	if cur := p.liveCur.Load(); cur != nil {
-		for end := time.Now().Add(liveSettleWait); cur.Pending() > 0 && time.Now().Before(end); {
+		for cur.Pending() > 0 && time.Now().Before(end) {
 			if !retry.Sleep(ctx, 5*time.Millisecond) {
 				break
 			}
@@ -318,7 +327,14 @@ func (p *partition) liveScan(lease context.Context, pub plugin.Publisher, cur *s
 // last batch (empty when nothing was new) holds the state with this read marked.
 func (p *partition) liveRead(lease context.Context, pub plugin.Publisher, cur *state.Cursor, rew *retry.Rewinder, st *liveState, depth time.Duration) error {
 	cfg := p.s.cfg
+	p.liveReading.Lock()
+	defer p.liveReading.Unlock()
 	now := p.now().UnixMilli()
+	// liveFrom first, then sweepTo: a sweep that finds its event before liveFrom moved
+	// stored its sweepTo before this read looks at it (settledLive).
+	if low := max(p.sweepStart.Load(), now-depth.Milliseconds()); low < p.liveFrom.Load() {
+		p.liveFrom.Store(low)
+	}
 	from := max(p.sweepStart.Load(), p.sweepTo.Load()+1, now-depth.Milliseconds())
 	to := now - cfg.LiveLag.Milliseconds()
 	if to < from {

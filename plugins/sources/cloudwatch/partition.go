@@ -232,6 +232,13 @@ type partition struct {
 	// liveCur is the pass's cursor: the sweep waits for its batches in flight to be saved
 	// before it publishes an event of a time the pass read (settledLive).
 	liveCur atomic.Pointer[state.Cursor]
+	// liveReading is held by the pass for the whole of a read (from choosing its range to
+	// publishing its last batch), and liveFrom is the earliest time (ms) a read of the pass
+	// may have covered, set before the read looks at sweepTo: an event of the sweep at or
+	// after liveFrom may be in a read in progress, so the sweep waits for that read to end
+	// before it decides (settledLive).
+	liveReading sync.Mutex
+	liveFrom    atomic.Int64
 }
 
 func (s *Source) newPartition(region string) *partition {
@@ -337,6 +344,7 @@ func (p *partition) read(ctx context.Context, owned plugin.Lease, pub plugin.Pub
 	p.liveSnap.Store(nil)
 	p.liveLoaded = nil
 	p.liveCur.Store(nil)
+	p.liveFrom.Store(math.MaxInt64)
 	if p.s.cfg.liveOn() {
 		lctx, stop := context.WithCancel(lease)
 		done, loaded := make(chan struct{}), make(chan struct{})
@@ -1051,14 +1059,15 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			continue
 		}
 		if live != nil {
-			if _, ok := live.readAt(e.Timestamp); ok {
-				if !settled {
-					// The pass may have delivered it in a batch not saved yet.
-					live, settled = p.settledLive(lease), true
-					if live.skip(e.Timestamp, e.IngestionTime, seenID, margin) {
-						continue
-					}
+			if !settled && e.Timestamp >= p.liveFrom.Load() {
+				// The pass may be reading its time, or have delivered it in a batch not
+				// saved yet.
+				live, settled = p.settledLive(lease), true
+				if live.skip(e.Timestamp, e.IngestionTime, seenID, margin) {
+					continue
 				}
+			}
+			if _, ok := live.readAt(e.Timestamp); ok {
 				found++
 			}
 		}
