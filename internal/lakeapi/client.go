@@ -161,7 +161,7 @@ func (c *Client) PutAuditEvents(ctx context.Context, channelARN, externalID stri
 	}
 	defer putRespBuf(resp.body)
 	out := &PutAuditEventsOutput{RequestID: resp.requestID}
-	if err := json.Unmarshal(resp.body.Bytes(), out); err != nil {
+	if err := decodePutOutput(resp.body.Bytes(), out); err != nil {
 		return nil, &decodeError{op: op, err: err}
 	}
 	return out, nil
