@@ -433,3 +433,68 @@ func AppendLine(dst, raw []byte) ([]byte, error) {
 	}
 	return AppendCompact(dst, raw)
 }
+
+// Members checks the object at I (its opening brace) and moves past it, calling f for each
+// member with I at the member's value (white space skipped): f must check the value and move
+// past it (Skip, ReadString, Elements, Members…). The key's content is key (escapes not
+// decoded when escaped). An error of f ends the walk and is returned.
+func (s *Scanner) Members(f func(key []byte, escaped bool) error) error {
+	if err := s.deeper(); err != nil {
+		return err
+	}
+	s.I++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == '}' {
+		s.I++
+		s.Depth--
+		return nil
+	}
+	for {
+		s.WS()
+		if s.I >= len(s.B) || s.B[s.I] != '"' {
+			return s.Fail("looking for beginning of object key string")
+		}
+		ks, ke, esc, err := s.Key()
+		if err != nil {
+			return err
+		}
+		s.WS()
+		if s.I >= len(s.B) {
+			return s.Fail("unexpected end of JSON input")
+		}
+		if err := f(s.B[ks:ke], esc); err != nil {
+			return err
+		}
+		if done, err := s.next('}', "after object key:value pair: want ',' or '}'"); done || err != nil {
+			return err
+		}
+	}
+}
+
+// Elements checks the array at I (its opening bracket) and moves past it, calling f for each
+// element with I at the element (white space skipped): f must check the element and move
+// past it. An error of f ends the walk and is returned.
+func (s *Scanner) Elements(f func() error) error {
+	if err := s.deeper(); err != nil {
+		return err
+	}
+	s.I++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == ']' {
+		s.I++
+		s.Depth--
+		return nil
+	}
+	for {
+		s.WS()
+		if s.I >= len(s.B) {
+			return s.Fail("unexpected end of JSON input")
+		}
+		if err := f(); err != nil {
+			return err
+		}
+		if done, err := s.next(']', "after array element: want ',' or ']'"); done || err != nil {
+			return err
+		}
+	}
+}

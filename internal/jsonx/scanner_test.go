@@ -243,3 +243,84 @@ func FuzzAppendCompact(f *testing.F) {
 		}
 	})
 }
+
+// walkSkipping walks the value at I with Members and Elements down to the scalars, which it
+// skips; every JSON value Valid accepts walks without error, and every one it refuses fails.
+func walkSkipping(s *Scanner) error {
+	switch s.B[s.I] {
+	case '{':
+		return s.Members(func([]byte, bool) error { return walkSkipping(s) })
+	case '[':
+		return s.Elements(func() error { return walkSkipping(s) })
+	}
+	return s.Skip()
+}
+
+func TestMembersElementsAgreeWithValid(t *testing.T) {
+	for _, in := range validitySeeds {
+		s := Scanner{B: []byte(in)}
+		s.WS()
+		err := error(s.Fail("empty"))
+		if s.I < len(s.B) {
+			err = walkSkipping(&s)
+		}
+		if err == nil {
+			if s.WS(); s.I != len(s.B) {
+				err = s.Fail("data after the value")
+			}
+		}
+		if (err == nil) != json.Valid([]byte(in)) {
+			t.Errorf("%q: walk error %v, encoding/json valid %v", in, err, json.Valid([]byte(in)))
+		}
+		if err == nil && s.Depth != 0 {
+			t.Errorf("%q: depth %d after the walk", in, s.Depth)
+		}
+	}
+}
+
+func TestMembersElements(t *testing.T) {
+	b := []byte(` { "a" : [ 1 , "x" , { "b\"" : null } ] , "c" : {} , "d" : [] } `)
+	s := Scanner{B: b}
+	s.WS()
+	var seen []string
+	err := s.Members(func(key []byte, escaped bool) error {
+		seen = append(seen, string(key))
+		if string(key) != "a" {
+			return s.Skip()
+		}
+		return s.Elements(func() error {
+			seen = append(seen, "elem:"+string(b[s.I]))
+			if b[s.I] == '{' {
+				return s.Members(func(key []byte, escaped bool) error {
+					if !escaped {
+						t.Errorf("key %s: escaped not set", key)
+					}
+					seen = append(seen, string(key))
+					return s.Skip()
+				})
+			}
+			return s.Skip()
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `a elem:1 elem:" elem:{ b\" c d`
+	if got := strings.Join(seen, " "); got != want {
+		t.Errorf("walk %s, want %s", got, want)
+	}
+	if s.Depth != 0 {
+		t.Errorf("depth %d", s.Depth)
+	}
+	// The member function's error ends the walk.
+	stop := errors.New("stop")
+	s = Scanner{B: []byte(`{"a":1,"b":2}`)}
+	n := 0
+	if err := s.Members(func([]byte, bool) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("error %v after %d members", err, n)
+	}
+	s = Scanner{B: []byte(`[[[1]]]`), DepthLimit: 2}
+	if err := walkSkipping(&s); err == nil {
+		t.Error("a walk deeper than DepthLimit passed")
+	}
+}

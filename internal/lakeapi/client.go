@@ -101,6 +101,7 @@ type Options struct {
 type Client struct {
 	opts   Options
 	signer *v4.Signer
+	bodies chan *sharedBuf // request bodies for reuse (getBuf)
 }
 
 // New returns a client using cfg's credentials, HTTP client and endpoint override.
@@ -125,7 +126,7 @@ func New(cfg aws.Config, optFns ...func(*Options)) *Client {
 		o.Now = time.Now
 	}
 	o.BaseEndpoint = strings.TrimRight(o.BaseEndpoint, "/")
-	return &Client{opts: o, signer: v4.NewSigner()}
+	return &Client{opts: o, signer: v4.NewSigner(), bodies: newFreeBodies()}
 }
 
 // endpoint is the base URL of service in region.
@@ -161,7 +162,7 @@ func (c *Client) PutAuditEvents(ctx context.Context, channelARN, externalID stri
 	}
 	defer putRespBuf(resp.body)
 	out := &PutAuditEventsOutput{RequestID: resp.requestID}
-	if err := json.Unmarshal(resp.body.Bytes(), out); err != nil {
+	if err := decodePutOutput(resp.body.Bytes(), out); err != nil {
 		return nil, &decodeError{op: op, err: err}
 	}
 	return out, nil
@@ -173,7 +174,7 @@ func (c *Client) newPutRequest(ctx context.Context, region, channelARN, external
 	if len(events) == 0 || len(events) > MaxEventsPerCall {
 		return nil, nil, &InvalidInputError{Msg: fmt.Sprintf("%d events: a call takes 1 to %d", len(events), MaxEventsPerCall)}
 	}
-	body := getBuf()
+	body := getBuf(c.bodies)
 	body.b = appendPutBody(body.b, events)
 	if len(body.b) > MaxBodyBytes {
 		n := len(body.b)

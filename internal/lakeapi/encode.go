@@ -3,7 +3,6 @@ package lakeapi
 import (
 	"bytes"
 	"io"
-	"sync"
 	"sync/atomic"
 
 	"github.com/logshipper/logshipper/internal/jsonx"
@@ -15,25 +14,41 @@ const maxPooledBody = 4 << 20
 
 // sharedBuf is a request body shared by the call that built it and the readers the HTTP
 // transport gets (the body, and GetBody's copies for a retried connection). It goes back to
-// the pool when the last of them is done: a transport may still be sending a body after the
-// response arrived, until it closes the body.
+// its client's free list when the last of them is done: a transport may still be sending a
+// body after the response arrived, until it closes the body.
 type sharedBuf struct {
 	b    []byte
 	refs atomic.Int32
+	free chan *sharedBuf
 }
 
-var bodyPool = sync.Pool{New: func() any { return &sharedBuf{b: make([]byte, 0, 64<<10)} }}
+// freeBodies is how many request bodies a Client keeps for reuse: enough for the calls one
+// destination has in flight. The client keeps them itself rather than in a sync.Pool, which
+// drops what it holds every other garbage collection, and the Netskope journey's page bodies
+// make collections frequent: each call would then allocate and clear its body afresh.
+const freeBodies = 16
 
-func getBuf() *sharedBuf {
-	s := bodyPool.Get().(*sharedBuf)
-	s.b = s.b[:0]
+func newFreeBodies() chan *sharedBuf { return make(chan *sharedBuf, freeBodies) }
+
+// getBuf returns an empty body from free, or a new one.
+func getBuf(free chan *sharedBuf) *sharedBuf {
+	var s *sharedBuf
+	select {
+	case s = <-free:
+		s.b = s.b[:0]
+	default:
+		s = &sharedBuf{b: make([]byte, 0, 64<<10), free: free}
+	}
 	s.refs.Store(1)
 	return s
 }
 
 func (s *sharedBuf) release() {
 	if s.refs.Add(-1) == 0 && cap(s.b) <= maxPooledBody {
-		bodyPool.Put(s)
+		select {
+		case s.free <- s:
+		default:
+		}
 	}
 }
 
@@ -76,7 +91,8 @@ func appendPutBody(dst []byte, events []AuditEvent) []byte {
 	}
 	n += largest + 2
 	if cap(dst)-len(dst) < n {
-		nb := make([]byte, len(dst), len(dst)+n)
+		// A quarter more, so that a reused buffer fits the next batch, a little larger.
+		nb := make([]byte, len(dst), len(dst)+n+n/4)
 		copy(nb, dst)
 		dst = nb
 	}
