@@ -81,7 +81,7 @@ func TestCheckpointCostFlat(t *testing.T) {
 // A restart in the middle of a page reads the page again and skips the events of the batches
 // acknowledged before it, by their position in the page (the checkpoint holds no id of the
 // page): nothing is lost and nothing acknowledged is published again. When the page read
-// again differs from the one saved (the id at the saved position is not the one saved), the
+// again differs from the one saved (its first ids are not the ones saved), the
 // whole page is published again: duplicates, never loss.
 func TestPageRestartSkipsDelivered(t *testing.T) {
 	for _, tt := range []struct {
@@ -125,7 +125,7 @@ func TestPageRestartSkipsDelivered(t *testing.T) {
 			}
 			if tt.changed {
 				raw, _ := store.Get(context.Background(), partitionKey)
-				raw = []byte(strings.Replace(string(raw), `"skip_id":"`, `"skip_id":"x`, 1))
+				raw = []byte(strings.Replace(string(raw), `"skip_sum":"`, `"skip_sum":"x`, 1))
 				if err := store.Put(context.Background(), partitionKey, raw); err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +166,7 @@ func skipOf(cp *checkpoint) int {
 	return n
 }
 
-// The fields of a checkpoint's size (clean, a slice's skip and skip_id) read back as written,
+// The fields of a checkpoint's size (clean, a slice's skip and skip_sum) read back as written,
 // in both versions.
 func TestCheckpointSkipRoundTrip(t *testing.T) {
 	for _, tt := range []struct {
@@ -174,11 +174,11 @@ func TestCheckpointSkipRoundTrip(t *testing.T) {
 		cp   *checkpoint
 	}{
 		{"version 1", &checkpoint{V: 1, Start: 1, From: 10, To: 20, Clean: 9, Seen: map[string]int64{"a": 20},
-			Slices: []*slice{{From: 10, To: 20, Token: "t", Skip: 30, SkipID: "id\"30"}}}},
+			Slices: []*slice{{From: 10, To: 20, Token: "t", Skip: 30, SkipSum: "id\"30"}}}},
 		{"version 1, first page", &checkpoint{V: 1, Start: 1, From: 10, To: 20, Seen: map[string]int64{},
-			Slices: []*slice{{From: 10, To: 20, Skip: 5, SkipID: "id5"}}}},
+			Slices: []*slice{{From: 10, To: 20, Skip: 5, SkipSum: "id5"}}}},
 		{"version 2", &checkpoint{V: 2, Start: 1, From: 10, To: 40, Clean: 40, Seen: map[string]int64{},
-			Slices: []*slice{{From: 10, To: 20, Token: "t1"}, {From: 21, To: 40, Token: "t2", Skip: 7, SkipID: "id7"}}}},
+			Slices: []*slice{{From: 10, To: 20, Token: "t1"}, {From: 21, To: 40, Token: "t2", Skip: 7, SkipSum: "id7"}}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cp.settle()
@@ -191,7 +191,7 @@ func TestCheckpointSkipRoundTrip(t *testing.T) {
 			}
 			for i, sl := range got.Slices {
 				w := tt.cp.Slices[i]
-				if sl.From != w.From || sl.To != w.To || sl.Token != w.Token || sl.Skip != w.Skip || sl.SkipID != w.SkipID {
+				if sl.From != w.From || sl.To != w.To || sl.Token != w.Token || sl.Skip != w.Skip || sl.SkipSum != w.SkipSum {
 					t.Errorf("slice %d: decoded %+v, want %+v", i, sl, w)
 				}
 			}

@@ -55,33 +55,33 @@ import (
 //   - "clean": every event at or before it reached CloudWatch Logs before a slice covering it
 //     was first read (that slice was read lag+overlap or more after its end), so no later
 //     slice starts at or before it: the ids of its overlap are not kept;
-//   - "skip" (and "skip_id"), on a slice (at the top level in version 1): the slice's page
-//     at its token was published up to that many events, the last of them with that id; a
-//     resume reads the page again and skips them when the id is where it was (else it
-//     publishes the page again: duplicates, never loss), so the batches of a page do not
-//     save the ids of that page.
+//   - "skip" (and "skip_sum"), on a slice (at the top level in version 1): the slice's page
+//     at its token was handled up to that many events, whose ids have that fingerprint
+//     (idsSum); a resume reads the page again and skips them when the fingerprint of its
+//     first events is the same (else it publishes the page again: duplicates, never loss), so
+//     the batches of a page do not save the ids of that page.
 type checkpoint struct {
-	V      int              `json:"v"`
-	Start  int64            `json:"start"`
-	From   int64            `json:"from"`
-	To     int64            `json:"to"`
-	Token  string           `json:"token,omitempty"`
-	Skip   int              `json:"skip,omitempty"`
-	SkipID string           `json:"skip_id,omitempty"`
-	Done   bool             `json:"done"`
-	Clean  int64            `json:"clean,omitempty"`
-	Slices []*slice         `json:"slices,omitempty"`
-	Seen   map[string]int64 `json:"seen"`
+	V       int              `json:"v"`
+	Start   int64            `json:"start"`
+	From    int64            `json:"from"`
+	To      int64            `json:"to"`
+	Token   string           `json:"token,omitempty"`
+	Skip    int              `json:"skip,omitempty"`
+	SkipSum string           `json:"skip_sum,omitempty"`
+	Done    bool             `json:"done"`
+	Clean   int64            `json:"clean,omitempty"`
+	Slices  []*slice         `json:"slices,omitempty"`
+	Seen    map[string]int64 `json:"seen"`
 }
 
 // encode writes the checkpoint; the seen map is written by hand (it is the large part), last.
 func (c *checkpoint) encode() []byte {
 	v1 := len(c.Slices) == 0 || len(c.Slices) == 1 && c.Slices[0].From == c.From && c.Slices[0].To == c.To && c.Slices[0].End <= c.To
 	token, done := c.Token, c.Done
-	skip, skipID := 0, ""
+	skip, skipSum := 0, ""
 	if len(c.Slices) > 0 {
 		token, done = c.Slices[0].Token, false
-		skip, skipID = c.Slices[0].Skip, c.Slices[0].SkipID
+		skip, skipSum = c.Slices[0].Skip, c.Slices[0].SkipSum
 	}
 	size := 96 + len(token) + len(c.Seen)*72
 	for _, sl := range c.Slices {
@@ -105,8 +105,8 @@ func (c *checkpoint) encode() []byte {
 	if v1 && skip > 0 {
 		b = append(b, `,"skip":`...)
 		b = strconv.AppendInt(b, int64(skip), 10)
-		b = append(b, `,"skip_id":`...)
-		b = jsonx.AppendString(b, skipID)
+		b = append(b, `,"skip_sum":`...)
+		b = jsonx.AppendString(b, skipSum)
 	}
 	b = append(b, `,"done":`...)
 	b = strconv.AppendBool(b, done)
@@ -135,8 +135,8 @@ func (c *checkpoint) encode() []byte {
 			if sl.Skip > 0 {
 				b = append(b, `,"skip":`...)
 				b = strconv.AppendInt(b, int64(sl.Skip), 10)
-				b = append(b, `,"skip_id":`...)
-				b = jsonx.AppendString(b, sl.SkipID)
+				b = append(b, `,"skip_sum":`...)
+				b = jsonx.AppendString(b, sl.SkipSum)
 			}
 			b = append(b, '}')
 		}
@@ -167,10 +167,10 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 	case 1:
 		c.Slices = nil
 		if !c.Done {
-			c.Slices = []*slice{{From: c.From, To: c.To, Token: c.Token, Skip: c.Skip, SkipID: c.SkipID}}
+			c.Slices = []*slice{{From: c.From, To: c.To, Token: c.Token, Skip: c.Skip, SkipSum: c.SkipSum}}
 		}
 	case 2:
-		c.Token, c.Skip, c.SkipID = "", 0, ""
+		c.Token, c.Skip, c.SkipSum = "", 0, ""
 		c.Done = len(c.Slices) == 0
 		for _, sl := range c.Slices {
 			if sl == nil || sl.From > sl.To || sl.From < c.From || sl.To > c.To {
@@ -970,7 +970,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		if errors.Is(r.err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
 				"from", msTime(r.sl.From), "to", msTime(r.sl.To))
-			r.sl.Token, r.sl.Skip, r.sl.SkipID = "", 0, ""
+			r.sl.Token, r.sl.Skip, r.sl.SkipSum = "", 0, ""
 			continue
 		}
 		if r.err != nil {
@@ -1046,7 +1046,7 @@ func (p *partition) sliceInput(sl *slice) *cloudwatchlogs.FilterLogEventsInput {
 // handle publishes the events of one page of sl not seen yet, in batches of checkpoint_every
 // events, each tracked with a checkpoint: the batches before the last keep sl's token (the
 // page is read again from it after a restart) with how many of the page's events were handled
-// and the id of the last of them (sl.Skip, sl.SkipID), so that a restart sends again only the
+// and the fingerprint of their ids (sl.Skip, sl.SkipSum), so that a restart sends again only the
 // batches in flight; the last one holds the page's nextToken, or, at the slice's end, the
 // checkpoint without sl, and the seen set with the page's ids, pruned. A batch's checkpoint
 // thus costs the seen set as pruned after the previous page, not the ids of this one.
@@ -1063,10 +1063,17 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	inBatch := 0
 	// added are the ids published from this page, added to the seen set with its last batch.
 	var added []seenEvent
+	// sum is the fingerprint of the ids of the page's events before summed.
+	sum, summed := newIDsSum(), 0
+	sumTo := func(n int) {
+		for ; summed < n; summed++ {
+			sum.add(jsonx.RepairUTF8String(aws.ToString(out.Events[summed].EventId)))
+		}
+	}
 	publish := func(final bool, handled int) error {
 		if final {
 			sl.last = lastTs
-			sl.Skip, sl.SkipID = 0, ""
+			sl.Skip, sl.SkipSum = 0, ""
 			if next == "" {
 				cp.remove(sl)
 			} else {
@@ -1077,7 +1084,8 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			}
 			cp.prune(cfg.Overlap.Milliseconds())
 		} else {
-			sl.Skip, sl.SkipID = handled, jsonx.RepairUTF8String(aws.ToString(out.Events[handled-1].EventId))
+			sumTo(handled)
+			sl.Skip, sl.SkipSum = handled, sum.String()
 		}
 		if err := p.s.waitEPS(lease, len(recs)); err != nil {
 			return nil
@@ -1090,16 +1098,21 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	}
 	first := 0
 	if sl.Skip > 0 {
-		// The page of a resumed slice: its first Skip events were delivered when the id of the
-		// last of them is where it was (a page read again with the same token and time range
-		// holds the same events, in the same order, unless events arrived since).
-		if n := sl.Skip; n <= len(out.Events) && jsonx.RepairUTF8String(aws.ToString(out.Events[n-1].EventId)) == sl.SkipID {
+		// The page of a resumed slice: its first Skip events were handled when their ids are
+		// the ones saved (a page read again with the same token and time range holds the same
+		// events, in the same order, unless events arrived since).
+		n := sl.Skip
+		if n <= len(out.Events) {
+			sumTo(n)
+		}
+		if n <= len(out.Events) && sum.String() == sl.SkipSum {
 			first = n
 		} else {
+			sum, summed = newIDsSum(), 0
 			p.log.Warn("a page read again after a restart differs from the one partly delivered: publishing it again (duplicates, never loss)",
 				"from", msTime(sl.From), "to", msTime(sl.To), "skip", n, "events", len(out.Events))
 		}
-		sl.Skip, sl.SkipID = 0, ""
+		sl.Skip, sl.SkipSum = 0, ""
 	}
 	for i := first; i < len(out.Events); i++ {
 		fe := &out.Events[i]
@@ -1175,6 +1188,24 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	}
 	return publish(true, len(out.Events))
 }
+
+// idsSum is a fingerprint of the ids of a page's first events, in order (FNV-1a, 64 bits,
+// each id followed by a zero byte).
+type idsSum uint64
+
+func newIDsSum() idsSum { return 14695981039346656037 }
+
+func (h *idsSum) add(id string) {
+	x := uint64(*h)
+	for i := 0; i < len(id); i++ {
+		x ^= uint64(id[i])
+		x *= 1099511628211
+	}
+	x *= 1099511628211 // the zero byte after the id
+	*h = idsSum(x)
+}
+
+func (h idsSum) String() string { return strconv.FormatUint(uint64(h), 16) }
 
 // seenEvent is an id published from a page, with its timestamp.
 type seenEvent struct {

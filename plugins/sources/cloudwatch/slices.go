@@ -17,11 +17,11 @@ type slice struct {
 	// End is the EndTime of the chain's requests when it lies past To: the slice was cut
 	// short by a split while its chain was under way (hedge.go); 0 otherwise.
 	End int64 `json:"end,omitempty"`
-	// Skip is how many events of the page at Token were published (0: none, or the page is
-	// read afresh), SkipID the id of the last of them, as the seen set keeps ids: a resume
-	// skips them when that id is where it was (see handle).
-	Skip   int    `json:"skip,omitempty"`
-	SkipID string `json:"skip_id,omitempty"`
+	// Skip is how many events of the page at Token were handled (0: none, or the page is
+	// read afresh), SkipSum the fingerprint of their ids (idsSum): a resume skips them when
+	// the page read again starts with the same ids (see handle).
+	Skip    int    `json:"skip,omitempty"`
+	SkipSum string `json:"skip_sum,omitempty"`
 
 	// last is the timestamp of the last event published from the slice (math.MinInt64:
 	// none in this scan): a resend from Token can meet again only the ids from there on.
