@@ -1061,8 +1061,9 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	settled := false // live is what the pass saved once its batches in flight were
 	var recs []*event.Record
 	inBatch := 0
-	// added are the ids published from this page, added to the seen set with its last batch.
-	var added []seenEvent
+	// added are the ids published from this page, added to the seen set with its last batch
+	// (and looked up, as the seen set is, for an id the page holds twice).
+	added := map[string]int64{}
 	// sum is the fingerprint of the ids of the page's events before summed.
 	sum, summed := newIDsSum(), 0
 	sumTo := func(n int) {
@@ -1079,8 +1080,8 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			} else {
 				sl.Token = next
 			}
-			for _, a := range added {
-				cp.Seen[a.id] = a.ts
+			for id, ts := range added {
+				cp.Seen[id] = ts
 			}
 			cp.prune(cfg.Overlap.Milliseconds())
 		} else {
@@ -1130,6 +1131,10 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			dups++
 			continue
 		}
+		if _, ok := added[seenID]; ok && seenID != "" {
+			dups++
+			continue
+		}
 		if live != nil {
 			if _, ok := live.readAt(e.Timestamp); ok {
 				if !settled {
@@ -1151,7 +1156,7 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			}
 		}
 		if seenID != "" {
-			added = append(added, seenEvent{seenID, e.Timestamp})
+			added[seenID] = e.Timestamp
 		}
 		if sl.edge && e.IngestionTime-e.Timestamp > lateMs && e.IngestionTime > sl.after {
 			late++
@@ -1206,12 +1211,6 @@ func (h *idsSum) add(id string) {
 }
 
 func (h idsSum) String() string { return strconv.FormatUint(uint64(h), 16) }
-
-// seenEvent is an id published from a page, with its timestamp.
-type seenEvent struct {
-	id string
-	ts int64
-}
 
 // noteLate counts events that reached CloudWatch Logs more than lag+overlap after their
 // timestamp, and logs them at most once a minute.
