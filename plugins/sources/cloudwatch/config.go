@@ -112,8 +112,10 @@ const (
 	// (late answers, retries) and the one reading beside them; at 20% faults a region reading
 	// a backlog as fast as it can had 4 stalled for 40% of its time.
 	DefaultRequestsInFlight = 8
-	// DefaultCheckpointEvery is the events per published batch (and checkpoint).
-	DefaultCheckpointEvery = 1000
+	// DefaultCheckpointEvery is the events per published batch (and checkpoint): a kill re-sends
+	// at most the batches in flight, and a checkpoint costs what a resume can read again (see
+	// checkpoint), not the ids of the page.
+	DefaultCheckpointEvery = 50
 	// DefaultSlowRequest is how long a request may wait before another starts beside it:
 	// FilterLogEvents answers a 1 MB page well within it.
 	DefaultSlowRequest = 2 * time.Second

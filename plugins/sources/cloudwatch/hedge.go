@@ -168,7 +168,7 @@ func (h *hedger) replace(cp *checkpoint) bool {
 		from := sl.From
 		if sl.last != math.MinInt64 {
 			from = max(from, sl.last)
-		} else if sl.Token != "" {
+		} else if sl.Token != "" || sl.Skip > 0 {
 			continue
 		}
 		if best == nil || sl.To-from > best.To-bestFrom {
@@ -205,7 +205,7 @@ func (sl *slice) cutPoint(span int64) (int64, int64) {
 	from := sl.From
 	if sl.last != math.MinInt64 {
 		from = max(from, sl.last+1)
-	} else if sl.Token != "" {
+	} else if sl.Token != "" || sl.Skip > 0 {
 		return 0, 0
 	}
 	left := sl.To - from + 1

@@ -49,23 +49,39 @@ import (
 // There every event before from was read, from is the start of the earliest slice listed, to
 // the end of the latest slice started; the time between them not in a slice was read. Version
 // 1 is saved whenever one slice spans [from, to] or none is left, so that the two agree.
+//
+// Two fields keep a checkpoint's size to what a resume can read again, not to what was read:
+//
+//   - "clean": every event at or before it reached CloudWatch Logs before a slice covering it
+//     was first read (that slice was read lag+overlap or more after its end), so no later
+//     slice starts at or before it: the ids of its overlap are not kept;
+//   - "skip" (and "skip_sum"), on a slice (at the top level in version 1): the slice's page
+//     at its token was handled up to that many events, whose ids have that fingerprint
+//     (idsSum); a resume reads the page again and skips them when the fingerprint of its
+//     first events is the same (else it publishes the page again: duplicates, never loss), so
+//     the batches of a page do not save the ids of that page.
 type checkpoint struct {
-	V      int              `json:"v"`
-	Start  int64            `json:"start"`
-	From   int64            `json:"from"`
-	To     int64            `json:"to"`
-	Token  string           `json:"token,omitempty"`
-	Done   bool             `json:"done"`
-	Slices []*slice         `json:"slices,omitempty"`
-	Seen   map[string]int64 `json:"seen"`
+	V       int              `json:"v"`
+	Start   int64            `json:"start"`
+	From    int64            `json:"from"`
+	To      int64            `json:"to"`
+	Token   string           `json:"token,omitempty"`
+	Skip    int              `json:"skip,omitempty"`
+	SkipSum string           `json:"skip_sum,omitempty"`
+	Done    bool             `json:"done"`
+	Clean   int64            `json:"clean,omitempty"`
+	Slices  []*slice         `json:"slices,omitempty"`
+	Seen    map[string]int64 `json:"seen"`
 }
 
 // encode writes the checkpoint; the seen map is written by hand (it is the large part), last.
 func (c *checkpoint) encode() []byte {
 	v1 := len(c.Slices) == 0 || len(c.Slices) == 1 && c.Slices[0].From == c.From && c.Slices[0].To == c.To && c.Slices[0].End <= c.To
 	token, done := c.Token, c.Done
+	skip, skipSum := 0, ""
 	if len(c.Slices) > 0 {
 		token, done = c.Slices[0].Token, false
+		skip, skipSum = c.Slices[0].Skip, c.Slices[0].SkipSum
 	}
 	size := 96 + len(token) + len(c.Seen)*72
 	for _, sl := range c.Slices {
@@ -86,8 +102,18 @@ func (c *checkpoint) encode() []byte {
 		b = append(b, `,"token":`...)
 		b = jsonx.AppendString(b, token)
 	}
+	if v1 && skip > 0 {
+		b = append(b, `,"skip":`...)
+		b = strconv.AppendInt(b, int64(skip), 10)
+		b = append(b, `,"skip_sum":`...)
+		b = jsonx.AppendString(b, skipSum)
+	}
 	b = append(b, `,"done":`...)
 	b = strconv.AppendBool(b, done)
+	if c.Clean != 0 {
+		b = append(b, `,"clean":`...)
+		b = strconv.AppendInt(b, c.Clean, 10)
+	}
 	if !v1 {
 		b = append(b, `,"slices":[`...)
 		for i, sl := range c.Slices {
@@ -105,6 +131,12 @@ func (c *checkpoint) encode() []byte {
 					b = append(b, `,"end":`...)
 					b = strconv.AppendInt(b, sl.End, 10)
 				}
+			}
+			if sl.Skip > 0 {
+				b = append(b, `,"skip":`...)
+				b = strconv.AppendInt(b, int64(sl.Skip), 10)
+				b = append(b, `,"skip_sum":`...)
+				b = jsonx.AppendString(b, sl.SkipSum)
 			}
 			b = append(b, '}')
 		}
@@ -135,10 +167,10 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 	case 1:
 		c.Slices = nil
 		if !c.Done {
-			c.Slices = []*slice{{From: c.From, To: c.To, Token: c.Token}}
+			c.Slices = []*slice{{From: c.From, To: c.To, Token: c.Token, Skip: c.Skip, SkipSum: c.SkipSum}}
 		}
 	case 2:
-		c.Token = ""
+		c.Token, c.Skip, c.SkipSum = "", 0, ""
 		c.Done = len(c.Slices) == 0
 		for _, sl := range c.Slices {
 			if sl == nil || sl.From > sl.To || sl.From < c.From || sl.To > c.To {
@@ -150,6 +182,14 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 		}
 	default:
 		return nil, fmt.Errorf("unknown checkpoint version %d", c.V)
+	}
+	if c.Clean > c.To {
+		return nil, fmt.Errorf("clean %d after the checkpoint's to %d", c.Clean, c.To)
+	}
+	for _, sl := range c.Slices {
+		if sl.Skip < 0 {
+			return nil, fmt.Errorf("a slice's skip %d below 0", sl.Skip)
+		}
 	}
 	for _, sl := range c.Slices {
 		sl.last, sl.readAt = math.MinInt64, -1
@@ -875,6 +915,11 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 				sl.readAt = p.now().UnixMilli()
 				if sl.To == cp.To {
 					topReadAt = sl.readAt
+					if sl.readAt >= cp.To+cfg.Lag.Milliseconds()+cfg.Overlap.Milliseconds() {
+						// Read late, the slice sees every event up to its end: the next one
+						// starts after it, and no id of its overlap needs keeping.
+						cp.Clean = max(cp.Clean, cp.To)
+					}
 				}
 			}
 			in, after := p.sliceInput(sl), hedge.slowAfter()
@@ -935,7 +980,7 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 		if errors.Is(r.err, errTokenExpired) {
 			p.log.Warn("the nextToken expired or is invalid: reading the slice again from its start (duplicates are removed by eventId)",
 				"from", msTime(r.sl.From), "to", msTime(r.sl.To))
-			r.sl.Token = ""
+			r.sl.Token, r.sl.Skip, r.sl.SkipSum = "", 0, ""
 			continue
 		}
 		if r.err != nil {
@@ -957,7 +1002,8 @@ func (p *partition) scan(ctx, lease context.Context, pub plugin.Publisher, cur *
 // nextSlice returns the next slice to read after cp.To, or nil when there is none yet. The
 // next slice starts overlap before cp.To when the slice ending there was read (or is read)
 // less than lag+overlap after its end, when late events may still arrive for it (as the next
-// window did of a window read at the live edge); otherwise just after cp.To. A slice spans at
+// window did of a window read at the live edge); otherwise just after cp.To (and never at or
+// before cp.Clean). A slice spans at
 // most max_window (a slice over empty time costs one call, as a window did); a slice reaching
 // now − lag is at the live edge, and is started only when no other slice is being read and
 // poll_interval passed since the last one.
@@ -970,10 +1016,10 @@ func (p *partition) nextSlice(cp *checkpoint, topReadAt int64, lastEdge time.Tim
 		readAt = now // not read yet: it will be, from now on
 	}
 	from, after := cp.To+1, int64(math.MaxInt64)
-	if readAt < 0 || readAt < cp.To+lag+overlap {
+	if (readAt < 0 || readAt < cp.To+lag+overlap) && cp.Clean < cp.To {
 		from, after = cp.To+1-overlap, max(readAt, 0)
 	}
-	from = max(from, cp.Start)
+	from = max(from, cp.Start, cp.Clean+1)
 	to := min(now-lag, from+maxWin)
 	if to <= cp.To {
 		return nil
@@ -1009,9 +1055,11 @@ func (p *partition) sliceInput(sl *slice) *cloudwatchlogs.FilterLogEventsInput {
 
 // handle publishes the events of one page of sl not seen yet, in batches of checkpoint_every
 // events, each tracked with a checkpoint: the batches before the last keep sl's token (the
-// page is read again from it after a restart) with the ids published so far in the seen set,
-// so that a restart sends again only the batches in flight; the last one holds the page's
-// nextToken, or, at the slice's end, the checkpoint without sl.
+// page is read again from it after a restart) with how many of the page's events were handled
+// and the fingerprint of their ids (sl.Skip, sl.SkipSum), so that a restart sends again only the
+// batches in flight; the last one holds the page's nextToken, or, at the slice's end, the
+// checkpoint without sl, and the seen set with the page's ids, pruned. A batch's checkpoint
+// thus costs the seen set as pruned after the previous page, not the ids of this one.
 func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *state.Cursor, cp *checkpoint, sl *slice, out *cloudwatchlogs.FilterLogEventsOutput) error {
 	cfg := p.s.cfg
 	lateMs := cfg.Lag.Milliseconds() + cfg.Overlap.Milliseconds()
@@ -1023,15 +1071,32 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 	settled := false // live is what the pass saved once its batches in flight were
 	var recs []*event.Record
 	inBatch := 0
-	publish := func(final bool) error {
+	// added are the ids published from this page, added to the seen set with its last batch
+	// (and looked up, as the seen set is, for an id the page holds twice).
+	added := map[string]int64{}
+	// sum is the fingerprint of the ids of the page's events before summed.
+	sum, summed := newIDsSum(), 0
+	sumTo := func(n int) {
+		for ; summed < n; summed++ {
+			sum.add(jsonx.RepairUTF8String(aws.ToString(out.Events[summed].EventId)))
+		}
+	}
+	publish := func(final bool, handled int) error {
 		if final {
 			sl.last = lastTs
+			sl.Skip, sl.SkipSum = 0, ""
 			if next == "" {
 				cp.remove(sl)
 			} else {
 				sl.Token = next
 			}
+			for id, ts := range added {
+				cp.Seen[id] = ts
+			}
 			cp.prune(cfg.Overlap.Milliseconds())
+		} else {
+			sumTo(handled)
+			sl.Skip, sl.SkipSum = handled, sum.String()
 		}
 		if err := p.s.waitEPS(lease, len(recs)); err != nil {
 			return nil
@@ -1042,7 +1107,25 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 		recs, inBatch = nil, 0
 		return nil
 	}
-	for i := range out.Events {
+	first := 0
+	if sl.Skip > 0 {
+		// The page of a resumed slice: its first Skip events were handled when their ids are
+		// the ones saved (a page read again with the same token and time range holds the same
+		// events, in the same order, unless events arrived since).
+		n := sl.Skip
+		if n <= len(out.Events) {
+			sumTo(n)
+		}
+		if n <= len(out.Events) && sum.String() == sl.SkipSum {
+			first = n
+		} else {
+			sum, summed = newIDsSum(), 0
+			p.log.Warn("a page read again after a restart differs from the one partly delivered: publishing it again (duplicates, never loss)",
+				"from", msTime(sl.From), "to", msTime(sl.To), "skip", n, "events", len(out.Events))
+		}
+		sl.Skip, sl.SkipSum = 0, ""
+	}
+	for i := first; i < len(out.Events); i++ {
 		fe := &out.Events[i]
 		e := logEvent{
 			ID: aws.ToString(fe.EventId), Timestamp: aws.ToInt64(fe.Timestamp), IngestionTime: aws.ToInt64(fe.IngestionTime),
@@ -1055,6 +1138,10 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			continue
 		}
 		if _, ok := cp.Seen[seenID]; ok && seenID != "" {
+			dups++
+			continue
+		}
+		if _, ok := added[seenID]; ok && seenID != "" {
 			dups++
 			continue
 		}
@@ -1072,7 +1159,7 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			}
 		}
 		if inBatch == cfg.CheckpointEvery {
-			if err := publish(false); err != nil {
+			if err := publish(false, i); err != nil {
 				return err
 			}
 			if lease.Err() != nil {
@@ -1080,7 +1167,7 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 			}
 		}
 		if seenID != "" {
-			cp.Seen[seenID] = e.Timestamp
+			added[seenID] = e.Timestamp
 		}
 		if sl.edge && e.IngestionTime-e.Timestamp > lateMs && e.IngestionTime > sl.after {
 			late++
@@ -1115,8 +1202,26 @@ func (p *partition) handle(lease context.Context, pub plugin.Publisher, cur *sta
 		sl.Token = next
 		return nil
 	}
-	return publish(true)
+	return publish(true, len(out.Events))
 }
+
+// idsSum is a fingerprint of the ids of a page's first events, in order (FNV-1a, 64 bits,
+// each id followed by a zero byte).
+type idsSum uint64
+
+func newIDsSum() idsSum { return 14695981039346656037 }
+
+func (h *idsSum) add(id string) {
+	x := uint64(*h)
+	for i := 0; i < len(id); i++ {
+		x ^= uint64(id[i])
+		x *= 1099511628211
+	}
+	x *= 1099511628211 // the zero byte after the id
+	*h = idsSum(x)
+}
+
+func (h idsSum) String() string { return strconv.FormatUint(uint64(h), 16) }
 
 // noteLate counts events that reached CloudWatch Logs more than lag+overlap after their
 // timestamp, and logs them at most once a minute.

@@ -17,6 +17,11 @@ type slice struct {
 	// End is the EndTime of the chain's requests when it lies past To: the slice was cut
 	// short by a split while its chain was under way (hedge.go); 0 otherwise.
 	End int64 `json:"end,omitempty"`
+	// Skip is how many events of the page at Token were handled (0: none, or the page is
+	// read afresh), SkipSum the fingerprint of their ids (idsSum): a resume skips them when
+	// the page read again starts with the same ids (see handle).
+	Skip    int    `json:"skip,omitempty"`
+	SkipSum string `json:"skip_sum,omitempty"`
 
 	// last is the timestamp of the last event published from the slice (math.MinInt64:
 	// none in this scan): a resend from Token can meet again only the ids from there on.
@@ -81,10 +86,10 @@ func (c *checkpoint) remove(sl *slice) {
 }
 
 // prune keeps in the seen set only the ids a later read can meet again: those of the next
-// slice's overlap (timestamp at or after to + 1 − overlap), and, within a slice still to read,
+// slice's overlap (timestamp at or after to + 1 − overlap, and after clean), and, within a slice still to read,
 // those from the last event published from it on.
 func (c *checkpoint) prune(overlap int64) {
-	keep := c.To + 1 - overlap
+	keep := max(c.To+1-overlap, c.Clean+1)
 	for id, ts := range c.Seen {
 		if ts >= keep {
 			continue
