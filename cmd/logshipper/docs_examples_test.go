@@ -31,6 +31,10 @@ import (
 // docLinesNotRun names the shell lines of the docs that TestDocExamples cannot run, with why.
 // Every other line of a ```sh, ```bash, ```shell or ```console block runs.
 var docLinesNotRun = map[string]string{
+	"bin/loadrun -journeys cloudtrail -modes crash -crash-records 200000 -kills 20 -seed 7":                                "a crash run with 20 kills: a minute; internal/loadrun's TestSmallRuns runs a crash run small",
+	"bin/loadrun -journeys cloudtrail -modes live -records 30000 -rate 500":                                                "a live run of 30,000 records at 500/s: minutes; internal/loadrun's TestLiveRun runs it small",
+	"bin/loadrun -journeys cloudtrail -modes plain -records 1000000 -backend moto -peer otel":                              "a million records on moto_server beside the collector: minutes and 7 GB; internal/loadrun's TestMotoRunWithPeer runs it small",
+	"bin/loadrun -journeys netskope -modes plain -records 200000 -shipper-b old/logshipper -rounds 3":                      "needs an old build in old/; internal/loadrun's TestRoundsWithPeer runs rounds small",
 	"bin/loadrun -journeys cloudtrail,netskope -modes plain -records 1000000":                                              "load runs of a million records: minutes; internal/loadrun's TestSmallRuns runs the same code small",
 	"bin/loadrun -journeys cloudtrail -modes plain,fault -records 200000 -seed 1":                                          "a fault run of 200,000 records: a minute; internal/loadrun's TestSmallRuns runs it small",
 	"bin/loadrun -journeys netskope -modes crash -crash-records 200000 -kills 20 -lake-duplicates store-duplicate -seed 7": "a crash run with 20 kills: a minute or more; internal/loadrun's TestSmallRuns runs a store-duplicate crash run small",
