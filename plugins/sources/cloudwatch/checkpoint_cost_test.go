@@ -131,27 +131,13 @@ func TestPageRestartSkipsDelivered(t *testing.T) {
 				}
 			}
 
-			pub2 := plugintest.NewPublisher(plugintest.AckAsync)
-			run2 := plugintest.Start(t, w.source(t, cfg, store), pub2)
-			var rest []string
-			for _, k := range want {
-				if !acked[k] {
-					rest = append(rest, k)
-				}
-			}
-			pub2.WaitKeys(t, rawKey, rest)
-			pub2.WaitUntil(t, 0, "every batch acknowledged", func() bool { return len(pub2.Pending()) == 0 })
-			run2.Stop(t)
+			pub2, rest := restartRest(t, w, cfg, store, want, acked)
 			if tt.changed {
 				pub2.WaitKeys(t, rawKey, want) // the whole page again
 				checkOnce(t, pub2, want)
 				return
 			}
-			for _, k := range pub2.Keys(rawKey) {
-				if acked[k] {
-					t.Errorf("%s, acknowledged before the restart, published again", k)
-				}
-			}
+			checkNoneAgain(t, pub2, acked)
 			checkOnce(t, pub2, rest)
 		})
 	}

@@ -224,3 +224,32 @@ func interpose(s *Source, c *countingAPI, api logsAPI) {
 		return api, err
 	}
 }
+
+// restartRest runs cfg again over store until every event of want not in acked (acknowledged
+// before a stop) is published and every batch acknowledged, and returns its publisher and
+// those events.
+func restartRest(t *testing.T, w *world, cfg *Config, store state.Store, want []string, acked map[string]bool) (*plugintest.Publisher, []string) {
+	t.Helper()
+	pub := plugintest.NewPublisher(plugintest.AckAsync)
+	run := plugintest.Start(t, w.source(t, cfg, store), pub)
+	var rest []string
+	for _, k := range want {
+		if !acked[k] {
+			rest = append(rest, k)
+		}
+	}
+	pub.WaitKeys(t, rawKey, rest)
+	pub.WaitUntil(t, 0, "every batch acknowledged", func() bool { return len(pub.Pending()) == 0 })
+	run.Stop(t)
+	return pub, rest
+}
+
+// checkNoneAgain fails for every event of pub acknowledged before the restart.
+func checkNoneAgain(t *testing.T, pub *plugintest.Publisher, acked map[string]bool) {
+	t.Helper()
+	for _, k := range pub.Keys(rawKey) {
+		if acked[k] {
+			t.Errorf("%s, acknowledged before the restart, published again", k)
+		}
+	}
+}

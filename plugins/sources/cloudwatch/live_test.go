@@ -105,7 +105,7 @@ func TestLivePassAndSweep(t *testing.T) {
 		live = append(live, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
 		// Ingested 3.2 s to 4.2 s after their time: after the pass (1.9 s) last read it.
 		late = append(late, w.put("us-east-1", ctStream("us-east-1"), 2, 3*time.Second)...)
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // puts spread over a second of time, not a wait for a condition
 	}
 	// The last events put are read by the windows at lag no sooner than 4 s after their time.
 	if !pub.Await(3*time.Second, func() bool { return len(pub.MissingKeys(rawKey, live)) == 0 }) {
@@ -157,7 +157,7 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	var second []string
 	for range 10 {
 		second = append(second, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond) // puts spread over time, not a wait for a condition
 	}
 	if !pub2.Await(3*time.Second, func() bool { return len(pub2.MissingKeys(rawKey, second)) == 0 }) {
 		t.Fatalf("%d of %d events not read by the near-real-time pass", len(pub2.MissingKeys(rawKey, second)), len(second))
@@ -202,7 +202,7 @@ func TestLiveKillBeforeAck(t *testing.T) {
 	var acked []string
 	for range 5 {
 		acked = append(acked, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond) // puts spread over time, not a wait for a condition
 	}
 	if !pub1.Await(3*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, acked)) == 0 }) {
 		t.Fatal("the first events were not read by the near-real-time pass")
