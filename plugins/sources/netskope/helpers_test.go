@@ -90,6 +90,20 @@ func (w *world) requests(endpoint string) []request {
 // ids returns the distinct _ids an endpoint holds.
 func (w *world) ids(kind sim.Kind, typ string) []string { return w.tenant.UniqueIDs(kind, typ) }
 
+// generate has the tenant make n new records of the endpoint and returns their ids.
+func (w *world) generate(t *testing.T, kind sim.Kind, typ string, n int) []string {
+	t.Helper()
+	if err := w.tenant.Generate(kind, typ, n); err != nil {
+		t.Fatal(err)
+	}
+	recs := w.tenant.Records(kind, typ)
+	ids := make([]string, 0, n)
+	for _, r := range recs[len(recs)-n:] {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
 // testConfig returns a valid configuration for the world reading the given endpoints.
 func (w *world) config(events, alerts []string) *Config {
 	c := NewConfig().(*Config)

@@ -80,14 +80,7 @@ func TestForgottenIndexAfterGracefulStopLosesNothing(t *testing.T) {
 		t.Fatalf("saved %+v, want acked", p)
 	}
 	// Down time: 20 new records, and the tenant forgets the index.
-	if err := w.tenant.Generate(sim.Events, "audit", 20); err != nil {
-		t.Fatal(err)
-	}
-	recs := w.tenant.Records(sim.Events, "audit")
-	var fresh []string
-	for _, r := range recs[len(recs)-20:] {
-		fresh = append(fresh, r.ID)
-	}
+	fresh := w.generate(t, sim.Events, "audit", 20)
 	w.setIntercept(func(rw http.ResponseWriter, r *http.Request, n int) bool {
 		q := r.URL.Query()
 		q.Set("index", q.Get("index")+"_forgotten")
@@ -136,14 +129,7 @@ func TestForgottenIndexDuringRetryLosesNothing(t *testing.T) {
 		}
 		return false
 	})
-	if err := w.tenant.Generate(sim.Events, "audit", 20); err != nil {
-		t.Fatal(err)
-	}
-	recs := w.tenant.Records(sim.Events, "audit")
-	var fresh []string
-	for _, r := range recs[len(recs)-20:] {
-		fresh = append(fresh, r.ID)
-	}
+	fresh := w.generate(t, sim.Events, "audit", 20)
 	waitIDs(t, pub, fresh, 0)
 	_ = stop()
 	if m := missing(sortedCopy(fresh), idsOf(pub.Records())); len(m) > 0 {

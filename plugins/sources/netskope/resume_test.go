@@ -99,14 +99,7 @@ func TestRestartDuringReseedSkipsTheTail(t *testing.T) {
 		t.Fatalf("saved %+v, want acked", p)
 	}
 
-	if err := w.tenant.Generate(sim.Events, "audit", 20); err != nil {
-		t.Fatal(err)
-	}
-	recs := w.tenant.Records(sim.Events, "audit")
-	var fresh []string
-	for _, r := range recs[len(recs)-20:] {
-		fresh = append(fresh, r.ID)
-	}
+	fresh := w.generate(t, sim.Events, "audit", 20)
 	forget := func(r *http.Request) {
 		q := r.URL.Query()
 		q.Set("index", q.Get("index")+"_forgotten")

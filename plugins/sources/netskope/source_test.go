@@ -367,14 +367,7 @@ func TestRestart(t *testing.T) {
 	}
 
 	// 3. A graceful restart publishes the new records only.
-	if err := w.tenant.Generate(sim.Events, "audit", 5); err != nil {
-		t.Fatal(err)
-	}
-	recs := w.tenant.Records(sim.Events, "audit")
-	var fresh []string
-	for _, r := range recs[len(recs)-5:] {
-		fresh = append(fresh, r.ID)
-	}
+	fresh := w.generate(t, sim.Events, "audit", 5)
 	s3, _ := newSource(t, cfg, store)
 	pub3 := plugintest.NewPublisher(plugintest.AckAsync)
 	stop3 := runFor(t, fast(s3, 100), pub3)
@@ -614,13 +607,7 @@ func TestStartPositions(t *testing.T) {
 				}
 			}
 			if c.from.IsZero() {
-				if err := w.tenant.Generate(sim.Events, "audit", 3); err != nil {
-					t.Fatal(err)
-				}
-				recs := w.tenant.Records(sim.Events, "audit")
-				for _, r := range recs[len(recs)-3:] {
-					want = append(want, r.ID)
-				}
+				want = append(want, w.generate(t, sim.Events, "audit", 3)...)
 			}
 			waitIDs(t, pub, want, 0)
 			// A few more polls, for records that should not come.
