@@ -28,7 +28,9 @@ func TestPagesInFlight(t *testing.T) {
 
 			want := 4 * 30
 			got, most := 0, 0
-			deadline := time.Now().Add(plugintest.DefaultTimeout)
+			// Twelve pages through one token, each endpoint waiting the tenant's wait_time
+			// after its last: seconds on a quiet machine, more on a busy one.
+			deadline := time.Now().Add(30 * time.Second)
 			for got < want {
 				if time.Now().After(deadline) {
 					t.Fatalf("%d of %d records arrived", got, want)
@@ -63,7 +65,7 @@ func TestSmallPagesDoNotWait(t *testing.T) {
 	pub := plugintest.NewPublisher(plugintest.Manual)
 	runFor(t, fast(s, 1000), pub)
 	// Nothing is acknowledged, yet every endpoint gets its first page out.
-	deadline := time.Now().Add(plugintest.DefaultTimeout)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(pub.Pending()) < 4 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d pages wait for their acknowledgement; want one per endpoint (4)", len(pub.Pending()))

@@ -46,7 +46,7 @@ func TestProgressReportedThroughTheLease(t *testing.T) {
 	if err := w.tenant.Generate(sim.Alerts, "dlp", 5); err != nil {
 		t.Fatal(err)
 	}
-	waitIDs(t, pub, w.ids(sim.Alerts, "dlp"), plugintest.DefaultTimeout)
+	waitIDs(t, pub, w.ids(sim.Alerts, "dlp"), 30*time.Second)
 	plugintest.Eventually(t, 0, "the saved position's hwm reported through the lease", func() bool {
 		hwm := savedHWM(t, store, key)
 		last, ok := parts.LastProgress(key)
