@@ -70,6 +70,21 @@ func (c *Cursor) Pending() int {
 	return int(c.next - c.floor)
 }
 
+// Mark returns a mark of the batches tracked so far, for Saved.
+func (c *Cursor) Mark() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next
+}
+
+// Saved says whether every batch tracked before mark (from Mark) is saved. Batches tracked
+// later do not delay it, so a caller waiting for it is never starved by a busy producer.
+func (c *Cursor) Saved(mark uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.floor >= mark
+}
+
 // Err returns the last error met while saving, if any.
 func (c *Cursor) Err() error {
 	c.mu.Lock()

@@ -379,3 +379,33 @@ func TestCursorReopen(t *testing.T) {
 		t.Fatalf("Load = %s; want off=40", got)
 	}
 }
+
+// Saved(Mark()) turns true once the batches tracked before the mark are saved, whatever was
+// tracked after it, and stays false behind a nack.
+func TestCursorMarkSaved(t *testing.T) {
+	c := NewCursor(NewMemory().Namespace("ns"), "k")
+	if !c.Saved(c.Mark()) {
+		t.Fatal("Saved(Mark()) with nothing tracked = false")
+	}
+	a1, a2 := c.Track([]byte("1")), c.Track([]byte("2"))
+	mark := c.Mark()
+	a3 := c.Track([]byte("3"))
+	a2(event.Acked)
+	if c.Saved(mark) {
+		t.Fatal("Saved after batch 2 of 2 acked, batch 1 in flight")
+	}
+	a1(event.Acked)
+	if !c.Saved(mark) {
+		t.Fatal("not Saved after batches 1 and 2 acked (batch 3, tracked after the mark, in flight)")
+	}
+	if c.Saved(c.Mark()) {
+		t.Fatal("Saved(Mark()) with batch 3 in flight")
+	}
+	a4 := c.Track([]byte("4"))
+	m4 := c.Mark()
+	a3(event.Nacked)
+	a4(event.Acked)
+	if c.Saved(m4) {
+		t.Fatal("Saved past a nacked batch")
+	}
+}

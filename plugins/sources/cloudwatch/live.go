@@ -71,10 +71,12 @@ func (s *liveState) skip(ts, ing int64, id string, margin int64) bool {
 	return ok && ing <= at-margin
 }
 
-// mark records a read of [from, to] at server time at, replacing what earlier reads said of
-// that time; spans next to each other read at the same time become one.
+// mark records a read of [from, to] at server time at. A time keeps its latest read: a read
+// that claims an earlier time than one already recorded (the clock it took at from moved back)
+// does not unsay what the later one saw. Spans next to each other read at the same time become
+// one.
 func (s *liveState) mark(from, to, at int64) {
-	out := make([]liveRead, 0, len(s.Reads)+2)
+	out := make([]liveRead, 0, len(s.Reads)+3)
 	for _, r := range s.Reads {
 		if r.To < from || r.From > to {
 			out = append(out, r)
@@ -86,8 +88,26 @@ func (s *liveState) mark(from, to, at int64) {
 		if r.To > to {
 			out = append(out, liveRead{to + 1, r.To, r.At})
 		}
+		if r.At > at {
+			// The part of [from, to] this span covers stays read at its later time.
+			out = append(out, liveRead{max(r.From, from), min(r.To, to), r.At})
+		}
 	}
-	out = append(out, liveRead{from, to, at})
+	// The parts of [from, to] no later read covers take at.
+	sort.Slice(out, func(i, j int) bool { return out[i].From < out[j].From })
+	next := from
+	for _, r := range out {
+		if r.To < from || r.From > to {
+			continue
+		}
+		if r.From > next {
+			out = append(out, liveRead{next, r.From - 1, at})
+		}
+		next = r.To + 1
+	}
+	if next <= to {
+		out = append(out, liveRead{next, to, at})
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].From < out[j].From })
 	merged := out[:0]
 	for _, r := range out {
@@ -262,29 +282,47 @@ func (p *partition) loadLive(ctx context.Context, cur *state.Cursor) (*liveState
 
 // liveSettleWait bounds how long the sweep waits for the pass's batches in flight to be saved
 // (a destination that holds them longer costs duplicates, never loss).
-const liveSettleWait = 10 * time.Second
+const liveSettleWait = 30 * time.Second
 
-// settledLive returns what the pass saved, once the batches it had in flight are saved (or
-// after liveSettleWait, or when ctx ends): an event of a time the pass read, which the sweep
-// would publish, may be in one of them.
+// settledLive returns what the pass saved, once the reads it had begun have ended and the
+// batches they published are saved (or after liveSettleWait, when the pass restarts, or when
+// ctx ends): an event of a time the pass read, which the sweep would publish, may be in one
+// of them. It waits for fixed marks, not for the pass to be idle, so a pass that reads and
+// publishes without pause does not hold the sweep up.
 func (p *partition) settledLive(ctx context.Context) *liveState {
 	end := time.Now().Add(liveSettleWait)
-	// A read in progress when the sweep took its time ends first; the reads after it see
-	// sweepTo and leave that time alone.
-	for !p.liveReading.TryLock() {
-		if !time.Now().Before(end) || !retry.Sleep(ctx, 5*time.Millisecond) {
-			return p.liveSnap.Load()
-		}
-	}
-	p.liveReading.Unlock()
-	if cur := p.liveCur.Load(); cur != nil {
-		for cur.Pending() > 0 && time.Now().Before(end) {
-			if !retry.Sleep(ctx, 5*time.Millisecond) {
-				break
+	wait := func(done func() bool) bool {
+		for !done() {
+			if !time.Now().Before(end) || !retry.Sleep(ctx, 2*time.Millisecond) {
+				return false
 			}
 		}
+		return true
+	}
+	// The reads begun by now end first; the reads after them see sweepTo and leave the
+	// sweep's time alone.
+	begun := p.liveBegun.Load()
+	if !wait(func() bool { return p.liveEnded.Load() >= begun }) {
+		p.settleExpired(ctx)
+		return p.liveSnap.Load()
+	}
+	cur := p.liveCur.Load()
+	if cur == nil {
+		return p.liveSnap.Load()
+	}
+	mark := cur.Mark()
+	if !wait(func() bool { return cur.Saved(mark) || cur.Err() != nil || p.liveCur.Load() != cur }) {
+		p.settleExpired(ctx)
 	}
 	return p.liveSnap.Load()
+}
+
+// settleExpired logs that the sweep stopped waiting for the pass (unless ctx ended).
+func (p *partition) settleExpired(ctx context.Context) {
+	if ctx.Err() == nil {
+		p.log.Warn("the near-real-time pass's batches were not delivered within the wait; the sweep goes on (events of them may be published twice)",
+			"wait", liveSettleWait)
+	}
 }
 
 // liveScan reads every live_poll_interval until lease ends, a nack's rewind is due or a save
@@ -327,11 +365,12 @@ func (p *partition) liveScan(lease context.Context, pub plugin.Publisher, cur *s
 // last batch (empty when nothing was new) holds the state with this read marked.
 func (p *partition) liveRead(lease context.Context, pub plugin.Publisher, cur *state.Cursor, rew *retry.Rewinder, st *liveState, depth time.Duration) error {
 	cfg := p.s.cfg
-	p.liveReading.Lock()
-	defer p.liveReading.Unlock()
+	// Begun first, then liveFrom, then sweepTo: a sweep that finds its event before liveFrom
+	// moved, or that loaded liveBegun before this read counted itself, stored its sweepTo
+	// before this read looks at it (settledLive).
+	p.liveBegun.Add(1)
+	defer p.liveEnded.Add(1)
 	now := p.now().UnixMilli()
-	// liveFrom first, then sweepTo: a sweep that finds its event before liveFrom moved
-	// stored its sweepTo before this read looks at it (settledLive).
 	if low := max(p.sweepStart.Load(), now-depth.Milliseconds()); low < p.liveFrom.Load() {
 		p.liveFrom.Store(low)
 	}

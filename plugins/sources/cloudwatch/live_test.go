@@ -20,7 +20,9 @@ import (
 func (w *world) liveConfig() *Config {
 	cfg := w.config("us-east-1")
 	cfg.StartPosition = "end"
-	cfg.Lag = 4 * time.Second
+	// The sweep reads a time lag after it: long enough that the pass reads first even on a
+	// busy machine (the tests check that the pass, not the sweep, published what it could see).
+	cfg.Lag = 10 * time.Second
 	cfg.Overlap = 3 * time.Second
 	cfg.LiveLag = 100 * time.Millisecond
 	cfg.LiveWindow = 1500 * time.Millisecond
@@ -107,13 +109,13 @@ func TestLivePassAndSweep(t *testing.T) {
 		late = append(late, w.put("us-east-1", ctStream("us-east-1"), 2, 3*time.Second)...)
 		time.Sleep(50 * time.Millisecond) // puts spread over a second of time, not a wait for a condition
 	}
-	// The last events put are read by the windows at lag no sooner than 4 s after their time.
-	if !pub.Await(3*time.Second, func() bool { return len(pub.MissingKeys(rawKey, live)) == 0 }) {
-		t.Fatalf("%d of %d events put live not read within 3 s (the near-real-time pass published %d)",
+	// The last events put are read by the windows at lag no sooner than lag after their time.
+	if !pub.Await(cfg.Lag-time.Second, func() bool { return len(pub.MissingKeys(rawKey, live)) == 0 }) {
+		t.Fatalf("%d of %d events put live not read within lag − 1 s (the near-real-time pass published %d)",
 			len(pub.MissingKeys(rawKey, live)), len(live), s.LivePublished())
 	}
 	all := append(live, late...)
-	if !pub.Await(20*time.Second, func() bool { return len(pub.MissingKeys(rawKey, all)) == 0 }) {
+	if !pub.Await(cfg.Lag+20*time.Second, func() bool { return len(pub.MissingKeys(rawKey, all)) == 0 }) {
 		t.Errorf("%d of %d late events not found by the sweep", len(pub.MissingKeys(rawKey, late)), len(late))
 	}
 	// Wait for the sweep to pass every event's time and its overlap: nothing comes twice.
@@ -146,7 +148,7 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	run1 := plugintest.Start(t, s1, pub1)
 	waitAfterStart(t, st)
 	first := w.put("us-east-1", ctStream("us-east-1"), 10, 0)
-	if !pub1.Await(20*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, first)) == 0 }) {
+	if !pub1.Await(cfg.Lag+20*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, first)) == 0 }) {
 		t.Fatal("the first run (no near-real-time pass) did not read its events")
 	}
 	run1.Stop(t)
@@ -159,7 +161,7 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 		second = append(second, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
 		time.Sleep(30 * time.Millisecond) // puts spread over time, not a wait for a condition
 	}
-	if !pub2.Await(3*time.Second, func() bool { return len(pub2.MissingKeys(rawKey, second)) == 0 }) {
+	if !pub2.Await(cfg.Lag-time.Second, func() bool { return len(pub2.MissingKeys(rawKey, second)) == 0 }) {
 		t.Fatalf("%d of %d events not read by the near-real-time pass", len(pub2.MissingKeys(rawKey, second)), len(second))
 	}
 	run2.Stop(t)
@@ -172,7 +174,7 @@ func TestLiveRestartBeforeSweep(t *testing.T) {
 	// delivered, with a pass that polls seldom: the sweep must not read before the pass's
 	// saved state is loaded.
 	stopped := time.Now()
-	plugintest.Eventually(t, 0, "lag past the second run's events", func() bool {
+	plugintest.Eventually(t, cfg.Lag+10*time.Second, "lag past the second run's events", func() bool {
 		return time.Since(stopped) > cfg.Lag+500*time.Millisecond
 	})
 	slow := *cfg
@@ -204,12 +206,12 @@ func TestLiveKillBeforeAck(t *testing.T) {
 		acked = append(acked, w.put("us-east-1", ctStream("us-east-1"), 5, 0)...)
 		time.Sleep(30 * time.Millisecond) // puts spread over time, not a wait for a condition
 	}
-	if !pub1.Await(3*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, acked)) == 0 }) {
+	if !pub1.Await(cfg.Lag-time.Second, func() bool { return len(pub1.MissingKeys(rawKey, acked)) == 0 }) {
 		t.Fatal("the first events were not read by the near-real-time pass")
 	}
 	pub1.SetMode(plugintest.Manual) // nothing more is acknowledged: in flight at the kill
 	inFlight := w.put("us-east-1", ctStream("us-east-1"), 20, 0)
-	if !pub1.Await(3*time.Second, func() bool { return len(pub1.MissingKeys(rawKey, inFlight)) == 0 }) {
+	if !pub1.Await(cfg.Lag-time.Second, func() bool { return len(pub1.MissingKeys(rawKey, inFlight)) == 0 }) {
 		t.Fatal("the events in flight were not read by the near-real-time pass")
 	}
 	run1.Stop(t)

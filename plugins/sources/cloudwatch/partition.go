@@ -245,10 +245,10 @@ type partition struct {
 	mu           sync.Mutex
 	missingSince time.Time // when the group was first found missing; zero when it is there
 	lastMissLog  time.Time
-	// The server's clock: the Date of the last response and the local (monotonic) time it
-	// was read at; zero until the first response.
-	serverAt, serverRead time.Time
-	lastSkewLog          time.Time
+	// The server's clock: the Date of the last response and the local (monotonic) times its
+	// request was sent and it was read; zero until the first response.
+	serverAt, serverSent, serverRead time.Time
+	lastSkewLog                      time.Time
 
 	lastLateLog  time.Time
 	lateSinceLog int64
@@ -272,13 +272,13 @@ type partition struct {
 	// liveCur is the pass's cursor: the sweep waits for its batches in flight to be saved
 	// before it publishes an event of a time the pass read (settledLive).
 	liveCur atomic.Pointer[state.Cursor]
-	// liveReading is held by the pass for the whole of a read (from choosing its range to
-	// publishing its last batch), and liveFrom is the earliest time (ms) a read of the pass
-	// may have covered, set before the read looks at sweepTo: an event of the sweep at or
-	// after liveFrom may be in a read in progress, so the sweep waits for that read to end
-	// before it decides (settledLive).
-	liveReading sync.Mutex
-	liveFrom    atomic.Int64
+	// liveBegun and liveEnded count the pass's reads (a read counts as begun before it
+	// chooses its range and as ended once it published its last batch), and liveFrom is the
+	// earliest time (ms) a read of the pass may have covered, set before the read looks at
+	// sweepTo: an event of the sweep at or after liveFrom may be in a read in progress, so
+	// the sweep waits for the reads begun to end before it decides (settledLive).
+	liveBegun, liveEnded atomic.Int64
+	liveFrom             atomic.Int64
 }
 
 func (s *Source) newPartition(region string) *partition {
@@ -727,10 +727,13 @@ func (p *partition) probe(ctx context.Context) (int64, error) {
 }
 
 // now is the current time as the service sees it: the local clock, or the server's when the
-// local clock is ahead of it. The server's clock is the Date of its last response plus the
-// time since; Date has a resolution of one second, so it is up to a second behind, and a local
-// clock up to a second ahead is taken as right (the lag absorbs it). A skew of more than a
-// second for sure (2 s apparent) is logged, at most once a minute.
+// local clock is ahead of it for sure. The last answer's Date (resolution one second) was made
+// after its request was sent, so the local clock is ahead by more than sent − Date − 1 s; when
+// that is above zero, the server's time is taken as Date plus the time since the answer was
+// read, which is behind the server by at most a second and the answer's latency (the lag
+// absorbs both). Judging the skew from the time sent, not the time read, keeps a slow answer
+// (a busy machine) from passing for a clock ahead. A skew of more than a second for sure is
+// logged, at most once a minute.
 func (p *partition) now() time.Time {
 	local := p.s.tune.now()
 	p.mu.Lock()
@@ -738,17 +741,16 @@ func (p *partition) now() time.Time {
 	if p.serverAt.IsZero() {
 		return local
 	}
-	server := p.serverAt.Add(time.Since(p.serverRead))
-	skew := local.Sub(server)
-	if skew <= time.Second {
+	ahead := local.Sub(p.serverAt.Add(time.Since(p.serverSent))) - time.Second
+	if ahead <= 0 {
 		return local
 	}
-	if t := time.Now(); skew > 2*time.Second && t.Sub(p.lastSkewLog) >= time.Minute {
+	if t := time.Now(); ahead > time.Second && t.Sub(p.lastSkewLog) >= time.Minute {
 		p.lastSkewLog = t
 		p.log.Warn("the local clock is ahead of the CloudWatch Logs server's; windows follow the server's clock (check NTP)",
-			"skew_at_least", (skew - time.Second).Round(time.Millisecond))
+			"skew_at_least", ahead.Round(time.Millisecond))
 	}
-	return server
+	return p.serverAt.Add(time.Since(p.serverRead))
 }
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
@@ -1281,7 +1283,7 @@ func (p *partition) callNoting(ctx context.Context, in *cloudwatchlogs.FilterLog
 		if err == nil {
 			p.mu.Lock()
 			if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok && !t.IsZero() {
-				p.serverAt, p.serverRead = t, time.Now()
+				p.serverAt, p.serverSent, p.serverRead = t, began, time.Now()
 			}
 			if !p.missingSince.IsZero() {
 				p.log.Info("the log group is readable again", "missing_for", time.Since(p.missingSince).Round(time.Second))
