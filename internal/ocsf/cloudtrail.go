@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
@@ -24,6 +25,9 @@ func fromCloudTrail(r *event.Record) (Event, error) {
 	}
 	if ev.EventTime.IsZero() {
 		return nil, fmt.Errorf("ocsf: cloudtrail record %s: eventTime missing", ev.EventID)
+	}
+	if ev.EventTime.Before(time.Unix(0, 0)) {
+		return nil, fmt.Errorf("ocsf: cloudtrail record %s: eventTime %s is before 1970 (OCSF time counts from the epoch)", ev.EventID, ev.EventTime.Format(time.RFC3339))
 	}
 	if ev.EventName == "" {
 		return nil, fmt.Errorf("ocsf: cloudtrail record %s: eventName missing", ev.EventID)

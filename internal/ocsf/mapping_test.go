@@ -281,6 +281,7 @@ func TestCannotMap(t *testing.T) {
 		{"cloudtrail digest file", &event.Record{Raw: digest, Kind: event.KindCloudTrail}, false, "cloudtrail"},
 		{"cloudtrail not json", &event.Record{Raw: []byte(`{"eventTime":`), Kind: event.KindCloudTrail}, false, "not_json"},
 		{"cloudtrail bad eventTime", &event.Record{Raw: []byte(`{"eventVersion":"1.08","eventTime":"yesterday","eventSource":"s3.amazonaws.com","eventName":"GetObject"}`), Kind: event.KindCloudTrail}, false, "eventTime"},
+		{"cloudtrail before 1970", &event.Record{Raw: []byte(`{"eventVersion":"1.08","eventTime":"1969-12-31T23:59:59Z","eventSource":"s3.amazonaws.com","eventName":"GetObject"}`), Kind: event.KindCloudTrail}, false, "before 1970"},
 		{"netskope not json", nsRec(event.KindNetskopeEvent, "page", `{"_id":`), false, "decode"},
 		{"netskope bad timestamp", nsRec(event.KindNetskopeEvent, "page", `{"_id":"p","timestamp":"soon","url":"a"}`), false, "timestamp"},
 		{"netskope no timestamp", nsRec(event.KindNetskopeEvent, "page", `{"_id":"p","url":"a"}`), false, "timestamp"},
