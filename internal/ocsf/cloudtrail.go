@@ -1,6 +1,7 @@
 package ocsf
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -209,11 +210,23 @@ func cloudTrailUnmapped(ev *cloudtrailrecord.Event) map[string]string {
 	put("userIdentity.accountId", ev.Identity.AccountID)
 	put("logshipper.category", ev.Category)
 	put("logshipper.attack_technique", ev.Technique)
-	put("requestParameters", string(ev.RequestParameters))
-	put("responseElements", string(ev.ResponseElements))
-	put("additionalEventData", string(ev.AdditionalEventData))
+	put("requestParameters", compactJSON(ev.RequestParameters))
+	put("responseElements", compactJSON(ev.ResponseElements))
+	put("additionalEventData", compactJSON(ev.AdditionalEventData))
 	if len(m) == 0 {
 		return nil
 	}
 	return m
+}
+
+// compactJSON is a JSON value's text without insignificant white space.
+func compactJSON(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
 }

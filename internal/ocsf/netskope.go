@@ -623,16 +623,33 @@ func (n *nsRecord) finding(b Base) (Event, error) {
 	if typ == "" {
 		typ = n.sub
 	}
-	title := n.first("alert_name", "dlp_rule", "malware_name", "policy_name", "policy", "activity")
+	title := n.first("alert_name", "dlp_rule", "malware_name", "policy_name", "policy")
 	if title == "" {
 		title = "Netskope " + typ + " " + n.kind
+		if act := n.str("activity"); act != "" {
+			title += " (" + act + ")"
+		}
 	}
 	f := &DetectionFinding{Base: b, FindingInfo: FindingInfo{
 		UID: uid, Title: title, Types: []string{typ}, CreatedTime: b.Time,
 		Desc: n.first("breach_description", "malware_type", "threat_type"),
 	}}
 	f.Message = title
+	activity := int64(1)
 	f.StatusID, f.Status = 1, findingStatusNames[1]
+	if n.sub == "incident" {
+		// An incident event reports the incident's state: the first (status new) creates the
+		// finding, the later ones update it; finding_info.uid is the incident's id.
+		if id := n.first("dlp_incident_id", "incident_id"); id != "" {
+			f.FindingInfo.UID = id
+		}
+		var status int32
+		status, activity = incidentStatus(n.str("status"))
+		f.StatusID, f.Status = status, findingStatusNames[int64(status)]
+		if status == 99 {
+			f.Status = n.str("status")
+		}
+	}
 	an := Analytic{TypeID: 1, Type: "Rule", Name: n.first("dlp_rule", "signature", "policy", "policy_name"), Category: n.str("dlp_profile")}
 	if sid := n.str("signature_id"); sid != "" {
 		an.UID = sid
@@ -698,8 +715,24 @@ func (n *nsRecord) finding(b Base) (Event, error) {
 			o.Name = "resources.name"
 		}
 	}
-	setClass(&f.Base, ClassDetectionFinding, 1, "")
+	setClass(&f.Base, ClassDetectionFinding, activity, "")
 	return f, nil
+}
+
+// incidentStatus places a Netskope incident's status on a finding's status_id, and says
+// whether the event creates the finding (1) or updates it (2) or closes it (3).
+func incidentStatus(s string) (status int32, activity int64) {
+	switch strings.ToLower(strings.ReplaceAll(s, " ", "_")) {
+	case "new", "":
+		return 1, 1
+	case "in_progress", "open", "assigned":
+		return 2, 2
+	case "dismissed", "false_positive", "suppressed":
+		return 3, 3
+	case "resolved", "closed":
+		return 4, 3
+	}
+	return 99, 2
 }
 
 func (a *Actor) userName() string {
