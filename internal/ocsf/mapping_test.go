@@ -144,6 +144,12 @@ func TestClassBySource(t *testing.T) {
 		}},
 		{"infrastructure", nsRec(event.KindNetskopeEvent, "infrastructure", `{"_id":"i1","timestamp":1708989385,"hostname":"pub-1","metric_name":"CPU","metric_value":0.4}`), ClassDeviceInventoryInfo, 1, nil},
 		{"unknown event type with a url", nsRec(event.KindNetskopeEvent, "brandnew", `{"_id":"u1","timestamp":1708989385,"url":"a.example/b"}`), ClassWebResourcesActivity, 99, nil},
+		{"incident resolved closes its finding", nsRec(event.KindNetskopeEvent, "incident", `{"_id":"i9","timestamp":1708989385,"dlp_incident_id":8249162772736324744,"status":"resolved","user":"u@x.y"}`), ClassDetectionFinding, 3, func(t *testing.T, ev Event) {
+			if f := ev.(*DetectionFinding); f.FindingInfo.UID != "8249162772736324744" || f.StatusID != 4 {
+				t.Errorf("finding uid %q status %d", f.FindingInfo.UID, f.StatusID)
+			}
+		}},
+		{"event without a subtype goes by record_type", nsRec(event.KindNetskopeEvent, "", `{"_id":"n2","timestamp":1708989085,"record_type":"network","srcip":"10.0.0.1","dstip":"10.0.0.2"}`), ClassNetworkActivity, 6, nil},
 		{"dlp alert", nsRec(event.KindNetskopeAlert, "dlp", `{"_id":"d1","timestamp":1708989385,"alert_name":"DLP hit","alert_type":"DLP","dlp_rule":"PCI","dlp_rule_severity":"High","file_name":"a.xlsx","md5":"00112233445566778899aabbccddeeff","user":"u@x.y"}`), ClassDetectionFinding, 1, func(t *testing.T, ev Event) {
 			f := ev.(*DetectionFinding)
 			if f.SeverityID != 4 || f.FindingInfo.Analytic.Name != "PCI" || f.Evidences[0].File.Hashes[0].AlgorithmID != 1 || f.FindingInfo.UID != "d1" {
