@@ -59,6 +59,10 @@ func fromCloudTrail(r *event.Record) (Event, error) {
 	}
 	user := cloudTrailUser(ev)
 	src := cloudTrailEndpoint(ev.SourceIPAddress)
+	service := ev.EventSource
+	if service == "" {
+		service = unknown
+	}
 	var httpReq *HTTPRequest
 	if ev.UserAgent != "" {
 		httpReq = &HTTPRequest{UserAgent: ev.UserAgent}
@@ -69,8 +73,8 @@ func fromCloudTrail(r *event.Record) (Event, error) {
 		a := &Authentication{
 			Base:        b,
 			User:        user,
-			DstEndpoint: NetworkEndpoint{SvcName: ev.EventSource},
-			Service:     &Service{Name: ev.EventSource},
+			DstEndpoint: NetworkEndpoint{SvcName: service},
+			Service:     &Service{Name: service},
 			HTTPRequest: httpReq,
 		}
 		setClass(&a.Base, ClassAuthentication, int64(ev.OCSF.ActivityID), "")
@@ -91,8 +95,8 @@ func fromCloudTrail(r *event.Record) (Event, error) {
 	a := &APIActivity{
 		Base:        b,
 		Actor:       Actor{InvokedBy: ev.Identity.InvokedBy},
-		API:         API{Operation: ev.EventName, Service: &Service{Name: ev.EventSource}},
-		SrcEndpoint: src,
+		API:         API{Operation: ev.EventName, Service: &Service{Name: service}},
+		SrcEndpoint: orUnknown(src),
 		HTTPRequest: httpReq,
 		Resources:   cloudTrailResources(ev.Resources),
 	}
@@ -130,12 +134,23 @@ func severityFromCEF(sev int) int64 {
 
 func cloudTrailUser(ev *cloudtrailrecord.Event) User {
 	id := ev.Identity
-	return User{
+	u := User{
 		Name:          id.UserName,
 		UID:           id.PrincipalID,
 		Type:          id.Type,
 		CredentialUID: id.AccessKeyID,
 	}
+	// OCSF's user needs a name, a uid or an account.
+	switch {
+	case u.Name != "" || u.UID != "":
+	case id.ARN != "":
+		u.UID = id.ARN
+	case id.AccountID != "":
+		u.Account = &Account{UID: id.AccountID}
+	default:
+		u.Name = unknown
+	}
+	return u
 }
 
 // cloudTrailEndpoint reads sourceIPAddress: an IP address, else an AWS service's host name
@@ -159,7 +174,7 @@ func isIP(s string) bool {
 
 func cloudTrailObservables(u User, src NetworkEndpoint) []Observable {
 	var out []Observable
-	if u.Name != "" {
+	if u.Name != "" && u.Name != unknown {
 		out = append(out, Observable{Name: "user.name", TypeID: 4, Type: "User Name", Value: u.Name})
 	}
 	if src.IP != "" {

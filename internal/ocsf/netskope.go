@@ -290,11 +290,24 @@ func location(country, region, city string) *Location {
 	return &Location{Country: country, Region: region, City: city}
 }
 
+// endpointPtr is ep for an optional endpoint attribute: nil when the record says nothing of
+// it, else ep made to meet network_endpoint's constraint (orUnknown).
 func endpointPtr(ep NetworkEndpoint) *NetworkEndpoint {
 	if ep == (NetworkEndpoint{}) {
 		return nil
 	}
+	ep = orUnknown(ep)
 	return &ep
+}
+
+// orUnknown is ep named "Unknown" when it has none of the attributes OCSF's network_endpoint
+// needs one of (ip, uid, name, hostname, svc_name, ...): an endpoint the class requires, or one
+// known only by its port or place, that the record does not name.
+func orUnknown(ep NetworkEndpoint) NetworkEndpoint {
+	if ep.IP == "" && ep.UID == "" && ep.Name == "" && ep.Hostname == "" && ep.SvcName == "" {
+		ep.Name = unknown
+	}
+	return ep
 }
 
 // status sets status from the policy action: allow is Success, block Failure.
@@ -312,7 +325,7 @@ func (n *nsRecord) status(b *Base) {
 
 func (n *nsRecord) observables(u *User, src, dst NetworkEndpoint, url string) []Observable {
 	var out []Observable
-	if u != nil {
+	if u != nil && u.Name != unknown {
 		if u.EmailAddr != "" {
 			out = append(out, Observable{Name: "actor.user.email_addr", TypeID: 5, Type: "Email Address", Value: u.EmailAddr})
 		} else {
@@ -347,16 +360,11 @@ func (n *nsRecord) webResources(b Base, activity int64, name string) (Event, err
 		return nil, fmt.Errorf("ocsf: netskope %s event %s: no url, object, page, domain, site or app to name the web resource", n.sub, b.Metadata.UID)
 	}
 	w := &WebResourcesActivity{Base: b, WebResources: []WebResource{res}, Actor: n.actor()}
-	if app := n.str("app"); app != "" {
-		if w.Actor == nil {
-			w.Actor = &Actor{}
-		}
-		w.Actor.AppName = app
-	}
 	if w.Actor != nil {
 		w.Metadata.Profiles = []string{"host"}
 	}
 	src, dst := n.src(), n.dst()
+	dst.SvcName = n.str("app") // the cloud app serving the resource
 	w.SrcEndpoint, w.DstEndpoint = endpointPtr(src), endpointPtr(dst)
 	req := HTTPRequest{UserAgent: n.str("useragent"), Version: n.str("protocol")}
 	if url != "" {
@@ -432,6 +440,7 @@ func (n *nsRecord) authentication(b Base, what string) (Event, error) {
 	}
 	a.DstEndpoint = n.dst()
 	a.DstEndpoint.SvcName = app
+	a.DstEndpoint = orUnknown(a.DstEndpoint)
 	if app != "" {
 		a.Service = &Service{Name: app}
 	}
@@ -483,8 +492,11 @@ func (n *nsRecord) audit(b Base) (Event, error) {
 		API:   API{Operation: what, Service: &Service{Name: "Netskope"}},
 		Actor: Actor{User: n.user()},
 	}
+	if a.Actor.User == nil {
+		a.Actor.User = &User{Name: unknown} // an admin action names its admin; this one does not
+	}
 	a.Message = what
-	a.SrcEndpoint.IP = n.auditIP()
+	a.SrcEndpoint = orUnknown(NetworkEndpoint{IP: n.auditIP()})
 	activity, name := auditActivity(what)
 	// A REST call's supporting_data: [status code, method, path, "trid=<id>"].
 	sd, _ := n.m["supporting_data"].(map[string]any)
@@ -492,7 +504,10 @@ func (n *nsRecord) audit(b Base) (Event, error) {
 		code, _ := vals[0].(int64)
 		method, _ := vals[1].(string)
 		path, _ := vals[2].(string)
-		a.HTTPRequest = &HTTPRequest{HTTPMethod: method, URL: &URL{Path: path}}
+		a.HTTPRequest = &HTTPRequest{HTTPMethod: method}
+		if path != "" {
+			a.HTTPRequest.URL = &URL{Path: path}
+		}
 		if method != "" && path != "" {
 			a.API.Operation = method + " " + path
 		}
@@ -552,7 +567,7 @@ func methodActivity(method string) int64 {
 // network maps a network event to Network Activity 4001, activity Traffic (a Netskope network
 // event reports a session's traffic).
 func (n *nsRecord) network(b Base) (Event, error) {
-	src, dst := n.src(), n.dst()
+	src, dst := orUnknown(n.src()), orUnknown(n.dst())
 	na := &NetworkActivity{Base: b, SrcEndpoint: src, DstEndpoint: dst, Actor: n.actor(), AppName: n.str("app")}
 	if na.Actor != nil {
 		na.Metadata.Profiles = []string{"host"}
@@ -567,7 +582,7 @@ func (n *nsRecord) network(b Base) (Event, error) {
 		case "icmp":
 			ci.ProtocolNum = 1
 		}
-		ci.Direction = "Unknown"
+		ci.Direction = "Unknown" // direction_id 0
 		na.ConnectionInfo = ci
 	}
 	var tr Traffic

@@ -40,12 +40,13 @@ type Account struct {
 
 // User is the OCSF user object.
 type User struct {
-	Name          string `json:"name,omitempty" parquet:"name,optional"`
-	UID           string `json:"uid,omitempty" parquet:"uid,optional"`
-	Type          string `json:"type,omitempty" parquet:"type,optional"`
-	TypeID        int32  `json:"type_id,omitempty" parquet:"type_id,optional"`
-	EmailAddr     string `json:"email_addr,omitempty" parquet:"email_addr,optional"`
-	CredentialUID string `json:"credential_uid,omitempty" parquet:"credential_uid,optional"`
+	Name          string   `json:"name,omitempty" parquet:"name,optional"`
+	UID           string   `json:"uid,omitempty" parquet:"uid,optional"`
+	Type          string   `json:"type,omitempty" parquet:"type,optional"`
+	TypeID        int32    `json:"type_id,omitempty" parquet:"type_id,optional"`
+	EmailAddr     string   `json:"email_addr,omitempty" parquet:"email_addr,optional"`
+	CredentialUID string   `json:"credential_uid,omitempty" parquet:"credential_uid,optional"`
+	Account       *Account `json:"account,omitempty" parquet:"account,optional"`
 }
 
 // Session is the OCSF session object.
@@ -59,7 +60,6 @@ type Actor struct {
 	User      *User    `json:"user,omitempty" parquet:"user,optional"`
 	Session   *Session `json:"session,omitempty" parquet:"session,optional"`
 	InvokedBy string   `json:"invoked_by,omitempty" parquet:"invoked_by,optional"`
-	AppName   string   `json:"app_name,omitempty" parquet:"app_name,optional"`
 }
 
 // Location is the OCSF location object.
@@ -184,9 +184,9 @@ type Evidence struct {
 	File        *File            `json:"file,omitempty" parquet:"file,optional"`
 }
 
-// File is the OCSF file object (required: name, type_id).
+// File is the OCSF file object (required: type_id).
 type File struct {
-	Name   string        `json:"name" parquet:"name"`
+	Name   string        `json:"name,omitempty" parquet:"name,optional"`
 	TypeID int32         `json:"type_id" parquet:"type_id"`
 	Type   string        `json:"type,omitempty" parquet:"type,optional"`
 	Size   int64         `json:"size,omitempty" parquet:"size,optional"`

@@ -18,6 +18,10 @@ import (
 	"github.com/logshipper/logshipper/internal/event"
 )
 
+// unknown names what a required attribute needs and the record does not say: an endpoint, a
+// user, a service. Observables never carry it.
+const unknown = "Unknown"
+
 // Version is the OCSF version of every record this package makes (metadata.version).
 const Version = "1.1.0"
 
@@ -112,7 +116,15 @@ func validateRecord(m map[string]any) error {
 	if !ok {
 		return fmt.Errorf("ocsf: class_uid %d: not a class of this package's OCSF %s table", class, Version)
 	}
-	v := validator{}
+	v := validator{profiles: map[string]bool{}}
+	if md, ok := m["metadata"].(map[string]any); ok {
+		list, _ := md["profiles"].([]any)
+		for _, p := range list {
+			if s, ok := p.(string); ok {
+				v.profiles[s] = true
+			}
+		}
+	}
 	v.object(spec.name, "", m, spec.attrs)
 	if cat, ok := intOf(m["category_uid"]); ok && cat != spec.categoryUID {
 		v.addf("category_uid: %d, want %d for class %d", cat, spec.categoryUID, class)
@@ -138,7 +150,10 @@ func validateRecord(m map[string]any) error {
 	return fmt.Errorf("ocsf: %s record invalid: %w", spec.name, errors.Join(v.errs...))
 }
 
-type validator struct{ errs []error }
+type validator struct {
+	errs     []error
+	profiles map[string]bool // the profiles metadata.profiles declares
+}
 
 func (v *validator) addf(format string, args ...any) {
 	v.errs = append(v.errs, fmt.Errorf(format, args...))
@@ -188,11 +203,14 @@ func (v *validator) object(name, path string, m map[string]any, attrs map[string
 		if m[k] == nil {
 			continue // null: absent; required attributes are checked below
 		}
+		if spec.profile != "" && !v.profiles[spec.profile] {
+			v.addf("%s%s: an attribute of the %s profile, which metadata.profiles does not name", path, k, spec.profile)
+		}
 		v.attr(path+k, m[k], spec)
 	}
 	req := make([]string, 0, len(attrs))
 	for k, spec := range attrs {
-		if spec.required {
+		if spec.required && (spec.profile == "" || v.profiles[spec.profile]) {
 			req = append(req, k)
 		}
 	}
@@ -201,6 +219,14 @@ func (v *validator) object(name, path string, m map[string]any, attrs map[string
 		if missing(m[k]) {
 			v.addf("%s%s: required by %s, missing", path, k, name)
 		}
+	}
+	if one, ok := atLeastOne[name]; ok {
+		for _, k := range one {
+			if !missing(m[k]) {
+				return
+			}
+		}
+		v.addf("%s: has none of %s (the %s object's at_least_one)", strings.TrimSuffix(path, "."), strings.Join(one, ", "), name)
 	}
 }
 

@@ -1,15 +1,12 @@
 package ocsf
 
 // The OCSF 1.1.0 schema, as far as this package uses it: for each class and object, the
-// attributes with their types, requirement and enum values. Validate checks records against
-// it. Sources (README.md, "Schema table", says which attribute comes from which):
-//   - the OCSF 1.1.0 class exports vendored by AWS's Security Lake validator,
-//     aws-samples/amazon-security-lake-ocsf-validation validate/ocsf_schema_1.1.0/
-//     (detection_finding, http_activity, network_activity, authentication,
-//     web_resources_activity, api_activity): class attributes, requirements and enums;
-//   - ocsf/ocsf-schema CHANGELOG.md section v1.1.0 for what 1.1.0 added to those exports
-//     (Authentication activity 5, http_request on Web Resources Activity, cloud.account);
-//   - the ocsf/ocsf-schema objects/*.json dictionary for object attributes.
+// attributes with their types, requirement, enum values and profile, and the objects'
+// at_least_one constraints. Validate checks records against it. Sources (README.md, "Schema
+// table"): the OCSF 1.1.0 class exports AWS's Security Lake validator vendors
+// (aws-samples/amazon-security-lake-ocsf-validation validate/ocsf_schema_1.1.0/), and the
+// OCSF schema server's complete 1.1.0 export (schema/v1.1-schema.json in the Go module
+// github.com/valllabh/ocsf-schema-golang v1.0.3), against which every entry was checked.
 //
 // An attribute a record carries that the table does not list is an error: the table names
 // every attribute the mappings emit, so a misspelt or invented attribute fails the tests.
@@ -33,6 +30,9 @@ type attrSpec struct {
 	array    bool
 	required bool
 	enum     []int64 // the known values of an integer enum; nil: any value
+	// profile names the profile that adds the attribute to the class: a record carries it only
+	// when metadata.profiles names the profile, and then a required one must be present.
+	profile string
 }
 
 // The spec constructors: required or optional (OCSF's "recommended" counts as optional).
@@ -47,6 +47,13 @@ func reqList(name string) attrSpec {
 	return attrSpec{typ: tObject, object: name, array: true, required: true}
 }
 func optStrings() attrSpec { return attrSpec{typ: tString, array: true} }
+
+// fromProfile is spec as an attribute the named profile adds.
+func fromProfile(profile string, spec attrSpec) attrSpec {
+	spec.profile = profile
+	return spec
+}
+
 func merge(maps ...map[string]attrSpec) map[string]attrSpec {
 	out := map[string]attrSpec{}
 	for _, m := range maps {
@@ -102,7 +109,7 @@ var baseAttrs = map[string]attrSpec{
 	"status_code":   opt(tString),
 	"status_detail": opt(tString),
 	"count":         opt(tInteger),
-	"cloud":         optObj("cloud"), // cloud profile
+	"cloud":         fromProfile("cloud", reqObj("cloud")),
 	"observables":   optList("observable"),
 	"unmapped":      opt(tMap),
 }
@@ -142,7 +149,7 @@ var classes = map[int64]classSpec{
 			5: "Search", 6: "Import", 7: "Export", 8: "Share", 99: "Other"},
 		attrs: merge(baseAttrs, map[string]attrSpec{
 			"web_resources": reqList("web_resource"),
-			"actor":         optObj("actor"), // host profile
+			"actor":         fromProfile("host", optObj("actor")),
 			"src_endpoint":  optObj("network_endpoint"),
 			"dst_endpoint":  optObj("network_endpoint"),
 			"http_request":  optObj("http_request"),
@@ -155,7 +162,7 @@ var classes = map[int64]classSpec{
 		attrs: merge(baseAttrs, map[string]attrSpec{
 			"src_endpoint":    reqObj("network_endpoint"),
 			"dst_endpoint":    reqObj("network_endpoint"),
-			"actor":           optObj("actor"), // host profile
+			"actor":           fromProfile("host", optObj("actor")),
 			"connection_info": optObj("network_connection_info"),
 			"traffic":         optObj("network_traffic"),
 			"app_name":        opt(tString),
@@ -196,13 +203,10 @@ var objects = map[string]map[string]attrSpec{
 	"account": {"uid": opt(tString), "name": opt(tString)},
 	"user": {
 		"name": opt(tString), "uid": opt(tString), "type": opt(tString), "type_id": optEnum(0, 1, 2, 3, 99),
-		"email_addr": opt(tString), "credential_uid": opt(tString),
+		"email_addr": opt(tString), "credential_uid": opt(tString), "account": optObj("account"),
 	},
-	"session": {"uid": opt(tString), "issuer": opt(tString)},
-	"actor": {
-		"user": optObj("user"), "session": optObj("session"), "invoked_by": opt(tString),
-		"app_name": opt(tString),
-	},
+	"session":  {"uid": opt(tString), "issuer": opt(tString)},
+	"actor":    {"user": optObj("user"), "session": optObj("session"), "invoked_by": opt(tString)},
 	"location": {"country": opt(tString), "region": opt(tString), "city": opt(tString)},
 	"network_endpoint": {
 		"ip": opt(tString), "port": opt(tInteger), "hostname": opt(tString), "domain": opt(tString),
@@ -242,12 +246,12 @@ var objects = map[string]map[string]attrSpec{
 		"dst_endpoint": optObj("network_endpoint"), "file": optObj("file"),
 	},
 	"file": {
-		"name": req(tString), "type_id": reqEnum(0, 1, 2, 3, 4, 5, 6, 7, 99), "type": opt(tString),
+		"name": opt(tString), "type_id": reqEnum(0, 1, 2, 3, 4, 5, 6, 7, 99), "type": opt(tString),
 		"size": opt(tLong), "hashes": optList("fingerprint"),
 	},
-	"fingerprint": {"algorithm_id": reqEnum(0, 1, 2, 3, 4, 5, 99), "algorithm": opt(tString), "value": req(tString)},
+	"fingerprint": {"algorithm_id": reqEnum(0, 1, 2, 3, 4, 5, 6, 7, 99), "algorithm": opt(tString), "value": req(tString)},
 	"device": {
-		"type_id": reqEnum(0, 1, 2, 3, 4, 5, 6, 7, 8, 99), "type": opt(tString), "hostname": opt(tString),
+		"type_id": optEnum(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 99), "type": opt(tString), "hostname": opt(tString),
 		"name": opt(tString), "uid": opt(tString), "ip": opt(tString),
 	},
 	// observable type_id: the values of 1.1.0 this package uses, with 0 and 99.
@@ -255,4 +259,16 @@ var objects = map[string]map[string]attrSpec{
 		"name": req(tString), "type_id": reqEnum(0, 1, 2, 4, 5, 6, 7, 8, 99), "type": opt(tString),
 		"value": opt(tString),
 	},
+}
+
+// atLeastOne is OCSF's at_least_one constraint of the objects that have one: an object of
+// these must carry one of the attributes listed (1.1.0's lists; the attributes this package
+// does not emit are in them too).
+var atLeastOne = map[string][]string{
+	"actor":            {"process", "user", "invoked_by", "session"},
+	"user":             {"account", "name", "uid"},
+	"network_endpoint": {"ip", "uid", "name", "hostname", "svc_name", "instance_uid", "interface_uid", "interface_name"},
+	"url":              {"url_string", "path"},
+	"location":         {"coordinates", "city", "country", "postal_code", "region"},
+	"evidences":        {"actor", "api", "connection_info", "data", "dst_endpoint", "file", "process", "query", "src_endpoint"},
 }

@@ -71,6 +71,11 @@ func TestValidateRejects(t *testing.T) {
 		{"nested attribute not in the object", func(m map[string]any) { obj(m, "metadata")["tenant"] = "x" }, "metadata.tenant: not an attribute of metadata"},
 		{"unmapped value not text", func(m map[string]any) { m["unmapped"] = map[string]any{"a": 1} }, "unmapped.a: want a string"},
 		{"caption not the class's", func(m map[string]any) { m["class_name"] = "Security Finding" }, `class_name: "Security Finding"`},
+		{"a profile's attribute without the profile", func(m map[string]any) { m["cloud"] = map[string]any{"provider": "AWS"} }, "cloud: an attribute of the cloud profile"},
+		{"a declared profile's required attribute missing", func(m map[string]any) { obj(m, "metadata")["profiles"] = []any{"cloud"} }, "cloud: required by Detection Finding"},
+		{"an endpoint naming nothing", func(m map[string]any) { obj(m, "evidences")["src_endpoint"] = map[string]any{"port": 22} }, "evidences[0].src_endpoint: has none of ip, uid"},
+		{"an evidence with nothing", func(m map[string]any) { m["evidences"] = []any{map[string]any{}} }, "evidences[0]: has none of actor, api"},
+		{"a user without name, uid or account", func(m map[string]any) { obj(m, "evidences", "actor", "user")["name"] = "" }, "evidences[0].actor.user: has none of account, name, uid"},
 		{"severity caption", func(m map[string]any) { m["severity"] = "Low" }, `severity: "Low", want "High"`},
 	}
 	for _, tt := range tests {
