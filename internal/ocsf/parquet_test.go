@@ -190,3 +190,41 @@ func TestParquetColumnNamesAreOCSF(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetWriterOfEvents writes Events through parquet-go's schema-driven writer
+// (parquet.NewWriter with parquet.SchemaOf(ev)), the way a destination that holds only the
+// Event interface writes a file of one class, and reads the rows back as the class struct.
+func TestParquetWriterOfEvents(t *testing.T) {
+	var evs []Event
+	for _, ev := range mapAll(t, netskopeRecordSamples(t)) {
+		if ev.ClassUID() == ClassDetectionFinding {
+			evs = append(evs, ev)
+		}
+	}
+	if len(evs) < 2 {
+		t.Fatalf("%d Detection Finding samples, want several", len(evs))
+	}
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, parquet.SchemaOf(evs[0]), parquet.Compression(&zstd.Codec{}))
+	for _, ev := range evs {
+		if err := w.Write(ev); err != nil {
+			t.Fatalf("write %T: %v", ev, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := parquet.NewGenericReader[DetectionFinding](bytes.NewReader(buf.Bytes()))
+	defer r.Close()
+	rows := make([]DetectionFinding, len(evs))
+	if n, err := r.Read(rows); n != len(evs) {
+		t.Fatalf("read %d of %d rows: %v", n, len(evs), err)
+	}
+	for i := range rows {
+		want, _ := json.Marshal(evs[i])
+		have, _ := json.Marshal(&rows[i])
+		if !bytes.Equal(want, have) {
+			t.Fatalf("row %d:\nwrote %s\n read %s", i, want, have)
+		}
+	}
+}
