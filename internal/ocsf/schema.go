@@ -6,7 +6,8 @@ package ocsf
 // table"): the OCSF 1.1.0 class exports AWS's Security Lake validator vendors
 // (aws-samples/amazon-security-lake-ocsf-validation validate/ocsf_schema_1.1.0/), and the
 // OCSF schema server's complete 1.1.0 export (schema/v1.1-schema.json in the Go module
-// github.com/valllabh/ocsf-schema-golang v1.0.3), against which every entry was checked.
+// github.com/valllabh/ocsf-schema-golang v1.0.3), with which every entry agrees except the
+// deliberate differences README.md lists.
 //
 // An attribute a record carries that the table does not list is an error: the table names
 // every attribute the mappings emit, so a misspelt or invented attribute fails the tests.
