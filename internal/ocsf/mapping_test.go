@@ -162,6 +162,21 @@ func TestClassBySource(t *testing.T) {
 				t.Errorf("risk %v %d analytic %+v", f.RiskLevelID, f.RiskScore, f.FindingInfo.Analytic)
 			}
 		}},
+		{"security assessment severity", nsRec(event.KindNetskopeAlert, "securityassessment", `{"_id":"s1","timestamp":1708989385,"alert_name":"SA","sa_rule_severity":"Critical"}`), ClassDetectionFinding, 1, func(t *testing.T, ev Event) {
+			if b := baseOf(ev); b.SeverityID != 5 || b.Unmapped["sa_rule_severity"] != "" {
+				t.Errorf("severity %d unmapped %v", b.SeverityID, b.Unmapped)
+			}
+		}},
+		{"audit severity_level word", nsRec(event.KindNetskopeEvent, "audit", `{"_id":"x3","timestamp":1702308331,"audit_log_event":"Edited policy","user":"a","severity_level":"med"}`), ClassAPIActivity, 3, func(t *testing.T, ev Event) {
+			if b := baseOf(ev); b.SeverityID != 3 {
+				t.Errorf("severity %d", b.SeverityID)
+			}
+		}},
+		{"audit severity_level number stays unmapped", nsRec(event.KindNetskopeEvent, "audit", `{"_id":"x4","timestamp":1702308331,"audit_log_event":"Edited policy","user":"a","severity_level":2}`), ClassAPIActivity, 3, func(t *testing.T, ev Event) {
+			if b := baseOf(ev); b.SeverityID != 1 || b.Unmapped["severity_level"] != "2" {
+				t.Errorf("severity %d unmapped %v", b.SeverityID, b.Unmapped)
+			}
+		}},
 		{"alert of a type this table does not name", nsRec(event.KindNetskopeAlert, "watchlist", `{"_id":"w1","timestamp":1708989385}`), ClassDetectionFinding, 1, func(t *testing.T, ev Event) {
 			if f := ev.(*DetectionFinding); f.FindingInfo.Title != "Netskope watchlist alert" || f.SeverityID != 0 {
 				t.Errorf("title %q severity %d", f.FindingInfo.Title, f.SeverityID)
@@ -310,5 +325,25 @@ func TestCannotMap(t *testing.T) {
 				t.Fatalf("error %q does not name %q", err, tt.mention)
 			}
 		})
+	}
+}
+
+// TestCloudTrailPayload maps the record proper when Raw is an envelope around it (the
+// CloudWatch Logs source with extract_original_event off).
+func TestCloudTrailPayload(t *testing.T) {
+	s := awsdocsSamples(t)[0]
+	want, err := FromRecord(s.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := json.Marshal(map[string]any{"eventId": "1", "timestamp": 1, "message": string(s.record.Raw)})
+	got, err := FromRecord(&event.Record{Raw: env, Payload: s.record.Raw, Kind: event.KindCloudTrail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(got)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("from the payload:\n%s\nwant:\n%s", b, a)
 	}
 }

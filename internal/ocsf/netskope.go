@@ -199,11 +199,14 @@ func (n *nsRecord) time() (time.Time, error) {
 	return time.Time{}, fmt.Errorf("ocsf: netskope %s record %s: no timestamp", n.sub, n.str("_id"))
 }
 
-// severity is the record's severity on OCSF's scale from severity, the DLP rule's or the
-// malware's severity, or the UBA risk level; -1 when it has none we know.
+// severity is the record's severity on OCSF's scale from severity, the DLP rule's, the
+// malware's or the security assessment rule's severity, severity_level, or the risk level;
+// -1 when it has none we know.
 func (n *nsRecord) severity() int64 {
-	for _, k := range []string{"severity", "dlp_rule_severity", "malware_severity", "risk_level"} {
-		if id, ok := severityWord(n.str(k)); ok {
+	for _, k := range []string{"severity", "dlp_rule_severity", "malware_severity", "sa_rule_severity", "severity_level", "risk_level"} {
+		s, _ := n.m[k].(string)
+		if id, ok := severityWord(strings.TrimSpace(s)); ok {
+			n.used[k] = true // a value it does not know stays in unmapped
 			return id
 		}
 	}
@@ -216,7 +219,7 @@ func severityWord(s string) (int64, bool) {
 		return 1, true
 	case "low":
 		return 2, true
-	case "medium", "moderate":
+	case "medium", "med", "moderate":
 		return 3, true
 	case "high":
 		return 4, true
