@@ -261,7 +261,7 @@ func (n *nsRecord) actor() *Actor {
 // src is the client: srcip (userip when srcip is absent), srcport, the client's host name and
 // where it is.
 func (n *nsRecord) src() NetworkEndpoint {
-	ep := NetworkEndpoint{IP: ipOrEmpty(n.first("srcip", "userip")), Hostname: n.str("hostname")}
+	ep := NetworkEndpoint{IP: n.ip("srcip", "userip"), Hostname: n.str("hostname")}
 	if p, ok := n.num("srcport"); ok && p > 0 && p < 65536 {
 		ep.Port = int32(p)
 	}
@@ -271,7 +271,7 @@ func (n *nsRecord) src() NetworkEndpoint {
 
 // dst is the server: dstip, dstport, its host (dsthost, else the domain) and where it is.
 func (n *nsRecord) dst() NetworkEndpoint {
-	ep := NetworkEndpoint{IP: ipOrEmpty(n.str("dstip")), Hostname: n.first("dsthost", "domain")}
+	ep := NetworkEndpoint{IP: n.ip("dstip"), Hostname: n.first("dsthost", "domain")}
 	if p, ok := n.num("dstport"); ok && p > 0 && p < 65536 {
 		ep.Port = int32(p)
 	}
@@ -279,9 +279,16 @@ func (n *nsRecord) dst() NetworkEndpoint {
 	return ep
 }
 
-func ipOrEmpty(s string) string {
-	if isIP(s) {
-		return s
+// ip is the first of keys that holds an IP address; a value that is not one is left for
+// unmapped.
+func (n *nsRecord) ip(keys ...string) string {
+	for _, k := range keys {
+		s, _ := n.m[k].(string)
+		s = strings.TrimSpace(s)
+		if isIP(s) {
+			n.used[k] = true
+			return s
+		}
 	}
 	return ""
 }
