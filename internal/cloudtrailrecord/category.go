@@ -361,6 +361,21 @@ func apiActivity(cat string, verb int, readOnly Tri) int {
 	return verb
 }
 
+// APIActivity is the API Activity (6003) activity of ev's call whatever class ev.OCSF names
+// it: for a call OCSF places in Account Change or Authentication, the activity API Activity
+// would give it. A destination that carries every call as API Activity asks it.
+func APIActivity(ev *Event) int {
+	if ev.OCSF.ClassUID == ClassAPIActivity {
+		return ev.OCSF.ActivityID
+	}
+	r, _ := lookup(ev.EventSource, ev.EventName)
+	verb := verbActivity(trimAPIVersion(ev.EventName))
+	if r.cat == "" {
+		return apiActivity("resource.other", verb, ev.ReadOnly)
+	}
+	return apiActivity(r.cat, verb, ev.ReadOnly)
+}
+
 func apiOCSF(act int) OCSF {
 	return OCSF{ClassUID: ClassAPIActivity, ClassName: "API Activity", CategoryUID: CategoryApplication,
 		ActivityID: act, ActivityName: apiActivityNames[act]}
