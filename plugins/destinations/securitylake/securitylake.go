@@ -256,23 +256,22 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 		}
 		groups[k] = append(groups[k], row{idx: i, ev: ev, at: ev.EventTime()})
 	}
-	type wait struct {
-		f    *file
-		rows []row
-	}
-	waits := make([]wait, 0, len(order))
+	var waits []segment
 	for _, k := range order {
 		rows := groups[k]
 		// Security Lake asks for records sorted by time within an object: a batch's are.
 		slices.SortStableFunc(rows, func(a, b row) int { return a.at.Compare(b.at) })
-		f, err := d.append(k, rows)
+		segs, err := d.append(k, rows)
+		waits = append(waits, segs...)
 		if err != nil {
-			for _, r := range rows {
+			placed := 0
+			for _, s := range segs {
+				placed += len(s.rows)
+			}
+			for _, r := range rows[placed:] {
 				failed[r.idx] = err
 			}
-			continue
 		}
-		waits = append(waits, wait{f, rows})
 	}
 	for _, w := range waits {
 		var err error
@@ -297,19 +296,26 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 // errClosed is the error of a Write after Close.
 var errClosed = errors.New("the Security Lake destination is closed")
 
-// append adds rows to the open object of partition k (opening one when there is none) and
-// returns the object.
-func (d *Destination) append(k partKey, rows []row) (*file, error) {
+// segment is rows of one Write that went into one object.
+type segment struct {
+	f    *file
+	rows []row
+}
+
+// append adds rows to the open object of partition k (opening one when there is none), going
+// on in a new object each time one reaches max_file_size, and returns where they went.
+func (d *Destination) append(k partKey, rows []row) ([]segment, error) {
 	typ := reflect.TypeOf(rows[0].ev)
 	for _, r := range rows[1:] {
 		if reflect.TypeOf(r.ev) != typ {
 			return nil, plugin.Refused("OCSFMapping", fmt.Errorf("OCSF class %d mapped to both %s and %s", k.class, typ, reflect.TypeOf(r.ev)))
 		}
 	}
-	for {
+	var segs []segment
+	for len(rows) > 0 {
 		f, err := d.fileFor(k)
 		if err != nil {
-			return nil, err
+			return segs, err
 		}
 		f.mu.Lock()
 		if f.closed { // closing since fileFor found it: take the next
@@ -321,25 +327,33 @@ func (d *Destination) append(k partKey, rows []row) (*file, error) {
 			f.w = parquet.NewWriter(f.up, d.schemaOf(rows[0].ev), parquet.Compression(&zstd.Codec{}))
 		} else if f.typ != typ {
 			f.mu.Unlock()
-			return nil, plugin.Refused("OCSFMapping", fmt.Errorf("OCSF class %d mapped to both %s and %s", k.class, f.typ, typ))
+			return segs, plugin.Refused("OCSFMapping", fmt.Errorf("OCSF class %d mapped to both %s and %s", k.class, f.typ, typ))
 		}
-		err = f.add(d.ctx, rows, int64(d.cfg.RowGroupSize))
+		n, err := f.add(d.ctx, rows, int64(d.cfg.RowGroupSize), int64(d.cfg.MaxFileSize))
 		if err != nil {
 			f.closed = true
 			f.stopTimers()
 			f.mu.Unlock()
 			d.detach(f)
 			f.complete(d, errors.Join(err, f.up.abort(d.ctx)))
-			return f, nil // its error is the outcome of every record in it
+			// The object's error is the outcome of every record in it, and of the rest.
+			return append(segs, segment{f, rows}), nil
 		}
-		full := f.w.Size() >= int64(d.cfg.MaxFileSize)
-		f.idle.Reset(d.cfg.MaxFileIdle)
+		segs = append(segs, segment{f, rows[:n]})
+		rows = rows[n:]
+		if f.w.Size() < int64(d.cfg.MaxFileSize) {
+			f.idle.Reset(d.cfg.MaxFileIdle)
+			f.mu.Unlock()
+			continue
+		}
+		// Full: closed now, so that no row goes in after this one, and stored meanwhile.
+		f.closed = true
+		f.stopTimers()
 		f.mu.Unlock()
-		if full {
-			go d.roll(f)
-		}
-		return f, nil
+		d.detach(f)
+		go d.store(f)
 	}
+	return segs, nil
 }
 
 // schemaOf is the Parquet schema of an event's struct type, worked out once per type.
@@ -409,12 +423,17 @@ func (d *Destination) roll(f *file) {
 	f.stopTimers()
 	f.mu.Unlock()
 	d.detach(f)
-	// f is closed: nothing else touches its writer and upload now.
-	var err error
+	d.store(f)
+}
+
+// store writes f's footer and stores it. f is closed: nothing else touches its writer and
+// upload.
+func (d *Destination) store(f *file) {
 	if f.w == nil {
 		f.complete(d, nil) // opened and closed before a row went in
 		return
 	}
+	var err error
 	if err = f.w.Close(); err != nil {
 		err = errors.Join(fmt.Errorf("writing the Parquet footer of s3://%s/%s: %w", d.cfg.Bucket, f.up.key, err), f.up.abort(d.ctx))
 	} else {
@@ -443,22 +462,31 @@ type file struct {
 	err  error // set before done is closed
 }
 
-// add writes rows, ends the row group once it holds rowGroupSize (uncompressed), and sends
-// the parts that filled. f.mu is held.
-func (f *file) add(ctx context.Context, rows []row, rowGroupSize int64) error {
+// add writes rows until the object reaches maxFileSize, and returns how many it wrote (one at
+// least). Each time the row group holds rowGroupSize (uncompressed) it is written out and the
+// parts that filled are sent, so that a file costs about a row group and a part of memory
+// however large it grows. f.mu is held.
+func (f *file) add(ctx context.Context, rows []row, rowGroupSize, maxFileSize int64) (int, error) {
+	n := 0
+	defer func() { f.rows += n; f.last.Store(time.Now().UnixNano()) }()
 	for _, r := range rows {
 		if err := f.w.Write(r.ev); err != nil {
-			return fmt.Errorf("writing Parquet for s3://%s/%s: %w", f.up.bucket, f.up.key, err)
+			return n, fmt.Errorf("writing Parquet for s3://%s/%s: %w", f.up.bucket, f.up.key, err)
+		}
+		n++
+		if f.w.Size()-f.up.written >= rowGroupSize {
+			if err := f.w.Flush(); err != nil {
+				return n, fmt.Errorf("writing a Parquet row group for s3://%s/%s: %w", f.up.bucket, f.up.key, err)
+			}
+			if err := f.up.uploadParts(ctx); err != nil {
+				return n, err
+			}
+		}
+		if f.w.Size() >= maxFileSize {
+			break
 		}
 	}
-	f.rows += len(rows)
-	f.last.Store(time.Now().UnixNano())
-	if f.w.Size()-f.up.written >= rowGroupSize {
-		if err := f.w.Flush(); err != nil {
-			return fmt.Errorf("writing a Parquet row group for s3://%s/%s: %w", f.up.bucket, f.up.key, err)
-		}
-	}
-	return f.up.uploadParts(ctx)
+	return n, nil
 }
 
 func (f *file) stopTimers() {
