@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"reflect"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -158,12 +160,14 @@ func (d *Destination) Check(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "StatusCode: 403"):
-		return fmt.Errorf("the credentials may not use bucket %s (%v): use the custom source's provider role (assume_role_arn, external_id)", d.cfg.Bucket, err)
-	case strings.Contains(msg, "StatusCode: 404"):
-		return fmt.Errorf("no bucket %s (%v): it is the Security Lake bucket of region %s", d.cfg.Bucket, err, d.cfg.AWS.Region)
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusForbidden:
+			return fmt.Errorf("the credentials may not use bucket %s (%v): use the custom source's provider role (assume_role_arn, external_id)", d.cfg.Bucket, err)
+		case http.StatusNotFound:
+			return fmt.Errorf("no bucket %s (%v): it is the Security Lake bucket of region %s", d.cfg.Bucket, err, d.cfg.AWS.Region)
+		}
 	}
 	return fmt.Errorf("HeadBucket %s: %w", d.cfg.Bucket, err)
 }

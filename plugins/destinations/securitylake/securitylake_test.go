@@ -291,3 +291,16 @@ func keysOf(objs []object) []string {
 	}
 	return out
 }
+
+// Check finds the bucket, and says so when it is missing.
+func TestCheck(t *testing.T) {
+	m := startMoto(t)
+	bucket := m.bucket(t)
+	if err := newTestDest(t, testConfig(m.endpoint, bucket)).Check(context.Background()); err != nil {
+		t.Errorf("Check of an existing bucket: %v", err)
+	}
+	err := newTestDest(t, testConfig(m.endpoint, "no-such-lake-bucket")).Check(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no bucket no-such-lake-bucket") {
+		t.Errorf("Check of a missing bucket: %v, want it named missing", err)
+	}
+}

@@ -83,6 +83,7 @@ func (u *objectUpload) uploadPart(ctx context.Context) error {
 	out, err := u.api.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: aws.String(u.bucket), Key: aws.String(u.key), UploadId: aws.String(u.uploadID),
 		PartNumber: aws.Int32(n), Body: bytes.NewReader(u.buf.Bytes()), ContentLength: aws.Int64(int64(u.buf.Len())),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32, // the upload's, given to CompleteMultipartUpload
 	})
 	if err != nil {
 		return fmt.Errorf("UploadPart %d of s3://%s/%s: %w", n, u.bucket, u.key, err)
