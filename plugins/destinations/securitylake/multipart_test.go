@@ -8,8 +8,13 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -42,6 +47,8 @@ func TestMultipartObject(t *testing.T) {
 	cfg.PartSize, cfg.MaxFileSize, cfg.RowGroupSize = 5<<20, 24<<20, 1<<20
 	cfg.MaxFileIdle, cfg.MaxFileAge = 200*time.Millisecond, time.Hour
 	d := newTestDest(t, cfg)
+	parts := &partsAPI{s3API: d.api}
+	d.api = parts
 	recs := bigRecords(t, "big", 3000, 8<<10) // 24 MiB of random text, three times in each row
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -75,6 +82,35 @@ func TestMultipartObject(t *testing.T) {
 	if up := m.uploads(t, bucket); len(up) != 0 {
 		t.Errorf("multipart uploads left: %v", up)
 	}
+	// What an object holds in memory: a part is sent once it reaches part_size, so none is
+	// larger than part_size and a row group (1 MiB here, uncompressed; 2 MiB of slack).
+	parts.mu.Lock()
+	defer parts.mu.Unlock()
+	for id, sizes := range parts.sizes {
+		for i, n := range sizes {
+			if n < 5<<20 && i < len(sizes)-1 || n > int64(cfg.PartSize)+2<<20 {
+				t.Errorf("upload %s: part %d of %d bytes: want 5 MiB (but the last) to part_size and a row group", id, i+1, n)
+			}
+		}
+	}
+}
+
+// partsAPI records the size of every part uploaded, by upload id.
+type partsAPI struct {
+	s3API
+	mu    sync.Mutex
+	sizes map[string][]int64
+}
+
+func (p *partsAPI) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	p.mu.Lock()
+	if p.sizes == nil {
+		p.sizes = map[string][]int64{}
+	}
+	id := aws.ToString(in.UploadId)
+	p.sizes[id] = append(p.sizes[id], aws.ToInt64(in.ContentLength))
+	p.mu.Unlock()
+	return p.s3API.UploadPart(ctx, in, opts...)
 }
 
 // When CompleteMultipartUpload answers 200 with an <Error> body, the records are not
@@ -125,6 +161,35 @@ func TestCompleteErrorIn200(t *testing.T) {
 	}
 }
 
+// crashAPI is S3 as a process sees it that died: once dead is set, no call reaches S3.
+type crashAPI struct {
+	s3API
+	dead atomic.Bool
+}
+
+var errDead = errors.New("the process died")
+
+func (c *crashAPI) UploadPart(ctx context.Context, in *s3.UploadPartInput, opts ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	if c.dead.Load() {
+		return nil, errDead
+	}
+	return c.s3API.UploadPart(ctx, in, opts...)
+}
+
+func (c *crashAPI) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if c.dead.Load() {
+		return nil, errDead
+	}
+	return c.s3API.CompleteMultipartUpload(ctx, in, opts...)
+}
+
+func (c *crashAPI) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, opts ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	if c.dead.Load() {
+		return nil, errDead
+	}
+	return c.s3API.AbortMultipartUpload(ctx, in, opts...)
+}
+
 // A run that stops before CompleteMultipartUpload (a crash) leaves no object, only an
 // incomplete upload, which the next run of the same instance aborts before it writes.
 func TestCrashLeavesNoObject(t *testing.T) {
@@ -137,18 +202,25 @@ func TestCrashLeavesNoObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = first.Write(ctx, bigRecords(t, "lost", 1000, 8<<10)) }()
+	api := &crashAPI{s3API: first.api}
+	first.api = api
+	wrote := make(chan error, 1)
+	go func() { wrote <- first.Write(context.Background(), bigRecords(t, "lost", 1000, 8<<10)) }()
 	plugintest.Eventually(t, time.Minute, "a part to be uploaded", func() bool { return len(m.uploads(t, bucket)) == 1 })
-	// The crash: the first run ends without closing its object (its records are not
-	// acknowledged; the source sends them again).
-	cancel()
-	first.cancel()
+	// The crash: from here on the first run reaches S3 no more (its records are not
+	// acknowledged; their source sends them again).
+	api.dead.Store(true)
+	if err := <-wrote; err == nil {
+		t.Fatal("the Write of the run that died succeeded")
+	}
 	if objs := m.objects(t, bucket); len(objs) != 0 {
 		t.Fatalf("objects visible after the crash: %v", keysOf(objs))
 	}
+	if up := m.uploads(t, bucket); len(up) != 1 {
+		t.Fatalf("uploads after the crash: %v, want the one the crash left", up)
+	}
 	// An upload of another instance (another marker) is left alone.
-	other := &objectUpload{api: first.api, bucket: bucket, key: "ext/logshipper-test/1.0/region=us-east-1/accountId=1/eventDay=20261201/otherhost-lake_6003_1_1.zstd.parquet", partSize: 5 << 20}
+	other := &objectUpload{api: m.client, bucket: bucket, key: "ext/logshipper-test/1.0/region=us-east-1/accountId=1/eventDay=20261201/otherhost-lake_6003_1_1.zstd.parquet", partSize: 5 << 20}
 	other.buf.WriteString(strings.Repeat("x", 5<<20))
 	if err := other.uploadParts(context.Background()); err != nil {
 		t.Fatal(err)
