@@ -304,3 +304,29 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check of a missing bucket: %v, want it named missing", err)
 	}
 }
+
+// A Write whose context ends before its object is stored returns the records failed (to be
+// sent again); the object is still stored at Close: delivery is at least once.
+func TestWriteContextEnds(t *testing.T) {
+	m := startMoto(t)
+	bucket := m.bucket(t)
+	cfg := testConfig(m.endpoint, bucket)
+	cfg.MaxFileIdle, cfg.MaxFileAge = time.Hour, time.Hour
+	d := newTestDest(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := d.Write(ctx, []*event.Record{rec("w1", ""), rec("w2", "")})
+	be, ok := errors.AsType[*plugin.BatchError](err)
+	if !ok || len(be.Failed) != 2 || !errors.Is(be.Failed[0], context.DeadlineExceeded) {
+		t.Fatalf("Write: %v, want both records failed by the deadline", err)
+	}
+	if objs := m.objects(t, bucket); len(objs) != 0 {
+		t.Fatalf("objects before Close: %v", keysOf(objs))
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if objs := m.objects(t, bucket); len(objs) != 1 || len(objs[0].rows) != 2 {
+		t.Fatalf("objects after Close: %v, want the two records", keysOf(objs))
+	}
+}
