@@ -50,9 +50,10 @@ func npmModules(t *testing.T) (node, modules string) {
 
 // readerFile is what testdata/read_parquet.mjs prints for one file.
 type readerFile struct {
-	File   string           `json:"file"`
-	Codecs []string         `json:"codecs"`
-	Rows   []map[string]any `json:"rows"`
+	File      string           `json:"file"`
+	Codecs    []string         `json:"codecs"`
+	RowGroups int              `json:"row_groups"`
+	Rows      []map[string]any `json:"rows"`
 }
 
 // readWithHyparquet reads Parquet files with hyparquet.
@@ -121,7 +122,9 @@ func TestIndependentReader(t *testing.T) {
 	npmModules(t) // fail early, before moto starts, when the reader is missing
 	m := startMoto(t)
 	bucket := m.bucket(t)
-	d := newTestDest(t, testConfig(m.endpoint, bucket))
+	cfg := testConfig(m.endpoint, bucket)
+	cfg.RowGroupSize = 64 << 10 // several row groups in an object
+	d := newTestDest(t, cfg)
 	recs := []*event.Record{
 		rec("r1", `"msg":"ünïcødé — 日本語 — 😀","account":"111122223333","region":"eu-west-1"`),
 		rec("r2", `"msg":"quote \" backslash \\ newline \n tab \t nul \u0000 \u2028"`),
@@ -156,8 +159,9 @@ func TestIndependentReader(t *testing.T) {
 	if len(files) != 4 {
 		t.Fatalf("%d objects, want 4 (two accounts, two classes, two days)", len(files))
 	}
-	seen := 0
+	seen, groups := 0, 0
 	for _, f := range readWithHyparquet(t, files) {
+		groups = max(groups, f.RowGroups)
 		if !reflect.DeepEqual(f.Codecs, []string{"ZSTD"}) {
 			t.Errorf("%s: column chunks compressed with %v, want ZSTD only", f.File, f.Codecs)
 		}
@@ -180,5 +184,8 @@ func TestIndependentReader(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("%d records not read back, %d were", len(want), seen)
+	}
+	if groups < 2 {
+		t.Errorf("no object of several row groups was read (the largest has %d)", groups)
 	}
 }

@@ -1,5 +1,5 @@
 // Reads Parquet files with hyparquet (an independent reader) and prints, for each, one JSON
-// line: {"file", "codecs" (each column chunk's compression), "rows"}. 64-bit integers are
+// line: {"file", "codecs" (each column chunk's compression), "row_groups", "rows"}. 64-bit integers are
 // printed as strings. Usage: node read_parquet.mjs <node_modules dir> <file>...
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -16,5 +16,5 @@ for (const f of files) {
   const md = await parquetMetadataAsync(file)
   const codecs = [...new Set(md.row_groups.flatMap(g => g.columns.map(c => c.meta_data.codec)))]
   const rows = await parquetReadObjects({ file, compressors })
-  console.log(JSON.stringify({ file: f, codecs, rows }, (k, v) => typeof v === 'bigint' ? v.toString() : v))
+  console.log(JSON.stringify({ file: f, codecs, row_groups: md.row_groups.length, rows }, (k, v) => typeof v === 'bigint' ? v.toString() : v))
 }
