@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
@@ -277,6 +278,7 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 			}
 		}
 	}
+	var fatal error
 	for _, w := range waits {
 		var err error
 		select {
@@ -285,11 +287,19 @@ func (d *Destination) Write(ctx context.Context, recs []*event.Record) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("waiting for s3://%s/%s to be stored: %w", d.cfg.Bucket, w.f.up.key, ctx.Err())
 		}
+		if plugin.IsFatal(err) {
+			fatal = err
+		}
 		if err != nil {
 			for _, r := range w.rows {
 				failed[r.idx] = err
 			}
 		}
+	}
+	if fatal != nil {
+		// The engine stops the destination on a fatal error of the whole call (not of a
+		// record): its records are kept in its spool, or stay unacknowledged.
+		return fatal
 	}
 	if len(failed) > 0 {
 		return &plugin.BatchError{Failed: failed}
@@ -500,7 +510,7 @@ func (f *file) stopTimers() {
 
 // complete records f's outcome and wakes the Writes waiting for it.
 func (f *file) complete(d *Destination, err error) {
-	f.err = err
+	f.err = classify(err, d.cfg.Bucket)
 	close(f.done)
 	d.inflight.Done()
 	if f.rows == 0 {
@@ -512,6 +522,33 @@ func (f *file) complete(d *Destination, err error) {
 	}
 	d.set.Logger.Debug("object stored", "key", f.up.key, "records", f.rows, "bytes", f.up.written,
 		"parts", max(len(f.up.parts), 1), "open_for", time.Since(f.opened).Round(time.Millisecond))
+}
+
+// classify marks an S3 error that retrying cannot fix (the credentials may not write, the
+// bucket does not exist) fatal, and S3's SlowDown throttled; other errors are retried.
+func classify(err error, bucket string) error {
+	if err == nil {
+		return nil
+	}
+	var api smithy.APIError
+	code := ""
+	if errors.As(err, &api) {
+		code = api.ErrorCode()
+	}
+	var re *awshttp.ResponseError
+	status := 0
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	switch {
+	case code == "NoSuchBucket":
+		return plugin.Fatal(fmt.Errorf("bucket %s does not exist: %w", bucket, err))
+	case status == http.StatusForbidden && code != "RequestTimeTooSkewed":
+		return plugin.Fatal(fmt.Errorf("the credentials may not write to bucket %s (use the custom source's provider role): %w", bucket, err))
+	case code == "SlowDown" || status == http.StatusServiceUnavailable:
+		return plugin.Throttled(err, 0)
+	}
+	return err
 }
 
 // abortStale aborts the multipart uploads an earlier run of this instance left: those under

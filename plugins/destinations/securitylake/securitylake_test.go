@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/logshipper/logshipper/internal/event"
@@ -328,5 +329,33 @@ func TestWriteContextEnds(t *testing.T) {
 	}
 	if objs := m.objects(t, bucket); len(objs) != 1 || len(objs[0].rows) != 2 {
 		t.Fatalf("objects after Close: %v, want the two records", keysOf(objs))
+	}
+}
+
+// S3 errors are classified for the engine: a missing bucket stops the destination (fatal), a
+// SlowDown is throttled, others are retried.
+func TestErrorClasses(t *testing.T) {
+	m := startMoto(t)
+	cfg := testConfig(m.endpoint, "no-such-lake-bucket")
+	d := newTestDest(t, cfg)
+	err := d.Write(context.Background(), []*event.Record{rec("x", "")})
+	if !plugin.IsFatal(err) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Write to a missing bucket: %v, want a fatal error naming it", err)
+	}
+	for _, tc := range []struct {
+		err       error
+		fatal     bool
+		throttled bool
+	}{
+		{&smithy.GenericAPIError{Code: "SlowDown"}, false, true},
+		{&smithy.GenericAPIError{Code: "InternalError"}, false, false},
+		{&smithy.GenericAPIError{Code: "NoSuchBucket"}, true, false},
+		{errors.New("connection reset"), false, false},
+	} {
+		got := classify(tc.err, "b")
+		var te *plugin.ThrottledError
+		if plugin.IsFatal(got) != tc.fatal || errors.As(got, &te) != tc.throttled || !errors.Is(got, tc.err) {
+			t.Errorf("classify(%v) = %v: want fatal %v, throttled %v, wrapping it", tc.err, got, tc.fatal, tc.throttled)
+		}
 	}
 }
