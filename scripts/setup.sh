@@ -67,3 +67,13 @@ if [ ! -f "$npm_dir/node_modules/hyparquet/package.json" ] || [ ! -f "$npm_dir/n
   mkdir -p "$npm_dir"
   npm install --prefix "$npm_dir" --no-audit --no-fund --silent hyparquet@1.33.0 hyparquet-compressors@1.1.2 >/dev/null
 fi
+
+# moto_server (moto 5.2.1), the S3 the Security Lake destination's tests write to: installed
+# with pip when missing (the tests fail, naming this script, without it).
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "setup: installing moto[server]==5.2.1 with pip" >&2
+  python3 -m pip install --quiet 'moto[server]==5.2.1' || {
+    echo "setup: could not install moto; install moto[server] 5.2.1 so that moto_server is on PATH" >&2
+    exit 1
+  }
+fi
