@@ -33,6 +33,11 @@ elif ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/de
   ! command -v google-chrome >/dev/null 2>&1; then
   missing+=(chromium)
 fi
+# - nodejs and npm, for the independent Parquet reader of the Security Lake destination's tests
+#   (below).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -52,3 +57,23 @@ fi
 # internal/loadrun's TestPeerRun, needs it): built once into bin/otelcol-peer by
 # scripts/peer.sh (about a minute and a half the first time, then nothing).
 bash "$(dirname "$0")/peer.sh"
+
+# hyparquet (pure JavaScript, with hyparquet-compressors for zstd): the independent Parquet
+# reader the Security Lake destination's tests read its objects back with
+# (plugins/destinations/securitylake). Installed into tools/npm (git-ignored), pinned.
+npm_dir="$(cd "$(dirname "$0")/.." && pwd)/tools/npm"
+if [ ! -f "$npm_dir/node_modules/hyparquet/package.json" ] || [ ! -f "$npm_dir/node_modules/hyparquet-compressors/package.json" ]; then
+  echo "setup: installing hyparquet into $npm_dir" >&2
+  mkdir -p "$npm_dir"
+  npm install --prefix "$npm_dir" --no-audit --no-fund --silent hyparquet@1.33.0 hyparquet-compressors@1.1.2 >/dev/null
+fi
+
+# moto_server (moto 5.2.1), the S3 the Security Lake destination's tests write to: installed
+# with pip when missing (the tests fail, naming this script, without it).
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "setup: installing moto[server]==5.2.1 with pip" >&2
+  python3 -m pip install --quiet 'moto[server]==5.2.1' || {
+    echo "setup: could not install moto; install moto[server] 5.2.1 so that moto_server is on PATH" >&2
+    exit 1
+  }
+fi

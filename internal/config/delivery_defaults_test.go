@@ -160,6 +160,7 @@ siem_mappings:
 // minimalOptions are options that make an entry of each built-in destination type valid.
 var minimalOptions = map[string]string{
 	"aws_cloudtrail_lake": `channel_arn: "arn:aws:cloudtrail:us-east-1:123456789012:channel/6b1b5a5e-0f3e-4b3c-9a8e-2f1d6c0a9e01"`,
+	"aws_security_lake":   "bucket: aws-security-data-lake-us-east-1-x1\n    region: us-east-1\n    source_name: logshipper",
 	"file":                `path: /tmp/out.ndjson`,
 	"http":                `url: "https://collector.example:8088/"`,
 	"stdout":              ``,
@@ -213,6 +214,7 @@ func TestBuiltinDestinationDefaultValues(t *testing.T) {
 		queueSize  int
 	}{
 		{"aws_cloudtrail_lake", 100, 1<<20 - 64<<10, 8, 2000},
+		{"aws_security_lake", 2000, 4 << 20, 16, 20000},
 		{"syslog", 2000, 4 << 20, 1, 10000},
 		{"http", 1000, 4 << 20, 4, 5000},
 		{"file", 1000, 4 << 20, 1, 10000},

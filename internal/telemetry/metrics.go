@@ -26,6 +26,10 @@ import (
 //	logshipper_partition_lag_seconds{plugin,partition} how far behind the present each partition this process reads is
 //	logshipper_partition_moves_total{plugin,event}     cluster mode: partition leases this member acquired or ended, by event
 //	logshipper_partitions_owned{plugin}                cluster mode: partition leases this member holds
+//	logshipper_objects_written_total{plugin}           objects (files) a destination stored in an object store
+//	logshipper_object_bytes_total{plugin}              bytes of the objects a destination stored
+//	logshipper_object_parts_total{plugin}              multipart upload parts a destination uploaded
+//	logshipper_object_upload_duration_seconds{plugin}  histogram of one object's upload, from its first part to its completion
 //
 // In cluster mode every series, the Go runtime's and the process's included, also carries
 // `node`, the member's name (NewNodeMetrics), so that the series of several processes scraped
@@ -51,6 +55,10 @@ type Metrics struct {
 	lag         *prometheus.GaugeVec
 	moves       *prometheus.CounterVec
 	owned       *prometheus.GaugeVec
+	objects     *prometheus.CounterVec
+	objectBytes *prometheus.CounterVec
+	objectParts *prometheus.CounterVec
+	upload      *prometheus.HistogramVec
 }
 
 // NewMetrics creates the collectors on a fresh registry (no global state), with the Go runtime
@@ -85,6 +93,10 @@ func NewNodeMetrics(version, node string) *Metrics {
 	m.lag = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partition_lag_seconds", Help: "The time between now (in cluster mode: a lease renewal) and the latest data of the partition delivered and saved, for each partition this process reads."}, []string{"plugin", "partition"})).(*prometheus.GaugeVec)
 	m.moves = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_partition_moves_total", Help: "Cluster mode: partition leases this member acquired (event acquired) or that ended (handed_over, released, lost, lost_at_release, release_failed, closed), by event."}, []string{"plugin", "event"})).(*prometheus.CounterVec)
 	m.owned = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partitions_owned", Help: "Cluster mode: partition leases this member holds."}, []string{"plugin"})).(*prometheus.GaugeVec)
+	m.objects = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_objects_written_total", Help: "Objects (files) a destination stored in an object store."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.objectBytes = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_object_bytes_total", Help: "Bytes of the objects a destination stored."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.objectParts = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_object_parts_total", Help: "Multipart upload parts a destination uploaded."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.upload = f(prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logshipper_object_upload_duration_seconds", Help: "Duration of one object's upload, from its first part to its completion.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 9)}, []string{"plugin"})).(*prometheus.HistogramVec)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_build_info", Help: "Build information."}, []string{"version"})
 	reg.MustRegister(info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info.WithLabelValues(version).Set(1)
@@ -112,6 +124,10 @@ func (m *Metrics) Plugin(name string) *PluginMetrics {
 		PartitionLag:   m.lag.MustCurryWith(prometheus.Labels{"plugin": name}),
 		PartitionMoves: m.moves.MustCurryWith(prometheus.Labels{"plugin": name}),
 		owned:          m.owned.MustCurryWith(prometheus.Labels{"plugin": name}),
+		ObjectsWritten: m.objects.WithLabelValues(name),
+		ObjectBytes:    m.objectBytes.WithLabelValues(name),
+		ObjectParts:    m.objectParts.WithLabelValues(name),
+		UploadDuration: m.upload.WithLabelValues(name),
 	}
 }
 
@@ -135,6 +151,12 @@ type PluginMetrics struct {
 	// PartitionMoves is logshipper_partition_moves_total of this instance, by event: the
 	// cluster membership counts the leases of its partitions as they start and end.
 	PartitionMoves *prometheus.CounterVec
+	// ObjectsWritten, ObjectBytes, ObjectParts and UploadDuration are those of a destination
+	// that writes objects (files) to an object store.
+	ObjectsWritten prometheus.Counter
+	ObjectBytes    prometheus.Counter
+	ObjectParts    prometheus.Counter
+	UploadDuration prometheus.Observer
 
 	dropped  *prometheus.CounterVec
 	repaired *prometheus.CounterVec

@@ -7,6 +7,7 @@ import (
 	"github.com/logshipper/logshipper/plugins/destinations/cloudtraillake"
 	filedest "github.com/logshipper/logshipper/plugins/destinations/file"
 	httpdest "github.com/logshipper/logshipper/plugins/destinations/http"
+	"github.com/logshipper/logshipper/plugins/destinations/securitylake"
 	"github.com/logshipper/logshipper/plugins/destinations/stdout"
 	syslogdest "github.com/logshipper/logshipper/plugins/destinations/syslog"
 	"github.com/logshipper/logshipper/plugins/sources/cloudwatch"
@@ -21,6 +22,7 @@ func Registry() *plugin.Registry {
 		netskope.Factory(),
 		cloudwatch.Factory(),
 		cloudtraillake.Factory(),
+		securitylake.Factory(),
 		filedest.Factory(),
 		httpdest.Factory(),
 		stdout.Factory(),
