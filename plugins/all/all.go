@@ -9,6 +9,7 @@ import (
 	httpdest "github.com/logshipper/logshipper/plugins/destinations/http"
 	"github.com/logshipper/logshipper/plugins/destinations/stdout"
 	syslogdest "github.com/logshipper/logshipper/plugins/destinations/syslog"
+	"github.com/logshipper/logshipper/plugins/sources/awss3sqs"
 	"github.com/logshipper/logshipper/plugins/sources/cloudwatch"
 	filesrc "github.com/logshipper/logshipper/plugins/sources/file"
 	"github.com/logshipper/logshipper/plugins/sources/netskope"
@@ -20,6 +21,7 @@ func Registry() *plugin.Registry {
 		filesrc.Factory(),
 		netskope.Factory(),
 		cloudwatch.Factory(),
+		awss3sqs.Factory(),
 		cloudtraillake.Factory(),
 		filedest.Factory(),
 		httpdest.Factory(),
