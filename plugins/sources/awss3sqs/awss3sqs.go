@@ -231,4 +231,3 @@ func (s *Source) checkQueue(ctx context.Context, api sqsAPI) (map[string]string,
 	}
 	return out.Attributes, nil
 }
-

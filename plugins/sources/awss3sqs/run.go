@@ -173,7 +173,7 @@ func (r *runner) drain() {
 	select {
 	case <-done:
 	case <-time.After(r.s.tune.stopGrace):
-		r.log.Warn("calls to return messages to the queue did not end in time: they come back when their visibility timeout runs out")
+		r.log.Info("stopped while calls to SQS go on (a long poll ends within wait_time; what it receives is returned to the queue)")
 	}
 }
 
@@ -183,16 +183,10 @@ func (r *runner) worker(ctx context.Context) error {
 	s := r.s
 	attempt := 0
 	for ctx.Err() == nil {
-		rctx, cancel := s.apiCtx(ctx)
-		out, err := r.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            aws.String(s.cfg.QueueURL),
-			MaxNumberOfMessages: int32(s.cfg.MaxMessages),
-			WaitTimeSeconds:     int32(s.cfg.WaitTime / time.Second),
-			VisibilityTimeout:   int32(s.cfg.VisibilityTimeout / time.Second),
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
-				sqstypes.MessageSystemAttributeNameApproximateReceiveCount, sqstypes.MessageSystemAttributeNameSentTimestamp},
-		})
-		cancel()
+		out, ok, err := r.receive(ctx)
+		if !ok {
+			return nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -231,6 +225,52 @@ func (r *runner) worker(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// receive long-polls the queue. A stop (the end of ctx) does not cut the call: SQS may already
+// have taken messages for it, which would then stay hidden for their visibility timeout. The
+// call goes on in the background (at most wait_time), and whatever it receives is returned
+// to the queue at once; ok is false then.
+func (r *runner) receive(ctx context.Context) (out *sqs.ReceiveMessageOutput, ok bool, err error) {
+	s := r.s
+	type result struct {
+		out *sqs.ReceiveMessageOutput
+		err error
+	}
+	ch := make(chan result)
+	r.ops.Add(1)
+	go func() {
+		defer r.ops.Done()
+		rctx, cancel := s.apiCtx(context.WithoutCancel(ctx))
+		out, err := r.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
+			QueueUrl:            aws.String(s.cfg.QueueURL),
+			MaxNumberOfMessages: int32(s.cfg.MaxMessages),
+			WaitTimeSeconds:     int32(s.cfg.WaitTime / time.Second),
+			VisibilityTimeout:   int32(s.cfg.VisibilityTimeout / time.Second),
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
+				sqstypes.MessageSystemAttributeNameApproximateReceiveCount, sqstypes.MessageSystemAttributeNameSentTimestamp},
+		})
+		cancel()
+		select {
+		case ch <- result{out, err}:
+		case <-ctx.Done():
+			if err != nil {
+				return
+			}
+			for _, m := range out.Messages {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_, _ = r.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.cfg.QueueURL),
+					ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+				cancel()
+			}
+		}
+	}()
+	select {
+	case res := <-ch:
+		return res.out, true, res.err
+	case <-ctx.Done():
+		return nil, false, nil
+	}
 }
 
 // track starts following a received message: its keepalive runs until it is finished.
