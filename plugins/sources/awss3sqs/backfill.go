@@ -36,7 +36,7 @@ var deliveryRe = regexp.MustCompile(`_(\d{8}T\d{4})Z_[^/]*$`)
 // (…/CloudTrail/<region>/), lists each one's day folders from From's day to To+DeliverySlack's,
 // reads the files delivered in [From, To+DeliverySlack) in key order (the time order), and
 // publishes their records of the range. Each account and region is a part of the progress;
-// up to `workers` run at once. A file is done once every batch of it was acknowledged (a
+// up to `number_of_workers` run at once. A file is done once every batch of it was acknowledged (a
 // nacked file is read again); the last key done of each part is saved in the source's state,
 // so a backfill of the same range that is stopped and started again resumes after it. The
 // saved keys are removed once the whole range was read, so the same range can be read again.

@@ -28,7 +28,7 @@ type Config struct {
 	// MaxMessages is the most messages one ReceiveMessage returns.
 	MaxMessages int `yaml:"max_messages"`
 	// Workers is how many receive loops run, each handling the messages it received.
-	Workers int `yaml:"workers"`
+	Workers int `yaml:"number_of_workers"`
 	// MaxReceiveCount is how many times a message may be received: past it the message goes to
 	// the dead letters and is deleted (0: no limit).
 	MaxReceiveCount int `yaml:"max_receive_count"`
@@ -157,7 +157,7 @@ func (c *Config) Validate() error {
 		p.Addf("max_messages: %d: must be 1 to 10 (SQS's limits)", c.MaxMessages)
 	}
 	if c.Workers < 1 || c.Workers > 64 {
-		p.Addf("workers: %d: must be 1 to 64", c.Workers)
+		p.Addf("number_of_workers: %d: must be 1 to 64", c.Workers)
 	}
 	if c.MaxReceiveCount < 0 {
 		p.Addf("max_receive_count: %d: must be 0 (no limit) or more", c.MaxReceiveCount)

@@ -75,7 +75,7 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 		attrs, err := s.checkQueue(ctx, api)
 		if err == nil {
 			log.Info("reading the queue", "region", s.region, "queue_visibility_timeout", attrs["VisibilityTimeout"],
-				"redrive_policy", attrs["RedrivePolicy"] != "", "visibility_timeout", s.cfg.VisibilityTimeout, "workers", s.cfg.Workers)
+				"redrive_policy", attrs["RedrivePolicy"] != "", "visibility_timeout", s.cfg.VisibilityTimeout, "number_of_workers", s.cfg.Workers)
 			break
 		}
 		if ctx.Err() != nil {
