@@ -66,9 +66,9 @@ func TestParseNotice(t *testing.T) {
 func TestIsDigest(t *testing.T) {
 	for key, want := range map[string]bool{
 		"AWSLogs/1/CloudTrail-Digest/us-east-1/2026/01/01/1_CloudTrail-Digest_us-east-1_t_us-east-1_20260101T000000Z.json.gz": true,
-		"p/AWSLogs/o-1/1/CloudTrail-Digest/us-east-1/2026/01/01/x.json.gz":                                                  true,
-		"AWSLogs/1/CloudTrail/us-east-1/2026/01/01/1_CloudTrail_us-east-1_20260101T0000Z_u.json.gz":                          false,
-		"AWSLogs/1/CloudTrail-Insight/us-east-1/2026/01/01/x.json.gz":                                                        false,
+		"p/AWSLogs/o-1/1/CloudTrail-Digest/us-east-1/2026/01/01/x.json.gz":                                                    true,
+		"AWSLogs/1/CloudTrail/us-east-1/2026/01/01/1_CloudTrail_us-east-1_20260101T0000Z_u.json.gz":                           false,
+		"AWSLogs/1/CloudTrail-Insight/us-east-1/2026/01/01/x.json.gz":                                                         false,
 	} {
 		if got := isDigest(key); got != want {
 			t.Errorf("isDigest(%q) = %v, want %v", key, got, want)
