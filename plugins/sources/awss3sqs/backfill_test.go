@@ -42,12 +42,12 @@ func TestBackfillResume(t *testing.T) {
 	}
 	at := func(d time.Duration) time.Time { return from.Add(d) }
 	put(std, "us-east-1", at(-time.Hour), at(-65*time.Minute), at(-62*time.Minute)) // delivered before the range
-	for i := range 6 {                                                                 // day 1 and day 2, in the range
+	for i := range 6 {                                                              // day 1 and day 2, in the range
 		d := time.Duration(i) * 4 * time.Hour
 		put(std, "us-east-1", at(d+5*time.Minute), at(d), at(d+time.Minute))
 	}
 	put(std, "us-east-1", to.Add(20*time.Minute), to.Add(-2*time.Minute), to.Add(10*time.Minute)) // late delivery: one record in the range
-	put(std, "us-east-1", to.Add(2*time.Hour), to.Add(100*time.Minute))                             // after the slack
+	put(std, "us-east-1", to.Add(2*time.Hour), to.Add(100*time.Minute))                           // after the slack
 	put(org, "eu-west-1", at(time.Hour), at(50*time.Minute), at(55*time.Minute))
 	put(org, "eu-west-1", at(5*time.Hour), at(4*time.Hour))
 	w.put(fmt.Sprintf("AWSLogs/%s/CloudTrail-Digest/us-east-1/2026/11/01/%s_CloudTrail-Digest_us-east-1_t_us-east-1_20261101T110000Z.json.gz", testAccount, testAccount),
