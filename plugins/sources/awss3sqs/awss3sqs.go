@@ -41,6 +41,7 @@ func Factory() plugin.Factory {
 		NewSource: func(c plugin.Config, set plugin.Settings) (plugin.Source, error) {
 			return New(c.(*Config), set)
 		},
+		Checks: true,
 	}
 }
 
@@ -61,6 +62,7 @@ type s3API interface {
 var (
 	_ plugin.Source     = (*Source)(nil)
 	_ plugin.Backfiller = (*Source)(nil)
+	_ plugin.Checker    = (*Source)(nil)
 	_ sqsAPI            = (*sqs.Client)(nil)
 	_ s3API             = (*s3.Client)(nil)
 )
