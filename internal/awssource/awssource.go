@@ -112,7 +112,11 @@ func normalizeDollarRefs(s string) string {
 
 // Match returns the identifier of the first pattern that matches msg; false when none does,
 // or when the first that does expands to nothing (the caller's default identifier then).
+// Nil Identifiers hold no pattern.
 func (ids *Identifiers) Match(msg string) (string, bool) {
+	if ids == nil {
+		return "", false
+	}
 	for i := range ids.rules {
 		r := &ids.rules[i]
 		if !r.hasRefs {
