@@ -141,22 +141,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // (acknowledged and deleted, or nacked and returned), returns the others to the queue, and
 // waits for those calls.
 func (r *runner) drain() {
-	deadline := time.NewTimer(r.s.tune.stopGrace)
-	defer deadline.Stop()
-	for {
-		r.mu.Lock()
-		n, idle := len(r.inflight), r.idle
-		r.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		select {
-		case <-idle:
-			continue
-		case <-deadline.C:
-		}
-		break
-	}
+	r.waitIdle(r.s.tune.stopGrace)
 	r.mu.Lock()
 	var left []*message
 	for m := range r.inflight {
@@ -168,12 +153,34 @@ func (r *runner) drain() {
 			r.finish(m, true, false)
 		}
 	}
+	// A message that finished on its own meanwhile is leaving inflight (finish), with its call
+	// counted in ops before it does: once inflight is empty, ops holds every call.
+	r.waitIdle(r.s.tune.stopGrace)
 	done := make(chan struct{})
 	go func() { r.ops.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(r.s.tune.stopGrace):
 		r.log.Info("stopped while calls to SQS go on (a long poll ends within wait_time; what it receives is returned to the queue)")
+	}
+}
+
+// waitIdle waits up to d for no message to be in flight.
+func (r *runner) waitIdle(d time.Duration) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		r.mu.Lock()
+		n, idle := len(r.inflight), r.idle
+		r.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-idle:
+		case <-deadline.C:
+			return
+		}
 	}
 }
 
