@@ -18,7 +18,13 @@ func TestTracker(t *testing.T) {
 		{"acks then seal", func(tr *tracker) { tr.add(); tr.add(); tr.ack(event.Acked); tr.ack(event.Acked); tr.seal(false, false) }, result{1, 0, 0}},
 		{"seal then acks", func(tr *tracker) { tr.add(); tr.add(); tr.seal(false, false); tr.ack(event.Acked); tr.ack(event.Acked) }, result{1, 0, 0}},
 		{"waits for the last ack", func(tr *tracker) { tr.add(); tr.add(); tr.seal(false, false); tr.ack(event.Acked) }, result{0, 0, 0}},
-		{"a nack fails the unit", func(tr *tracker) { tr.add(); tr.add(); tr.ack(event.Nacked); tr.seal(false, false); tr.ack(event.Acked) }, result{1, 1, 0}},
+		{"a nack fails the unit", func(tr *tracker) {
+			tr.add()
+			tr.add()
+			tr.ack(event.Nacked)
+			tr.seal(false, false)
+			tr.ack(event.Acked)
+		}, result{1, 1, 0}},
 		{"sealed failed to be left", func(tr *tracker) { tr.add(); tr.ack(event.Acked); tr.seal(true, true) }, result{1, 1, 1}},
 		{"nothing published", func(tr *tracker) { tr.seal(false, false) }, result{1, 0, 0}},
 		{"abandoned: done never called, late acks ignored", func(tr *tracker) {
