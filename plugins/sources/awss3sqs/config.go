@@ -42,6 +42,9 @@ type Config struct {
 	PathStyle bool `yaml:"path_style"`
 	// BatchSize is the most records one published batch holds.
 	BatchSize int `yaml:"batch_size"`
+	// MaxObjectSize is the largest object read, as stored (compressed); a larger one goes to
+	// the dead letters.
+	MaxObjectSize config.ByteSize `yaml:"max_object_size"`
 
 	// BackfillBucket and BackfillPrefix are what `logshipper backfill` lists.
 	BackfillBucket string `yaml:"backfill_bucket"`
@@ -69,6 +72,7 @@ const (
 	DefaultAPITimeout        = 120 * time.Second
 	DefaultKeyRegex          = `(^|/)CloudTrail/`
 	DefaultBatchSize         = 500
+	DefaultMaxObjectSize     = 1 << 30
 	DefaultBackfillPrefix    = "AWSLogs/"
 	DefaultEPSThrottle       = 5000
 	// maxVisibility is SQS's limit on a message's visibility timeout (12 hours).
@@ -87,6 +91,7 @@ func NewConfig() plugin.Config {
 		KeyRegex:          DefaultKeyRegex,
 		SkipDigest:        true,
 		BatchSize:         DefaultBatchSize,
+		MaxObjectSize:     DefaultMaxObjectSize,
 		BackfillPrefix:    DefaultBackfillPrefix,
 		EPSThrottle:       awssource.EPSLimit(DefaultEPSThrottle),
 	}
@@ -167,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := regexp.Compile(c.KeyRegex); err != nil {
 		p.Addf("key_regex: %v", err)
+	}
+	if c.MaxObjectSize < 1 {
+		p.Addf("max_object_size: must be more than 0")
 	}
 	if c.BatchSize < 1 {
 		p.Addf("batch_size: %d: must be at least 1", c.BatchSize)

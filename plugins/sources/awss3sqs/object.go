@@ -58,12 +58,21 @@ func (o *objectReader) fetch(ctx context.Context, api s3API) ([]byte, error) {
 		return nil, err
 	}
 	defer out.Body.Close()
-	var buf bytes.Buffer
-	if out.ContentLength != nil && *out.ContentLength > 0 && *out.ContentLength < 1<<30 {
-		buf.Grow(int(*out.ContentLength))
+	limit := int64(o.s.cfg.MaxObjectSize)
+	tooLarge := func() error {
+		return poison("s3://%s/%s: larger than max_object_size (%d bytes)", o.ref.Bucket, o.ref.Key, limit)
 	}
-	if _, err := buf.ReadFrom(out.Body); err != nil {
+	var buf bytes.Buffer
+	if n := aws.ToInt64(out.ContentLength); n > limit {
+		return nil, tooLarge()
+	} else if n > 0 {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(out.Body, limit+1)); err != nil {
 		return nil, fmt.Errorf("read s3://%s/%s: %w", o.ref.Bucket, o.ref.Key, err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, tooLarge()
 	}
 	return buf.Bytes(), nil
 }

@@ -1,9 +1,15 @@
 package awss3sqs
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugintest"
@@ -56,6 +62,53 @@ func TestParseObject(t *testing.T) {
 			}
 			if tc.wantIDs != nil && strings.Join(ids, ",") != strings.Join(tc.wantIDs, ",") {
 				t.Errorf("ids %v, want %v", ids, tc.wantIDs)
+			}
+		})
+	}
+}
+
+// bodyS3 answers GetObject with body, and ContentLength when length is not negative.
+type bodyS3 struct {
+	s3API
+	body   []byte
+	length int64
+}
+
+func (f bodyS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out := &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(f.body))}
+	if f.length >= 0 {
+		out.ContentLength = aws.Int64(f.length)
+	}
+	return out, nil
+}
+
+// An object larger than max_object_size is poison, whether its length is announced or not.
+func TestFetchMaxObjectSize(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		size   int
+		length int64
+		poison bool
+	}{
+		{"at the limit", 100, 100, false},
+		{"announced too large", 101, 101, true},
+		{"too large, length not announced", 101, -1, true},
+		{"length not announced, within", 100, -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewConfig().(*Config)
+			cfg.MaxObjectSize = 100
+			s := &Source{cfg: cfg, set: plugintest.Settings(t, "x", nil)}
+			o := &objectReader{s: s, ref: objectRef{Bucket: "b", Key: "k"}}
+			data, err := o.fetch(context.Background(), bodyS3{body: bytes.Repeat([]byte("x"), tc.size), length: tc.length})
+			if tc.poison {
+				if !isPoison(err) || !strings.Contains(err.Error(), "max_object_size") {
+					t.Fatalf("err = %v, want a poison error naming max_object_size", err)
+				}
+				return
+			}
+			if err != nil || len(data) != tc.size {
+				t.Fatalf("got %d bytes, %v", len(data), err)
 			}
 		})
 	}
