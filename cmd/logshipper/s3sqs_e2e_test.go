@@ -69,6 +69,7 @@ plugins:
     visibility_timeout: 2s
     wait_time: 1s
     batch_size: 50
+    backfill_bucket: org-trail
   - name: out
     type: file
     path: %s
@@ -200,3 +201,71 @@ func TestE2EAWSS3SQSKill9LosesNothing(t *testing.T) {
 
 // rounds is how many times TestE2EAWSS3SQSKill9LosesNothing kills logshipper.
 const rounds = 4
+
+// `logshipper backfill` of an aws_s3_sqs source lists the bucket instead of reading the queue:
+// the records of the range arrive, those outside it do not, and the progress counts them and
+// the one account and region folder.
+func TestE2EAWSS3SQSBackfill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	endpoint := startMotoServer(t)
+	ctx := context.Background()
+	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
+	sq := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds})
+	st := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds, UsePathStyle: true})
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("org-trail")}); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	in := map[string]bool{}
+	for h := -2; h < 30; h++ {
+		at := from.Add(time.Duration(h) * time.Hour)
+		id := fmt.Sprintf("h%+03d", h)
+		in[id] = h >= 0 && h < 24
+		rec := fmt.Sprintf(`{"eventVersion":"1.08","eventTime":%q,"eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","eventID":%q,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`, at.Format(time.RFC3339), id)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write([]byte(`{"Records":[` + rec + `]}`))
+		_ = zw.Close()
+		del := at.Add(5 * time.Minute)
+		key := fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/%s/111122223333_CloudTrail_us-east-1_%s_x.json.gz", del.Format("2006/01/02"), del.Format("20060102T1504Z"))
+		if _, err := st.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("org-trail"), Key: aws.String(key), Body: bytes.NewReader(buf.Bytes())}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out", "records.ndjson")
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(s3sqsE2EConfig, endpoint, aws.ToString(q.QueueUrl), out))
+	p := startShipper(t, dir, "backfill", "-c", "c.yaml", "--source", "trail", "--from", from.Format(time.RFC3339),
+		"--to", from.Add(24*time.Hour).Format(time.RFC3339), "--progress", "lines")
+	if code := p.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("backfill exit code %d; stderr:\n%s", code, p.stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, line := range recordLines(t, b, 0) {
+		var r struct {
+			EventID string `json:"eventID"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("not a record: %q", line)
+		}
+		got[r.EventID] = true
+	}
+	for id, want := range in {
+		if got[id] != want {
+			t.Errorf("record %s: delivered %v, want %v", id, got[id], want)
+		}
+	}
+	if !strings.Contains(p.stderr.String(), "24 records") || !strings.Contains(p.stderr.String(), "1/1 parts done") {
+		t.Errorf("the progress does not count the records and the part; stderr:\n%s", p.stderr.String())
+	}
+}
