@@ -139,7 +139,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // drain ends a Run: it waits up to the stop grace for the messages in flight to be finished
 // (acknowledged and deleted, or nacked and returned), returns the others to the queue, and
-// waits for those calls.
+// waits up to half the grace more for those calls (Run returns within about 1.5 times the
+// grace of its context's end).
 func (r *runner) drain() {
 	r.waitIdle(r.s.tune.stopGrace)
 	r.mu.Lock()
@@ -155,12 +156,12 @@ func (r *runner) drain() {
 	}
 	// A message that finished on its own meanwhile is leaving inflight (finish), with its call
 	// counted in ops before it does: once inflight is empty, ops holds every call.
-	r.waitIdle(r.s.tune.stopGrace)
+	r.waitIdle(r.s.tune.stopGrace / 4)
 	done := make(chan struct{})
 	go func() { r.ops.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(r.s.tune.stopGrace):
+	case <-time.After(r.s.tune.stopGrace / 2):
 		r.log.Info("stopped while calls to SQS go on (a long poll ends within wait_time; what it receives is returned to the queue)")
 	}
 }
