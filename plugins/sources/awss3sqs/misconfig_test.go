@@ -1,6 +1,7 @@
 package awss3sqs
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,5 +56,20 @@ func TestMisconfigurationStops(t *testing.T) {
 				t.Errorf("%d dead letters", n)
 			}
 		})
+	}
+}
+
+// validate --check reads the queue's attributes: nil for the queue, the same fatal error as
+// Run for a queue that does not exist.
+func TestCheck(t *testing.T) {
+	w := newWorld(t, 30)
+	if err := w.source(t, w.config(), settings(t, nil)).Check(context.Background()); err != nil {
+		t.Fatalf("Check of an existing queue: %v", err)
+	}
+	cfg := w.config()
+	cfg.QueueURL += "-nope"
+	err := w.source(t, cfg, settings(t, nil)).Check(context.Background())
+	if !plugin.IsFatal(err) || !strings.Contains(err.Error(), "queue_url: the queue") {
+		t.Fatalf("Check of a missing queue: %v", err)
 	}
 }
