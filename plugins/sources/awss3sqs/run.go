@@ -255,8 +255,7 @@ func (r *runner) receive(ctx context.Context) (out *sqs.ReceiveMessageOutput, ok
 			MaxNumberOfMessages: int32(s.cfg.MaxMessages),
 			WaitTimeSeconds:     int32(s.cfg.WaitTime / time.Second),
 			VisibilityTimeout:   int32(s.cfg.VisibilityTimeout / time.Second),
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
-				sqstypes.MessageSystemAttributeNameApproximateReceiveCount, sqstypes.MessageSystemAttributeNameSentTimestamp},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		cancel()
 		select {
