@@ -251,10 +251,10 @@ func (r *runner) receive(ctx context.Context) (out *sqs.ReceiveMessageOutput, ok
 		defer r.ops.Done()
 		rctx, cancel := s.apiCtx(context.WithoutCancel(ctx))
 		out, err := r.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            aws.String(s.cfg.QueueURL),
-			MaxNumberOfMessages: int32(s.cfg.MaxMessages),
-			WaitTimeSeconds:     int32(s.cfg.WaitTime / time.Second),
-			VisibilityTimeout:   int32(s.cfg.VisibilityTimeout / time.Second),
+			QueueUrl:                    aws.String(s.cfg.QueueURL),
+			MaxNumberOfMessages:         int32(s.cfg.MaxMessages),
+			WaitTimeSeconds:             int32(s.cfg.WaitTime / time.Second),
+			VisibilityTimeout:           int32(s.cfg.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		cancel()
