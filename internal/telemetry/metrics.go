@@ -22,6 +22,8 @@ import (
 //	logshipper_checkpoints_total{plugin}              positions saved
 //	logshipper_records_late_total{plugin}             records that reached the source's origin later than it is sure to see
 //	logshipper_records_swept_total{plugin}            records a source's completeness sweep found that its near-real-time pass had not delivered
+//	logshipper_source_objects_total{plugin,outcome}   objects (files) a source read or skipped, by outcome
+//	logshipper_source_messages_total{plugin,outcome}  queue messages a source handled, by outcome
 //	logshipper_plugin_up{plugin,kind}                 1 while the instance runs, 0 once it stopped
 //	logshipper_partition_lag_seconds{plugin,partition} how far behind the present each partition this process reads is
 //	logshipper_partition_moves_total{plugin,event}     cluster mode: partition leases this member acquired or ended, by event
@@ -37,28 +39,30 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	received    *prometheus.CounterVec
-	sent        *prometheus.CounterVec
-	dropped     *prometheus.CounterVec
-	repaired    *prometheus.CounterVec
-	errors      *prometheus.CounterVec
-	retries     *prometheus.CounterVec
-	batch       *prometheus.HistogramVec
-	latency     *prometheus.HistogramVec
-	queue       *prometheus.GaugeVec
-	checkpoints *prometheus.CounterVec
-	late        *prometheus.CounterVec
-	swept       *prometheus.CounterVec
-	spooled     *prometheus.CounterVec
-	spoolBytes  *prometheus.GaugeVec
-	up          *prometheus.GaugeVec
-	lag         *prometheus.GaugeVec
-	moves       *prometheus.CounterVec
-	owned       *prometheus.GaugeVec
-	objects     *prometheus.CounterVec
-	objectBytes *prometheus.CounterVec
-	objectParts *prometheus.CounterVec
-	upload      *prometheus.HistogramVec
+	received       *prometheus.CounterVec
+	sent           *prometheus.CounterVec
+	dropped        *prometheus.CounterVec
+	repaired       *prometheus.CounterVec
+	errors         *prometheus.CounterVec
+	retries        *prometheus.CounterVec
+	batch          *prometheus.HistogramVec
+	latency        *prometheus.HistogramVec
+	queue          *prometheus.GaugeVec
+	checkpoints    *prometheus.CounterVec
+	late           *prometheus.CounterVec
+	swept          *prometheus.CounterVec
+	spooled        *prometheus.CounterVec
+	spoolBytes     *prometheus.GaugeVec
+	objects        *prometheus.CounterVec
+	messages       *prometheus.CounterVec
+	up             *prometheus.GaugeVec
+	lag            *prometheus.GaugeVec
+	moves          *prometheus.CounterVec
+	owned          *prometheus.GaugeVec
+	objectsWritten *prometheus.CounterVec
+	objectBytes    *prometheus.CounterVec
+	objectParts    *prometheus.CounterVec
+	upload         *prometheus.HistogramVec
 }
 
 // NewMetrics creates the collectors on a fresh registry (no global state), with the Go runtime
@@ -89,11 +93,13 @@ func NewNodeMetrics(version, node string) *Metrics {
 	m.swept = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_swept_total", Help: "Records a source's completeness sweep found in time its near-real-time pass had read, ingested after that read (CloudWatch: later than the pass could see): delivered about lag after their time rather than within seconds, not missed."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.spooled = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_records_spooled_total", Help: "Records a destination stopped by a fatal error kept in its spool on disk, to be sent when it runs again."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.spoolBytes = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_spool_bytes", Help: "Bytes a destination's spool holds on disk."}, []string{"plugin"})).(*prometheus.GaugeVec)
+	m.objects = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_source_objects_total", Help: "Objects (files) a source read or skipped, by outcome (aws_s3_sqs: read, digest, filtered, empty, poison)."}, []string{"plugin", "outcome"})).(*prometheus.CounterVec)
+	m.messages = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_source_messages_total", Help: "Queue messages a source handled, by outcome (aws_s3_sqs: received, deleted, returned, test_event, poison, max_receive_count)."}, []string{"plugin", "outcome"})).(*prometheus.CounterVec)
 	m.up = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_plugin_up", Help: "1 while the plugin instance runs."}, []string{"plugin", "kind"})).(*prometheus.GaugeVec)
 	m.lag = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partition_lag_seconds", Help: "The time between now (in cluster mode: a lease renewal) and the latest data of the partition delivered and saved, for each partition this process reads."}, []string{"plugin", "partition"})).(*prometheus.GaugeVec)
 	m.moves = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_partition_moves_total", Help: "Cluster mode: partition leases this member acquired (event acquired) or that ended (handed_over, released, lost, lost_at_release, release_failed, closed), by event."}, []string{"plugin", "event"})).(*prometheus.CounterVec)
 	m.owned = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "logshipper_partitions_owned", Help: "Cluster mode: partition leases this member holds."}, []string{"plugin"})).(*prometheus.GaugeVec)
-	m.objects = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_objects_written_total", Help: "Objects (files) a destination stored in an object store."}, []string{"plugin"})).(*prometheus.CounterVec)
+	m.objectsWritten = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_objects_written_total", Help: "Objects (files) a destination stored in an object store."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.objectBytes = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_object_bytes_total", Help: "Bytes of the objects a destination stored."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.objectParts = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logshipper_object_parts_total", Help: "Multipart upload parts a destination uploaded."}, []string{"plugin"})).(*prometheus.CounterVec)
 	m.upload = f(prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "logshipper_object_upload_duration_seconds", Help: "Duration of one object's upload, from its first part to its completion.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 9)}, []string{"plugin"})).(*prometheus.HistogramVec)
@@ -120,11 +126,13 @@ func (m *Metrics) Plugin(name string) *PluginMetrics {
 		SpoolBytes:     m.spoolBytes.WithLabelValues(name),
 		dropped:        m.dropped.MustCurryWith(prometheus.Labels{"plugin": name}),
 		repaired:       m.repaired.MustCurryWith(prometheus.Labels{"plugin": name}),
+		Objects:        m.objects.MustCurryWith(prometheus.Labels{"plugin": name}),
+		Messages:       m.messages.MustCurryWith(prometheus.Labels{"plugin": name}),
 		up:             m.up.MustCurryWith(prometheus.Labels{"plugin": name}),
 		PartitionLag:   m.lag.MustCurryWith(prometheus.Labels{"plugin": name}),
 		PartitionMoves: m.moves.MustCurryWith(prometheus.Labels{"plugin": name}),
 		owned:          m.owned.MustCurryWith(prometheus.Labels{"plugin": name}),
-		ObjectsWritten: m.objects.WithLabelValues(name),
+		ObjectsWritten: m.objectsWritten.WithLabelValues(name),
 		ObjectBytes:    m.objectBytes.WithLabelValues(name),
 		ObjectParts:    m.objectParts.WithLabelValues(name),
 		UploadDuration: m.upload.WithLabelValues(name),
@@ -157,6 +165,10 @@ type PluginMetrics struct {
 	ObjectBytes    prometheus.Counter
 	ObjectParts    prometheus.Counter
 	UploadDuration prometheus.Observer
+	// Objects is logshipper_source_objects_total of this instance, by outcome.
+	Objects *prometheus.CounterVec
+	// Messages is logshipper_source_messages_total of this instance, by outcome.
+	Messages *prometheus.CounterVec
 
 	dropped  *prometheus.CounterVec
 	repaired *prometheus.CounterVec
@@ -200,7 +212,8 @@ func (p *PluginMetrics) PartitionsOwned() prometheus.Gauge { return p.owned.With
 
 // Counts returns the current value of every counter and gauge named logshipper_*, keyed by
 // metric name and then by the value of the `plugin` label (with `/reason` appended for drops and
-// repairs, `/partition` for partition lags, `/event` for partition moves).
+// repairs, `/partition` for partition lags, `/event` for partition moves, `/outcome` for
+// objects and messages).
 // It serves summaries such as the demo's; Prometheus scrapes /metrics.
 func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 	fams, err := m.Registry.Gather()
@@ -219,7 +232,7 @@ func (m *Metrics) Counts() (map[string]map[string]float64, error) {
 				switch l.GetName() {
 				case "plugin":
 					key = l.GetValue() + key
-				case "reason", "partition", "event":
+				case "reason", "partition", "event", "outcome":
 					key += "/" + l.GetValue()
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/logshipper/logshipper/plugins/destinations/securitylake"
 	"github.com/logshipper/logshipper/plugins/destinations/stdout"
 	syslogdest "github.com/logshipper/logshipper/plugins/destinations/syslog"
+	"github.com/logshipper/logshipper/plugins/sources/awss3sqs"
 	"github.com/logshipper/logshipper/plugins/sources/cloudwatch"
 	filesrc "github.com/logshipper/logshipper/plugins/sources/file"
 	"github.com/logshipper/logshipper/plugins/sources/netskope"
@@ -21,6 +22,7 @@ func Registry() *plugin.Registry {
 		filesrc.Factory(),
 		netskope.Factory(),
 		cloudwatch.Factory(),
+		awss3sqs.Factory(),
 		cloudtraillake.Factory(),
 		securitylake.Factory(),
 		filedest.Factory(),

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
+	"github.com/logshipper/logshipper/internal/awssource"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs/filterpattern"
@@ -286,30 +287,11 @@ func (c *Config) liveDepth(n uint64) time.Duration {
 	return max(w, min(w+gap, c.Lag/2))
 }
 
-// EPS is the eps_throttle value: records per second. A YAML null (`eps_throttle:` or `~`)
-// decodes as a nil *EPS and "" as 0: both mean no limit, as DESIGN says of every throttle.
-type EPS int
+// EPS is the eps_throttle value (awssource.EPS): records per second, nil or 0 for no limit.
+type EPS = awssource.EPS
 
 // EPSLimit returns a limit of n records per second (0: none).
-func EPSLimit(n int) *EPS { e := EPS(n); return &e }
-
-// UnmarshalYAML takes a whole number or an empty string.
-func (e *EPS) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: eps_throttle: must be a whole number (empty or 0: no limit)", n.Line)
-	}
-	v := strings.TrimSpace(n.Value)
-	if v == "" || n.ShortTag() == "!!null" {
-		*e = 0
-		return nil
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil {
-		return fmt.Errorf("line %d: eps_throttle: %q is not a whole number (empty or 0: no limit)", n.Line, n.Value)
-	}
-	*e = EPS(i)
-	return nil
-}
+func EPSLimit(n int) *EPS { return awssource.EPSLimit(n) }
 
 // epsLimit is the eps_throttle in records per second; 0 means no limit.
 func (c *Config) epsLimit() int {

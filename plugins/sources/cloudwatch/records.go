@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
+	"github.com/logshipper/logshipper/internal/awssource"
 	"github.com/logshipper/logshipper/internal/cloudtrailrecord"
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/jsonx"
@@ -223,89 +222,18 @@ func isJSONObject(b []byte) bool {
 // unsafeString views b as a string without copying; b must not change while it is in use.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// identifiers are the gateway's log-source identifier patterns, in order.
-type identifiers struct {
-	rules []identRule
-}
+// identifiers are the gateway's log-source identifier patterns (awssource.Identifiers), in
+// order.
+type identifiers struct{ *awssource.Identifiers }
 
-type identRule struct {
-	template string // the identifier, with $1 or \1 references to the pattern's groups
-	re       *regexp.Regexp
-	hasRefs  bool
-}
-
-var backslashRef = regexp.MustCompile(`\\([0-9])`)
-
-// parseIdentifierPatterns reads `Identifier=regex` lines. Blank lines and lines starting with
-// '#' are ignored. The identifier is what comes before the first '='; the regular expression
-// (Go RE2 syntax) all after it; spaces around the '=' are ignored. `$1`, `${1}` and `\1` in the identifier are replaced with the
-// pattern's capture groups.
+// parseIdentifierPatterns reads `Identifier=regex` lines (awssource.ParseIdentifierPatterns).
 func parseIdentifierPatterns(s string) (*identifiers, error) {
-	ids := &identifiers{}
-	var problems []string
-	for n, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, expr, ok := strings.Cut(line, "=")
-		name, expr = strings.TrimSpace(name), strings.TrimSpace(expr) // spaces around '=' are layout
-		if !ok || name == "" || strings.TrimSpace(expr) == "" {
-			problems = append(problems, fmt.Sprintf("line %d: %q is not Identifier=regex", n+1, line))
-			continue
-		}
-		re, err := regexp.Compile(expr)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("line %d: %v", n+1, err))
-			continue
-		}
-		tmpl := backslashRef.ReplaceAllString(name, `$${$1}`)
-		tmpl = normalizeDollarRefs(tmpl)
-		ids.rules = append(ids.rules, identRule{template: tmpl, re: re, hasRefs: strings.Contains(tmpl, "$")})
+	ids, err := awssource.ParseIdentifierPatterns(s)
+	if err != nil {
+		return nil, err
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return ids, nil
-}
-
-// normalizeDollarRefs turns $1 into ${1}, so that "$1_x" is group 1 followed by "_x" (Go's
-// Expand would read a group named "1_x").
-func normalizeDollarRefs(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '$' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-			j := i + 1
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			b.WriteString("${" + s[i+1:j] + "}")
-			i = j - 1
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return &identifiers{ids}, nil
 }
 
 // match returns the identifier of the first pattern that matches msg.
-func (ids *identifiers) match(msg string) (string, bool) {
-	for i := range ids.rules {
-		r := &ids.rules[i]
-		if !r.hasRefs {
-			if r.re.MatchString(msg) {
-				return r.template, true
-			}
-			continue
-		}
-		m := r.re.FindStringSubmatchIndex(msg)
-		if m == nil {
-			continue
-		}
-		if id := r.re.ExpandString(nil, r.template, msg, m); len(id) > 0 {
-			return string(id), true
-		}
-		return "", false // captures expanding to nothing: the default identifier
-	}
-	return "", false
-}
+func (ids *identifiers) match(msg string) (string, bool) { return ids.Match(msg) }
