@@ -57,7 +57,18 @@ type Config struct {
 	// AbortStaleUploads aborts, at start, the multipart uploads an earlier run of this
 	// instance left unfinished.
 	AbortStaleUploads bool `yaml:"abort_stale_uploads"`
+	// ValidateMode says which mapped events are checked against the OCSF schema before they are
+	// written (an event that fails goes to the dead letters): ValidateAll, ValidateSample or
+	// ValidateOff.
+	ValidateMode string `yaml:"validate"`
 }
+
+// The validate modes.
+const (
+	ValidateAll    = "all"
+	ValidateSample = "sample"
+	ValidateOff    = "off"
+)
 
 // The limits S3 puts on multipart uploads.
 const (
@@ -90,6 +101,7 @@ func NewConfig() plugin.Config {
 		PartSize:          8 << 20,
 		RowGroupSize:      8 << 20,
 		AbortStaleUploads: true,
+		ValidateMode:      ValidateSample,
 	}
 }
 
@@ -128,6 +140,11 @@ func (c *Config) Validate() error {
 		p.Addf("source_name: missing (the custom source's name in Security Lake)")
 	case !sourceNameRe.MatchString(c.SourceName):
 		p.Addf("source_name: %q must be 1-64 letters, digits and ._-", c.SourceName)
+	}
+	switch c.ValidateMode {
+	case ValidateAll, ValidateSample, ValidateOff:
+	default:
+		p.Addf("validate: %q is not all, sample or off", c.ValidateMode)
 	}
 	if c.SourceVersion != "" && !sourceNameRe.MatchString(c.SourceVersion) {
 		p.Addf("source_version: %q must be 1-64 letters, digits and ._-", c.SourceVersion)

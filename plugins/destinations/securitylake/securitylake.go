@@ -30,6 +30,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/event"
+	"github.com/logshipper/logshipper/internal/ocsf"
 	"github.com/logshipper/logshipper/internal/plugin"
 )
 
@@ -57,13 +58,51 @@ type mapper struct {
 	Validate func(ocsfEvent) error
 }
 
-// errNoMappings is the refusal of the mapper built in until internal/ocsf is wired in.
-var errNoMappings = errors.New("this build has no OCSF mappings (internal/ocsf is not wired in yet)")
-
-// defaultMapper is the mapper of the built-in destination.
+// defaultMapper is the mapper of the built-in destination: internal/ocsf's mappings and its
+// OCSF 1.1.0 checks.
 func defaultMapper() mapper {
-	// TODO(lead): wire internal/ocsf in: mapper{Map: func(r *event.Record) (ocsfEvent, error) { ev, err := ocsf.FromRecord(r); if err != nil { return nil, err }; return ev, nil }, Validate: func(ev ocsfEvent) error { return ocsf.Validate(ev.(ocsf.Event)) }}
-	return mapper{Map: func(*event.Record) (ocsfEvent, error) { return nil, errNoMappings }}
+	return mapper{
+		Map: func(r *event.Record) (ocsfEvent, error) {
+			ev, err := ocsf.FromRecord(r)
+			if err != nil {
+				return nil, err
+			}
+			return ev, nil
+		},
+		Validate: func(ev ocsfEvent) error {
+			e, ok := ev.(ocsf.Event)
+			if !ok {
+				return fmt.Errorf("%T is not an OCSF event of this build", ev)
+			}
+			return ocsf.Validate(e)
+		},
+	}
+}
+
+// validateSample is how many events of each class the validate mode "sample" checks before it
+// checks one in validateSample.
+const validateSample = 1000
+
+// checker says which events are checked against the schema (the validate option): all, none,
+// or the first validateSample of each class in a run and one in validateSample after them.
+type checker struct {
+	mode string
+	mu   sync.Mutex
+	seen map[int]int64 // class_uid → events of it seen
+}
+
+func (c *checker) due(class int) bool {
+	switch c.mode {
+	case ValidateAll:
+		return true
+	case ValidateOff:
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.seen[class]
+	c.seen[class] = n + 1
+	return n < validateSample || n%validateSample == 0
 }
 
 // Factory registers the destination.
@@ -95,6 +134,7 @@ type Destination struct {
 	set    plugin.Settings
 	api    s3API
 	mapper mapper
+	check  *checker
 	// marker starts the name of every object this instance writes (host and plugin name), so
 	// that a later run finds the multipart uploads an earlier one left unfinished.
 	marker  string
@@ -134,6 +174,7 @@ func newDestination(cfg *Config, set plugin.Settings, api s3API, m mapper) *Dest
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Destination{
 		cfg: cfg, set: set, api: api, mapper: m,
+		check:   &checker{mode: cfg.ValidateMode, seen: map[int]int64{}},
 		marker:  safeName(host + "-" + set.Name),
 		started: time.Now(),
 		ctx:     ctx, cancel: cancel,
@@ -207,7 +248,7 @@ func (d *Destination) prepare(r *event.Record) (ocsfEvent, partKey, error) {
 	if ev == nil || reflect.ValueOf(ev).IsNil() {
 		return nil, partKey{}, plugin.Refused("OCSFMapping", errors.New("mapping to OCSF gave no event"))
 	}
-	if d.mapper.Validate != nil {
+	if d.mapper.Validate != nil && d.check.due(ev.ClassUID()) {
 		if err := d.mapper.Validate(ev); err != nil {
 			return nil, partKey{}, plugin.Refused("OCSFValidation", fmt.Errorf("OCSF validation: %w", err))
 		}

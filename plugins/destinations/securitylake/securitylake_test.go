@@ -180,16 +180,6 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("stored %v, want the one record ok", keysOf(objs))
 	}
 
-	// The built-in mapper refuses every record until internal/ocsf is wired in.
-	d2, err := New(context.Background(), testConfig(m.endpoint, bucket), plugintest.Settings(t, "lake2", nil), defaultMapper())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d2.Write(context.Background(), []*event.Record{rec("x", "")})
-	if be, ok := errors.AsType[*plugin.BatchError](err); !ok || !errors.Is(be.Failed[0], errNoMappings) {
-		t.Errorf("Write with the built-in mapper: %v, want refused for %v", err, errNoMappings)
-	}
-	_ = d2.Close(context.Background())
 }
 
 // RefuseKind takes the kinds OCSF mappings exist for, and only those.
