@@ -265,7 +265,7 @@ type queue struct {
 	mu       sync.Mutex
 	attrs    map[string]string // as set, validated
 	modified time.Time
-	purged   time.Time // the last PurgeQueue
+	purged   time.Time  // the last PurgeQueue
 	order    []*message // by send order
 	byID     map[string]*message
 	wake     chan struct{} // closed when a message is sent; replaced then
