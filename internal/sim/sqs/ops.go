@@ -860,7 +860,7 @@ func (s *Service) changeOne(q *queue, h string, vis *int) *awssim.Error {
 		return errNotInflight()
 	}
 	until := now.Add(time.Duration(*vis) * time.Second)
-	if until.Sub(m.receivedAt) > MaxVisibilityTimeout {
+	if until.Sub(m.receivedAt).Truncate(time.Second) > MaxVisibilityTimeout {
 		return errInvalidParam("Value %d for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]", *vis)
 	}
 	m.visibleAt = until
