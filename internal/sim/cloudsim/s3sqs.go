@@ -43,6 +43,7 @@ type SQSFaults struct {
 	ThrottleRate      float64       `yaml:"throttle_rate"`
 	UnavailableRate   float64       `yaml:"unavailable_rate"`
 	InternalErrorRate float64       `yaml:"internal_error_rate"`
+	Latency           time.Duration `yaml:"latency"` // added to every request
 	SlowRate          float64       `yaml:"slow_rate"`
 	SlowDelay         time.Duration `yaml:"slow_delay"`
 	CutRate           float64       `yaml:"cut_rate"`
@@ -103,6 +104,7 @@ type S3Faults struct {
 	InternalErrorRate   float64       `yaml:"internal_error_rate"`
 	UnavailableRate     float64       `yaml:"unavailable_rate"`
 	CompleteErrorRate   float64       `yaml:"complete_error_rate"`
+	Latency             time.Duration `yaml:"latency"` // added to every request
 	SlowRate            float64       `yaml:"slow_rate"`
 	SlowDelay           time.Duration `yaml:"slow_delay"`
 	CutRate             float64       `yaml:"cut_rate"`
@@ -150,7 +152,7 @@ func newSQS(c SQSConfig, seed int64, defaultAccount string, logger *slog.Logger)
 	f := c.Faults
 	s := sqs.New(sqs.Options{Seed: uint64(seed) + 3, Logger: logger, Faults: sqs.Faults{
 		ThrottleRate: f.ThrottleRate, UnavailableRate: f.UnavailableRate, InternalErrorRate: f.InternalErrorRate,
-		SlowRate: f.SlowRate, SlowDelay: f.SlowDelay, CutRate: f.CutRate, Ops: f.Ops}})
+		Latency: f.Latency, SlowRate: f.SlowRate, SlowDelay: f.SlowDelay, CutRate: f.CutRate, Ops: f.Ops}})
 	for i, q := range c.Queues {
 		account, region := orDefault(q.Account, defaultAccount), orDefault(q.Region, s3.DefaultRegion)
 		attrs := map[string]string{}
@@ -191,7 +193,7 @@ func newS3(c S3Config, seed int64, defaultAccount string, queues *SQSService, lo
 	f := c.Faults
 	svc := s3.New(s3.Options{Queues: queues, NotifyDelay: c.NotifyDelay, MinPartSize: c.MinPartSize, Seed: uint64(seed) + 5, Logger: logger,
 		Faults: s3.Faults{SlowDownRate: f.SlowDownRate, InternalErrorRate: f.InternalErrorRate, UnavailableRate: f.UnavailableRate,
-			CompleteErrorRate: f.CompleteErrorRate, SlowRate: f.SlowRate, SlowDelay: f.SlowDelay, CutRate: f.CutRate,
+			CompleteErrorRate: f.CompleteErrorRate, Latency: f.Latency, SlowRate: f.SlowRate, SlowDelay: f.SlowDelay, CutRate: f.CutRate,
 			DuplicateNotifyRate: f.DuplicateNotifyRate, Ops: f.Ops}})
 	regions := map[string][2]string{} // bucket -> account, region
 	for i, b := range c.Buckets {

@@ -247,9 +247,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.Faults()
 	x := &req{w: w, r: r, caller: caller, bucket: bucketName, key: key, query: q, body: body, op: op}
 	if f.applies(op) {
+		wait := f.Latency
 		if f.SlowRate > 0 && f.SlowDelay > 0 && s.float64() < f.SlowRate {
 			s.slow.Add(1)
-			t := time.NewTimer(f.SlowDelay)
+			wait += f.SlowDelay
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
 			case <-r.Context().Done():

@@ -49,6 +49,8 @@ type Faults struct {
 	// <Error> body (InternalError), as S3 does when the assembly fails after the answer began;
 	// the upload stays open, so a retry can complete it.
 	CompleteErrorRate float64
+	// Latency is added to every request (after the body is read), before SlowDelay.
+	Latency time.Duration
 	// SlowRate makes this fraction of requests wait SlowDelay first (after the body is read).
 	SlowRate  float64
 	SlowDelay time.Duration

@@ -439,3 +439,60 @@ func TestQueuesOfNotificationsMustExistThroughAPI(t *testing.T) {
 		t.Fatalf("a missing queue: %v", err)
 	}
 }
+
+// The checksum headers the SDKs send over http are verified, kept, and returned when asked.
+func TestChecksumHeaders(t *testing.T) {
+	e := simEnv(t)
+	e.bucket(t, "sums")
+	tests := []struct {
+		name string
+		in   awss3.PutObjectInput
+		code string
+	}{
+		{"none (the Go SDK's default over http)", awss3.PutObjectInput{}, ""},
+		{"CRC32C", awss3.PutObjectInput{ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c}, ""},
+		{"SHA256", awss3.PutObjectInput{ChecksumAlgorithm: types.ChecksumAlgorithmSha256}, ""},
+		{"CRC64NVME", awss3.PutObjectInput{ChecksumAlgorithm: types.ChecksumAlgorithmCrc64nvme}, ""},
+		{"a wrong CRC32", awss3.PutObjectInput{ChecksumCRC32: aws.String("AAAAAA==")}, "BadDigest"},
+		{"a wrong SHA256", awss3.PutObjectInput{ChecksumSHA256: aws.String("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")}, "BadDigest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.Bucket, in.Key, in.Body = aws.String("sums"), aws.String(tt.name), strings.NewReader("checksummed body")
+			_, err := e.c.PutObject(e.ctx, &in)
+			if errCode(err) != tt.code {
+				t.Fatalf("PutObject: %v, want code %q", err, tt.code)
+			}
+			if tt.code != "" {
+				return
+			}
+			// The SDK validates the checksum it gets back.
+			out, err := e.c.GetObject(e.ctx, &awss3.GetObjectInput{Bucket: in.Bucket, Key: in.Key, ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(out.Body)
+			out.Body.Close()
+			if err != nil || string(b) != "checksummed body" {
+				t.Fatalf("read back %q %v", b, err)
+			}
+			none := out.ChecksumCRC32 == nil && out.ChecksumCRC32C == nil && out.ChecksumSHA256 == nil && out.ChecksumCRC64NVME == nil
+			if none != (tt.in.ChecksumAlgorithm == "") {
+				t.Fatalf("checksums returned: CRC32 %v CRC32C %v SHA256 %v CRC64NVME %v", out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumSHA256, out.ChecksumCRC64NVME)
+			}
+		})
+	}
+}
+
+func TestLatency(t *testing.T) {
+	e := simEnv(t, func(o *awstest.SimOptions) { o.S3.Faults = s3.Faults{Latency: 300 * time.Millisecond, Ops: []string{"HeadBucket"}} })
+	e.bucket(t, "slow")
+	start := time.Now()
+	if _, err := e.c.HeadBucket(e.ctx, &awss3.HeadBucketInput{Bucket: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Fatalf("HeadBucket took %v with 300 ms of latency", took)
+	}
+}

@@ -239,3 +239,14 @@ func TestSendRejects(t *testing.T) {
 		t.Fatal("Send to a missing queue accepted")
 	}
 }
+
+func TestLatency(t *testing.T) {
+	e := simEnv(t, func(o *awstest.SimOptions) { o.SQS.Faults = sqs.Faults{Latency: 300 * time.Millisecond, Ops: []string{"ListQueues"}} })
+	start := time.Now()
+	if _, err := e.c.ListQueues(e.ctx, &awssqs.ListQueuesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Fatalf("ListQueues took %v with 300 ms of latency", took)
+	}
+}

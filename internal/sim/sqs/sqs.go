@@ -46,6 +46,8 @@ type Faults struct {
 	UnavailableRate float64
 	// InternalErrorRate answers this fraction with 500 InternalError.
 	InternalErrorRate float64
+	// Latency is added to every request (after the body is read), before SlowDelay.
+	Latency time.Duration
 	// SlowRate makes this fraction of requests wait SlowDelay first (after the body is read).
 	SlowRate  float64
 	SlowDelay time.Duration
