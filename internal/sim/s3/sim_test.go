@@ -486,7 +486,9 @@ func TestChecksumHeaders(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
-	e := simEnv(t, func(o *awstest.SimOptions) { o.S3.Faults = s3.Faults{Latency: 300 * time.Millisecond, Ops: []string{"HeadBucket"}} })
+	e := simEnv(t, func(o *awstest.SimOptions) {
+		o.S3.Faults = s3.Faults{Latency: 300 * time.Millisecond, Ops: []string{"HeadBucket"}}
+	})
 	e.bucket(t, "slow")
 	start := time.Now()
 	if _, err := e.c.HeadBucket(e.ctx, &awss3.HeadBucketInput{Bucket: aws.String("slow")}); err != nil {

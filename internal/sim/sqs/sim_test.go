@@ -241,7 +241,9 @@ func TestSendRejects(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
-	e := simEnv(t, func(o *awstest.SimOptions) { o.SQS.Faults = sqs.Faults{Latency: 300 * time.Millisecond, Ops: []string{"ListQueues"}} })
+	e := simEnv(t, func(o *awstest.SimOptions) {
+		o.SQS.Faults = sqs.Faults{Latency: 300 * time.Millisecond, Ops: []string{"ListQueues"}}
+	})
 	start := time.Now()
 	if _, err := e.c.ListQueues(e.ctx, &awssqs.ListQueuesInput{}); err != nil {
 		t.Fatal(err)
