@@ -209,7 +209,7 @@ func (s *Sim) PrintEndpoints(w io.Writer) {
 		case "imds":
 			fmt.Fprintf(w, "cloudsim: imds      %s  AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/ (role %s)\n", u, u, s.cfg.IMDS.Role)
 		case "admin":
-			fmt.Fprintf(w, "cloudsim: admin     %s  /lake/events /lake/stats /netskope/stats /s3/stats /sqs/stats /healthz\n", u)
+			fmt.Fprintf(w, "cloudsim: admin     %s  /lake/events /lake/stats /netskope/stats /s3/{stats,cloudtrail,objects,notifications} /sqs/stats /healthz\n", u)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -280,14 +281,101 @@ func registerS3SQS(rt *awssim.Router, s3svc *S3Service, sqsSvc *SQSService) {
 func (s *Sim) registerS3SQSAdmin(mux *http.ServeMux) {
 	if s.S3 != nil {
 		mux.HandleFunc("GET /s3/stats", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(s.S3.Stats())
+			writeJSON(w, http.StatusOK, s.S3.Stats())
 		})
+		mux.HandleFunc("POST /s3/cloudtrail/{bucket}", s.adminPutCloudTrail)
+		mux.HandleFunc("PUT /s3/objects/{bucket}/{key...}", s.adminPutObject)
+		mux.HandleFunc("PUT /s3/notifications/{bucket}", s.adminSetNotifications)
 	}
 	if s.SQS != nil {
 		mux.HandleFunc("GET /sqs/stats", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(s.SQS.Stats())
+			writeJSON(w, http.StatusOK, s.SQS.Stats())
 		})
 	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeAdminError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+// adminBodyLimit bounds the bodies of the admin endpoints.
+const adminBodyLimit = 64 << 20
+
+// adminPutCloudTrail writes the records of the body (NDJSON, {"Records":[...]} or arrays) as one
+// CloudTrail log file: POST /s3/cloudtrail/<bucket>?account=&region=&prefix=&org_id=. Account
+// defaults to the first account, region to us-east-1. It answers {"key":...}.
+func (s *Sim) adminPutCloudTrail(w http.ResponseWriter, r *http.Request) {
+	recs, err := s3.ReadCloudTrailRecords(http.MaxBytesReader(w, r.Body, adminBodyLimit))
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, err)
+		return
+	}
+	q := r.URL.Query()
+	key, err := s.S3.PutCloudTrailFile(r.PathValue("bucket"), s3.CloudTrailFile{Prefix: q.Get("prefix"), OrgID: q.Get("org_id"),
+		Account: orDefault(q.Get("account"), s.cfg.AWS.Accounts[0].ID), Region: orDefault(q.Get("region"), s3.DefaultRegion), Records: recs})
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"key": key})
+}
+
+// adminPutObject stores the body as an object, as its bucket's owner would, and notifies:
+// PUT /s3/objects/<bucket>/<key>. It answers {"etag":...}.
+func (s *Sim) adminPutObject(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, adminBodyLimit))
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, err)
+		return
+	}
+	etag, err := s.S3.PutObject(r.PathValue("bucket"), r.PathValue("key"), body, r.Header.Get("Content-Type"))
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"etag": etag})
+}
+
+// adminSetNotifications replaces a bucket's notifications with the body's JSON list
+// [{"queue":"<name or ARN>","format":"s3|sns|eventbridge","events":[...],"prefix","suffix"}]
+// and sends the test events: PUT /s3/notifications/<bucket>.
+func (s *Sim) adminSetNotifications(w http.ResponseWriter, r *http.Request) {
+	var in []struct {
+		Queue  string   `json:"queue"`
+		Format string   `json:"format"`
+		Events []string `json:"events"`
+		Prefix string   `json:"prefix"`
+		Suffix string   `json:"suffix"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeAdminError(w, http.StatusBadRequest, fmt.Errorf("notifications: %w", err))
+		return
+	}
+	bucket := r.PathValue("bucket")
+	account, region, ok := s.S3.BucketOwner(bucket)
+	if !ok {
+		writeAdminError(w, http.StatusNotFound, fmt.Errorf("no bucket %s", bucket))
+		return
+	}
+	ns := make([]s3.Notification, len(in))
+	for i, n := range in {
+		arn := n.Queue
+		if !strings.HasPrefix(arn, "arn:") {
+			arn = sqs.ARN(account, region, n.Queue)
+		}
+		ns[i] = s3.Notification{Queue: arn, Format: n.Format, Events: n.Events, Prefix: n.Prefix, Suffix: n.Suffix}
+	}
+	if err := s.S3.SetNotifications(bucket, ns); err != nil {
+		writeAdminError(w, http.StatusBadRequest, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

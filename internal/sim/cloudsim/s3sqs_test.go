@@ -3,6 +3,8 @@ package cloudsim
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,6 +181,63 @@ func TestS3SQSConfigErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// The admin endpoints let a test or the demo in another process put CloudTrail files and poison
+// objects and change the notifications' shape.
+func TestS3AdminEndpoints(t *testing.T) {
+	s := start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, sqsc := s3sqsClients(s, "us-east-1")
+	q, err := sqsc.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String(DemoTrailQueue)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueURL := aws.ToString(q.QueueUrl)
+	drain(ctx, t, sqsc, queueURL, 1) // the test event of the start
+	admin := s.Endpoints["admin"]
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, admin+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		answer, notified         string // in the answer, in the message the queue gets
+	}{
+		{"CloudTrail file", "POST", "/s3/cloudtrail/" + DemoTrailBucket + "?region=eu-west-2", `{"Records":[{"eventID":"x"}]}`, 200,
+			`"key":"AWSLogs/123456789012/CloudTrail/eu-west-2/`, `"ObjectCreated:Put"`},
+		{"poison object", "PUT", "/s3/objects/" + DemoTrailBucket + "/AWSLogs/poison.json.gz", "not gzip", 200, `"etag"`, `AWSLogs/poison.json.gz`},
+		{"EventBridge shape", "PUT", "/s3/notifications/" + DemoTrailBucket, `[{"queue":"` + DemoTrailQueue + `","format":"eventbridge"}]`, 204, "", ""},
+		{"after the switch", "PUT", "/s3/objects/" + DemoTrailBucket + "/AWSLogs/k", "x", 200, `"etag"`, `"detail-type":"Object Created"`},
+		{"unknown bucket", "POST", "/s3/cloudtrail/nope", `[]`, 400, "NoSuchBucket", ""},
+		{"bad records", "POST", "/s3/cloudtrail/" + DemoTrailBucket, `nope`, 400, "error", ""},
+		{"unknown format", "PUT", "/s3/notifications/" + DemoTrailBucket, `[{"queue":"q","format":"x"}]`, 400, "error", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, answer := do(tt.method, tt.path, tt.body)
+			if status != tt.status || !strings.Contains(answer, tt.answer) {
+				t.Fatalf("%d %s", status, answer)
+			}
+			if tt.notified != "" {
+				if b := drain(ctx, t, sqsc, queueURL, 1)[0]; !strings.Contains(b, tt.notified) {
+					t.Fatalf("notification %s lacks %s", b, tt.notified)
+				}
 			}
 		})
 	}

@@ -290,6 +290,15 @@ func (s *Service) bucket(name string) *bucket {
 	return s.buckets[name]
 }
 
+// BucketOwner returns the account and region of a bucket.
+func (s *Service) BucketOwner(name string) (account, region string, ok bool) {
+	b := s.bucket(name)
+	if b == nil {
+		return "", "", false
+	}
+	return b.account, b.region, true
+}
+
 // Object is a stored object as the Go API shows it.
 type Object struct {
 	Key          string
