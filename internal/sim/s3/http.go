@@ -676,6 +676,39 @@ func remoteIP(r *http.Request) string {
 // rangeRE is the one byte range S3 serves: bytes=a-b, bytes=a- or bytes=-n.
 var rangeRE = regexp.MustCompile(`^bytes=(\d*)-(\d*)$`)
 
+// parseRange reads a Range header for an object of size bytes. ok is false for a header S3
+// ignores (malformed, several ranges, or last before first): the whole object is served. A
+// range that starts at or past the end has first >= size.
+func parseRange(rg string, size int64) (first, last int64, ok bool) {
+	m := rangeRE.FindStringSubmatch(rg)
+	if m == nil || m[1] == "" && m[2] == "" {
+		return 0, 0, false
+	}
+	if m[1] == "" { // the last n bytes
+		n, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		if n == 0 {
+			return size, size, true
+		}
+		return max(size-n, 0), size - 1, true
+	}
+	first, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	last = size - 1
+	if m[2] != "" {
+		l, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil || l < first {
+			return 0, 0, false
+		}
+		last = min(l, size-1)
+	}
+	return first, last, true
+}
+
 func (s *Service) opGetObject(x *req) *s3Error {
 	b, e := s.ownBucket(x)
 	if e != nil {
@@ -712,42 +745,23 @@ func (s *Service) opGetObject(x *req) *s3Error {
 	data := o.data
 	status := http.StatusOK
 	if rg := x.r.Header.Get("Range"); rg != "" {
-		if m := rangeRE.FindStringSubmatch(rg); m != nil && (m[1] != "" || m[2] != "") {
-			size := int64(len(data))
-			var first, last int64
-			switch {
-			case m[1] == "":
-				n, _ := strconv.ParseInt(m[2], 10, 64)
-				first, last = max(size-n, 0), size-1
-				if n == 0 {
-					first = size // unsatisfiable
-				}
-			default:
-				first, _ = strconv.ParseInt(m[1], 10, 64)
-				last = size - 1
-				if m[2] != "" {
-					l, _ := strconv.ParseInt(m[2], 10, 64)
-					if l < first {
-						first, last = 0, size-1 // an invalid range is ignored
-						goto serve
-					}
-					last = min(l, size-1)
-				}
-			}
-			if first >= size {
-				return errf(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range is not satisfiable").
-					with("RangeRequested", rg).with("ActualObjectSize", strconv.FormatInt(size, 10))
-			}
+		size := int64(len(data))
+		first, last, ok := parseRange(rg, size)
+		if ok && first >= size {
+			return errf(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range is not satisfiable").
+				with("RangeRequested", rg).with("ActualObjectSize", strconv.FormatInt(size, 10))
+		}
+		if ok {
 			data = data[first : last+1]
 			status = http.StatusPartialContent
 			h.Set("Content-Range", "bytes "+strconv.FormatInt(first, 10)+"-"+strconv.FormatInt(last, 10)+"/"+strconv.FormatInt(size, 10))
+			// The stored checksums are of the whole object.
 			h.Del("X-Amz-Checksum-Type")
 			for k := range checksums {
 				h.Del(k)
 			}
 		}
 	}
-serve:
 	if x.r.Method == http.MethodHead {
 		h.Set("Content-Length", strconv.Itoa(len(data)))
 		s.reply(x, status, nil)

@@ -359,3 +359,35 @@ func TestAWSCLI(t *testing.T) {
 		}
 	})
 }
+
+// Message attributes come back with the MD5 both implementations compute from SQS's documented
+// encoding: cloudsim's must equal moto_server's.
+func TestMessageAttributesMD5(t *testing.T) {
+	attrs := map[string]types.MessageAttributeValue{
+		"trace":  {DataType: aws.String("String"), StringValue: aws.String("abc-123")},
+		"n":      {DataType: aws.String("Number"), StringValue: aws.String("42")},
+		"blob":   {DataType: aws.String("Binary"), BinaryValue: []byte{0, 1, 2, 255}},
+		"custom": {DataType: aws.String("String.json"), StringValue: aws.String(`{"a":1}`)},
+	}
+	var sums []string
+	onBoth(t, func(t *testing.T, e env) {
+		url := e.queue(t, "attrs", nil)
+		sent, err := e.c.SendMessage(e.ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("b"), MessageAttributes: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.c.ReceiveMessage(e.ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(url), MessageAttributeNames: []string{"All"}})
+		if err != nil || len(out.Messages) != 1 {
+			t.Fatalf("ReceiveMessage: %v %v", out, err)
+		}
+		m := out.Messages[0]
+		if aws.ToString(m.MD5OfMessageAttributes) != aws.ToString(sent.MD5OfMessageAttributes) || len(m.MessageAttributes) != 4 ||
+			string(m.MessageAttributes["blob"].BinaryValue) != "\x00\x01\x02\xff" || aws.ToString(m.MessageAttributes["custom"].DataType) != "String.json" {
+			t.Fatalf("received %+v (sent MD5 %s)", m, aws.ToString(sent.MD5OfMessageAttributes))
+		}
+		sums = append(sums, aws.ToString(sent.MD5OfMessageAttributes))
+	})
+	if len(sums) == 2 && sums[0] != sums[1] {
+		t.Fatalf("MD5OfMessageAttributes: cloudsim %s, moto_server %s", sums[0], sums[1])
+	}
+}

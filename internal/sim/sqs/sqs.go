@@ -294,7 +294,7 @@ func md5Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// queueName is the pattern of a standard queue's name.
+// validQueueName reports whether n is a valid standard queue name: 1 to 80 of [A-Za-z0-9_-].
 func validQueueName(n string) bool {
 	if n == "" || len(n) > 80 {
 		return false
