@@ -1,7 +1,9 @@
 // Package awstest runs the same AWS client tests against cloudsim's S3 and SQS and against
 // moto_server, an independent implementation, so that the simulator is held to more than its
-// own reading of the documentation. Tests build a Backend with Sim or Moto and make the SDK
-// clients of the shipper's production code with S3Client and SQSClient.
+// own reading of the documentation. Tests build a Backend with Sim or Moto (or both with Both),
+// make SDK clients with S3Client and SQSClient, run the aws CLI with CLI, and set up a CloudTrail
+// bucket notifying a queue with a dead-letter queue, fed with CloudTrail files, with NewTrail and
+// PutCloudTrailFile, through the APIs, so that the same test runs on either.
 package awstest
 
 import (

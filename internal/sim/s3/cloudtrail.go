@@ -76,6 +76,15 @@ func gzipJSON(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// EncodeCloudTrailFile returns the content of a CloudTrail log file holding records:
+// gzip-compressed {"Records":[...]}.
+func EncodeCloudTrailFile(records []json.RawMessage) ([]byte, error) {
+	if records == nil {
+		records = []json.RawMessage{}
+	}
+	return gzipJSON(map[string]any{"Records": records})
+}
+
 // PutCloudTrailFile writes f into a bucket as CloudTrail does — gzip-compressed
 // {"Records":[...]} under CloudTrailKey — and sends its ObjectCreated:Put notifications. It
 // returns the key.
@@ -86,11 +95,7 @@ func (s *Service) PutCloudTrailFile(bucketName string, f CloudTrailFile) (string
 	if f.Delivered.IsZero() {
 		f.Delivered = s.now()
 	}
-	recs := f.Records
-	if recs == nil {
-		recs = []json.RawMessage{}
-	}
-	data, err := gzipJSON(map[string]any{"Records": recs})
+	data, err := EncodeCloudTrailFile(f.Records)
 	if err != nil {
 		return "", fmt.Errorf("s3: PutCloudTrailFile: %w", err)
 	}
