@@ -619,34 +619,45 @@ func (s *Service) opReceiveMessage(c *call) (any, *awssim.Error) {
 		maxReceive = n
 	}
 	sysAttrs := append(append([]string{}, in.AttributeNames...), in.MessageSystemAttributeNames...)
-	deadline := s.now().Add(time.Duration(wait) * time.Second)
+	// The wait runs on real time; the service's clock decides visibility, so a test clock that
+	// stands still cannot make a long poll wait forever.
+	end := time.NewTimer(time.Duration(wait) * time.Second)
+	defer end.Stop()
 	for {
+		wake := q.wakeChan() // taken before looking, so a send in between is not missed
 		msgs, next, e := s.receive(q, maxN, time.Duration(vis)*time.Second, dlq, maxReceive, sysAttrs, in.MessageAttributeNames)
 		if e != nil {
 			return nil, e
 		}
-		now := s.now()
-		if len(msgs) > 0 || !now.Before(deadline) {
-			if len(msgs) == 0 {
-				return struct{}{}, nil
-			}
+		if len(msgs) > 0 {
 			return map[string][]outMessage{"Messages": msgs}, nil
 		}
-		// Long poll: wait for a send, for an in-flight message to become visible again, or
-		// for the end of the wait.
-		d := deadline.Sub(now)
-		if !next.IsZero() && next.Sub(now) < d {
-			d = max(next.Sub(now), time.Millisecond)
+		if wait == 0 {
+			return struct{}{}, nil
 		}
-		t := time.NewTimer(d)
+		// Long poll: wait for a send, for an in-flight message to become visible again, or for
+		// the end of the wait.
+		var visible <-chan time.Time
+		var vt *time.Timer
+		if !next.IsZero() {
+			vt = time.NewTimer(max(next.Sub(s.now()), time.Millisecond))
+			visible = vt.C
+		}
+		canceled := false
 		select {
-		case <-q.wakeChan():
-		case <-t.C:
+		case <-wake:
+		case <-visible:
+		case <-end.C:
+			wait = 0 // one last look
 		case <-c.ctx.Done():
-			t.Stop()
+			canceled = true
+		}
+		if vt != nil {
+			vt.Stop()
+		}
+		if canceled {
 			return nil, awssim.Errorf(http.StatusBadRequest, "RequestCanceled", "The request was canceled.")
 		}
-		t.Stop()
 	}
 }
 

@@ -252,3 +252,18 @@ func TestLatency(t *testing.T) {
 		t.Fatalf("ListQueues took %v with 300 ms of latency", took)
 	}
 }
+
+// A long poll ends on real time even when the service's clock stands still.
+func TestLongPollWithAFrozenClock(t *testing.T) {
+	frozen := time.Unix(1_800_000_000, 0)
+	e := simEnv(t, func(o *awstest.SimOptions) { o.SQS.Now = func() time.Time { return frozen } })
+	url := e.queue(t, "frozen", nil)
+	start := time.Now()
+	out, err := e.c.ReceiveMessage(e.ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1})
+	if err != nil || len(out.Messages) != 0 {
+		t.Fatalf("%v %v", out, err)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond || took > 10*time.Second {
+		t.Fatalf("a 1 s long poll took %v", took)
+	}
+}
