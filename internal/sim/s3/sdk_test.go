@@ -348,6 +348,15 @@ func TestEventNotifications(t *testing.T) {
 		if err != nil {
 			t.Fatalf("PutBucketNotificationConfiguration: %v", err)
 		}
+		got, err := e.c.GetBucketNotificationConfiguration(e.ctx, &awss3.GetBucketNotificationConfigurationInput{Bucket: aws.String("trail")})
+		if err != nil || len(got.QueueConfigurations) != 1 || aws.ToString(got.QueueConfigurations[0].QueueArn) != attrs.Attributes["QueueArn"] ||
+			aws.ToString(got.QueueConfigurations[0].Id) != "ct" || len(got.QueueConfigurations[0].Events) != 1 {
+			t.Fatalf("GetBucketNotificationConfiguration: %+v %v", got, err)
+		}
+		lb, err := e.c.ListBuckets(e.ctx, &awss3.ListBucketsInput{})
+		if err != nil || len(lb.Buckets) != 1 || aws.ToString(lb.Buckets[0].Name) != "trail" {
+			t.Fatalf("ListBuckets: %+v %v", lb, err)
+		}
 		var test s3Event
 		if err := json.Unmarshal([]byte(receiveAll(t, e, url, 1)[0]), &test); err != nil || test.Event != "s3:TestEvent" || test.Bucket != "trail" || test.Service != "Amazon S3" {
 			t.Fatalf("test event %+v %v", test, err)

@@ -267,3 +267,18 @@ func TestLongPollWithAFrozenClock(t *testing.T) {
 		t.Fatalf("a 1 s long poll took %v", took)
 	}
 }
+
+// A queue URL is resolved by its account and name, whatever its host: AWS's form works too.
+func TestAWSShapedQueueURL(t *testing.T) {
+	e := simEnv(t)
+	e.queue(t, "aws-shaped", nil)
+	awsURL := "https://sqs.us-east-1.amazonaws.com/" + awstest.SimAccount + "/aws-shaped"
+	e.send(t, awsURL, "via the AWS URL")
+	if m := e.receive(t, awsURL, 1, 30); len(m) != 1 || aws.ToString(m[0].Body) != "via the AWS URL" {
+		t.Fatalf("received %+v", m)
+	}
+	_, err := e.c.SendMessage(e.ctx, &awssqs.SendMessageInput{QueueUrl: aws.String("https://sqs.us-east-1.amazonaws.com/999988887777/aws-shaped"), MessageBody: aws.String("x")})
+	if errCode(err) != "AWS.SimpleQueueService.NonExistentQueue" {
+		t.Fatalf("another account's queue: %v", err)
+	}
+}
