@@ -498,3 +498,28 @@ func TestLatency(t *testing.T) {
 		t.Fatalf("HeadBucket took %v with 300 ms of latency", took)
 	}
 }
+
+// An unsigned request gets S3's XML AccessDenied, as an anonymous request to a private bucket
+// does; an unsigned HEAD gets the status alone.
+func TestUnsignedRequests(t *testing.T) {
+	e := simEnv(t)
+	e.bucket(t, "private")
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		req, _ := http.NewRequestWithContext(e.ctx, method, e.b.Endpoint+"/private/k", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Amz-Request-Id") == "" {
+			t.Fatalf("%s: %d %v", method, resp.StatusCode, resp.Header)
+		}
+		if method == http.MethodGet && !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
+			t.Fatalf("GET: %s", body)
+		}
+		if method == http.MethodHead && len(body) != 0 {
+			t.Fatalf("HEAD: %q", body)
+		}
+	}
+}
