@@ -205,6 +205,7 @@ var ops = map[string]opFunc{
 	"CompleteMultipartUpload":            (*Service).opCompleteUpload,
 	"AbortMultipartUpload":               (*Service).opAbortUpload,
 	"ListMultipartUploads":               (*Service).opListUploads,
+	"ListParts":                          (*Service).opListParts,
 }
 
 // ServeHTTP implements the REST protocol.

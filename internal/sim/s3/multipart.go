@@ -80,7 +80,7 @@ func (s *Service) opUploadPart(x *req) *s3Error {
 		b.mu.Unlock()
 		return e
 	}
-	p := &part{data: x.body, etag: etagOf(x.body)}
+	p := &part{data: x.body, etag: etagOf(x.body), modified: s.now().UTC()}
 	u.parts[n] = p
 	b.mu.Unlock()
 	x.w.Header().Set("ETag", p.etag)
@@ -253,6 +253,79 @@ func (s *Service) opListUploads(x *req) *s3Error {
 		out.Uploads = append(out.Uploads, uploadXML{Key: u.key, UploadId: u.id, Initiator: own, Owner: own, StorageClass: "STANDARD",
 			Initiated: u.initiated.Format(lastModifiedAt)})
 	}
+	s.reply(x, http.StatusOK, xmlBody(out))
+	return nil
+}
+
+// MaxParts is the most parts one ListParts page lists.
+const MaxParts = 1000
+
+func (s *Service) opListParts(x *req) *s3Error {
+	b, e := s.ownBucket(x)
+	if e != nil {
+		return e
+	}
+	maxParts := MaxParts
+	if v := x.query.Get("max-parts"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errInvalidArgument("max-parts", v, "Provided max-parts not an integer or within integer range")
+		}
+		maxParts = min(n, MaxParts)
+	}
+	marker := 0
+	if v := x.query.Get("part-number-marker"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errInvalidArgument("part-number-marker", v, "Provided part-number-marker not an integer or within integer range")
+		}
+		marker = n
+	}
+	type partXML struct {
+		PartNumber   int
+		LastModified string
+		ETag         string
+		Size         int64
+	}
+	b.mu.RLock()
+	u, e := findUpload(b, x)
+	if e != nil {
+		b.mu.RUnlock()
+		return e
+	}
+	var nums []int
+	for n := range u.parts {
+		if n > marker {
+			nums = append(nums, n)
+		}
+	}
+	sort.Ints(nums)
+	out := struct {
+		XMLName              xml.Name `xml:"ListPartsResult"`
+		Xmlns                string   `xml:"xmlns,attr"`
+		Bucket               string
+		Key                  string
+		UploadId             string
+		PartNumberMarker     int
+		NextPartNumberMarker int
+		MaxParts             int
+		IsTruncated          bool
+		Parts                []partXML `xml:"Part"`
+		Initiator            ownerXML
+		Owner                ownerXML
+		StorageClass         string
+	}{Xmlns: xmlns, Bucket: b.name, Key: u.key, UploadId: u.id, PartNumberMarker: marker, MaxParts: maxParts,
+		Initiator: owner(b.account), Owner: owner(b.account), StorageClass: "STANDARD"}
+	for _, n := range nums {
+		if len(out.Parts) == maxParts {
+			out.IsTruncated = true
+			break
+		}
+		p := u.parts[n]
+		out.Parts = append(out.Parts, partXML{PartNumber: n, LastModified: p.modified.Format(lastModifiedAt), ETag: p.etag, Size: int64(len(p.data))})
+		out.NextPartNumberMarker = n
+	}
+	b.mu.RUnlock()
 	s.reply(x, http.StatusOK, xmlBody(out))
 	return nil
 }

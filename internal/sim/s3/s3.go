@@ -230,8 +230,9 @@ type upload struct {
 }
 
 type part struct {
-	data []byte
-	etag string // quoted
+	data     []byte
+	etag     string // quoted
+	modified time.Time
 }
 
 func etagOf(b []byte) string {

@@ -241,6 +241,15 @@ func TestMultipartUpload(t *testing.T) {
 
 		id := start("ok.parquet")
 		p1, p2 := part("ok.parquet", id, 1, big), part("ok.parquet", id, 2, small)
+		parts, err := e.c.ListParts(e.ctx, &awss3.ListPartsInput{Bucket: bk, Key: aws.String("ok.parquet"), UploadId: aws.String(id), MaxParts: aws.Int32(1)})
+		if err != nil || len(parts.Parts) != 1 || aws.ToInt32(parts.Parts[0].PartNumber) != 1 || aws.ToInt64(parts.Parts[0].Size) != int64(len(big)) ||
+			aws.ToString(parts.Parts[0].ETag) != aws.ToString(p1.ETag) || !aws.ToBool(parts.IsTruncated) {
+			t.Fatalf("ListParts: %+v %v", parts, err)
+		}
+		parts, err = e.c.ListParts(e.ctx, &awss3.ListPartsInput{Bucket: bk, Key: aws.String("ok.parquet"), UploadId: aws.String(id), PartNumberMarker: parts.NextPartNumberMarker})
+		if err != nil || len(parts.Parts) != 1 || aws.ToInt32(parts.Parts[0].PartNumber) != 2 || aws.ToBool(parts.IsTruncated) {
+			t.Fatalf("ListParts after the marker: %+v %v", parts, err)
+		}
 		ups, err := e.c.ListMultipartUploads(e.ctx, &awss3.ListMultipartUploadsInput{Bucket: bk})
 		if err != nil || len(ups.Uploads) != 1 || aws.ToString(ups.Uploads[0].UploadId) != id || aws.ToString(ups.Uploads[0].Key) != "ok.parquet" {
 			t.Fatalf("ListMultipartUploads: %+v %v", ups, err)
