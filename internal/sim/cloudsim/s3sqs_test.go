@@ -50,7 +50,7 @@ func drain(ctx context.Context, t *testing.T, c *awssqs.Client, queueURL string,
 // through the Go API reaches a client through the SDKs.
 func TestDemoCloudTrailBucketAndQueue(t *testing.T) {
 	s := start(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	s3c, sqsc := s3sqsClients(s, "us-east-1")
 	q, err := sqsc.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String(DemoTrailQueue)})
@@ -123,7 +123,7 @@ func TestS3SQSConfigFile(t *testing.T) {
 	if err != nil || len(keys) != 4 {
 		t.Fatalf("keys %v %v", keys, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	_, sqsc := s3sqsClients(s, "eu-west-1")
 	q, err := sqsc.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String("trail")})
@@ -190,7 +190,7 @@ func TestS3SQSConfigErrors(t *testing.T) {
 // objects and change the notifications' shape.
 func TestS3AdminEndpoints(t *testing.T) {
 	s := start(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	_, sqsc := s3sqsClients(s, "us-east-1")
 	q, err := sqsc.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String(DemoTrailQueue)})
