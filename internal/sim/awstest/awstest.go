@@ -7,14 +7,16 @@
 package awstest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -85,55 +87,70 @@ func Sim(t testing.TB, opts ...func(*SimOptions)) Backend {
 // MotoHint is what a test says when moto_server is missing.
 const MotoHint = "moto_server (moto 5.2.1) is not on PATH: run scripts/setup.sh, which installs it (pip install 'moto[server]==5.2.1')"
 
-// Moto starts moto_server on a free loopback port for the test's lifetime, its output in the
-// test's temporary directory. A missing moto_server fails the test.
+// motoListening is the line moto_server (werkzeug) prints once it listens.
+var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
+
+// Moto starts moto_server on a loopback port it picks itself (-p 0; the port is read from its
+// output, so no other process can take it between a pick and the bind) for the test's lifetime,
+// its output in the test's temporary directory. A missing moto_server fails the test.
 func Moto(t testing.TB) Backend {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Fatal(MotoHint)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "moto.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = logf, logf
+	pr, pw := io.Pipe()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("moto_server: %v", err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		pw.CloseWithError(err)
+		exited <- err
+	}()
+	endpoint := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			fmt.Fprintln(logf, sc.Text())
+			if m := motoListening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case endpoint <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
+		<-copied
 		logf.Close()
 	})
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("moto_server stopped by itself: %v (log %s)", err, logf.Name())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer at %s within 60 s: %v", endpoint, err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling for the server to listen
+	var url string
+	select {
+	case url = <-endpoint:
+	case err := <-exited:
+		t.Fatalf("moto_server stopped by itself: %v (log %s)", err, logf.Name())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("moto_server did not say where it listens within 60 s (log %s)", logf.Name())
 	}
-	return Backend{Name: "moto", Endpoint: endpoint, Account: MotoAccount, AccessKey: "testing", Secret: "testing"}
+	resp, err := http.Get(url + "/moto-api/")
+	if err != nil {
+		t.Fatalf("moto_server at %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return Backend{Name: "moto", Endpoint: url, Account: MotoAccount, AccessKey: "testing", Secret: "testing"}
 }
 
 // Both returns cloudsim's backend and moto_server's, for tests that run on each.
