@@ -95,7 +95,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // guessErrors picks the error format for a request that names no registered service: the
 // service of the host name (sts.us-east-1.amazonaws.com), else the query protocol for form posts
-// and Action= queries, else JSON.
+// and Action= queries, else S3's for methods other than POST when S3 is served, else JSON.
 func (rt *Router) guessErrors(r *http.Request) ErrorWriter {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -117,6 +117,10 @@ func (rt *Router) guessErrors(r *http.Request) ErrorWriter {
 				return q
 			}
 		}
+	}
+	// The JSON and query protocols POST; any other method is S3's REST protocol.
+	if target := rt.routes["s3"]; target != nil && r.Method != http.MethodPost {
+		return target.errw
 	}
 	return JSONErrors
 }

@@ -26,7 +26,10 @@ type Sim struct {
 	Netskope  *netskope.Tenant
 	Logs      *LogsService
 	Lake      *LakeService
+	S3        *S3Service
+	SQS       *SQSService
 	cfg       *Config
+	s3run     *s3Runner
 
 	servers []*http.Server
 	done    chan error
@@ -100,6 +103,15 @@ func (s *Sim) startAWS() error {
 	}
 	s.Lake = lake
 	lake.register(rt)
+	account := s.cfg.AWS.Accounts[0].ID
+	if s.SQS, err = newSQS(s.cfg.AWS.SQS, s.cfg.Seed, account, s.cfg.Logger); err != nil {
+		return err
+	}
+	if s.s3run, err = newS3(s.cfg.AWS.S3, s.cfg.Seed, account, s.SQS, s.cfg.Logger); err != nil {
+		return err
+	}
+	s.S3 = s.s3run.svc
+	registerS3SQS(rt, s.S3, s.SQS)
 	return s.serve("aws", s.cfg.AWS.Listen, rt)
 }
 
@@ -171,6 +183,9 @@ func (s *Sim) Close() {
 	if s.Lake != nil {
 		_ = s.Lake.Close()
 	}
+	if s.s3run != nil {
+		s.s3run.close()
+	}
 }
 
 // PrintEndpoints writes what is served, and how a client reaches it.
@@ -190,11 +205,11 @@ func (s *Sim) PrintEndpoints(w io.Writer) {
 			fmt.Fprintf(w, "cloudsim: netskope  %s  GET /api/v2/events/dataexport/{events,alerts}/<type>, %s\n", u, tok)
 		case "aws":
 			a := s.cfg.AWS.Accounts[0]
-			fmt.Fprintf(w, "cloudsim: aws       %s  logs, cloudtrail-data, cloudtrail, sts; account %s, AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n", u, a.ID, a.AccessKeyID, a.SecretAccessKey)
+			fmt.Fprintf(w, "cloudsim: aws       %s  logs, cloudtrail-data, cloudtrail, sts, s3 (path style), sqs; account %s, AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n", u, a.ID, a.AccessKeyID, a.SecretAccessKey)
 		case "imds":
 			fmt.Fprintf(w, "cloudsim: imds      %s  AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/ (role %s)\n", u, u, s.cfg.IMDS.Role)
 		case "admin":
-			fmt.Fprintf(w, "cloudsim: admin     %s  /lake/events /lake/stats /netskope/stats /healthz\n", u)
+			fmt.Fprintf(w, "cloudsim: admin     %s  /lake/events /lake/stats /netskope/stats /s3/{stats,cloudtrail,objects,notifications} /sqs/stats /healthz\n", u)
 		}
 	}
 }
@@ -205,6 +220,7 @@ func (s *Sim) adminHandler() http.Handler {
 	if s.Lake != nil {
 		s.Lake.registerAdmin(mux)
 	}
+	s.registerS3SQSAdmin(mux)
 	if s.Netskope != nil {
 		mux.HandleFunc("GET /netskope/stats", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")

@@ -1,5 +1,5 @@
 // Package cloudsim runs the simulators of the outside world in one process: a Netskope tenant,
-// the AWS services (CloudWatch Logs, CloudTrail Lake, STS, behind one SigV4-verifying
+// the AWS services (CloudWatch Logs, CloudTrail Lake, STS, S3, SQS, behind one SigV4-verifying
 // listener), an EC2 instance metadata service, and an admin endpoint to look inside. The
 // cloudsim command, the end-to-end tests and the demo all start it through Start.
 package cloudsim
@@ -33,6 +33,8 @@ type AWSConfig struct {
 	Accounts []AccountConfig `yaml:"accounts"`
 	Logs     LogsConfig      `yaml:"logs"`
 	Lake     LakeConfig      `yaml:"lake"`
+	S3       S3Config        `yaml:"s3"`
+	SQS      SQSConfig       `yaml:"sqs"`
 }
 
 // AccountConfig is an account and the long-term access key that signs for it.
@@ -116,6 +118,8 @@ func Default() *Config {
 			}},
 			Logs: DefaultLogs(),
 			Lake: DefaultLake(),
+			S3:   DefaultS3(),
+			SQS:  DefaultSQS(),
 		},
 		IMDS:     IMDSConfig{Listen: "127.0.0.1:4567", Role: "logshipper-role", Account: "123456789012", Region: "us-east-1"},
 		Netskope: NetskopeConfig{Listen: "127.0.0.1:4568", Tokens: []TokenConfig{{Value: "cloudsim-demo-token"}}, Generate: GenerateConfig{Rate: 2, Backlog: 500, BacklogSpan: time.Hour}},
@@ -153,6 +157,9 @@ func Load(path string) (*Config, error) {
 		rel(&c.Netskope.Load[i].File)
 	}
 	rel(&c.AWS.Lake.StoreFile)
+	for i := range c.AWS.S3.CloudTrail {
+		rel(&c.AWS.S3.CloudTrail[i].File)
+	}
 	return c, c.Validate()
 }
 
