@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 )
@@ -130,4 +131,16 @@ func XMLEscape(s string) string {
 	var b bytes.Buffer
 	xmlEscape(&b, s)
 	return b.String()
+}
+
+// DecodeJSON unmarshals a JSON protocol request body into v; an empty body is an empty object,
+// and a body that does not unmarshal is AWS's SerializationException.
+func DecodeJSON(body []byte, v any) *Error {
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return Errorf(http.StatusBadRequest, "SerializationException", "%v", err)
+	}
+	return nil
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/sim/awssim"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs/filterpattern"
+	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of the CloudWatch Logs API.
@@ -123,17 +123,15 @@ type Service struct {
 	scanBudget int
 	tokenTTL   time.Duration
 
-	faultMu sync.RWMutex
-	faults  Faults
-
-	rndMu sync.Mutex
-	rnd   *rand.Rand
+	faults simfault.Box[Faults]
+	rnd    *simfault.Rand
 
 	seq    atomic.Uint64 // event sequence, unique across the service
 	served atomic.Uint64 // events returned by GetLogEvents and FilterLogEvents
 	calls  sync.Map      // operation name -> *atomic.Uint64: requests answered with success
 	slow   atomic.Uint64 // requests delayed by Faults.SlowRate
 	cut    atomic.Uint64 // answers cut by Faults.CutRate
+	reqs   atomic.Uint64 // requests answered: the request ids' sequence
 
 	mu      sync.RWMutex
 	regions map[string]*regionState // account "/" region
@@ -147,7 +145,6 @@ func New(opts Options) *Service {
 		jitter:     opts.IngestJitter,
 		scanBudget: opts.ScanBudget,
 		tokenTTL:   opts.TokenTTL,
-		faults:     opts.Faults,
 		regions:    map[string]*regionState{},
 		logger:     opts.Logger,
 	}
@@ -168,11 +165,8 @@ func New(opts Options) *Service {
 	if s.tokenTTL <= 0 {
 		s.tokenTTL = DefaultTokenTTL
 	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	s.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	s.faults.Set(opts.Faults)
+	s.rnd = simfault.NewRand(opts.Seed, 0x9e3779b97f4a7c15)
 	return s
 }
 
@@ -206,24 +200,12 @@ func (s *Service) countCall(op string) {
 }
 
 // SetFaults replaces the injected faults.
-func (s *Service) SetFaults(f Faults) {
-	s.faultMu.Lock()
-	s.faults = f
-	s.faultMu.Unlock()
-}
+func (s *Service) SetFaults(f Faults) { s.faults.Set(f) }
 
 // Faults returns the injected faults.
-func (s *Service) Faults() Faults {
-	s.faultMu.RLock()
-	defer s.faultMu.RUnlock()
-	return s.faults
-}
+func (s *Service) Faults() Faults { return s.faults.Get() }
 
-func (s *Service) float64() float64 {
-	s.rndMu.Lock()
-	defer s.rndMu.Unlock()
-	return s.rnd.Float64()
-}
+func (s *Service) float64() float64 { return s.rnd.Float64() }
 
 func (s *Service) nowMs() int64 { return s.now().UnixMilli() }
 
@@ -231,9 +213,7 @@ func (s *Service) nowMs() int64 { return s.now().UnixMilli() }
 func (s *Service) ingestTime(nowMs int64) int64 {
 	d := s.delay
 	if s.jitter > 0 {
-		s.rndMu.Lock()
 		d += time.Duration(s.rnd.Int64N(int64(s.jitter)))
-		s.rndMu.Unlock()
 	}
 	return nowMs + d.Milliseconds()
 }
@@ -342,7 +322,7 @@ const maxBody = 8 << 20
 
 // ServeHTTP implements the awsJson1.1 protocol.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amzn-RequestId", requestID())
+	w.Header().Set("x-amzn-RequestId", s.requestID())
 	caller, ok := awssim.CallerFrom(r.Context())
 	if !ok {
 		awssim.WriteJSONError(w, awssim.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
@@ -376,11 +356,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slow, cut := s.transportFaults(op)
 	if slow > 0 {
 		s.slow.Add(1)
-		t := time.NewTimer(slow)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
+		if !simfault.Wait(r.Context(), slow) {
 			return
 		}
 	}
@@ -414,34 +390,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if cut {
 		s.cut.Add(1)
-		if len(b) > 0 {
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(b[:len(b)/2])
-			if f, ok := w.(http.Flusher); ok {
-				f.Flush()
-			}
-		}
-		panic(http.ErrAbortHandler) // net/http closes the connection without logging
+		simfault.WriteCut(w, b)
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
 
-// decode unmarshals a request body; an empty body is an empty object.
-func decode(body []byte, v any) *awssim.Error {
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return awssim.Errorf(http.StatusBadRequest, "SerializationException", "%v", err)
-	}
-	return nil
-}
-
-var reqCounter atomic.Uint64
-
-func requestID() string {
-	n := reqCounter.Add(1)
+// requestID returns a request id of the UUID form CloudWatch Logs answers with, unique within
+// the service.
+func (s *Service) requestID() string {
+	n := s.reqs.Add(1)
 	t := uint64(time.Now().UnixNano())
 	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(t>>32), uint16(t>>16), n>>48&0xfff, n>>36&0xfff, n&0xffffffffffff)
 }

@@ -98,7 +98,7 @@ type createLogGroupInput struct {
 
 func (s *Service) createLogGroup(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in createLogGroupInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	name := deref(in.LogGroupName)
@@ -121,7 +121,7 @@ type createLogStreamInput struct {
 
 func (s *Service) createLogStream(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in createLogStreamInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
@@ -145,7 +145,7 @@ func (s *Service) createLogStream(rs *regionState, body []byte) (any, *awssim.Er
 
 func (s *Service) deleteLogGroup(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in createLogGroupInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
@@ -159,7 +159,7 @@ func (s *Service) deleteLogGroup(rs *regionState, body []byte) (any, *awssim.Err
 
 func (s *Service) deleteLogStream(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in createLogStreamInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
@@ -208,7 +208,7 @@ type putRetentionPolicyInput struct {
 
 func (s *Service) putRetentionPolicy(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in putRetentionPolicyInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
@@ -222,7 +222,7 @@ func (s *Service) putRetentionPolicy(rs *regionState, body []byte) (any, *awssim
 
 func (s *Service) deleteRetentionPolicy(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in createLogGroupInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
@@ -290,7 +290,7 @@ type putLogEventsOutput struct {
 
 func (s *Service) putLogEvents(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in putLogEventsInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateGroupName("logGroupName", deref(in.LogGroupName)); e != nil {
@@ -431,7 +431,7 @@ type describeLogGroupsOutput struct {
 
 func (s *Service) describeLogGroups(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in describeLogGroupsInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if in.LogGroupNamePrefix != nil && in.LogGroupNamePattern != nil {
@@ -548,7 +548,7 @@ type streamRow struct {
 
 func (s *Service) describeLogStreams(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in describeLogStreamsInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	byTime := false

@@ -196,7 +196,7 @@ func scan(q *filterQuery, out []hit) ([]hit, *filterCursor) {
 
 func (s *Service) filterLogEvents(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in filterLogEventsInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != nil {
@@ -375,7 +375,7 @@ type getLogEventsInput struct {
 
 func (s *Service) getLogEvents(rs *regionState, body []byte) (any, *awssim.Error) {
 	var in getLogEventsInput
-	if e := decode(body, &in); e != nil {
+	if e := awssim.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if e := validateStreamName("logStreamName", deref(in.LogStreamName)); e != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/sim/awssim"
+	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
 
 // WriteError writes e as S3 does: an XML <Error> with the code, message, the resource
@@ -253,14 +254,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.slow.Add(1)
 			wait += f.SlowDelay
 		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !simfault.Wait(r.Context(), wait) {
+			return
 		}
 		if f.SlowDownRate > 0 || f.InternalErrorRate > 0 || f.UnavailableRate > 0 {
 			v := s.float64()

@@ -15,13 +15,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
 
 // Limits of the real service.
@@ -111,11 +112,8 @@ type Service struct {
 	minPart     int64
 	logger      *slog.Logger
 
-	faultMu sync.RWMutex
-	faults  Faults
-
-	rndMu sync.Mutex
-	rnd   *rand.Rand
+	faults simfault.Box[Faults]
+	rnd    *simfault.Rand
 
 	calls         sync.Map // operation -> *atomic.Uint64
 	cut, slow     atomic.Uint64
@@ -131,7 +129,7 @@ type Service struct {
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{now: o.Now, queues: o.Queues, notifyDelay: o.NotifyDelay, minPart: o.MinPartSize, logger: o.Logger,
-		faults: o.Faults, buckets: map[string]*bucket{}}
+		buckets: map[string]*bucket{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -141,33 +139,18 @@ func New(o Options) *Service {
 	if s.minPart <= 0 {
 		s.minPart = MinPartSize
 	}
-	seed := o.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	s.rnd = rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d))
+	s.faults.Set(o.Faults)
+	s.rnd = simfault.NewRand(o.Seed, 0x2545f4914f6cdd1d)
 	return s
 }
 
 // SetFaults replaces the injected faults.
-func (s *Service) SetFaults(f Faults) {
-	s.faultMu.Lock()
-	s.faults = f
-	s.faultMu.Unlock()
-}
+func (s *Service) SetFaults(f Faults) { s.faults.Set(f) }
 
 // Faults returns the injected faults.
-func (s *Service) Faults() Faults {
-	s.faultMu.RLock()
-	defer s.faultMu.RUnlock()
-	return s.faults
-}
+func (s *Service) Faults() Faults { return s.faults.Get() }
 
-func (s *Service) float64() float64 {
-	s.rndMu.Lock()
-	defer s.rndMu.Unlock()
-	return s.rnd.Float64()
-}
+func (s *Service) float64() float64 { return s.rnd.Float64() }
 
 // Stats are counters of a Service's activity.
 type Stats struct {

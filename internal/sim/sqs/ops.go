@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/internal/sim/awssim"
+	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of the SQS JSON API.
@@ -83,14 +84,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.slow.Add(1)
 			wait += f.SlowDelay
 		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !simfault.Wait(r.Context(), wait) {
+			return
 		}
 		if f.ThrottleRate > 0 || f.UnavailableRate > 0 || f.InternalErrorRate > 0 {
 			x := s.float64()
@@ -125,27 +120,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if f.CutRate > 0 && f.applies(op) && s.float64() < f.CutRate {
 		s.cut.Add(1)
-		if len(b) > 0 {
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(b[:len(b)/2])
-			if fl, ok := w.(http.Flusher); ok {
-				fl.Flush()
-			}
-		}
-		panic(http.ErrAbortHandler) // net/http closes the connection without logging
+		simfault.WriteCut(w, b)
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
-}
-
-func decode(body []byte, v any) *awssim.Error {
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return awssim.Errorf(http.StatusBadRequest, "SerializationException", "%v", err)
-	}
-	return nil
 }
 
 // QueueURL returns the URL of a queue served at endpoint (scheme://host[:port]), as cloudsim
@@ -187,7 +165,7 @@ func (s *Service) opCreateQueue(c *call) (any, *awssim.Error) {
 		Attributes map[string]string
 		Tags       map[string]string
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	if in.QueueName == "" {
@@ -202,7 +180,7 @@ func (s *Service) opCreateQueue(c *call) (any, *awssim.Error) {
 
 func (s *Service) opGetQueueURL(c *call) (any, *awssim.Error) {
 	var in struct{ QueueName, QueueOwnerAWSAccountId string }
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	if in.QueueName == "" {
@@ -221,7 +199,7 @@ func (s *Service) opGetQueueURL(c *call) (any, *awssim.Error) {
 
 func (s *Service) opListQueues(c *call) (any, *awssim.Error) {
 	var in struct{ QueueNamePrefix string }
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	s.mu.RLock()
@@ -244,7 +222,7 @@ func (s *Service) opListQueues(c *call) (any, *awssim.Error) {
 
 func (s *Service) opDeleteQueue(c *call) (any, *awssim.Error) {
 	var in struct{ QueueUrl string }
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -266,7 +244,7 @@ func (s *Service) opGetQueueAttributes(c *call) (any, *awssim.Error) {
 		QueueUrl       string
 		AttributeNames []string
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -315,7 +293,7 @@ func (s *Service) opSetQueueAttributes(c *call) (any, *awssim.Error) {
 		QueueUrl   string
 		Attributes map[string]string
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -448,7 +426,7 @@ func (s *Service) opSendMessage(c *call) (any, *awssim.Error) {
 		QueueUrl string
 		sendEntry
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -498,7 +476,7 @@ func (s *Service) opSendMessageBatch(c *call) (any, *awssim.Error) {
 		QueueUrl string
 		Entries  []sendEntry
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -575,7 +553,7 @@ func (s *Service) opReceiveMessage(c *call) (any, *awssim.Error) {
 		MessageAttributeNames       []string
 		ReceiveRequestAttemptId     string
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -804,7 +782,7 @@ func (s *Service) deleteOne(q *queue, h string) *awssim.Error {
 
 func (s *Service) opDeleteMessage(c *call) (any, *awssim.Error) {
 	var in struct{ QueueUrl, ReceiptHandle string }
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -819,7 +797,7 @@ func (s *Service) opDeleteMessageBatch(c *call) (any, *awssim.Error) {
 		QueueUrl string
 		Entries  []struct{ Id, ReceiptHandle string }
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -891,7 +869,7 @@ func (s *Service) opChangeVisibility(c *call) (any, *awssim.Error) {
 		QueueUrl, ReceiptHandle string
 		VisibilityTimeout       *int
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -909,7 +887,7 @@ func (s *Service) opChangeVisibilityBatch(c *call) (any, *awssim.Error) {
 			VisibilityTimeout *int
 		}
 	}
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)
@@ -940,7 +918,7 @@ func (s *Service) opChangeVisibilityBatch(c *call) (any, *awssim.Error) {
 
 func (s *Service) opPurgeQueue(c *call) (any, *awssim.Error) {
 	var in struct{ QueueUrl string }
-	if e := decode(c.body, &in); e != nil {
+	if e := awssim.DecodeJSON(c.body, &in); e != nil {
 		return nil, e
 	}
 	q, e := s.queueFromURL(c, in.QueueUrl)

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/internal/sim/awssim"
+	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
 
 // Limits of the real service.
@@ -87,11 +87,8 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	faultMu sync.RWMutex
-	faults  Faults
-
-	rndMu sync.Mutex
-	rnd   *rand.Rand
+	faults simfault.Box[Faults]
+	rnd    *simfault.Rand
 
 	calls sync.Map // operation -> *atomic.Uint64
 	cut   atomic.Uint64
@@ -106,40 +103,25 @@ type queueKey struct{ account, region, name string }
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{now: o.Now, logger: o.Logger, faults: o.Faults, queues: map[queueKey]*queue{}}
+	s := &Service{now: o.Now, logger: o.Logger, queues: map[queueKey]*queue{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	seed := o.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	s.rnd = rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))
+	s.faults.Set(o.Faults)
+	s.rnd = simfault.NewRand(o.Seed, 0x5851f42d4c957f2d)
 	return s
 }
 
 // SetFaults replaces the injected faults.
-func (s *Service) SetFaults(f Faults) {
-	s.faultMu.Lock()
-	s.faults = f
-	s.faultMu.Unlock()
-}
+func (s *Service) SetFaults(f Faults) { s.faults.Set(f) }
 
 // Faults returns the injected faults.
-func (s *Service) Faults() Faults {
-	s.faultMu.RLock()
-	defer s.faultMu.RUnlock()
-	return s.faults
-}
+func (s *Service) Faults() Faults { return s.faults.Get() }
 
-func (s *Service) float64() float64 {
-	s.rndMu.Lock()
-	defer s.rndMu.Unlock()
-	return s.rnd.Float64()
-}
+func (s *Service) float64() float64 { return s.rnd.Float64() }
 
 // Stats are counters of a Service's activity.
 type Stats struct {

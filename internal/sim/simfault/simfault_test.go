@@ -1,0 +1,79 @@
+package simfault
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestBoxSetGet(t *testing.T) {
+	var b Box[struct{ Rate float64 }]
+	if got := b.Get(); got.Rate != 0 {
+		t.Fatalf("zero Box: %v", got)
+	}
+	b.Set(struct{ Rate float64 }{0.5})
+	if got := b.Get(); got.Rate != 0.5 {
+		t.Fatalf("Get after Set(0.5) = %v", got)
+	}
+}
+
+// The same seed draws the same faults; another salt, another sequence; rate 0 draws nothing.
+func TestRandSeeded(t *testing.T) {
+	a, b, c := NewRand(7, 1), NewRand(7, 1), NewRand(7, 2)
+	same, other := true, false
+	for range 20 {
+		x, y, z := a.Float64(), b.Float64(), c.Float64()
+		same = same && x == y
+		other = other || x != z
+	}
+	if !same || !other {
+		t.Fatalf("seed 7: same sequence %v (want true), another salt differs %v (want true)", same, other)
+	}
+	r1, r2 := NewRand(9, 1), NewRand(9, 1)
+	for range 10 {
+		if r1.Hit(0) {
+			t.Fatal("Hit(0) = true")
+		}
+	}
+	if r1.Float64() != r2.Float64() {
+		t.Fatal("Hit(0) drew from the source")
+	}
+	if !NewRand(1, 1).Hit(1) {
+		t.Fatal("Hit(1) = false")
+	}
+}
+
+func TestWait(t *testing.T) {
+	if !Wait(context.Background(), time.Millisecond) {
+		t.Fatal("Wait(1ms) = false")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Wait(ctx, time.Hour) {
+		t.Fatal("Wait with an ended context = true")
+	}
+}
+
+// A cut answer announces the whole body, sends half and drops the connection: the client
+// reads an unexpected EOF.
+func TestWriteCut(t *testing.T) {
+	body := []byte("0123456789")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		WriteCut(w, body)
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err == nil || string(got) != "01234" {
+		t.Fatalf("read %q, %v; want %q and an error", got, err, "01234")
+	}
+}
