@@ -3,6 +3,7 @@ package securitylake
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,8 +111,16 @@ func TestBuiltInMapperStoresRealRecords(t *testing.T) {
 			t.Fatal("no object stored")
 		}
 		got := map[int]int{}
-		for path, f := range readWithHyparquet(t, paths) {
+		for path, f := range readOCSFWithHyparquet(t, paths) {
 			for _, row := range f.Rows {
+				// Every row, as the independent reader gives it, is a valid OCSF 1.1.0 record.
+				b, err := json.Marshal(row)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := ocsf.ValidateJSON(b); err != nil {
+					t.Errorf("%s: a row read back is not valid OCSF %s: %v\n%.1000s", filepath.Base(path), ocsf.Version, err, b)
+				}
 				class, err := strconv.Atoi(fmt.Sprint(row["class_uid"]))
 				if err != nil || !strings.Contains(filepath.Base(path), "_"+strconv.Itoa(class)+"_") {
 					t.Errorf("%s holds a row of class %v", filepath.Base(path), row["class_uid"])

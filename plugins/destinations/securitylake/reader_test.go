@@ -59,8 +59,21 @@ type readerFile struct {
 // readWithHyparquet reads Parquet files with hyparquet.
 func readWithHyparquet(t *testing.T, files []string) map[string]readerFile {
 	t.Helper()
+	return runReader(t, nil, files)
+}
+
+// readOCSFWithHyparquet reads Parquet files with hyparquet, each row as an OCSF JSON record
+// (64-bit integers as numbers, absent optional columns left out): what ocsf.ValidateJSON takes
+// once marshalled again.
+func readOCSFWithHyparquet(t *testing.T, files []string) map[string]readerFile {
+	t.Helper()
+	return runReader(t, []string{"--ocsf"}, files)
+}
+
+func runReader(t *testing.T, flags, files []string) map[string]readerFile {
+	t.Helper()
 	node, modules := npmModules(t)
-	cmd := exec.Command(node, append([]string{"testdata/read_parquet.mjs", modules}, files...)...)
+	cmd := exec.Command(node, append(append([]string{"testdata/read_parquet.mjs", modules}, flags...), files...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
