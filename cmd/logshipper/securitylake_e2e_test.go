@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logshipper/logshipper/internal/ocsf"
+	"github.com/logshipper/logshipper/internal/sim/cloudsim"
+	sims3 "github.com/logshipper/logshipper/internal/sim/s3"
+)
+
+// lakeReader reads the Parquet objects of a Security Lake bucket (cloudsim's S3) back with
+// hyparquet, an independent reader (plugins/destinations/securitylake/testdata/read_parquet.mjs
+// in --ocsf mode), each object once: objects never change.
+type lakeReader struct {
+	t       *testing.T
+	s3      *sims3.Service
+	bucket  string
+	dir     string
+	node    string
+	modules string
+	rows    map[string][]map[string]any // by key
+}
+
+func newLakeReader(t *testing.T, s3 *sims3.Service, bucket string) *lakeReader {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is not on PATH: run scripts/setup.sh (the Security Lake e2e reads its Parquet back with hyparquet)")
+	}
+	modules, err := filepath.Abs("../../tools/npm/node_modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(modules, "hyparquet", "package.json")); err != nil {
+		t.Fatalf("hyparquet is not installed in %s: run scripts/setup.sh", modules)
+	}
+	return &lakeReader{t: t, s3: s3, bucket: bucket, dir: t.TempDir(), node: node, modules: modules, rows: map[string][]map[string]any{}}
+}
+
+// read reads the objects not read yet and returns every object's rows, by key.
+func (l *lakeReader) read() map[string][]map[string]any {
+	t := l.t
+	t.Helper()
+	keys, err := l.s3.Keys(l.bucket, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFile := map[string]string{}
+	var files []string
+	for _, k := range keys {
+		if _, done := l.rows[k]; done {
+			continue
+		}
+		o, err := l.s3.GetObject(l.bucket, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(l.dir, fmt.Sprintf("%d.parquet", len(l.rows)+len(files)))
+		if err := os.WriteFile(f, o.Data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		byFile[f] = k
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		return l.rows
+	}
+	cmd := exec.Command(l.node, append([]string{"../../plugins/destinations/securitylake/testdata/read_parquet.mjs", l.modules, "--ocsf"}, files...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node read_parquet.mjs: %v\n%s", err, stderr.String())
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 256<<20)
+	for sc.Scan() {
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.UseNumber()
+		var f struct {
+			File   string           `json:"file"`
+			Codecs []string         `json:"codecs"`
+			Rows   []map[string]any `json:"rows"`
+		}
+		if err := dec.Decode(&f); err != nil {
+			t.Fatalf("reading hyparquet's output: %v", err)
+		}
+		if len(f.Codecs) != 1 || f.Codecs[0] != "ZSTD" {
+			t.Errorf("%s: compressed with %v, want ZSTD", byFile[f.File], f.Codecs)
+		}
+		l.rows[byFile[f.File]] = f.Rows
+		os.Remove(f.File)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return l.rows
+}
+
+// lakeKeyRe is a key of the test's custom source: its partitions and the object's class.
+var lakeKeyRe = regexp.MustCompile(`^ext/netskope/region=us-east-1/accountId=123456789012/eventDay=(\d{8})/[A-Za-z0-9.-]+-lake_(\d+)_\d+_\d+\.zstd\.parquet$`)
+
+// peakRSS is a process's peak resident set (VmHWM), in KiB, or 0.
+func peakRSS(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
+}
+
+// Journey: a Netskope tenant (cloudsim) → the netskope source → aws_security_lake → cloudsim's
+// S3, as a user runs it (`logshipper run`), with S3 faults on (SlowDown, 500, 503, and
+// CompleteMultipartUpload answered 200 with an <Error>) and the shipper killed with -9 three
+// times. Every record the tenant generated is in the bucket (none lost; those stored twice
+// counted, bounded by what was in flight at each kill); each object holds one OCSF class under
+// ext/netskope/region=/accountId=/eventDay=/, and every row hyparquet reads back is a valid OCSF
+// 1.1.0 record of its record.
+func TestE2ENetskopeIntoSecurityLakeWithS3FaultsAndKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	began := time.Now()
+	const token = "netskope-lake-e2e-token"
+	t.Setenv("NS_LAKE_E2E_TOKEN", token)
+	c := cloudsim.Default()
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "127.0.0.1:0", ""
+	c.Seed = 18
+	c.Netskope.Tokens = []cloudsim.TokenConfig{{Value: token}}
+	var genEndpoints []string
+	for _, ep := range e2eNetskopeEndpoints {
+		genEndpoints = append(genEndpoints, string(ep.kind)+"/"+ep.typ)
+	}
+	// No live generation: records are added between the runs, so that the test knows every
+	// record the tenant ever generated.
+	c.Netskope.Generate = cloudsim.GenerateConfig{Rate: 0, Backlog: 250, BacklogSpan: 3 * time.Hour, Endpoints: genEndpoints}
+	c.Netskope.Faults = cloudsim.NetskopeFault{ServerErrorRate: 0.05, CutBodyRate: 0.05}
+	c.AWS.S3.Faults = cloudsim.S3Faults{SlowDownRate: 0.08, InternalErrorRate: 0.04, UnavailableRate: 0.04, CompleteErrorRate: 0.3}
+	sim, err := cloudsim.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	tn := sim.Netskope
+	a := c.AWS.Accounts[0]
+	bucket := cloudsim.DemoLakeBucket
+	lake := newLakeReader(t, sim.S3, bucket)
+
+	const workers, maxRecords, queueSize = 4, 100, 1000
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(`
+data_dir: ./data
+shutdown_timeout: 20s
+log: {level: info, format: json}
+plugins:
+  - name: ns
+    type: netskope
+    tenant: %s
+    api_token: ${NS_LAKE_E2E_TOKEN}
+    event_types: [audit, page]
+    alert_types: [dlp, ctep, malware, uba]
+    start: -4h
+    max_backoff: 1s
+    page_timeout: 10s
+  - name: lake
+    type: aws_security_lake
+    bucket: %s
+    region: us-east-1
+    source_name: netskope
+    account_id: "123456789012"
+    access_key_id: %s
+    secret_access_key: %s
+    endpoint: %s
+    path_style: true
+    proxy: {url: none}
+    validate: all
+    max_file_idle: 200ms
+    workers: %d
+    queue_size: %d
+    batch: {max_records: %d, max_wait: 50ms}
+    retry: {initial_interval: 20ms, max_interval: 200ms}
+siem_mappings:
+  - {source: ns, destination: lake}
+`, sim.Endpoints["netskope"], bucket, a.AccessKeyID, a.SecretAccessKey, sim.Endpoints["aws"], workers, queueSize, maxRecords))
+
+	generated := func() map[string]json.RawMessage {
+		out := map[string]json.RawMessage{}
+		for _, ep := range e2eNetskopeEndpoints {
+			for _, r := range tn.Records(ep.kind, ep.typ) {
+				out[r.ID] = r.Raw
+			}
+		}
+		return out
+	}
+	stored := func() map[string]int {
+		ids := map[string]int{}
+		for _, rows := range lake.read() {
+			for _, row := range rows {
+				md, _ := row["metadata"].(map[string]any)
+				id, _ := md["uid"].(string)
+				ids[id]++
+			}
+		}
+		return ids
+	}
+	objects := func() int {
+		keys, err := sim.S3.Keys(bucket, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+
+	// Three runs killed with -9 while objects are being stored; records arrive between them.
+	const kills = 3
+	var rss []int
+	for round := range kills {
+		p := startShipper(t, dir, "run", "-c", "c.yaml")
+		before := objects()
+		waitFor(t, 30*time.Second, fmt.Sprintf("round %d: objects stored", round+1), func() bool { return objects() >= before+3+round*2 })
+		rss = append(rss, peakRSS(p.cmd.Process.Pid))
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		p.wait(t, 10*time.Second)
+		t.Logf("round %d: killed with -9 with %d objects stored (%s)", round+1, objects(), time.Since(began).Round(100*time.Millisecond))
+		for _, ep := range e2eNetskopeEndpoints {
+			if err := tn.Generate(ep.kind, ep.typ, 40); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// The final run: stopped with SIGTERM once every record the tenant generated is stored.
+	p := startShipper(t, dir, "run", "-c", "c.yaml")
+	want := generated()
+	var got map[string]int
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got = stored()
+		var missing []string
+		for id := range want {
+			if got[id] == 0 {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(missing)
+			t.Fatalf("%d of %d records never reached the bucket (e.g. %.5v)\nstderr:\n%s", len(missing), len(want), missing, lastChars(p.stderr.String(), 4000))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	rss = append(rss, peakRSS(p.cmd.Process.Pid))
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, lastChars(p.stderr.String(), 4000))
+	}
+	if strings.Contains(p.stderr.String(), a.SecretAccessKey) || strings.Contains(p.stderr.String(), token) {
+		t.Fatal("the final run logged a secret")
+	}
+
+	// Every object: one class, under the source's partitions; every row a valid OCSF record of
+	// a record the tenant generated, in the eventDay of its time.
+	got = stored()
+	rows, classes := 0, map[string]int{}
+	for key, objRows := range lake.read() {
+		m := lakeKeyRe.FindStringSubmatch(key)
+		if m == nil {
+			t.Fatalf("object %s is not under ext/netskope/region=us-east-1/accountId=123456789012/eventDay=YYYYMMDD/", key)
+		}
+		for _, row := range objRows {
+			rows++
+			b, err := json.Marshal(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ocsf.ValidateJSON(b); err != nil {
+				t.Fatalf("%s: a row is not valid OCSF %s: %v\n%.1500s", key, ocsf.Version, err, b)
+			}
+			if class := fmt.Sprint(row["class_uid"]); class != m[2] {
+				t.Fatalf("%s holds a row of class %s", key, class)
+			}
+			ms, err := strconv.ParseInt(fmt.Sprint(row["time"]), 10, 64)
+			if err != nil || time.UnixMilli(ms).UTC().Format("20060102") != m[1] {
+				t.Fatalf("%s holds a row of time %v", key, row["time"])
+			}
+			md, _ := row["metadata"].(map[string]any)
+			if id, _ := md["uid"].(string); want[id] == nil {
+				t.Fatalf("%s holds a row of no record the tenant generated: %v", key, md["uid"])
+			}
+			classes[m[2]]++
+		}
+	}
+	dups := 0
+	for _, n := range got {
+		dups += n - 1
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d distinct records stored, want the %d generated", len(got), len(want))
+	}
+	// A record is stored twice when its object was stored but the kill came before its
+	// acknowledgement reached the source: at most what the engine held at each kill.
+	if bound := kills * (queueSize + workers*maxRecords); dups > bound {
+		t.Errorf("%d records stored twice, more than the %d the %d kills could have held in flight", dups, bound, kills)
+	}
+	st := sim.S3.Stats()
+	t.Logf("netskope → aws_security_lake (cloudsim S3), %d kill -9 + SIGTERM, %s: %d records generated, all stored (%d rows in %d objects, %d stored twice); rows by class %v; "+
+		"S3 calls %v; peak RSS of the runs %v KiB",
+		kills, time.Since(began).Round(100*time.Millisecond), len(want), rows, len(lake.rows), dups, classes, st.Calls, rss)
+}
