@@ -18,6 +18,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/ocsf"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
+	"github.com/logshipper/logshipper/internal/sim/netskope"
 	sims3 "github.com/logshipper/logshipper/internal/sim/s3"
 )
 
@@ -331,4 +332,90 @@ siem_mappings:
 	t.Logf("netskope → aws_security_lake (cloudsim S3), %d kill -9 + SIGTERM, %s: %d records generated, all stored (%d rows in %d objects, %d stored twice); rows by class %v; "+
 		"S3 calls %v; peak RSS of the runs %v KiB",
 		kills, time.Since(began).Round(100*time.Millisecond), len(want), rows, len(lake.rows), dups, classes, st.Calls, rss)
+}
+
+// examples/netskope-to-security-lake.yaml, run as its comment says against cloudsim started
+// with examples/cloudsim.yaml (free ports, a smaller backlog): every record of the tenant is
+// stored in the example's Security Lake bucket, each OCSF class under its custom source, and
+// every row read back is valid OCSF.
+func TestExampleNetskopeToSecurityLake(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	c, err := cloudsim.Load("../../examples/cloudsim.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "127.0.0.1:0", ""
+	c.Netskope.Generate = cloudsim.GenerateConfig{Backlog: 25, BacklogSpan: 6 * time.Hour}
+	c.AWS.S3.CloudTrail = nil
+	sim, err := cloudsim.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	a := c.AWS.Accounts[0]
+	t.Setenv("NETSKOPE_TENANT", sim.Endpoints["netskope"])
+	t.Setenv("AWS_ACCESS_KEY_ID", a.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", a.SecretAccessKey)
+	t.Setenv("AWS_ENDPOINT_URL", sim.Endpoints["aws"])
+	example, err := os.ReadFile("../../examples/netskope-to-security-lake.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the admin port changes, so that the test does not depend on 9872 being free.
+	cfg := strings.Replace(string(example), `admin: {listen: "127.0.0.1:9872"}`, `admin: {listen: "`+freeAddr(t)+`"}`, 1)
+	if cfg == string(example) {
+		t.Fatal("the example's admin line changed: update this test")
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "netskope-to-security-lake.yaml"), cfg)
+	p := startShipper(t, dir, "run", "-c", "netskope-to-security-lake.yaml")
+
+	want := map[string]bool{}
+	for _, ep := range netskope.Endpoints() {
+		for _, r := range sim.Netskope.Records(ep.Kind, ep.Type) {
+			want[r.ID] = true
+		}
+	}
+	if len(want) < 300 {
+		t.Fatalf("the tenant holds %d records", len(want))
+	}
+	lake := newLakeReader(t, sim.S3, cloudsim.DemoLakeBucket)
+	sources := map[string]string{"2004": "netskope-findings", "3002": "netskope-auth", "4001": "netskope-network", "5001": "netskope-devices", "6001": "netskope-web", "6003": "netskope-admin"}
+	keyRe := regexp.MustCompile(`^ext/([a-z-]+)/region=us-east-1/accountId=123456789012/eventDay=\d{8}/[A-Za-z0-9.-]+-security-lake_(\d+)_\d+_\d+\.zstd\.parquet$`)
+	got := map[string]bool{}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(got) < len(want) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("the shipper exited (%v) with %d of %d records stored\nstderr:\n%s", err, len(got), len(want), lastChars(p.stderr.String(), 4000))
+		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d records stored after 90 s\nstderr:\n%s", len(got), len(want), lastChars(p.stderr.String(), 4000))
+		}
+		for key, rows := range lake.read() {
+			m := keyRe.FindStringSubmatch(key)
+			if m == nil || sources[m[2]] != m[1] {
+				t.Fatalf("object %s is not under its class's custom source (%v)", key, sources)
+			}
+			for _, row := range rows {
+				b, _ := json.Marshal(row)
+				if err := ocsf.ValidateJSON(b); err != nil {
+					t.Fatalf("%s: a row is not valid OCSF: %v\n%.1000s", key, err, b)
+				}
+				md, _ := row["metadata"].(map[string]any)
+				id, _ := md["uid"].(string)
+				got[id] = true
+			}
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, lastChars(p.stderr.String(), 4000))
+	}
+	t.Logf("the example stored the tenant's %d records in %d objects", len(want), len(lake.rows))
 }
