@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/ocsf"
 	"github.com/logshipper/logshipper/internal/sim/cloudsim"
 	"github.com/logshipper/logshipper/internal/sim/netskope"
@@ -418,4 +419,188 @@ func TestExampleNetskopeToSecurityLake(t *testing.T) {
 		t.Fatalf("exit %d after SIGTERM:\n%s", code, lastChars(p.stderr.String(), 4000))
 	}
 	t.Logf("the example stored the tenant's %d records in %d objects", len(want), len(lake.rows))
+}
+
+// Journey: CloudTrail records (a file source with record_kind cloudtrail) into Security Lake on
+// cloudsim's S3, killed with -9 once: every record the mapping takes is stored as API Activity
+// (6003) or Authentication (3002), each class under its custom source, under the region and
+// account the record names, each row valid OCSF; the samples that are not CloudTrail records
+// are refused by the file source into the dead letters with the reason.
+func TestE2ECloudTrailFileIntoSecurityLake(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	c := cloudsim.Default()
+	c.AWS.Listen, c.IMDS.Listen, c.Netskope.Listen, c.Admin.Listen = "127.0.0.1:0", "", "", ""
+	c.AWS.S3.CloudTrail = nil
+	c.AWS.S3.Faults = cloudsim.S3Faults{SlowDownRate: 0.05, InternalErrorRate: 0.05}
+	sim, err := cloudsim.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	a := c.AWS.Accounts[0]
+	samples, err := os.ReadFile("../../internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each sample gets an eventID of its own (some share one), so that every record is found
+	// in the lake by its metadata.uid.
+	wantClass, wantIDs := map[string]int{}, map[string]bool{}
+	var refused, noID int
+	var input bytes.Buffer
+	idRe := regexp.MustCompile(`"eventID"\s*:\s*"[^"]*"`)
+	for i, line := range bytes.Split(samples, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		id := fmt.Sprintf("e2e-lake-%04d", i)
+		line = idRe.ReplaceAll(line, []byte(`"eventID":"`+id+`"`))
+		input.Write(line)
+		input.WriteByte('\n')
+		ev, err := ocsf.FromRecord(&event.Record{Raw: line, Kind: event.KindCloudTrail})
+		if err != nil {
+			refused++
+			continue
+		}
+		if !bytes.Contains(line, []byte(id)) {
+			noID++ // stored, but not found by id: counted apart
+			continue
+		}
+		wantIDs[id] = true
+		wantClass[strconv.Itoa(ev.ClassUID())]++
+	}
+	mappable := len(wantIDs)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "in", "trail.ndjson"), input.String())
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(`
+data_dir: ./data
+shutdown_timeout: 20s
+log: {level: info, format: json}
+plugins:
+  - name: trail
+    type: file
+    paths: ["./in/*.ndjson"]
+    record_kind: cloudtrail
+    poll_interval: 20ms
+    batch_size: 50
+  - name: lake
+    type: aws_security_lake
+    bucket: %s
+    region: us-east-1
+    source_name: cloudtrail-api
+    class_sources: {3002: cloudtrail-auth}
+    account_id: "123456789012"
+    access_key_id: %s
+    secret_access_key: %s
+    endpoint: %s
+    path_style: true
+    proxy: {url: none}
+    validate: all
+    max_file_idle: 200ms
+    batch: {max_records: 50, max_wait: 20ms}
+    retry: {initial_interval: 20ms, max_interval: 200ms}
+siem_mappings:
+  - {source: trail, destination: lake}
+`, cloudsim.DemoLakeBucket, a.AccessKeyID, a.SecretAccessKey, sim.Endpoints["aws"]))
+	lake := newLakeReader(t, sim.S3, cloudsim.DemoLakeBucket)
+	keyRe := regexp.MustCompile(`^ext/(cloudtrail-api|cloudtrail-auth)/region=([a-z0-9-]+)/accountId=([A-Za-z0-9_.-]+)/eventDay=\d{8}/[A-Za-z0-9.-]+-lake_(\d+)_\d+_\d+\.zstd\.parquet$`)
+	count := func() (classes map[string]int, ids map[string]bool, rows int) {
+		classes, ids = map[string]int{}, map[string]bool{}
+		for _, objRows := range lake.read() {
+			for _, row := range objRows {
+				md, _ := row["metadata"].(map[string]any)
+				id, _ := md["uid"].(string)
+				if !ids[id] && wantIDs[id] {
+					classes[fmt.Sprint(row["class_uid"])]++
+				}
+				ids[id] = true
+				rows++
+			}
+		}
+		return classes, ids, rows
+	}
+
+	p := startShipper(t, dir, "run", "-c", "c.yaml")
+	waitFor(t, 30*time.Second, "objects stored", func() bool {
+		keys, _ := sim.S3.Keys(cloudsim.DemoLakeBucket, "")
+		return len(keys) >= 2
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t, 10*time.Second)
+	p = startShipper(t, dir, "run", "-c", "c.yaml")
+	dlq := filepath.Join(dir, "data", "deadletter", "trail.ndjson")
+	deadLetters := func() int {
+		b, _ := os.ReadFile(dlq)
+		return bytes.Count(b, []byte("\n"))
+	}
+	classes := map[string]int{}
+	waitFor(t, 60*time.Second, "every mappable record stored and the others dead-lettered", func() bool {
+		var ids map[string]bool
+		classes, ids, _ = count()
+		for id := range wantIDs {
+			if !ids[id] {
+				return false
+			}
+		}
+		return deadLetters() >= refused
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, lastChars(p.stderr.String(), 4000))
+	}
+	for key, objRows := range lake.read() {
+		m := keyRe.FindStringSubmatch(key)
+		if m == nil {
+			t.Fatalf("object %s is not under ext/cloudtrail-{api,auth}/region=/accountId=/eventDay=/", key)
+		}
+		if (m[4] == "3002") != (m[1] == "cloudtrail-auth") {
+			t.Fatalf("object %s of class %s is under the wrong source", key, m[4])
+		}
+		for _, row := range objRows {
+			b, _ := json.Marshal(row)
+			if err := ocsf.ValidateJSON(b); err != nil {
+				t.Fatalf("%s: a row is not valid OCSF: %v\n%.1000s", key, err, b)
+			}
+			cloud, _ := row["cloud"].(map[string]any)
+			if r, _ := cloud["region"].(string); r != "" && r != m[2] {
+				t.Fatalf("%s holds a row of region %s", key, r)
+			}
+			if fmt.Sprint(row["class_uid"]) != m[4] {
+				t.Fatalf("%s holds a row of class %v", key, row["class_uid"])
+			}
+		}
+	}
+	for class, n := range wantClass {
+		if classes[class] != n {
+			t.Errorf("class %s: %d records stored, want %d", class, classes[class], n)
+		}
+	}
+	// The records that are not CloudTrail's are refused by the file source (record_kind
+	// cloudtrail) before the destination: each is in the dead letters with its reason, once
+	// per run that read it (the kill came before the source saved its position past it).
+	b, _ := os.ReadFile(dlq)
+	refusedErrs := map[string]bool{}
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var dl struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(line, &dl); err != nil || !strings.Contains(dl.Error, "not a CloudTrail record") {
+			t.Fatalf("dead letter %.300s: want a record refused as not CloudTrail's", line)
+		}
+		refusedErrs[dl.Error] = true
+	}
+	if len(refusedErrs) != refused || deadLetters() > 2*refused {
+		t.Errorf("%d distinct dead letters in %d lines, want the %d records the mapping refuses, at most once per run:\n%.2000s", len(refusedErrs), deadLetters(), refused, b)
+	}
+	_, _, rows := count()
+	if want := mappable + noID; rows < want {
+		t.Errorf("%d rows for %d records", rows, want)
+	}
+	t.Logf("%d CloudTrail records: %d stored, found by id as %v, and %d without an eventID; %d objects, %d rows (%d stored twice after the kill); %d refused into the dead letters",
+		mappable+noID+refused, mappable+noID, wantClass, noID, len(lake.rows), rows, rows-mappable-noID, refused)
 }
