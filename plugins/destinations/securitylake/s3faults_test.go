@@ -194,3 +194,51 @@ func TestFatalBucketErrors(t *testing.T) {
 		})
 	}
 }
+
+// abortingAPI aborts each multipart upload just before its completion, as another run of the
+// same instance does when it takes the upload for one a crash left (abort_stale_uploads).
+type abortingAPI struct {
+	s3API
+	other *s3.Client
+}
+
+func (a *abortingAPI) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if _, err := a.other.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId}); err != nil {
+		return nil, err
+	}
+	return a.s3API.CompleteMultipartUpload(ctx, in, opts...)
+}
+
+// An upload aborted under the destination (NoSuchUpload at its completion) fails its records,
+// retryable and not fatal; written again, they are stored.
+func TestUploadAbortedUnderneath(t *testing.T) {
+	m := startSim(t)
+	bucket := m.bucket(t)
+	cfg := m.testConfig(bucket)
+	cfg.PartSize, cfg.RowGroupSize = 5<<20, 1<<20
+	d := newTestDest(t, cfg)
+	direct := d.api
+	d.api = &abortingAPI{s3API: direct, other: m.client}
+	recs := bigRecords(t, "gone", 800, 8<<10)
+	err := d.Write(context.Background(), recs)
+	be, ok := errors.AsType[*plugin.BatchError](err)
+	if !ok || len(be.Failed) != len(recs) {
+		t.Fatalf("Write: %v, want every record failed", err)
+	}
+	if e := be.Failed[0]; plugin.IsFatal(e) || !strings.Contains(e.Error(), "NoSuchUpload") {
+		t.Fatalf("record 0: %v, want a retryable NoSuchUpload", e)
+	}
+	if objs := m.objects(t, bucket); len(objs) != 0 {
+		t.Fatalf("objects stored: %v", keysOf(objs))
+	}
+	d.api = direct
+	if err := d.Write(context.Background(), recs); err != nil {
+		t.Fatalf("Write again: %v", err)
+	}
+	if objs := m.objects(t, bucket); len(objs) != 1 || len(objs[0].rows) != len(recs) {
+		t.Fatalf("stored %v, want one object of %d rows", keysOf(objs), len(recs))
+	}
+	if up := m.S3.Uploads(bucket); up != 0 {
+		t.Errorf("%d multipart uploads left open", up)
+	}
+}
