@@ -112,6 +112,23 @@ func (l *lakeReader) read() map[string][]map[string]any {
 	return l.rows
 }
 
+// waitForShipper waits for cond as waitFor does, and fails with the end of the shipper's
+// standard error when it times out or the shipper exits.
+func waitForShipper(t *testing.T, p *proc, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		select {
+		case err := <-p.done:
+			t.Fatalf("the shipper exited (%v) while waiting for %s\nstderr:\n%s", err, what, lastChars(p.stderr.String(), 4000))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s\nstderr:\n%s", what, lastChars(p.stderr.String(), 4000))
+		}
+	}
+}
+
 // lakeKeyRe is a key of the test's custom source: its partitions and the object's class.
 var lakeKeyRe = regexp.MustCompile(`^ext/netskope/region=us-east-1/accountId=123456789012/eventDay=(\d{8})/[A-Za-z0-9.-]+-lake_(\d+)_\d+_\d+\.zstd\.parquet$`)
 
@@ -240,7 +257,7 @@ siem_mappings:
 	for round := range kills {
 		p := startShipper(t, dir, "run", "-c", "c.yaml")
 		before := objects()
-		waitFor(t, 30*time.Second, fmt.Sprintf("round %d: objects stored", round+1), func() bool { return objects() >= before+2 })
+		waitForShipper(t, p, 30*time.Second, fmt.Sprintf("round %d: objects stored", round+1), func() bool { return objects() >= before+2 })
 		rss = append(rss, peakRSS(p.cmd.Process.Pid))
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -537,7 +554,7 @@ siem_mappings:
 	}
 
 	p := startShipper(t, dir, "run", "-c", "c.yaml")
-	waitFor(t, 30*time.Second, "objects stored", func() bool {
+	waitForShipper(t, p, 30*time.Second, "objects stored", func() bool {
 		keys, _ := sim.S3.Keys(cloudsim.DemoLakeBucket, "")
 		return len(keys) >= 2
 	})
@@ -552,7 +569,7 @@ siem_mappings:
 		return bytes.Count(b, []byte("\n"))
 	}
 	classes := map[string]int{}
-	waitFor(t, 60*time.Second, "every mappable record stored and the others dead-lettered", func() bool {
+	waitForShipper(t, p, 60*time.Second, "every mappable record stored and the others dead-lettered", func() bool {
 		var ids map[string]bool
 		classes, ids, _ = count()
 		for id := range wantIDs {
