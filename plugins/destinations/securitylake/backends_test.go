@@ -35,7 +35,10 @@ func newBackend(b awstest.Backend) *backend {
 
 // startMoto starts moto_server (S3) for the test (awstest.Moto). The test fails when
 // moto_server is missing: scripts/setup.sh installs it.
-func startMoto(t *testing.T) *backend { t.Helper(); return newBackend(awstest.Moto(t)) }
+func startMoto(t *testing.T) *backend {
+	t.Helper()
+	return newBackend(awstest.Moto(t))
+}
 
 // startSim serves cloudsim's S3 (awstest.Sim) for the test, with S3's 5 MiB minimum part size.
 func startSim(t *testing.T, opts ...func(*awstest.SimOptions)) *backend {
