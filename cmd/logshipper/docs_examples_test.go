@@ -83,6 +83,9 @@ var docLinesNotRun = map[string]string{
 	"logshipper cluster status -c /etc/logshipper/cluster.yaml":                                                 "needs a running NATS JetStream cluster, which this test does not start; TestClusterStatusCommand covers the command on a fake cluster",
 	"logshipper state import -c examples/cluster.yaml -i state.jsonl":                                           "needs a running NATS JetStream cluster, which this test does not start; TestStateExportImport covers the command on a memory store",
 	"go test -run '^$' -fuzz '^FuzzParseAnswer$' -fuzztime 60s -fuzzminimizetime 5s ./plugins/sources/netskope": "fuzzes for a minute; go test runs the fuzz test on its seed corpus",
+
+	"./logshipper run -c examples/netskope-to-security-lake.yaml":                                                    "runs until stopped; TestExampleNetskopeToSecurityLake runs the example against cloudsim",
+	"aws s3 ls --recursive s3://aws-security-data-lake-us-east-1-cloudsim/ext/ --endpoint-url http://127.0.0.1:4566": "the AWS CLI against a cloudsim serve on its fixed port (CI does not install the CLI); TestExampleNetskopeToSecurityLake reads the bucket's objects back",
 }
 
 // docEnv holds the environment variables the docs' YAML examples leave to the reader, with a

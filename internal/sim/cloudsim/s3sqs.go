@@ -118,6 +118,9 @@ const (
 	DemoTrailBucket = "cloudsim-cloudtrail"
 	DemoTrailQueue  = "cloudsim-cloudtrail-events"
 	DemoTrailDLQ    = "cloudsim-cloudtrail-dlq"
+	// DemoLakeBucket is an Amazon Security Lake bucket (aws-security-data-lake-<region>-<id>),
+	// for the aws_security_lake destination.
+	DemoLakeBucket = "aws-security-data-lake-us-east-1-cloudsim"
 )
 
 // DefaultSQS has the demo's CloudTrail notification queue and its dead-letter queue.
@@ -128,10 +131,11 @@ func DefaultSQS() SQSConfig {
 	}}
 }
 
-// DefaultS3 has the demo's CloudTrail bucket, notifying DemoTrailQueue of new objects.
+// DefaultS3 has the demo's CloudTrail bucket, notifying DemoTrailQueue of new objects, and its
+// Security Lake bucket.
 func DefaultS3() S3Config {
 	return S3Config{
-		Buckets:       []S3BucketConfig{{Name: DemoTrailBucket}},
+		Buckets:       []S3BucketConfig{{Name: DemoTrailBucket}, {Name: DemoLakeBucket}},
 		Notifications: []S3NotificationConfig{{Bucket: DemoTrailBucket, Queue: DemoTrailQueue}},
 	}
 }

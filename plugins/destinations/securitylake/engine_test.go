@@ -53,61 +53,62 @@ func (q *memDLQ) Put(_ string, entries []deadletter.Entry) error {
 // whose mapping fails is dead-lettered with its reason, a record of no kind is refused by kind
 // (counted, not dead-lettered), and every batch is acknowledged once its objects are stored.
 func TestThroughEngine(t *testing.T) {
-	m := startMoto(t)
-	bucket := m.bucket(t)
-	d := newTestDest(t, testConfig(m.endpoint, bucket))
-	noKind := rec("nokind", "")
-	noKind.Kind = ""
-	src := &onceSource{batches: [][]*event.Record{
-		{rec("e1", ""), rec("e2", `"fail":"no OCSF class for this"`), noKind},
-		{rec("e3", `"class":3002`), rec("e4", "")},
-	}}
-	metrics := telemetry.NewMetrics("test")
-	dlq := &memDLQ{}
-	def := Factory().DeliveryDefaults()
-	set, _ := rules.NewSet()
-	all, _ := set.Get(rules.All)
-	log := plugintest.Logger(t)
-	e, err := pipeline.New(pipeline.Options{Logger: log, DeadLetters: dlq},
-		[]pipeline.SourceSpec{{Name: "in", Source: src, Metrics: metrics.Plugin("in"), Logger: log.With("plugin", "in")}},
-		[]pipeline.DestinationSpec{{Name: "lake", Destination: d, Metrics: metrics.Plugin("lake"), Logger: log.With("plugin", "lake"),
-			Options: pipeline.DestinationOptions{MaxRecords: def.BatchMaxRecords, MaxBytes: def.BatchMaxBytes, MaxWait: def.BatchMaxWait,
-				Workers: def.Workers, QueueSize: def.QueueSize}}},
-		[]pipeline.RouteSpec{{Name: "in->lake", Source: "in", Destination: "lake", Rule: all}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := e.Run(ctx); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	src.mu.Lock()
-	outcomes := slices.Clone(src.outcomes)
-	src.mu.Unlock()
-	if !slices.Equal(outcomes, []event.Outcome{event.Acked, event.Acked}) {
-		t.Errorf("outcomes %v, want both batches acked", outcomes)
-	}
-	var stored []string
-	for _, o := range m.objects(t, bucket) {
-		for _, r := range o.rows {
-			stored = append(stored, r.Metadata.UID)
+	eachBackend(t, func(t *testing.T, m *backend) {
+		bucket := m.bucket(t)
+		d := newTestDest(t, m.testConfig(bucket))
+		noKind := rec("nokind", "")
+		noKind.Kind = ""
+		src := &onceSource{batches: [][]*event.Record{
+			{rec("e1", ""), rec("e2", `"fail":"no OCSF class for this"`), noKind},
+			{rec("e3", `"class":3002`), rec("e4", "")},
+		}}
+		metrics := telemetry.NewMetrics("test")
+		dlq := &memDLQ{}
+		def := Factory().DeliveryDefaults()
+		set, _ := rules.NewSet()
+		all, _ := set.Get(rules.All)
+		log := plugintest.Logger(t)
+		e, err := pipeline.New(pipeline.Options{Logger: log, DeadLetters: dlq},
+			[]pipeline.SourceSpec{{Name: "in", Source: src, Metrics: metrics.Plugin("in"), Logger: log.With("plugin", "in")}},
+			[]pipeline.DestinationSpec{{Name: "lake", Destination: d, Metrics: metrics.Plugin("lake"), Logger: log.With("plugin", "lake"),
+				Options: pipeline.DestinationOptions{MaxRecords: def.BatchMaxRecords, MaxBytes: def.BatchMaxBytes, MaxWait: def.BatchMaxWait,
+					Workers: def.Workers, QueueSize: def.QueueSize}}},
+			[]pipeline.RouteSpec{{Name: "in->lake", Source: "in", Destination: "lake", Rule: all}})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	slices.Sort(stored)
-	if !slices.Equal(stored, []string{"e1", "e3", "e4"}) {
-		t.Errorf("stored %v, want e1 e3 e4", stored)
-	}
-	dlq.mu.Lock()
-	defer dlq.mu.Unlock()
-	if len(dlq.entries) != 1 || dlq.entries[0].ID != "e2" || dlq.entries[0].Code != "OCSFMapping" || dlq.entries[0].Error == "" {
-		t.Errorf("dead letters %+v, want e2 with code OCSFMapping and its reason", dlq.entries)
-	}
-	counts, err := metrics.Counts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := counts["logshipper_records_dropped_total"]["lake/"+string(plugin.ReasonUnsupported)]; n != 1 {
-		t.Errorf("%v records dropped as unsupported, want 1 (counts %v)", n, counts["logshipper_records_dropped_total"])
-	}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.Run(ctx); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		src.mu.Lock()
+		outcomes := slices.Clone(src.outcomes)
+		src.mu.Unlock()
+		if !slices.Equal(outcomes, []event.Outcome{event.Acked, event.Acked}) {
+			t.Errorf("outcomes %v, want both batches acked", outcomes)
+		}
+		var stored []string
+		for _, o := range m.objects(t, bucket) {
+			for _, r := range o.rows {
+				stored = append(stored, r.Metadata.UID)
+			}
+		}
+		slices.Sort(stored)
+		if !slices.Equal(stored, []string{"e1", "e3", "e4"}) {
+			t.Errorf("stored %v, want e1 e3 e4", stored)
+		}
+		dlq.mu.Lock()
+		defer dlq.mu.Unlock()
+		if len(dlq.entries) != 1 || dlq.entries[0].ID != "e2" || dlq.entries[0].Code != "OCSFMapping" || dlq.entries[0].Error == "" {
+			t.Errorf("dead letters %+v, want e2 with code OCSFMapping and its reason", dlq.entries)
+		}
+		counts, err := metrics.Counts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := counts["logshipper_records_dropped_total"]["lake/"+string(plugin.ReasonUnsupported)]; n != 1 {
+			t.Errorf("%v records dropped as unsupported, want 1 (counts %v)", n, counts["logshipper_records_dropped_total"])
+		}
+	})
 }

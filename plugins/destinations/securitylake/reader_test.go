@@ -59,8 +59,21 @@ type readerFile struct {
 // readWithHyparquet reads Parquet files with hyparquet.
 func readWithHyparquet(t *testing.T, files []string) map[string]readerFile {
 	t.Helper()
+	return runReader(t, nil, files)
+}
+
+// readOCSFWithHyparquet reads Parquet files with hyparquet, each row as an OCSF JSON record
+// (64-bit integers as numbers, absent optional columns left out): what ocsf.ValidateJSON takes
+// once marshalled again.
+func readOCSFWithHyparquet(t *testing.T, files []string) map[string]readerFile {
+	t.Helper()
+	return runReader(t, []string{"--ocsf"}, files)
+}
+
+func runReader(t *testing.T, flags, files []string) map[string]readerFile {
+	t.Helper()
 	node, modules := npmModules(t)
-	cmd := exec.Command(node, append([]string{"testdata/read_parquet.mjs", modules}, files...)...)
+	cmd := exec.Command(node, append(append([]string{"testdata/read_parquet.mjs", modules}, flags...), files...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -120,72 +133,73 @@ func expectedRow(ev *testEvent) map[string]any {
 // Parquet, and each row is the event of its record, column by column.
 func TestIndependentReader(t *testing.T) {
 	npmModules(t) // fail early, before moto starts, when the reader is missing
-	m := startMoto(t)
-	bucket := m.bucket(t)
-	cfg := testConfig(m.endpoint, bucket)
-	cfg.RowGroupSize = 64 << 10 // several row groups in an object
-	d := newTestDest(t, cfg)
-	recs := []*event.Record{
-		rec("r1", `"msg":"ünïcødé — 日本語 — 😀","account":"111122223333","region":"eu-west-1"`),
-		rec("r2", `"msg":"quote \" backslash \\ newline \n tab \t nul \u0000 \u2028"`),
-		rec("r3", `"class":3002,"msg":"<html> & 'apos'"`),
-		rec("r4", ``),
-		rec("r5", `"msg":"`+strings.Repeat("long ", 20000)+`"`),
-		rec("r6", `"time":1796205600123,"n":12345678901234567890`),
-	}
-	for i := range 200 {
-		recs = append(recs, rec(fmt.Sprint("bulk-", i), fmt.Sprintf(`"msg":"bulk record %d","time":%d`, i, testDay.UnixMilli()+int64(i))))
-	}
-	if err := d.Write(context.Background(), recs); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	want := map[string]map[string]any{}
-	for _, r := range recs {
-		ev, err := testMapper().Map(r)
-		if err != nil {
-			t.Fatal(err)
+	eachBackend(t, func(t *testing.T, m *backend) {
+		bucket := m.bucket(t)
+		cfg := m.testConfig(bucket)
+		cfg.RowGroupSize = 64 << 10 // several row groups in an object
+		d := newTestDest(t, cfg)
+		recs := []*event.Record{
+			rec("r1", `"msg":"ünïcødé — 日本語 — 😀","account":"111122223333","region":"eu-west-1"`),
+			rec("r2", `"msg":"quote \" backslash \\ newline \n tab \t nul \u0000 \u2028"`),
+			rec("r3", `"class":3002,"msg":"<html> & 'apos'"`),
+			rec("r4", ``),
+			rec("r5", `"msg":"`+strings.Repeat("long ", 20000)+`"`),
+			rec("r6", `"time":1796205600123,"n":12345678901234567890`),
 		}
-		want[r.ID] = expectedRow(ev.(*testEvent))
-	}
-	dir := t.TempDir()
-	var files []string
-	for i, o := range m.objects(t, bucket) {
-		f := filepath.Join(dir, fmt.Sprintf("%d.parquet", i))
-		if err := os.WriteFile(f, o.body, 0o600); err != nil {
-			t.Fatal(err)
+		for i := range 200 {
+			recs = append(recs, rec(fmt.Sprint("bulk-", i), fmt.Sprintf(`"msg":"bulk record %d","time":%d`, i, testDay.UnixMilli()+int64(i))))
 		}
-		files = append(files, f)
-	}
-	if len(files) != 4 {
-		t.Fatalf("%d objects, want 4 (two accounts, two classes, two days)", len(files))
-	}
-	seen, groups := 0, 0
-	for _, f := range readWithHyparquet(t, files) {
-		groups = max(groups, f.RowGroups)
-		if !reflect.DeepEqual(f.Codecs, []string{"ZSTD"}) {
-			t.Errorf("%s: column chunks compressed with %v, want ZSTD only", f.File, f.Codecs)
+		if err := d.Write(context.Background(), recs); err != nil {
+			t.Fatalf("Write: %v", err)
 		}
-		for _, row := range f.Rows {
-			md, _ := row["metadata"].(map[string]any)
-			id, _ := md["uid"].(string)
-			w, ok := want[id]
-			if !ok {
-				t.Errorf("%s: a row of no record written: %v", f.File, row)
-				continue
+		want := map[string]map[string]any{}
+		for _, r := range recs {
+			ev, err := testMapper().Map(r)
+			if err != nil {
+				t.Fatal(err)
 			}
-			delete(want, id)
-			seen++
-			if !reflect.DeepEqual(row, w) {
-				gb, _ := json.Marshal(row)
-				wb, _ := json.Marshal(w)
-				t.Errorf("%s: row %s reads back as\n  %.600s\nwant\n  %.600s", f.File, id, gb, wb)
+			want[r.ID] = expectedRow(ev.(*testEvent))
+		}
+		dir := t.TempDir()
+		var files []string
+		for i, o := range m.objects(t, bucket) {
+			f := filepath.Join(dir, fmt.Sprintf("%d.parquet", i))
+			if err := os.WriteFile(f, o.body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
+		if len(files) != 4 {
+			t.Fatalf("%d objects, want 4 (two accounts, two classes, two days)", len(files))
+		}
+		seen, groups := 0, 0
+		for _, f := range readWithHyparquet(t, files) {
+			groups = max(groups, f.RowGroups)
+			if !reflect.DeepEqual(f.Codecs, []string{"ZSTD"}) {
+				t.Errorf("%s: column chunks compressed with %v, want ZSTD only", f.File, f.Codecs)
+			}
+			for _, row := range f.Rows {
+				md, _ := row["metadata"].(map[string]any)
+				id, _ := md["uid"].(string)
+				w, ok := want[id]
+				if !ok {
+					t.Errorf("%s: a row of no record written: %v", f.File, row)
+					continue
+				}
+				delete(want, id)
+				seen++
+				if !reflect.DeepEqual(row, w) {
+					gb, _ := json.Marshal(row)
+					wb, _ := json.Marshal(w)
+					t.Errorf("%s: row %s reads back as\n  %.600s\nwant\n  %.600s", f.File, id, gb, wb)
+				}
 			}
 		}
-	}
-	if len(want) > 0 {
-		t.Errorf("%d records not read back, %d were", len(want), seen)
-	}
-	if groups < 2 {
-		t.Errorf("no object of several row groups was read (the largest has %d)", groups)
-	}
+		if len(want) > 0 {
+			t.Errorf("%d records not read back, %d were", len(want), seen)
+		}
+		if groups < 2 {
+			t.Errorf("no object of several row groups was read (the largest has %d)", groups)
+		}
+	})
 }

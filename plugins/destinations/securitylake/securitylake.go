@@ -583,9 +583,9 @@ func classify(err error, bucket string) error {
 	}
 	switch {
 	case code == "NoSuchBucket":
-		return plugin.Fatal(fmt.Errorf("bucket %s does not exist: %w", bucket, err))
+		return plugin.Fatal(fmt.Errorf("bucket %s does not exist (check the bucket option: the Security Lake bucket of the region, and endpoint): %w", bucket, err))
 	case status == http.StatusForbidden && code != "RequestTimeTooSkewed":
-		return plugin.Fatal(fmt.Errorf("the credentials may not write to bucket %s (use the custom source's provider role): %w", bucket, err))
+		return plugin.Fatal(fmt.Errorf("the credentials may not write to bucket %s (check assume_role_arn and external_id: the custom source's provider role; or access_key_id, profile): %w", bucket, err))
 	case code == "SlowDown" || status == http.StatusServiceUnavailable:
 		return plugin.Throttled(err, 0)
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -119,16 +121,50 @@ func (u *objectUpload) finish(ctx context.Context) error {
 	}
 	// S3 may answer 200 and then an <Error> body (the failure came after the answer started):
 	// the SDK reads the body of a 2xx answer and returns such an answer as an error, so only
-	// a real success gets here with err nil.
-	_, err := u.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: aws.String(u.bucket), Key: aws.String(u.key), UploadId: aws.String(u.uploadID),
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
-	})
+	// a real success gets here with err nil. The upload stays open after such an answer or a
+	// 5xx, and S3 asks clients to retry the completion: it is tried completeAttempts times
+	// before the upload is aborted and its records written again.
+	var err error
+	for attempt := 1; ; attempt++ {
+		_, err = u.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket: aws.String(u.bucket), Key: aws.String(u.key), UploadId: aws.String(u.uploadID),
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+		})
+		if err == nil || attempt == completeAttempts || !completionRetryable(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(completeBackoff << (attempt - 1)):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("CompleteMultipartUpload s3://%s/%s: %w", u.bucket, u.key, err), u.abort(ctx))
 	}
 	u.observe(u.started)
 	return nil
+}
+
+// completeAttempts and completeBackoff bound the retries of a CompleteMultipartUpload that
+// failed with the upload still open: 200 ms, 400 ms, 800 ms between the attempts.
+const (
+	completeAttempts = 4
+	completeBackoff  = 200 * time.Millisecond
+)
+
+// completionRetryable reports whether a CompleteMultipartUpload error leaves the upload to be
+// completed by another call: an <Error> in a 200 answer, or a 5xx (the SDK has retried those
+// already, but its attempts are few and quick).
+func completionRetryable(err error) bool {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	st := re.HTTPStatusCode()
+	return st == http.StatusOK || st >= 500
 }
 
 // observe counts a stored object.

@@ -5,81 +5,72 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/logshipper/logshipper/internal/awsauth"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/netconf"
-	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/sim/awstest"
 )
 
-// moto is a moto_server started for one test, with an S3 client of its own (the test's view of
-// the bucket, apart from the destination's).
-type moto struct {
-	endpoint string
-	client   *s3.Client
-	buckets  atomic.Int32
+// backend is an S3 for one test, cloudsim's or moto_server's, with an S3 client of its own (the
+// test's view of the bucket, apart from the destination's).
+type backend struct {
+	awstest.Backend
+	client  *s3.Client
+	buckets atomic.Int32
 }
 
-// startMoto starts moto_server (S3) on a free loopback port for the test. The test fails when
+func newBackend(b awstest.Backend) *backend {
+	return &backend{Backend: b, client: b.S3Client("us-east-1")}
+}
+
+// startMoto starts moto_server (S3) for the test (awstest.Moto). The test fails when
 // moto_server is missing: scripts/setup.sh installs it.
-func startMoto(t *testing.T) *moto {
+func startMoto(t *testing.T) *backend {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatal("moto_server is not on PATH: run scripts/setup.sh (the Security Lake tests need moto's S3)")
+	return newBackend(awstest.Moto(t))
+}
+
+// startSim serves cloudsim's S3 (awstest.Sim) for the test, with S3's 5 MiB minimum part size.
+func startSim(t *testing.T, opts ...func(*awstest.SimOptions)) *backend {
+	t.Helper()
+	return newBackend(awstest.Sim(t, opts...))
+}
+
+// eachBackend runs test as a subtest on cloudsim's S3 and on moto_server's.
+func eachBackend(t *testing.T, test func(t *testing.T, m *backend)) {
+	t.Helper()
+	for _, start := range []func(*testing.T) *backend{func(t *testing.T) *backend { return startSim(t) }, startMoto} {
+		m := start(t)
+		t.Run(m.Name, func(t *testing.T) { test(t, m) })
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	m := &moto{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	plugintest.Eventually(t, 30*time.Second, "moto_server to answer", func() bool {
-		resp, err := http.Get(m.endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
-	m.client = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(m.endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
-	return m
 }
 
 // bucket creates a fresh bucket and returns its name.
-func (m *moto) bucket(t *testing.T) string {
+func (b *backend) bucket(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("aws-security-data-lake-us-east-1-test%d", m.buckets.Add(1))
-	if _, err := m.client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", name, err)
+	name := fmt.Sprintf("aws-security-data-lake-us-east-1-test%d", b.buckets.Add(1))
+	if _, err := b.client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("%s: CreateBucket %s: %v", b.Name, name, err)
 	}
 	return name
 }
 
-// testConfig is a destination configuration writing to bucket at endpoint, closing objects
-// 100 ms after their last record.
-func testConfig(endpoint, bucket string) *Config {
+// testConfig is a destination configuration writing to bucket with b's credentials, closing
+// objects 100 ms after their last record.
+func (b *backend) testConfig(bucket string) *Config {
 	c := NewConfig().(*Config)
-	c.AWS = awsauth.Config{AccessKeyID: config.NewSecret("testing"), SecretAccessKey: config.NewSecret("testing"),
-		Region: "us-east-1", Endpoint: endpoint, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
+	c.AWS = awsauth.Config{AccessKeyID: config.NewSecret(b.AccessKey), SecretAccessKey: config.NewSecret(b.Secret),
+		Region: "us-east-1", Endpoint: b.Endpoint, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 	c.Bucket, c.SourceName, c.SourceVersion, c.AccountID, c.PathStyle = bucket, "logshipper-test", "1.0", "123456789012", true
 	c.MaxFileIdle = 100 * time.Millisecond
 	return c
@@ -93,7 +84,7 @@ type object struct {
 }
 
 // objects returns every object of the bucket, by key.
-func (m *moto) objects(t *testing.T, bucket string) []object {
+func (m *backend) objects(t *testing.T, bucket string) []object {
 	t.Helper()
 	ctx := context.Background()
 	var out []object
@@ -124,7 +115,7 @@ func (m *moto) objects(t *testing.T, bucket string) []object {
 }
 
 // uploads returns the keys of the multipart uploads in progress in the bucket.
-func (m *moto) uploads(t *testing.T, bucket string) []string {
+func (m *backend) uploads(t *testing.T, bucket string) []string {
 	t.Helper()
 	out, err := m.client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
 	if err != nil {
