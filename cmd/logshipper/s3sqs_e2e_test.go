@@ -6,10 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,36 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/logshipper/logshipper/internal/sim/awstest"
 )
 
-// startMotoServer starts moto_server (S3 and SQS) on a free loopback port for the test; the
-// test fails when it is not installed.
+// startMotoServer starts moto_server (S3 and SQS) on a loopback port it picks itself for the
+// test; the test fails when it is not installed.
 func startMotoServer(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatalf("moto_server is required (run scripts/setup.sh): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, 30*time.Second, "moto_server to answer", func() bool {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
-	return endpoint
+	return awstest.Moto(t).Endpoint
 }
 
 const s3sqsE2EConfig = `
