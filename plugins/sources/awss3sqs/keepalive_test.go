@@ -4,10 +4,12 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/awstest"
@@ -60,4 +62,74 @@ func TestKeepaliveStopsAtTheLimit(t *testing.T) {
 	}
 	pub.AckAll()
 	run.Stop(t)
+}
+
+// failVisibility fails every ChangeMessageVisibility as a 500 would, so that the keepalive
+// cannot extend and the message's visibility lapses; once a receive got messages, the later
+// ones get none (the other source is to receive the message again).
+type failVisibility struct {
+	sqsAPI
+	got atomic.Bool
+}
+
+func (f *failVisibility) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if f.got.Load() {
+		sleep(ctx, 100*time.Millisecond)
+		return &sqs.ReceiveMessageOutput{}, nil
+	}
+	out, err := f.sqsAPI.ReceiveMessage(ctx, in, opts...)
+	if err == nil && len(out.Messages) > 0 {
+		f.got.Store(true)
+	}
+	return out, err
+}
+
+func (*failVisibility) ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	return nil, apiError(500, "InternalError")
+}
+
+// A message whose visibility lapsed while its records were being delivered (the keepalive
+// could not extend it) is received by another source, which delivers it again. The first
+// source's delete, with the handle of the earlier receive, does not delete it on cloudsim (as
+// AWS documents: the message stays for its latest reader) and does on moto_server; either
+// way the queue empties once the second source's batch is acknowledged, nothing is lost, and
+// neither source stops.
+func TestLapsedMessageReadTwice(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b awstest.Backend) {
+		w := newWorld(t, b, 2)
+		cfg := w.config()
+		cfg.VisibilityTimeout, cfg.Workers = 2*time.Second, 1
+		first := w.source(t, cfg, settings(t, nil))
+		first.tune.newSQS = func(ctx context.Context) (sqsAPI, error) {
+			api, err := first.sdkSQS(ctx)
+			return &failVisibility{sqsAPI: api}, err
+		}
+		p1, p2 := plugintest.NewPublisher(plugintest.Manual), plugintest.NewPublisher(plugintest.Manual)
+		r1 := plugintest.Start(t, first, p1)
+		ids := w.produce(3)
+		p1.WaitKeys(t, idKey, ids)
+		r2 := plugintest.Start(t, w.source(t, w.config(), settings(t, nil)), p2)
+		p2.WaitKeys(t, idKey, ids)
+		p1.AckAll()
+		if b.IsMoto() {
+			w.waitQueued(t, 0, "moto_server to delete the message with the earlier handle")
+		} else {
+			// The delete with the earlier handle succeeds and leaves the message to its reader.
+			plugintest.Eventually(t, 5*time.Second, "the first source's delete", func() bool {
+				return testutil.ToFloat64(first.set.Metrics.Messages.WithLabelValues(msgDeleted)) == 1
+			})
+			if w.queued() != 1 {
+				t.Fatal("cloudsim deleted a message with the handle of an earlier receive")
+			}
+		}
+		p2.AckAll()
+		w.waitQueued(t, 0, "the message to be deleted by its latest reader")
+		for i, r := range []*plugintest.Running{r1, r2} {
+			if done, err := r.Done(); done {
+				t.Errorf("source %d stopped: %v", i+1, err)
+			}
+		}
+		r1.Stop(t)
+		r2.Stop(t)
+	})
 }
