@@ -91,10 +91,12 @@ func TestFaultsLoseNothing(t *testing.T) {
 	sq, st := b.SQS.Stats(), b.S3.Stats()
 	t.Logf("%d records of %d files; files delivered more than once: %d copies; SQS: %+v; S3: %+v; errors counted %v",
 		len(want), files, copies, sq, st, testutil.ToFloat64(set.Metrics.Errors))
-	// A file is read again only when its message's delete, or the last try of a read, failed
-	// after the SDK's retries (the cut ReceiveMessage answers hide their messages for a
-	// visibility timeout, without copies).
-	if copies > files/4 {
+	// A failed read is tried again at once (fetchAttempts), so a file is read again only when
+	// its message's delete, or all the tries of a read of another object of its message, failed
+	// after the SDK's retries (a cut ReceiveMessage hides its messages for a visibility timeout,
+	// without copies). Here that is 0 or 1 file; a source that left every failed read to the
+	// visibility timeout delivers 7 to 13 files twice.
+	if copies > 5 {
 		t.Errorf("%d of %d files delivered more than once", copies, files)
 	}
 	if n := drops.Count(plugin.ReasonInvalid); n != 0 {
