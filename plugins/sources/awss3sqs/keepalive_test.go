@@ -133,3 +133,47 @@ func TestLapsedMessageReadTwice(t *testing.T) {
 		r2.Stop(t)
 	})
 }
+
+// failFirstVisibility fails the first ChangeMessageVisibility as a 500 would.
+type failFirstVisibility struct {
+	sqsAPI
+	failed atomic.Bool
+}
+
+func (f *failFirstVisibility) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	if in.VisibilityTimeout > 0 && f.failed.CompareAndSwap(false, true) {
+		return nil, apiError(500, "InternalError")
+	}
+	return f.sqsAPI.ChangeMessageVisibility(ctx, in, opts...)
+}
+
+// A visibility extension that failed is tried again well before the visibility runs out: the
+// message stays hidden from another source sharing the queue while its batch is held.
+func TestKeepaliveRetriesAFailedExtension(t *testing.T) {
+	b := awstest.Sim(t)
+	w := newWorld(t, b, 2)
+	cfg := w.config()
+	cfg.VisibilityTimeout = 2 * time.Second
+	s := w.source(t, cfg, settings(t, nil))
+	api := &failFirstVisibility{}
+	s.tune.newSQS = func(ctx context.Context) (sqsAPI, error) {
+		c, err := s.sdkSQS(ctx)
+		api.sqsAPI = c
+		return api, err
+	}
+	slow, other := plugintest.NewPublisher(plugintest.Manual), plugintest.NewPublisher(plugintest.AckAsync)
+	first := plugintest.Start(t, s, slow)
+	ids := w.produce(2)
+	slow.WaitKeys(t, idKey, ids)
+	second := plugintest.Start(t, w.source(t, w.config(), settings(t, nil)), other)
+	if other.Await(5*time.Second, func() bool { return len(other.Records()) > 0 || len(slow.Batches()) > 1 }) {
+		t.Fatalf("the message was received again while its batch was held: %d batches here, %d records there", len(slow.Batches()), len(other.Records()))
+	}
+	if !api.failed.Load() {
+		t.Fatal("no extension failed")
+	}
+	slow.AckAll()
+	w.waitQueued(t, 0, "the message to be deleted")
+	first.Stop(t)
+	second.Stop(t)
+}
