@@ -86,6 +86,13 @@ var docLinesNotRun = map[string]string{
 
 	"./logshipper run -c examples/netskope-to-security-lake.yaml":                                                    "runs until stopped; TestExampleNetskopeToSecurityLake runs the example against cloudsim",
 	"aws s3 ls --recursive s3://aws-security-data-lake-us-east-1-cloudsim/ext/ --endpoint-url http://127.0.0.1:4566": "the AWS CLI against a cloudsim serve on its fixed port (CI does not install the CLI); TestExampleNetskopeToSecurityLake reads the bucket's objects back",
+
+	// The aws_s3_sqs source's README, "Try it against cloudsim".
+	"./logshipper run -c examples/cloudtrail-s3-sqs-to-file.yaml":                                                                                                     "runs until stopped; TestExampleS3SQSToFileReadsEveryRecord runs it against cloudsim started with examples/cloudsim.yaml",
+	"curl -s -X POST --data-binary @internal/cloudtrailrecord/testdata/panther-rule-tests.ndjson 127.0.0.1:4569/s3/cloudtrail/cloudsim-cloudtrail":                    "writes into a cloudsim serve on its fixed admin port; TestExampleS3SQSToFileReadsEveryRecord makes the same call",
+	"curl -s -X PUT --data 'not a CloudTrail file' 127.0.0.1:4569/s3/objects/cloudsim-cloudtrail/AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/06/poison.json.gz": "writes into a cloudsim serve on its fixed admin port; TestExampleS3SQSToFileReadsEveryRecord makes the same call",
+	"wc -l logshipper-data/cloudtrail-s3-sqs-to-file/cloudtrail.ndjson":                                                                                               "reads what the run above wrote; TestExampleS3SQSToFileReadsEveryRecord counts the same lines",
+	"cat logshipper-data/cloudtrail-s3-sqs-to-file/deadletter/org-trail.ndjson":                                                                                       "reads what the run above dead-lettered; TestExampleS3SQSToFileReadsEveryRecord checks the same file",
 }
 
 // docEnv holds the environment variables the docs' YAML examples leave to the reader, with a

@@ -6,10 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,36 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/logshipper/logshipper/internal/sim/awstest"
 )
 
-// startMotoServer starts moto_server (S3 and SQS) on a free loopback port for the test; the
-// test fails when it is not installed.
+// startMotoServer starts moto_server (S3 and SQS) on a loopback port it picks itself for the
+// test; the test fails when it is not installed.
 func startMotoServer(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatalf("moto_server is required (run scripts/setup.sh): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, 30*time.Second, "moto_server to answer", func() bool {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
-	return endpoint
+	return awstest.Moto(t).Endpoint
 }
 
 const s3sqsE2EConfig = `
@@ -59,8 +35,8 @@ log: {level: info, format: json}
 plugins:
   - name: trail
     type: aws_s3_sqs
-    access_key_id: testing
-    secret_access_key: testing
+    access_key_id: %s
+    secret_access_key: %s
     region: us-east-1
     endpoint: %s
     proxy: {url: none}
@@ -78,37 +54,22 @@ siem_mappings:
   - {source: trail, destination: out}
 `
 
-// CloudTrail files announced on an SQS queue (moto_server) while logshipper is killed with
-// SIGKILL again and again: no record is lost, and a poison object goes to the dead letters
-// once with its reason while the rest flow.
-func TestE2EAWSS3SQSKill9LosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	endpoint := startMotoServer(t)
-	ctx := context.Background()
-	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
-	sq := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds})
-	st := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds, UsePathStyle: true})
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trail"), Attributes: map[string]string{"VisibilityTimeout": "2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const bucket = "org-trail"
-	if _, err := st.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+// s3sqsTrail is the outside world of a kill -9 run: an S3 and SQS endpoint with its keys and
+// queue, and how a CloudTrail file and a poison object get into the bucket and announced.
+type s3sqsTrail struct {
+	endpoint, accessKey, secret, queueURL string
+	// putFile stores a CloudTrail log file of records (JSON objects) and announces it.
+	putFile func(t *testing.T, records []string)
+	// putPoison stores data under a CloudTrail key ending in _poison.json.gz and announces it.
+	putPoison func(t *testing.T, data []byte)
+}
+
+// runS3SQSKill9 runs logshipper over tr, killing it with SIGKILL rounds times while files are
+// announced, then a last time with a poison object (not gzip, not JSON) beside good files: no
+// record is lost, and the poison object is dead-lettered once with its reason.
+func runS3SQSKill9(t *testing.T, tr s3sqsTrail) {
 	files := 0
 	var want []string
-	announce := func(key string, body []byte) {
-		if _, err := st.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatal(err)
-		}
-		msg := fmt.Sprintf(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":%q},"object":{"key":%q}}}]}`, bucket, key)
-		if _, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(msg)}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	putFiles := func(n, per int) {
 		for range n {
 			files++
@@ -118,17 +79,12 @@ func TestE2EAWSS3SQSKill9LosesNothing(t *testing.T) {
 				want = append(want, id)
 				recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventTime":"2026-12-06T12:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","eventID":%q,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`, id))
 			}
-			var buf bytes.Buffer
-			zw := gzip.NewWriter(&buf)
-			_, _ = zw.Write([]byte(`{"Records":[` + strings.Join(recs, ",") + `]}`))
-			_ = zw.Close()
-			announce(fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/111122223333_CloudTrail_us-east-1_20261206T1200Z_%04d.json.gz", files), buf.Bytes())
+			tr.putFile(t, recs)
 		}
 	}
-
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out", "records.ndjson")
-	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(s3sqsE2EConfig, endpoint, aws.ToString(q.QueueUrl), out))
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(s3sqsE2EConfig, tr.accessKey, tr.secret, tr.endpoint, tr.queueURL, out))
 	ids := func() map[string]int {
 		seen := map[string]int{}
 		b, err := os.ReadFile(out)
@@ -157,7 +113,7 @@ func TestE2EAWSS3SQSKill9LosesNothing(t *testing.T) {
 		p.wait(t, 10*time.Second)
 	}
 	// A last run, with a poison object (not gzip, not JSON) beside a good file.
-	announce("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/111122223333_CloudTrail_us-east-1_20261206T1300Z_poison.json.gz", []byte("this is not a CloudTrail file"))
+	tr.putPoison(t, []byte("this is not a CloudTrail file"))
 	putFiles(3, 40)
 	p := startShipper(t, dir, "run", "-c", "c.yaml")
 	waitFor(t, 90*time.Second, "every record", func() bool {
@@ -199,7 +155,52 @@ func TestE2EAWSS3SQSKill9LosesNothing(t *testing.T) {
 	t.Logf("%d records in %d files, %d kill -9 restarts: none lost, %d delivered twice (at least once)", len(want), files, rounds, dups)
 }
 
-// rounds is how many times TestE2EAWSS3SQSKill9LosesNothing kills logshipper.
+// CloudTrail files announced on an SQS queue (moto_server) while logshipper is killed with
+// SIGKILL again and again: no record is lost, and a poison object goes to the dead letters
+// once with its reason while the rest flow.
+func TestE2EAWSS3SQSKill9LosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	endpoint := startMotoServer(t)
+	ctx := context.Background()
+	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
+	sq := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds})
+	st := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds, UsePathStyle: true})
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trail"), Attributes: map[string]string{"VisibilityTimeout": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bucket = "org-trail"
+	if _, err := st.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	announce := func(t *testing.T, key string, body []byte) {
+		if _, err := st.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+		msg := fmt.Sprintf(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":%q},"object":{"key":%q}}}]}`, bucket, key)
+		if _, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(msg)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	runS3SQSKill9(t, s3sqsTrail{endpoint: endpoint, accessKey: "testing", secret: "testing", queueURL: aws.ToString(q.QueueUrl),
+		putFile: func(t *testing.T, recs []string) {
+			n++
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			_, _ = zw.Write([]byte(`{"Records":[` + strings.Join(recs, ",") + `]}`))
+			_ = zw.Close()
+			announce(t, fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/111122223333_CloudTrail_us-east-1_20261206T1200Z_%04d.json.gz", n), buf.Bytes())
+		},
+		putPoison: func(t *testing.T, data []byte) {
+			announce(t, "AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/111122223333_CloudTrail_us-east-1_20261206T1300Z_poison.json.gz", data)
+		},
+	})
+}
+
+// rounds is how many times runS3SQSKill9 kills logshipper.
 const rounds = 4
 
 // `logshipper backfill` of an aws_s3_sqs source lists the bucket instead of reading the queue:
@@ -240,7 +241,7 @@ func TestE2EAWSS3SQSBackfill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out", "records.ndjson")
-	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(s3sqsE2EConfig, endpoint, aws.ToString(q.QueueUrl), out))
+	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf(s3sqsE2EConfig, "testing", "testing", endpoint, aws.ToString(q.QueueUrl), out))
 	p := startShipper(t, dir, "backfill", "-c", "c.yaml", "--source", "trail", "--from", from.Format(time.RFC3339),
 		"--to", from.Add(24*time.Hour).Format(time.RFC3339), "--progress", "lines")
 	if code := p.wait(t, 60*time.Second); code != 0 {

@@ -93,6 +93,10 @@ type tuning struct {
 	stopGrace time.Duration
 	// backoffBase is the first pause after a failed receive.
 	backoffBase time.Duration
+	// now is the clock of the 12 hours a message may stay hidden (maxVisibility) since its
+	// receive.
+	now           func() time.Time
+	maxVisibility time.Duration
 }
 
 // New returns a source for a validated configuration.
@@ -104,7 +108,7 @@ func New(cfg *Config, set plugin.Settings) (*Source, error) {
 		return nil, fmt.Errorf("%s: %w", Type, err)
 	}
 	s := &Source{cfg: cfg, set: set, region: cfg.region(), s3s: map[string]s3API{},
-		tune: tuning{stopGrace: time.Second, backoffBase: time.Second}}
+		tune: tuning{stopGrace: time.Second, backoffBase: time.Second, now: time.Now, maxVisibility: maxVisibility}}
 	s.keyRe = regexp.MustCompile(cfg.KeyRegex) // Validate compiled it
 	s.tune.newSQS, s.tune.newS3 = s.sdkSQS, s.sdkS3
 	if n := cfg.EPSThrottle.Limit(); n > 0 {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
@@ -42,11 +43,24 @@ func httpStatus(err error) int {
 	return 0
 }
 
+// throttled reports whether err is AWS throttling the caller: SQS answers RequestThrottled
+// with 403, which is no denial.
+func throttled(err error) bool {
+	code := errorCode(err)
+	if _, ok := awsretry.DefaultThrottleErrorCodes[code]; ok {
+		return true
+	}
+	return strings.Contains(code, "Throttl") || httpStatus(err) == 429
+}
+
 // configError returns a fatal error naming the option to fix when err from the SQS call op
 // says the configuration is wrong (the queue does not exist, access is denied, the endpoint is
 // not SQS or its host does not resolve), else nil. first says op is the first call to the
 // queue: there any other 4xx answer also means an endpoint that is no SQS.
 func (s *Source) configError(op string, err error, first bool) error {
+	if throttled(err) {
+		return nil
+	}
 	code := errorCode(err)
 	status := httpStatus(err)
 	switch {
@@ -59,7 +73,7 @@ func (s *Source) configError(op string, err error, first bool) error {
 	if errors.As(err, &dns) && dns.IsNotFound {
 		return plugin.Fatal(fmt.Errorf("endpoint, region, queue_url: the host %s does not resolve (%s): %w", dns.Name, op, err))
 	}
-	if first && status >= 400 && status < 500 && status != 408 && status != 429 && !strings.Contains(code, "Throttl") {
+	if first && status >= 400 && status < 500 && status != 408 {
 		return plugin.Fatal(fmt.Errorf("endpoint, region, queue_url: %s answered %d (%s): is the endpoint SQS, in the queue's region? %w", op, status, code, err))
 	}
 	return nil
@@ -68,6 +82,9 @@ func (s *Source) configError(op string, err error, first bool) error {
 // s3ConfigError returns a fatal error naming the option to fix when err from GetObject says
 // the configuration is wrong (access denied: every object would be), else nil.
 func (s *Source) s3ConfigError(ref objectRef, err error) error {
+	if throttled(err) {
+		return nil
+	}
 	code := errorCode(err)
 	if accessCodes[code] || httpStatus(err) == 403 {
 		return plugin.Fatal(fmt.Errorf("access_key_id, assume_role_arn: s3:GetObject on s3://%s/%s was denied (%s): the credentials need s3:GetObject on the bucket (and kms:Decrypt for a KMS-encrypted trail): %w", ref.Bucket, ref.Key, code, err))

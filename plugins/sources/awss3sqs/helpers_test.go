@@ -5,18 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -27,58 +22,19 @@ import (
 	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugin"
 	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/sim/awstest"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
-// moto is the moto_server the package's tests share (started by TestMain), or why it could
-// not be started.
-type moto struct {
-	endpoint string
-	err      error
-	cmd      *exec.Cmd
-	seq      atomic.Int64 // names queues and buckets apart
-}
+// seq names the tests' queues and buckets apart.
+var seq atomic.Int64
 
-var shared moto
-
-func TestMain(m *testing.M) {
-	shared.start()
-	code := m.Run()
-	if shared.cmd != nil {
-		_ = shared.cmd.Process.Kill()
-		_ = shared.cmd.Wait()
-	}
-	os.Exit(code)
-}
-
-func (mo *moto) start() {
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		mo.err = fmt.Errorf("moto_server is not on PATH (scripts/setup.sh installs it): %w", err)
-		return
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		mo.err = err
-		return
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	mo.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := mo.cmd.Start(); err != nil {
-		mo.err = fmt.Errorf("start moto_server: %w", err)
-		mo.cmd = nil
-		return
-	}
-	mo.endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-	if !plugintest.Poll(30*time.Second, func() bool {
-		resp, err := http.Get(mo.endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	}) {
-		mo.err = fmt.Errorf("moto_server did not answer on %s within 30s", mo.endpoint)
+// eachBackend runs f as a subtest on cloudsim's S3 and SQS and on moto_server's (which fails
+// the test when it is missing).
+func eachBackend(t *testing.T, f func(t *testing.T, b awstest.Backend)) {
+	t.Helper()
+	for _, b := range awstest.Both(t) {
+		t.Run(b.Name, func(t *testing.T) { f(t, b) })
 	}
 }
 
@@ -87,29 +43,27 @@ const (
 	testRegion  = "us-east-1"
 )
 
-// world is a queue and a bucket of their own in the shared moto_server.
+// world is a queue and a bucket of their own on a backend.
 type world struct {
 	t        *testing.T
+	b        awstest.Backend
 	endpoint string
 	sqs      *sqs.Client
 	s3       *s3.Client
 	queueURL string
+	queueARN string
 	bucket   string
 	files    atomic.Int64
 }
 
-// newWorld creates a queue whose messages stay hidden visibility seconds after a receive, and
-// a bucket. It fails the test when moto_server is missing.
-func newWorld(t *testing.T, visibility int) *world {
+// newWorld creates on b a queue whose messages stay hidden visibility seconds after a receive,
+// and a bucket.
+func newWorld(t *testing.T, b awstest.Backend, visibility int) *world {
 	t.Helper()
-	if shared.err != nil {
-		t.Fatalf("moto_server is required (run scripts/setup.sh): %v", shared.err)
-	}
-	n := shared.seq.Add(1)
-	w := &world{t: t, endpoint: shared.endpoint, bucket: fmt.Sprintf("trail-%d", n)}
-	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
-	w.sqs = sqs.New(sqs.Options{Region: testRegion, BaseEndpoint: aws.String(w.endpoint), Credentials: creds})
-	w.s3 = s3.New(s3.Options{Region: testRegion, BaseEndpoint: aws.String(w.endpoint), Credentials: creds, UsePathStyle: true})
+	n := seq.Add(1)
+	w := &world{t: t, b: b, endpoint: b.Endpoint, bucket: fmt.Sprintf("trail-%d", n)}
+	w.sqs = b.SQSClient(testRegion)
+	w.s3 = b.S3Client(testRegion)
 	ctx := context.Background()
 	q, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("ct-%d", n)),
 		Attributes: map[string]string{"VisibilityTimeout": fmt.Sprint(visibility)}})
@@ -117,6 +71,12 @@ func newWorld(t *testing.T, visibility int) *world {
 		t.Fatal(err)
 	}
 	w.queueURL = aws.ToString(q.QueueUrl)
+	a, err := w.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.queueARN = a.Attributes["QueueArn"]
 	if _, err := w.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.bucket)}); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +86,7 @@ func newWorld(t *testing.T, visibility int) *world {
 // config is the source's configuration over the world: quick polls, small batches.
 func (w *world) config() *Config {
 	cfg := NewConfig().(*Config)
-	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret("testing"), SecretAccessKey: config.NewSecret("testing"),
+	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(w.b.AccessKey), SecretAccessKey: config.NewSecret(w.b.Secret),
 		Endpoint: w.endpoint, Region: testRegion, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 	cfg.QueueURL, cfg.PathStyle = w.queueURL, true
 	cfg.WaitTime, cfg.VisibilityTimeout, cfg.Workers = time.Second, 30*time.Second, 2

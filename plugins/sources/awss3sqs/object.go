@@ -1,7 +1,6 @@
 package awss3sqs
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -89,74 +88,204 @@ func (o *objectReader) parse(data []byte, emit func(*event.Record) error) (int, 
 			return 0, poison("s3://%s/%s: not gzip: %v", o.ref.Bucket, o.ref.Key, err)
 		}
 		defer zr.Close()
-		r = bufio.NewReaderSize(zr, 64<<10)
+		r = zr
 	}
 	return o.split(r, emit)
 }
 
+// maxValue bounds one value of an object's top level or of its Records array as split reads
+// it: beyond it without the value's end (a CloudTrail record is at most a few hundred KB), the
+// object is not a CloudTrail log file.
+const maxValue = 32 << 20
+
+// window reads r in chunks and holds the bytes from the value being read on: buf[pos:] is
+// what is left to read.
+type window struct {
+	r   io.Reader
+	buf []byte
+	pos int
+	end bool  // r is done
+	err error // why r is done, when not io.EOF
+}
+
+// more reads another chunk, keeping buf[keep:] (moved to the start); false when r is done.
+func (w *window) more(keep int) bool {
+	if w.end {
+		return false
+	}
+	n := copy(w.buf[:cap(w.buf)], w.buf[keep:])
+	w.pos -= keep
+	if cap(w.buf)-n < 32<<10 {
+		w.buf = append(w.buf[:n], make([]byte, cap(w.buf))...)
+	}
+	w.buf = w.buf[:cap(w.buf)]
+	m, err := w.r.Read(w.buf[n:])
+	w.buf = w.buf[:n+m]
+	if err != nil {
+		w.end = true
+		if err != io.EOF {
+			w.err = err
+		}
+	}
+	return m > 0 || !w.end
+}
+
+// ws moves past white space, reading more as needed; false at the end of the input.
+func (w *window) ws() bool {
+	for {
+		for w.pos < len(w.buf) {
+			switch w.buf[w.pos] {
+			case ' ', '\t', '\n', '\r':
+				w.pos++
+			default:
+				return true
+			}
+		}
+		if !w.more(w.pos) {
+			return false
+		}
+	}
+}
+
+// peek returns the next byte after white space (not consumed), 0 at the end of the input.
+func (w *window) peek() byte {
+	if !w.ws() {
+		return 0
+	}
+	return w.buf[w.pos]
+}
+
+// value checks the JSON value at pos (after white space) and moves past it; it returns the
+// value's bytes, valid until the next read.
+func (w *window) value() ([]byte, error) {
+	if !w.ws() {
+		return nil, w.endError()
+	}
+	for {
+		sc := jsonx.Scanner{B: w.buf[w.pos:]}
+		err := sc.Skip()
+		// A value that ends where the bytes read end may go on (a number) or be cut: read more.
+		if err == nil && (sc.I < len(sc.B) || w.end) {
+			v := sc.B[:sc.I]
+			w.pos += sc.I
+			return v, nil
+		}
+		if len(sc.B) > maxValue {
+			return nil, fmt.Errorf("a value longer than %d bytes", maxValue)
+		}
+		if !w.more(w.pos) {
+			if err != nil && w.err != nil {
+				return nil, w.err
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// endError says why the input ended early.
+func (w *window) endError() error {
+	if w.err != nil {
+		return w.err
+	}
+	return io.ErrUnexpectedEOF
+}
+
 // split reads {"Records":[...]} from r, one element at a time, and emits each as a record.
-// Fields other than Records are skipped. It returns how many elements it emitted.
+// Fields other than Records are skipped (checked as JSON). It returns how many elements it
+// emitted.
 func (o *objectReader) split(r io.Reader, emit func(*event.Record) error) (int, error) {
-	dec := json.NewDecoder(r)
+	w := &window{r: r, buf: make([]byte, 0, 64<<10)}
 	bad := func(err error) error {
 		return poison("s3://%s/%s: not a CloudTrail log file ({\"Records\":[...]}): %v", o.ref.Bucket, o.ref.Key, err)
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return 0, bad(errors.New("empty"))
+	switch w.peek() {
+	case 0:
+		if w.err != nil {
+			return 0, bad(w.err)
 		}
-		return 0, bad(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return 0, bad(errors.New("empty"))
+	case '{':
+		w.pos++
+	default:
 		return 0, bad(errors.New("not a JSON object"))
 	}
 	n, found := 0, false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return n, bad(err)
-		}
-		if k, _ := tok.(string); k != "Records" || found {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return n, bad(err)
-			}
-			continue
-		}
-		found = true
-		tok, err = dec.Token()
-		if err != nil {
-			return n, bad(err)
-		}
-		if d, ok := tok.(json.Delim); !ok || d != '[' {
-			return n, bad(errors.New("Records is not an array"))
-		}
-		for dec.More() {
-			var elem json.RawMessage
-			if err := dec.Decode(&elem); err != nil {
-				return n, bad(err)
-			}
-			rec := o.record(elem, n)
-			n++
-			if rec == nil {
-				continue
-			}
-			if err := emit(rec); err != nil {
-				return n, err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return n, bad(err)
-		}
+	if w.peek() == '}' {
+		return 0, bad(errors.New("no Records array"))
 	}
-	if _, err := dec.Token(); err != nil {
-		return n, bad(err)
+	for {
+		if w.peek() != '"' {
+			return n, bad(errors.New("want an object key"))
+		}
+		key, err := w.value()
+		if err != nil {
+			return n, bad(err)
+		}
+		records := !found && isRecordsKey(key)
+		if w.peek() != ':' {
+			return n, bad(errors.New("after object key: want ':'"))
+		}
+		w.pos++
+		if !records {
+			if _, err := w.value(); err != nil {
+				return n, bad(err)
+			}
+		} else {
+			found = true
+			if w.peek() != '[' {
+				return n, bad(errors.New("Records is not an array"))
+			}
+			w.pos++
+			if w.peek() == ']' {
+				w.pos++
+			} else {
+				for {
+					elem, err := w.value()
+					if err != nil {
+						return n, bad(err)
+					}
+					rec := o.record(bytes.Clone(elem), n)
+					n++
+					if rec != nil {
+						if err := emit(rec); err != nil {
+							return n, err
+						}
+					}
+					c := w.peek()
+					w.pos++
+					if c == ']' {
+						break
+					}
+					if c != ',' {
+						return n, bad(errors.New("after array element: want ',' or ']'"))
+					}
+				}
+			}
+		}
+		c := w.peek()
+		w.pos++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return n, bad(errors.New("after object member: want ',' or '}'"))
+		}
 	}
 	if !found {
 		return n, bad(errors.New("no Records array"))
 	}
 	return n, nil
+}
+
+// isRecordsKey reports whether key (a JSON string, quotes included) is "Records".
+func isRecordsKey(key []byte) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key) == `"Records"`
+	}
+	var k string
+	return json.Unmarshal(key, &k) == nil && k == "Records"
 }
 
 // record builds the record of element i of the object's Records: a CloudTrail record has

@@ -191,6 +191,7 @@ func (r *runner) worker(ctx context.Context) error {
 	s := r.s
 	attempt := 0
 	for ctx.Err() == nil {
+		start := s.tune.now() // no later than SQS's receive: the 12 hours are counted from it
 		out, ok, err := r.receive(ctx)
 		if !ok {
 			return nil
@@ -212,10 +213,9 @@ func (r *runner) worker(ctx context.Context) error {
 			continue
 		}
 		attempt = 0
-		now := time.Now()
 		ms := make([]*message, len(out.Messages))
 		for i, msg := range out.Messages {
-			ms[i] = r.track(msg, now)
+			ms[i] = r.track(msg, start)
 		}
 		for i, m := range ms {
 			if ctx.Err() != nil {
@@ -280,9 +280,10 @@ func (r *runner) receive(ctx context.Context) (out *sqs.ReceiveMessageOutput, ok
 	}
 }
 
-// track starts following a received message: its keepalive runs until it is finished.
-func (r *runner) track(msg sqstypes.Message, now time.Time) *message {
-	m := &message{msg: msg, receivedAt: now, stop: make(chan struct{})}
+// track starts following a message received by a ReceiveMessage called at start: its
+// keepalive runs until it is finished.
+func (r *runner) track(msg sqstypes.Message, start time.Time) *message {
+	m := &message{msg: msg, receivedAt: start, stop: make(chan struct{})}
 	m.t = newTracker(func(failed, leave bool) { r.finish(m, failed, leave) })
 	r.mu.Lock()
 	r.inflight[m] = struct{}{}
@@ -312,8 +313,7 @@ func (r *runner) finish(m *message, failed, leave bool) {
 		id := aws.ToString(m.msg.MessageId)
 		switch {
 		case !failed:
-			_, err := r.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.s.cfg.QueueURL), ReceiptHandle: m.msg.ReceiptHandle})
-			if err != nil {
+			if err := r.delete(m); err != nil {
 				r.s.set.Metrics.Errors.Inc()
 				r.log.Warn("could not delete a delivered message: it will be received and delivered again", "message_id", id, "error", err)
 				return
@@ -333,43 +333,79 @@ func (r *runner) finish(m *message, failed, leave bool) {
 	}()
 }
 
-// keepalive extends the message's visibility every half visibility_timeout until it is
-// finished, never past SQS's 12 hours since it was received (it then lapses, and the message
-// is read again).
+// deleteAttempts is how many times a delivered message's DeleteMessage is called (each with
+// the SDK's own retries) before the message is left to be received and delivered again.
+const deleteAttempts = 3
+
+// delete deletes a delivered message, trying again with a backoff after a failure other than
+// a receipt handle that is no longer valid (the message was received again by another reader,
+// which deletes it). A DeleteMessage whose answer was lost is safe to repeat: deleting a
+// deleted message succeeds.
+func (r *runner) delete(m *message) error {
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := r.s.apiCtx(r.life)
+		_, err := r.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.s.cfg.QueueURL), ReceiptHandle: m.msg.ReceiptHandle})
+		cancel()
+		if err == nil || handleGone(err) || attempt == deleteAttempts || r.life.Err() != nil {
+			return err
+		}
+		r.s.set.Metrics.Errors.Inc()
+		d := r.s.backoff(attempt)
+		r.log.Info("could not delete a delivered message; trying again", "message_id", aws.ToString(m.msg.MessageId), "attempt", attempt, "retry_in", d, "error", err)
+		if !sleep(r.life, d) {
+			return err
+		}
+	}
+}
+
+// keepalive extends the message's visibility to visibility_timeout every half
+// visibility_timeout until it is finished; a failed extension is tried again after a short
+// backoff (at most a quarter of visibility_timeout), before the visibility runs out. SQS counts
+// 12 hours from the receive: the last extension asks for what is left of them (counted from
+// before the ReceiveMessage call, which is no later than SQS's receive), then the visibility
+// lapses and the message is read again.
 func (r *runner) keepalive(m *message) {
 	vis := r.s.cfg.VisibilityTimeout
-	t := time.NewTicker(vis / 2)
+	t := time.NewTimer(vis / 2)
 	defer t.Stop()
 	id := aws.ToString(m.msg.MessageId)
+	fails := 0
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-r.life.Done():
 			return
-		case now := <-t.C:
-			if now.Add(vis).Sub(m.receivedAt) > maxVisibility {
-				r.log.Warn("a message's records are still being delivered after almost 12 hours (SQS's limit): its visibility lapses and it will be read again", "message_id", id)
-				return
-			}
-			ctx, cancel := r.s.apiCtx(r.life)
-			_, err := r.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(r.s.cfg.QueueURL),
-				ReceiptHandle: m.msg.ReceiptHandle, VisibilityTimeout: int32(vis / time.Second)})
-			cancel()
-			select {
-			case <-m.stop:
-				return
-			default:
-			}
-			if err != nil {
-				if handleGone(err) {
-					r.log.Warn("a message's visibility could not be extended: it was received again or deleted", "message_id", id, "error", err)
-					return
-				}
-				r.s.set.Metrics.Errors.Inc()
-				r.log.Warn("a message's visibility could not be extended; trying again at the next tick", "message_id", id, "error", err)
-			}
+		case <-t.C:
 		}
+		ext := min(vis, (r.s.tune.maxVisibility - r.s.tune.now().Sub(m.receivedAt)).Truncate(time.Second))
+		if ext < time.Second {
+			r.log.Warn("a message's records are still being delivered after almost 12 hours (SQS's limit): its visibility lapses and it will be read again", "message_id", id)
+			return
+		}
+		ctx, cancel := r.s.apiCtx(r.life)
+		_, err := r.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(r.s.cfg.QueueURL),
+			ReceiptHandle: m.msg.ReceiptHandle, VisibilityTimeout: int32(ext / time.Second)})
+		cancel()
+		select {
+		case <-m.stop:
+			return
+		default:
+		}
+		if err == nil {
+			fails = 0
+			t.Reset(vis / 2)
+			continue
+		}
+		if handleGone(err) {
+			r.log.Warn("a message's visibility could not be extended: it was received again, deleted, or its 12 hours are over", "message_id", id, "error", err)
+			return
+		}
+		fails++
+		d := min(r.s.backoff(fails), vis/4)
+		r.s.set.Metrics.Errors.Inc()
+		r.log.Warn("a message's visibility could not be extended; trying again", "message_id", id, "retry_in", d, "error", err)
+		t.Reset(d)
 	}
 }
 
@@ -462,6 +498,46 @@ func (s *Source) dropObject(ctx context.Context, ref objectRef, msgID string, er
 	return nil
 }
 
+// fetchAttempts is how many times an object whose read failed for a passing reason (a
+// download cut short, a 5xx or throttling that outlasted the SDK's own retries) is read before
+// its message is left to come back after its visibility timeout (and its other objects are
+// read again with it).
+const fetchAttempts = 3
+
+// fetchObject reads an object's stored bytes, trying a failed read again fetchAttempts times
+// in all, with a backoff. Nothing of an object is published before it was read whole, so a
+// cut download publishes none of it. The error is ctx's, a fatal one (access denied), a
+// poisonError (the object is gone or too large) or the last failure.
+func (s *Source) fetchObject(ctx context.Context, api s3API, o *objectReader) ([]byte, error) {
+	ref := o.ref
+	for attempt := 1; ; attempt++ {
+		data, err := o.fetch(ctx, api)
+		switch {
+		case err == nil:
+			return data, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case isPoison(err):
+			return nil, err
+		}
+		if fe := s.s3ConfigError(ref, err); fe != nil {
+			return nil, fe
+		}
+		if s3Poison(err) {
+			return nil, poison("s3://%s/%s: cannot be read for good (%s): %v", ref.Bucket, ref.Key, errorCode(err), err)
+		}
+		if attempt == fetchAttempts {
+			return nil, err
+		}
+		s.set.Metrics.Errors.Inc()
+		d := s.backoff(attempt)
+		s.logger().Info("an object could not be read; reading it again", "bucket", ref.Bucket, "key", ref.Key, "attempt", attempt, "retry_in", d, "error", err)
+		if !sleep(ctx, d) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // readObject reads one object and publishes its records through b (flushing at the end).
 // Digest files and keys key_regex leaves out are skipped and counted. A poisonError says the
 // object can never be read; a fatal error that the configuration is wrong.
@@ -479,17 +555,8 @@ func (s *Source) readObject(ctx context.Context, ref objectRef, b *batcher, keep
 		return err
 	}
 	o := &objectReader{s: s, ref: ref}
-	data, err := o.fetch(ctx, api)
+	data, err := s.fetchObject(ctx, api, o)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if fe := s.s3ConfigError(ref, err); fe != nil {
-			return fe
-		}
-		if s3Poison(err) {
-			return poison("s3://%s/%s: cannot be read for good (%s): %v", ref.Bucket, ref.Key, errorCode(err), err)
-		}
 		return err
 	}
 	n, err := o.parse(data, func(rec *event.Record) error {

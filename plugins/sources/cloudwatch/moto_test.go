@@ -3,9 +3,6 @@ package cloudwatch
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -18,38 +15,19 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/sim/awstest"
 )
 
-// The source runs unchanged against moto's CloudWatch Logs server: only the endpoint and
-// dummy keys differ.
+// The source runs unchanged against moto's CloudWatch Logs server (awstest.Moto: on a port
+// moto_server picks itself; the test fails when it is missing): only the endpoint and dummy
+// keys differ.
 func TestMotoServer(t *testing.T) {
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server is not on PATH: the moto integration test is skipped")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	plugintest.Eventually(t, 30*time.Second, "moto_server to answer", func() bool {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	moto := awstest.Moto(t) // fails the test when moto_server is missing
+	endpoint := moto.Endpoint
 
 	ctx := context.Background()
 	c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+		Credentials: credentials.NewStaticCredentialsProvider(moto.AccessKey, moto.Secret, "")})
 	stream := ctStream("us-east-1")
 	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(testGroup)}); err != nil {
 		t.Fatal(err)
@@ -76,7 +54,7 @@ func TestMotoServer(t *testing.T) {
 	put("other", 5)
 
 	cfg := NewConfig().(*Config)
-	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret("testing"), SecretAccessKey: config.NewSecret("testing"), Endpoint: endpoint, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
+	cfg.AWS = awsauth.Config{AccessKeyID: config.NewSecret(moto.AccessKey), SecretAccessKey: config.NewSecret(moto.Secret), Endpoint: endpoint, Proxy: netconf.Proxy{URL: netconf.ProxyNone}}
 	cfg.Regions, cfg.LogGroup, cfg.StartPosition = []string{"us-east-1"}, testGroup, "-1h"
 	cfg.Lag, cfg.Overlap, cfg.PollInterval, cfg.MaxBackoff, cfg.RequestsPerSecond = 0, 5*time.Second, 50*time.Millisecond, 100*time.Millisecond, 100
 	if err := cfg.Validate(); err != nil {
