@@ -143,27 +143,42 @@ func (st *streamed) fingerprint() string {
 	return fingerprintOf(st.elems, st.size, st.crc, st.env.hwm)
 }
 
-// pageReader reads answers as they stream. Its buffer is kept from one page to the next.
+// pageReader reads answers as they stream. Its buffer, which holds the bytes read and not yet
+// taken (about one element), is kept from one page to the next.
 type pageReader struct {
 	buf []byte
 	// prefixMax bounds the members before result: past it the answer is read whole.
 	prefixMax int
+	// size is the buffer's size (readBufInitial when 0).
+	size int
 }
 
-// readBufInitial is the first size of a pageReader's buffer; it grows to hold a chunk.
-const readBufInitial = 256 << 10
+// readBufInitial is the size of a pageReader's buffer; it grows only for an element larger.
+const readBufInitial = 128 << 10
 
 // readStream reads the answer in r. When it is an object whose "ok" is true before its
 // "result" array, the elements are read as they come, and each is called with every chunk
 // of n elements (the last may be shorter) once it is read, before the next is; b gives the
 // room of each chunk (spare, spanRoom). An error of each ends the read and is returned. It
 // returns errNotStreamed, with the whole body (at most limit bytes), for any other answer.
+//
+// Each element is checked where it was read (as the whole answer's reader does,
+// scanner.result) and its bytes copied into its chunk's body; the buffer then keeps only the
+// element being read.
 func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, each func(c *streamChunk) error) (st *streamed, whole []byte, err error) {
-	if cap(pr.buf) < readBufInitial {
-		pr.buf = make([]byte, 0, readBufInitial)
+	size := pr.size
+	if size <= 0 {
+		size = readBufInitial
+	}
+	if cap(pr.buf) < size || cap(pr.buf) > 4*size {
+		pr.buf = make([]byte, 0, size)
 	}
 	rd := &streamBuf{r: r, b: pr.buf[:0], limit: limit}
-	defer func() { pr.buf = rd.b[:0] }()
+	defer func() {
+		if cap(rd.b) <= 4*size {
+			pr.buf = rd.b[:0] // a buffer grown for a large element is let go
+		}
+	}()
 	n = max(n, 1)
 	prefixMax := pr.prefixMax
 	if prefixMax <= 0 {
@@ -192,27 +207,17 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 	st = &streamed{}
 	crc := uint32(0)
 	sumFrom := at // the result array's bytes from here are not in crc yet
-	// discard drops the bytes before keep from the buffer, adding those of the array to crc.
-	discard := func(keep int) {
-		crc = crc32.Update(crc, castagnoli, rd.b[sumFrom:keep])
-		st.size += keep - sumFrom
-		rd.drop(keep)
-		sumFrom = 0
-	}
 	i := at + 1
-	chunkStart := i // the first byte of the chunk's first element
-	var ends []int  // each element of the chunk: where it starts and ends, in pairs
-	pos := 0
-	flush := func() error {
-		if len(ends) == 0 {
-			return nil
+	// more reads more of the answer, first dropping the bytes before i (adding those of the
+	// array to crc).
+	more := func() error {
+		if i > 0 && len(rd.b) == cap(rd.b) {
+			crc = crc32.Update(crc, castagnoli, rd.b[sumFrom:i])
+			st.size += i - sumFrom
+			rd.drop(i)
+			i, sumFrom = 0, 0
 		}
-		c := pr.chunk(rd.b[chunkStart:ends[len(ends)-1]], ends, chunkStart, pos-len(ends)/2, b)
-		ends = ends[:0]
-		if c.err != nil {
-			return c.err
-		}
-		return each(c.c)
+		return rd.more()
 	}
 	ws := func() error {
 		for {
@@ -223,13 +228,15 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 				i++
 			}
 			if rd.eof {
-				return io.ErrUnexpectedEOF
+				return fmt.Errorf("the result array ends unclosed: %w", io.ErrUnexpectedEOF)
 			}
-			if err := rd.more(); err != nil {
+			if err := more(); err != nil {
 				return err
 			}
 		}
 	}
+	var c chunkBuilder
+	pos := 0
 	if err := ws(); err != nil {
 		return nil, nil, err
 	}
@@ -237,34 +244,13 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 		i++
 	} else {
 		for {
-			start := i
-			end := -1
-			for {
-				s := jsonx.Scanner{B: rd.b, I: start}
-				if err := s.SkipUnchecked(); err == nil && s.I < len(rd.b) {
-					end = s.I
-					break
-				}
-				if rd.eof {
-					return nil, nil, fmt.Errorf("the result array ends before element %d does: %w", pos+1, io.ErrUnexpectedEOF)
-				}
-				// Make room before reading more: the bytes before the chunk are done with.
-				if chunkStart > len(rd.b)/2 {
-					discard(chunkStart)
-					for k := range ends {
-						ends[k] -= chunkStart
-					}
-					start -= chunkStart
-					i -= chunkStart
-					chunkStart = 0
-				}
-				if err := rd.more(); err != nil {
-					return nil, nil, err
-				}
+			if c.elems == nil {
+				c.start(b, n, pos)
 			}
-			ends = append(ends, start, end)
+			if err := c.read(rd, &i, more); err != nil {
+				return nil, nil, err
+			}
 			pos++
-			i = end
 			if err := ws(); err != nil {
 				return nil, nil, err
 			}
@@ -273,11 +259,10 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 				return nil, nil, fmt.Errorf("expected ',' or ']' after element %d of the result array", pos)
 			}
 			i++
-			if len(ends)/2 == n || closing {
-				if err := flush(); err != nil {
+			if len(c.elems) == n || closing {
+				if err := each(c.finish(b)); err != nil {
 					return nil, nil, err
 				}
-				chunkStart = i
 			}
 			if closing {
 				break
@@ -289,7 +274,9 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 	}
 	st.elems = pos
 	// The array's bytes, to its closing bracket, then the members after it.
-	discard(i)
+	crc = crc32.Update(crc, castagnoli, rd.b[sumFrom:i])
+	st.size += i - sumFrom
+	rd.drop(i)
 	if err := rd.rest(); err != nil {
 		return nil, nil, err
 	}
@@ -313,6 +300,124 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 	}
 	st.body = rd.read
 	return st, nil, nil
+}
+
+// chunkBuilder gathers the elements of a chunk as they are read: their bytes copied into the
+// chunk's body, their member spans, and where each one's fields are.
+type chunkBuilder struct {
+	body  []byte
+	spans []event.Span
+	elems []elemAt
+	first int // the place of the chunk's first element in the page
+}
+
+// elemAt is an element gathered: its bytes body[off:end], and its fields' values as offsets
+// from off (rec.timestamp and rec.inserted are set once the body is final).
+type elemAt struct {
+	e            elem
+	off, end     int
+	ts, ins      [2]int // [from, to) of the values of timestamp and _insertion_epoch_timestamp
+	hasTS, hasIn bool
+}
+
+// start begins a chunk of up to n elements, the first the page's element first, its body
+// sized from the size of the last chunk's elements.
+func (c *chunkBuilder) start(b *builder, n, first int) {
+	per := b.bytesPerElem
+	if per <= 0 {
+		per = defaultBytesPerElem
+	}
+	size := per*n + per*n/16
+	c.body = make([]byte, 0, size+b.room(n))
+	c.spans = make([]event.Span, 0, b.spanRoom(size))
+	c.elems = make([]elemAt, 0, n)
+	c.first = first
+}
+
+// read checks the element at *i in rd (reading more as it needs) as scanner.result does,
+// copies it into the chunk and moves *i past it.
+func (c *chunkBuilder) read(rd *streamBuf, i *int, more func() error) error {
+	for {
+		start := *i
+		s := &scanner{Scanner: jsonx.Scanner{B: rd.b, I: start}, spans: c.spans}
+		e := elem{pos: c.first + len(c.elems)}
+		if rd.b[start] == '{' {
+			if err := s.record(&e.rec); err != nil {
+				e.err = fmt.Errorf("invalid JSON: %w", err)
+			}
+		} else if err := s.Skip(); err != nil {
+			e.err = fmt.Errorf("invalid JSON: %w", err)
+		} else {
+			e.err = errors.New("not a JSON object")
+		}
+		end := s.I
+		complete := end < len(rd.b) || rd.eof
+		if e.err != nil && isSyntaxError(e.err) {
+			// Broken, or cut short by the end of what was read: find its end without the
+			// grammar (as scanner.result does); without one, read more and check it again.
+			u := jsonx.Scanner{B: rd.b, I: start}
+			err := u.SkipUnchecked()
+			end = u.I
+			complete = err == nil && u.I < len(rd.b) || rd.eof
+			if complete && err != nil {
+				return fmt.Errorf("the result array ends within element %d: %w", e.pos+1, err)
+			}
+		}
+		if !complete {
+			// The bytes before start are done with: more keeps the element's.
+			*i = start
+			if err := more(); err != nil {
+				return err
+			}
+			continue
+		}
+		c.spans = s.spans // a record with an error left none of its spans
+		raw := trimSpace(rd.b[start:end])
+		ea := elemAt{e: e, off: len(c.body)}
+		if ts := e.rec.timestamp; ts != nil {
+			ea.ts, ea.hasTS = [2]int{offsetOf(raw, ts), offsetOf(raw, ts) + len(ts)}, true
+		}
+		if in := e.rec.inserted; in != nil {
+			ea.ins, ea.hasIn = [2]int{offsetOf(raw, in), offsetOf(raw, in) + len(in)}, true
+		}
+		ea.e.rec.timestamp, ea.e.rec.inserted = nil, nil
+		c.body = append(c.body, raw...)
+		ea.end = len(c.body)
+		c.elems = append(c.elems, ea)
+		*i = end
+		return nil
+	}
+}
+
+// offsetOf is the offset of sub's first byte in b (sub a slice of b's array).
+func offsetOf(b, sub []byte) int {
+	return cap(b) - cap(sub)
+}
+
+// finish returns the chunk gathered, its body with room for b to splice events in place, and
+// readies c for the next chunk.
+func (c *chunkBuilder) finish(b *builder) *streamChunk {
+	body := c.body
+	if room := b.room(len(c.elems)); cap(body)-len(body) < room {
+		body = make([]byte, len(c.body), len(c.body)+room)
+		copy(body, c.body)
+	}
+	a := &answer{elems: make([]elem, len(c.elems)), body: body, result: body, spans: c.spans}
+	for k := range c.elems {
+		ea := &c.elems[k]
+		e := ea.e
+		e.raw = body[ea.off:ea.end:ea.end]
+		if ea.hasTS {
+			e.rec.timestamp = e.raw[ea.ts[0]:ea.ts[1]]
+		}
+		if ea.hasIn {
+			e.rec.inserted = e.raw[ea.ins[0]:ea.ins[1]]
+		}
+		a.elems[k] = e
+	}
+	ch := &streamChunk{a: a, from: c.first, to: c.first + len(c.elems), sums: elemSums(a.elems)}
+	*c = chunkBuilder{}
+	return ch
 }
 
 // scanPrefix scans the members of the answer in b that come before a "result" array: it
@@ -386,54 +491,6 @@ func scanPrefix(b []byte) (*answer, int) {
 		}
 		s.I++
 	}
-}
-
-// builtChunk is a chunk read, or why the page cannot be read on.
-type builtChunk struct {
-	c   *streamChunk
-	err error
-}
-
-// chunk copies the elements of a chunk (raw: their bytes, from the first's first to the last's
-// last; ends: each one's start and end in the buffer raw begins at base of) into a body of
-// their own with room for b, and checks each as the whole answer's reader does (scanner.result).
-func (pr *pageReader) chunk(raw []byte, ends []int, base, first int, b *builder) builtChunk {
-	count := len(ends) / 2
-	room := 0
-	if b.ep.kind == "events" {
-		room = count * (len(b.field()) + 1)
-	}
-	body := make([]byte, len(raw), len(raw)+room)
-	copy(body, raw)
-	s := &scanner{Scanner: jsonx.Scanner{B: body}, spans: make([]event.Span, 0, b.spanRoom(len(body)))}
-	a := &answer{elems: make([]elem, 0, count), body: body, result: body}
-	for k := 0; k < len(ends); k += 2 {
-		start, end := ends[k]-base, ends[k+1]-base
-		s.I, s.Depth = start, 0
-		s.B = body[:end]
-		e := elem{pos: first + k/2}
-		if body[start] == '{' {
-			if err := s.record(&e.rec); err != nil {
-				e.err = fmt.Errorf("invalid JSON: %w", err)
-			}
-		} else {
-			if err := s.Skip(); err != nil {
-				e.err = fmt.Errorf("invalid JSON: %w", err)
-			} else {
-				e.err = errors.New("not a JSON object")
-			}
-		}
-		if e.err == nil || !isSyntaxError(e.err) {
-			s.WS()
-			if s.I != end {
-				return builtChunk{err: fmt.Errorf("element %d of the result array: expected ',' or ']' after it", e.pos+1)}
-			}
-		}
-		e.raw = trimSpace(body[start:end])
-		a.elems = append(a.elems, e)
-	}
-	a.spans = s.spans
-	return builtChunk{c: &streamChunk{a: a, from: first, to: first + count, sums: elemSums(a.elems)}}
 }
 
 // streamBuf is the bytes of an answer read so far and not dropped.
