@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -126,6 +127,8 @@ var hwmField = regexp.MustCompile(`"timestamp_hwm":(\d+)`)
 //   - a page whose first chunk differs (the part fingerprint), or one of whose records
 //     acknowledged differs (their sum): all 100;
 //   - a page where a record not acknowledged differs: its 60 records not acknowledged;
+//   - progress saved by the version before pages streamed (its part the whole page's
+//     fingerprint, no sum): its 60 records not acknowledged;
 //   - a position an earlier version saved (no progress within the page): all 100.
 func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 	tests := []struct {
@@ -152,6 +155,26 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 		}},
 		{name: "a record not acknowledged differs", want: 60, edited: 1, before: func(t *testing.T, w *world, _ state.Store) {
 			w.resendEdited(t, func(body []byte) []byte { return editElement(t, body, 35) })
+		}},
+		{name: "progress saved by the version before pages streamed", want: 60, before: func(t *testing.T, w *world, store state.Store) {
+			// Its part is the whole page's fingerprint, and it has no sum.
+			req, _ := http.NewRequest(http.MethodGet, w.srv.URL+endpoint{"alerts", "dlp"}.path()+"?index="+
+				indexName(defaultIndexPrefix("ns-test"), endpoint{"alerts", "dlp"})+"&operation="+opResend, nil)
+			req.Header.Set(TokenHeader, testToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			a, err := parseAnswer(body)
+			if err != nil || len(a.elems) != 100 {
+				t.Fatalf("the page in flight: %v, %.200s", err, body)
+			}
+			editPosition(t, store, "position/alerts/dlp", func(pos map[string]any) {
+				pos["part"] = fingerprint(a)
+				delete(pos, "sum")
+			})
 		}},
 		{name: "a position of an earlier version", want: 100, before: func(t *testing.T, _ *world, store state.Store) {
 			ctx := context.Background()
@@ -275,6 +298,25 @@ func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
 	}
 	if !slices.Equal(again, want) {
 		t.Errorf("after the nack of chunk 1, %d records published again; want its 25, in order", len(again))
+	}
+}
+
+// editPosition changes the position saved under key.
+func editPosition(t *testing.T, store state.Store, key string, edit func(map[string]any)) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos map[string]any
+	if err := json.Unmarshal(raw, &pos); err != nil {
+		t.Fatal(err)
+	}
+	edit(pos)
+	raw, _ = json.Marshal(pos)
+	if err := store.Put(ctx, key, raw); err != nil {
+		t.Fatal(err)
 	}
 }
 

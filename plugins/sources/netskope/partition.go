@@ -270,7 +270,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		rep, used, err := p.fetch(lease, op, sink)
 		if ps != nil && (ps.acks != nil || err == nil && rep.stream != nil) {
-			next, stop, err := p.endStream(ctx, lease, ps, rep, err, asked)
+			next, stop, err := p.endStream(ctx, lease, ps, used, rep, err, asked)
 			if stop {
 				return err
 			}

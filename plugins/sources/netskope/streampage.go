@@ -93,11 +93,12 @@ func (ps *pageStream) each(c *streamChunk) error {
 	return nil
 }
 
-// endStream ends a page read as it streams once fetch returned (rep and err are its result):
+// endStream ends a page read as it streams once fetch returned (used, rep and err are its
+// result):
 // it gives the page's acknowledged position when the page was read to its end, waits for the
 // outcome of every chunk handed on until ctx ends, and returns the next operation, or stop
 // (with the error run returns) as run's own page handling does.
-func (p *partition) endStream(ctx, lease context.Context, ps *pageStream, rep *fetched, err error, asked time.Time) (next string, stop bool, _ error) {
+func (p *partition) endStream(ctx, lease context.Context, ps *pageStream, used string, rep *fetched, err error, asked time.Time) (next string, stop bool, _ error) {
 	complete := err == nil && rep.stream != nil
 	if complete && rep.size < p.s.tune.smallPage {
 		p.releasePage() // as for a small page read whole (see tuning.smallPage)
@@ -165,7 +166,7 @@ func (p *partition) endStream(ctx, lease context.Context, ps *pageStream, rep *f
 		p.rewind.Rewound()
 		return opResend, false, nil
 	}
-	p.log.Debug("page", "operation", opNext, "records", ps.records, "hwm", hwm, "wait_time", rep.stream.env.waitTime, "bytes", rep.size, "streamed", true)
+	p.log.Debug("page", "operation", used, "records", ps.records, "hwm", hwm, "wait_time", rep.stream.env.waitTime, "bytes", rep.size, "streamed", true)
 	p.hwm = hwm
 	p.skip = false
 	p.part, p.partDone, p.partSum = "", nil, 0
