@@ -126,11 +126,21 @@ type tuning struct {
 	// chunk is how many records of a page are published as one batch, each saving the page's
 	// progress once acknowledged (see chunkRecords).
 	chunk int
+	// window is how many chunks of a page read as it streams may wait for their outcome at
+	// once (see chunkWindow); 0: no bound.
+	window int
 }
 
 // chunkRecords is the records of a page published as one batch: CloudTrail Lake's 100 events
 // per call, so that a kill sends again about the calls in flight rather than the whole page.
 const chunkRecords = 100
+
+// chunkWindow is how many chunks of a page read as it streams are published and not yet
+// acknowledged at most: the next chunk is read once one of them is. Enough for CloudTrail
+// Lake's 8 workers to have a call each and as many waiting, without filling the destination's
+// whole queue (2,000 records) with one page's records: what the source holds is then about
+// 16 chunks (1,600 records), not the queue's 20 and the workers' 8.
+const chunkWindow = 16
 
 // maxWaitTime bounds a wait_time: a larger value is taken as this.
 const maxWaitTime = 10 * time.Minute
@@ -170,6 +180,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 			maxWait:     maxWaitTime,
 			smallPage:   1 << 20,
 			chunk:       chunkRecords,
+			window:      chunkWindow,
 		},
 	}
 	for _, ep := range s.endpoints() {

@@ -298,3 +298,29 @@ func BenchmarkStreamPage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }
+
+// A page read as it streams has at most its window of chunks published and not acknowledged:
+// the next chunk is read once one of them is.
+func TestStreamedPageHoldsAWindowOfChunks(t *testing.T) {
+	w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 100, Generators: map[string]sim.Generator{
+		"alerts/dlp": {Backlog: 100, BacklogSpan: 10 * time.Minute},
+	}})
+	store := state.NewMemory().Namespace("p")
+	s, _ := newSource(t, w.config(nil, []string{"dlp"}), store)
+	s.tune.chunk, s.tune.window = 10, 3
+	pub := plugintest.NewPublisher(plugintest.Manual)
+	stop := runFor(t, fast(s, 100), pub)
+	for acked := 0; acked < 10; acked++ {
+		want := min(3, 10-acked)
+		pub.WaitUntil(t, 0, "the window's chunks", func() bool { return len(pub.Pending()) == want })
+		if n := len(pub.Batches()); n != acked+want {
+			t.Fatalf("%d chunks published with %d acknowledged; want %d", n, acked, acked+want)
+		}
+		pub.Pending()[0].Ack()
+	}
+	pub.WaitUntil(t, 0, "the page acknowledged", func() bool { return pageAcked(store, "alerts/dlp") })
+	_ = stop()
+	if n := len(pub.Records()); n != 100 {
+		t.Errorf("%d records published; want 100", n)
+	}
+}

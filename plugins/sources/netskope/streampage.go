@@ -77,6 +77,9 @@ func (ps *pageStream) each(c *streamChunk) error {
 	}
 	ps.records += len(recs)
 	ps.later += later
+	if w := p.s.tune.window; w > 0 && !ps.out.below(ps.lease, w) {
+		return ps.lease.Err()
+	}
 	ack := p.rewind.Track(ps.acks.track(ps.acks.add(c.from, c.to, c.sums)))
 	ps.out.add()
 	err := ps.pub.Publish(ps.lease, recs, func(o event.Outcome) {
@@ -219,6 +222,24 @@ func (o *outcomes) done(x event.Outcome) {
 	select {
 	case o.changed <- struct{}{}:
 	default:
+	}
+}
+
+// below waits until fewer than n batches added wait for their outcome; false when ctx ended
+// first.
+func (o *outcomes) below(ctx context.Context, n int) bool {
+	for {
+		o.mu.Lock()
+		left := o.left
+		o.mu.Unlock()
+		if left < n {
+			return true
+		}
+		select {
+		case <-o.changed:
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
