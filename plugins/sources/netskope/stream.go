@@ -175,7 +175,10 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 	}
 	rd := &streamBuf{r: r, b: pr.buf[:0], limit: limit}
 	defer func() {
-		if cap(rd.b) <= 4*size {
+		switch {
+		case errors.Is(err, errNotStreamed):
+			pr.buf = nil // the whole body is the answer's now
+		case cap(rd.b) <= 4*size:
 			pr.buf = rd.b[:0] // a buffer grown for a large element is let go
 		}
 	}()

@@ -106,6 +106,25 @@ func TestStreamReadsAsTheWholeAnswer(t *testing.T) {
 	}
 }
 
+// The body of an answer read whole is the answer's: the reader's next page does not write over
+// it (records read whole are slices of it).
+func TestStreamKeepsTheWholeBody(t *testing.T) {
+	var pr pageReader
+	b := &builder{ep: endpoint{"alerts", "dlp"}}
+	first := `{"result":[{"_id":"a"}],"ok":1}`
+	_, whole, err := pr.readStream(strings.NewReader(first), 1, 1<<20, b, nil)
+	if !errors.Is(err, errNotStreamed) {
+		t.Fatal(err)
+	}
+	second := `{"ok":1,"result":[{"_id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}],"timestamp_hwm":1}`
+	if _, _, err := pr.readStream(strings.NewReader(second), 1, 1<<20, b, func(*streamChunk) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if string(whole) != first {
+		t.Errorf("the first answer's body became %q after the next page was read", whole)
+	}
+}
+
 // An answer cut within its result array is an error, whatever the chunks read before it.
 func TestStreamCutShort(t *testing.T) {
 	body := `{"ok":1,"result":[{"_id":"a"},{"_id":"b"},{"_id":"c"}],"timestamp_hwm":9}`
