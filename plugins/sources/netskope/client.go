@@ -73,6 +73,9 @@ func (e *reqError) Error() string {
 
 func (e *reqError) Unwrap() error { return e.err }
 
+// errPageTimeout ends a request that page_timeout ran out on.
+var errPageTimeout = errors.New("page_timeout passed")
+
 // client calls one tenant's data-export endpoints.
 type client struct {
 	base    string // the tenant URL, without a trailing slash
@@ -155,10 +158,17 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 	fail := func(class errClass, status int, err error) *reqError {
 		return &reqError{class: class, tenant: c.host, ep: ep, op: op, status: status, err: err}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	timer := time.AfterFunc(c.timeout, cancel)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(c.timeout, func() { cancel(errPageTimeout) })
 	defer timer.Stop()
+	// timedOut names page_timeout in the error of a request it ended.
+	timedOut := func(err error) error {
+		if errors.Is(context.Cause(ctx), errPageTimeout) {
+			return fmt.Errorf("%w (%s): %w", errPageTimeout, c.timeout, err)
+		}
+		return err
+	}
 	u := c.base + ep.path() + "?index=" + url.QueryEscape(index) + "&operation=" + url.QueryEscape(op)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -170,7 +180,7 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// url.Error quotes the URL: it holds the index and the operation, not the token.
-		return nil, limitInfo{}, fail(classUnknown, 0, unwrapURLError(err))
+		return nil, limitInfo{}, fail(classUnknown, 0, timedOut(unwrapURLError(err)))
 	}
 	defer resp.Body.Close()
 	li := limits(resp.Header)
@@ -212,7 +222,7 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 		case err == nil:
 			return &reply{ans: st.env, size: st.body, stream: st}, li, nil
 		case !errors.Is(err, errNotStreamed):
-			e := fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page as it streamed: %w", err))
+			e := fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page as it streamed: %w", timedOut(err)))
 			e.streamed = true
 			return nil, li, e
 		}
@@ -224,7 +234,7 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 		}
 		body, err = readBody(resp, room)
 		if err != nil {
-			return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", err))
+			return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", timedOut(err)))
 		}
 	}
 	spans := len(body) / defaultBytesPerSpan

@@ -343,3 +343,41 @@ func TestStreamedPageHoldsAWindowOfChunks(t *testing.T) {
 		t.Errorf("%d records published; want 100", n)
 	}
 }
+
+// A page whose body stops arriving fails once page_timeout passed without a byte, read as it
+// streams or whole, and the error says so.
+func TestStalledBodyFailsOnPageTimeout(t *testing.T) {
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprint("streamed ", streamed), func(t *testing.T) {
+			w := newWorld(t, sim.Options{RateLimit: -1, PageSize: 50, Generators: map[string]sim.Generator{
+				"alerts/dlp": {Backlog: 50, BacklogSpan: 10 * time.Minute},
+			}})
+			w.setIntercept(func(rw http.ResponseWriter, r *http.Request, _ int) bool {
+				rec := httptest.NewRecorder()
+				w.tenant.ServeHTTP(rec, r)
+				body := rec.Body.Bytes()
+				rw.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				_, _ = rw.Write(body[:elementEnd(t, body, 20)+1])
+				rw.(http.Flusher).Flush()
+				<-r.Context().Done() // the rest never comes
+				return true
+			})
+			s, _ := newSource(t, w.config(nil, []string{"dlp"}), state.NewMemory().Namespace("p"))
+			s.client.timeout = 100 * time.Millisecond
+			ep := endpoint{"alerts", "dlp"}
+			b := &builder{ep: ep}
+			var sink *pageSink
+			if streamed {
+				sink = &pageSink{reader: &pageReader{}, n: 10, each: func(*streamChunk) error { return nil }}
+			}
+			_, _, err := s.client.get(context.Background(), ep, "i", opEpoch(1), b, sink)
+			var re *reqError
+			if !errors.As(err, &re) || re.class != classUnknown || !errors.Is(err, errPageTimeout) || re.streamed != streamed {
+				t.Fatalf("got %v; want a failure of unknown outcome naming page_timeout (streamed %v)", err, streamed)
+			}
+			if streamed && sink.chunks != 2 {
+				t.Errorf("%d chunks read before the stall; want the 2 complete", sink.chunks)
+			}
+		})
+	}
+}
