@@ -218,9 +218,12 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 			timer.Reset(c.timeout)
 			return err
 		})
+		var rf *readFailure
 		switch {
 		case err == nil:
 			return &reply{ans: st.env, size: st.body, stream: st}, li, nil
+		case errors.As(err, &rf):
+			return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", timedOut(rf.err)))
 		case !errors.Is(err, errNotStreamed):
 			e := fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page as it streamed: %w", timedOut(err)))
 			e.streamed = true

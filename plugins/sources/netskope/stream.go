@@ -160,12 +160,14 @@ const readBufInitial = 128 << 10
 // "result" array, the elements are read as they come, and each is called with every chunk
 // of n elements (the last may be shorter) once it is read, before the next is; b gives the
 // room of each chunk (spare, spanRoom). An error of each ends the read and is returned. It
-// returns errNotStreamed, with the whole body (at most limit bytes), for any other answer.
+// returns errNotStreamed, with the whole body (at most limit bytes), for any other answer, and
+// for one that fails before a chunk was handed on (so that it fails as one read whole does),
+// or a *readFailure when the body's reader failed then.
 //
 // Each element is checked where it was read (as the whole answer's reader does,
 // scanner.result) and its bytes copied into its chunk's body; the buffer then keeps only the
 // element being read.
-func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, each func(c *streamChunk) error) (st *streamed, whole []byte, err error) {
+func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, each func(c *streamChunk) error) (st *streamed, body []byte, err error) {
 	size := pr.size
 	if size <= 0 {
 		size = readBufInitial
@@ -197,24 +199,50 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 			break
 		}
 		if err := rd.more(); err != nil {
-			return nil, nil, err
+			return wholeAnswer(rd)
 		}
 	}
 	if env == nil || !env.hasOK || !env.ok {
-		if err := rd.rest(); err != nil {
-			return nil, nil, err
-		}
-		return nil, rd.b, errNotStreamed
+		return wholeAnswer(rd)
 	}
+	flushed := false
+	st, err = streamElements(rd, env, at, n, b, each, &flushed)
+	if err != nil && !flushed {
+		// Nothing was handed on: the answer fails as one read whole does.
+		return wholeAnswer(rd)
+	}
+	return st, nil, err
+}
 
-	st = &streamed{}
+// wholeAnswer reads the rest of an answer of which nothing was handed on, and returns
+// errNotStreamed with the whole body, or a *readFailure when the body's reader fails.
+func wholeAnswer(rd *streamBuf) (*streamed, []byte, error) {
+	if err := rd.rest(); err != nil {
+		return nil, nil, &readFailure{err}
+	}
+	return nil, rd.b, errNotStreamed
+}
+
+// readFailure is the failure of an answer's reader (a body cut short, a timeout) before a chunk
+// of it was handed on.
+type readFailure struct{ err error }
+
+func (e *readFailure) Error() string { return e.err.Error() }
+
+func (e *readFailure) Unwrap() error { return e.err }
+
+// streamElements reads the result array whose '[' is at at in rd, and the members after it,
+// for readStream; flushed is set once a chunk went to each (until then, every byte of the
+// answer read is kept in rd).
+func streamElements(rd *streamBuf, env *answer, at, n int, b *builder, each func(c *streamChunk) error, flushed *bool) (*streamed, error) {
+	st := &streamed{}
 	crc := uint32(0)
 	sumFrom := at // the result array's bytes from here are not in crc yet
 	i := at + 1
 	// more reads more of the answer, first dropping the bytes before i (adding those of the
 	// array to crc).
 	more := func() error {
-		if i > 0 && len(rd.b) == cap(rd.b) {
+		if *flushed && i > 0 && len(rd.b) == cap(rd.b) {
 			crc = crc32.Update(crc, castagnoli, rd.b[sumFrom:i])
 			st.size += i - sumFrom
 			rd.drop(i)
@@ -241,7 +269,7 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 	var c chunkBuilder
 	pos := 0
 	if err := ws(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if rd.b[i] == ']' {
 		i++
@@ -251,27 +279,28 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 				c.start(b, n, pos)
 			}
 			if err := c.read(rd, &i, more); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			pos++
 			if err := ws(); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			closing := rd.b[i] == ']'
 			if !closing && rd.b[i] != ',' {
-				return nil, nil, fmt.Errorf("expected ',' or ']' after element %d of the result array", pos)
+				return nil, fmt.Errorf("expected ',' or ']' after element %d of the result array", pos)
 			}
 			i++
 			if len(c.elems) == n || closing {
+				*flushed = true
 				if err := each(c.finish(b)); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 			if closing {
 				break
 			}
 			if err := ws(); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
@@ -281,12 +310,12 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 	st.size += i - sumFrom
 	rd.drop(i)
 	if err := rd.rest(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	st.crc = crc
 	tail, err := parse(append([]byte(`{"result":[]`), rd.b...), 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("after the result array: %w", err)
+		return nil, fmt.Errorf("after the result array: %w", err)
 	}
 	st.env = env
 	if tail.hasWait {
@@ -299,10 +328,10 @@ func (pr *pageReader) readStream(r io.Reader, n int, limit int64, b *builder, ea
 		env.errMsg = tail.errMsg
 	}
 	if tail.hasOK && !tail.ok {
-		return nil, nil, errors.New(`"ok" is repeated after the result array, false`)
+		return nil, errors.New(`"ok" is repeated after the result array, false`)
 	}
 	st.body = rd.read
-	return st, nil, nil
+	return st, nil
 }
 
 // chunkBuilder gathers the elements of a chunk as they are read: their bytes copied into the

@@ -381,3 +381,45 @@ func TestStalledBodyFailsOnPageTimeout(t *testing.T) {
 		})
 	}
 }
+
+// An answer that fails before a chunk of it was handed on fails as one read whole does: a
+// broken page is an answer that is not a page (its body kept, to be given up on if it comes
+// back), a body cut short a failed read; neither is marked streamed.
+func TestStreamFailingBeforeAChunkFailsAsAWholeAnswer(t *testing.T) {
+	broken := `{"ok":1,"result":[{"_id":"a"} x {"_id":"b"}],"timestamp_hwm":1}`
+	tests := []struct {
+		name  string
+		body  string
+		cut   bool // sent short of its Content-Length
+		class errClass
+		has   string
+	}{
+		{name: "broken", body: broken, class: classMalformed, has: "the answer is not a data-export page"},
+		{name: "cut short", body: `{"ok":1,"result":[{"_id":"a"},{"_id":"b"}],"timestamp_hwm":1}`, cut: true, class: classUnknown, has: "reading the page: unexpected EOF"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, simDefaults())
+			w.setIntercept(func(rw http.ResponseWriter, r *http.Request, _ int) bool {
+				rw.Header().Set("Content-Length", fmt.Sprint(len(tc.body)))
+				if tc.cut {
+					_, _ = rw.Write([]byte(tc.body[:len(tc.body)/2]))
+					return true
+				}
+				_, _ = rw.Write([]byte(tc.body))
+				return true
+			})
+			s, _ := newSource(t, w.config(nil, []string{"dlp"}), state.NewMemory().Namespace("p"))
+			ep := endpoint{"alerts", "dlp"}
+			sink := &pageSink{reader: &pageReader{}, n: 10, each: func(*streamChunk) error { return nil }}
+			_, _, err := s.client.get(context.Background(), ep, "i", opNext, &builder{ep: ep}, sink)
+			var re *reqError
+			if !errors.As(err, &re) || re.class != tc.class || re.streamed || !strings.Contains(err.Error(), tc.has) || sink.chunks != 0 {
+				t.Fatalf("got %v (chunks %d); want class %d, not streamed, an error holding %q", err, sink.chunks, tc.class, tc.has)
+			}
+			if tc.class == classMalformed && string(re.body) != tc.body {
+				t.Errorf("the broken answer's body %q; want the whole answer", re.body)
+			}
+		})
+	}
+}
