@@ -38,7 +38,7 @@ func (s *Source) Check(ctx context.Context) error {
 					errs[i] = err
 					return
 				}
-				_, _, errs[i] = s.client.get(ctx, ep, s.checkIndex(), opResend, nil)
+				_, _, errs[i] = s.client.get(ctx, ep, s.checkIndex(), opResend, nil, nil)
 				var re *reqError
 				if errs[i] == nil || attempt == checkAttempts || !errors.As(errs[i], &re) ||
 					(re.class != classUnknown && re.class != classMalformed) {

@@ -62,7 +62,9 @@ type reqError struct {
 	status     int
 	retryAfter time.Duration
 	body       []byte // classMalformed: the answer
-	err        error
+	// streamed: the answer was being read as it streamed (get with a sink) when it failed.
+	streamed bool
+	err      error
 }
 
 func (e *reqError) Error() string {
@@ -70,6 +72,9 @@ func (e *reqError) Error() string {
 }
 
 func (e *reqError) Unwrap() error { return e.err }
+
+// errPageTimeout ends a request that page_timeout ran out on.
+var errPageTimeout = errors.New("page_timeout passed")
 
 // client calls one tenant's data-export endpoints.
 type client struct {
@@ -84,6 +89,19 @@ type client struct {
 type reply struct {
 	ans  *answer
 	size int
+	// stream is what was read of a page read as it streamed (its chunks went to the sink);
+	// ans then holds the members other than result, and no element.
+	stream *streamed
+}
+
+// pageSink takes the chunks of a page read as its body arrives (see readStream).
+type pageSink struct {
+	reader *pageReader
+	n      int // elements per chunk
+	// each builds and hands on a chunk; an error ends the read.
+	each func(c *streamChunk) error
+	// chunks is how many chunks were given to each.
+	chunks int
 }
 
 // limitInfo is what the rate-limit headers of an answer say.
@@ -130,12 +148,27 @@ func newHTTPClient(cfg *Config, maxConns int, log *slog.Logger, host string) (*h
 // get makes one data-export request and reads its answer. b, when not nil, is the builder the
 // answer is for: the body is read with room to spare (builder.spare) and its elements may be
 // written over in place (answer.body), its spans made room for as b expects (builder.spanRoom).
-func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *builder) (*reply, limitInfo, error) {
+//
+// With sink, a page whose "ok" comes before its result array is read as it streams: each
+// chunk of elements goes to sink.each as soon as it is read, and the timeout bounds the
+// reading alone (each stretch between two chunks, and the request to its headers), not the
+// time sink.each takes (the pipeline's backpressure). Any failure after the headers is then
+// marked streamed (reqError.streamed).
+func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *builder, sink *pageSink) (*reply, limitInfo, error) {
 	fail := func(class errClass, status int, err error) *reqError {
 		return &reqError{class: class, tenant: c.host, ep: ep, op: op, status: status, err: err}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(c.timeout, func() { cancel(errPageTimeout) })
+	defer timer.Stop()
+	// timedOut names page_timeout in the error of a request it ended.
+	timedOut := func(err error) error {
+		if errors.Is(context.Cause(ctx), errPageTimeout) {
+			return fmt.Errorf("%w (%s): %w", errPageTimeout, c.timeout, err)
+		}
+		return err
+	}
 	u := c.base + ep.path() + "?index=" + url.QueryEscape(index) + "&operation=" + url.QueryEscape(op)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -147,7 +180,7 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// url.Error quotes the URL: it holds the index and the operation, not the token.
-		return nil, limitInfo{}, fail(classUnknown, 0, unwrapURLError(err))
+		return nil, limitInfo{}, fail(classUnknown, 0, timedOut(unwrapURLError(err)))
 	}
 	defer resp.Body.Close()
 	li := limits(resp.Header)
@@ -176,13 +209,36 @@ func (c *client) get(ctx context.Context, ep endpoint, index, op string, b *buil
 			return nil, li, fail(classUnknown, code, fmt.Errorf("unexpected answer %s%s", resp.Status, msg))
 		}
 	}
-	room := 0
-	if b != nil {
-		room = b.spare(resp.ContentLength)
-	}
-	body, err := readBody(resp, room)
-	if err != nil {
-		return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", err))
+	var body []byte
+	if sink != nil && b != nil {
+		st, whole, err := sink.reader.readStream(resp.Body, sink.n, maxBody, b, func(ch *streamChunk) error {
+			timer.Stop()
+			sink.chunks++
+			err := sink.each(ch)
+			timer.Reset(c.timeout)
+			return err
+		})
+		var rf *readFailure
+		switch {
+		case err == nil:
+			return &reply{ans: st.env, size: st.body, stream: st}, li, nil
+		case errors.As(err, &rf):
+			return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", timedOut(rf.err)))
+		case !errors.Is(err, errNotStreamed):
+			e := fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page as it streamed: %w", timedOut(err)))
+			e.streamed = true
+			return nil, li, e
+		}
+		body = whole
+	} else {
+		room := 0
+		if b != nil {
+			room = b.spare(resp.ContentLength)
+		}
+		body, err = readBody(resp, room)
+		if err != nil {
+			return nil, li, fail(classUnknown, resp.StatusCode, fmt.Errorf("reading the page: %w", timedOut(err)))
+		}
 	}
 	spans := len(body) / defaultBytesPerSpan
 	if b != nil {
@@ -421,9 +477,15 @@ func fingerprint(a *answer) string {
 	if len(a.elems) == 0 {
 		return ""
 	}
+	return fingerprintOf(len(a.elems), len(a.result), crc32.Checksum(a.result, castagnoli), a.hwm)
+}
+
+// fingerprintOf is the fingerprint of a page of n elements whose result array is size bytes
+// of CRC-32C crc, with timestamp_hwm hwm.
+func fingerprintOf(n, size int, crc uint32, hwm int64) string {
 	// timestamp_hwm is part of it: a resend repeats it exactly, while a later page the tenant
 	// filled with byte-identical records (re-emitted duplicates) has a later one.
-	return fmt.Sprintf("%s%d:%d:%08x:%d", fingerprintPrefix, len(a.elems), len(a.result), crc32.Checksum(a.result, castagnoli), a.hwm)
+	return fmt.Sprintf("%s%d:%d:%08x:%d", fingerprintPrefix, n, size, crc, hwm)
 }
 
 // fingerprintV1 is the fingerprint positions saved before fingerprint took CRC-32C: the same

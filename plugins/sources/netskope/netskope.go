@@ -1,7 +1,8 @@
 // Package netskope is the Netskope source: it pulls events and alerts from a tenant's REST API
 // v2 data-export iterators, one partition (goroutine, server-side index and saved position) per
 // endpoint, and publishes every page in batches (chunks of chunkRecords records), delivering at
-// least once.
+// least once. Pages answering next and seeks are read as they stream, each chunk published as
+// soon as it is read (stream.go).
 //
 // # The iterator protocol
 //
@@ -15,7 +16,7 @@
 //
 // Each partition saves its position in the state store as
 //
-//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>,"more":[[<from>,<to>],...],"seek":<epoch>}
+//	{"index":"<index name>","hwm":<timestamp_hwm>,"state":"acked"|"pending","page":"<fingerprint>","tail":"<tail>","part":"<fingerprint>","done":<count>,"more":[[<from>,<to>],...],"sum":"<sum>","seek":<epoch>}
 //
 // where the state is one of:
 //
@@ -26,9 +27,11 @@
 //     every request that moves the index (next or an epoch), so that a crash at any moment
 //     leaves either "acked" with nothing served after it, or "pending". Each chunk of the page
 //     in flight acknowledged, in whatever order, saves it with the page's progress (see
-//     pageacks.go): part, the page's fingerprint, done, how many of its elements (from the
-//     first) are delivered, and more, the ranges of elements delivered after those. Saved
-//     before a seek (`operation=<epoch>`), it holds seek, the epoch second asked for.
+//     pageacks.go): part, the page's part fingerprint (its first chunk's, see stream.go), done,
+//     how many of its elements (from the first) are delivered, more, the ranges of elements
+//     delivered after those, and sum, the sum of those elements' hashes (their bytes and
+//     places). Saved before a seek (`operation=<epoch>`), it holds seek, the epoch second
+//     asked for.
 //
 // On start:
 //
@@ -41,7 +44,8 @@
 //     never have served it: resend would then answer an empty page and its wait_time); the
 //     records at its start that the tail holds are skipped, as after an empty resend below;
 //   - "pending": `resend`, which answers the page that was served and not acknowledged
-//     (all but its elements delivered when its fingerprint is part, else whole); or,
+//     (all but its elements delivered when its first chunk matches part and those elements
+//     sum, else whole); or,
 //     if the request never reached the server, the page already acknowledged, which the
 //     fingerprint recognises (it is skipped, and `next` follows); or an empty page, which may
 //     also mean the server does not know the index (it was never created, or expired): the
@@ -122,11 +126,21 @@ type tuning struct {
 	// chunk is how many records of a page are published as one batch, each saving the page's
 	// progress once acknowledged (see chunkRecords).
 	chunk int
+	// window is how many chunks of a page read as it streams may wait for their outcome at
+	// once (see chunkWindow); 0: no bound.
+	window int
 }
 
 // chunkRecords is the records of a page published as one batch: CloudTrail Lake's 100 events
 // per call, so that a kill sends again about the calls in flight rather than the whole page.
 const chunkRecords = 100
+
+// chunkWindow is how many chunks of a page read as it streams are published and not yet
+// acknowledged at most: the next chunk is read once one of them is. Enough for CloudTrail
+// Lake's 8 workers to have a call each and as many waiting, without filling the destination's
+// whole queue (2,000 records) with one page's records: what the source holds is then about
+// 16 chunks (1,600 records), not the queue's 20 and the workers' 8.
+const chunkWindow = 16
 
 // maxWaitTime bounds a wait_time: a larger value is taken as this.
 const maxWaitTime = 10 * time.Minute
@@ -166,6 +180,7 @@ func buildSource(cfg *Config, set plugin.Settings, ps *pacers) (*Source, error) 
 			maxWait:     maxWaitTime,
 			smallPage:   1 << 20,
 			chunk:       chunkRecords,
+			window:      chunkWindow,
 		},
 	}
 	for _, ep := range s.endpoints() {

@@ -82,45 +82,82 @@ func (p position) delivered() spans {
 }
 
 // pageAcks saves a page's progress as its chunks are acknowledged, whatever their order: the
-// position "pending" with the page's fingerprint and the elements of the chunks acknowledged
-// (never one of a chunk that is not), and once every chunk is, the page acknowledged. The saves
-// are made by a goroutine of its own, one at a time, each with every acknowledgement come
-// before it began: an acknowledgement does not wait for a save (the destination's worker that
-// calls it goes on), and acknowledgements that come during a save share the next one. A failed
-// save stops it saving (the position stays where it was: a restart delivers again). Safe for
-// concurrent use.
+// position "pending" with the page's part fingerprint, the elements of the chunks acknowledged
+// (never one of a chunk that is not) and their sum (see setSum), and once the page is closed
+// and every chunk is acknowledged, the page acknowledged. Chunks are added as the page is read
+// (add), which may be while the first ones are delivered; close gives the position of the page
+// acknowledged once no chunk is left to add. The saves are made by a goroutine of its own, one
+// at a time, each with every acknowledgement come before it began: an acknowledgement does not
+// wait for a save (the destination's worker that calls it goes on), and acknowledgements that
+// come during a save share the next one. A failed save stops it saving (the position stays
+// where it was: a restart delivers again). Safe for concurrent use.
 type pageAcks struct {
 	store     state.Store
 	key       string
 	inPage    position // the position while the page is in flight, without its progress
-	last      position // the position once the page is acknowledged
 	committed func(pos position)
 
 	wake chan struct{} // an acknowledgement to save
 	stop chan struct{} // closed by finish
 	done chan struct{} // closed when the saver returned
 
-	mu    sync.Mutex
-	spans [][2]int // each chunk's elements
-	acked []bool
-	left  int   // chunks not acknowledged
-	set   spans // the elements delivered
-	dirty bool  // set changed since the last save began
-	err   error
+	mu     sync.Mutex
+	last   position // the position once the page is acknowledged (set by close)
+	closed bool     // no chunk is left to add
+	spans  [][2]int // each chunk's elements
+	acked  []bool
+	left   int      // chunks added and not acknowledged
+	sums   []uint64 // each element's elemSum, by its place in the page
+	set    spans    // the elements delivered
+	sum    uint64   // setSum of set
+	dirty  bool     // set changed since the last save began
+	err    error
 }
 
-// newPageAcks tracks the chunks cs of a page whose elements in set were delivered before,
-// calling committed with every position saved. finish must be called once the outcome of every
-// chunk is known.
-func newPageAcks(store state.Store, key string, inPage, last position, cs []chunk, set spans, committed func(position)) *pageAcks {
-	pa := &pageAcks{store: store, key: key, inPage: inPage, last: last, committed: committed,
+// newPageAcks tracks the chunks of a page whose elements in set were delivered before (sums:
+// the elemSum of each element of the page read so far, set's included), calling committed with
+// every position saved. finish must be called once the outcome of every chunk added is known.
+func newPageAcks(store state.Store, key string, inPage position, set spans, sums []uint64, committed func(position)) *pageAcks {
+	pa := &pageAcks{store: store, key: key, inPage: inPage, committed: committed,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		acked: make([]bool, len(cs)), left: len(cs), set: slices.Clone(set)}
-	for _, c := range cs {
-		pa.spans = append(pa.spans, [2]int{c.from, c.to})
+		sums: sums}
+	for _, r := range set {
+		pa.addToSet(r[0], r[1])
 	}
 	go pa.saver()
 	return pa
+}
+
+// add tracks the chunk of elements [from, to), sums holding the elemSum of each element of
+// the page from the first not given before to to, and returns its number for track.
+func (pa *pageAcks) add(from, to int, sums []uint64) int {
+	pa.mu.Lock()
+	defer pa.mu.Unlock()
+	pa.sums = append(pa.sums, sums...)
+	pa.spans = append(pa.spans, [2]int{from, to})
+	pa.acked = append(pa.acked, false)
+	pa.left++
+	return len(pa.spans) - 1
+}
+
+// close says that every chunk of the page was added, and last is the position to save once
+// each is acknowledged.
+func (pa *pageAcks) close(last position) {
+	pa.mu.Lock()
+	pa.last, pa.closed = last, true
+	pa.dirty = pa.dirty || pa.left == 0
+	pa.mu.Unlock()
+	pa.poke()
+}
+
+// addToSet adds [from, to) to the elements delivered and their elemSums to sum; pa.mu is held.
+func (pa *pageAcks) addToSet(from, to int) {
+	for i := from; i < to && i < len(pa.sums); i++ {
+		if !pa.set.has(i) {
+			pa.sum += pa.sums[i]
+		}
+	}
+	pa.set = pa.set.add(from, to)
 }
 
 // track returns the acknowledgement function of chunk i.
@@ -136,9 +173,14 @@ func (pa *pageAcks) ack(i int, o event.Outcome) {
 	}
 	pa.acked[i] = true
 	pa.left--
-	pa.set = pa.set.add(pa.spans[i][0], pa.spans[i][1])
+	pa.addToSet(pa.spans[i][0], pa.spans[i][1])
 	pa.dirty = true
 	pa.mu.Unlock()
+	pa.poke()
+}
+
+// poke wakes the saver.
+func (pa *pageAcks) poke() {
 	select {
 	case pa.wake <- struct{}{}:
 	default: // a save is due already
@@ -167,9 +209,10 @@ func (pa *pageAcks) save() {
 	}
 	pa.dirty = false
 	pos := pa.last
-	if pa.left > 0 {
+	if pa.left > 0 || !pa.closed {
 		pos = pa.inPage
 		pos.Done, pos.More = pa.set.prefix()
+		pos.Sum = encodeSum(pa.sum, len(pa.set) > 0)
 	}
 	pa.mu.Unlock()
 	if err := pa.store.Put(context.Background(), pa.key, pos.encode()); err != nil {
@@ -184,11 +227,11 @@ func (pa *pageAcks) save() {
 }
 
 // finish saves what is left to save and stops the saver; it returns the elements of the page
-// delivered, and the first error met while saving.
-func (pa *pageAcks) finish() (spans, error) {
+// delivered, their setSum, and the first error met while saving.
+func (pa *pageAcks) finish() (spans, uint64, error) {
 	close(pa.stop)
 	<-pa.done
 	pa.mu.Lock()
 	defer pa.mu.Unlock()
-	return slices.Clone(pa.set), pa.err
+	return slices.Clone(pa.set), pa.sum, pa.err
 }

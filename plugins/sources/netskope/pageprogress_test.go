@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -121,7 +122,13 @@ var hwmField = regexp.MustCompile(`"timestamp_hwm":(\d+)`)
 // what a restart publishes depends on the page the resend answers and the position it reads:
 //
 //   - the same page: only its 60 records not acknowledged;
-//   - a page that differs (here its timestamp_hwm): all 100;
+//   - the same records with another timestamp_hwm: the same 60 (the records skipped are
+//     byte for byte those acknowledged, in the same places);
+//   - a page whose first chunk differs (the part fingerprint), or one of whose records
+//     acknowledged differs (their sum): all 100;
+//   - a page where a record not acknowledged differs: its 60 records not acknowledged;
+//   - progress saved by the version before pages streamed (its part the whole page's
+//     fingerprint, no sum): its 60 records not acknowledged;
 //   - a position an earlier version saved (no progress within the page): all 100.
 func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 	tests := []struct {
@@ -129,24 +136,44 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 		// before runs before the restart, on the world and the store.
 		before func(t *testing.T, w *world, store state.Store)
 		want   int // records the restart publishes
+		edited int // of them, how many differ from those in flight at the stop
 	}{
 		{name: "the same page", want: 60},
-		{name: "a page that differs", want: 100, before: func(t *testing.T, w *world, _ state.Store) {
-			w.setIntercept(func(rw http.ResponseWriter, r *http.Request, _ int) bool {
-				if r.URL.Query().Get("operation") != opResend {
-					return false
-				}
-				rec := httptest.NewRecorder()
-				w.tenant.ServeHTTP(rec, r)
-				body := hwmField.ReplaceAllFunc(rec.Body.Bytes(), func(m []byte) []byte {
+		{name: "the same records, another timestamp_hwm", want: 60, before: func(t *testing.T, w *world, _ state.Store) {
+			w.resendEdited(t, func(body []byte) []byte {
+				return hwmField.ReplaceAllFunc(body, func(m []byte) []byte {
 					n, _ := strconv.ParseInt(string(hwmField.FindSubmatch(m)[1]), 10, 64)
 					return fmt.Appendf(nil, `"timestamp_hwm":%d`, n+1)
 				})
-				if bytes.Equal(body, rec.Body.Bytes()) {
-					t.Errorf("the resent page has no timestamp_hwm to change: %.200s", body)
-				}
-				page(rw, string(body))
-				return true
+			})
+		}},
+		{name: "a record of the first chunk differs", want: 100, before: func(t *testing.T, w *world, _ state.Store) {
+			w.resendEdited(t, func(body []byte) []byte { return editElement(t, body, 3) })
+		}},
+		{name: "a record acknowledged out of order differs", want: 100, before: func(t *testing.T, w *world, _ state.Store) {
+			w.resendEdited(t, func(body []byte) []byte { return editElement(t, body, 45) })
+		}},
+		{name: "a record not acknowledged differs", want: 60, edited: 1, before: func(t *testing.T, w *world, _ state.Store) {
+			w.resendEdited(t, func(body []byte) []byte { return editElement(t, body, 35) })
+		}},
+		{name: "progress saved by the version before pages streamed", want: 60, before: func(t *testing.T, w *world, store state.Store) {
+			// Its part is the whole page's fingerprint, and it has no sum.
+			req, _ := http.NewRequest(http.MethodGet, w.srv.URL+endpoint{"alerts", "dlp"}.path()+"?index="+
+				indexName(defaultIndexPrefix("ns-test"), endpoint{"alerts", "dlp"})+"&operation="+opResend, nil)
+			req.Header.Set(TokenHeader, testToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			a, err := parseAnswer(body)
+			if err != nil || len(a.elems) != 100 {
+				t.Fatalf("the page in flight: %v, %.200s", err, body)
+			}
+			editPosition(t, store, "position/alerts/dlp", func(pos map[string]any) {
+				pos["part"] = fingerprint(a)
+				delete(pos, "sum")
 			})
 		}},
 		{name: "a position of an earlier version", want: 100, before: func(t *testing.T, _ *world, store state.Store) {
@@ -226,8 +253,16 @@ func TestRestartSkipsTheRecordsOfThePageAcknowledged(t *testing.T) {
 			if len(got) != tc.want {
 				t.Fatalf("the restart published %d records; want %d", len(got), tc.want)
 			}
-			if tc.want == len(inFlight) && !slices.Equal(got, inFlight) {
-				t.Error("the records published after the restart are not those of the chunks in flight, in order")
+			if tc.want == len(inFlight) {
+				differ := 0
+				for i := range got {
+					if got[i] != inFlight[i] {
+						differ++
+					}
+				}
+				if differ != tc.edited {
+					t.Errorf("%d of the records published after the restart are not those of the chunks in flight, in order; want %d", differ, tc.edited)
+				}
 			}
 		})
 	}
@@ -266,6 +301,59 @@ func TestNackedChunkResendsTheRestOfThePage(t *testing.T) {
 	}
 }
 
+// editPosition changes the position saved under key.
+func editPosition(t *testing.T, store state.Store, key string, edit func(map[string]any)) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos map[string]any
+	if err := json.Unmarshal(raw, &pos); err != nil {
+		t.Fatal(err)
+	}
+	edit(pos)
+	raw, _ = json.Marshal(pos)
+	if err := store.Put(ctx, key, raw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resendEdited has the tenant's answers to resend changed by edit.
+func (w *world) resendEdited(t *testing.T, edit func([]byte) []byte) {
+	w.setIntercept(func(rw http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.URL.Query().Get("operation") != opResend {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		w.tenant.ServeHTTP(rec, r)
+		body := edit(rec.Body.Bytes())
+		if bytes.Equal(body, rec.Body.Bytes()) {
+			t.Errorf("the resent page is not changed: %.200s", body)
+		}
+		page(rw, string(body))
+		return true
+	})
+}
+
+// editElement returns the answer body with one byte of the _id of element i changed.
+func editElement(t *testing.T, body []byte, i int) []byte {
+	t.Helper()
+	a, err := parseAnswer(body)
+	if err != nil || len(a.elems) <= i {
+		t.Fatalf("the answer has no element %d (%v)", i, err)
+	}
+	raw := a.elems[i].raw
+	at := bytes.Index(raw, []byte(`"_id":"`))
+	if at < 0 {
+		t.Fatalf("element %d has no _id: %.200s", i, raw)
+	}
+	edited := slices.Clone(raw)
+	edited[at+len(`"_id":"`)] ^= 1
+	return bytes.Replace(body, raw, edited, 1)
+}
+
 // BenchmarkPageAcks is what a page's progress costs: one save in the state file (bbolt, as
 // the shipper runs) per chunk of 100 records acknowledged, each acknowledgement waiting for its
 // save (as when they come a call apart, not all at once), a few out of order as the
@@ -284,6 +372,7 @@ func BenchmarkPageAcks(b *testing.B) {
 		recs[i], at[i] = &event.Record{}, i
 	}
 	cs := chunks(recs, at, size, records)
+	sums := make([]uint64, records)
 	inPage := position{Index: "logshipper_bench_events_page", HWM: 1700000000, State: statePending,
 		Page: "c:10000:17000000:0123abcd:1700000000", Tail: strings.Repeat("0123456789abcdef", tailLen), Part: "c:10000:17000000:89abcdef:1700000100"}
 	last := inPage
@@ -291,14 +380,18 @@ func BenchmarkPageAcks(b *testing.B) {
 	saved := make(chan struct{}, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		pa := newPageAcks(store, "position/events/page", inPage, last, cs, nil, func(position) { saved <- struct{}{} })
+		pa := newPageAcks(store, "position/events/page", inPage, nil, sums, func(position) { saved <- struct{}{} })
+		for _, c := range cs {
+			pa.add(c.from, c.to, nil)
+		}
+		pa.close(last)
 		for k := 0; k < len(cs); k += 4 { // in groups of 4, the last first
 			for i := min(k+3, len(cs)-1); i >= k; i-- {
 				pa.ack(i, event.Acked)
 				<-saved
 			}
 		}
-		if _, err := pa.finish(); err != nil {
+		if _, _, err := pa.finish(); err != nil {
 			b.Fatal(err)
 		}
 	}

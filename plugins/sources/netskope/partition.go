@@ -45,9 +45,13 @@ type position struct {
 	// order served) are delivered, and the ranges [from, to) of elements delivered after
 	// those (chunks acknowledged before an earlier one). A resend that answers the same page
 	// skips them.
+	// Part is the page's part fingerprint (partFingerprint; a whole page's fingerprint in
+	// positions saved by earlier versions) and Sum the setSum of the elements delivered: a
+	// page answered again is skipped where they were only when both match.
 	Part string `json:"part,omitempty"`
 	Done int    `json:"done,omitempty"`
 	More spans  `json:"more,omitempty"`
+	Sum  string `json:"sum,omitempty"`
 	// Seek is, in a "pending" position saved before a seek (operation=<epoch>), the epoch
 	// second asked for: a restart seeks there again (a seek is idempotent) rather than asking
 	// for a page the server may never have served.
@@ -97,11 +101,15 @@ type partition struct {
 	skip   bool
 	nextAt time.Time // wait_time: no request before
 
-	// part is the fingerprint of a page not wholly acknowledged, and partDone those of its
-	// elements that are: delivered already, they are skipped when the page is answered
-	// again. Cleared once a page is acknowledged.
+	// part is the part fingerprint of a page not wholly acknowledged, partDone those of its
+	// elements that are, and partSum their setSum: delivered already, they are skipped when
+	// the page is answered again and they match. Cleared once a page is acknowledged.
 	part     string
 	partDone spans
+	partSum  uint64
+
+	// reader reads the pages that stream (see stream.go), its buffer kept between them.
+	reader pageReader
 
 	// Backfill: stop once the index reaches stopAt (epoch seconds), calling onPage after each
 	// acknowledged page. Zero for the live source.
@@ -203,6 +211,13 @@ func (p *partition) restore(ctx context.Context, start func() (time.Time, error)
 	}
 	p.pendingStored.Store(true)
 	p.part, p.partDone = pos.Part, pos.delivered()
+	if partLen(pos.Part) > 0 {
+		sum, ok := decodeSum(pos.Sum)
+		if !ok {
+			p.partDone = nil // nothing is skipped on a doubt
+		}
+		p.partSum = sum
+	}
 	if pos.Seek > 0 {
 		// The request pending was a seek: whether or not the server served it, the same seek
 		// answers from the same place (resend would answer an empty page from an index the
@@ -247,7 +262,21 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 			}
 		}
 		asked := p.s.tune.now()
-		rep, used, err := p.fetch(lease, op)
+		var ps *pageStream
+		var sink *pageSink
+		if p.streams(op) {
+			ps = &pageStream{p: p, lease: lease, pub: pub, tail: p.lastTail, out: newOutcomes()}
+			sink = &pageSink{reader: &p.reader, n: p.s.tune.chunk, each: ps.each}
+		}
+		rep, used, err := p.fetch(lease, op, sink)
+		if ps != nil && (ps.acks != nil || err == nil && rep.stream != nil) {
+			next, stop, err := p.endStream(ctx, lease, ps, used, rep, err, asked)
+			if stop {
+				return err
+			}
+			op = next
+			continue
+		}
 		if err != nil {
 			if lease.Err() != nil {
 				return nil
@@ -269,6 +298,13 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		a := rep.ans
 		fp := fingerprint(a)
+		part := ""
+		var sums []uint64
+		if len(a.elems) > 0 {
+			// Of the bytes as received: building splices events in the body.
+			part = partFingerprint(a.elems[:min(max(p.s.tune.chunk, 1), len(a.elems))])
+			sums = elemSums(a.elems)
+		}
 		if used == opResend && samePage(a, p.lastPage) {
 			// The server had not moved past the page already acknowledged.
 			p.log.Debug("resend answered the page already delivered; going on", "records", len(a.elems))
@@ -307,7 +343,12 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		fresh := a.elems[skipped:]
 		delivered := spans(nil).add(0, skipped)
 		keep := fresh
-		if used != opNext && fp != "" && fp == p.part && len(p.partDone) > 0 {
+		partial := used != opNext && p.isPartial(a, fp)
+		if used != opNext && len(p.partDone) > 0 && !partial {
+			p.log.Warn("the page answered is not the one partly acknowledged, or its records acknowledged differ; delivering it whole",
+				"records", len(a.elems))
+		}
+		if partial {
 			// The page partly acknowledged before: its elements delivered are left out.
 			for _, r := range p.partDone {
 				delivered = delivered.add(r[0], r[1])
@@ -347,19 +388,23 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		emptyPage := len(rep.ans.elems) == 0
 		// While the page is in flight, its acknowledgements save the "pending" position with
 		// the page's progress.
-		inPage := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Part: fp}
+		inPage := position{Index: p.index, HWM: p.hwm, State: statePending, Page: p.lastPage, Tail: p.savedTail(), Part: part}
 		cs := chunks(recs, at, p.s.tune.chunk, pageElems)
-		acks := newPageAcks(p.store, p.key, inPage, pos, cs, delivered, p.committed)
+		acks := newPageAcks(p.store, p.key, inPage, delivered, sums, p.committed)
+		for _, c := range cs {
+			acks.add(c.from, c.to, nil)
+		}
+		acks.close(pos)
 		// The page's body is held by its records alone while they are delivered (events are
 		// spliced in it, alerts are slices of it): once the last is acknowledged and dropped,
 		// the collector may have it.
 		rep, a, fresh, keep = nil, nil, nil, nil
 		outcome, ok := p.publish(ctx, lease, pub, cs, acks)
-		done, err := acks.finish()
-		if fp != "" {
+		done, sum, err := acks.finish()
+		if part != "" {
 			// Delivered so far, whatever the other chunks' outcome: the page answered again
 			// (after a nack) goes on from there.
-			p.part, p.partDone = fp, done
+			p.part, p.partDone, p.partSum = part, done, sum
 		}
 		if !ok {
 			return nil // the page was not taken, or ctx ended: it is read again after a restart
@@ -388,7 +433,7 @@ func (p *partition) run(ctx, lease context.Context, pub plugin.Publisher) error 
 		}
 		p.hwm = hwm
 		p.skip = false
-		p.part, p.partDone = "", nil
+		p.part, p.partDone, p.partSum = "", nil, 0
 		if fp != "" {
 			p.lastPage, p.lastTail, p.legacyTail = fp, tail, legacyTail{}
 		}
@@ -455,6 +500,7 @@ func (p *partition) savePending(ctx context.Context, seek int64) error {
 		// its progress is kept.
 		pos.Part = p.part
 		pos.Done, pos.More = p.partDone.prefix()
+		pos.Sum = encodeSum(p.partSum, len(p.partDone) > 0 && partLen(p.part) > 0)
 	}
 	for attempt := 1; ; attempt++ {
 		err := p.store.Put(ctx, p.key, pos.encode())
@@ -576,6 +622,7 @@ func (p *partition) drop(ctx context.Context, raw []byte, cause error) bool {
 type fetched struct {
 	ans    *answer
 	size   int
+	stream *streamed // the page was read as it streamed (see pageSink)
 	poison []byte
 	cause  error
 }
@@ -583,7 +630,12 @@ type fetched struct {
 // fetch makes a request until it gets a page, retrying as the failure calls for (see the
 // package documentation). It returns the operation that got the page (a next may have become
 // a resend), a fatal error for 401/403, or ctx's error.
-func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, error) {
+//
+// With sink, a next or an epoch is read as it streams (the chunks go to the sink as they are
+// read); a failure once a chunk went to it is returned as it is (the page is half handed on:
+// the caller waits for its outcome and asks for it again), and after a failure before that,
+// fetch reads the answers whole.
+func (p *partition) fetch(ctx context.Context, op string, sink *pageSink) (*fetched, string, error) {
 	attempt, malformed := 0, 0
 	var lastBroken uint64 // CRC-64 of the last broken answer: only the same bytes count
 	for {
@@ -596,7 +648,14 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 		if err := p.takePage(ctx); err != nil {
 			return nil, op, err
 		}
-		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op, &p.b)
+		var streamTo *pageSink
+		if sink != nil && op != opResend {
+			streamTo = sink
+		}
+		rep, li, err := p.s.client.get(ctx, p.ep, p.index, op, &p.b, streamTo)
+		if err != nil && sink != nil && sink.chunks > 0 {
+			return nil, op, err
+		}
 		if err != nil {
 			p.releasePage() // nothing is held while waiting to retry
 		}
@@ -616,7 +675,7 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 				wait = p.s.tune.maxWait
 			}
 			p.nextAt = now.Add(max(wait, 0))
-			return &fetched{ans: rep.ans, size: rep.size}, op, nil
+			return &fetched{ans: rep.ans, size: rep.size, stream: rep.stream}, op, nil
 		}
 		if ctx.Err() != nil {
 			return nil, op, ctx.Err()
@@ -624,6 +683,9 @@ func (p *partition) fetch(ctx context.Context, op string) (*fetched, string, err
 		var re *reqError
 		if !errors.As(err, &re) {
 			re = &reqError{class: classUnknown, tenant: p.s.client.host, ep: p.ep, op: op, err: err}
+		}
+		if re.streamed {
+			sink = nil // the answer is read whole from now on
 		}
 		p.s.set.Metrics.Errors.Inc()
 		var wait time.Duration

@@ -109,6 +109,14 @@ func (b *builder) spare(size int64) int {
 	return int(min(elems+elems/8, 1<<24) * int64(len(b.field())+1))
 }
 
+// room is the bytes that splicing event_type into count elements may add: none for alerts.
+func (b *builder) room(count int) int {
+	if b.ep.kind != "events" {
+		return 0
+	}
+	return count * (len(b.field()) + 1)
+}
+
 // field is the member spliced into an event: `"event_type":"<type>"`.
 func (b *builder) field() string { return `"event_type":"` + b.ep.typ + `"` }
 
