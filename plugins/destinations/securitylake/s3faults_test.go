@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
@@ -240,5 +243,38 @@ func TestUploadAbortedUnderneath(t *testing.T) {
 	}
 	if up := m.S3.Uploads(bucket); up != 0 {
 		t.Errorf("%d multipart uploads left open", up)
+	}
+}
+
+// abortFails is an s3API whose AbortMultipartUpload fails with a 500 the first fails times.
+type abortFails struct {
+	s3API
+	fails, calls int
+}
+
+func (a *abortFails) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, opts ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	a.calls++
+	if a.calls <= a.fails {
+		return nil, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusInternalServerError}},
+			Err:      errors.New("InternalError"),
+		}}
+	}
+	return &s3.AbortMultipartUploadOutput{}, nil
+}
+
+// An abort that fails with a 5xx is tried again, as a completion is: an upload left open is
+// billed until something removes it.
+func TestAbortRetried(t *testing.T) {
+	for _, tc := range []struct {
+		fails, calls int
+		ok           bool
+	}{{0, 1, true}, {2, 3, true}, {completeAttempts, completeAttempts, false}} {
+		api := &abortFails{fails: tc.fails}
+		u := &objectUpload{api: api, bucket: "b", key: "k", uploadID: "u"}
+		err := u.abort(context.Background())
+		if (err == nil) != tc.ok || api.calls != tc.calls {
+			t.Errorf("abort failing %d times: %v after %d calls; want ok %v after %d", tc.fails, err, api.calls, tc.ok, tc.calls)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/telemetry"
 )
 
@@ -124,23 +125,13 @@ func (u *objectUpload) finish(ctx context.Context) error {
 	// a real success gets here with err nil. The upload stays open after such an answer or a
 	// 5xx, and S3 asks clients to retry the completion: it is tried completeAttempts times
 	// before the upload is aborted and its records written again.
-	var err error
-	for attempt := 1; ; attempt++ {
-		_, err = u.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	err := again(ctx, func(ctx context.Context) error {
+		_, err := u.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 			Bucket: aws.String(u.bucket), Key: aws.String(u.key), UploadId: aws.String(u.uploadID),
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
 		})
-		if err == nil || attempt == completeAttempts || !completionRetryable(err) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(completeBackoff << (attempt - 1)):
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("CompleteMultipartUpload s3://%s/%s: %w", u.bucket, u.key, err), u.abort(ctx))
 	}
@@ -148,12 +139,28 @@ func (u *objectUpload) finish(ctx context.Context) error {
 	return nil
 }
 
-// completeAttempts and completeBackoff bound the retries of a CompleteMultipartUpload that
-// failed with the upload still open: 200 ms, 400 ms, 800 ms between the attempts.
+// completeAttempts and completeBackoff bound the retries of a CompleteMultipartUpload or an
+// AbortMultipartUpload that failed with the upload still open: 200 ms, 400 ms, 800 ms between
+// the attempts.
 const (
 	completeAttempts = 4
 	completeBackoff  = 200 * time.Millisecond
 )
+
+// again calls op until it succeeds, fails with an error completionRetryable does not take,
+// completeAttempts calls were made, or ctx ends, waiting completeBackoff (doubling) between the
+// calls; it returns op's last error.
+func again(ctx context.Context, op func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := op(ctx)
+		if err == nil || attempt == completeAttempts || !completionRetryable(err) {
+			return err
+		}
+		if !retry.Sleep(ctx, completeBackoff<<(attempt-1)) {
+			return err
+		}
+	}
+}
 
 // completionRetryable reports whether a CompleteMultipartUpload error leaves the upload to be
 // completed by another call: an <Error> in a 200 answer, or a 5xx (the SDK has retried those
@@ -180,15 +187,20 @@ func (u *objectUpload) observe(start time.Time) {
 	u.metrics.UploadDuration.Observe(time.Since(start).Seconds())
 }
 
-// abort aborts the multipart upload, if one was started; it runs even when ctx has ended.
+// abort aborts the multipart upload, if one was started; it runs even when ctx has ended, and
+// is tried again as a completion is (an upload left open is billed until a lifecycle rule or
+// the next run's stale-upload abort removes it).
 func (u *objectUpload) abort(ctx context.Context) error {
 	if u.uploadID == "" {
 		return nil
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, err := u.api.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(u.bucket), Key: aws.String(u.key), UploadId: aws.String(u.uploadID),
+	err := again(actx, func(ctx context.Context) error {
+		_, err := u.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: aws.String(u.bucket), Key: aws.String(u.key), UploadId: aws.String(u.uploadID),
+		})
+		return err
 	})
 	var nsu *types.NoSuchUpload
 	if err != nil && !errors.As(err, &nsu) {
