@@ -93,6 +93,8 @@ var docLinesNotRun = map[string]string{
 	"curl -s -X PUT --data 'not a CloudTrail file' 127.0.0.1:4569/s3/objects/cloudsim-cloudtrail/AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/06/poison.json.gz": "writes into a cloudsim serve on its fixed admin port; TestExampleS3SQSToFileReadsEveryRecord makes the same call",
 	"wc -l logshipper-data/cloudtrail-s3-sqs-to-file/cloudtrail.ndjson":                                                                                               "reads what the run above wrote; TestExampleS3SQSToFileReadsEveryRecord counts the same lines",
 	"cat logshipper-data/cloudtrail-s3-sqs-to-file/deadletter/org-trail.ndjson":                                                                                       "reads what the run above dead-lettered; TestExampleS3SQSToFileReadsEveryRecord checks the same file",
+	// docs/benchmarks.md section 12.
+	"bin/loadrun -journeys netskope -modes plain -records 1000000 -shipper-b old/logshipper -rounds 3": "three alternating pairs of million-record load runs: about ten minutes; internal/loadrun's TestSmallRuns runs the same code small",
 }
 
 // docEnv holds the environment variables the docs' YAML examples leave to the reader, with a
