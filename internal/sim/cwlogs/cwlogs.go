@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/sim/awssim"
 	"github.com/logshipper/logshipper/internal/sim/cwlogs/filterpattern"
 	"github.com/logshipper/logshipper/internal/sim/simfault"
@@ -356,7 +357,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slow, cut := s.transportFaults(op)
 	if slow > 0 {
 		s.slow.Add(1)
-		if !simfault.Wait(r.Context(), slow) {
+		if !retry.Sleep(r.Context(), slow) {
 			return
 		}
 	}

@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/sim/awssim"
-	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
 
 // WriteError writes e as S3 does: an XML <Error> with the code, message, the resource
@@ -254,7 +254,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.slow.Add(1)
 			wait += f.SlowDelay
 		}
-		if !simfault.Wait(r.Context(), wait) {
+		if !retry.Sleep(r.Context(), wait) {
 			return
 		}
 		if f.SlowDownRate > 0 || f.InternalErrorRate > 0 || f.UnavailableRate > 0 {

@@ -1,14 +1,12 @@
 // Package simfault holds what cloudsim's simulated services share to inject faults: the faults
-// in force (swapped while a service runs), a seeded random source that draws them, waits that
-// end with the request, and answers cut halfway.
+// in force (swapped while a service runs), a seeded random source that draws them, and answers
+// cut halfway. (A wait that ends with the request is internal/retry's Sleep.)
 package simfault
 
 import (
-	"context"
 	"math/rand/v2"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // Box holds a service's faults of type F; safe for concurrent use.
@@ -64,21 +62,6 @@ func (r *Rand) Int64N(n int64) int64 {
 // Hit draws whether a fault of the given rate happens; a rate of 0 or less draws nothing (a
 // seeded run without that fault draws as before).
 func (r *Rand) Hit(rate float64) bool { return rate > 0 && r.Float64() < rate }
-
-// Wait waits d, or until ctx ends (the caller went away): false then.
-func Wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
 
 // WriteCut answers 200 with the first half of body and drops the connection, as a network
 // that fails mid-answer does; the headers already set (Content-Length the whole body's) go

@@ -1,13 +1,11 @@
 package simfault
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
-	"time"
 )
 
 func TestBoxSetGet(t *testing.T) {
@@ -44,17 +42,6 @@ func TestRandSeeded(t *testing.T) {
 	}
 	if !NewRand(1, 1).Hit(1) {
 		t.Fatal("Hit(1) = false")
-	}
-}
-
-func TestWait(t *testing.T) {
-	if !Wait(context.Background(), time.Millisecond) {
-		t.Fatal("Wait(1ms) = false")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if Wait(ctx, time.Hour) {
-		t.Fatal("Wait with an ended context = true")
 	}
 }
 

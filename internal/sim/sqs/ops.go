@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/sim/awssim"
 	"github.com/logshipper/logshipper/internal/sim/simfault"
 )
@@ -84,7 +85,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.slow.Add(1)
 			wait += f.SlowDelay
 		}
-		if !simfault.Wait(r.Context(), wait) {
+		if !retry.Sleep(r.Context(), wait) {
 			return
 		}
 		if f.ThrottleRate > 0 || f.UnavailableRate > 0 || f.InternalErrorRate > 0 {

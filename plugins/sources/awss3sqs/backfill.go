@@ -15,6 +15,7 @@ import (
 
 	"github.com/logshipper/logshipper/internal/event"
 	"github.com/logshipper/logshipper/internal/plugin"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/state"
 )
 
@@ -294,7 +295,7 @@ func (s *Source) backfillFile(ctx context.Context, pub plugin.Publisher, ref obj
 		case <-ctx.Done():
 			return 0, nil
 		}
-		if !sleep(ctx, s.backoff(attempt)) {
+		if !retry.Sleep(ctx, s.backoff(attempt)) {
 			return 0, nil
 		}
 	}

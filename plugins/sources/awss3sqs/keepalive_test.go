@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/logshipper/logshipper/internal/plugintest"
+	"github.com/logshipper/logshipper/internal/retry"
 	"github.com/logshipper/logshipper/internal/sim/awstest"
 )
 
@@ -74,7 +75,7 @@ type failVisibility struct {
 
 func (f *failVisibility) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	if f.got.Load() {
-		sleep(ctx, 100*time.Millisecond)
+		retry.Sleep(ctx, 100*time.Millisecond)
 		return &sqs.ReceiveMessageOutput{}, nil
 	}
 	out, err := f.sqsAPI.ReceiveMessage(ctx, in, opts...)

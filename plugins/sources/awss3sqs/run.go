@@ -88,7 +88,7 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 		s.set.Metrics.Errors.Inc()
 		d := s.backoff(attempt)
 		log.Warn("the queue did not answer; trying again (check endpoint, region and the network if this goes on)", "error", err, "retry_in", d)
-		if !sleep(ctx, d) {
+		if !retry.Sleep(ctx, d) {
 			return nil
 		}
 	}
@@ -123,18 +123,6 @@ func (s *Source) Run(ctx context.Context, pub plugin.Publisher) error {
 // backoff is the pause before attempt (from 1) after failed calls.
 func (s *Source) backoff(attempt int) time.Duration {
 	return retry.Backoff{Initial: s.tune.backoffBase, Max: time.Minute}.Delay(attempt-1, 0)
-}
-
-// sleep waits d or until ctx ends; false when ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // drain ends a Run: it waits up to the stop grace for the messages in flight to be finished
@@ -207,7 +195,7 @@ func (r *runner) worker(ctx context.Context) error {
 			s.set.Metrics.Errors.Inc()
 			d := s.backoff(attempt)
 			r.log.Warn("sqs:ReceiveMessage failed; trying again", "error", err, "retry_in", d)
-			if !sleep(ctx, d) {
+			if !retry.Sleep(ctx, d) {
 				return nil
 			}
 			continue
@@ -352,7 +340,7 @@ func (r *runner) delete(m *message) error {
 		r.s.set.Metrics.Errors.Inc()
 		d := r.s.backoff(attempt)
 		r.log.Info("could not delete a delivered message; trying again", "message_id", aws.ToString(m.msg.MessageId), "attempt", attempt, "retry_in", d, "error", err)
-		if !sleep(r.life, d) {
+		if !retry.Sleep(r.life, d) {
 			return err
 		}
 	}
@@ -532,7 +520,7 @@ func (s *Source) fetchObject(ctx context.Context, api s3API, o *objectReader) ([
 		s.set.Metrics.Errors.Inc()
 		d := s.backoff(attempt)
 		s.logger().Info("an object could not be read; reading it again", "bucket", ref.Bucket, "key", ref.Key, "attempt", attempt, "retry_in", d, "error", err)
-		if !sleep(ctx, d) {
+		if !retry.Sleep(ctx, d) {
 			return nil, ctx.Err()
 		}
 	}
