@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,17 +253,8 @@ func (s *Service) transportFaults(op string) (slow time.Duration, cut bool) {
 	return slow, cut
 }
 
-func (f Faults) applies(op string) bool {
-	if len(f.Ops) == 0 {
-		return true
-	}
-	for _, o := range f.Ops {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
+// applies says whether the faults apply to op: Ops lists it, or is empty.
+func (f Faults) applies(op string) bool { return len(f.Ops) == 0 || slices.Contains(f.Ops, op) }
 
 func (s *Service) emptyPage() bool {
 	f := s.Faults()

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -65,17 +66,8 @@ type Faults struct {
 	Ops []string
 }
 
-func (f Faults) applies(op string) bool {
-	if len(f.Ops) == 0 {
-		return true
-	}
-	for _, o := range f.Ops {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
+// applies says whether the faults apply to op: Ops lists it, or is empty.
+func (f Faults) applies(op string) bool { return len(f.Ops) == 0 || slices.Contains(f.Ops, op) }
 
 // QueueSender delivers event notifications: the SQS simulator (*sqs.Service) is one.
 type QueueSender interface {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -58,17 +59,8 @@ type Faults struct {
 	Ops []string
 }
 
-func (f Faults) applies(op string) bool {
-	if len(f.Ops) == 0 {
-		return true
-	}
-	for _, o := range f.Ops {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
+// applies says whether the faults apply to op: Ops lists it, or is empty.
+func (f Faults) applies(op string) bool { return len(f.Ops) == 0 || slices.Contains(f.Ops, op) }
 
 // Options configure a Service. The zero value is usable.
 type Options struct {
