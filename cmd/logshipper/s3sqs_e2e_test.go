@@ -102,12 +102,22 @@ func runS3SQSKill9(t *testing.T, tr s3sqsTrail) {
 		}
 		return seen
 	}
+	delivered := func() int {
+		n := 0
+		for _, c := range ids() {
+			n += c
+		}
+		return n
+	}
 	putFiles(20, 40)
-	for round := range rounds {
+	for range rounds {
 		p := startShipper(t, dir, "run", "-c", "c.yaml")
+		// Each batch of new files is announced once the shipper delivered more since the last:
+		// the kill lands while files are being delivered.
 		for k := 0; k < 3; k++ {
+			before := delivered()
 			putFiles(5, 40)
-			time.Sleep(time.Duration(150+round*120) * time.Millisecond) // spreads the kill over the delivery
+			waitFor(t, 60*time.Second, "the shipper delivering more records", func() bool { return delivered() > before })
 		}
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		p.wait(t, 10*time.Second)

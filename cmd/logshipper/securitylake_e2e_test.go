@@ -292,7 +292,7 @@ siem_mappings:
 			sort.Strings(missing)
 			t.Fatalf("%d of %d records never reached the bucket (e.g. %.5v)\nstderr:\n%s", len(missing), len(want), missing, lastChars(p.stderr.String(), 4000))
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // the poll of this condition loop: each poll lists and reads the bucket
 	}
 	rss = append(rss, peakRSS(p.cmd.Process.Pid))
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/logshipper/logshipper/internal/netconf"
 	"github.com/logshipper/logshipper/internal/plugintest"
 	"github.com/logshipper/logshipper/internal/sim/awstest"
+	"github.com/logshipper/logshipper/internal/state"
 )
 
 // The source runs unchanged against moto's CloudWatch Logs server (awstest.Moto: on a port
@@ -60,7 +61,8 @@ func TestMotoServer(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(cfg, plugintest.Settings(t, "moto", nil))
+	st := state.NewMemory().Namespace("plugin/moto")
+	s, err := New(cfg, plugintest.Settings(t, "moto", st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,9 @@ func TestMotoServer(t *testing.T) {
 	pub.WaitUntil(t, 20*time.Second, "every event from moto", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
 	put(stream, 10)
 	pub.WaitUntil(t, 20*time.Second, "the events put while running", func() bool { return len(pub.MissingKeys(rawKey, want)) == 0 })
-	time.Sleep(300 * time.Millisecond)
+	// Every window that may read the events again (their time plus the overlap) is read and
+	// saved before the check that none came twice.
+	waitSweptPast(t, st, time.Now().Add(cfg.Overlap))
 	run.Stop(t)
 	checkOnce(t, pub, want)
 }
