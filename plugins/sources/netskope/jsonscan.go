@@ -132,21 +132,8 @@ func parse(body []byte, spans int) (*answer, error) {
 					s.I = vs
 					return nil, s.Fail("result is not an array")
 				}
-			case "ok":
-				a.hasOK = true
-				a.ok = string(v) == "1" || string(v) == "true" || string(v) == "1.0"
-			case "wait_time":
-				if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-					a.waitTime, a.hasWait = f, true
-				}
-			case "timestamp_hwm":
-				if n, ok := epochOf(v); ok {
-					a.hwm, a.hasHWM = n, true
-				}
-			case "error", "message", "Message":
-				if a.errMsg == "" {
-					a.errMsg = textOf(v)
-				}
+			default:
+				a.note(key, v)
 			}
 		}
 		s.WS()
@@ -330,4 +317,26 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// note records the answer's top-level member key (other than result) with value v, when it is
+// one the source reads: ok, wait_time, timestamp_hwm, or an error message.
+func (a *answer) note(key string, v []byte) {
+	switch key {
+	case "ok":
+		a.hasOK = true
+		a.ok = string(v) == "1" || string(v) == "true" || string(v) == "1.0"
+	case "wait_time":
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			a.waitTime, a.hasWait = f, true
+		}
+	case "timestamp_hwm":
+		if n, ok := epochOf(v); ok {
+			a.hwm, a.hasHWM = n, true
+		}
+	case "error", "message", "Message":
+		if a.errMsg == "" {
+			a.errMsg = textOf(v)
+		}
+	}
 }

@@ -496,24 +496,7 @@ func scanPrefix(b []byte) (*answer, int) {
 		if err := s.Skip(); err != nil || s.I >= len(b) {
 			return nil, 0
 		}
-		v := b[vs:s.I]
-		switch string(b[ks:ke]) {
-		case "ok":
-			a.hasOK = true
-			a.ok = string(v) == "1" || string(v) == "true" || string(v) == "1.0"
-		case "wait_time":
-			if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-				a.waitTime, a.hasWait = f, true
-			}
-		case "timestamp_hwm":
-			if n, ok := epochOf(v); ok {
-				a.hwm, a.hasHWM = n, true
-			}
-		case "error", "message", "Message":
-			if a.errMsg == "" {
-				a.errMsg = textOf(v)
-			}
-		}
+		a.note(string(b[ks:ke]), b[vs:s.I])
 		s.WS()
 		if s.I >= len(b) {
 			return nil, 0
