@@ -809,22 +809,7 @@ func (s *Service) opDeleteMessageBatch(c *call) (any, *awssim.Error) {
 	for i, en := range in.Entries {
 		ids[i] = en.Id
 	}
-	if e := checkBatch(ids); e != nil {
-		return nil, e
-	}
-	type ok struct{ Id string }
-	out := struct {
-		Successful []ok
-		Failed     []batchFailure
-	}{Successful: []ok{}, Failed: []batchFailure{}}
-	for _, en := range in.Entries {
-		if e := s.deleteOne(q, en.ReceiptHandle); e != nil {
-			out.Failed = append(out.Failed, failure(en.Id, e))
-			continue
-		}
-		out.Successful = append(out.Successful, ok{en.Id})
-	}
-	return out, nil
+	return eachEntry(ids, func(i int) *awssim.Error { return s.deleteOne(q, in.Entries[i].ReceiptHandle) })
 }
 
 // changeOne sets the visibility timeout of the message of handle h to vis seconds from now.
@@ -899,6 +884,15 @@ func (s *Service) opChangeVisibilityBatch(c *call) (any, *awssim.Error) {
 	for i, en := range in.Entries {
 		ids[i] = en.Id
 	}
+	return eachEntry(ids, func(i int) *awssim.Error {
+		return s.changeOne(q, in.Entries[i].ReceiptHandle, in.Entries[i].VisibilityTimeout)
+	})
+}
+
+// eachEntry answers a batch operation whose entries have ids: the batch is checked as a whole
+// (checkBatch), then do runs for each entry, and the answer lists the entries that succeeded
+// and those that failed with their error (HTTP 200 either way, as SQS answers).
+func eachEntry(ids []string, do func(i int) *awssim.Error) (any, *awssim.Error) {
 	if e := checkBatch(ids); e != nil {
 		return nil, e
 	}
@@ -907,12 +901,12 @@ func (s *Service) opChangeVisibilityBatch(c *call) (any, *awssim.Error) {
 		Successful []ok
 		Failed     []batchFailure
 	}{Successful: []ok{}, Failed: []batchFailure{}}
-	for _, en := range in.Entries {
-		if e := s.changeOne(q, en.ReceiptHandle, en.VisibilityTimeout); e != nil {
-			out.Failed = append(out.Failed, failure(en.Id, e))
+	for i, id := range ids {
+		if e := do(i); e != nil {
+			out.Failed = append(out.Failed, failure(id, e))
 			continue
 		}
-		out.Successful = append(out.Successful, ok{en.Id})
+		out.Successful = append(out.Successful, ok{id})
 	}
 	return out, nil
 }
