@@ -249,10 +249,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.Faults()
 	x := &req{w: w, r: r, caller: caller, bucket: bucketName, key: key, query: q, body: body, op: op}
 	if f.applies(op) {
-		wait := f.Latency
-		if f.SlowRate > 0 && f.SlowDelay > 0 && s.float64() < f.SlowRate {
+		wait, slowed := s.rnd.Delay(f.Latency, f.SlowDelay, f.SlowRate)
+		if slowed {
 			s.slow.Add(1)
-			wait += f.SlowDelay
 		}
 		if !retry.Sleep(r.Context(), wait) {
 			return

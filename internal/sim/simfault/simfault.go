@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Box holds a service's faults of type F; safe for concurrent use.
@@ -62,6 +63,15 @@ func (r *Rand) Int64N(n int64) int64 {
 // Hit draws whether a fault of the given rate happens; a rate of 0 or less draws nothing (a
 // seeded run without that fault draws as before).
 func (r *Rand) Hit(rate float64) bool { return rate > 0 && r.Float64() < rate }
+
+// Delay is the wait a request gets: latency, plus slowDelay for a share slowRate of the
+// requests (slowed says it was one of them). Nothing is drawn unless both are set.
+func (r *Rand) Delay(latency, slowDelay time.Duration, slowRate float64) (d time.Duration, slowed bool) {
+	if slowDelay > 0 && r.Hit(slowRate) {
+		return latency + slowDelay, true
+	}
+	return latency, false
+}
 
 // WriteCut answers 200 with the first half of body and drops the connection, as a network
 // that fails mid-answer does; the headers already set (Content-Length the whole body's) go

@@ -45,6 +45,21 @@ func TestRandSeeded(t *testing.T) {
 	}
 }
 
+// Delay adds the slow delay to the share of requests its rate says, and draws nothing when
+// no slow delay is set.
+func TestDelay(t *testing.T) {
+	r := NewRand(3, 1)
+	if d, slowed := r.Delay(5, 0, 1); d != 5 || slowed {
+		t.Fatalf("no slow delay: %v %v", d, slowed)
+	}
+	if d, slowed := r.Delay(5, 10, 1); d != 15 || !slowed {
+		t.Fatalf("rate 1: %v %v", d, slowed)
+	}
+	if d, slowed := r.Delay(5, 10, 0); d != 5 || slowed {
+		t.Fatalf("rate 0: %v %v", d, slowed)
+	}
+}
+
 // A cut answer announces the whole body, sends half and drops the connection: the client
 // reads an unexpected EOF.
 func TestWriteCut(t *testing.T) {
